@@ -1,0 +1,132 @@
+import { z } from "zod";
+import { idSchema, jsonObjectSchema, nameSchema, typeSchema } from "./schemas.js";
+
+export const INTENT_STATUSES = ["draft", "active", "blocked", "completed", "cancelled"] as const;
+export type IntentStatus = (typeof INTENT_STATUSES)[number];
+export const intentStatusSchema = z.enum(INTENT_STATUSES);
+
+/** Legal status transitions; `completed` and `cancelled` are final. */
+export const INTENT_TRANSITIONS: Readonly<Record<IntentStatus, readonly IntentStatus[]>> = {
+  draft: ["active", "cancelled"],
+  active: ["blocked", "completed", "cancelled"],
+  blocked: ["active", "cancelled"],
+  completed: [],
+  cancelled: [],
+};
+
+export function canTransition(from: IntentStatus, to: IntentStatus): boolean {
+  return INTENT_TRANSITIONS[from].includes(to);
+}
+
+export interface Intent {
+  id: string;
+  title: string;
+  description?: string;
+  status: IntentStatus;
+  state: Record<string, unknown>;
+  /** 1 at creation, +1 on every state or status change. */
+  version: number;
+  assignees: string[];
+  portfolio?: string;
+  parentId?: string;
+  createdBy?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const intentCreateSchema = z.strictObject({
+  id: idSchema.optional(),
+  title: z.string().min(1).max(500),
+  description: z.string().max(10_000).optional(),
+  status: z.enum(["draft", "active"]).optional(),
+  state: jsonObjectSchema.optional(),
+  assignees: z.array(nameSchema).max(100).optional(),
+  portfolio: idSchema.optional(),
+  parentId: idSchema.optional(),
+  createdBy: nameSchema.optional(),
+});
+export type IntentCreate = z.infer<typeof intentCreateSchema>;
+
+export const intentStatusChangeSchema = z.strictObject({
+  status: intentStatusSchema,
+  reason: z.string().max(2000).optional(),
+});
+export type IntentStatusChange = z.infer<typeof intentStatusChangeSchema>;
+
+export const intentListQuerySchema = z.strictObject({
+  status: intentStatusSchema.optional(),
+  assignee: nameSchema.optional(),
+  portfolio: idSchema.optional(),
+  after: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+export type IntentListQuery = z.infer<typeof intentListQuerySchema>;
+
+/**
+ * A comment or custom event posted to an intent's log. `type` defaults to `intent.comment`
+ * (which needs `text`); custom types must start with `intent.` and may not be one the hub writes.
+ */
+export const intentEventInputSchema = z.strictObject({
+  id: idSchema.optional(),
+  type: typeSchema.optional(),
+  text: z.string().min(1).max(20_000).optional(),
+  agent: nameSchema.optional(),
+  payload: jsonObjectSchema.optional(),
+  metadata: jsonObjectSchema.optional(),
+});
+export type IntentEventInput = z.infer<typeof intentEventInputSchema>;
+
+/** Payload of `intent.state_changed`: enough to hand a handler the true old and new state. */
+export interface StateChangedPayload {
+  version: number;
+  patch: Record<string, unknown>;
+  /** Top-level keys whose value actually changed. */
+  changedKeys: string[];
+  state: Record<string, unknown>;
+}
+
+export interface StatusChangedPayload {
+  version: number;
+  from: IntentStatus;
+  to: IntentStatus;
+  reason?: string;
+}
+
+/** RFC 7396 JSON Merge Patch. Returns a new value; neither argument is modified. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch;
+  const result: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = applyMergePatch(result[key], value);
+  }
+  return result;
+}
+
+/** Top-level keys whose value differs between two states (deep, order-sensitive JSON equality). */
+export function changedTopLevelKeys(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => !jsonEqual(before[k], after[k]));
+}
+
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => jsonEqual(v, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao);
+  if (ak.length !== Object.keys(bo).length) return false;
+  return ak.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,21 @@
+/**
+ * Bounds shared by hub and client. Each one is here so both sides agree on what is refused.
+ */
+
+/** Events per `POST /v1/events` batch: large enough to amortise a request, small enough to insert in one transaction. */
+export const MAX_BATCH_EVENTS = 1000;
+/** Bytes per HTTP request body: a full batch of typical events fits with room to spare. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Bytes of one serialized event: keeps a single runaway payload from filling a batch or an SSE frame. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+/** Length of channel, env, app, agent names: they become MQTT topic levels and index keys. */
+export const MAX_NAME_LENGTH = 200;
+/** Length of an event type name. */
+export const MAX_TYPE_LENGTH = 120;
+/** Length of a client-supplied id (event or intent). */
+export const MAX_ID_LENGTH = 128;
+/** Page size for list endpoints when the caller gives none, and the most they may ask for. */
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+/** Bytes of an intent's state document after a patch: state is coordination data, not a blob store. */
+export const MAX_INTENT_STATE_BYTES = 1024 * 1024;

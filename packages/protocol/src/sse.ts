@@ -1,0 +1,49 @@
+/**
+ * Server-Sent Events framing as the hub writes it: every message has `id: <seq>`,
+ * `event: <type>` and `data: <json>`; `retry:` is sent once per connection and a `: ping`
+ * comment keeps proxies from closing an idle stream.
+ */
+
+/** How often the hub writes `: ping` on an idle stream. */
+export const SSE_PING_INTERVAL_MS = 15_000;
+/** Reconnect delay the hub advises clients through `retry:`. */
+export const SSE_RETRY_MS = 2_000;
+
+export interface SseMessage {
+  id?: string | number;
+  event?: string;
+  data: string;
+}
+
+/** Frame one message. Multi-line data is split into several `data:` lines, as the spec requires. */
+export function formatSseMessage(message: SseMessage): string {
+  let out = "";
+  if (message.id !== undefined) out += `id: ${stripNewlines(String(message.id))}\n`;
+  if (message.event !== undefined) out += `event: ${stripNewlines(message.event)}\n`;
+  for (const line of message.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+export function formatSseEvent(event: { seq: number; type: string }): string {
+  return formatSseMessage({ id: event.seq, event: event.type, data: JSON.stringify(event) });
+}
+
+export function formatSseComment(text: string): string {
+  return `: ${stripNewlines(text)}\n\n`;
+}
+
+export function formatSseRetry(ms: number): string {
+  return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;
+}
+
+/** Parse a `Last-Event-ID` value into a seq; anything that is not a non-negative integer is ignored. */
+export function parseLastEventId(value: string | undefined | null): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const trimmed = value.trim();
+  if (!/^\d{1,15}$/.test(trimmed)) return undefined;
+  return Number(trimmed);
+}
+
+function stripNewlines(s: string): string {
+  return s.replace(/[\r\n]/g, "");
+}
