@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { type ApiKeyConfig, parseApiKeys } from "./auth.js";
+
+export interface HubLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface HubOptions {
+  /** HTTP port; 0 picks a free one. Env `CHORUS_PORT`, default 7420. */
+  port?: number;
+  /** Interface to bind. Env `CHORUS_HOST`, default 127.0.0.1. Beyond loopback requires keys. */
+  host?: string;
+  /** MQTT TCP port; 0 picks a free one, `false` disables the TCP listener. Env `CHORUS_MQTT_PORT`, default 1883. */
+  mqttPort?: number | false;
+  /** SQLite file or `:memory:`. Env `CHORUS_DB`, default `.chorus/hub.db`. */
+  db?: string;
+  /** Keep events this long (`7d`, `12h`, `30m`, or milliseconds). Env `CHORUS_RETENTION`. Default: forever. */
+  retention?: string | number;
+  /** `org:key,org2:key2` or a list. Env `CHORUS_API_KEYS`. Without keys a dev org and key are created. */
+  apiKeys?: string | ApiKeyConfig[];
+  /** Secret that signs realtime credentials. Env `CHORUS_SECRET`; default random per process. */
+  secret?: string;
+  /** Lifetime of realtime credentials. Env `CHORUS_REALTIME_TTL` (seconds). Default 1 hour. */
+  realtimeTtlSeconds?: number;
+  /** Logger; default writes JSON lines to stderr at `info`. `false` silences it. */
+  logger?: HubLogger | false;
+  /** Env `CHORUS_LOG_LEVEL`: debug, info, warn, error. */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /** Host name put into the URLs the hub hands out (credentials). Default: the bound host. */
+  publicHost?: string;
+}
+
+export interface ResolvedHubConfig {
+  port: number;
+  host: string;
+  mqttPort: number | false;
+  db: string;
+  retentionMs: number | undefined;
+  apiKeys: ApiKeyConfig[];
+  /** Set when no keys were configured and a dev key was generated. */
+  devKey: string | undefined;
+  secret: string | undefined;
+  realtimeTtlMs: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+  publicHost: string | undefined;
+}
+
+export const DEFAULT_PORT = 7420;
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_MQTT_PORT = 1883;
+export const DEFAULT_DB = ".chorus/hub.db";
+export const DEV_ORG = "dev";
+/** Realtime credentials live an hour unless configured: long enough to be cheap, short enough to expire a leak. */
+export const DEFAULT_REALTIME_TTL_SECONDS = 3600;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Parse `7d`, `12h`, `30m`, `45s`, `500ms` or a bare number of milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`invalid duration: ${value}`);
+    return value;
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(value);
+  if (!match) throw new Error(`invalid duration "${value}" (use e.g. 7d, 12h, 30m)`);
+  const ms = Number(match[1]) * (UNITS[match[2] ?? "ms"] ?? 1);
+  if (ms <= 0) throw new Error(`invalid duration "${value}"`);
+  return ms;
+}
+
+export function isLoopback(host: string): boolean {
+  return (
+    host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host)
+  );
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number`);
+  return n;
+}
+
+/** Merge explicit options over `CHORUS_*` environment variables over defaults, and check them. */
+export function resolveHubConfig(
+  options: HubOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedHubConfig {
+  const host = options.host ?? env.CHORUS_HOST ?? DEFAULT_HOST;
+  const port = options.port ?? envNumber(env, "CHORUS_PORT") ?? DEFAULT_PORT;
+  const mqttPort =
+    options.mqttPort !== undefined
+      ? options.mqttPort
+      : env.CHORUS_MQTT_PORT === "off"
+        ? false
+        : (envNumber(env, "CHORUS_MQTT_PORT") ?? DEFAULT_MQTT_PORT);
+  const keySpec = options.apiKeys ?? env.CHORUS_API_KEYS ?? "";
+  let apiKeys = typeof keySpec === "string" ? parseApiKeys(keySpec) : keySpec;
+  let devKey: string | undefined;
+  if (apiKeys.length === 0) {
+    if (!isLoopback(host)) {
+      throw new Error(
+        `refusing to listen on ${host} without API keys: set CHORUS_API_KEYS=org:key (or bind to 127.0.0.1)`,
+      );
+    }
+    devKey = `dev_${randomBytes(18).toString("base64url")}`;
+    apiKeys = [{ org: DEV_ORG, key: devKey }];
+  }
+  const retention = options.retention ?? env.CHORUS_RETENTION;
+  const ttlRaw = options.realtimeTtlSeconds ?? (env.CHORUS_REALTIME_TTL ? Number(env.CHORUS_REALTIME_TTL) : undefined);
+  if (ttlRaw !== undefined && (!Number.isFinite(ttlRaw) || ttlRaw < 5)) {
+    throw new Error("CHORUS_REALTIME_TTL must be at least 5 seconds");
+  }
+  const logLevel = options.logLevel ?? (env.CHORUS_LOG_LEVEL as ResolvedHubConfig["logLevel"]) ?? "info";
+  return {
+    port,
+    host,
+    mqttPort,
+    db: options.db ?? env.CHORUS_DB ?? DEFAULT_DB,
+    retentionMs: retention === undefined || retention === "" ? undefined : parseDuration(retention),
+    apiKeys,
+    devKey,
+    secret: options.secret ?? env.CHORUS_SECRET,
+    realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
+    logLevel,
+    publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
+  };
+}

@@ -1,0 +1,118 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { Authenticator } from "./auth.js";
+import { EventBus } from "./bus.js";
+import { type HubOptions, type ResolvedHubConfig, resolveHubConfig } from "./config.js";
+import type { HubContext } from "./context.js";
+import { createLogger, silentLogger } from "./logger.js";
+import { HubMetrics } from "./metrics.js";
+import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
+import { buildHttpServer } from "./http/server.js";
+import { SqliteStore } from "./store/sqlite.js";
+import type { Store } from "./store/types.js";
+
+/** How often retention pruning runs: often enough that the database never holds much past its window. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+export interface Hub {
+  /** `http://host:port` of the HTTP API (and SSE). */
+  readonly url: string;
+  readonly host: string;
+  readonly httpPort: number;
+  /** TCP port of the embedded broker, undefined when the TCP listener is disabled. */
+  readonly mqttPort: number | undefined;
+  /** `mqtt://host:port`, undefined when the TCP listener is disabled. */
+  readonly mqttUrl: string | undefined;
+  /** `ws://host:port/mqtt` */
+  readonly wsUrl: string;
+  /** The generated dev key when no keys were configured (printed by `chorus hub`). */
+  readonly devKey: string | undefined;
+  readonly config: ResolvedHubConfig;
+  readonly store: Store;
+  /** Stop accepting, end SSE streams, close the broker, checkpoint the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a hub in this process.
+ *
+ * @example
+ * const hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false });
+ * console.log(hub.url, hub.devKey);
+ * await hub.close();
+ */
+export async function createHub(options: HubOptions = {}): Promise<Hub> {
+  const config = resolveHubConfig(options);
+  const logger =
+    options.logger === false ? silentLogger : (options.logger ?? createLogger(config.logLevel));
+  if (config.db !== ":memory:") mkdirSync(dirname(config.db), { recursive: true });
+  const store = SqliteStore.open(config.db);
+  const closing = new AbortController();
+  const ctx: HubContext = {
+    config,
+    store,
+    bus: new EventBus((error) => logger.error("event listener failed", { error: String(error) })),
+    auth: new Authenticator(config.apiKeys, config.secret),
+    metrics: new HubMetrics(),
+    logger,
+    addresses: { httpPort: 0, mqttPort: undefined, host: config.host },
+    closing: closing.signal,
+  };
+
+  let broker: BrokerHandle | undefined;
+  const app = await buildHttpServer(ctx);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    ctx.addresses.httpPort = typeof address === "object" && address ? address.port : config.port;
+    broker = await startBroker(ctx, app.server);
+    ctx.addresses.mqttPort = broker.port;
+  } catch (error) {
+    closing.abort();
+    await app.close().catch(() => {});
+    await broker?.close().catch(() => {});
+    await store.close();
+    throw error;
+  }
+
+  const prune = async () => {
+    if (config.retentionMs === undefined) return;
+    try {
+      const n = await store.pruneEvents(new Date(Date.now() - config.retentionMs));
+      if (n > 0) {
+        ctx.metrics.eventsPruned.inc(n);
+        logger.info("retention pruned events", { count: n });
+      }
+    } catch (error) {
+      logger.error("retention pruning failed", { error: String(error) });
+    }
+  };
+  await prune();
+  const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
+
+  const urlHost = config.publicHost ?? (config.host.includes(":") ? `[${config.host}]` : config.host);
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${ctx.addresses.httpPort}`,
+    host: config.host,
+    httpPort: ctx.addresses.httpPort,
+    mqttPort: broker.port,
+    mqttUrl: broker.port === undefined ? undefined : `mqtt://${urlHost}:${broker.port}`,
+    wsUrl: `ws://${urlHost}:${ctx.addresses.httpPort}/mqtt`,
+    devKey: config.devKey,
+    config,
+    store,
+    close() {
+      closed ??= (async () => {
+        clearInterval(pruneTimer);
+        closing.abort();
+        await broker?.close().catch((e) => logger.error("broker close failed", { error: String(e) }));
+        await app.close().catch((e) => logger.error("http close failed", { error: String(e) }));
+        await store.close();
+        logger.info("hub stopped");
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,15 @@
+export { type ApiKeyConfig, parseApiKeys } from "./auth.js";
+export {
+  DEFAULT_DB,
+  DEFAULT_HOST,
+  DEFAULT_MQTT_PORT,
+  DEFAULT_PORT,
+  type HubLogger,
+  type HubOptions,
+  parseDuration,
+  type ResolvedHubConfig,
+  resolveHubConfig,
+} from "./config.js";
+export { createHub, type Hub } from "./hub.js";
+export { SqliteStore } from "./store/sqlite.js";
+export type * from "./store/types.js";

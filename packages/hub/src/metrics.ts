@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics of one hub. A registry per hub: two hubs in one process never share counters. */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: "chorus_http_requests_total",
+    help: "HTTP requests by route and status code",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: "chorus_http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly eventsIngested = new Counter({
+    name: "chorus_events_ingested_total",
+    help: "Events stored, by source",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDuplicate = new Counter({
+    name: "chorus_events_duplicate_total",
+    help: "Events refused as duplicates of an id already stored",
+    registers: [this.registry],
+  });
+  readonly eventsRejected = new Counter({
+    name: "chorus_events_rejected_total",
+    help: "Events refused as invalid, by source",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+  readonly eventsPruned = new Counter({
+    name: "chorus_events_pruned_total",
+    help: "Events deleted by retention",
+    registers: [this.registry],
+  });
+  readonly sseConnections = new Gauge({
+    name: "chorus_sse_connections",
+    help: "Open SSE streams",
+    registers: [this.registry],
+  });
+  readonly mqttClients = new Gauge({
+    name: "chorus_mqtt_clients",
+    help: "Connected MQTT clients",
+    registers: [this.registry],
+  });
+  readonly mqttPublishesDropped = new Counter({
+    name: "chorus_mqtt_ingest_dropped_total",
+    help: "Publishes on chorus-in/ dropped as invalid or unauthorized",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly mqttAuthFailures = new Counter({
+    name: "chorus_mqtt_auth_failures_total",
+    help: "MQTT CONNECTs refused for bad credentials",
+    registers: [this.registry],
+  });
+  readonly mqttDenied = new Counter({
+    name: "chorus_mqtt_denied_total",
+    help: "MQTT subscribes and publishes refused for topics outside the client's org",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+}

@@ -1,0 +1,116 @@
+import type {
+  ChorusEvent,
+  Intent,
+  IntentCreate,
+  IntentListQuery,
+  IntentStatus,
+  Page,
+} from "@chorus/protocol";
+
+/**
+ * The storage seam. Routes, SSE and the broker only ever talk to this interface, so a Postgres
+ * store can follow without touching them. Every method is async for that reason, even though
+ * the SQLite store does its work synchronously.
+ *
+ * Every call is scoped to one org: nothing here can read or write another org's rows.
+ */
+export interface Store {
+  /**
+   * Insert validated events in one transaction. Events whose `id` the org already has are
+   * duplicates: not stored again, not returned in `inserted`. `ids` is in input order.
+   */
+  insertEvents(org: string, events: NewEvent[]): Promise<InsertResult>;
+  /** Events after `after` (seq) matching the filter, oldest first. */
+  listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>>;
+
+  createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }>;
+  getIntent(org: string, id: string): Promise<Intent | undefined>;
+  listIntents(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }>;
+  /**
+   * Merge-patch the state. With `ifMatch`, the version check and the write are one atomic
+   * statement. Every accepted patch increments the version and logs `intent.state_changed`.
+   */
+  patchIntentState(
+    org: string,
+    id: string,
+    patch: Record<string, unknown>,
+    options: { ifMatch?: number; actor?: string },
+  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge>;
+  setIntentStatus(
+    org: string,
+    id: string,
+    change: { status: IntentStatus; reason?: string; actor?: string },
+  ): Promise<IntentWrite | NotFound | InvalidTransition>;
+  /** Idempotent: assigning an agent already assigned writes nothing and returns no event. */
+  assign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound>;
+  unassign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound>;
+  /** Append a comment or custom event to the intent's log. */
+  appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound>;
+
+  /** Delete events received before `cutoff`. Intents are kept. Returns how many were deleted. */
+  pruneEvents(cutoff: Date): Promise<number>;
+  /** Highest seq stored, 0 when empty. */
+  maxSeq(): Promise<number>;
+  /** Cheap check for /readyz. */
+  ping(): Promise<boolean>;
+  /** Checkpoint and close. */
+  close(): Promise<void>;
+}
+
+/** A validated event ready to store: defaults filled in, `seq` and `receivedAt` still to come. */
+export type NewEvent = Omit<ChorusEvent, "seq" | "receivedAt">;
+
+export type NewIntent = IntentCreate & { id: string };
+
+export interface InsertResult {
+  inserted: ChorusEvent[];
+  duplicates: number;
+  ids: string[];
+}
+
+export interface PageRequest {
+  after?: number;
+  limit: number;
+}
+
+export interface EventFilter {
+  channel?: string;
+  /** Exact type; combined with `types` as AND. */
+  type?: string;
+  /** Any of these types. */
+  types?: string[];
+  agent?: string;
+  app?: string;
+  env?: string;
+  traceId?: string;
+  intentId?: string;
+  /**
+   * Events of intents currently assigned to this agent, plus `intent.assigned` /
+   * `intent.unassigned` events naming it (so an agent sees its own unassignment).
+   */
+  assignedTo?: string;
+  /** Events of every intent in this portfolio. */
+  portfolio?: string;
+}
+
+/** An intent write and the log events it produced (already stored, with seq). */
+export interface IntentWrite {
+  intent: Intent;
+  events: ChorusEvent[];
+}
+export interface NotFound {
+  error: "not_found";
+}
+export interface VersionConflict {
+  error: "conflict";
+  currentVersion: number;
+}
+export interface InvalidTransition {
+  error: "invalid_transition";
+  from: IntentStatus;
+  to: IntentStatus;
+}
+export interface StateTooLarge {
+  error: "state_too_large";
+  bytes: number;
+}
