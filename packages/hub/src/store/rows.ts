@@ -1,0 +1,104 @@
+import type { ChorusEvent, Intent, IntentStatus } from "@chorus/protocol";
+
+/** Row shapes as SQLite returns them, and their mapping to wire objects. */
+export interface EventRow {
+  seq: number;
+  id: string;
+  channel: string;
+  env: string;
+  app: string | null;
+  type: string;
+  agent: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  parent_span_id: string | null;
+  intent_id: string | null;
+  payload: string;
+  metadata: string;
+  occurred_at: string;
+  received_at: string;
+}
+
+export function eventFromRow(row: EventRow): ChorusEvent {
+  const event: ChorusEvent = {
+    id: row.id,
+    seq: row.seq,
+    channel: row.channel,
+    env: row.env,
+    type: row.type,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    occurredAt: row.occurred_at,
+    receivedAt: row.received_at,
+  };
+  if (row.app !== null) event.app = row.app;
+  if (row.agent !== null) event.agent = row.agent;
+  if (row.trace_id !== null) event.traceId = row.trace_id;
+  if (row.span_id !== null) event.spanId = row.span_id;
+  if (row.parent_span_id !== null) event.parentSpanId = row.parent_span_id;
+  if (row.intent_id !== null) event.intentId = row.intent_id;
+  return event;
+}
+
+/** Put the wire's field order on an event built in memory, so stored and listed JSON match. */
+export function orderEvent(e: ChorusEvent): ChorusEvent {
+  const out: ChorusEvent = {
+    id: e.id,
+    seq: e.seq,
+    channel: e.channel,
+    env: e.env,
+    type: e.type,
+    payload: e.payload,
+    metadata: e.metadata,
+    occurredAt: e.occurredAt,
+    receivedAt: e.receivedAt,
+  };
+  if (e.app !== undefined) out.app = e.app;
+  if (e.agent !== undefined) out.agent = e.agent;
+  if (e.traceId !== undefined) out.traceId = e.traceId;
+  if (e.spanId !== undefined) out.spanId = e.spanId;
+  if (e.parentSpanId !== undefined) out.parentSpanId = e.parentSpanId;
+  if (e.intentId !== undefined) out.intentId = e.intentId;
+  return out;
+}
+
+export interface IntentRow {
+  rowid: number;
+  id: string;
+  title: string;
+  description: string | null;
+  status: string;
+  state: string;
+  version: number;
+  portfolio: string | null;
+  parent_id: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+  assignees: string;
+}
+
+export function intentFromRow(row: IntentRow): Intent {
+  const intent: Intent = {
+    id: row.id,
+    title: row.title,
+    status: row.status as IntentStatus,
+    state: JSON.parse(row.state) as Record<string, unknown>,
+    version: row.version,
+    assignees: JSON.parse(row.assignees) as string[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.description !== null) intent.description = row.description;
+  if (row.portfolio !== null) intent.portfolio = row.portfolio;
+  if (row.parent_id !== null) intent.parentId = row.parent_id;
+  if (row.created_by !== null) intent.createdBy = row.created_by;
+  return intent;
+}
+
+/** SELECT list for an intent with its assignees in assignment order. */
+export const INTENT_COLUMNS = `i.rowid AS rowid, i.id, i.title, i.description, i.status, i.state, i.version,
+  i.portfolio, i.parent_id, i.created_by, i.created_at, i.updated_at,
+  (SELECT json_group_array(agent) FROM
+    (SELECT a.agent FROM intent_assignees a WHERE a.org = i.org AND a.intent_id = i.id ORDER BY a.rowid)
+  ) AS assignees`;

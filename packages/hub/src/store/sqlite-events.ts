@@ -1,0 +1,155 @@
+import type { ChorusEvent, Page } from "@chorus/protocol";
+import type Database from "better-sqlite3";
+import { type EventRow, eventFromRow, orderEvent } from "./rows.js";
+import type { EventFilter, InsertResult, NewEvent, PageRequest } from "./types.js";
+
+/** Prepared statements are cached per distinct WHERE shape; filters combine into few shapes. */
+const MAX_CACHED_QUERIES = 256;
+/** Rows deleted per retention statement: keeps each write lock short while pruning a backlog. */
+const PRUNE_CHUNK = 5_000;
+
+/**
+ * The events table: batched, deduplicating inserts and filtered cursor reads.
+ * Used by {@link SqliteStore}; intent writes append their log events through `insertOne`.
+ */
+export class EventTable {
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement;
+  readonly #exists: Database.Statement;
+  readonly #queries = new Map<string, Database.Statement>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#exists = db.prepare("SELECT 1 FROM events WHERE org = ? AND id = ?").pluck();
+    this.#insert = db.prepare(`INSERT OR IGNORE INTO events
+      (org, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id, intent_id,
+       payload, metadata, occurred_at, received_at, received_ms)
+      VALUES (@org, @id, @channel, @env, @app, @type, @agent, @traceId, @spanId, @parentSpanId,
+       @intentId, @payload, @metadata, @occurredAt, @receivedAt, @receivedMs)`);
+  }
+
+  /** Insert one event; undefined when the org already has its id. Call inside a transaction. */
+  insertOne(org: string, event: NewEvent, received: Date): ChorusEvent | undefined {
+    // Checked first because an ignored INSERT still consumes an AUTOINCREMENT value: without
+    // this, every retried duplicate would leave a hole in seq.
+    if (this.#exists.get(org, event.id) !== undefined) return undefined;
+    const receivedAt = received.toISOString();
+    const info = this.#insert.run({
+      org,
+      id: event.id,
+      channel: event.channel,
+      env: event.env,
+      app: event.app ?? null,
+      type: event.type,
+      agent: event.agent ?? null,
+      traceId: event.traceId ?? null,
+      spanId: event.spanId ?? null,
+      parentSpanId: event.parentSpanId ?? null,
+      intentId: event.intentId ?? null,
+      payload: JSON.stringify(event.payload),
+      metadata: JSON.stringify(event.metadata),
+      occurredAt: event.occurredAt,
+      receivedAt,
+      receivedMs: received.getTime(),
+    });
+    if (info.changes === 0) return undefined;
+    return orderEvent({ ...event, seq: Number(info.lastInsertRowid), receivedAt });
+  }
+
+  /** All events in one transaction: one fsync per batch, and seq order equals batch order. */
+  insertMany(org: string, events: readonly NewEvent[]): InsertResult {
+    const received = new Date();
+    return this.#db.transaction(() => {
+      const inserted: ChorusEvent[] = [];
+      let duplicates = 0;
+      for (const event of events) {
+        const stored = this.insertOne(org, event, received);
+        if (stored) inserted.push(stored);
+        else duplicates++;
+      }
+      return { inserted, duplicates, ids: events.map((e) => e.id) };
+    })();
+  }
+
+  list(org: string, filter: EventFilter, page: PageRequest): Page<ChorusEvent> {
+    const { sql, params } = buildQuery(org, filter, page);
+    let stmt = this.#queries.get(sql);
+    if (!stmt) {
+      if (this.#queries.size >= MAX_CACHED_QUERIES) this.#queries.clear();
+      stmt = this.#db.prepare(sql);
+      this.#queries.set(sql, stmt);
+    }
+    // One row more than asked tells whether another page exists without a second query.
+    const rows = stmt.all(params) as EventRow[];
+    const more = rows.length > page.limit;
+    const data = (more ? rows.slice(0, page.limit) : rows).map(eventFromRow);
+    const last = data.at(-1);
+    return more && last ? { data, next: last.seq } : { data };
+  }
+
+  prune(cutoff: Date): number {
+    const stmt = this.#db.prepare(
+      "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT ?)",
+    );
+    let total = 0;
+    for (;;) {
+      const { changes } = stmt.run(cutoff.getTime(), PRUNE_CHUNK);
+      total += changes;
+      if (changes < PRUNE_CHUNK) return total;
+    }
+  }
+
+  maxSeq(): number {
+    const row = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
+      | { seq: number }
+      | undefined;
+    return row?.seq ?? 0;
+  }
+}
+
+const COLUMN: Record<"channel" | "type" | "agent" | "app" | "env" | "traceId" | "intentId", string> = {
+  channel: "channel",
+  type: "type",
+  agent: "agent",
+  app: "app",
+  env: "env",
+  traceId: "trace_id",
+  intentId: "intent_id",
+};
+
+function buildQuery(
+  org: string,
+  filter: EventFilter,
+  page: PageRequest,
+): { sql: string; params: Record<string, unknown> } {
+  const where = ["org = @org", "seq > @after"];
+  const params: Record<string, unknown> = { org, after: page.after ?? 0, limit: page.limit + 1 };
+  for (const [key, column] of Object.entries(COLUMN) as [keyof typeof COLUMN, string][]) {
+    const value = filter[key];
+    if (value === undefined) continue;
+    where.push(`${column} = @${key}`);
+    params[key] = value;
+  }
+  if (filter.types && filter.types.length > 0) {
+    where.push(`type IN (${filter.types.map((_, i) => `@t${i}`).join(", ")})`);
+    filter.types.forEach((t, i) => {
+      params[`t${i}`] = t;
+    });
+  }
+  if (filter.assignedTo !== undefined) {
+    // An agent sees every event of the intents it is assigned to, and its own (un)assignments,
+    // including the unassignment that removed it from the intent.
+    where.push(`(intent_id IN (SELECT intent_id FROM intent_assignees WHERE org = @org AND agent = @assignedTo)
+      OR (type IN ('intent.assigned', 'intent.unassigned') AND intent_id IS NOT NULL
+          AND json_extract(payload, '$.agent') = @assignedTo))`);
+    params.assignedTo = filter.assignedTo;
+  }
+  if (filter.portfolio !== undefined) {
+    where.push("intent_id IN (SELECT id FROM intents WHERE org = @org AND portfolio = @portfolio)");
+    params.portfolio = filter.portfolio;
+  }
+  const sql = `SELECT seq, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id,
+    intent_id, payload, metadata, occurred_at, received_at FROM events
+    WHERE ${where.join(" AND ")} ORDER BY seq LIMIT @limit`;
+  return { sql, params };
+}

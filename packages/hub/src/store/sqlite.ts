@@ -1,0 +1,118 @@
+import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
+import Database from "better-sqlite3";
+import { migrate } from "./migrations.js";
+import { EventTable } from "./sqlite-events.js";
+import { IntentTables } from "./sqlite-intents.js";
+import type {
+  EventFilter,
+  InsertResult,
+  IntentWrite,
+  InvalidTransition,
+  NewEvent,
+  NewIntent,
+  NotFound,
+  PageRequest,
+  StateTooLarge,
+  Store,
+  VersionConflict,
+} from "./types.js";
+
+/**
+ * The SQLite store (better-sqlite3, WAL). One connection owned by the hub process; every
+ * multi-row write is one transaction, and better-sqlite3 runs them synchronously, so seq order
+ * is commit order and a reader never sees a gap that a later commit fills.
+ */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #events: EventTable;
+  readonly #intents: IntentTables;
+  #closed = false;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#events = new EventTable(db);
+    this.#intents = new IntentTables(db, this.#events);
+  }
+
+  /** Open (creating and migrating as needed) the database at `path`, or `:memory:`. */
+  static open(path: string): SqliteStore {
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode: durable across process crashes, at most the last transactions lost on power loss.
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    migrate(db);
+    return new SqliteStore(db);
+  }
+
+  async insertEvents(org: string, events: NewEvent[]): Promise<InsertResult> {
+    return this.#events.insertMany(org, events);
+  }
+
+  async listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>> {
+    return this.#events.list(org, filter, page);
+  }
+
+  async createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {
+    return this.#intents.create(org, input);
+  }
+
+  async getIntent(org: string, id: string): Promise<Intent | undefined> {
+    return this.#intents.get(org, id);
+  }
+
+  async listIntents(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }> {
+    return this.#intents.list(org, query);
+  }
+
+  async patchIntentState(
+    org: string,
+    id: string,
+    patch: Record<string, unknown>,
+    options: { ifMatch?: number; actor?: string },
+  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge> {
+    return this.#intents.patchState(org, id, patch, options);
+  }
+
+  async setIntentStatus(
+    org: string,
+    id: string,
+    change: { status: IntentStatus; reason?: string; actor?: string },
+  ): Promise<IntentWrite | NotFound | InvalidTransition> {
+    return this.#intents.setStatus(org, id, change);
+  }
+
+  async assign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound> {
+    return this.#intents.assign(org, id, agent, actor, true);
+  }
+
+  async unassign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound> {
+    return this.#intents.assign(org, id, agent, actor, false);
+  }
+
+  async appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound> {
+    return this.#intents.appendEvent(org, id, event);
+  }
+
+  async pruneEvents(cutoff: Date): Promise<number> {
+    return this.#events.prune(cutoff);
+  }
+
+  async maxSeq(): Promise<number> {
+    return this.#events.maxSeq();
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    return (this.#db.prepare("SELECT 1 AS ok").get() as { ok: number }).ok === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Fold the WAL back into the main file so the database is one self-contained file at rest.
+    if (this.#db.memory === false) this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    this.#db.close();
+  }
+}

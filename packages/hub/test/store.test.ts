@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StateChangedPayload } from "@chorus/protocol";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteStore } from "../src/store/sqlite.js";
+import type { NewEvent } from "../src/store/types.js";
+
+function ev(id: string, over: Partial<NewEvent> = {}): NewEvent {
+  return {
+    id,
+    channel: "research",
+    env: "default",
+    type: "tool.start",
+    payload: { n: id },
+    metadata: {},
+    occurredAt: "2026-11-24T00:00:00.000Z",
+    ...over,
+  };
+}
+
+let store: SqliteStore;
+beforeEach(() => {
+  store = SqliteStore.open(":memory:");
+});
+afterEach(async () => {
+  await store.close();
+});
+
+describe("events", () => {
+  it("assigns strictly increasing seq and deduplicates by id within an org", async () => {
+    const first = await store.insertEvents("acme", [ev("a"), ev("b")]);
+    expect(first.inserted.map((e) => e.seq)).toEqual([1, 2]);
+    const again = await store.insertEvents("acme", [ev("b"), ev("c")]);
+    expect(again).toMatchObject({ duplicates: 1, ids: ["b", "c"] });
+    expect(again.inserted.map((e) => [e.id, e.seq])).toEqual([["c", 3]]);
+    // The same id in another org is a different event.
+    const other = await store.insertEvents("globex", [ev("a")]);
+    expect(other.inserted).toHaveLength(1);
+    const listed = await store.listEvents("acme", {}, { limit: 10 });
+    expect(listed.data.map((e) => e.id)).toEqual(["a", "b", "c"]);
+    expect(listed.data[0]).toEqual(first.inserted[0]);
+  });
+
+  it("filters and pages with an after cursor, next absent on the last page", async () => {
+    await store.insertEvents(
+      "acme",
+      Array.from({ length: 7 }, (_, i) => ev(`e${i}`, { type: i % 2 ? "llm.end" : "tool.start" })),
+    );
+    const p1 = await store.listEvents("acme", { type: "tool.start" }, { limit: 2 });
+    expect(p1.data.map((e) => e.id)).toEqual(["e0", "e2"]);
+    const p2 = await store.listEvents("acme", { type: "tool.start" }, { limit: 2, after: p1.next });
+    expect(p2.data.map((e) => e.id)).toEqual(["e4", "e6"]);
+    expect(p2.next).toBeUndefined();
+    const both = await store.listEvents("acme", { types: ["llm.end"], channel: "research" }, { limit: 10 });
+    expect(both.data).toHaveLength(3);
+    expect((await store.listEvents("acme", { channel: "nope" }, { limit: 10 })).data).toEqual([]);
+  });
+
+  it("prunes by receive time and never reuses a seq", async () => {
+    await store.insertEvents("acme", [ev("a"), ev("b")]);
+    expect(await store.pruneEvents(new Date(Date.now() + 1000))).toBe(2);
+    expect(await store.maxSeq()).toBe(2);
+    const next = await store.insertEvents("acme", [ev("c")]);
+    expect(next.inserted[0]?.seq).toBe(3);
+  });
+});
+
+describe("intents", () => {
+  it("creates with version 1, logs created and assigned, and reads back", async () => {
+    const res = await store.createIntent("acme", { id: "i1", title: "Q", assignees: ["r", "r", "w"], state: { q: 1 } });
+    if ("error" in res) throw new Error(res.error);
+    expect(res.intent).toMatchObject({ id: "i1", status: "active", version: 1, assignees: ["r", "w"], state: { q: 1 } });
+    expect(res.events.map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.assigned"]);
+    expect(await store.createIntent("acme", { id: "i1", title: "again" })).toEqual({ error: "exists" });
+    expect(await store.getIntent("globex", "i1")).toBeUndefined();
+  });
+
+  it("merge-patches state, bumps the version, logs changed keys, and enforces If-Match", async () => {
+    await store.createIntent("acme", { id: "i1", title: "Q", state: { a: 1, b: { c: 1 } } });
+    const w = await store.patchIntentState("acme", "i1", { a: 1, b: { c: 2 }, d: null }, { ifMatch: 1 });
+    if ("error" in w) throw new Error(w.error);
+    expect(w.intent.version).toBe(2);
+    const payload = w.events[0]?.payload as unknown as StateChangedPayload;
+    expect(payload).toEqual({ version: 2, patch: { a: 1, b: { c: 2 }, d: null }, changedKeys: ["b"], state: { a: 1, b: { c: 2 } } });
+    expect(await store.patchIntentState("acme", "i1", { a: 2 }, { ifMatch: 1 })).toEqual({ error: "conflict", currentVersion: 2 });
+    expect(await store.patchIntentState("acme", "nope", { a: 2 }, {})).toEqual({ error: "not_found" });
+  });
+
+  it("enforces the status machine", async () => {
+    await store.createIntent("acme", { id: "i1", title: "Q", status: "draft" });
+    expect(await store.setIntentStatus("acme", "i1", { status: "completed" })).toEqual({
+      error: "invalid_transition",
+      from: "draft",
+      to: "completed",
+    });
+    const ok = await store.setIntentStatus("acme", "i1", { status: "active", reason: "go" });
+    if ("error" in ok) throw new Error(ok.error);
+    expect(ok.intent).toMatchObject({ status: "active", version: 2 });
+    expect(ok.events[0]?.payload).toEqual({ version: 2, from: "draft", to: "active", reason: "go" });
+  });
+
+  it("streams an agent's intents and its own unassignment; a portfolio's intents", async () => {
+    await store.createIntent("acme", { id: "i1", title: "one", assignees: ["r"], portfolio: "p" });
+    await store.createIntent("acme", { id: "i2", title: "two", assignees: ["w"], portfolio: "p" });
+    await store.createIntent("acme", { id: "i3", title: "three" });
+    await store.patchIntentState("acme", "i1", { x: 1 }, {});
+    await store.unassign("acme", "i1", "r");
+    const forR = await store.listEvents("acme", { assignedTo: "r" }, { limit: 100 });
+    // Once unassigned, the intent's history leaves r's stream, but the unassignment itself stays.
+    expect(forR.data.map((e) => e.type)).toEqual(["intent.assigned", "intent.unassigned"]);
+    const forW = await store.listEvents("acme", { assignedTo: "w" }, { limit: 100 });
+    expect(forW.data.map((e) => [e.intentId, e.type])).toEqual([
+      ["i2", "intent.created"],
+      ["i2", "intent.assigned"],
+    ]);
+    const portfolio = await store.listEvents("acme", { portfolio: "p" }, { limit: 100 });
+    expect(new Set(portfolio.data.map((e) => e.intentId))).toEqual(new Set(["i1", "i2"]));
+    const listed = await store.listIntents("acme", { assignee: "w" });
+    expect(listed.data.map((i) => i.id)).toEqual(["i2"]);
+    const paged = await store.listIntents("acme", { limit: 2 });
+    expect(paged.data.map((i) => i.id)).toEqual(["i1", "i2"]);
+    expect((await store.listIntents("acme", { limit: 2, after: paged.next })).data.map((i) => i.id)).toEqual(["i3"]);
+  });
+});
+
+describe("on disk", () => {
+  it("migrates once and keeps data and seq across reopen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chorus-store-"));
+    try {
+      const path = join(dir, "hub.db");
+      const a = SqliteStore.open(path);
+      await a.insertEvents("acme", [ev("a")]);
+      await a.close();
+      const b = SqliteStore.open(path);
+      expect((await b.insertEvents("acme", [ev("a"), ev("b")])).inserted.map((e) => e.seq)).toEqual([2]);
+      expect(await b.ping()).toBe(true);
+      await b.close();
+      expect(await b.ping()).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
