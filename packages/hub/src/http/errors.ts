@@ -1,0 +1,88 @@
+import { ERROR_STATUS, type ErrorCode, ErrorCodes, errorEnvelope } from "@chorus/protocol";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+/**
+ * A refusal the client caused or must act on. Routes throw it; the error handler turns it into
+ * the protocol's envelope with the status {@link ERROR_STATUS} assigns to its code, so the
+ * status and the code can never disagree.
+ */
+export class HttpError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = "HttpError";
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** Write the envelope. Every error response of the hub goes through here. */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: HttpError,
+): FastifyReply {
+  return reply
+    .code(error.status)
+    .type("application/json; charset=utf-8")
+    .send(errorEnvelope(error.code, error.message, { details: error.details, requestId: request.id }));
+}
+
+/** Fastify's own error codes that a client can provoke, and what they mean on the wire. */
+const FRAMEWORK_ERRORS: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [ErrorCodes.PayloadTooLarge, "request body is too large"],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    ErrorCodes.UnsupportedMediaType,
+    "unsupported content-type; send application/json",
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [ErrorCodes.ValidationFailed, "content-length does not match the body"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [ErrorCodes.ValidationFailed, "request body is empty"],
+  FST_ERR_CTP_INVALID_JSON_BODY: [ErrorCodes.InvalidJson, "request body is not valid JSON"],
+  FST_ERR_BAD_URL: [ErrorCodes.ValidationFailed, "malformed URL"],
+  FST_ERR_MAX_PARAM_LENGTH: [ErrorCodes.ValidationFailed, "path parameter is too long"],
+  FST_ERR_VALIDATION: [ErrorCodes.ValidationFailed, "request is invalid"],
+};
+
+/** Status codes fastify or Node attach to client-caused errors we have no specific mapping for. */
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: ErrorCodes.ValidationFailed,
+  401: ErrorCodes.Unauthorized,
+  403: ErrorCodes.Forbidden,
+  404: ErrorCodes.NotFound,
+  409: ErrorCodes.Conflict,
+  413: ErrorCodes.PayloadTooLarge,
+  415: ErrorCodes.UnsupportedMediaType,
+  422: ErrorCodes.InvalidTransition,
+  429: ErrorCodes.RateLimited,
+  503: ErrorCodes.Unavailable,
+};
+
+/**
+ * Classify anything thrown during a request. Returns undefined for a genuine server fault,
+ * which the caller logs and answers with 500; everything a client can cause maps to a 4xx.
+ */
+export function toHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (typeof error !== "object" || error === null) return undefined;
+  const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+  if (typeof code === "string") {
+    const known = FRAMEWORK_ERRORS[code];
+    if (known) return new HttpError(known[0], known[1]);
+  }
+  if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
+    const mapped = STATUS_CODES[statusCode] ?? ErrorCodes.ValidationFailed;
+    return new HttpError(mapped, "request refused");
+  }
+  return undefined;
+}
+
+/** Shorthands for the refusals routes raise most. */
+export const notFound = (what: string): HttpError => new HttpError(ErrorCodes.NotFound, `${what} not found`);
+export const validationFailed = (message: string, details?: unknown): HttpError =>
+  new HttpError(ErrorCodes.ValidationFailed, message, details);

@@ -1,0 +1,105 @@
+import {
+  DEFAULT_PAGE_LIMIT,
+  eventQuerySchema,
+  MAX_BATCH_EVENTS,
+  type PublishResult,
+  RESERVED_INTENT_EVENT_TYPES,
+} from "@chorus/protocol";
+import type { FastifyInstance } from "fastify";
+import type { HubContext } from "../../context.js";
+import { type EventIssue, normalizeEvents, storeAndPublish } from "../../ingest.js";
+import { principalOf } from "../auth-hook.js";
+import { HttpError } from "../errors.js";
+import { parseWith, requireObjectBody } from "../validate.js";
+
+/** `POST /v1/events` and `GET /v1/events`. */
+export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void {
+  app.post("/v1/events", { config: { scope: "publish" } }, async (request, reply) => {
+    const { org } = principalOf(request);
+    const raw = eventsOf(requireObjectBody(request.body));
+    const normalized = normalizeEvents(raw);
+    const problems = normalized.ok ? reservedTypeProblems(raw) : normalized.problems;
+    if (!normalized.ok || problems.length > 0) {
+      ctx.metrics.eventsRejected.inc({ source: "http" }, problems.length);
+      throw refusal(problems, raw.length);
+    }
+    const result = await storeAndPublish(ctx, org, normalized.events);
+    ctx.metrics.eventsIngested.inc({ source: "http" }, result.inserted.length);
+    if (result.duplicates > 0) ctx.metrics.eventsDuplicate.inc(result.duplicates);
+    const body: PublishResult = {
+      accepted: result.inserted.length,
+      duplicates: result.duplicates,
+      ids: result.ids,
+    };
+    return reply.code(202).send(body);
+  });
+
+  app.get("/v1/events", { config: { scope: "read" } }, async (request) => {
+    const { org } = principalOf(request);
+    const { after, limit, ...filter } = parseWith(eventQuerySchema, request.query, "query");
+    return ctx.store.listEvents(org, filter, { after, limit: limit ?? DEFAULT_PAGE_LIMIT });
+  });
+}
+
+/**
+ * The events of a publish body: `{ events: [...] }` is a batch, anything else one event.
+ * A batch over {@link MAX_BATCH_EVENTS} is refused as too large (413) rather than invalid:
+ * the fix is the same as for an oversize body, split it.
+ */
+function eventsOf(body: Record<string, unknown>): unknown[] {
+  if (!Object.hasOwn(body, "events")) return [body];
+  const { events } = body;
+  if (!Array.isArray(events)) {
+    throw new HttpError("validation_failed", "events must be an array", {
+      issues: [{ path: "body.events", message: "expected an array" }],
+    });
+  }
+  if (Object.keys(body).length > 1) {
+    const extra = Object.keys(body).filter((k) => k !== "events");
+    throw new HttpError("validation_failed", "unknown fields next to events", {
+      issues: extra.map((k) => ({ path: `body.${k}`, message: "unknown field" })),
+    });
+  }
+  if (events.length === 0) throw new HttpError("validation_failed", "events must not be empty");
+  if (events.length > MAX_BATCH_EVENTS) {
+    throw new HttpError("payload_too_large", `a batch holds at most ${MAX_BATCH_EVENTS} events`, {
+      limit: MAX_BATCH_EVENTS,
+      received: events.length,
+    });
+  }
+  return events;
+}
+
+/**
+ * The hub alone writes intent lifecycle events; accepting them here would let any publisher
+ * forge an intent's log (a fake state change reaches every agent handler).
+ */
+function reservedTypeProblems(raw: readonly unknown[]): EventIssue[] {
+  const problems: EventIssue[] = [];
+  raw.forEach((item, index) => {
+    const type = (item as { type?: unknown }).type;
+    if (typeof type === "string" && RESERVED_INTENT_EVENT_TYPES.has(type)) {
+      problems.push({
+        index,
+        code: "validation_failed",
+        message: `type "${type}" is written by the hub only`,
+        issues: [{ path: "type", message: "reserved intent event type" }],
+      });
+    }
+  });
+  return problems;
+}
+
+/** 413 when every problem is size, 400 otherwise; the per-index list goes into details either way. */
+function refusal(problems: EventIssue[], count: number): HttpError {
+  const tooLarge = problems.every((p) => p.code === "payload_too_large");
+  const code = tooLarge ? "payload_too_large" : "validation_failed";
+  const single = count === 1 ? problems[0] : undefined;
+  if (single) {
+    const issues = (single.issues ?? []).map((i) => ({ ...i, path: i.path ? `body.${i.path}` : "body" }));
+    return new HttpError(code, single.message, { issues });
+  }
+  return new HttpError(code, `${problems.length} of ${count} events refused; nothing was stored`, {
+    problems,
+  });
+}

@@ -1,0 +1,149 @@
+import {
+  DEFAULT_PAGE_LIMIT,
+  eventQuerySchema,
+  idSchema,
+  INTENT_CHANNEL,
+  IntentEventTypes,
+  intentCreateSchema,
+  intentEventInputSchema,
+  intentListQuerySchema,
+  intentStatusChangeSchema,
+  jsonObjectSchema,
+  nameSchema,
+  RESERVED_INTENT_EVENT_TYPES,
+} from "@chorus/protocol";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { v7 as uuidv7 } from "uuid";
+import type { HubContext } from "../../context.js";
+import { normalizeEvents } from "../../ingest.js";
+import { principalOf } from "../auth-hook.js";
+import { HttpError, notFound } from "../errors.js";
+import { parseWith, requireObjectBody } from "../validate.js";
+import { finishWrite, parseIfMatch, sendIntent } from "./intent-writes.js";
+
+const logQuerySchema = eventQuerySchema.pick({ type: true, after: true, limit: true });
+
+/** The intent id of `/v1/intents/:id/...`, validated. */
+export function intentIdParam(request: FastifyRequest): string {
+  return parseWith(idSchema, (request.params as { id?: unknown }).id, "params.id");
+}
+
+/** Intents: create, read, list, state, status, assignees, and the intent log. */
+export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): void {
+  const publish = { config: { scope: "publish" as const } };
+  const read = { config: { scope: "read" as const } };
+
+  app.post("/v1/intents", publish, async (request, reply) => {
+    const { org } = principalOf(request);
+    const input = parseWith(intentCreateSchema, requireObjectBody(request.body), "body");
+    const result = await ctx.store.createIntent(org, { ...input, id: input.id ?? uuidv7() });
+    const { intent } = finishWrite(ctx, org, result);
+    return sendIntent(reply.header("location", `/v1/intents/${encodeURIComponent(intent.id)}`), intent, 201);
+  });
+
+  app.get("/v1/intents", read, async (request) => {
+    const { org } = principalOf(request);
+    return ctx.store.listIntents(org, parseWith(intentListQuerySchema, request.query, "query"));
+  });
+
+  app.get("/v1/intents/:id", read, async (request, reply) => {
+    const { org } = principalOf(request);
+    const intent = await ctx.store.getIntent(org, intentIdParam(request));
+    if (!intent) throw notFound("intent");
+    return sendIntent(reply, intent);
+  });
+
+  app.patch("/v1/intents/:id/state", publish, async (request, reply) => {
+    const { org } = principalOf(request);
+    const id = intentIdParam(request);
+    const ifMatch = parseIfMatch(request.headers["if-match"]);
+    const patch = parseWith(jsonObjectSchema, requireObjectBody(request.body), "body");
+    const result = await ctx.store.patchIntentState(org, id, patch, { ifMatch });
+    return sendIntent(reply, finishWrite(ctx, org, result).intent);
+  });
+
+  app.post("/v1/intents/:id/status", publish, async (request, reply) => {
+    const { org } = principalOf(request);
+    const id = intentIdParam(request);
+    const change = parseWith(intentStatusChangeSchema, requireObjectBody(request.body), "body");
+    const result = await ctx.store.setIntentStatus(org, id, change);
+    return sendIntent(reply, finishWrite(ctx, org, result).intent);
+  });
+
+  app.post("/v1/intents/:id/assignees/:agent", publish, async (request, reply) => {
+    const { org } = principalOf(request);
+    const id = intentIdParam(request);
+    const agent = parseWith(nameSchema, (request.params as { agent?: unknown }).agent, "params.agent");
+    const result = await ctx.store.assign(org, id, agent);
+    return sendIntent(reply, finishWrite(ctx, org, result).intent);
+  });
+
+  app.delete("/v1/intents/:id/assignees/:agent", publish, async (request, reply) => {
+    const { org } = principalOf(request);
+    const id = intentIdParam(request);
+    const agent = parseWith(nameSchema, (request.params as { agent?: unknown }).agent, "params.agent");
+    const result = await ctx.store.unassign(org, id, agent);
+    return sendIntent(reply, finishWrite(ctx, org, result).intent);
+  });
+
+  app.post("/v1/intents/:id/events", publish, async (request, reply) => {
+    const { org } = principalOf(request);
+    const id = intentIdParam(request);
+    const event = intentLogEvent(id, requireObjectBody(request.body));
+    const { events } = finishWrite(ctx, org, await ctx.store.appendIntentEvent(org, id, event));
+    const stored = events[0];
+    // A retried post (same id) stores nothing: answer like a duplicate publish, not an error.
+    if (!stored) return reply.code(200).send({ id: event.id, duplicate: true });
+    ctx.metrics.eventsIngested.inc({ source: "http" });
+    return reply.code(201).send(stored);
+  });
+
+  app.get("/v1/intents/:id/events", read, async (request) => {
+    const { org } = principalOf(request);
+    const id = intentIdParam(request);
+    const { after, limit, type } = parseWith(logQuerySchema, request.query, "query");
+    if (!(await ctx.store.getIntent(org, id))) throw notFound("intent");
+    const filter = type === undefined ? { intentId: id } : { intentId: id, type };
+    return ctx.store.listEvents(org, filter, { after, limit: limit ?? DEFAULT_PAGE_LIMIT });
+  });
+}
+
+/**
+ * Build the stored event for a comment or custom intent event. It is validated by the same
+ * `normalizeEvents` as any published event, so the log holds nothing a publish would refuse.
+ */
+function intentLogEvent(intentId: string, body: Record<string, unknown>) {
+  const input = parseWith(intentEventInputSchema, body, "body");
+  const type = input.type ?? IntentEventTypes.Comment;
+  if (type === IntentEventTypes.Comment && input.text === undefined) {
+    throw new HttpError("validation_failed", "a comment needs text", {
+      issues: [{ path: "body.text", message: "required for intent.comment" }],
+    });
+  }
+  if (!type.startsWith("intent.") || RESERVED_INTENT_EVENT_TYPES.has(type)) {
+    throw new HttpError("validation_failed", `type must be intent.comment or a custom intent.* type`, {
+      issues: [{ path: "body.type", message: "reserved or outside intent.*" }],
+    });
+  }
+  const payload = input.text === undefined ? { ...input.payload } : { ...input.payload, text: input.text };
+  const normalized = normalizeEvents([
+    {
+      id: input.id,
+      channel: INTENT_CHANNEL,
+      type,
+      agent: input.agent,
+      intentId,
+      payload,
+      metadata: input.metadata,
+    },
+  ]);
+  if (!normalized.ok) {
+    const [problem] = normalized.problems;
+    throw new HttpError(problem?.code ?? "validation_failed", problem?.message ?? "invalid event", {
+      issues: problem?.issues ?? [],
+    });
+  }
+  const [event] = normalized.events;
+  if (!event) throw new HttpError("validation_failed", "invalid event");
+  return event;
+}

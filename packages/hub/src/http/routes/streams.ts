@@ -1,0 +1,64 @@
+import { idSchema, nameSchema, parseLastEventId, streamQuerySchema } from "@chorus/protocol";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { HubContext } from "../../context.js";
+import type { EventFilter } from "../../store/types.js";
+import { principalOf } from "../auth-hook.js";
+import { notFound } from "../errors.js";
+import { streamEvents } from "../sse.js";
+import { parseWith } from "../validate.js";
+import { intentIdParam } from "./intents.js";
+
+/** The intent stream is already scoped to one intent; a second `intentId` would only confuse. */
+const intentStreamQuerySchema = streamQuerySchema.omit({ intentId: true });
+
+export interface StreamRouteOptions {
+  pingIntervalMs: number;
+}
+
+/** The four SSE endpoints. Each differs only in how its path narrows the store filter. */
+export function registerStreamRoutes(app: FastifyInstance, ctx: HubContext, options: StreamRouteOptions): void {
+  const route = { config: { scope: "subscribe" as const, sse: true } };
+
+  // `Last-Event-ID` wins over `?after=`: a reconnecting EventSource sends the header but keeps
+  // the URL it started with, whose `after` is stale by then. A malformed header is ignored.
+  const open = (request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number | undefined) => {
+    const principal = principalOf(request);
+    return streamEvents(ctx, request, reply, {
+      org: principal.org,
+      filter,
+      after: parseLastEventId(headerValue(request.headers["last-event-id"])) ?? after,
+      pingIntervalMs: options.pingIntervalMs,
+      keyId: principal.keyId,
+    });
+  };
+
+  app.get("/v1/channels/:channel/stream", route, async (request, reply) => {
+    const channel = parseWith(nameSchema, (request.params as { channel?: unknown }).channel, "params.channel");
+    const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
+    await open(request, reply, { ...query, channel }, after);
+  });
+
+  app.get("/v1/intents/:id/stream", route, async (request, reply) => {
+    const id = intentIdParam(request);
+    const { after, ...query } = parseWith(intentStreamQuerySchema, request.query, "query");
+    // 404 for an unknown intent, and for another org's: the store is scoped to the caller's org.
+    if (!(await ctx.store.getIntent(principalOf(request).org, id))) throw notFound("intent");
+    await open(request, reply, { ...query, intentId: id }, after);
+  });
+
+  app.get("/v1/agents/:agent/stream", route, async (request, reply) => {
+    const agent = parseWith(nameSchema, (request.params as { agent?: unknown }).agent, "params.agent");
+    const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
+    await open(request, reply, { ...query, assignedTo: agent }, after);
+  });
+
+  app.get("/v1/portfolios/:id/stream", route, async (request, reply) => {
+    const portfolio = parseWith(idSchema, (request.params as { id?: unknown }).id, "params.id");
+    const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
+    await open(request, reply, { ...query, portfolio }, after);
+  });
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import { MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { HubContext } from "../context.js";
+import { installAuth } from "./auth-hook.js";
+import { installJsonParser } from "./body.js";
+import { HttpError, sendError, toHttpError } from "./errors.js";
+import { installRequestMetrics, routeLabel } from "./observe.js";
+import { registerEventRoutes } from "./routes/events.js";
+import { registerIntentRoutes } from "./routes/intents.js";
+import { registerOpsRoutes } from "./routes/ops.js";
+import { registerRealtimeRoutes } from "./routes/realtime.js";
+import { registerStreamRoutes } from "./routes/streams.js";
+
+/**
+ * Longest path parameter, in URL-encoded characters: names may be 200 characters and
+ * percent-encoding can triple them. Fastify's default of 100 would turn long names into 404s.
+ */
+const MAX_PARAM_LENGTH = 1024;
+
+/** Knobs for tests; not part of the hub's options. */
+export interface HttpServerInternals {
+  /** Interval of `: ping` comments on SSE streams (default {@link SSE_PING_INTERVAL_MS}). */
+  ssePingIntervalMs?: number;
+}
+
+/**
+ * The hub's HTTP API and SSE endpoints on a fastify instance, ready to `listen`.
+ *
+ * Fastify's own logger stays off: request logs would carry the Authorization header, and the
+ * hub logs through `ctx.logger` naming callers by `keyId` only. `/mqtt` is left alone: the
+ * broker attaches its WebSocket upgrade handler to `app.server`.
+ */
+export async function buildHttpServer(
+  ctx: HubContext,
+  internals: HttpServerInternals = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: () => randomUUID(),
+    // Our onRequest hook answers 503 with the protocol envelope once shutdown begins.
+    return503OnClosing: false,
+    exposeHeadRoutes: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, toHttpError(error) ?? new HttpError("validation_failed", "malformed request"));
+    },
+  });
+
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.header("x-request-id", _request.id);
+    if (ctx.closing.aborted) throw new HttpError("unavailable", "the hub is shutting down");
+  });
+  installAuth(app, ctx);
+  installRequestMetrics(app, ctx);
+  installJsonParser(app);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = toHttpError(error);
+    if (known) return sendError(request, reply, known);
+    ctx.logger.error("request failed", {
+      requestId: request.id,
+      method: request.method,
+      route: routeLabel(request),
+      keyId: request.principal?.keyId,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    return sendError(request, reply, new HttpError("internal", "internal error"));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    sendError(request, reply, new HttpError("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
+  });
+
+  registerOpsRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerIntentRoutes(app, ctx);
+  registerStreamRoutes(app, ctx, { pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS });
+  registerRealtimeRoutes(app, ctx);
+
+  await app.ready();
+  return app;
+}
