@@ -1,0 +1,124 @@
+import { INGEST_TOPIC_ROOT, type Scope, TOPIC_ROOT, topicOrg } from "@chorus/protocol";
+import type { AedesOptions, AuthenticateError } from "aedes";
+import type { HubContext } from "../context.js";
+import { ingestPublish, recordDrop } from "./ingest.js";
+import type { MqttPrincipal, MqttSessions } from "./sessions.js";
+
+/** CONNACK return code 4, "bad user name or password": what mqtt.js reports as a refused connect. */
+const BAD_USERNAME_OR_PASSWORD = 4 as AuthenticateError["returnCode"];
+
+export type AuthHooks = Required<
+  Pick<
+    AedesOptions,
+    "authenticate" | "authorizeSubscribe" | "authorizePublish" | "authorizeForward"
+  >
+>;
+
+function allows(principal: MqttPrincipal, scope: Scope): boolean {
+  return principal.scopes.has(scope) || principal.scopes.has("admin");
+}
+
+/** True when `topic` (or filter) lies under `{root}/{org}/` with the org spelled out, not wildcarded. */
+function inOrg(topic: string, root: string, org: string): boolean {
+  const owner = topicOrg(topic);
+  return owner !== undefined && owner.root === root && owner.org === org;
+}
+
+/**
+ * The broker's authentication and authorization: the one place that decides who may connect,
+ * what they may subscribe to and what they may publish.
+ *
+ * - CONNECT: the password is an API key or a realtime token (bound to the client id).
+ * - SUBSCRIBE: only `chorus/{own org}/...` with scope subscribe. A refused filter gets a SUBACK
+ *   failure (0x80) and the connection stays up.
+ * - PUBLISH: only `chorus-in/{own org}/...` with scope publish, handed to ingest. Canonical
+ *   `chorus/` topics are the hub's alone, so a subscriber can trust what it reads there.
+ *   MQTT 3.1.1 cannot NACK a publish, so a refused one closes the connection (MQTT-3.3.5-2,
+ *   aedes' behaviour on an authorizePublish error). A well-authorized publish with a bad
+ *   payload is acknowledged and dropped instead: a poison message must not cause a reconnect loop.
+ * - FORWARD: a last check on every delivery, so no client ever receives another org's message
+ *   or anything outside `chorus/`, whatever slipped past the checks above.
+ */
+export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHooks {
+  const { metrics, logger } = ctx;
+
+  return {
+    authenticate(client, _username, password, done) {
+      const secret = password?.toString("utf8");
+      const principal = secret ? ctx.auth.authenticateSecret(secret, client.id) : undefined;
+      if (!principal) {
+        metrics.mqttAuthFailures.inc();
+        logger.debug("mqtt connect refused: bad credentials", { clientId: client.id });
+        const error = Object.assign(new Error("bad credentials"), {
+          returnCode: BAD_USERNAME_OR_PASSWORD,
+        });
+        done(error, null);
+        return;
+      }
+      sessions.remember(client, principal);
+      done(null, true);
+    },
+
+    authorizeSubscribe(client, subscription, done) {
+      const principal = sessions.principal(client);
+      if (
+        principal &&
+        allows(principal, "subscribe") &&
+        inOrg(subscription.topic, TOPIC_ROOT, principal.org)
+      ) {
+        done(null, subscription);
+        return;
+      }
+      metrics.mqttDenied.inc({ kind: "subscribe" });
+      logger.debug("mqtt subscribe denied", {
+        clientId: client.id,
+        keyId: principal?.keyId,
+        filter: subscription.topic,
+      });
+      // A null subscription is aedes' way to answer 0x80 for this filter only.
+      done(null, null);
+    },
+
+    authorizePublish(client, packet, done) {
+      const principal = sessions.principal(client);
+      const topic = packet.topic;
+      const log = { clientId: client?.id, keyId: principal?.keyId, topic };
+      const isIngest = topicOrg(topic)?.root === INGEST_TOPIC_ROOT;
+      const ownIngest = principal !== undefined && inOrg(topic, INGEST_TOPIC_ROOT, principal.org);
+      if (!principal || !ownIngest || !allows(principal, "publish")) {
+        metrics.mqttDenied.inc({ kind: "publish" });
+        if (isIngest) recordDrop(ctx, ownIngest ? "forbidden" : "wrong_org", log);
+        else logger.warn("mqtt publish denied: clients publish only on chorus-in/{org}/", log);
+        done(new Error("publish not authorized"));
+        return;
+      }
+      // The raw ingest publish is routed by aedes after this, to no one (nobody may subscribe
+      // to chorus-in/); it must not be kept as a retained message either.
+      packet.retain = false;
+      const payload =
+        typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      ingestPublish(ctx, principal.org, topic, payload).then(
+        (outcome) => {
+          if (outcome.ok) {
+            done(null);
+            return;
+          }
+          recordDrop(ctx, outcome.reason, log);
+          // A store failure is ours: close so a QoS 1 publisher resends; anything else is acked.
+          done(outcome.reason === "store_failed" ? new Error("store failed") : null);
+        },
+        (error: unknown) => {
+          // ingestPublish does not throw; if it ever does, the broker must still stand.
+          logger.error("mqtt ingest failed unexpectedly", { ...log, error: String(error) });
+          done(new Error("ingest failed"));
+        },
+      );
+    },
+
+    authorizeForward(client, packet) {
+      const principal = sessions.principal(client);
+      if (principal && inOrg(packet.topic, TOPIC_ROOT, principal.org)) return packet;
+      return null;
+    },
+  };
+}

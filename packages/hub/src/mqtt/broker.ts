@@ -1,0 +1,113 @@
+import type { Server } from "node:http";
+import { type ChorusEvent, eventTopic } from "@chorus/protocol";
+import { Aedes, type Client } from "aedes";
+import type { HubContext } from "../context.js";
+import { createAuthHooks } from "./auth.js";
+import { MqttSessions } from "./sessions.js";
+import { listenTcp, type TcpListener } from "./tcp.js";
+import { attachWebSocket } from "./websocket.js";
+
+/** A socket that has not sent CONNECT holds memory for nothing; a real client sends it at once. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** A subscriber that stops reading must not stall delivery to everyone else (aedes' deadlock note). */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+export interface BrokerHandle {
+  /** TCP port of the listener, undefined when TCP is disabled (`mqttPort: false`). */
+  port: number | undefined;
+  /** Close listeners, clients and the broker. Leaves the HTTP server to its owner. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the embedded broker: aedes on TCP (`config.mqttPort`) and on WebSocket at `/mqtt` of
+ * the HTTP server. Every event the hub stores (HTTP or MQTT ingest) is published on its
+ * canonical topic with the stored JSON as body.
+ */
+export async function startBroker(ctx: HubContext, httpServer: Server): Promise<BrokerHandle> {
+  const { config, metrics, logger } = ctx;
+  const sessions = new MqttSessions();
+  const aedes = await Aedes.createBroker({
+    ...createAuthHooks(ctx, sessions),
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    drainTimeout: DRAIN_TIMEOUT_MS,
+  });
+
+  aedes.on("client", (client) => {
+    const added = sessions.connected(client, () => {
+      logger.info("mqtt client disconnected: realtime credentials expired", {
+        clientId: client.id,
+      });
+      client.close();
+    });
+    if (added) metrics.mqttClients.inc();
+  });
+  aedes.on("clientDisconnect", (client) => {
+    if (sessions.disconnected(client)) metrics.mqttClients.dec();
+  });
+  const onClientError = (client: Client | null, error: Error) =>
+    logger.debug("mqtt client error", { clientId: client?.id, error: error.message });
+  aedes.on("clientError", onClientError);
+  aedes.on("connectionError", onClientError);
+
+  const stopPublishing = ctx.bus.subscribe((org, events) => publishStored(aedes, org, events, ctx));
+
+  const ws = attachWebSocket(httpServer, (stream, request) => aedes.handle(stream, request));
+  let tcp: TcpListener | undefined;
+  try {
+    if (config.mqttPort !== false) {
+      tcp = await listenTcp(config.host, config.mqttPort, (socket) => aedes.handle(socket));
+    }
+  } catch (error) {
+    stopPublishing();
+    await ws.close();
+    await closeAedes(aedes);
+    throw error;
+  }
+  logger.info("mqtt broker listening", { port: tcp?.port, wsPath: "/mqtt" });
+
+  let closed: Promise<void> | undefined;
+  return {
+    port: tcp?.port,
+    close() {
+      closed ??= (async () => {
+        stopPublishing();
+        await Promise.all([ws.close(), tcp?.close()]);
+        await closeAedes(aedes);
+        metrics.mqttClients.dec(sessions.size);
+        sessions.clear();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Fan stored events out on their canonical topics. QoS 0: the store, not the broker, is the record. */
+function publishStored(
+  aedes: Aedes,
+  org: string,
+  events: readonly ChorusEvent[],
+  ctx: HubContext,
+): void {
+  for (const event of events) {
+    const topic = eventTopic(org, event);
+    aedes.publish(
+      {
+        cmd: "publish",
+        topic,
+        payload: Buffer.from(JSON.stringify(event)),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      (error) => {
+        if (error)
+          ctx.logger.warn("mqtt publish of stored event failed", { topic, error: error.message });
+      },
+    );
+  }
+}
+
+function closeAedes(aedes: Aedes): Promise<void> {
+  return new Promise((resolve) => aedes.close(() => resolve()));
+}

@@ -1,0 +1,68 @@
+import type { Client } from "aedes";
+import type { Principal } from "../auth.js";
+
+/** A realtime token carries its expiry; an API key does not. */
+export type MqttPrincipal = Principal & { expiresAt?: number };
+
+/** setTimeout fires at once for delays past 2^31-1 ms; cap so a long-lived token still gets a timer. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Who each connection of one broker is, and when it must go. Kept per broker instance (never
+ * module-global) so two hubs in one process never see each other's clients. Principals sit in a
+ * WeakMap keyed by the aedes Client, so a client that never finished connecting leaves nothing.
+ */
+export class MqttSessions {
+  readonly #principals = new WeakMap<Client, MqttPrincipal>();
+  readonly #connected = new Set<Client>();
+  readonly #expiryTimers = new Map<Client, NodeJS.Timeout>();
+
+  /** Called from `authenticate`, before the client is registered. */
+  remember(client: Client, principal: MqttPrincipal): void {
+    this.#principals.set(client, principal);
+  }
+
+  /** The client's principal while its credentials are valid; undefined once a token has expired. */
+  principal(client: Client | null): MqttPrincipal | undefined {
+    if (!client) return undefined;
+    const principal = this.#principals.get(client);
+    if (principal?.expiresAt !== undefined && principal.expiresAt <= Date.now()) return undefined;
+    return principal;
+  }
+
+  /**
+   * The client is registered. Returns false when it was already known, so gauges move once per
+   * client however aedes orders its events. A realtime token's expiry calls `onExpired`.
+   */
+  connected(client: Client, onExpired: () => void): boolean {
+    if (this.#connected.has(client)) return false;
+    this.#connected.add(client);
+    const expiresAt = this.#principals.get(client)?.expiresAt;
+    if (expiresAt !== undefined) {
+      const delay = Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS);
+      const timer = setTimeout(onExpired, delay);
+      // An expiry timer must never be the thing that keeps a process alive.
+      timer.unref();
+      this.#expiryTimers.set(client, timer);
+    }
+    return true;
+  }
+
+  /** Returns false when the client was not connected (nothing to undo). */
+  disconnected(client: Client): boolean {
+    const timer = this.#expiryTimers.get(client);
+    if (timer) clearTimeout(timer);
+    this.#expiryTimers.delete(client);
+    return this.#connected.delete(client);
+  }
+
+  get size(): number {
+    return this.#connected.size;
+  }
+
+  clear(): void {
+    for (const timer of this.#expiryTimers.values()) clearTimeout(timer);
+    this.#expiryTimers.clear();
+    this.#connected.clear();
+  }
+}

@@ -1,0 +1,82 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { MAX_BODY_BYTES } from "@chorus/protocol";
+import { createWebSocketStream, WebSocketServer } from "ws";
+
+/** Where MQTT-over-WebSocket lives on the HTTP port (DESIGN.md, "MQTT"). */
+export const MQTT_WS_PATH = "/mqtt";
+/** The subprotocol MQTT 3.1.1 registers for WebSocket. */
+const MQTT_SUBPROTOCOL = "mqtt";
+/**
+ * Largest WebSocket message: the ingest limit plus room for MQTT framing. `ws` defaults to
+ * 100 MiB, which would let one socket buffer far more than the hub would ever store.
+ */
+const MAX_WS_MESSAGE_BYTES = MAX_BODY_BYTES + 64 * 1024;
+
+export interface WebSocketListener {
+  /** Stop accepting, drop open connections, detach from the HTTP server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * MQTT over WebSocket on the HTTP server's `/mqtt` path. Only upgrades for that path are
+ * taken; other upgrades are left to whoever else listens, and the HTTP server stays its
+ * owner's to close.
+ */
+export function attachWebSocket(
+  httpServer: Server,
+  handle: (stream: Duplex, request: IncomingMessage) => void,
+): WebSocketListener {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
+    // Prefer `mqtt`; older clients that offer only `mqttv3.1` still get an answer they expect.
+    handleProtocols: (offered) =>
+      offered.has(MQTT_SUBPROTOCOL) ? MQTT_SUBPROTOCOL : (offered.values().next().value ?? false),
+  });
+  let closing = false;
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathname(request) !== MQTT_WS_PATH) {
+      // Node hands an upgrade to the listeners only; with none but us nobody would answer.
+      if (httpServer.listenerCount("upgrade") === 1) refuse(socket, "404 Not Found");
+      return;
+    }
+    if (closing) {
+      refuse(socket, "503 Service Unavailable");
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      // aedes listens for stream errors once it owns the stream; until then do not crash.
+      stream.on("error", () => {});
+      handle(stream, request);
+    });
+  };
+  httpServer.on("upgrade", onUpgrade);
+
+  let closed: Promise<void> | undefined;
+  return {
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        httpServer.off("upgrade", onUpgrade);
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      });
+      return closed;
+    },
+  };
+}
+
+function pathname(request: IncomingMessage): string | undefined {
+  try {
+    return new URL(request.url ?? "/", "http://localhost").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+function refuse(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,153 @@
+import { SCOPES } from "@chorus/protocol";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { Authenticator, type Principal } from "../src/auth.js";
+import type { Hub } from "../src/index.js";
+import { api, KEY_A, KEY_A_READONLY, KEY_B, ORG_A, startTestHub } from "./helpers.js";
+import { closed, collect, connectMqtt, metric, sleep } from "./mqtt-helpers.js";
+
+const SECRET = "test-secret-for-realtime-tokens";
+const event = { channel: "research", type: "custom", payload: {} };
+
+let hub: Hub;
+beforeEach(async () => {
+  hub = await startTestHub({ secret: SECRET });
+});
+afterEach(async () => {
+  await hub.close();
+});
+
+/** Mint a token the way the hub does, with the hub's secret. */
+function token(clientId: string, ttlMs: number): string {
+  const principal: Principal = {
+    org: ORG_A,
+    scopes: new Set(SCOPES),
+    via: "api_key",
+    keyId: "test",
+  };
+  return new Authenticator([], SECRET).issueToken(principal, clientId, ttlMs).token;
+}
+
+describe("connect", () => {
+  test("a bad key is refused with 'bad username or password' and counted", async () => {
+    await expect(connectMqtt(hub.mqttUrl!, "not-a-key")).rejects.toMatchObject({ code: 4 });
+    await expect(connectMqtt(hub.wsUrl, "")).rejects.toMatchObject({ code: 4 });
+    expect(await metric(hub, "chorus_mqtt_auth_failures_total")).toBe(2);
+  });
+
+  test("realtime credentials from POST /v1/realtime/credentials work over WebSocket", async () => {
+    const res = await api(hub, "/v1/realtime/credentials", { body: {} });
+    expect(res.status).toBe(200);
+    const creds = res.body;
+    const client = await connectMqtt(creds.wsUrl, creds.password, {
+      username: creds.username,
+      clientId: creds.clientId,
+    });
+    const inbox = collect(client);
+    await client.subscribeAsync(`${creds.topicPrefix}#`);
+    await api(hub, "/v1/events", { body: event });
+    const [msg] = await inbox.next();
+    expect(msg!.topic.startsWith(creds.topicPrefix)).toBe(true);
+    await client.endAsync();
+  });
+
+  test("a token is bound to its client id", async () => {
+    await expect(
+      connectMqtt(hub.mqttUrl!, token("agent-1", 60_000), { clientId: "agent-2" }),
+    ).rejects.toMatchObject({
+      code: 4,
+    });
+    const ok = await connectMqtt(hub.mqttUrl!, token("agent-1", 60_000), { clientId: "agent-1" });
+    await ok.endAsync();
+  });
+
+  test("an expired token is refused", async () => {
+    await expect(
+      connectMqtt(hub.mqttUrl!, token("late", -1_000), { clientId: "late" }),
+    ).rejects.toMatchObject({
+      code: 4,
+    });
+  });
+
+  test("a client is disconnected when its token expires", async () => {
+    const client = await connectMqtt(hub.wsUrl, token("short", 1_000), { clientId: "short" });
+    const started = Date.now();
+    await closed(client);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await sleep(50);
+    expect(await metric(hub, "chorus_mqtt_clients")).toBe(0);
+  });
+});
+
+describe("subscribe", () => {
+  test.each([
+    "chorus/globex/#",
+    "chorus/+/default/research/#",
+    "chorus/#",
+    "#",
+    "+/acme/#",
+    "chorus-in/acme/#",
+    "$SYS/#",
+  ])("%s is refused with a SUBACK failure and the connection stays up", async (filter) => {
+    const client = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const inbox = collect(client);
+    await expect(client.subscribeAsync(filter)).rejects.toMatchObject({
+      packet: { granted: [128] },
+    });
+    expect(client.connected).toBe(true);
+    await client.subscribeAsync("chorus/acme/#");
+    await api(hub, "/v1/events", { key: KEY_B, body: event });
+    await api(hub, "/v1/events", { body: event });
+    await inbox.next();
+    await sleep(100);
+    expect(inbox.messages.map((m) => m.topic.split("/")[1])).toEqual(["acme"]);
+    expect(await metric(hub, "chorus_mqtt_denied_total", '{kind="subscribe"}')).toBe(1);
+    await client.endAsync();
+  });
+
+  test("a key without the subscribe scope cannot subscribe", async () => {
+    const hub2 = await startTestHub({ apiKeys: `${ORG_A}:${KEY_A}:publish+read` });
+    try {
+      const client = await connectMqtt(hub2.mqttUrl!, KEY_A);
+      await expect(client.subscribeAsync("chorus/acme/#")).rejects.toMatchObject({
+        packet: { granted: [128] },
+      });
+      await client.endAsync();
+    } finally {
+      await hub2.close();
+    }
+  });
+});
+
+describe("publish", () => {
+  test("publishing on a canonical chorus/ topic is refused: the connection closes and no one receives it", async () => {
+    const watcher = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const inbox = collect(watcher);
+    await watcher.subscribeAsync("chorus/acme/#");
+    const forger = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const gone = closed(forger);
+    forger.publish("chorus/acme/default/research/_/custom/_", JSON.stringify({ ...event, seq: 1 }));
+    await gone;
+    await sleep(100);
+    expect(inbox.messages).toEqual([]);
+    expect(await metric(hub, "chorus_mqtt_denied_total", '{kind="publish"}')).toBe(1);
+    await watcher.endAsync();
+  });
+
+  test("publishing into another org's chorus-in is refused and nothing is stored there", async () => {
+    const client = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const gone = closed(client);
+    client.publish("chorus-in/globex/default/research/_/custom/_", JSON.stringify(event));
+    await gone;
+    expect((await hub.store.listEvents("globex", {}, { limit: 10 })).data).toEqual([]);
+    expect(await metric(hub, "chorus_mqtt_ingest_dropped_total", '{reason="wrong_org"}')).toBe(1);
+  });
+
+  test("a key without the publish scope cannot ingest", async () => {
+    const client = await connectMqtt(hub.mqttUrl!, KEY_A_READONLY);
+    const gone = closed(client);
+    client.publish("chorus-in/acme", JSON.stringify(event));
+    await gone;
+    expect((await hub.store.listEvents(ORG_A, {}, { limit: 10 })).data).toEqual([]);
+    expect(await metric(hub, "chorus_mqtt_ingest_dropped_total", '{reason="forbidden"}')).toBe(1);
+  });
+});
