@@ -1,0 +1,190 @@
+import type { StateChangedPayload, StatusChangedPayload } from "@chorus/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hub } from "../src/index.js";
+import { api, startTestHub } from "./helpers.js";
+
+describe("intents over HTTP", () => {
+  let hub: Hub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+  });
+  afterAll(() => hub.close());
+
+  const log = async (id: string) =>
+    (await api(hub, `/v1/intents/${id}/events`)).body.data as { type: string; payload: any; seq: number }[];
+
+  it("creates with a generated id, reads it back, and lists with filters", async () => {
+    const created = await api(hub, "/v1/intents", {
+      body: { title: "Research pricing", state: { question: "why" }, assignees: ["researcher"], portfolio: "q3" },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      id: expect.any(String),
+      title: "Research pricing",
+      status: "active",
+      state: { question: "why" },
+      version: 1,
+      assignees: ["researcher"],
+      portfolio: "q3",
+    });
+    expect(created.headers.get("etag")).toBe('"1"');
+    expect(created.headers.get("location")).toBe(`/v1/intents/${created.body.id}`);
+
+    const read = await api(hub, `/v1/intents/${created.body.id}`);
+    expect(read.body).toEqual(created.body);
+
+    const draft = await api(hub, "/v1/intents", { body: { id: "draft-1", title: "Later", status: "draft" } });
+    expect(draft.body).toMatchObject({ id: "draft-1", status: "draft" });
+
+    const ids = async (query: string) =>
+      (await api(hub, `/v1/intents${query}`)).body.data.map((i: { id: string }) => i.id);
+    expect(await ids("?status=draft")).toEqual(["draft-1"]);
+    expect(await ids("?assignee=researcher")).toEqual([created.body.id]);
+    expect(await ids("?portfolio=q3")).toEqual([created.body.id]);
+    expect(await ids("")).toEqual([created.body.id, "draft-1"]);
+
+    const page1 = await api(hub, "/v1/intents?limit=1");
+    expect(page1.body.data).toHaveLength(1);
+    const page2 = await api(hub, `/v1/intents?limit=1&after=${page1.body.next}`);
+    expect(page2.body.data.map((i: { id: string }) => i.id)).toEqual(["draft-1"]);
+
+    expect((await log(created.body.id)).map((e) => e.type)).toEqual(["intent.created", "intent.assigned"]);
+  });
+
+  it("merge-patches state with If-Match, and the log carries old/new and changed keys", async () => {
+    await api(hub, "/v1/intents", { body: { id: "patchy", title: "p", state: { a: 1, b: { c: 2, d: 3 }, keep: true } } });
+
+    const patched = await api(hub, "/v1/intents/patchy/state", {
+      method: "PATCH",
+      body: { a: 1, b: { c: null, e: 4 }, z: "new" },
+      headers: { "content-type": "application/merge-patch+json", "if-match": "1" },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ version: 2, state: { a: 1, b: { d: 3, e: 4 }, keep: true, z: "new" } });
+    expect(patched.headers.get("etag")).toBe('"2"');
+
+    // Quoted and weak ETags are accepted too.
+    const quoted = await api(hub, "/v1/intents/patchy/state", {
+      method: "PATCH",
+      body: { keep: null },
+      headers: { "if-match": '"2"' },
+    });
+    expect(quoted.body).toMatchObject({ version: 3 });
+    const weak = await api(hub, "/v1/intents/patchy/state", {
+      method: "PATCH",
+      body: { a: 5 },
+      headers: { "if-match": 'W/"3"' },
+    });
+    expect(weak.body.version).toBe(4);
+
+    const stale = await api(hub, "/v1/intents/patchy/state", {
+      method: "PATCH",
+      body: { a: 6 },
+      headers: { "if-match": "3" },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({ code: "conflict", details: { currentVersion: 4 } });
+
+    // Without If-Match the write is unconditional.
+    expect((await api(hub, "/v1/intents/patchy/state", { method: "PATCH", body: { a: 7 } })).body.version).toBe(5);
+
+    const changes = (await log("patchy")).filter((e) => e.type === "intent.state_changed");
+    const first = changes[0]?.payload as StateChangedPayload;
+    expect(first).toEqual({
+      version: 2,
+      patch: { a: 1, b: { c: null, e: 4 }, z: "new" },
+      changedKeys: expect.arrayContaining(["b", "z"]),
+      state: { a: 1, b: { d: 3, e: 4 }, keep: true, z: "new" },
+    });
+    expect(first.changedKeys).not.toContain("a");
+    expect(changes.map((e) => e.payload.version)).toEqual([2, 3, 4, 5]);
+  });
+
+  it("enforces the status machine and logs each change", async () => {
+    await api(hub, "/v1/intents", { body: { id: "lifecycle", title: "l", status: "draft" } });
+    const steps: [string, number][] = [
+      ["active", 200],
+      ["blocked", 200],
+      ["completed", 422],
+      ["active", 200],
+      ["completed", 200],
+      ["active", 422],
+      ["cancelled", 422],
+    ];
+    for (const [status, expected] of steps) {
+      const res = await api(hub, "/v1/intents/lifecycle/status", { body: { status, reason: `to ${status}` } });
+      expect(res.status, `→ ${status}`).toBe(expected);
+    }
+    const intent = await api(hub, "/v1/intents/lifecycle");
+    expect(intent.body).toMatchObject({ status: "completed", version: 5 });
+    const changes = (await log("lifecycle"))
+      .filter((e) => e.type === "intent.status_changed")
+      .map((e) => e.payload as StatusChangedPayload);
+    expect(changes.map((c) => `${c.from}→${c.to}`)).toEqual([
+      "draft→active",
+      "active→blocked",
+      "blocked→active",
+      "active→completed",
+    ]);
+    expect(changes[0]).toMatchObject({ version: 2, reason: "to active" });
+  });
+
+  it("assigns and unassigns idempotently", async () => {
+    await api(hub, "/v1/intents", { body: { id: "team", title: "t" } });
+    const a = await api(hub, "/v1/intents/team/assignees/writer", { method: "POST" });
+    expect(a.status).toBe(200);
+    expect(a.body.assignees).toEqual(["writer"]);
+    // Assigning twice changes nothing and logs nothing.
+    await api(hub, "/v1/intents/team/assignees/writer", { method: "POST" });
+    const b = await api(hub, "/v1/intents/team/assignees/editor%20in%20chief", { method: "POST" });
+    expect([...b.body.assignees].sort()).toEqual(["editor in chief", "writer"]);
+    const removed = await api(hub, "/v1/intents/team/assignees/writer", { method: "DELETE" });
+    expect(removed.body.assignees).toEqual(["editor in chief"]);
+    const types = (await log("team")).map((e) => `${e.type}:${e.payload.agent ?? ""}`);
+    expect(types).toEqual([
+      "intent.created:",
+      "intent.assigned:writer",
+      "intent.assigned:editor in chief",
+      "intent.unassigned:writer",
+    ]);
+  });
+
+  it("posts comments and custom intent events, and pages the log", async () => {
+    await api(hub, "/v1/intents", { body: { id: "chatty", title: "c" } });
+    const comment = await api(hub, "/v1/intents/chatty/events", {
+      body: { id: "comment-1", text: "Looks good", agent: "reviewer" },
+    });
+    expect(comment.status).toBe(201);
+    expect(comment.body).toMatchObject({
+      id: "comment-1",
+      type: "intent.comment",
+      channel: "intents",
+      intentId: "chatty",
+      agent: "reviewer",
+      payload: { text: "Looks good" },
+      seq: expect.any(Number),
+    });
+    const retry = await api(hub, "/v1/intents/chatty/events", { body: { id: "comment-1", text: "Looks good" } });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual({ id: "comment-1", duplicate: true });
+
+    const custom = await api(hub, "/v1/intents/chatty/events", {
+      body: { type: "intent.review_requested", payload: { from: "writer" }, metadata: { ui: true } },
+    });
+    expect(custom.status).toBe(201);
+    expect(custom.body).toMatchObject({ type: "intent.review_requested", payload: { from: "writer" }, metadata: { ui: true } });
+
+    const all = await log("chatty");
+    expect(all.map((e) => e.type)).toEqual(["intent.created", "intent.comment", "intent.review_requested"]);
+    const page = await api(hub, "/v1/intents/chatty/events?limit=2");
+    expect(page.body.data).toHaveLength(2);
+    const rest = await api(hub, `/v1/intents/chatty/events?after=${page.body.next}`);
+    expect(rest.body.data.map((e: { type: string }) => e.type)).toEqual(["intent.review_requested"]);
+    const onlyComments = await api(hub, "/v1/intents/chatty/events?type=intent.comment");
+    expect(onlyComments.body.data).toHaveLength(1);
+
+    // The log is also visible through the events API on the intents channel.
+    const viaEvents = await api(hub, "/v1/events?channel=intents&intentId=chatty");
+    expect(viaEvents.body.data).toHaveLength(3);
+  });
+});
