@@ -60,6 +60,21 @@ describe("connect", () => {
     await ok.endAsync();
   });
 
+  test("one org cannot take over a client id connected under another org", async () => {
+    const mine = await connectMqtt(hub.mqttUrl!, KEY_A, { clientId: "shared-id" });
+    await expect(connectMqtt(hub.wsUrl, KEY_B, { clientId: "shared-id" })).rejects.toMatchObject({
+      code: 2,
+    });
+    await sleep(50);
+    expect(mine.connected).toBe(true);
+    expect(await metric(hub, "chorus_mqtt_denied_total", '{kind="connect"}')).toBe(1);
+    // Within one org the usual MQTT takeover applies.
+    const gone = closed(mine);
+    const again = await connectMqtt(hub.wsUrl, KEY_A, { clientId: "shared-id" });
+    await gone;
+    await again.endAsync();
+  });
+
   test("an expired token is refused", async () => {
     await expect(
       connectMqtt(hub.mqttUrl!, token("late", -1_000), { clientId: "late" }),

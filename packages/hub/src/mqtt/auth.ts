@@ -6,6 +6,8 @@ import type { MqttPrincipal, MqttSessions } from "./sessions.js";
 
 /** CONNACK return code 4, "bad user name or password": what mqtt.js reports as a refused connect. */
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthenticateError["returnCode"];
+/** CONNACK return code 2, "identifier rejected": the client id is held by another org. */
+const IDENTIFIER_REJECTED = 2 as AuthenticateError["returnCode"];
 
 export type AuthHooks = Required<
   Pick<
@@ -28,7 +30,8 @@ function inOrg(topic: string, root: string, org: string): boolean {
  * The broker's authentication and authorization: the one place that decides who may connect,
  * what they may subscribe to and what they may publish.
  *
- * - CONNECT: the password is an API key or a realtime token (bound to the client id).
+ * - CONNECT: the password is an API key or a realtime token (bound to the client id). A client
+ *   id connected under another org is refused, so one tenant cannot kick another off.
  * - SUBSCRIBE: only `chorus/{own org}/...` with scope subscribe. A refused filter gets a SUBACK
  *   failure (0x80) and the connection stays up.
  * - PUBLISH: only `chorus-in/{own org}/...` with scope publish, handed to ingest. Canonical
@@ -53,6 +56,19 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
           returnCode: BAD_USERNAME_OR_PASSWORD,
         });
         done(error, null);
+        return;
+      }
+      const holder = sessions.holderOrg(client.id);
+      if (holder !== undefined && holder !== principal.org) {
+        metrics.mqttDenied.inc({ kind: "connect" });
+        logger.warn("mqtt connect refused: client id in use by another org", {
+          clientId: client.id,
+          keyId: principal.keyId,
+        });
+        done(
+          Object.assign(new Error("client id in use"), { returnCode: IDENTIFIER_REJECTED }),
+          null,
+        );
         return;
       }
       sessions.remember(client, principal);

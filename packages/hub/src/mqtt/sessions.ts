@@ -15,6 +15,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 export class MqttSessions {
   readonly #principals = new WeakMap<Client, MqttPrincipal>();
   readonly #connected = new Set<Client>();
+  /** Connected clients by MQTT client id, to keep one org from taking over another's id. */
+  readonly #byId = new Map<string, Client>();
   readonly #expiryTimers = new Map<Client, NodeJS.Timeout>();
 
   /** Called from `authenticate`, before the client is registered. */
@@ -31,12 +33,23 @@ export class MqttSessions {
   }
 
   /**
+   * The org of the connected client holding `clientId`, if any. A CONNECT with a taken id
+   * makes the broker close the holder (MQTT-3.1.4-2): fine within an org, a denial of service
+   * across orgs.
+   */
+  holderOrg(clientId: string): string | undefined {
+    const holder = this.#byId.get(clientId);
+    return holder ? this.#principals.get(holder)?.org : undefined;
+  }
+
+  /**
    * The client is registered. Returns false when it was already known, so gauges move once per
    * client however aedes orders its events. A realtime token's expiry calls `onExpired`.
    */
   connected(client: Client, onExpired: () => void): boolean {
     if (this.#connected.has(client)) return false;
     this.#connected.add(client);
+    this.#byId.set(client.id, client);
     const expiresAt = this.#principals.get(client)?.expiresAt;
     if (expiresAt !== undefined) {
       const delay = Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS);
@@ -53,6 +66,7 @@ export class MqttSessions {
     const timer = this.#expiryTimers.get(client);
     if (timer) clearTimeout(timer);
     this.#expiryTimers.delete(client);
+    if (this.#byId.get(client.id) === client) this.#byId.delete(client.id);
     return this.#connected.delete(client);
   }
 
@@ -64,5 +78,6 @@ export class MqttSessions {
     for (const timer of this.#expiryTimers.values()) clearTimeout(timer);
     this.#expiryTimers.clear();
     this.#connected.clear();
+    this.#byId.clear();
   }
 }
