@@ -7,4 +7,5 @@ export default defineConfig({
   format: ["esm"],
   target: "node20",
   clean: true,
+  skipNodeModulesBundle: true,
 });

@@ -1,0 +1,83 @@
+import { Chorus, type ChorusOptions } from "@chorus/core";
+import { createHub, type Hub } from "@chorus/hub";
+import type { ChorusEvent } from "@chorus/protocol";
+
+/*
+ * What every example needs and nothing more: a Chorus client pointed at CHORUS_URL (with
+ * CHORUS_API_KEY and CHORUS_CHANNEL), or, when CHORUS_URL is unset, at a hub embedded in this
+ * process on a free port; and a way to print what the run produced.
+ */
+
+export interface ExampleSession {
+  chorus: Chorus;
+  /** The embedded hub, when CHORUS_URL was unset. */
+  hub: Hub | undefined;
+  url: string;
+  apiKey: string | undefined;
+  channel: string;
+  /** Flush and close the client, then the embedded hub. */
+  close(): Promise<void>;
+}
+
+export async function startExample(options: {
+  channel: string;
+  clientOptions?: ChorusOptions;
+}): Promise<ExampleSession> {
+  const channel = process.env.CHORUS_CHANNEL || options.channel;
+  let hub: Hub | undefined;
+  let url = process.env.CHORUS_URL;
+  let apiKey = process.env.CHORUS_API_KEY;
+  if (!url) {
+    hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: [] });
+    url = hub.url;
+    apiKey = hub.devKey;
+    console.log(`(embedded hub at ${url}; set CHORUS_URL to use your own)`);
+  }
+  const chorus = new Chorus({ url, apiKey, channel, ...options.clientOptions });
+  return {
+    chorus,
+    hub,
+    url,
+    apiKey,
+    channel,
+    async close() {
+      await chorus.close(5_000);
+      await hub?.close();
+    },
+  };
+}
+
+/** Every event on a channel after `after`, oldest first (follows the list cursor). */
+export async function readChannel(
+  chorus: Chorus,
+  channel: string,
+  filter: { traceId?: string; intentId?: string; after?: number } = {},
+): Promise<ChorusEvent[]> {
+  const all: ChorusEvent[] = [];
+  let after = filter.after;
+  for (;;) {
+    const page = await chorus.events.list({ channel, traceId: filter.traceId, intentId: filter.intentId, after, limit: 1000 });
+    if (!page) break;
+    all.push(...page.data);
+    if (page.next === undefined) break;
+    after = page.next;
+  }
+  return all;
+}
+
+/** One line per event: seq, type, agent, and the most telling payload field. */
+export function formatEvent(e: ChorusEvent): string {
+  const p = e.payload as Record<string, unknown>;
+  const detail =
+    (p.name as string | undefined) ??
+    (p.tool as string | undefined) ??
+    (p.model as string | undefined) ??
+    (typeof p.text === "string" ? JSON.stringify(p.text.slice(0, 60)) : "");
+  const span = e.parentSpanId ? `${e.spanId ?? ""}<-${e.parentSpanId}` : (e.spanId ?? "");
+  return `${String(e.seq).padStart(5)}  ${e.type.padEnd(16)} ${(e.agent ?? "-").padEnd(12)} ${detail}  ${span}`;
+}
+
+export function printEvents(events: readonly ChorusEvent[]): void {
+  console.log(`\n${events.length} events:`);
+  for (const e of events) console.log(formatEvent(e));
+}
