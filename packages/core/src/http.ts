@@ -1,0 +1,147 @@
+import { ConnectionError, errorFromResponse } from "./errors.js";
+import { parseRetryAfter } from "./backoff.js";
+import type { FetchFunction } from "./options.js";
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Path under the hub URL, starting with `/v1/`. Callers encode path segments. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** A value to send as JSON. */
+  json?: unknown;
+  /** A body that is already JSON (batches are assembled from events serialized at enqueue). */
+  rawJson?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+export interface HttpConfig {
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  fetch: FetchFunction | undefined;
+}
+
+/** Error codes of a connection that never carried the request: resending it cannot duplicate anything. */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * The one place the client sends HTTP. Every request carries the API key and a timeout
+ * (an `AbortSignal` that also covers reading the body, so a hub that stalls mid-answer cannot
+ * hold a request forever). Failures come out as typed errors: {@link ConnectionError} for
+ * network trouble, timeouts and 5xx, the matching caller error for 4xx.
+ */
+export class HttpClient {
+  readonly #config: HttpConfig;
+
+  constructor(config: HttpConfig) {
+    this.#config = config;
+  }
+
+  get baseUrl(): string {
+    return this.#config.baseUrl;
+  }
+
+  /** The fetch this client uses, for the SSE streams. */
+  get fetch(): FetchFunction {
+    return this.#config.fetch ?? globalThis.fetch;
+  }
+
+  /** Headers every request carries (used by SSE too). */
+  authHeaders(): Record<string, string> {
+    return this.#config.apiKey ? { authorization: `Bearer ${this.#config.apiKey}` } : {};
+  }
+
+  url(path: string, query?: HttpRequest["query"]): string {
+    let url = `${this.#config.baseUrl}${path}`;
+    if (query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+      const qs = params.toString();
+      if (qs) url += `?${qs}`;
+    }
+    return url;
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const signal = AbortSignal.timeout(this.#config.timeoutMs);
+    const headers: Record<string, string> = { accept: "application/json", ...this.authHeaders(), ...request.headers };
+    let body: string | undefined;
+    if (request.rawJson !== undefined) body = request.rawJson;
+    else if (request.json !== undefined) body = JSON.stringify(request.json);
+    if (body !== undefined) headers["content-type"] = request.contentType ?? "application/json";
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(this.url(request.path, request.query), {
+        method: request.method,
+        headers,
+        body,
+        signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      throw this.#networkError(error, signal, request);
+    }
+    const parsed = parseBody(text);
+    if (response.status >= 400) {
+      throw errorFromResponse(response.status, parsed, parseRetryAfter(response.headers.get("retry-after")));
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  #networkError(error: unknown, signal: AbortSignal, request: HttpRequest): ConnectionError {
+    const where = `${request.method} ${request.path}`;
+    if (signal.aborted) {
+      return new ConnectionError(`${where} timed out after ${this.#config.timeoutMs} ms`, {
+        reason: "timeout",
+        cause: error,
+      });
+    }
+    const code = errorCode(error);
+    const reason = code !== undefined && NOT_SENT_CODES.has(code) ? "refused" : "network";
+    return new ConnectionError(`${where} failed: ${code ?? describe(error)}`, { reason, cause: error });
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `fetch` wraps socket errors: the code is on the error or its cause (or the cause's cause). */
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let i = 0; i < 4 && current && typeof current === "object"; i++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
+    else current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,64 @@
+export {
+  type CaptureMode,
+  type CaptureOptions,
+  DEFAULT_MAX_STRING_LENGTH,
+  isSecretKey,
+  REDACTED,
+  sanitize,
+  sanitizeObject,
+  truncateString,
+} from "./capture.js";
+export type { CircuitState } from "./circuit-breaker.js";
+export { Chorus, DEFAULT_CLOSE_TIMEOUT_MS } from "./client.js";
+export {
+  AuthenticationError,
+  ChorusError,
+  ConflictError,
+  type ConnectionFailure,
+  ConnectionError,
+  InvalidTransitionError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermissionError,
+  RateLimitError,
+  ValidationError,
+} from "./errors.js";
+export type { EmitEvent } from "./event-builder.js";
+export type { EventsApi } from "./events-api.js";
+export { newEventId, newSpanId, newTraceId } from "./ids.js";
+export type { IntentPage, IntentsApi, PostedIntentEvent } from "./intents-api.js";
+export { createConsoleLogger, type ErrorContext, type Logger, type LogLevel, type OnError } from "./logger.js";
+export { type ChorusOptions, type FetchFunction, type ResolvedOptions, resolveOptions } from "./options.js";
+export type {
+  Realtime,
+  RealtimeCallback,
+  RealtimeStatus,
+  RealtimeStatusListener,
+  RealtimeSubscription,
+  SubscribeFields,
+} from "./realtime.js";
+export type { ChorusStats } from "./stats.js";
+export type { EventStream, StreamFilters, StreamsApi } from "./stream.js";
+export {
+  currentTrace,
+  formatTraceparent,
+  parseTraceparent,
+  runInTrace,
+  spanFrom,
+  type TraceContext,
+  type TraceOptions,
+  type Traceparent,
+  withTrace,
+} from "./trace.js";
+export {
+  type ChorusEvent,
+  type EventQuery,
+  EventTypes,
+  type Intent,
+  type IntentCreate,
+  type IntentEventInput,
+  IntentEventTypes,
+  type IntentStatus,
+  type Page,
+  type PublishResult,
+} from "@chorus/protocol";

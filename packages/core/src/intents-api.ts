@@ -1,0 +1,178 @@
+import {
+  type ChorusEvent,
+  type EventQuery,
+  eventQuerySchema,
+  idSchema,
+  type Intent,
+  type IntentCreate,
+  intentCreateSchema,
+  type IntentEventInput,
+  intentEventInputSchema,
+  type IntentListQuery,
+  intentListQuerySchema,
+  type IntentStatus,
+  intentStatusChangeSchema,
+  jsonObjectSchema,
+  nameSchema,
+  type Page,
+} from "@chorus/protocol";
+import type { ApiContext } from "./events-api.js";
+import { failOpen } from "./fail-open.js";
+import type { HttpMethod } from "./http.js";
+import { newEventId } from "./ids.js";
+import { invalidArgument, parseOrThrow } from "./validate.js";
+
+/** A page of intents; `next` is the opaque cursor for `list({ after })`. */
+export interface IntentPage {
+  data: Intent[];
+  next?: string;
+}
+
+/** `{ duplicate: true }` answers a retried post whose event id the log already holds. */
+export type PostedIntentEvent = ChorusEvent | { id: string; duplicate: true };
+
+/**
+ * Intents: shared, versioned work items.
+ *
+ * Fail-open answers (availability failures with `failOpen: true`): calls that return an intent
+ * or an event resolve `undefined`; `list` and `events` resolve an empty page `{ data: [] }`.
+ * Caller errors always throw: `ValidationError` (naming the field), `NotFoundError`,
+ * `ConflictError` (with `currentVersion`), `InvalidTransitionError`, `AuthenticationError`, ...
+ */
+export class IntentsApi {
+  readonly #ctx: ApiContext;
+
+  constructor(ctx: ApiContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * @example
+   * const intent = await chorus.intents.create({ title: "Research X", assignees: ["researcher"] });
+   */
+  async create(input: IntentCreate): Promise<Intent | undefined> {
+    const body = parseOrThrow(intentCreateSchema, input);
+    // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
+    return this.#call("intents.create", undefined, "POST", "/v1/intents", { json: body, idempotent: false });
+  }
+
+  async get(id: string): Promise<Intent | undefined> {
+    return this.#call("intents.get", undefined, "GET", `/v1/intents/${this.#id(id)}`, { idempotent: true });
+  }
+
+  async list(query: IntentListQuery = {}): Promise<IntentPage> {
+    const parsed = parseOrThrow(intentListQuerySchema, query);
+    return this.#call("intents.list", { data: [] } as IntentPage, "GET", "/v1/intents", {
+      query: parsed,
+      idempotent: true,
+    });
+  }
+
+  /**
+   * Merge-patch the state (RFC 7396: `null` deletes a key). With `ifMatch` the write happens only
+   * at that version; otherwise it throws `ConflictError` carrying `currentVersion`.
+   *
+   * @example
+   * await chorus.intents.patchState(intent.id, { stage: "writing" }, { ifMatch: intent.version });
+   */
+  async patchState(id: string, patch: Record<string, unknown>, options: { ifMatch?: number } = {}): Promise<Intent | undefined> {
+    const body = parseOrThrow(jsonObjectSchema, patch, "patch");
+    const headers: Record<string, string> = {};
+    if (options.ifMatch !== undefined) {
+      if (!Number.isInteger(options.ifMatch) || options.ifMatch < 1) {
+        throw invalidArgument("ifMatch", "must be a positive integer version");
+      }
+      headers["if-match"] = String(options.ifMatch);
+    }
+    return this.#call("intents.patchState", undefined, "PATCH", `/v1/intents/${this.#id(id)}/state`, {
+      json: body,
+      contentType: "application/merge-patch+json",
+      headers,
+      // A conditional patch is safe to resend (a second copy gets 409); a blind one is not.
+      idempotent: options.ifMatch !== undefined,
+    });
+  }
+
+  async setStatus(id: string, status: IntentStatus, options: { reason?: string } = {}): Promise<Intent | undefined> {
+    const body = parseOrThrow(intentStatusChangeSchema, { status, ...options });
+    return this.#call("intents.setStatus", undefined, "POST", `/v1/intents/${this.#id(id)}/status`, {
+      json: body,
+      idempotent: false,
+    });
+  }
+
+  async assign(id: string, agent: string): Promise<Intent | undefined> {
+    const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
+    // Assigning twice leaves the same assignee set.
+    return this.#call("intents.assign", undefined, "POST", `/v1/intents/${this.#id(id)}/assignees/${name}`, {
+      idempotent: true,
+    });
+  }
+
+  async unassign(id: string, agent: string): Promise<Intent | undefined> {
+    const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
+    return this.#call("intents.unassign", undefined, "DELETE", `/v1/intents/${this.#id(id)}/assignees/${name}`, {
+      idempotent: true,
+    });
+  }
+
+  /** Post `intent.comment` to the intent's log. */
+  async comment(
+    id: string,
+    text: string,
+    options: { agent?: string; payload?: Record<string, unknown>; metadata?: Record<string, unknown> } = {},
+  ): Promise<PostedIntentEvent | undefined> {
+    return this.post(id, { ...options, type: "intent.comment", text });
+  }
+
+  /** Post a comment or a custom `intent.*` event to the intent's log. Retries are deduplicated by id. */
+  async post(id: string, input: IntentEventInput): Promise<PostedIntentEvent | undefined> {
+    const body = parseOrThrow(intentEventInputSchema, { ...input, id: input.id ?? newEventId() });
+    return this.#call("intents.post", undefined, "POST", `/v1/intents/${this.#id(id)}/events`, {
+      json: body,
+      idempotent: true,
+    });
+  }
+
+  /** One page of the intent's log, oldest first. */
+  async events(id: string, query: Pick<EventQuery, "type" | "after" | "limit"> = {}): Promise<Page<ChorusEvent>> {
+    const parsed = parseOrThrow(eventQuerySchema.pick({ type: true, after: true, limit: true }), query);
+    return this.#call("intents.events", { data: [] } as Page<ChorusEvent>, "GET", `/v1/intents/${this.#id(id)}/events`, {
+      query: parsed,
+      idempotent: true,
+    });
+  }
+
+  #id(id: string): string {
+    return encodeURIComponent(parseOrThrow(idSchema, id, "id"));
+  }
+
+  #call<T>(
+    operation: string,
+    fallback: T,
+    method: HttpMethod,
+    path: string,
+    options: {
+      json?: unknown;
+      query?: Record<string, string | number | undefined>;
+      headers?: Record<string, string>;
+      contentType?: string;
+      idempotent: boolean;
+    },
+  ): Promise<T> {
+    return failOpen(this.#ctx.policy, operation, fallback, async () => {
+      const response = await this.#ctx.transport.call(
+        {
+          method,
+          path,
+          ...(options.json === undefined ? {} : { json: options.json }),
+          ...(options.query === undefined ? {} : { query: options.query }),
+          ...(options.headers === undefined ? {} : { headers: options.headers }),
+          ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+        },
+        { idempotent: options.idempotent },
+      );
+      return response.body as T;
+    });
+  }
+}

@@ -1,0 +1,93 @@
+import { RingBuffer } from "./ring-buffer.js";
+
+/** One event, serialized once at enqueue: the bytes are counted and sent as they are. */
+export interface QueuedEvent {
+  readonly id: string;
+  readonly json: string;
+  /** UTF-8 length of `json`. */
+  readonly bytes: number;
+}
+
+export interface QueueLimits {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+/**
+ * The delivery queue, bounded by count and by bytes. When full it drops the *oldest* events:
+ * while the hub is down the newest events describe what is happening now, and a bound that
+ * refused new events would silently hide the present instead of the past.
+ */
+export class DeliveryQueue {
+  readonly #items = new RingBuffer<QueuedEvent>();
+  readonly #limits: QueueLimits;
+  #bytes = 0;
+
+  constructor(limits: QueueLimits) {
+    this.#limits = limits;
+  }
+
+  get length(): number {
+    return this.#items.length;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Append; returns how many old events were dropped to make room. */
+  push(event: QueuedEvent): number {
+    this.#items.push(event);
+    this.#bytes += event.bytes;
+    return this.#trim();
+  }
+
+  /**
+   * Put a batch that could not be delivered back at the front, in its original order, so it
+   * goes out again before anything newer. Returns how many events the bounds then dropped.
+   */
+  requeue(batch: readonly QueuedEvent[]): number {
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const event = batch[i] as QueuedEvent;
+      this.#items.unshift(event);
+      this.#bytes += event.bytes;
+    }
+    return this.#trim();
+  }
+
+  /** Take up to `maxEvents` from the front whose JSON fits in `maxBytes` (at least one). */
+  take(maxEvents: number, maxBytes: number): QueuedEvent[] {
+    const batch: QueuedEvent[] = [];
+    let bytes = 0;
+    while (batch.length < maxEvents && this.#items.length > 0) {
+      const next = this.#items.peek() as QueuedEvent;
+      // +1 for the comma between events in the batch body.
+      if (batch.length > 0 && bytes + next.bytes + 1 > maxBytes) break;
+      this.#items.shift();
+      this.#bytes -= next.bytes;
+      bytes += next.bytes + 1;
+      batch.push(next);
+    }
+    return batch;
+  }
+
+  clear(): number {
+    const n = this.#items.length;
+    this.#items.clear();
+    this.#bytes = 0;
+    return n;
+  }
+
+  #trim(): number {
+    let dropped = 0;
+    while (
+      this.#items.length > 0 &&
+      (this.#items.length > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes)
+    ) {
+      const old = this.#items.shift() as QueuedEvent;
+      this.#bytes -= old.bytes;
+      dropped++;
+    }
+    return dropped;
+  }
+}

@@ -1,0 +1,93 @@
+import { decodeTopicLevel, type RealtimeCredentials } from "@chorus/protocol";
+import { connect as mqttConnect, type MqttClient } from "mqtt";
+import { AuthenticationError, ConnectionError } from "./errors.js";
+import type { Transport } from "./transport.js";
+
+/**
+ * CONNACK return codes that mean "your credentials are not accepted" (MQTT 3.1.1: 4 bad user
+ * name or password, 5 not authorized). Any other refusal is an availability problem.
+ */
+const AUTH_REFUSED = new Set([4, 5, 134, 135]);
+
+/** Ask the hub for short-lived broker credentials. */
+export async function fetchCredentials(
+  transport: Transport,
+  ttlSeconds: number | undefined,
+): Promise<RealtimeCredentials> {
+  const response = await transport.call(
+    {
+      method: "POST",
+      path: "/v1/realtime/credentials",
+      json: ttlSeconds === undefined ? {} : { ttlSeconds: Math.max(10, Math.round(ttlSeconds)) },
+    },
+    // Issuing a second set of credentials is harmless.
+    { idempotent: true },
+  );
+  const creds = response.body as RealtimeCredentials;
+  if (!creds || typeof creds.password !== "string" || typeof creds.topicPrefix !== "string") {
+    throw new ConnectionError("the hub answered the credentials request with something else", { reason: "unavailable" });
+  }
+  return creds;
+}
+
+/** The org the credentials are for, from their `chorus/{org}/` prefix. */
+export function orgOf(creds: RealtimeCredentials): string {
+  const [, org] = creds.topicPrefix.split("/");
+  return decodeTopicLevel(org ?? "") ?? "";
+}
+
+export interface OpenOptions {
+  transport: "tcp" | "ws";
+  timeoutMs: number;
+}
+
+/**
+ * Connect one mqtt.js client with the credentials, without its own reconnect (the realtime
+ * client owns reconnection, because each attempt may need fresh credentials). Resolves once
+ * CONNACK accepted; rejects with {@link ConnectionError} (`reason: "auth_failed"` when the
+ * broker refused the credentials). The returned client always has an `error` listener.
+ */
+export function openClient(creds: RealtimeCredentials, options: OpenOptions): Promise<MqttClient> {
+  const url = options.transport === "ws" || !creds.url ? creds.wsUrl : creds.url;
+  const client = mqttConnect(url, {
+    clientId: creds.clientId,
+    username: creds.username,
+    password: creds.password,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: options.timeoutMs,
+    resubscribe: false,
+    queueQoSZero: false,
+  });
+  return new Promise<MqttClient>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: ConnectionError) => {
+      if (settled) return;
+      settled = true;
+      client.end(true);
+      reject(error);
+    };
+    client.on("error", (error: Error & { code?: unknown }) => {
+      if (settled) return;
+      const code = typeof error.code === "number" ? error.code : undefined;
+      if (code !== undefined && AUTH_REFUSED.has(code)) {
+        fail(
+          new ConnectionError(`the broker refused the credentials: ${error.message}`, {
+            reason: "auth_failed",
+            cause: new AuthenticationError(error.message),
+          }),
+        );
+        return;
+      }
+      fail(new ConnectionError(`realtime connection to ${url} failed: ${error.message}`, { reason: "refused", cause: error }));
+    });
+    client.once("close", () => fail(new ConnectionError(`realtime connection to ${url} closed before it was accepted`, { reason: "refused" })));
+    client.once("connect", () => {
+      if (settled) return;
+      settled = true;
+      client.removeAllListeners("close");
+      resolve(client);
+    });
+  });
+}

@@ -1,0 +1,304 @@
+import {
+  type ChorusEvent,
+  idSchema,
+  nameSchema,
+  type StreamQuery,
+  streamQuerySchema,
+} from "@chorus/protocol";
+import { EventSource, type EventSourceFetchInit } from "eventsource";
+import { AsyncChannel } from "./async-channel.js";
+import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
+import { type ChorusError, errorFromResponse, isCallerError } from "./errors.js";
+import { retryAfterOf } from "./retry.js";
+import type { HttpClient } from "./http.js";
+import type { Diagnostics } from "./logger.js";
+import { parseOrThrow } from "./validate.js";
+
+/** Filters of an SSE stream. `after` resumes after that seq (otherwise the stream starts live). */
+export interface StreamFilters {
+  types?: string | readonly string[];
+  type?: string;
+  agent?: string;
+  app?: string;
+  env?: string;
+  traceId?: string;
+  intentId?: string;
+  after?: number;
+}
+
+/**
+ * A consumer that stops reading is not buffered for without bound: past this many unread events
+ * the connection is closed, and reopened from the last seq (`Last-Event-ID`) once the reader has
+ * caught up to {@link RESUME_AT}. The hub replays from its store, so pausing loses nothing.
+ */
+export const PAUSE_AT = 1000;
+export const RESUME_AT = 100;
+/** Reconnect delays: fast for a blip, capped so a long outage costs one attempt per 30 s. */
+const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
+/** Statuses that will not get better by reconnecting: they end the iteration with a typed error. */
+const PERMANENT = new Set([400, 401, 403, 404, 410, 415, 422]);
+
+export interface StreamDeps {
+  http: HttpClient;
+  diagnostics: Diagnostics;
+  timeoutMs: number;
+}
+
+/**
+ * An SSE stream as an async iterable. It resumes after every drop with `Last-Event-ID` (no gap,
+ * no duplicate: events at or below the last seq seen are skipped), reconnects with backoff
+ * while the hub is down, and ends with a typed error (`AuthenticationError`, `NotFoundError`,
+ * ...) on a permanent refusal instead of retrying forever.
+ *
+ * @example
+ * const stream = chorus.stream.channel("research", { types: ["tool.start", "tool.end"] });
+ * for await (const event of stream) console.log(event.seq, event.type);
+ */
+export class EventStream implements AsyncIterable<ChorusEvent> {
+  readonly #deps: StreamDeps;
+  readonly #url: string;
+  readonly #channel: AsyncChannel<ChorusEvent>;
+  #source: EventSource | undefined;
+  #lastSeq: number | undefined;
+  #attempt = 0;
+  #failure: ChorusError | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #paused = false;
+  #closed = false;
+  #connected = false;
+
+  constructor(deps: StreamDeps, url: string, after: number | undefined) {
+    this.#deps = deps;
+    this.#url = url;
+    this.#lastSeq = after;
+    this.#channel = new AsyncChannel<ChorusEvent>({
+      onDrain: () => this.#maybeResume(),
+      onReturn: () => this.close(),
+    });
+    this.#open();
+  }
+
+  /** Seq of the last event received: resume a later stream from here with `{ after }`. */
+  get lastEventId(): number | undefined {
+    return this.#lastSeq;
+  }
+
+  /** Whether the SSE connection is currently open. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Stop streaming. A pending `next()` resolves as done; buffered events are discarded. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#source?.close();
+    this.#source = undefined;
+    this.#connected = false;
+    this.#channel.end();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ChorusEvent> {
+    return this.#channel;
+  }
+
+  #open(): void {
+    if (this.#closed) return;
+    this.#failure = undefined;
+    const source = new TappedEventSource(this.#url, (request, init) => this.#fetch(request, init), (event) => {
+      if (this.#source === source) this.#onEvent(event);
+    });
+    this.#source = source;
+  }
+
+  /**
+   * The fetch the EventSource uses: adds the API key and our own `Last-Event-ID` (the last seq
+   * we delivered, which is also right across our own reconnects), bounds the wait for response
+   * headers, and turns a refusal into the hub's typed error.
+   */
+  async #fetch(url: string | URL, init: EventSourceFetchInit): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers, ...this.#deps.http.authHeaders() };
+    delete headers["Last-Event-ID"];
+    if (this.#lastSeq !== undefined) headers["last-event-id"] = String(this.#lastSeq);
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    init.signal?.addEventListener("abort", abort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#deps.timeoutMs);
+    try {
+      const response = await this.#deps.http.fetch(url, {
+        method: "GET",
+        headers,
+        redirect: "follow",
+        signal: controller.signal,
+      });
+      if (response.status !== 200) {
+        const text = await response.text().catch(() => "");
+        this.#failure = errorFromResponse(response.status, safeJson(text), parseRetryAfter(response.headers.get("retry-after")));
+        return new Response(null, { status: response.status, headers: response.headers });
+      }
+      return response;
+    } catch (error) {
+      // EventSource treats an AbortError as "closed by the user" and stops; a connect timeout
+      // must instead look like the network error it is, so the stream reconnects.
+      if (timedOut) throw new Error(`no response within ${this.#deps.timeoutMs} ms`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #onEvent(event: Event): void {
+    if (this.#closed) return;
+    if (event.type === "open") {
+      this.#attempt = 0;
+      this.#connected = true;
+      return;
+    }
+    if (event.type === "error") {
+      this.#onError((event as Event & { code?: number; message?: string }).code);
+      return;
+    }
+    const data = (event as MessageEvent).data;
+    if (typeof data !== "string") return;
+    let parsed: ChorusEvent;
+    try {
+      parsed = JSON.parse(data) as ChorusEvent;
+    } catch {
+      this.#deps.diagnostics.warnRateLimited("sse_bad_json", "ignored an SSE message that is not JSON");
+      return;
+    }
+    if (typeof parsed.seq === "number") {
+      if (this.#lastSeq !== undefined && parsed.seq <= this.#lastSeq) return; // already delivered
+      this.#lastSeq = parsed.seq;
+    }
+    this.#channel.push(parsed);
+    if (this.#channel.length >= PAUSE_AT && !this.#paused) {
+      this.#paused = true;
+      this.#dropConnection();
+    }
+  }
+
+  #onError(status: number | undefined): void {
+    this.#connected = false;
+    const failure = this.#failure;
+    if (status !== undefined && PERMANENT.has(status) && failure && isCallerError(failure)) {
+      this.#dropConnection();
+      this.#deps.diagnostics.report(failure, { operation: "stream", url: this.#url });
+      this.#closed = true;
+      this.#channel.end(failure);
+      return;
+    }
+    // Everything else (network error, end of stream, 5xx, 429) is retried by us, with backoff,
+    // so the EventSource's own fixed-interval reconnect is not used.
+    this.#dropConnection();
+    if (this.#paused) return;
+    const delay = retryDelay(this.#attempt++, RECONNECT_BACKOFF, retryAfterOf(failure));
+    if (this.#attempt > 1) {
+      this.#deps.diagnostics.warnRateLimited("stream_reconnect", "stream disconnected; reconnecting", {
+        status,
+        error: failure?.message,
+      });
+    }
+    this.#timer = setTimeout(() => this.#open(), delay);
+  }
+
+  #dropConnection(): void {
+    clearTimeout(this.#timer);
+    this.#source?.close();
+    this.#source = undefined;
+    this.#connected = false;
+  }
+
+  #maybeResume(): void {
+    if (this.#paused && !this.#closed && this.#channel.length <= RESUME_AT) {
+      this.#paused = false;
+      this.#attempt = 0;
+      this.#open();
+    }
+  }
+}
+
+/** An EventSource that hands every event (any `event:` name, open, error) to one tap. */
+class TappedEventSource extends EventSource {
+  readonly #tap: (event: Event) => void;
+
+  constructor(
+    url: string,
+    fetch: (url: string | URL, init: EventSourceFetchInit) => Promise<Response>,
+    tap: (event: Event) => void,
+  ) {
+    super(url, { fetch });
+    this.#tap = tap;
+  }
+
+  override dispatchEvent(event: Event): boolean {
+    // Events are dispatched only after the (async) fetch resolves, so #tap is set by then.
+    try {
+      this.#tap(event);
+    } catch {
+      // a tap failure must not break the EventSource
+    }
+    return super.dispatchEvent(event);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
+
+/** `chorus.stream`: the hub's four SSE endpoints. */
+export class StreamsApi {
+  readonly #deps: StreamDeps;
+
+  constructor(deps: StreamDeps) {
+    this.#deps = deps;
+  }
+
+  /** Events of one channel, filtered. */
+  channel(name: string, filters: StreamFilters = {}): EventStream {
+    const channel = parseOrThrow(nameSchema, name, "channel");
+    return this.#open(`/v1/channels/${encodeURIComponent(channel)}/stream`, filters);
+  }
+
+  /** One intent's log (`types` narrows it). */
+  intent(id: string, filters: Omit<StreamFilters, "intentId"> = {}): EventStream {
+    const intentId = parseOrThrow(idSchema, id, "id");
+    return this.#open(`/v1/intents/${encodeURIComponent(intentId)}/stream`, filters);
+  }
+
+  /** Everything on intents assigned to an agent, and its assignments. */
+  agent(name: string, filters: StreamFilters = {}): EventStream {
+    const agent = parseOrThrow(nameSchema, name, "agent");
+    return this.#open(`/v1/agents/${encodeURIComponent(agent)}/stream`, filters);
+  }
+
+  /** Every intent in a portfolio. */
+  portfolio(id: string, filters: StreamFilters = {}): EventStream {
+    const portfolio = parseOrThrow(idSchema, id, "id");
+    return this.#open(`/v1/portfolios/${encodeURIComponent(portfolio)}/stream`, filters);
+  }
+
+  #open(path: string, filters: StreamFilters): EventStream {
+    const { after, types, ...rest } = filters;
+    const query: Record<string, string | undefined> = { ...rest };
+    if (types !== undefined) query.types = typeof types === "string" ? types : types.join(",");
+    const parsed = parseOrThrow(streamQuerySchema, dropUndefined({ ...query, after }));
+    const url = this.#deps.http.url(path, dropUndefined(query));
+    return new EventStream(this.#deps, url, (parsed as StreamQuery).after);
+  }
+}
+
+function dropUndefined<T extends Record<string, unknown>>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

@@ -1,0 +1,71 @@
+import { type BackoffPolicy, retryDelay } from "./backoff.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
+import { ChorusError, ConnectionError } from "./errors.js";
+import type { HttpClient, HttpRequest, HttpResponse } from "./http.js";
+import { isAvailabilityFailure, isRetryable, retryAfterOf } from "./retry.js";
+
+/**
+ * An awaited call waits at most this long between two attempts: a caller is waiting, so when the
+ * hub asks for a longer pause the call gives up (and fail-open answers) instead.
+ */
+export const MAX_AWAITED_RETRY_DELAY_MS = 5000;
+
+export interface CallOptions {
+  /** Whether sending the request twice is harmless (GET, or a body whose ids deduplicate). */
+  idempotent: boolean;
+}
+
+/**
+ * Awaitable calls (`events.*`, `intents.*`, credentials): the HTTP chokepoint plus the circuit
+ * breaker and bounded retries. Background delivery has its own loop in the flusher, which
+ * requeues instead of waiting.
+ */
+export class Transport {
+  readonly #http: HttpClient;
+  readonly #breaker: CircuitBreaker;
+  readonly #policy: BackoffPolicy;
+  readonly #maxRetries: number;
+
+  constructor(http: HttpClient, breaker: CircuitBreaker, policy: BackoffPolicy, maxRetries: number) {
+    this.#http = http;
+    this.#breaker = breaker;
+    this.#policy = policy;
+    this.#maxRetries = maxRetries;
+  }
+
+  get http(): HttpClient {
+    return this.#http;
+  }
+
+  async call(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.#breaker.tryAcquire()) {
+        throw new ConnectionError("the hub is unavailable (circuit open); not sending", { reason: "circuit_open" });
+      }
+      try {
+        const response = await this.#http.send(request);
+        this.#breaker.onSuccess();
+        return response;
+      } catch (error) {
+        recordOutcome(this.#breaker, error);
+        const delay = retryDelay(attempt, this.#policy, retryAfterOf(error));
+        const retry =
+          attempt < this.#maxRetries && isRetryable(error, options.idempotent) && delay <= MAX_AWAITED_RETRY_DELAY_MS;
+        if (!retry) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+/** Tell the breaker what a failed request says about the hub. */
+export function recordOutcome(breaker: CircuitBreaker, error: unknown): void {
+  if (isAvailabilityFailure(error)) breaker.onFailure();
+  else if (error instanceof ChorusError) breaker.onSuccess(); // the hub answered
+  else breaker.release();
+}
+
+/** A caller is awaiting this, so the timer keeps the process alive (unlike background timers). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
