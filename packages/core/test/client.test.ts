@@ -1,0 +1,177 @@
+import type { Hub } from "@chorus/hub";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  AuthenticationError,
+  ConflictError,
+  ConnectionError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+  withTrace,
+} from "../src/index.js";
+import { client, closeAll, KEY_B, refusedPort, startHub, storedEvents } from "./helpers.js";
+
+let hub: Hub;
+beforeAll(async () => {
+  hub = await startHub();
+});
+afterAll(async () => {
+  await hub.close();
+});
+afterEach(closeAll);
+
+describe("emit and delivery", () => {
+  it("delivers emitted events in order, stamped with id, time, defaults and trace context", async () => {
+    const chorus = client({ url: hub.url, channel: "research", app: "demo", agent: "researcher", env: "test" });
+    const ids: (string | undefined)[] = [];
+    await withTrace(async () => {
+      for (let i = 0; i < 250; i++) ids.push(chorus.emit({ type: "custom", payload: { i } }));
+      await withTrace(() => ids.push(chorus.emit({ type: "tool.start", agent: "tooler" })));
+    });
+    expect(await chorus.flush(5000)).toBe(true);
+
+    const stored = await storedEvents(hub, { channel: "research" });
+    expect(stored.map((e) => e.id)).toEqual(ids);
+    expect(stored.slice(0, 250).map((e) => e.payload.i)).toEqual([...Array(250).keys()]);
+    const [first] = stored as Record<string, unknown>[];
+    expect(first).toMatchObject({ channel: "research", app: "demo", agent: "researcher", env: "test" });
+    expect(first?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(first?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    const child = stored[250] as Record<string, unknown>;
+    expect(child.traceId).toBe(first?.traceId);
+    expect(child.parentSpanId).toBe(first?.spanId);
+    expect(child.agent).toBe("tooler");
+    expect(chorus.stats()).toMatchObject({ queued: 0, sent: 251, dropped: 0, failed: 0, invalid: 0, circuit: "closed" });
+  });
+
+  it("never throws from emit: invalid events are counted and reported, valid ones still go", async () => {
+    const chorus = client({ url: hub.url });
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    const getterBomb = Object.defineProperty({}, "boom", {
+      enumerable: true,
+      get() {
+        throw new Error("getter exploded");
+      },
+    });
+    expect(chorus.emit({ type: "bad type with spaces" })).toBeUndefined();
+    expect(chorus.emit({ type: "custom", channel: "a/b" })).toBeUndefined();
+    expect(chorus.emit(null as never)).toBeUndefined();
+    expect(chorus.emit({ type: "custom", extra: 1 } as never)).toBeUndefined();
+    const ok = chorus.emit({ type: "custom", payload: { circular, getterBomb, big: 10n ** 30n } });
+    expect(ok).toBeDefined();
+    await chorus.flush();
+    expect(chorus.stats()).toMatchObject({ invalid: 4, sent: 1 });
+    const channelError = chorus.errors.find((e) => (e.error as ValidationError).field === "channel");
+    expect(channelError?.error).toBeInstanceOf(ValidationError);
+    const [stored] = (await storedEvents(hub)).filter((e) => e.id === ok);
+    expect(stored?.payload).toEqual({
+      circular: { a: 1, self: "[Circular]" },
+      getterBomb: { boom: "[Unserializable: getter exploded]" },
+      big: "1000000000000000000000000000000",
+    });
+  });
+
+  it("keeps two clients with different keys apart", async () => {
+    const a = client({ url: hub.url, channel: "shared" });
+    const b = client({ url: hub.url, channel: "shared", apiKey: KEY_B });
+    for (let i = 0; i < 20; i++) {
+      a.emit({ type: "custom", payload: { from: "a", i } });
+      b.emit({ type: "custom", payload: { from: "b", i } });
+    }
+    await Promise.all([a.flush(), b.flush()]);
+    const seenByA = await storedEvents(hub, { channel: "shared" });
+    const seenByB = await storedEvents(hub, { channel: "shared" }, KEY_B);
+    expect(seenByA.map((e) => e.payload.from)).toEqual(Array(20).fill("a"));
+    expect(seenByB.map((e) => e.payload.from)).toEqual(Array(20).fill("b"));
+    expect(a.stats().sent).toBe(20);
+    expect(b.stats().sent).toBe(20);
+  });
+
+  it("counts a batch the hub refuses (401) as failed and reports it, without retrying", async () => {
+    const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
+    chorus.emit({ type: "custom" });
+    chorus.emit({ type: "custom" });
+    await chorus.flush();
+    expect(chorus.stats()).toMatchObject({ failed: 2, sent: 0, retried: 0, queued: 0 });
+    expect(chorus.errors[0]?.error).toBeInstanceOf(AuthenticationError);
+  });
+});
+
+describe("awaitable calls", () => {
+  it("events.publish validates strictly and names the field", async () => {
+    const chorus = client({ url: hub.url });
+    await expect(chorus.events.publish({ type: "custom", channel: "bad/channel" })).rejects.toMatchObject({
+      name: "ValidationError",
+      field: "channel",
+    });
+    await expect(chorus.events.publish([{ type: "ok" }, { type: "no spaces allowed" }])).rejects.toMatchObject({
+      field: "events.1.type",
+    });
+    const result = await chorus.events.publish({ type: "custom", id: "fixed-id-1" });
+    expect(result).toEqual({ accepted: 1, duplicates: 0, ids: ["fixed-id-1"] });
+    const again = await chorus.events.publish({ type: "custom", id: "fixed-id-1" });
+    expect(again).toMatchObject({ accepted: 0, duplicates: 1 });
+    const page = await chorus.events.list({ channel: "default", limit: 10 });
+    expect(page.data.some((e) => e.id === "fixed-id-1")).toBe(true);
+    await expect(chorus.events.list({ limit: 0 })).rejects.toMatchObject({ field: "limit" });
+  });
+
+  it("intents: create, patch with If-Match, typed errors for caller mistakes", async () => {
+    const chorus = client({ url: hub.url });
+    await expect(chorus.intents.create({ title: "" })).rejects.toMatchObject({ name: "ValidationError", field: "title" });
+    const intent = await chorus.intents.create({ title: "Research X", state: { stage: "new" } });
+    expect(intent).toMatchObject({ title: "Research X", status: "active", version: 1, state: { stage: "new" } });
+    const id = intent?.id as string;
+
+    const patched = await chorus.intents.patchState(id, { stage: "researching", extra: 1 }, { ifMatch: 1 });
+    expect(patched).toMatchObject({ version: 2, state: { stage: "researching", extra: 1 } });
+    const stale = await chorus.intents.patchState(id, { stage: "x" }, { ifMatch: 1 }).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(ConflictError);
+    expect((stale as ConflictError).currentVersion).toBe(2);
+
+    expect(await chorus.intents.assign(id, "researcher")).toMatchObject({ assignees: ["researcher"] });
+    expect(await chorus.intents.unassign(id, "researcher")).toMatchObject({ assignees: [] });
+    expect(await chorus.intents.setStatus(id, "completed")).toMatchObject({ status: "completed" });
+    await expect(chorus.intents.setStatus(id, "active")).rejects.toBeInstanceOf(InvalidTransitionError);
+    await expect(chorus.intents.get("does-not-exist")).rejects.toBeInstanceOf(NotFoundError);
+    await expect(chorus.intents.get("bad id!")).rejects.toMatchObject({ field: "id" });
+
+    const comment = await chorus.intents.comment(id, "looks good", { agent: "reviewer" });
+    expect(comment).toMatchObject({ type: "intent.comment", intentId: id, payload: { text: "looks good" } });
+    const log = await chorus.intents.events(id);
+    expect(log.data.map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.state_changed",
+      "intent.assigned",
+      "intent.unassigned",
+      "intent.status_changed",
+      "intent.comment",
+    ]);
+    const list = await chorus.intents.list({ status: "completed" });
+    expect(list.data.map((i) => i.id)).toContain(id);
+    expect(await chorus.intents.get(id)).toMatchObject({ id, version: 3 });
+  });
+
+  it("fails open on availability failures and throws ConnectionError with failOpen: false", async () => {
+    const url = `http://127.0.0.1:${await refusedPort()}`;
+    const open = client({ url, maxRetries: 1 });
+    expect(await open.intents.get("some-id")).toBeUndefined();
+    expect(await open.intents.list()).toEqual({ data: [] });
+    expect(await open.events.list()).toEqual({ data: [] });
+    expect(await open.events.publish({ type: "custom" })).toBeUndefined();
+    expect(open.errors.every((e) => e.error instanceof ConnectionError)).toBe(true);
+    // a caller error still throws, even when the hub is unreachable
+    await expect(open.intents.get("bad id!")).rejects.toBeInstanceOf(ValidationError);
+
+    const closed = client({ url, failOpen: false, maxRetries: 0 });
+    const error = await closed.intents.get("some-id").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe("refused");
+  });
+
+  it("throws AuthenticationError for a bad key even when failing open", async () => {
+    const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
+    await expect(chorus.intents.list()).rejects.toBeInstanceOf(AuthenticationError);
+  });
+});
