@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { HubContext } from "../context.js";
 import { installAuth } from "./auth-hook.js";
 import { installJsonParser } from "./body.js";
+import { trackConnections } from "./connections.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
 import { registerEventRoutes } from "./routes/events.js";
@@ -51,6 +52,12 @@ export async function buildHttpServer(
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("x-request-id", _request.id);
     if (ctx.closing.aborted) throw new HttpError("unavailable", "the hub is shutting down");
+  });
+  const connections = trackConnections(app.server);
+  // preClose runs just before fastify calls server.close(); draining on the next turn means no
+  // new socket can arrive after it.
+  app.addHook("preClose", async () => {
+    setImmediate(() => connections.drain());
   });
   installAuth(app, ctx);
   installRequestMetrics(app, ctx);

@@ -42,6 +42,9 @@ export async function streamEvents(
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     "x-accel-buffering": "no",
+    // Once a stream ends, its socket is not worth keeping: closing it lets shutdown finish
+    // at once instead of waiting out keep-alive.
+    connection: "close",
     "x-request-id": request.id,
   });
   res.write(formatSseRetry(SSE_RETRY_MS));

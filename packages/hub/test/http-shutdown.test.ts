@@ -1,0 +1,141 @@
+import type { FastifyInstance } from "fastify";
+import { afterEach, describe, expect, it } from "vitest";
+import { Authenticator } from "../src/auth.js";
+import { EventBus } from "../src/bus.js";
+import { type HubLogger, resolveHubConfig } from "../src/config.js";
+import type { HubContext } from "../src/context.js";
+import { buildHttpServer } from "../src/http/server.js";
+import { HubMetrics } from "../src/metrics.js";
+import { SqliteStore } from "../src/store/sqlite.js";
+import type { Store } from "../src/store/types.js";
+import type { Hub } from "../src/index.js";
+import { api, KEY_A } from "./helpers.js";
+import { readSse } from "./sse-helpers.js";
+
+/**
+ * These tests build the HTTP server on its own, to reach what a whole hub hides: the shutdown
+ * signal, a failing store, and a fast SSE ping.
+ */
+interface Harness {
+  app: FastifyInstance;
+  url: string;
+  closing: AbortController;
+  lines: string[];
+  store: SqliteStore;
+}
+
+const open: Harness[] = [];
+
+/** `api()` only needs the base URL. */
+const at = (h: Harness) => ({ url: h.url }) as Hub;
+
+/** The real store with some methods replaced (bound, since the store keeps private fields). */
+function override(overrides: Partial<Store>) {
+  return (store: Store): Store =>
+    new Proxy(store, {
+      get(target, key) {
+        if (Object.hasOwn(overrides, key)) return overrides[key as keyof Store];
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+}
+
+async function startServer(options: { wrapStore?: (store: Store) => Store; pingMs?: number } = {}): Promise<Harness> {
+  const config = resolveHubConfig({ apiKeys: `acme:${KEY_A}`, mqttPort: false, db: ":memory:" }, {});
+  const lines: string[] = [];
+  const write = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push(JSON.stringify({ level, msg, ...fields }));
+  const logger: HubLogger = { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  const store = SqliteStore.open(":memory:");
+  const closing = new AbortController();
+  const ctx: HubContext = {
+    config,
+    store: options.wrapStore ? options.wrapStore(store) : store,
+    bus: new EventBus(() => {}),
+    auth: new Authenticator(config.apiKeys),
+    metrics: new HubMetrics(),
+    logger,
+    addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
+    closing: closing.signal,
+  };
+  const app = await buildHttpServer(ctx, { ssePingIntervalMs: options.pingMs ?? 60_000 });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const harness = { app, url: `http://127.0.0.1:${port}`, closing, lines, store };
+  open.push(harness);
+  return harness;
+}
+
+afterEach(async () => {
+  for (const h of open.splice(0)) {
+    h.closing.abort();
+    await h.app.close();
+    await h.store.close();
+  }
+});
+
+describe("HTTP server lifecycle", () => {
+  it("pings idle SSE streams with a comment", async () => {
+    const h = await startServer({ pingMs: 20 });
+    const stream = await readSse(h.url, "/v1/channels/quiet/stream");
+    await stream.until(() => stream.raw.includes(": ping\n\n"));
+    expect(stream.raw.startsWith("retry: 2000\n\n")).toBe(true);
+    expect(stream.frames).toEqual([]);
+    await stream.close();
+  });
+
+  it("ends streams and answers 503 once shutdown begins, then closes promptly", async () => {
+    const h = await startServer();
+    const stream = await readSse(h.url, "/v1/channels/c/stream");
+    // A connection the client opened and kept idle must not hold shutdown either.
+    expect((await api(at(h), "/healthz", { key: null })).status).toBe(200);
+    h.closing.abort();
+    await stream.until(() => stream.ended);
+    const refused = await api(at(h), "/v1/events", { body: { channel: "c", type: "x" } });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: "unavailable", requestId: expect.any(String) });
+    await h.app.close();
+  });
+
+  it("answers 503 on /readyz when the store is down", async () => {
+    const h = await startServer({
+      wrapStore: override({ ping: async () => false }),
+    });
+    const res = await api(at(h), "/readyz", { key: null });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("unavailable");
+  });
+
+  it("turns a genuine server fault into a 500 envelope, logged with its request id", async () => {
+    const h = await startServer({
+      wrapStore: override({
+        listEvents: async () => {
+          throw new Error("disk on fire");
+        },
+      }),
+    });
+    const res = await api(at(h), "/v1/events");
+    expect(res.status).toBe(500);
+    expect(res.body.error).toMatchObject({ code: "internal", message: "internal error" });
+    expect(JSON.stringify(res.body)).not.toContain("disk on fire");
+    const logged = h.lines.map((l) => JSON.parse(l)).find((l) => l.msg === "request failed");
+    expect(logged).toMatchObject({ level: "error", requestId: res.body.error.requestId, route: "/v1/events" });
+    expect(logged.error).toContain("disk on fire");
+  });
+
+  it("ends an SSE stream whose store read fails, so the client reconnects and resumes", async () => {
+    const h = await startServer({
+      wrapStore: override({
+        listEvents: async () => {
+          throw new Error("read failed");
+        },
+      }),
+    });
+    const stream = await readSse(h.url, "/v1/channels/c/stream?after=0");
+    await stream.until(() => stream.ended);
+    expect(stream.raw).toBe("retry: 2000\n\n");
+    expect(h.lines.some((l) => l.includes("sse stream failed"))).toBe(true);
+  });
+});
