@@ -22,8 +22,22 @@ const big = (bytes: number) => "x".repeat(bytes);
 
 const cases: Case[] = [
   // Body shape
-  { name: "malformed JSON", path: "/v1/events", method: "POST", body: "{not json", status: 400, code: "invalid_json" },
-  { name: "truncated JSON", path: "/v1/intents", method: "POST", body: '{"title": "x"', status: 400, code: "invalid_json" },
+  {
+    name: "malformed JSON",
+    path: "/v1/events",
+    method: "POST",
+    body: "{not json",
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "truncated JSON",
+    path: "/v1/intents",
+    method: "POST",
+    body: '{"title": "x"',
+    status: 400,
+    code: "invalid_json",
+  },
   {
     name: "wrong types",
     path: "/v1/events",
@@ -39,10 +53,36 @@ const cases: Case[] = [
     status: 400,
     code: "validation_failed",
   },
-  { name: "empty JSON body", path: "/v1/events", method: "POST", body: "", status: 400, code: "validation_failed" },
-  { name: "no body at all", path: "/v1/intents", method: "POST", status: 400, code: "validation_failed" },
-  { name: "JSON null body", path: "/v1/events", method: "POST", body: "null", status: 400, code: "validation_failed" },
-  { name: "JSON array body", path: "/v1/events", body: [{ channel: "c", type: "x" }], status: 400, code: "validation_failed" },
+  {
+    name: "empty JSON body",
+    path: "/v1/events",
+    method: "POST",
+    body: "",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "no body at all",
+    path: "/v1/intents",
+    method: "POST",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "JSON null body",
+    path: "/v1/events",
+    method: "POST",
+    body: "null",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "JSON array body",
+    path: "/v1/events",
+    body: [{ channel: "c", type: "x" }],
+    status: 400,
+    code: "validation_failed",
+  },
   {
     name: "__proto__ key",
     path: `/v1/intents/${INTENT}/state`,
@@ -68,7 +108,9 @@ const cases: Case[] = [
   {
     name: `batch over ${MAX_BATCH_EVENTS} events`,
     path: "/v1/events",
-    body: { events: Array.from({ length: MAX_BATCH_EVENTS + 1 }, () => ({ channel: "c", type: "x" })) },
+    body: {
+      events: Array.from({ length: MAX_BATCH_EVENTS + 1 }, () => ({ channel: "c", type: "x" })),
+    },
     status: 413,
     code: "payload_too_large",
   },
@@ -80,7 +122,13 @@ const cases: Case[] = [
     code: "validation_failed",
     details: (d) => expect(d.problems).toMatchObject([{ index: 1, code: "validation_failed" }]),
   },
-  { name: "empty batch", path: "/v1/events", body: { events: [] }, status: 400, code: "validation_failed" },
+  {
+    name: "empty batch",
+    path: "/v1/events",
+    body: { events: [] },
+    status: 400,
+    code: "validation_failed",
+  },
   {
     name: "forged intent lifecycle event",
     path: "/v1/events",
@@ -107,7 +155,12 @@ const cases: Case[] = [
 
   // Intents
   { name: "unknown intent", path: "/v1/intents/no-such-intent", status: 404, code: "not_found" },
-  { name: "unknown intent's log", path: "/v1/intents/no-such-intent/events", status: 404, code: "not_found" },
+  {
+    name: "unknown intent's log",
+    path: "/v1/intents/no-such-intent/events",
+    status: 404,
+    code: "not_found",
+  },
   {
     name: "status of unknown intent",
     path: "/v1/intents/no-such-intent/status",
@@ -157,8 +210,20 @@ const cases: Case[] = [
     status: 400,
     code: "validation_failed",
   },
-  { name: "intent without title", path: "/v1/intents", body: { state: {} }, status: 400, code: "validation_failed" },
-  { name: "duplicate intent id", path: "/v1/intents", body: { id: INTENT, title: "again" }, status: 409, code: "conflict" },
+  {
+    name: "intent without title",
+    path: "/v1/intents",
+    body: { state: {} },
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "duplicate intent id",
+    path: "/v1/intents",
+    body: { id: INTENT, title: "again" },
+    status: 409,
+    code: "conflict",
+  },
   {
     name: "comment without text",
     path: `/v1/intents/${INTENT}/events`,
@@ -180,12 +245,28 @@ const cases: Case[] = [
     status: 400,
     code: "validation_failed",
   },
-  { name: "malformed intent id", path: "/v1/intents/bad%20id", status: 400, code: "validation_failed" },
-  { name: "broken percent-encoding", path: "/v1/intents/%E0%A4%A", status: 400, code: "validation_failed" },
+  {
+    name: "malformed intent id",
+    path: "/v1/intents/bad%20id",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "broken percent-encoding",
+    path: "/v1/intents/%E0%A4%A",
+    status: 400,
+    code: "validation_failed",
+  },
 
   // Auth
   { name: "missing key", path: "/v1/events", key: null, status: 401, code: "unauthorized" },
-  { name: "wrong key", path: "/v1/events", key: "key_wrong_0123456789", status: 401, code: "unauthorized" },
+  {
+    name: "wrong key",
+    path: "/v1/events",
+    key: "key_wrong_0123456789",
+    status: 401,
+    code: "unauthorized",
+  },
   {
     name: "malformed Authorization",
     path: "/v1/events",
@@ -211,9 +292,27 @@ const cases: Case[] = [
     status: 403,
     code: "forbidden",
   },
-  { name: "another org's intent", path: `/v1/intents/${INTENT}`, key: KEY_B, status: 404, code: "not_found" },
-  { name: "another org's intent log", path: `/v1/intents/${INTENT}/events`, key: KEY_B, status: 404, code: "not_found" },
-  { name: "another org's intent stream", path: `/v1/intents/${INTENT}/stream`, key: KEY_B, status: 404, code: "not_found" },
+  {
+    name: "another org's intent",
+    path: `/v1/intents/${INTENT}`,
+    key: KEY_B,
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "another org's intent log",
+    path: `/v1/intents/${INTENT}/events`,
+    key: KEY_B,
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "another org's intent stream",
+    path: `/v1/intents/${INTENT}/stream`,
+    key: KEY_B,
+    status: 404,
+    code: "not_found",
+  },
   {
     name: "another org's intent state",
     path: `/v1/intents/${INTENT}/state`,
@@ -233,10 +332,34 @@ const cases: Case[] = [
   },
 
   // Topic injection: names become MQTT topic levels
-  { name: "channel with /", path: "/v1/events", body: { channel: "a/b", type: "x" }, status: 400, code: "validation_failed" },
-  { name: "channel with +", path: "/v1/events", body: { channel: "+", type: "x" }, status: 400, code: "validation_failed" },
-  { name: "agent with #", path: "/v1/events", body: { channel: "c", type: "x", agent: "a#" }, status: 400, code: "validation_failed" },
-  { name: "type with /", path: "/v1/events", body: { channel: "c", type: "a/b" }, status: 400, code: "validation_failed" },
+  {
+    name: "channel with /",
+    path: "/v1/events",
+    body: { channel: "a/b", type: "x" },
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "channel with +",
+    path: "/v1/events",
+    body: { channel: "+", type: "x" },
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "agent with #",
+    path: "/v1/events",
+    body: { channel: "c", type: "x", agent: "a#" },
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "type with /",
+    path: "/v1/events",
+    body: { channel: "c", type: "a/b" },
+    status: 400,
+    code: "validation_failed",
+  },
   {
     name: "assignee with /",
     path: `/v1/intents/${INTENT}/assignees/a%2Fb`,
@@ -251,22 +374,95 @@ const cases: Case[] = [
     status: 400,
     code: "validation_failed",
   },
-  { name: "stream channel with /", path: "/v1/channels/a%2Fb/stream", status: 400, code: "validation_failed" },
-  { name: "stream channel with +", path: "/v1/channels/a+b/stream", status: 400, code: "validation_failed" },
-  { name: "agent stream with #", path: "/v1/agents/x%23/stream", status: 400, code: "validation_failed" },
-  { name: "filter channel with +", path: "/v1/events?channel=a%2Bb", status: 400, code: "validation_failed" },
+  {
+    name: "stream channel with /",
+    path: "/v1/channels/a%2Fb/stream",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "stream channel with +",
+    path: "/v1/channels/a+b/stream",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "agent stream with #",
+    path: "/v1/agents/x%23/stream",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "filter channel with +",
+    path: "/v1/events?channel=a%2Bb",
+    status: 400,
+    code: "validation_failed",
+  },
 
   // Query params
-  { name: "limit not a number", path: "/v1/events?limit=abc", status: 400, code: "validation_failed" },
+  {
+    name: "limit not a number",
+    path: "/v1/events?limit=abc",
+    status: 400,
+    code: "validation_failed",
+  },
   { name: "limit zero", path: "/v1/events?limit=0", status: 400, code: "validation_failed" },
-  { name: "limit too large", path: "/v1/events?limit=100000", status: 400, code: "validation_failed" },
+  {
+    name: "limit too large",
+    path: "/v1/events?limit=100000",
+    status: 400,
+    code: "validation_failed",
+  },
   { name: "negative after", path: "/v1/events?after=-1", status: 400, code: "validation_failed" },
-  { name: "unknown query param", path: "/v1/events?colour=red", status: 400, code: "validation_failed" },
-  { name: "repeated query param", path: "/v1/events?limit=1&limit=2", status: 400, code: "validation_failed" },
+  {
+    name: "unknown query param",
+    path: "/v1/events?colour=red",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "repeated query param",
+    path: "/v1/events?limit=1&limit=2",
+    status: 400,
+    code: "validation_failed",
+  },
   { name: "bad traceId", path: "/v1/events?traceId=xyz", status: 400, code: "validation_failed" },
-  { name: "bad intent status filter", path: "/v1/intents?status=done", status: 400, code: "validation_failed" },
-  { name: "bad stream types", path: "/v1/channels/c/stream?types=a/b", status: 400, code: "validation_failed" },
-  { name: "bad stream after", path: "/v1/channels/c/stream?after=x", status: 400, code: "validation_failed" },
+  {
+    name: "unknown param on intent log",
+    path: `/v1/intents/${INTENT}/events?colour=red`,
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "intentId on an intent stream",
+    path: `/v1/intents/${INTENT}/stream?intentId=other`,
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "intent id too long",
+    path: `/v1/intents/${"i".repeat(129)}`,
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "bad intent status filter",
+    path: "/v1/intents?status=done",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "bad stream types",
+    path: "/v1/channels/c/stream?types=a/b",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "bad stream after",
+    path: "/v1/channels/c/stream?after=x",
+    status: 400,
+    code: "validation_failed",
+  },
   {
     name: "credentials ttl out of range",
     path: "/v1/realtime/credentials",
@@ -278,8 +474,21 @@ const cases: Case[] = [
   // Routing
   { name: "unknown route", path: "/v1/nothing-here", status: 404, code: "not_found" },
   { name: "unknown route without /v1", path: "/admin", key: null, status: 404, code: "not_found" },
-  { name: "wrong method", path: "/v1/events", method: "PUT", body: {}, status: 404, code: "not_found" },
-  { name: "wrong method on intent", path: `/v1/intents/${INTENT}`, method: "DELETE", status: 404, code: "not_found" },
+  {
+    name: "wrong method",
+    path: "/v1/events",
+    method: "PUT",
+    body: {},
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "wrong method on intent",
+    path: `/v1/intents/${INTENT}`,
+    method: "DELETE",
+    status: 404,
+    code: "not_found",
+  },
 ];
 
 describe("bad input over real HTTP", () => {
@@ -289,7 +498,9 @@ describe("bad input over real HTTP", () => {
     hub = await startTestHub();
     const created = await api(hub, "/v1/intents", { body: { id: INTENT, title: "guarded" } });
     expect(created.status).toBe(201);
-    await api(hub, "/v1/events", { body: { channel: "secret", type: "x", payload: { s: "org A only" } } });
+    await api(hub, "/v1/events", {
+      body: { channel: "secret", type: "x", payload: { s: "org A only" } },
+    });
   });
   afterAll(() => hub.close());
 
@@ -303,7 +514,11 @@ describe("bad input over real HTTP", () => {
     expect(res.status).toBe(c.status);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.body).toEqual({
-      error: expect.objectContaining({ code: c.code, message: expect.any(String), requestId: expect.any(String) }),
+      error: expect.objectContaining({
+        code: c.code,
+        message: expect.any(String),
+        requestId: expect.any(String),
+      }),
     });
     expect(Object.keys(res.body.error).sort()).toEqual(
       expect.arrayContaining(["code", "message", "requestId"]),

@@ -68,7 +68,9 @@ describe("POST /v1/events and GET /v1/events", () => {
     expect((await api(hub, "/v1/events", { body: { events } })).status).toBe(202);
 
     const payloads = async (query: string) =>
-      (await api(hub, `/v1/events?channel=filters&${query}`)).body.data.map((e: { payload: { i: number } }) => e.payload.i);
+      (await api(hub, `/v1/events?channel=filters&${query}`)).body.data.map(
+        (e: { payload: { i: number } }) => e.payload.i,
+      );
 
     expect(await payloads("type=llm.end")).toEqual([1, 3, 5]);
     expect(await payloads("agent=beta")).toEqual([4, 5, 6]);
@@ -82,7 +84,10 @@ describe("POST /v1/events and GET /v1/events", () => {
     let after: number | undefined;
     let pages = 0;
     do {
-      const res = await api(hub, `/v1/events?channel=filters&limit=3${after === undefined ? "" : `&after=${after}`}`);
+      const res = await api(
+        hub,
+        `/v1/events?channel=filters&limit=3${after === undefined ? "" : `&after=${after}`}`,
+      );
       seen.push(...res.body.data.map((e: { payload: { i: number } }) => e.payload.i));
       after = res.body.next;
       pages++;
@@ -102,6 +107,6 @@ describe("POST /v1/events and GET /v1/events", () => {
     expect(text).toMatch(/chorus_events_ingested_total\{source="http"\} \d+/);
     expect(text).toMatch(/chorus_events_duplicate_total 3/);
     expect(text).toContain('route="/v1/events"');
-    expect(text).not.toContain("route=\"/v1/events?");
+    expect(text).not.toContain('route="/v1/events?');
   });
 });

@@ -11,11 +11,20 @@ describe("intents over HTTP", () => {
   afterAll(() => hub.close());
 
   const log = async (id: string) =>
-    (await api(hub, `/v1/intents/${id}/events`)).body.data as { type: string; payload: any; seq: number }[];
+    (await api(hub, `/v1/intents/${id}/events`)).body.data as {
+      type: string;
+      payload: any;
+      seq: number;
+    }[];
 
   it("creates with a generated id, reads it back, and lists with filters", async () => {
     const created = await api(hub, "/v1/intents", {
-      body: { title: "Research pricing", state: { question: "why" }, assignees: ["researcher"], portfolio: "q3" },
+      body: {
+        title: "Research pricing",
+        state: { question: "why" },
+        assignees: ["researcher"],
+        portfolio: "q3",
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
@@ -33,7 +42,9 @@ describe("intents over HTTP", () => {
     const read = await api(hub, `/v1/intents/${created.body.id}`);
     expect(read.body).toEqual(created.body);
 
-    const draft = await api(hub, "/v1/intents", { body: { id: "draft-1", title: "Later", status: "draft" } });
+    const draft = await api(hub, "/v1/intents", {
+      body: { id: "draft-1", title: "Later", status: "draft" },
+    });
     expect(draft.body).toMatchObject({ id: "draft-1", status: "draft" });
 
     const ids = async (query: string) =>
@@ -48,11 +59,16 @@ describe("intents over HTTP", () => {
     const page2 = await api(hub, `/v1/intents?limit=1&after=${page1.body.next}`);
     expect(page2.body.data.map((i: { id: string }) => i.id)).toEqual(["draft-1"]);
 
-    expect((await log(created.body.id)).map((e) => e.type)).toEqual(["intent.created", "intent.assigned"]);
+    expect((await log(created.body.id)).map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.assigned",
+    ]);
   });
 
   it("merge-patches state with If-Match, and the log carries old/new and changed keys", async () => {
-    await api(hub, "/v1/intents", { body: { id: "patchy", title: "p", state: { a: 1, b: { c: 2, d: 3 }, keep: true } } });
+    await api(hub, "/v1/intents", {
+      body: { id: "patchy", title: "p", state: { a: 1, b: { c: 2, d: 3 }, keep: true } },
+    });
 
     const patched = await api(hub, "/v1/intents/patchy/state", {
       method: "PATCH",
@@ -60,7 +76,10 @@ describe("intents over HTTP", () => {
       headers: { "content-type": "application/merge-patch+json", "if-match": "1" },
     });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ version: 2, state: { a: 1, b: { d: 3, e: 4 }, keep: true, z: "new" } });
+    expect(patched.body).toMatchObject({
+      version: 2,
+      state: { a: 1, b: { d: 3, e: 4 }, keep: true, z: "new" },
+    });
     expect(patched.headers.get("etag")).toBe('"2"');
 
     // Quoted and weak ETags are accepted too.
@@ -86,7 +105,10 @@ describe("intents over HTTP", () => {
     expect(stale.body.error).toMatchObject({ code: "conflict", details: { currentVersion: 4 } });
 
     // Without If-Match the write is unconditional.
-    expect((await api(hub, "/v1/intents/patchy/state", { method: "PATCH", body: { a: 7 } })).body.version).toBe(5);
+    expect(
+      (await api(hub, "/v1/intents/patchy/state", { method: "PATCH", body: { a: 7 } })).body
+        .version,
+    ).toBe(5);
 
     const changes = (await log("patchy")).filter((e) => e.type === "intent.state_changed");
     const first = changes[0]?.payload as StateChangedPayload;
@@ -112,7 +134,9 @@ describe("intents over HTTP", () => {
       ["cancelled", 422],
     ];
     for (const [status, expected] of steps) {
-      const res = await api(hub, "/v1/intents/lifecycle/status", { body: { status, reason: `to ${status}` } });
+      const res = await api(hub, "/v1/intents/lifecycle/status", {
+        body: { status, reason: `to ${status}` },
+      });
       expect(res.status, `→ ${status}`).toBe(expected);
     }
     const intent = await api(hub, "/v1/intents/lifecycle");
@@ -164,22 +188,38 @@ describe("intents over HTTP", () => {
       payload: { text: "Looks good" },
       seq: expect.any(Number),
     });
-    const retry = await api(hub, "/v1/intents/chatty/events", { body: { id: "comment-1", text: "Looks good" } });
+    const retry = await api(hub, "/v1/intents/chatty/events", {
+      body: { id: "comment-1", text: "Looks good" },
+    });
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual({ id: "comment-1", duplicate: true });
 
     const custom = await api(hub, "/v1/intents/chatty/events", {
-      body: { type: "intent.review_requested", payload: { from: "writer" }, metadata: { ui: true } },
+      body: {
+        type: "intent.review_requested",
+        payload: { from: "writer" },
+        metadata: { ui: true },
+      },
     });
     expect(custom.status).toBe(201);
-    expect(custom.body).toMatchObject({ type: "intent.review_requested", payload: { from: "writer" }, metadata: { ui: true } });
+    expect(custom.body).toMatchObject({
+      type: "intent.review_requested",
+      payload: { from: "writer" },
+      metadata: { ui: true },
+    });
 
     const all = await log("chatty");
-    expect(all.map((e) => e.type)).toEqual(["intent.created", "intent.comment", "intent.review_requested"]);
+    expect(all.map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.comment",
+      "intent.review_requested",
+    ]);
     const page = await api(hub, "/v1/intents/chatty/events?limit=2");
     expect(page.body.data).toHaveLength(2);
     const rest = await api(hub, `/v1/intents/chatty/events?after=${page.body.next}`);
-    expect(rest.body.data.map((e: { type: string }) => e.type)).toEqual(["intent.review_requested"]);
+    expect(rest.body.data.map((e: { type: string }) => e.type)).toEqual([
+      "intent.review_requested",
+    ]);
     const onlyComments = await api(hub, "/v1/intents/chatty/events?type=intent.comment");
     expect(onlyComments.body.data).toHaveLength(1);
 

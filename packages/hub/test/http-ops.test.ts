@@ -18,8 +18,14 @@ describe("health, readiness, metrics", () => {
   afterAll(() => hub.close());
 
   it("answers probes and scrapes without a key", async () => {
-    expect(await api(hub, "/healthz", { key: null })).toMatchObject({ status: 200, body: { status: "ok" } });
-    expect(await api(hub, "/readyz", { key: null })).toMatchObject({ status: 200, body: { status: "ready" } });
+    expect(await api(hub, "/healthz", { key: null })).toMatchObject({
+      status: 200,
+      body: { status: "ok" },
+    });
+    expect(await api(hub, "/readyz", { key: null })).toMatchObject({
+      status: 200,
+      body: { status: "ready" },
+    });
     const metrics = await api(hub, "/metrics", { key: null });
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
@@ -64,7 +70,9 @@ describe("POST /v1/realtime/credentials", () => {
   });
 
   it("honours a requested client id and a shorter ttl, capped by the hub", async () => {
-    const res = await api(hub, "/v1/realtime/credentials", { body: { clientId: "my-ui", ttlSeconds: 60 } });
+    const res = await api(hub, "/v1/realtime/credentials", {
+      body: { clientId: "my-ui", ttlSeconds: 60 },
+    });
     expect(res.body.clientId).toBe("my-ui");
     expect(Date.parse(res.body.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
     const capped = await api(hub, "/v1/realtime/credentials", { body: { ttlSeconds: 86_400 } });
@@ -72,7 +80,9 @@ describe("POST /v1/realtime/credentials", () => {
   });
 
   it("needs the subscribe scope, which a read+subscribe key has", async () => {
-    expect((await api(hub, "/v1/realtime/credentials", { method: "POST", key: KEY_A_READONLY })).status).toBe(200);
+    expect(
+      (await api(hub, "/v1/realtime/credentials", { method: "POST", key: KEY_A_READONLY })).status,
+    ).toBe(200);
   });
 
   it("gives credentials the broker accepts over WebSocket", async () => {

@@ -41,12 +41,22 @@ function override(overrides: Partial<Store>) {
     });
 }
 
-async function startServer(options: { wrapStore?: (store: Store) => Store; pingMs?: number } = {}): Promise<Harness> {
-  const config = resolveHubConfig({ apiKeys: `acme:${KEY_A}`, mqttPort: false, db: ":memory:" }, {});
+async function startServer(
+  options: { wrapStore?: (store: Store) => Store; pingMs?: number } = {},
+): Promise<Harness> {
+  const config = resolveHubConfig(
+    { apiKeys: `acme:${KEY_A}`, mqttPort: false, db: ":memory:" },
+    {},
+  );
   const lines: string[] = [];
   const write = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
     void lines.push(JSON.stringify({ level, msg, ...fields }));
-  const logger: HubLogger = { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  const logger: HubLogger = {
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+  };
   const store = SqliteStore.open(":memory:");
   const closing = new AbortController();
   const ctx: HubContext = {
@@ -95,7 +105,10 @@ describe("HTTP server lifecycle", () => {
     await stream.until(() => stream.ended);
     const refused = await api(at(h), "/v1/events", { body: { channel: "c", type: "x" } });
     expect(refused.status).toBe(503);
-    expect(refused.body.error).toMatchObject({ code: "unavailable", requestId: expect.any(String) });
+    expect(refused.body.error).toMatchObject({
+      code: "unavailable",
+      requestId: expect.any(String),
+    });
     await h.app.close();
   });
 
@@ -121,7 +134,11 @@ describe("HTTP server lifecycle", () => {
     expect(res.body.error).toMatchObject({ code: "internal", message: "internal error" });
     expect(JSON.stringify(res.body)).not.toContain("disk on fire");
     const logged = h.lines.map((l) => JSON.parse(l)).find((l) => l.msg === "request failed");
-    expect(logged).toMatchObject({ level: "error", requestId: res.body.error.requestId, route: "/v1/events" });
+    expect(logged).toMatchObject({
+      level: "error",
+      requestId: res.body.error.requestId,
+      route: "/v1/events",
+    });
     expect(logged.error).toContain("disk on fire");
   });
 

@@ -112,7 +112,10 @@ function parseBlock(block: string): SseFrame | undefined {
 export function authedEventSource(url: string, key = KEY_A): EventSource {
   return new EventSource(url, {
     fetch: (input, init) =>
-      fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${key}` } }),
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${key}` },
+      }),
   });
 }
 
@@ -120,7 +123,9 @@ export function authedEventSource(url: string, key = KEY_A): EventSource {
  * A TCP relay in front of the hub. `drop()` cuts every connection mid-stream, as a flaky
  * network or a restarting proxy would, so clients see a real disconnect rather than a close.
  */
-export async function startRelay(hub: Hub): Promise<{ url: string; drop(): void; close(): Promise<void> }> {
+export async function startRelay(
+  hub: Hub,
+): Promise<{ url: string; drop(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: "127.0.0.1", port: hub.httpPort });

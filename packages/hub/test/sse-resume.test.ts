@@ -10,51 +10,59 @@ describe("SSE resume", () => {
   });
   afterAll(() => hub.close());
 
-  it(
-    "survives forced disconnects while a writer keeps posting: no gap, no duplicate",
-    async () => {
-      const relay = await startRelay(hub);
-      const received: { i: number; seq: number }[] = [];
-      let opens = 0;
-      let openedAt = 0;
-      const es = authedEventSource(`${relay.url}/v1/channels/resume/stream?after=0`);
-      es.addEventListener("open", () => {
-        opens++;
-        openedAt = received.length;
-      });
-      es.addEventListener("tick", (message) => {
-        const event = JSON.parse(message.data);
-        expect(message.lastEventId).toBe(String(event.seq));
-        received.push({ i: event.payload.i, seq: event.seq });
-        // Cut the connection twice, mid-stream, while the writer is still going.
-        if (received.length === 40 || (opens === 2 && received.length === openedAt + 40)) relay.drop();
-      });
+  it("survives forced disconnects while a writer keeps posting: no gap, no duplicate", async () => {
+    const relay = await startRelay(hub);
+    const received: { i: number; seq: number }[] = [];
+    let opens = 0;
+    let openedAt = 0;
+    const es = authedEventSource(`${relay.url}/v1/channels/resume/stream?after=0`);
+    es.addEventListener("open", () => {
+      opens++;
+      openedAt = received.length;
+    });
+    es.addEventListener("tick", (message) => {
+      const event = JSON.parse(message.data);
+      expect(message.lastEventId).toBe(String(event.seq));
+      received.push({ i: event.payload.i, seq: event.seq });
+      // Cut the connection twice, mid-stream, while the writer is still going.
+      if (received.length === 40 || (opens === 2 && received.length === openedAt + 40))
+        relay.drop();
+    });
 
-      // The writer runs until the reader has come back twice and then seen more live traffic,
-      // so events keep arriving before, during and after each reconnect.
-      let posted = 0;
-      while (!(opens >= 3 && received.length >= openedAt + 30) && posted < 5000) {
-        const events = [0, 1, 2].map(() => ({ channel: "resume", type: "tick", payload: { i: posted++ } }));
-        expect((await api(hub, "/v1/events", { body: { events } })).status).toBe(202);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      await waitFor(() => received.length >= posted, 10_000);
-      // Let any stray duplicate arrive before judging.
-      await new Promise((r) => setTimeout(r, 100));
-      es.close();
-      await relay.close();
+    // The writer runs until the reader has come back twice and then seen more live traffic,
+    // so events keep arriving before, during and after each reconnect.
+    let posted = 0;
+    while (!(opens >= 3 && received.length >= openedAt + 30) && posted < 5000) {
+      const events = [0, 1, 2].map(() => ({
+        channel: "resume",
+        type: "tick",
+        payload: { i: posted++ },
+      }));
+      expect((await api(hub, "/v1/events", { body: { events } })).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(() => received.length >= posted, 10_000);
+    // Let any stray duplicate arrive before judging.
+    await new Promise((r) => setTimeout(r, 100));
+    es.close();
+    await relay.close();
 
-      expect(opens).toBeGreaterThanOrEqual(3);
-      expect(received.map((r) => r.i)).toEqual(Array.from({ length: posted }, (_, i) => i));
-      const seqs = received.map((r) => r.seq);
-      expect(seqs.every((s, k) => k === 0 || s > (seqs[k - 1] ?? 0))).toBe(true);
-    },
-    30_000,
-  );
+    expect(opens).toBeGreaterThanOrEqual(3);
+    expect(received.map((r) => r.i)).toEqual(Array.from({ length: posted }, (_, i) => i));
+    const seqs = received.map((r) => r.seq);
+    expect(seqs.every((s, k) => k === 0 || s > (seqs[k - 1] ?? 0))).toBe(true);
+  }, 30_000);
 
   it("replays after Last-Event-ID, which wins over ?after=", async () => {
     const { body } = await api(hub, "/v1/events", {
-      body: { events: [1, 2, 3, 4].map((n) => ({ id: `lei-${n}`, channel: "lei", type: "step", payload: { n } })) },
+      body: {
+        events: [1, 2, 3, 4].map((n) => ({
+          id: `lei-${n}`,
+          channel: "lei",
+          type: "step",
+          payload: { n },
+        })),
+      },
     });
     expect(body.accepted).toBe(4);
     const all = (await api(hub, "/v1/events?channel=lei")).body.data as { seq: number }[];

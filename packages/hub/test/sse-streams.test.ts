@@ -16,7 +16,9 @@ describe("SSE streams", () => {
     expect(stream.res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     expect(stream.res.headers.get("cache-control")).toBe("no-cache");
     expect(stream.res.headers.get("x-accel-buffering")).toBe("no");
-    const { body } = await api(hub, "/v1/events", { body: { channel: "framing", type: "agent.message", payload: { text: "a\nb" } } });
+    const { body } = await api(hub, "/v1/events", {
+      body: { channel: "framing", type: "agent.message", payload: { text: "a\nb" } },
+    });
     await stream.until(() => stream.frames.length === 1);
     const [frame] = stream.frames;
     expect(frame?.event).toBe("agent.message");
@@ -42,10 +44,16 @@ describe("SSE streams", () => {
     await typed.until(() => typed.frames.length === 2);
     await byAgent.until(() => byAgent.frames.length === 2);
     // A later event proves nothing else was queued behind the expected ones.
-    await api(hub, "/v1/events", { body: { channel: "filtered", type: "tool.end", agent: "bob", env: "prod" } });
+    await api(hub, "/v1/events", {
+      body: { channel: "filtered", type: "tool.end", agent: "bob", env: "prod" },
+    });
     await typed.until(() => typed.frames.length === 3);
     await byAgent.until(() => byAgent.frames.length === 3);
-    expect(typed.frames.map((f) => `${f.event}/${f.data.agent}`)).toEqual(["tool.start/bob", "tool.end/alice", "tool.end/bob"]);
+    expect(typed.frames.map((f) => `${f.event}/${f.data.agent}`)).toEqual([
+      "tool.start/bob",
+      "tool.end/alice",
+      "tool.end/bob",
+    ]);
     expect(byAgent.frames.map((f) => f.event)).toEqual(["tool.start", "llm.start", "tool.end"]);
     await typed.close();
     await byAgent.close();
@@ -60,8 +68,15 @@ describe("SSE streams", () => {
     await api(hub, "/v1/intents/watched/events", { body: { text: "hello" } });
     await api(hub, "/v1/intents/watched/status", { body: { status: "completed" } });
     await stream.until(() => stream.frames.length === 3);
-    expect(stream.frames.map((f) => f.event)).toEqual(["intent.state_changed", "intent.comment", "intent.status_changed"]);
-    expect(stream.frames[0]?.data.payload).toMatchObject({ changedKeys: ["stage"], state: { stage: "go" } });
+    expect(stream.frames.map((f) => f.event)).toEqual([
+      "intent.state_changed",
+      "intent.comment",
+      "intent.status_changed",
+    ]);
+    expect(stream.frames[0]?.data.payload).toMatchObject({
+      changedKeys: ["stage"],
+      state: { stage: "go" },
+    });
     expect(stream.frames.every((f) => f.data.intentId === "watched")).toBe(true);
     await stream.close();
 
@@ -75,11 +90,15 @@ describe("SSE streams", () => {
   it("streams an agent's assignments and everything on its intents", async () => {
     const stream = await readSse(hub, "/v1/agents/bot/stream");
     await api(hub, "/v1/intents", { body: { id: "for-bot", title: "b", assignees: ["bot"] } });
-    await api(hub, "/v1/intents", { body: { id: "not-for-bot", title: "n", assignees: ["other"] } });
+    await api(hub, "/v1/intents", {
+      body: { id: "not-for-bot", title: "n", assignees: ["other"] },
+    });
     await api(hub, "/v1/intents/not-for-bot/state", { method: "PATCH", body: { a: 1 } });
     await api(hub, "/v1/intents/for-bot/state", { method: "PATCH", body: { a: 1 } });
     // An adapter's LLM event inside the bot's intent handler reaches it too.
-    await api(hub, "/v1/events", { body: { channel: "work", type: "llm.end", intentId: "for-bot" } });
+    await api(hub, "/v1/events", {
+      body: { channel: "work", type: "llm.end", intentId: "for-bot" },
+    });
     await api(hub, "/v1/intents/for-bot/assignees/bot", { method: "DELETE" });
     await api(hub, "/v1/intents/for-bot/state", { method: "PATCH", body: { a: 2 } });
     await api(hub, "/v1/intents/not-for-bot/assignees/bot", { method: "POST" });
@@ -121,7 +140,8 @@ describe("SSE streams", () => {
     };
     const settle = async (expected: number) => {
       const deadline = Date.now() + 2000;
-      while ((await gauge()) !== expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while ((await gauge()) !== expected && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       return gauge();
     };
     // Streams closed by earlier tests may still be winding down.

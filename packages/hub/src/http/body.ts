@@ -38,7 +38,10 @@ export function parseJson(text: string): unknown {
     if (error instanceof ProtoKeyError) {
       throw new HttpError("validation_failed", "keys named __proto__ are not accepted");
     }
-    throw new HttpError("invalid_json", `request body is not valid JSON: ${(error as Error).message}`);
+    throw new HttpError(
+      "invalid_json",
+      `request body is not valid JSON: ${(error as Error).message}`,
+    );
   }
 }
 

@@ -31,7 +31,9 @@ export function sendError(
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")
-    .send(errorEnvelope(error.code, error.message, { details: error.details, requestId: request.id }));
+    .send(
+      errorEnvelope(error.code, error.message, { details: error.details, requestId: request.id }),
+    );
 }
 
 /** Fastify's own error codes that a client can provoke, and what they mean on the wire. */
@@ -41,7 +43,10 @@ const FRAMEWORK_ERRORS: Record<string, [ErrorCode, string]> = {
     ErrorCodes.UnsupportedMediaType,
     "unsupported content-type; send application/json",
   ],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [ErrorCodes.ValidationFailed, "content-length does not match the body"],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    ErrorCodes.ValidationFailed,
+    "content-length does not match the body",
+  ],
   FST_ERR_CTP_EMPTY_JSON_BODY: [ErrorCodes.ValidationFailed, "request body is empty"],
   FST_ERR_CTP_INVALID_JSON_BODY: [ErrorCodes.InvalidJson, "request body is not valid JSON"],
   FST_ERR_BAD_URL: [ErrorCodes.ValidationFailed, "malformed URL"],
@@ -83,6 +88,7 @@ export function toHttpError(error: unknown): HttpError | undefined {
 }
 
 /** Shorthands for the refusals routes raise most. */
-export const notFound = (what: string): HttpError => new HttpError(ErrorCodes.NotFound, `${what} not found`);
+export const notFound = (what: string): HttpError =>
+  new HttpError(ErrorCodes.NotFound, `${what} not found`);
 export const validationFailed = (message: string, details?: unknown): HttpError =>
   new HttpError(ErrorCodes.ValidationFailed, message, details);

@@ -18,7 +18,10 @@ export function couldMatch(filter: EventFilter, event: ChorusEvent): boolean {
   if (filter.env !== undefined && event.env !== filter.env) return false;
   if (filter.traceId !== undefined && event.traceId !== filter.traceId) return false;
   if (filter.intentId !== undefined && event.intentId !== filter.intentId) return false;
-  if ((filter.assignedTo !== undefined || filter.portfolio !== undefined) && event.intentId === undefined) {
+  if (
+    (filter.assignedTo !== undefined || filter.portfolio !== undefined) &&
+    event.intentId === undefined
+  ) {
     return false;
   }
   return true;

@@ -18,7 +18,11 @@ export function installRequestMetrics(app: FastifyInstance, ctx: HubContext): vo
     // An open SSE stream was counted when it started (see sse.ts); its end is not a new request.
     if (request.routeOptions.config.sse === true && reply.statusCode === 200) return;
     const route = routeLabel(request);
-    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpRequests.inc({
+      method: request.method,
+      route,
+      status: String(reply.statusCode),
+    });
     ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     ctx.logger.debug("http request", {
       requestId: request.id,

@@ -45,7 +45,11 @@ export async function buildHttpServer(
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     frameworkErrors: (error, request, reply) => {
-      sendError(request, reply, toHttpError(error) ?? new HttpError("validation_failed", "malformed request"));
+      sendError(
+        request,
+        reply,
+        toHttpError(error) ?? new HttpError("validation_failed", "malformed request"),
+      );
     },
   });
 
@@ -76,13 +80,19 @@ export async function buildHttpServer(
     return sendError(request, reply, new HttpError("internal", "internal error"));
   });
   app.setNotFoundHandler((request, reply) => {
-    sendError(request, reply, new HttpError("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
+    sendError(
+      request,
+      reply,
+      new HttpError("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`),
+    );
   });
 
   registerOpsRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerIntentRoutes(app, ctx);
-  registerStreamRoutes(app, ctx, { pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS });
+  registerStreamRoutes(app, ctx, {
+    pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
+  });
   registerRealtimeRoutes(app, ctx);
 
   await app.ready();

@@ -48,7 +48,11 @@ export async function streamEvents(
     "x-request-id": request.id,
   });
   res.write(formatSseRetry(SSE_RETRY_MS));
-  ctx.metrics.httpRequests.inc({ method: request.method, route: routeLabel(request), status: "200" });
+  ctx.metrics.httpRequests.inc({
+    method: request.method,
+    route: routeLabel(request),
+    status: "200",
+  });
   const stream = new SseStream(ctx, res, options, request.id);
   await stream.start(options.after);
 }
@@ -91,7 +95,10 @@ class SseStream {
     this.#unsubscribe = ctx.bus.subscribe((org, events) => this.#onStored(org, events));
     this.#pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
     this.#pingTimer.unref();
-    ctx.logger.debug("sse stream opened", { requestId: this.#requestId, keyId: this.#options.keyId });
+    ctx.logger.debug("sse stream opened", {
+      requestId: this.#requestId,
+      keyId: this.#options.keyId,
+    });
     try {
       this.#cursor = after ?? (await ctx.store.maxSeq());
     } catch (error) {
@@ -110,7 +117,10 @@ class SseStream {
     this.#ctx.closing.removeEventListener("abort", this.#onAbort);
     this.#ctx.metrics.sseConnections.dec();
     if (!this.#res.writableEnded) this.#res.end();
-    this.#ctx.logger.debug("sse stream closed", { requestId: this.#requestId, cursor: this.#cursor });
+    this.#ctx.logger.debug("sse stream closed", {
+      requestId: this.#requestId,
+      cursor: this.#cursor,
+    });
   }
 
   #onStored(org: string, events: readonly ChorusEvent[]): void {
@@ -182,7 +192,10 @@ class SseStream {
   /** A store failure ends the stream; the client reconnects with Last-Event-ID and loses nothing. */
   #fail(error: unknown): void {
     if (!this.#closed) {
-      this.#ctx.logger.error("sse stream failed", { requestId: this.#requestId, error: String(error) });
+      this.#ctx.logger.error("sse stream failed", {
+        requestId: this.#requestId,
+        error: String(error),
+      });
     }
     this.close();
   }

@@ -5,11 +5,12 @@ import { validationFailed } from "./errors.js";
  * protocol's schemas without depending on zod itself.
  */
 export interface Parser<T> {
-  safeParse(
-    value: unknown,
-  ):
+  safeParse(value: unknown):
     | { success: true; data: T }
-    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+    | {
+        success: false;
+        error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] };
+      };
 }
 
 /** One problem with a request, as listed in `error.details.issues`. */

@@ -96,7 +96,10 @@ function refusal(problems: EventIssue[], count: number): HttpError {
   const code = tooLarge ? "payload_too_large" : "validation_failed";
   const single = count === 1 ? problems[0] : undefined;
   if (single) {
-    const issues = (single.issues ?? []).map((i) => ({ ...i, path: i.path ? `body.${i.path}` : "body" }));
+    const issues = (single.issues ?? []).map((i) => ({
+      ...i,
+      path: i.path ? `body.${i.path}` : "body",
+    }));
     return new HttpError(code, single.message, { issues });
   }
   return new HttpError(code, `${problems.length} of ${count} events refused; nothing was stored`, {

@@ -33,18 +33,30 @@ function refusalError(refusal: WriteRefusal): HttpError {
     case "exists":
       return new HttpError("conflict", "an intent with this id already exists");
     case "conflict":
-      return new HttpError("conflict", `version mismatch: the intent is at version ${refusal.currentVersion}`, {
-        currentVersion: refusal.currentVersion,
-      });
+      return new HttpError(
+        "conflict",
+        `version mismatch: the intent is at version ${refusal.currentVersion}`,
+        {
+          currentVersion: refusal.currentVersion,
+        },
+      );
     case "invalid_transition":
-      return new HttpError("invalid_transition", `cannot change status from ${refusal.from} to ${refusal.to}`, {
-        from: refusal.from,
-        to: refusal.to,
-      });
+      return new HttpError(
+        "invalid_transition",
+        `cannot change status from ${refusal.from} to ${refusal.to}`,
+        {
+          from: refusal.from,
+          to: refusal.to,
+        },
+      );
     case "state_too_large":
-      return new HttpError("payload_too_large", `state would be ${refusal.bytes} bytes after the patch`, {
-        bytes: refusal.bytes,
-      });
+      return new HttpError(
+        "payload_too_large",
+        `state would be ${refusal.bytes} bytes after the patch`,
+        {
+          bytes: refusal.bytes,
+        },
+      );
   }
 }
 
@@ -65,9 +77,13 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
   if (value === "*") return undefined;
   const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(value);
   if (!match?.[1]) {
-    throw new HttpError("validation_failed", "If-Match must be an intent version, e.g. If-Match: 7", {
-      issues: [{ path: "headers.if-match", message: "expected a version number" }],
-    });
+    throw new HttpError(
+      "validation_failed",
+      "If-Match must be an intent version, e.g. If-Match: 7",
+      {
+        issues: [{ path: "headers.if-match", message: "expected a version number" }],
+      },
+    );
   }
   return Number(match[1]);
 }

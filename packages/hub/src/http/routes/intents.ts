@@ -38,7 +38,11 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     const input = parseWith(intentCreateSchema, requireObjectBody(request.body), "body");
     const result = await ctx.store.createIntent(org, { ...input, id: input.id ?? uuidv7() });
     const { intent } = finishWrite(ctx, org, result);
-    return sendIntent(reply.header("location", `/v1/intents/${encodeURIComponent(intent.id)}`), intent, 201);
+    return sendIntent(
+      reply.header("location", `/v1/intents/${encodeURIComponent(intent.id)}`),
+      intent,
+      201,
+    );
   });
 
   app.get("/v1/intents", read, async (request) => {
@@ -73,7 +77,11 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post("/v1/intents/:id/assignees/:agent", publish, async (request, reply) => {
     const { org } = principalOf(request);
     const id = intentIdParam(request);
-    const agent = parseWith(nameSchema, (request.params as { agent?: unknown }).agent, "params.agent");
+    const agent = parseWith(
+      nameSchema,
+      (request.params as { agent?: unknown }).agent,
+      "params.agent",
+    );
     const result = await ctx.store.assign(org, id, agent);
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
@@ -81,7 +89,11 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.delete("/v1/intents/:id/assignees/:agent", publish, async (request, reply) => {
     const { org } = principalOf(request);
     const id = intentIdParam(request);
-    const agent = parseWith(nameSchema, (request.params as { agent?: unknown }).agent, "params.agent");
+    const agent = parseWith(
+      nameSchema,
+      (request.params as { agent?: unknown }).agent,
+      "params.agent",
+    );
     const result = await ctx.store.unassign(org, id, agent);
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
@@ -121,11 +133,16 @@ function intentLogEvent(intentId: string, body: Record<string, unknown>) {
     });
   }
   if (!type.startsWith("intent.") || RESERVED_INTENT_EVENT_TYPES.has(type)) {
-    throw new HttpError("validation_failed", `type must be intent.comment or a custom intent.* type`, {
-      issues: [{ path: "body.type", message: "reserved or outside intent.*" }],
-    });
+    throw new HttpError(
+      "validation_failed",
+      `type must be intent.comment or a custom intent.* type`,
+      {
+        issues: [{ path: "body.type", message: "reserved or outside intent.*" }],
+      },
+    );
   }
-  const payload = input.text === undefined ? { ...input.payload } : { ...input.payload, text: input.text };
+  const payload =
+    input.text === undefined ? { ...input.payload } : { ...input.payload, text: input.text };
   const normalized = normalizeEvents([
     {
       id: input.id,

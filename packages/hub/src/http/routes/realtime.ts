@@ -19,7 +19,10 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
   app.post("/v1/realtime/credentials", { config: { scope: "subscribe" } }, async (request) => {
     const principal = principalOf(request);
     const input = parseWith(realtimeCredentialsRequestSchema, request.body ?? {}, "body");
-    const ttlMs = Math.min(ctx.config.realtimeTtlMs, (input.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000);
+    const ttlMs = Math.min(
+      ctx.config.realtimeTtlMs,
+      (input.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000,
+    );
     const clientId = input.clientId ?? `chorus-${randomBytes(8).toString("hex")}`;
     const { token, expiresAt } = ctx.auth.issueToken(principal, clientId, ttlMs);
     const host = urlHost(ctx.config.publicHost ?? ctx.addresses.host);
@@ -32,7 +35,8 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
       expiresAt: expiresAt.toISOString(),
     };
     // Without a TCP listener there is no mqtt:// URL to give; clients use wsUrl.
-    if (ctx.addresses.mqttPort !== undefined) credentials.url = `mqtt://${host}:${ctx.addresses.mqttPort}`;
+    if (ctx.addresses.mqttPort !== undefined)
+      credentials.url = `mqtt://${host}:${ctx.addresses.mqttPort}`;
     return credentials;
   });
 }

@@ -16,12 +16,21 @@ export interface StreamRouteOptions {
 }
 
 /** The four SSE endpoints. Each differs only in how its path narrows the store filter. */
-export function registerStreamRoutes(app: FastifyInstance, ctx: HubContext, options: StreamRouteOptions): void {
+export function registerStreamRoutes(
+  app: FastifyInstance,
+  ctx: HubContext,
+  options: StreamRouteOptions,
+): void {
   const route = { config: { scope: "subscribe" as const, sse: true } };
 
   // `Last-Event-ID` wins over `?after=`: a reconnecting EventSource sends the header but keeps
   // the URL it started with, whose `after` is stale by then. A malformed header is ignored.
-  const open = (request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number | undefined) => {
+  const open = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    filter: EventFilter,
+    after: number | undefined,
+  ) => {
     const principal = principalOf(request);
     return streamEvents(ctx, request, reply, {
       org: principal.org,
@@ -33,7 +42,11 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: HubContext, opti
   };
 
   app.get("/v1/channels/:channel/stream", route, async (request, reply) => {
-    const channel = parseWith(nameSchema, (request.params as { channel?: unknown }).channel, "params.channel");
+    const channel = parseWith(
+      nameSchema,
+      (request.params as { channel?: unknown }).channel,
+      "params.channel",
+    );
     const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
     await open(request, reply, { ...query, channel }, after);
   });
@@ -47,7 +60,11 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: HubContext, opti
   });
 
   app.get("/v1/agents/:agent/stream", route, async (request, reply) => {
-    const agent = parseWith(nameSchema, (request.params as { agent?: unknown }).agent, "params.agent");
+    const agent = parseWith(
+      nameSchema,
+      (request.params as { agent?: unknown }).agent,
+      "params.agent",
+    );
     const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
     await open(request, reply, { ...query, assignedTo: agent }, after);
   });
