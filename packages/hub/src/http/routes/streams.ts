@@ -11,6 +11,7 @@ import { intentIdParam } from "./intents.js";
 /** The intent stream is already scoped to one intent; a second `intentId` would only confuse. */
 const intentStreamQuerySchema = streamQuerySchema.omit({ intentId: true });
 
+/** Settings of the stream routes that tests may shorten. */
 export interface StreamRouteOptions {
   pingIntervalMs: number;
 }
