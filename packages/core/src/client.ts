@@ -189,6 +189,7 @@ export class Chorus implements AsyncDisposable {
         this.#counters.settled += left;
         this.#diagnostics.warn("closed with undelivered events", { dropped: left });
       }
+      this.stream.closeAll();
       await this.realtime.close().catch(() => {});
     })();
     return this.#closed;

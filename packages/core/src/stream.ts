@@ -67,8 +67,11 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #closed = false;
   #connected = false;
 
-  constructor(deps: StreamDeps, url: string, after: number | undefined) {
+  readonly #onClose: () => void;
+
+  constructor(deps: StreamDeps, url: string, after: number | undefined, onClose: () => void = () => {}) {
     this.#deps = deps;
+    this.#onClose = onClose;
     this.#url = url;
     this.#lastSeq = after;
     this.#channel = new AsyncChannel<ChorusEvent>({
@@ -97,6 +100,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     this.#source = undefined;
     this.#connected = false;
     this.#channel.end();
+    this.#onClose();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChorusEvent> {
@@ -191,6 +195,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       this.#deps.diagnostics.report(failure, { operation: "stream", url: this.#url });
       this.#closed = true;
       this.#channel.end(failure);
+      this.#onClose();
       return;
     }
     // Everything else (network error, end of stream, 5xx, 429) is retried by us, with backoff,
@@ -258,6 +263,8 @@ function safeJson(text: string): unknown {
 /** `chorus.stream`: the hub's four SSE endpoints. */
 export class StreamsApi {
   readonly #deps: StreamDeps;
+  /** Open streams, closed with the client. Closed streams remove themselves. */
+  readonly #open = new Set<EventStream>();
 
   constructor(deps: StreamDeps) {
     this.#deps = deps;
@@ -266,34 +273,41 @@ export class StreamsApi {
   /** Events of one channel, filtered. */
   channel(name: string, filters: StreamFilters = {}): EventStream {
     const channel = parseOrThrow(nameSchema, name, "channel");
-    return this.#open(`/v1/channels/${encodeURIComponent(channel)}/stream`, filters);
+    return this.#start(`/v1/channels/${encodeURIComponent(channel)}/stream`, filters);
   }
 
   /** One intent's log (`types` narrows it). */
   intent(id: string, filters: Omit<StreamFilters, "intentId"> = {}): EventStream {
     const intentId = parseOrThrow(idSchema, id, "id");
-    return this.#open(`/v1/intents/${encodeURIComponent(intentId)}/stream`, filters);
+    return this.#start(`/v1/intents/${encodeURIComponent(intentId)}/stream`, filters);
   }
 
   /** Everything on intents assigned to an agent, and its assignments. */
   agent(name: string, filters: StreamFilters = {}): EventStream {
     const agent = parseOrThrow(nameSchema, name, "agent");
-    return this.#open(`/v1/agents/${encodeURIComponent(agent)}/stream`, filters);
+    return this.#start(`/v1/agents/${encodeURIComponent(agent)}/stream`, filters);
   }
 
   /** Every intent in a portfolio. */
   portfolio(id: string, filters: StreamFilters = {}): EventStream {
     const portfolio = parseOrThrow(idSchema, id, "id");
-    return this.#open(`/v1/portfolios/${encodeURIComponent(portfolio)}/stream`, filters);
+    return this.#start(`/v1/portfolios/${encodeURIComponent(portfolio)}/stream`, filters);
   }
 
-  #open(path: string, filters: StreamFilters): EventStream {
+  /** Close every stream this client opened. */
+  closeAll(): void {
+    for (const stream of [...this.#open]) stream.close();
+  }
+
+  #start(path: string, filters: StreamFilters): EventStream {
     const { after, types, ...rest } = filters;
     const query: Record<string, string | undefined> = { ...rest };
     if (types !== undefined) query.types = typeof types === "string" ? types : types.join(",");
     const parsed = parseOrThrow(streamQuerySchema, dropUndefined({ ...query, after }));
     const url = this.#deps.http.url(path, dropUndefined(query));
-    return new EventStream(this.#deps, url, (parsed as StreamQuery).after);
+    const stream = new EventStream(this.#deps, url, (parsed as StreamQuery).after, () => this.#open.delete(stream));
+    this.#open.add(stream);
+    return stream;
   }
 }
 

@@ -1,0 +1,110 @@
+import type { Hub } from "@chorus/hub";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AuthenticationError, type ChorusEvent, NotFoundError, ValidationError } from "../src/index.js";
+import { client, closeAll, sleep, startHub, tcpProxy, waitFor } from "./helpers.js";
+
+let hub: Hub;
+beforeAll(async () => {
+  hub = await startHub();
+});
+afterAll(async () => {
+  await hub.close();
+});
+afterEach(closeAll);
+
+async function collect(stream: AsyncIterable<ChorusEvent>, n: number, into: ChorusEvent[] = []): Promise<ChorusEvent[]> {
+  for await (const event of stream) {
+    into.push(event);
+    if (into.length >= n) break;
+  }
+  return into;
+}
+
+describe("SSE streams", () => {
+  it("streams a channel's events in order, filtered by type", async () => {
+    const chorus = client({ url: hub.url, channel: "stream-basic" });
+    const stream = chorus.stream.channel("stream-basic", { types: ["tool.start", "tool.end"], after: 0 });
+    const received = collect(stream, 4);
+    for (const type of ["tool.start", "llm.start", "tool.end", "llm.end", "tool.start", "tool.end"]) chorus.emit({ type });
+    const events = await received;
+    expect(events.map((e) => e.type)).toEqual(["tool.start", "tool.end", "tool.start", "tool.end"]);
+    expect(stream.lastEventId).toBe(events[3]?.seq);
+  });
+
+  it("resumes after forced disconnects mid-burst with no gap and no duplicate", async () => {
+    const proxy = await tcpProxy(hub.httpPort);
+    try {
+      const publisher = client({ url: hub.url, channel: "stream-burst", maxBatchSize: 20 });
+      const reader = client({ url: proxy.url });
+      const stream = reader.stream.channel("stream-burst", { after: 0 });
+      const received: ChorusEvent[] = [];
+      const done = collect(stream, 600, received);
+      const ids: (string | undefined)[] = [];
+      for (let round = 0; round < 6; round++) {
+        for (let i = 0; i < 100; i++) ids.push(publisher.emit({ type: "custom", payload: { i: ids.length } }));
+        await waitFor(() => received.length > round * 100 + 10, 10_000, "some events of the round");
+        proxy.cutAll(); // drop the SSE connection in the middle of the burst
+        await sleep(5);
+      }
+      await done;
+      expect(proxy.connections).toBeGreaterThanOrEqual(6);
+      expect(received.map((e) => e.id)).toEqual(ids);
+      const seqs = received.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(600);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("ends the iteration with AuthenticationError on a bad key instead of retrying", async () => {
+    const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
+    const stream = chorus.stream.channel("anything");
+    await expect(collect(stream, 1)).rejects.toBeInstanceOf(AuthenticationError);
+    // and then it is simply done
+    expect(await stream[Symbol.asyncIterator]().next()).toEqual({ value: undefined, done: true });
+  });
+
+  it("ends the iteration with NotFoundError for an unknown intent", async () => {
+    const chorus = client({ url: hub.url });
+    await expect(collect(chorus.stream.intent("no-such-intent"), 1)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("streams an intent's log and an agent's assignments", async () => {
+    const chorus = client({ url: hub.url });
+    const intent = await chorus.intents.create({ title: "streamed", portfolio: "p-stream" });
+    const id = intent?.id as string;
+    const intentStream = chorus.stream.intent(id, { after: 0 });
+    const agentStream = chorus.stream.agent("stream-agent", { after: 0 });
+    const portfolioStream = chorus.stream.portfolio("p-stream", { after: 0 });
+    const fromIntent = collect(intentStream, 3);
+    const fromAgent = collect(agentStream, 3);
+    const fromPortfolio = collect(portfolioStream, 3);
+    await chorus.intents.assign(id, "stream-agent");
+    await chorus.intents.patchState(id, { step: 1 });
+    expect((await fromIntent).map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.state_changed"]);
+    // once assigned, the agent sees the intent's whole log
+    expect((await fromAgent).map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.state_changed"]);
+    expect((await fromPortfolio).map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.state_changed"]);
+  });
+
+  it("refuses invalid arguments with a ValidationError naming the field", () => {
+    const chorus = client({ url: hub.url });
+    expect(() => chorus.stream.channel("a/b")).toThrow(ValidationError);
+    try {
+      chorus.stream.channel("ok", { types: ["not valid!"] });
+    } catch (error) {
+      expect((error as ValidationError).field).toMatch(/^types/);
+    }
+    expect(() => chorus.stream.intent("bad id!")).toThrowError(expect.objectContaining({ field: "id" }));
+  });
+
+  it("close() ends a pending iteration", async () => {
+    const chorus = client({ url: hub.url });
+    const stream = chorus.stream.channel("quiet-channel");
+    const pending = collect(stream, 1);
+    await waitFor(() => stream.connected, 5000, "connected");
+    stream.close();
+    expect(await pending).toEqual([]);
+  });
+});
