@@ -1,0 +1,46 @@
+import type { TokenUsage } from "./payloads.js";
+import { count, isObj } from "./values.js";
+
+/**
+ * Anthropic usage as the protocol's {@link TokenUsage}.
+ *
+ * Anthropic's `input_tokens` counts only the uncached part of the prompt; cache reads and writes
+ * are reported beside it. `inputTokens` here is the whole prompt (uncached + cache read + cache
+ * write), the way OpenAI and LangChain's `usage_metadata` count it, so a dashboard summing
+ * `inputTokens` across adapters adds like with like; the cache parts stay visible in
+ * `cacheReadTokens` and `cacheWriteTokens`.
+ */
+export function toTokenUsage(usage: unknown): TokenUsage | undefined {
+  if (!isObj(usage)) return undefined;
+  const uncached = count(usage.input_tokens);
+  const cacheRead = count(usage.cache_read_input_tokens);
+  const cacheWrite = count(usage.cache_creation_input_tokens);
+  const output = count(usage.output_tokens);
+  const details = usage.output_tokens_details;
+  const reasoning = isObj(details) ? count(details.thinking_tokens) : undefined;
+
+  const out: TokenUsage = {};
+  const anyInput = uncached !== undefined || cacheRead !== undefined || cacheWrite !== undefined;
+  if (anyInput) out.inputTokens = (uncached ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0);
+  if (output !== undefined) out.outputTokens = output;
+  if (out.inputTokens !== undefined || output !== undefined) {
+    out.totalTokens = (out.inputTokens ?? 0) + (output ?? 0);
+  }
+  if (cacheRead !== undefined) out.cacheReadTokens = cacheRead;
+  if (cacheWrite !== undefined) out.cacheWriteTokens = cacheWrite;
+  if (reasoning !== undefined) out.reasoningTokens = reasoning;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * Fold a `message_delta` usage into the usage from `message_start`, the way the API defines
+ * them: `output_tokens` is the final count and replaces the placeholder; the other counters are
+ * whole-message totals, present only when they apply, so a present one replaces and an absent
+ * one keeps the earlier value.
+ */
+export function mergeDeltaUsage(base: Record<string, unknown>, delta: unknown): void {
+  if (!isObj(delta)) return;
+  for (const [key, value] of Object.entries(delta)) {
+    if (value !== null && value !== undefined) base[key] = value;
+  }
+}
