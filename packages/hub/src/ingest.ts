@@ -4,6 +4,7 @@ import {
   type EventInput,
   eventInputSchema,
   MAX_EVENT_BYTES,
+  RESERVED_INTENT_EVENT_TYPES,
 } from "@chorus/protocol";
 import { v7 as uuidv7 } from "uuid";
 import type { EventBus } from "./bus.js";
@@ -35,6 +36,17 @@ export function normalizeEvents(raw: readonly unknown[], now = new Date()): Norm
         code: "validation_failed",
         message: "invalid event",
         issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+      return;
+    }
+    // The hub alone writes intent lifecycle events; accepting them from a publisher (HTTP or
+    // MQTT) would let it forge an intent's log, and a fake state change reaches every agent.
+    if (RESERVED_INTENT_EVENT_TYPES.has(parsed.data.type)) {
+      problems.push({
+        index,
+        code: "validation_failed",
+        message: `type "${parsed.data.type}" is written by the hub only`,
+        issues: [{ path: "type", message: "reserved intent event type" }],
       });
       return;
     }

@@ -130,3 +130,9 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/**
+ * Request header naming the agent that makes an intent write; the hub records it as the
+ * `agent` of the log event (who changed the state, set the status, assigned whom).
+ */
+export const AGENT_HEADER = "chorus-agent";

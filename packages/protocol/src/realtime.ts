@@ -2,8 +2,8 @@ import { z } from "zod";
 
 /** Answer of `POST /v1/realtime/credentials`. */
 export interface RealtimeCredentials {
-  /** `mqtt://host:port` of the TCP listener. */
-  url: string;
+  /** `mqtt://host:port` of the TCP listener; absent when the hub runs without one. */
+  url?: string;
   /** `ws://host:port/mqtt` of the WebSocket listener. */
   wsUrl: string;
   username: string;

@@ -3,7 +3,6 @@ import {
   eventQuerySchema,
   MAX_BATCH_EVENTS,
   type PublishResult,
-  RESERVED_INTENT_EVENT_TYPES,
 } from "@chorus/protocol";
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../../context.js";
@@ -18,10 +17,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
     const { org } = principalOf(request);
     const raw = eventsOf(requireObjectBody(request.body));
     const normalized = normalizeEvents(raw);
-    const problems = normalized.ok ? reservedTypeProblems(raw) : normalized.problems;
-    if (!normalized.ok || problems.length > 0) {
-      ctx.metrics.eventsRejected.inc({ source: "http" }, problems.length);
-      throw refusal(problems, raw.length);
+    if (!normalized.ok) {
+      ctx.metrics.eventsRejected.inc({ source: "http" }, normalized.problems.length);
+      throw refusal(normalized.problems, raw.length);
     }
     const result = await storeAndPublish(ctx, org, normalized.events);
     ctx.metrics.eventsIngested.inc({ source: "http" }, result.inserted.length);
@@ -68,26 +66,6 @@ function eventsOf(body: Record<string, unknown>): unknown[] {
     });
   }
   return events;
-}
-
-/**
- * The hub alone writes intent lifecycle events; accepting them here would let any publisher
- * forge an intent's log (a fake state change reaches every agent handler).
- */
-function reservedTypeProblems(raw: readonly unknown[]): EventIssue[] {
-  const problems: EventIssue[] = [];
-  raw.forEach((item, index) => {
-    const type = (item as { type?: unknown }).type;
-    if (typeof type === "string" && RESERVED_INTENT_EVENT_TYPES.has(type)) {
-      problems.push({
-        index,
-        code: "validation_failed",
-        message: `type "${type}" is written by the hub only`,
-        issues: [{ path: "type", message: "reserved intent event type" }],
-      });
-    }
-  });
-  return problems;
 }
 
 /** 413 when every problem is size, 400 otherwise; the per-index list goes into details either way. */

@@ -1,8 +1,9 @@
-import type { ChorusEvent, Intent } from "@chorus/protocol";
-import type { FastifyReply } from "fastify";
+import { AGENT_HEADER, type ChorusEvent, type Intent, nameSchema } from "@chorus/protocol";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../../context.js";
 import type { IntentWrite } from "../../store/types.js";
 import { HttpError, notFound } from "../errors.js";
+import { parseWith } from "../validate.js";
 
 /** Store results that are not a successful write. */
 type WriteRefusal =
@@ -86,4 +87,14 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
     );
   }
   return Number(match[1]);
+}
+
+/**
+ * The agent making an intent write, from the `Chorus-Agent` header: it becomes the `agent` of
+ * the log event the write produces, so handlers can tell who changed what.
+ */
+export function actorOf(request: FastifyRequest): string | undefined {
+  const value = request.headers[AGENT_HEADER];
+  if (value === undefined) return undefined;
+  return parseWith(nameSchema, Array.isArray(value) ? value.join(",") : value, `headers.${AGENT_HEADER}`);
 }

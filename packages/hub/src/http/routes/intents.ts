@@ -19,7 +19,7 @@ import { normalizeEvents } from "../../ingest.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError, notFound } from "../errors.js";
 import { parseWith, requireObjectBody } from "../validate.js";
-import { finishWrite, parseIfMatch, sendIntent } from "./intent-writes.js";
+import { actorOf, finishWrite, parseIfMatch, sendIntent } from "./intent-writes.js";
 
 const logQuerySchema = eventQuerySchema.pick({ type: true, after: true, limit: true });
 
@@ -36,7 +36,11 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post("/v1/intents", publish, async (request, reply) => {
     const { org } = principalOf(request);
     const input = parseWith(intentCreateSchema, requireObjectBody(request.body), "body");
-    const result = await ctx.store.createIntent(org, { ...input, id: input.id ?? uuidv7() });
+    const result = await ctx.store.createIntent(org, {
+      ...input,
+      id: input.id ?? uuidv7(),
+      createdBy: input.createdBy ?? actorOf(request),
+    });
     const { intent } = finishWrite(ctx, org, result);
     return sendIntent(
       reply.header("location", `/v1/intents/${encodeURIComponent(intent.id)}`),
@@ -62,7 +66,10 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     const id = intentIdParam(request);
     const ifMatch = parseIfMatch(request.headers["if-match"]);
     const patch = parseWith(jsonObjectSchema, requireObjectBody(request.body), "body");
-    const result = await ctx.store.patchIntentState(org, id, patch, { ifMatch });
+    const result = await ctx.store.patchIntentState(org, id, patch, {
+      ifMatch,
+      actor: actorOf(request),
+    });
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
 
@@ -70,7 +77,7 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     const { org } = principalOf(request);
     const id = intentIdParam(request);
     const change = parseWith(intentStatusChangeSchema, requireObjectBody(request.body), "body");
-    const result = await ctx.store.setIntentStatus(org, id, change);
+    const result = await ctx.store.setIntentStatus(org, id, { ...change, actor: actorOf(request) });
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
 
@@ -82,7 +89,7 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
       (request.params as { agent?: unknown }).agent,
       "params.agent",
     );
-    const result = await ctx.store.assign(org, id, agent);
+    const result = await ctx.store.assign(org, id, agent, actorOf(request));
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
 
@@ -94,7 +101,7 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
       (request.params as { agent?: unknown }).agent,
       "params.agent",
     );
-    const result = await ctx.store.unassign(org, id, agent);
+    const result = await ctx.store.unassign(org, id, agent, actorOf(request));
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
 
