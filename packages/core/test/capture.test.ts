@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { isSecretKey, REDACTED, sanitize, sanitizeObject } from "../src/capture.js";
+
+const full = { mode: "full" as const, maxStringLength: 4096 };
+
+describe("content capture", () => {
+  it("cuts long strings with a marker saying how much was cut", () => {
+    const out = sanitize({ s: "x".repeat(5000) }, full) as { s: string };
+    expect(out.s.startsWith("x".repeat(4096))).toBe(true);
+    expect(out.s.endsWith("…[truncated 904 chars]")).toBe(true);
+    expect(sanitize("héllo wörld", { mode: "full", maxStringLength: 5 })).toBe("héllo…[truncated 6 chars]");
+    // never splits a surrogate pair
+    expect(sanitize("a😀b", { mode: "full", maxStringLength: 2 })).toBe("a…[truncated 3 chars]");
+  });
+
+  it("always redacts secret-looking keys, at any depth, whatever the value", () => {
+    const out = sanitize(
+      {
+        headers: { Authorization: "Bearer abc", "x-api-key": "k", cookie: "c", "Set-Cookie": ["a"] },
+        password: "hunter2",
+        apiKey: "sk-1",
+        OPENAI_API_KEY: "sk-2",
+        privateKey: { pem: "..." },
+        refresh_token: "r",
+        clientSecret: "s",
+        nested: [{ accessToken: "t" }],
+        usage: { inputTokens: 10, outputTokens: 20, total_tokens: 30 },
+        maxTokens: 100,
+        tokenizer: "cl100k",
+      },
+      full,
+    );
+    expect(out).toEqual({
+      headers: { Authorization: REDACTED, "x-api-key": REDACTED, cookie: REDACTED, "Set-Cookie": REDACTED },
+      password: REDACTED,
+      apiKey: REDACTED,
+      OPENAI_API_KEY: REDACTED,
+      privateKey: REDACTED,
+      refresh_token: REDACTED,
+      clientSecret: REDACTED,
+      nested: [{ accessToken: REDACTED }],
+      usage: { inputTokens: 10, outputTokens: 20, total_tokens: 30 },
+      maxTokens: 100,
+      tokenizer: "cl100k",
+    });
+    expect(isSecretKey("sessionId")).toBe(false);
+    expect(isSecretKey("token")).toBe(true);
+  });
+
+  it('drops prompt and completion text in "metadata" mode, keeping the rest', () => {
+    const out = sanitizeObject(
+      {
+        model: "gpt-x",
+        messages: [{ role: "user", content: "secret plan" }],
+        output: "the answer",
+        usage: { inputTokens: 3 },
+        tool: { name: "search", arguments: { q: "x" }, callId: "c1" },
+      },
+      { mode: "metadata", maxStringLength: 4096 },
+    );
+    expect(out).toEqual({ model: "gpt-x", usage: { inputTokens: 3 }, tool: { name: "search", callId: "c1" } });
+  });
+
+  it("survives circular objects, throwing getters, BigInt, functions, symbols and exotic objects", () => {
+    const circular: Record<string, unknown> = { name: "loop" };
+    circular.self = circular;
+    circular.list = [circular];
+    const shared = { v: 1 };
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error("no keys for you");
+        },
+      },
+    );
+    const out = sanitize(
+      {
+        circular,
+        twice: [shared, shared],
+        getter: Object.defineProperty({}, "x", {
+          enumerable: true,
+          get() {
+            throw new Error("nope");
+          },
+        }),
+        hostile,
+        big: 2n ** 70n,
+        fn: function named() {},
+        sym: Symbol("s"),
+        date: new Date("2026-01-02T03:04:05Z"),
+        error: Object.assign(new Error("bad"), { code: "E_BAD" }),
+        map: new Map([["k", 1]]),
+        set: new Set([1, 2]),
+        bytes: new Uint8Array(4),
+        nan: Number.NaN,
+        undef: undefined,
+        withToJSON: { toJSON: () => ({ ok: true }) },
+      },
+      full,
+    ) as Record<string, unknown>;
+    expect(out.circular).toEqual({ name: "loop", self: "[Circular]", list: ["[Circular]"] });
+    expect(out.twice).toEqual([{ v: 1 }, { v: 1 }]);
+    expect(out.getter).toEqual({ x: "[Unserializable: nope]" });
+    expect(out.hostile).toBe("[Unserializable: no keys for you]");
+    expect(out.big).toBe("1180591620717411303424");
+    expect(out.fn).toBe("[Function named]");
+    expect(out.sym).toBe("Symbol(s)");
+    expect(out.date).toBe("2026-01-02T03:04:05.000Z");
+    expect(out.error).toMatchObject({ name: "Error", message: "bad", code: "E_BAD" });
+    expect(out.map).toEqual({ k: 1 });
+    expect(out.set).toEqual([1, 2]);
+    expect(out.bytes).toBe("[Uint8Array 4 bytes]");
+    expect(out.nan).toBe("NaN");
+    expect("undef" in out).toBe(false);
+    expect(out.withToJSON).toEqual({ ok: true });
+    expect(() => JSON.stringify(out)).not.toThrow();
+  });
+
+  it("wraps a non-object payload instead of losing it", () => {
+    expect(sanitizeObject("just text", full)).toEqual({ value: "just text" });
+    expect(sanitizeObject(undefined, full)).toEqual({});
+  });
+});
