@@ -21,11 +21,9 @@ export function trackConnections(server: Server): { drain(): void } {
     });
   });
   // An upgraded socket (the broker's WebSocket at /mqtt) belongs to whoever took the upgrade.
+  // Answering upgrades (and refusing paths other than /mqtt) is the broker's job.
   server.on("upgrade", (_request, socket: Socket) => {
     sockets.delete(socket);
-    // Node hands upgrades only to 'upgrade' listeners once one exists: if ours is the only
-    // one, nobody will answer, so refuse the way Node does without listeners.
-    if (server.listenerCount("upgrade") === 1) socket.destroy();
   });
   server.on("request", (request, response) => {
     const socket = request.socket;

@@ -19,9 +19,9 @@ export interface WebSocketListener {
 }
 
 /**
- * MQTT over WebSocket on the HTTP server's `/mqtt` path. Only upgrades for that path are
- * taken; other upgrades are left to whoever else listens, and the HTTP server stays its
- * owner's to close.
+ * MQTT over WebSocket on the HTTP server's `/mqtt` path. Upgrades for any other path are
+ * refused with 404 (the hub serves no other WebSocket); the HTTP server stays its owner's to
+ * close.
  */
 export function attachWebSocket(
   httpServer: Server,
@@ -38,8 +38,8 @@ export function attachWebSocket(
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathname(request) !== MQTT_WS_PATH) {
-      // Node hands an upgrade to the listeners only; with none but us nobody would answer.
-      if (httpServer.listenerCount("upgrade") === 1) refuse(socket, "404 Not Found");
+      // The hub serves no other WebSocket path: without an answer the client would hang.
+      refuse(socket, "404 Not Found");
       return;
     }
     if (closing) {
