@@ -14,8 +14,8 @@ export const processIo: Io = {
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 };
 
-type Style = Parameters<typeof styleText>[0];
+export type Style = Parameters<typeof styleText>[0];
 
-export function paint(io: Io, style: Style, text: string): string {
+export function paint(io: Pick<Io, "color">, style: Style, text: string): string {
   return io.color ? styleText(style, text) : text;
 }
