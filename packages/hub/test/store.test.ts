@@ -42,6 +42,15 @@ describe("events", () => {
     expect(listed.data[0]).toEqual(first.inserted[0]);
   });
 
+  it("counts an id repeated within one batch as a duplicate, without a hole in seq", async () => {
+    const res = await store.insertEvents("acme", [ev("x"), ev("x"), ev("y")]);
+    expect(res).toMatchObject({ duplicates: 1, ids: ["x", "x", "y"] });
+    expect(res.inserted.map((e) => [e.id, e.seq])).toEqual([
+      ["x", 1],
+      ["y", 2],
+    ]);
+  });
+
   it("filters and pages with an after cursor, next absent on the last page", async () => {
     await store.insertEvents(
       "acme",

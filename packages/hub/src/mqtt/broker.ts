@@ -89,6 +89,8 @@ function publishStored(
   events: readonly ChorusEvent[],
   ctx: HubContext,
 ): void {
+  // Nobody connected means nobody to deliver to; skip the topic match and serialization.
+  if (aedes.connectedClients === 0) return;
   for (const event of events) {
     const topic = eventTopic(org, event);
     aedes.publish(

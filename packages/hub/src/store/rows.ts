@@ -40,18 +40,18 @@ export function eventFromRow(row: EventRow): ChorusEvent {
   return event;
 }
 
-/** Put the wire's field order on an event built in memory, so stored and listed JSON match. */
-export function orderEvent(e: ChorusEvent): ChorusEvent {
+/** The stored event, in the wire's field order, so published and listed JSON match. */
+export function orderEvent(e: Omit<ChorusEvent, "seq" | "receivedAt">, seq: number, receivedAt: string): ChorusEvent {
   const out: ChorusEvent = {
     id: e.id,
-    seq: e.seq,
+    seq,
     channel: e.channel,
     env: e.env,
     type: e.type,
     payload: e.payload,
     metadata: e.metadata,
     occurredAt: e.occurredAt,
-    receivedAt: e.receivedAt,
+    receivedAt,
   };
   if (e.app !== undefined) out.app = e.app;
   if (e.agent !== undefined) out.agent = e.agent;

@@ -5,6 +5,8 @@ import type { EventFilter, InsertResult, NewEvent, PageRequest } from "./types.j
 
 /** Prepared statements are cached per distinct WHERE shape; filters combine into few shapes. */
 const MAX_CACHED_QUERIES = 256;
+/** Ids per duplicate lookup: under SQLite's default limit of bound parameters, with room. */
+const EXISTS_CHUNK = 500;
 /** Rows deleted per retention statement: keeps each write lock short while pruning a backlog. */
 const PRUNE_CHUNK = 5_000;
 
@@ -16,6 +18,8 @@ export class EventTable {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
   readonly #exists: Database.Statement;
+  /** Batch duplicate lookups, one statement per chunk length. */
+  readonly #existsMany = new Map<number, Database.Statement>();
   readonly #queries = new Map<string, Database.Statement>();
 
   constructor(db: Database.Database) {
@@ -33,7 +37,49 @@ export class EventTable {
     // Checked first because an ignored INSERT still consumes an AUTOINCREMENT value: without
     // this, every retried duplicate would leave a hole in seq.
     if (this.#exists.get(org, event.id) !== undefined) return undefined;
+    return this.#write(org, event, received.toISOString(), received.getTime());
+  }
+
+  /**
+   * All events in one transaction: one fsync per batch, and seq order equals batch order.
+   * Known ids are found with one query per chunk rather than one lookup per event.
+   */
+  insertMany(org: string, events: readonly NewEvent[]): InsertResult {
+    const received = new Date();
     const receivedAt = received.toISOString();
+    const receivedMs = received.getTime();
+    return this.#db.transaction(() => {
+      const seen = this.#existingIds(org, events);
+      const inserted: ChorusEvent[] = [];
+      let duplicates = 0;
+      for (const event of events) {
+        // `seen` also catches an id repeated within the batch itself.
+        const stored = seen.has(event.id) ? undefined : this.#write(org, event, receivedAt, receivedMs);
+        seen.add(event.id);
+        if (stored) inserted.push(stored);
+        else duplicates++;
+      }
+      return { inserted, duplicates, ids: events.map((e) => e.id) };
+    })();
+  }
+
+  #existingIds(org: string, events: readonly NewEvent[]): Set<string> {
+    const found = new Set<string>();
+    for (let i = 0; i < events.length; i += EXISTS_CHUNK) {
+      const chunk = events.slice(i, i + EXISTS_CHUNK);
+      let stmt = this.#existsMany.get(chunk.length);
+      if (!stmt) {
+        stmt = this.#db
+          .prepare(`SELECT id FROM events WHERE org = ? AND id IN (${chunk.map(() => "?").join(",")})`)
+          .pluck();
+        this.#existsMany.set(chunk.length, stmt);
+      }
+      for (const id of stmt.all(org, ...chunk.map((e) => e.id)) as string[]) found.add(id);
+    }
+    return found;
+  }
+
+  #write(org: string, event: NewEvent, receivedAt: string, receivedMs: number): ChorusEvent | undefined {
     const info = this.#insert.run({
       org,
       id: event.id,
@@ -50,25 +96,10 @@ export class EventTable {
       metadata: JSON.stringify(event.metadata),
       occurredAt: event.occurredAt,
       receivedAt,
-      receivedMs: received.getTime(),
+      receivedMs,
     });
     if (info.changes === 0) return undefined;
-    return orderEvent({ ...event, seq: Number(info.lastInsertRowid), receivedAt });
-  }
-
-  /** All events in one transaction: one fsync per batch, and seq order equals batch order. */
-  insertMany(org: string, events: readonly NewEvent[]): InsertResult {
-    const received = new Date();
-    return this.#db.transaction(() => {
-      const inserted: ChorusEvent[] = [];
-      let duplicates = 0;
-      for (const event of events) {
-        const stored = this.insertOne(org, event, received);
-        if (stored) inserted.push(stored);
-        else duplicates++;
-      }
-      return { inserted, duplicates, ids: events.map((e) => e.id) };
-    })();
+    return orderEvent(event, Number(info.lastInsertRowid), receivedAt);
   }
 
   list(org: string, filter: EventFilter, page: PageRequest): Page<ChorusEvent> {
