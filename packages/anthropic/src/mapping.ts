@@ -19,6 +19,7 @@ const PARAM_KEYS = [
   "stop_sequences",
   "tool_choice",
   "service_tier",
+  "speed",
 ] as const;
 
 /** Whether prompt and completion text are kept: `"metadata"` keeps only counts, names and ids. */

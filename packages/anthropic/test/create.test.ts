@@ -26,7 +26,7 @@ describe("messages.create", () => {
     api.enqueue({ kind: "json", body });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus, agent: "greeter" });
 
-    const result = await client.messages.create({ ...ask, temperature: 0.2 });
+    const result = await client.messages.create({ ...ask, stop_sequences: ["END"] });
 
     expect(result).toEqual(body);
     expect(result._request_id).toMatch(/^req_/);
@@ -41,7 +41,7 @@ describe("messages.create", () => {
       model: "claude-test-1",
       provider: "anthropic",
       messages: [{ role: "user", content: "Hi" }],
-      params: { max_tokens: 64, temperature: 0.2 },
+      params: { max_tokens: 64, stop_sequences: ["END"] },
     });
     expect(end.payload).toMatchObject({
       model: "claude-test-1",
