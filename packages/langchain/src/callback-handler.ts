@@ -1,7 +1,11 @@
 import type { Chorus } from "@chorus/core";
 import { EventTypes } from "@chorus/core";
 import type { AgentAction, AgentFinish } from "@langchain/core/agents";
-import { BaseCallbackHandler, type HandleLLMNewTokenCallbackFields, type NewTokenIndices } from "@langchain/core/callbacks/base";
+import {
+  BaseCallbackHandler,
+  type HandleLLMNewTokenCallbackFields,
+  type NewTokenIndices,
+} from "@langchain/core/callbacks/base";
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
@@ -126,7 +130,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const { tracker } = this.#state;
       if (tracker.has(runId)) return; // the same handler registered twice
       const parent = tracker.parentOf(parentRunId);
-      const name = runName ?? map.serializedName(chain) ?? "chain";
+      const name = this.#name("handleChainStart", runName, chain, "chain");
       const kind = !parent
         ? "agent"
         : tracker.isSubAgent(parent, metadata)
@@ -137,10 +141,24 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const run = tracker.open({ kind, runId, parentRunId, parent, name, lcMetadata: metadata });
       if (kind === "hidden") return;
       if (kind === "agent" && parent?.agentName !== undefined && run.agentName !== undefined) {
-        tracker.emit(EventTypes.AgentHandoff, run, map.handoffPayload(parent.agentName, run.agentName));
+        const from = parent.agentName;
+        const to = run.agentName;
+        tracker.emit(
+          EventTypes.AgentHandoff,
+          run,
+          this.#map("handleChainStart", () => map.handoffPayload(from, to), { from, to }),
+        );
       }
-      const payload = this.#map("handleChainStart", () => map.runStartPayload(name, inputs, this.#state.content), { name });
-      tracker.emit(kind === "agent" ? EventTypes.AgentStart : AdapterEventTypes.ChainStart, run, payload);
+      const payload = this.#map(
+        "handleChainStart",
+        () => map.runStartPayload(name, inputs, this.#state.content),
+        { name },
+      );
+      tracker.emit(
+        kind === "agent" ? EventTypes.AgentStart : AdapterEventTypes.ChainStart,
+        run,
+        payload,
+      );
     });
   }
 
@@ -153,13 +171,29 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       if (run.kind === "agent") {
         if (content && run.root.llmCalls > 0 && !run.messageEmitted) {
           const text = this.#map("handleChainEnd", () => finalAssistantText(outputs), undefined);
-          if (text !== undefined) tracker.emit(EventTypes.AgentMessage, run, map.messagePayload(text));
+          if (text !== undefined)
+            tracker.emit(
+              EventTypes.AgentMessage,
+              run,
+              this.#map("handleChainEnd", () => map.messagePayload(text), {
+                role: "assistant",
+                text,
+              }),
+            );
         }
-        const payload = this.#map("handleChainEnd", () => map.runEndPayload(run.name, outputs, latencyMs, content), { name: run.name, latencyMs });
+        const payload = this.#map(
+          "handleChainEnd",
+          () => map.runEndPayload(run.name, outputs, latencyMs, content),
+          { name: run.name, latencyMs },
+        );
         tracker.emit(EventTypes.AgentEnd, run, payload);
         return;
       }
-      const payload = this.#map("handleChainEnd", () => map.runEndPayload(run.name, outputs, latencyMs, content), { name: run.name, latencyMs });
+      const payload = this.#map(
+        "handleChainEnd",
+        () => map.runEndPayload(run.name, outputs, latencyMs, content),
+        { name: run.name, latencyMs },
+      );
       tracker.emit(AdapterEventTypes.ChainEnd, run, payload);
     });
   }
@@ -172,11 +206,27 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const isAgent = run.kind === "agent";
       if (isControlFlow(error)) {
         const type = isAgent ? EventTypes.AgentEnd : AdapterEventTypes.ChainEnd;
-        this.#state.tracker.emit(type, run, map.interruptedPayload(run.name, latencyMs));
+        this.#state.tracker.emit(
+          type,
+          run,
+          this.#map("handleChainError", () => map.interruptedPayload(run.name, latencyMs), {
+            name: run.name,
+            interrupted: true,
+            latencyMs,
+          }),
+        );
         return;
       }
       const type = isAgent ? EventTypes.AgentError : AdapterEventTypes.ChainError;
-      this.#state.tracker.emit(type, run, map.runErrorPayload(run.name, error, latencyMs));
+      this.#state.tracker.emit(
+        type,
+        run,
+        this.#map("handleChainError", () => map.runErrorPayload(run.name, error, latencyMs), {
+          name: run.name,
+          error: { message: "unknown error" },
+          latencyMs,
+        }),
+      );
     });
   }
 
@@ -193,7 +243,15 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     runName?: string,
   ): void {
     this.#guard("handleChatModelStart", () => {
-      this.#llmStart(llm, { messages: messages[0] }, runId, parentRunId, extraParams, metadata, runName);
+      this.#llmStart(
+        llm,
+        { messages: messages[0] },
+        runId,
+        parentRunId,
+        extraParams,
+        metadata,
+        runName,
+      );
     });
   }
 
@@ -224,8 +282,15 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     const { tracker, content } = this.#state;
     if (tracker.has(runId)) return;
     const parent = tracker.parentOf(parentRunId);
-    const name = runName ?? map.serializedName(llm) ?? "llm";
-    const run = tracker.open({ kind: "llm", runId, parentRunId, parent, name, lcMetadata: metadata });
+    const name = this.#name("handleLLMStart", runName, llm, "llm");
+    const run = tracker.open({
+      kind: "llm",
+      runId,
+      parentRunId,
+      parent,
+      name,
+      lcMetadata: metadata,
+    });
     run.root.llmCalls++;
     run.model = this.#map("handleLLMStart", () => map.modelOf(llm, extraParams, metadata), {});
     const payload = this.#map(
@@ -267,12 +332,17 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       if (!run) return;
       const timing = {
         latencyMs: elapsed(run),
-        timeToFirstTokenMs: run.firstTokenAt === undefined ? undefined : round(run.firstTokenAt - run.startedAt),
+        timeToFirstTokenMs:
+          run.firstTokenAt === undefined ? undefined : round(run.firstTokenAt - run.startedAt),
       };
-      const payload = this.#map("handleLLMEnd", () => map.llmEndPayload(run.model, output, timing, content), {
-        ...run.model,
-        ...timing,
-      });
+      const payload = this.#map(
+        "handleLLMEnd",
+        () => map.llmEndPayload(run.model, output, timing, content),
+        {
+          ...run.model,
+          ...timing,
+        },
+      );
       tracker.emit(EventTypes.LlmEnd, run, payload);
     });
   }
@@ -281,7 +351,17 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     this.#guard("handleLLMError", () => {
       const run = this.#state.tracker.take(runId);
       if (!run) return;
-      this.#state.tracker.emit(EventTypes.LlmError, run, map.llmErrorPayload(run.model, error, elapsed(run)));
+      const latencyMs = elapsed(run);
+      const payload = this.#map(
+        "handleLLMError",
+        () => map.llmErrorPayload(run.model, error, latencyMs),
+        {
+          ...run.model,
+          error: { message: "unknown error" },
+          latencyMs,
+        },
+      );
+      this.#state.tracker.emit(EventTypes.LlmError, run, payload);
     });
   }
 
@@ -302,13 +382,24 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       if (tracker.has(runId)) return;
       const parent = tracker.parentOf(parentRunId);
       // runName is the tool's own name; the serialized id only says "DynamicStructuredTool".
-      const name = runName ?? map.serializedName(tool) ?? "tool";
-      const run = tracker.open({ kind: "tool", runId, parentRunId, parent, name, lcMetadata: metadata });
-      run.callId = typeof toolCallId === "string" ? toolCallId : undefined;
-      const payload = this.#map("handleToolStart", () => map.toolStartPayload(name, run.callId, input, content), {
+      const name = this.#name("handleToolStart", runName, tool, "tool");
+      const run = tracker.open({
+        kind: "tool",
+        runId,
+        parentRunId,
+        parent,
         name,
-        callId: run.callId,
+        lcMetadata: metadata,
       });
+      run.callId = typeof toolCallId === "string" ? toolCallId : undefined;
+      const payload = this.#map(
+        "handleToolStart",
+        () => map.toolStartPayload(name, run.callId, input, content),
+        {
+          name,
+          callId: run.callId,
+        },
+      );
       tracker.emit(EventTypes.ToolStart, run, payload);
     });
   }
@@ -335,10 +426,31 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const latencyMs = elapsed(run);
       if (isControlFlow(error)) {
         // interrupt() inside a tool: the call is paused for a human, not failed.
-        this.#state.tracker.emit(EventTypes.ToolEnd, run, map.interruptedPayload(run.name, latencyMs, run.callId === undefined ? {} : { callId: run.callId }));
+        const extra = run.callId === undefined ? {} : { callId: run.callId };
+        const payload = this.#map(
+          "handleToolError",
+          () => map.interruptedPayload(run.name, latencyMs, extra),
+          {
+            name: run.name,
+            ...extra,
+            interrupted: true,
+            latencyMs,
+          },
+        );
+        this.#state.tracker.emit(EventTypes.ToolEnd, run, payload);
         return;
       }
-      this.#state.tracker.emit(EventTypes.ToolError, run, map.toolErrorPayload(run.name, run.callId, error, latencyMs));
+      const payload = this.#map(
+        "handleToolError",
+        () => map.toolErrorPayload(run.name, run.callId, error, latencyMs),
+        {
+          name: run.name,
+          callId: run.callId,
+          error: { message: "unknown error" },
+          latencyMs,
+        },
+      );
+      this.#state.tracker.emit(EventTypes.ToolError, run, payload);
     });
   }
 
@@ -349,7 +461,12 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const run = this.#state.tracker.get(runId);
       if (run && run.lastSeen === action) return;
       if (run) run.lastSeen = action;
-      this.#state.tracker.emit(AdapterEventTypes.AgentAction, run, map.agentActionPayload(action, this.#state.content));
+      const payload = this.#map(
+        "handleAgentAction",
+        () => map.agentActionPayload(action, this.#state.content),
+        {},
+      );
+      this.#state.tracker.emit(AdapterEventTypes.AgentAction, run, payload);
     });
   }
 
@@ -359,10 +476,14 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const run = this.#state.tracker.get(runId);
       if (run && run.lastSeen === finish) return;
       if (run) run.lastSeen = finish;
-      const text = map.agentFinishText(finish);
+      const text = this.#map("handleAgentEnd", () => map.agentFinishText(finish), undefined);
       if (text === undefined) return;
       if (run) run.root.messageEmitted = true;
-      this.#state.tracker.emit(EventTypes.AgentMessage, run?.root, map.messagePayload(text));
+      this.#state.tracker.emit(
+        EventTypes.AgentMessage,
+        run?.root,
+        this.#map("handleAgentEnd", () => map.messagePayload(text), { role: "assistant", text }),
+      );
     });
   }
 
@@ -381,9 +502,24 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const { tracker, content } = this.#state;
       if (tracker.has(runId)) return;
       const parent = tracker.parentOf(parentRunId);
-      const runName = name ?? map.serializedName(retriever) ?? "retriever";
-      const run = tracker.open({ kind: "retriever", runId, parentRunId, parent, name: runName, lcMetadata: metadata });
-      tracker.emit(AdapterEventTypes.RetrieverStart, run, map.retrieverStartPayload(runName, query, content));
+      const runName = this.#name("handleRetrieverStart", name, retriever, "retriever");
+      const run = tracker.open({
+        kind: "retriever",
+        runId,
+        parentRunId,
+        parent,
+        name: runName,
+        lcMetadata: metadata,
+      });
+      tracker.emit(
+        AdapterEventTypes.RetrieverStart,
+        run,
+        this.#map(
+          "handleRetrieverStart",
+          () => map.retrieverStartPayload(runName, query, content),
+          { name: runName },
+        ),
+      );
     });
   }
 
@@ -393,10 +529,14 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const run = tracker.take(runId);
       if (!run) return;
       const latencyMs = elapsed(run);
-      const payload = this.#map("handleRetrieverEnd", () => map.retrieverEndPayload(run.name, documents, latencyMs, content), {
-        name: run.name,
-        latencyMs,
-      });
+      const payload = this.#map(
+        "handleRetrieverEnd",
+        () => map.retrieverEndPayload(run.name, documents, latencyMs, content),
+        {
+          name: run.name,
+          latencyMs,
+        },
+      );
       tracker.emit(AdapterEventTypes.RetrieverEnd, run, payload);
     });
   }
@@ -405,7 +545,17 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     this.#guard("handleRetrieverError", () => {
       const run = this.#state.tracker.take(runId);
       if (!run) return;
-      this.#state.tracker.emit(AdapterEventTypes.RetrieverError, run, map.runErrorPayload(run.name, error, elapsed(run)));
+      const latencyMs = elapsed(run);
+      const payload = this.#map(
+        "handleRetrieverError",
+        () => map.runErrorPayload(run.name, error, latencyMs),
+        {
+          name: run.name,
+          error: { message: "unknown error" },
+          latencyMs,
+        },
+      );
+      this.#state.tracker.emit(AdapterEventTypes.RetrieverError, run, payload);
     });
   }
 
@@ -416,7 +566,11 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       const last = this.#state.lastCustom;
       if (last && last.runId === runId && last.name === eventName && last.data === data) return;
       this.#state.lastCustom = { runId, name: eventName, data };
-      const { type, payload } = map.customEvent(eventName, data);
+      const { type, payload } = this.#map(
+        "handleCustomEvent",
+        () => map.customEvent(eventName, data),
+        { type: undefined, payload: { name: String(eventName) } },
+      );
       this.#state.tracker.emit(type ?? EventTypes.Custom, this.#state.tracker.get(runId), payload);
     });
   }
@@ -426,6 +580,17 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
   /** Every callback runs through here: whatever happens inside, LangChain gets `undefined` back. */
   #guard(operation: string, fn: () => void): void {
     safely(this.#state.reporter, operation, fn, undefined);
+  }
+
+  /** A run's display name: LangChain's run name, else the serialized component's. */
+  #name(
+    operation: string,
+    runName: string | undefined,
+    serialized: unknown,
+    fallback: string,
+  ): string {
+    if (typeof runName === "string" && runName.length > 0) return runName;
+    return this.#map(operation, () => map.serializedName(serialized), undefined) ?? fallback;
   }
 
   /** A payload that could not be built costs its content fields, not the event (nor the run's end). */

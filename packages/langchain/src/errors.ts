@@ -7,7 +7,10 @@ export function errorInfo(error: unknown): ErrorInfo {
   const info: ErrorInfo = { message: readString(error, "message") ?? describe(error) };
   const type = readString(error, "name") ?? constructorName(error);
   if (type !== undefined && type !== "Object") info.type = type;
-  const status = readNumber(error, "status") ?? readNumber(error, "statusCode") ?? readNumber(read(error, "response"), "status");
+  const status =
+    readNumber(error, "status") ??
+    readNumber(error, "statusCode") ??
+    readNumber(read(error, "response"), "status");
   if (status !== undefined) info.status = status;
   return info;
 }
@@ -20,7 +23,12 @@ export function errorInfo(error: unknown): ErrorInfo {
 export function isControlFlow(error: unknown): boolean {
   if (read(error, "is_bubble_up") === true) return true;
   const name = readString(error, "name");
-  return name === "GraphInterrupt" || name === "NodeInterrupt" || name === "ParentCommand" || name === "GraphBubbleUp";
+  return (
+    name === "GraphInterrupt" ||
+    name === "NodeInterrupt" ||
+    name === "ParentCommand" ||
+    name === "GraphBubbleUp"
+  );
 }
 
 function constructorName(value: object): string | undefined {

@@ -41,11 +41,19 @@ export function runStartPayload(name: string, input: unknown, content: boolean):
   return content ? { name, input: compactValue(input) } : { name };
 }
 
-export function runEndPayload(name: string, output: unknown, latencyMs: number, content: boolean): Payload {
+export function runEndPayload(
+  name: string,
+  output: unknown,
+  latencyMs: number,
+  content: boolean,
+): Payload {
   if (!content) return { name, latencyMs };
   // A createAgent state ends with the whole transcript; the last message is the news.
   const messages = read(output, "messages");
-  const compact = isArray(messages) && messages.length > 0 ? compactMessage(messages[messages.length - 1]) : compactValue(output);
+  const compact =
+    isArray(messages) && messages.length > 0
+      ? compactMessage(messages[messages.length - 1])
+      : compactValue(output);
   return { name, output: compact, latencyMs };
 }
 
@@ -67,7 +75,11 @@ export function handoffPayload(from: string, to: string): Payload {
 }
 
 /** Model and provider of an LLM run, from LangSmith's `ls_*` metadata or the invocation params. */
-export function modelOf(serialized: unknown, extraParams: unknown, lcMetadata: unknown): { model?: string; provider?: string } {
+export function modelOf(
+  serialized: unknown,
+  extraParams: unknown,
+  lcMetadata: unknown,
+): { model?: string; provider?: string } {
   const params = read(extraParams, "invocation_params");
   const kwargs = read(serialized, "kwargs");
   const model =
@@ -77,7 +89,10 @@ export function modelOf(serialized: unknown, extraParams: unknown, lcMetadata: u
     readString(kwargs, "model") ??
     readString(kwargs, "modelName");
   const provider = readString(lcMetadata, "ls_provider");
-  return { ...(model === undefined ? {} : { model }), ...(provider === undefined ? {} : { provider }) };
+  return {
+    ...(model === undefined ? {} : { model }),
+    ...(provider === undefined ? {} : { provider }),
+  };
 }
 
 export function llmStartPayload(
@@ -90,7 +105,8 @@ export function llmStartPayload(
   const payload: Payload = { ...model };
   if (content) {
     if (prompt.messages !== undefined) payload.messages = compactMessages(prompt.messages);
-    else if (isArray(prompt.prompts)) payload.messages = prompt.prompts.map((p) => ({ role: "user", content: p }));
+    else if (isArray(prompt.prompts))
+      payload.messages = prompt.prompts.map((p) => ({ role: "user", content: p }));
   }
   const tools = offeredTools(read(read(extraParams, "invocation_params"), "tools"));
   if (tools.length > 0) payload.tools = tools;
@@ -141,13 +157,17 @@ export function llmEndPayload(
   const finishReason = finishReasonOf(result);
   if (finishReason !== undefined) payload.finishReason = finishReason;
   payload.latencyMs = timing.latencyMs;
-  if (timing.timeToFirstTokenMs !== undefined) payload.timeToFirstTokenMs = timing.timeToFirstTokenMs;
+  if (timing.timeToFirstTokenMs !== undefined)
+    payload.timeToFirstTokenMs = timing.timeToFirstTokenMs;
   const messages = generatedMessages(result);
   const first = messages[0];
-  if (content && first !== undefined) payload.output = isMessage(first) ? textOrContent(first) : readString(first, "text");
+  if (content && first !== undefined)
+    payload.output = isMessage(first) ? textOrContent(first) : readString(first, "text");
   const toolCalls = toolCallsOf(first);
   if (toolCalls.length > 0) {
-    payload.toolCalls = content ? toolCalls : toolCalls.map(({ name, callId }) => (callId === undefined ? { name } : { name, callId }));
+    payload.toolCalls = content
+      ? toolCalls
+      : toolCalls.map(({ name, callId }) => (callId === undefined ? { name } : { name, callId }));
   }
   return payload;
 }
@@ -161,7 +181,11 @@ function textOrContent(message: unknown): unknown {
   return compact.every((b) => readString(b, "type") === "text") ? textOf(raw) : compact;
 }
 
-export function llmErrorPayload(model: { model?: string; provider?: string }, error: unknown, latencyMs: number): Payload {
+export function llmErrorPayload(
+  model: { model?: string; provider?: string },
+  error: unknown,
+  latencyMs: number,
+): Payload {
   return { ...model, error: errorInfo(error), latencyMs };
 }
 
@@ -178,7 +202,12 @@ export function toolArguments(input: unknown): unknown {
   }
 }
 
-export function toolStartPayload(name: string, callId: string | undefined, input: unknown, content: boolean): Payload {
+export function toolStartPayload(
+  name: string,
+  callId: string | undefined,
+  input: unknown,
+  content: boolean,
+): Payload {
   const payload: Payload = { name };
   if (callId !== undefined) payload.callId = callId;
   if (content) payload.arguments = toolArguments(input);
@@ -210,7 +239,12 @@ export function toolEndEvent(
   return { failed, payload };
 }
 
-export function toolErrorPayload(name: string, callId: string | undefined, error: unknown, latencyMs: number): Payload {
+export function toolErrorPayload(
+  name: string,
+  callId: string | undefined,
+  error: unknown,
+  latencyMs: number,
+): Payload {
   const payload: Payload = { name };
   if (callId !== undefined) payload.callId = callId;
   payload.error = errorInfo(error);
@@ -223,7 +257,12 @@ export function retrieverStartPayload(name: string, query: string, content: bool
 }
 
 /** Documents a retriever returned: their text and metadata, and how many there were. */
-export function retrieverEndPayload(name: string, documents: unknown, latencyMs: number, content: boolean): Payload {
+export function retrieverEndPayload(
+  name: string,
+  documents: unknown,
+  latencyMs: number,
+  content: boolean,
+): Payload {
   const list = isArray(documents) ? documents : [];
   const payload: Payload = { name, count: list.length, latencyMs };
   if (content) {
@@ -258,7 +297,10 @@ export function agentFinishText(finish: unknown): string | undefined {
 const DOTTED_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_:-]*(\.[A-Za-z0-9_:-]+)+$/;
 const MAX_TYPE_LENGTH = 120;
 
-export function customEvent(eventName: unknown, data: unknown): { type: string | undefined; payload: Payload } {
+export function customEvent(
+  eventName: unknown,
+  data: unknown,
+): { type: string | undefined; payload: Payload } {
   const name = typeof eventName === "string" ? eventName : String(eventName);
   if (name.length <= MAX_TYPE_LENGTH && DOTTED_TYPE.test(name)) {
     const payload = isObject(data) && !isArray(data) ? (data as Payload) : { value: data };

@@ -90,13 +90,16 @@ function compactContent(content: unknown): unknown {
     if (id !== undefined) out.id = id;
     const name = readString(block, "name");
     if (name !== undefined) out.name = name;
-    if (type === "tool_use" || type === "tool_call") out.input = read(block, "input") ?? read(block, "args");
+    if (type === "tool_use" || type === "tool_call")
+      out.input = read(block, "input") ?? read(block, "args");
     return out;
   });
 }
 
 /** Tool calls a model asked for, as `{ name, callId, arguments }`. */
-export function toolCallsOf(message: unknown): { name: string; callId?: string; arguments?: unknown }[] {
+export function toolCallsOf(
+  message: unknown,
+): { name: string; callId?: string; arguments?: unknown }[] {
   const calls = read(message, "tool_calls");
   if (!isArray(calls) || calls.length === 0) return [];
   const out: { name: string; callId?: string; arguments?: unknown }[] = [];

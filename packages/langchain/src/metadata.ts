@@ -37,6 +37,7 @@ export function agentNameOf(lcMetadata: unknown): string | undefined {
 }
 
 /** Characters an agent name may not carry (it becomes an MQTT topic level), and its longest length. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what the hub refuses.
 const NAME_FORBIDDEN = /[/+#\u0000-\u001f\u007f]/g;
 const MAX_NAME_LENGTH = 200;
 

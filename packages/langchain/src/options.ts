@@ -1,4 +1,10 @@
-import { type CaptureMode, Chorus, type ChorusOptions, type Logger, type OnError } from "@chorus/core";
+import {
+  type CaptureMode,
+  Chorus,
+  type ChorusOptions,
+  type Logger,
+  type OnError,
+} from "@chorus/core";
 
 /** Options of {@link ChorusCallbackHandler}. Every one is optional. */
 export interface ChorusCallbackHandlerOptions {
@@ -35,13 +41,19 @@ export function isClient(value: Chorus | ChorusOptions | undefined): value is Ch
 }
 
 /** The client to use, and whether the handler owns it (and so may close it). */
-export function resolveClient(option: Chorus | ChorusOptions | undefined): { chorus: Chorus; owned: boolean } {
+export function resolveClient(option: Chorus | ChorusOptions | undefined): {
+  chorus: Chorus;
+  owned: boolean;
+} {
   if (isClient(option)) return { chorus: option, owned: false };
   try {
     return { chorus: new Chorus(option), owned: true };
   } catch {
     // Chorus does not throw on bad options, but a handler constructor must not either: fall back
     // to a client that drops everything rather than break the user's setup.
-    return { chorus: new Chorus({ enabled: false, logger: false, drainOnExit: false }), owned: true };
+    return {
+      chorus: new Chorus({ enabled: false, logger: false, drainOnExit: false }),
+      owned: true,
+    };
   }
 }

@@ -106,11 +106,37 @@ export class RunTracker {
     let run: Run;
     if (parent) {
       // A nested "agent" is a named sub-agent (see isSubAgent): its events carry its own name.
-      const agent = this.#agent ?? (kind === "agent" ? (toAgentName(lcAgentName) ?? parent.agent) : parent.agent);
+      const agent =
+        this.#agent ??
+        (kind === "agent" ? (toAgentName(lcAgentName) ?? parent.agent) : parent.agent);
       run =
         kind === "hidden"
-          ? new Run(kind, spec.name, parent.traceId, parent.spanId, parent.parentSpanId, parent.intentId, agent, agentName, metadata, startedAt, parent.root)
-          : new Run(kind, spec.name, parent.traceId, newSpanId(), parent.spanId, parent.intentId, agent, agentName, metadata, startedAt, parent.root);
+          ? new Run(
+              kind,
+              spec.name,
+              parent.traceId,
+              parent.spanId,
+              parent.parentSpanId,
+              parent.intentId,
+              agent,
+              agentName,
+              metadata,
+              startedAt,
+              parent.root,
+            )
+          : new Run(
+              kind,
+              spec.name,
+              parent.traceId,
+              newSpanId(),
+              parent.spanId,
+              parent.intentId,
+              agent,
+              agentName,
+              metadata,
+              startedAt,
+              parent.root,
+            );
     } else {
       // A top-level run starts a trace, unless it runs inside one (an intent handler, withTrace()).
       const trace = currentTrace();
@@ -136,7 +162,13 @@ export class RunTracker {
   /** Queue one event of `run`. Synchronous: `emit()` only validates and enqueues. */
   emit(type: string, run: Run | undefined, payload: Record<string, unknown>): void {
     if (!run) {
-      this.#chorus.emit({ type, channel: this.#channel, agent: this.#agent, payload, metadata: { framework: "langchain" } });
+      this.#chorus.emit({
+        type,
+        channel: this.#channel,
+        agent: this.#agent,
+        payload,
+        metadata: { framework: "langchain" },
+      });
       return;
     }
     this.#chorus.emit({

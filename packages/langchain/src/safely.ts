@@ -56,7 +56,9 @@ export function safely<T>(reporter: Reporter, operation: string, fn: () => T, fa
     const result = fn();
     if (isThenable(result)) {
       // Nothing on our path is async; if something ever is, its rejection must not go unhandled.
-      (result as unknown as Promise<unknown>).then(undefined, (error: unknown) => reporter.report(error, { operation }));
+      (result as unknown as Promise<unknown>).then(undefined, (error: unknown) =>
+        reporter.report(error, { operation }),
+      );
     }
     return result;
   } catch (error) {
@@ -76,7 +78,9 @@ function ignoreThrows(fn: () => unknown): void {
 
 function isThenable(value: unknown): boolean {
   return (
-    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
   );
 }
 

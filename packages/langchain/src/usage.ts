@@ -35,7 +35,9 @@ export function usageOf(result: unknown): TokenUsage | undefined {
   }
   if (total) return total;
   const llmOutput = read(result, "llmOutput");
-  return fromTokenUsage(read(llmOutput, "tokenUsage")) ?? fromProviderUsage(read(llmOutput, "usage"));
+  return (
+    fromTokenUsage(read(llmOutput, "tokenUsage")) ?? fromProviderUsage(read(llmOutput, "usage"))
+  );
 }
 
 function fromUsageMetadata(meta: unknown): TokenUsage | undefined {
@@ -68,7 +70,10 @@ function fromProviderUsage(usage: unknown): TokenUsage | undefined {
   return clean({
     inputTokens,
     outputTokens,
-    totalTokens: inputTokens !== undefined && outputTokens !== undefined ? inputTokens + outputTokens : undefined,
+    totalTokens:
+      inputTokens !== undefined && outputTokens !== undefined
+        ? inputTokens + outputTokens
+        : undefined,
     cacheReadTokens: readNumber(usage, "cache_read_input_tokens"),
     cacheWriteTokens: readNumber(usage, "cache_creation_input_tokens"),
   });
@@ -85,7 +90,8 @@ function clean(usage: TokenUsage): TokenUsage | undefined {
 
 function add(a: TokenUsage, b: TokenUsage): TokenUsage {
   const out: TokenUsage = { ...a };
-  for (const key of Object.keys(b) as (keyof TokenUsage)[]) out[key] = (out[key] ?? 0) + (b[key] ?? 0);
+  for (const key of Object.keys(b) as (keyof TokenUsage)[])
+    out[key] = (out[key] ?? 0) + (b[key] ?? 0);
   return out;
 }
 

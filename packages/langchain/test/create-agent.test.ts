@@ -4,7 +4,18 @@ import { fakeModel } from "@langchain/core/testing";
 import { createAgent } from "langchain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChorusCallbackHandler } from "../src/index.js";
-import { freshChannel, getWeather, meta, one, ofType, payload, readBack, startHub, type TestHub, types } from "./helpers.js";
+import {
+  freshChannel,
+  getWeather,
+  meta,
+  one,
+  ofType,
+  payload,
+  readBack,
+  startHub,
+  type TestHub,
+  types,
+} from "./helpers.js";
 
 let t: TestHub;
 beforeAll(async () => {
@@ -39,7 +50,10 @@ describe("createAgent (langchain v1) with a tool", () => {
   it("emits the run as one trace: agent, model turns, tool call, final message", async () => {
     const channel = freshChannel();
     const handler = new ChorusCallbackHandler({ chorus: t.chorus, channel });
-    const result = await weatherAgent().invoke(question, { callbacks: [handler], configurable: { thread_id: "thread-42" } });
+    const result = await weatherAgent().invoke(question, {
+      callbacks: [handler],
+      configurable: { thread_id: "thread-42" },
+    });
     expect(result.messages.at(-1)?.content).toBe("It is sunny and 24°C in Paris.");
 
     const events = await readBack(t.chorus, channel);
@@ -78,12 +92,25 @@ describe("createAgent (langchain v1) with a tool", () => {
 
     // Names, call ids, arguments and results.
     expect(payload(start)).toMatchObject({ name: "weatherbot" });
-    expect(payload(start).input.messages[0]).toMatchObject({ role: "user", content: "What's the weather in Paris?" });
+    expect(payload(start).input.messages[0]).toMatchObject({
+      role: "user",
+      content: "What's the weather in Paris?",
+    });
     expect(start.agent).toBe("weatherbot");
-    expect(payload(toolStart)).toEqual({ name: "get_weather", callId: "call_weather_1", arguments: { city: "Paris" } });
-    expect(payload(toolEnd)).toMatchObject({ name: "get_weather", callId: "call_weather_1", result: "Sunny and 24°C in Paris" });
+    expect(payload(toolStart)).toEqual({
+      name: "get_weather",
+      callId: "call_weather_1",
+      arguments: { city: "Paris" },
+    });
+    expect(payload(toolEnd)).toMatchObject({
+      name: "get_weather",
+      callId: "call_weather_1",
+      result: "Sunny and 24°C in Paris",
+    });
     expect(payload(toolEnd).latencyMs).toBeGreaterThanOrEqual(0);
-    expect(payload(llmEnd1!).toolCalls).toEqual([{ name: "get_weather", callId: "call_weather_1", arguments: { city: "Paris" } }]);
+    expect(payload(llmEnd1!).toolCalls).toEqual([
+      { name: "get_weather", callId: "call_weather_1", arguments: { city: "Paris" } },
+    ]);
     expect(payload(llmEnd1!).finishReason).toBe("tool_calls");
 
     // Usage of the final turn, with cache tokens.
@@ -91,19 +118,39 @@ describe("createAgent (langchain v1) with a tool", () => {
       model: "fake-1",
       finishReason: "stop",
       output: "It is sunny and 24°C in Paris.",
-      usage: { inputTokens: 120, outputTokens: 12, totalTokens: 132, cacheReadTokens: 100, cacheWriteTokens: 8 },
+      usage: {
+        inputTokens: 120,
+        outputTokens: 12,
+        totalTokens: 132,
+        cacheReadTokens: 100,
+        cacheWriteTokens: 8,
+      },
     });
     expect(payload(llmEnd2!).latencyMs).toBeGreaterThanOrEqual(0);
     expect(payload(llmEnd2!).timeToFirstTokenMs).toBeUndefined(); // not streamed
-    expect(payload(llmStart2!).messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "tool"]);
+    expect(payload(llmStart2!).messages.map((m: { role: string }) => m.role)).toEqual([
+      "user",
+      "assistant",
+      "tool",
+    ]);
 
-    expect(payload(one(events, "agent.message"))).toEqual({ role: "assistant", text: "It is sunny and 24°C in Paris." });
+    expect(payload(one(events, "agent.message"))).toEqual({
+      role: "assistant",
+      text: "It is sunny and 24°C in Paris.",
+    });
     expect(one(events, "agent.message").spanId).toBe(start.spanId);
-    expect(payload(end)).toMatchObject({ name: "weatherbot", output: { role: "assistant", content: "It is sunny and 24°C in Paris." } });
+    expect(payload(end)).toMatchObject({
+      name: "weatherbot",
+      output: { role: "assistant", content: "It is sunny and 24°C in Paris." },
+    });
 
     // LangGraph node names and the thread id in metadata, with the framework and run ids.
     expect(meta(start)).toMatchObject({ framework: "langchain", threadId: "thread-42" });
-    expect(meta(llmStart1!)).toMatchObject({ framework: "langchain", langgraphNode: "model_request", threadId: "thread-42" });
+    expect(meta(llmStart1!)).toMatchObject({
+      framework: "langchain",
+      langgraphNode: "model_request",
+      threadId: "thread-42",
+    });
     expect(meta(toolStart)).toMatchObject({ langgraphNode: "tools", threadId: "thread-42" });
     expect(meta(llmStart1!).runId).toEqual(expect.any(String));
     expect(meta(llmStart1!).parentRunId).toEqual(expect.any(String));
@@ -164,13 +211,23 @@ describe("createAgent (langchain v1) with a tool", () => {
   it("reports a model failure as llm.error and agent.error, and LangChain's error is untouched", async () => {
     const channel = freshChannel();
     const handler = new ChorusCallbackHandler({ chorus: t.chorus, channel });
-    const failure = Object.assign(new Error("rate limited"), { status: 429, name: "RateLimitError" });
+    const failure = Object.assign(new Error("rate limited"), {
+      status: 429,
+      name: "RateLimitError",
+    });
     const agent = createAgent({ model: fakeModel().alwaysThrow(failure), tools: [getWeather] });
     await expect(agent.invoke(question, { callbacks: [handler] })).rejects.toBe(failure);
     const events = await readBack(t.chorus, channel);
     expect(types(events)).toEqual(["agent.start", "llm.start", "llm.error", "agent.error"]);
-    expect(payload(one(events, "llm.error")).error).toEqual({ message: "rate limited", type: "RateLimitError", status: 429 });
-    expect(payload(one(events, "agent.error"))).toMatchObject({ name: "LangGraph", error: { message: "rate limited" } });
+    expect(payload(one(events, "llm.error")).error).toEqual({
+      message: "rate limited",
+      type: "RateLimitError",
+      status: 429,
+    });
+    expect(payload(one(events, "agent.error"))).toMatchObject({
+      name: "LangGraph",
+      error: { message: "rate limited" },
+    });
     expect(one(events, "agent.error").spanId).toBe(one(events, "agent.start").spanId);
   });
 
@@ -193,22 +250,37 @@ describe("createAgent (langchain v1) with a tool", () => {
     expect(result.messages.at(-1)?.content).toBe("Sorry, I could not get the weather.");
     const events = await readBack(t.chorus, channel);
     const toolError = one(events, "tool.error");
-    expect(payload(toolError)).toMatchObject({ name: "get_weather", callId: "call_x", error: { message: "weather service down" } });
+    expect(payload(toolError)).toMatchObject({
+      name: "get_weather",
+      callId: "call_x",
+      error: { message: "weather service down" },
+    });
     expect(toolError.spanId).toBe(one(events, "tool.start").spanId);
     expect(types(events).at(-1)).toBe("agent.end");
   });
 
   it("with capture: 'metadata', leaves prompts, answers, arguments and results out", async () => {
     const channel = freshChannel();
-    const handler = new ChorusCallbackHandler({ chorus: t.chorus, channel, capture: "metadata", agent: "ops" });
+    const handler = new ChorusCallbackHandler({
+      chorus: t.chorus,
+      channel,
+      capture: "metadata",
+      agent: "ops",
+    });
     await weatherAgent().invoke(question, { callbacks: [handler] });
     const events = await readBack(t.chorus, channel);
     expect(types(events)).not.toContain("agent.message");
     const text = JSON.stringify(events.map((e) => e.payload));
     expect(text).not.toContain("Paris");
     expect(text).not.toContain("sunny");
-    expect(payload(one(events, "tool.start"))).toEqual({ name: "get_weather", callId: "call_weather_1" });
-    expect(payload(ofType(events, "llm.end")[1]!).usage).toMatchObject({ inputTokens: 120, outputTokens: 12 });
+    expect(payload(one(events, "tool.start"))).toEqual({
+      name: "get_weather",
+      callId: "call_weather_1",
+    });
+    expect(payload(ofType(events, "llm.end")[1]!).usage).toMatchObject({
+      inputTokens: 120,
+      outputTokens: 12,
+    });
     expect(events.every((e) => e.agent === "ops")).toBe(true);
   });
 });

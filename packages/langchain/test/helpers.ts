@@ -13,8 +13,20 @@ export interface TestHub {
 
 /** A real hub in this process on random ports, and a client for it with quiet logs. */
 export async function startHub(): Promise<TestHub> {
-  const hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: `acme:${API_KEY}` });
-  const chorus = new Chorus({ url: hub.url, apiKey: API_KEY, flushIntervalMs: 20, logger: false, drainOnExit: false });
+  const hub = await createHub({
+    port: 0,
+    mqttPort: 0,
+    db: ":memory:",
+    logger: false,
+    apiKeys: `acme:${API_KEY}`,
+  });
+  const chorus = new Chorus({
+    url: hub.url,
+    apiKey: API_KEY,
+    flushIntervalMs: 20,
+    logger: false,
+    drainOnExit: false,
+  });
   return {
     hub,
     chorus,
@@ -50,7 +62,8 @@ export function ofType(events: readonly ChorusEvent[], type: string): ChorusEven
 
 export function one(events: readonly ChorusEvent[], type: string): ChorusEvent {
   const found = ofType(events, type);
-  if (found.length !== 1) throw new Error(`expected one ${type}, got ${found.length}: ${types(events).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type}, got ${found.length}: ${types(events).join(", ")}`);
   return found[0]!;
 }
 
