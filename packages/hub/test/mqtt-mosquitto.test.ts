@@ -1,10 +1,17 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
 import { api, KEY_A, startTestHub } from "./helpers.js";
 
 // Interop with a broker-independent client. mosquitto_sub comes from the Debian package
-// mosquitto-clients; CI installs it, and a missing binary fails this test rather than skipping it.
+// mosquitto-clients. .ci/run installs it and sets CI=1, where a missing binary fails this test.
+// On a developer machine without it the test is skipped with a warning, so the README's test
+// command still works with only Node and npm.
+const available = spawnSync("mosquitto_sub", ["--help"]).error === undefined;
+const runIt = available || Boolean(process.env.CI);
+if (!runIt) {
+  console.warn("SKIPPED mosquitto interop: mosquitto_sub not found (apt-get install mosquitto-clients)");
+}
 
 let hub: Hub;
 beforeAll(async () => {
@@ -14,7 +21,7 @@ afterAll(async () => {
   await hub.close();
 });
 
-test("mosquitto_sub receives the canonical topic and JSON of an event stored through the hub", async () => {
+test.runIf(runIt)("mosquitto_sub receives the canonical topic and JSON of an event stored through the hub", async () => {
   const sub = spawn(
     "mosquitto_sub",
     [
