@@ -53,7 +53,8 @@ export class LlmCall {
     const p = isObj(params) ? params : {};
     this.#model = str(p.model);
     this.#streaming = p.stream === true;
-    const headers = isObj(requestOptions) && isObj(requestOptions.headers) ? requestOptions.headers : {};
+    const headers =
+      isObj(requestOptions) && isObj(requestOptions.headers) ? requestOptions.headers : {};
     this.#metadata = {
       method: headers[HELPER_HEADER] === "stream" ? "messages.stream" : "messages.create",
       stream: this.#streaming,
@@ -64,7 +65,12 @@ export class LlmCall {
   begin(params: unknown): void {
     const { recorder } = this.#ctx;
     recorder.safely("tool.end", () => this.#endTools(params));
-    recorder.emit(EventTypes.LlmStart, this.span, llmStartPayload(params, this.#ctx.capture), this.#metadata);
+    recorder.emit(
+      EventTypes.LlmStart,
+      this.span,
+      llmStartPayload(params, this.#ctx.capture),
+      this.#metadata,
+    );
   }
 
   /** The SDK began parsing the body: a later raw `asResponse()` is not the end of this call. */
@@ -91,7 +97,8 @@ export class LlmCall {
   rawResponse(response: unknown): void {
     if (this.#ended || this.#parseStarted) return;
     this.#ended = true;
-    const status = isObj(response) && typeof response.status === "number" ? response.status : undefined;
+    const status =
+      isObj(response) && typeof response.status === "number" ? response.status : undefined;
     this.#ctx.recorder.emit(
       EventTypes.LlmEnd,
       this.span,
@@ -103,11 +110,18 @@ export class LlmCall {
   failed(error: unknown, usage?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    const payload: LlmErrorPayload = { provider: PROVIDER, error: errorInfo(error), latencyMs: this.#elapsed() };
+    const payload: LlmErrorPayload = {
+      provider: PROVIDER,
+      error: errorInfo(error),
+      latencyMs: this.#elapsed(),
+    };
     if (this.#model !== undefined) payload.model = this.#model;
     const tokens = usage === undefined ? undefined : toTokenUsage(usage);
     if (tokens !== undefined) payload.usage = tokens;
-    this.#ctx.recorder.emit(EventTypes.LlmError, this.span, payload, { ...this.#metadata, ...errorMetadata(error) });
+    this.#ctx.recorder.emit(EventTypes.LlmError, this.span, payload, {
+      ...this.#metadata,
+      ...errorMetadata(error),
+    });
   }
 
   #observe(stream: AsyncIterable<unknown>): void {
@@ -119,7 +133,12 @@ export class LlmCall {
         const { token, first } = accumulator.add(event);
         if (first) this.#firstTokenMs = this.#elapsed();
         if (token !== undefined && emitTokens) {
-          recorder.emit(EventTypes.LlmToken, this.span, { token, index: this.#tokens++ }, this.#metadata);
+          recorder.emit(
+            EventTypes.LlmToken,
+            this.span,
+            { token, index: this.#tokens++ },
+            this.#metadata,
+          );
         }
       },
       onEnd: (end: StreamEnd) => this.#streamEnded(end, accumulator),
@@ -131,9 +150,15 @@ export class LlmCall {
 
   #streamEnded(end: StreamEnd, accumulator: StreamAccumulator): void {
     const message = accumulator.message();
-    if (end.reason === "failed") return this.failed(end.error, message.usage);
+    if (end.reason === "failed") {
+      this.failed(end.error, message.usage);
+      return;
+    }
     if (end.reason === "canceled") {
-      return this.failed({ name: "APIUserAbortError", message: "Request was aborted." }, message.usage);
+      // Like the SDK's MessageStream, an abort is reported as the SDK's abort error; the tokens
+      // used until then were still billed, so the usage so far goes with it.
+      this.failed({ name: "APIUserAbortError", message: "Request was aborted." }, message.usage);
+      return;
     }
     const extra: Record<string, unknown> = {};
     if (!accumulator.complete) extra.incomplete = true;
@@ -150,18 +175,28 @@ export class LlmCall {
     if (summary.stopReason !== undefined) metadata.stopReason = summary.stopReason;
     const end = { ...summary.end, latencyMs: this.#elapsed() };
     if (end.model === undefined && this.#model !== undefined) end.model = this.#model;
-    if (this.#firstTokenMs !== undefined) Object.assign(end, { timeToFirstTokenMs: this.#firstTokenMs });
+    if (this.#firstTokenMs !== undefined)
+      Object.assign(end, { timeToFirstTokenMs: this.#firstTokenMs });
     recorder.emit(EventTypes.LlmEnd, this.span, end, metadata);
 
     if (capture === "full" && summary.text !== "") {
-      recorder.emit(EventTypes.AgentMessage, this.span, { role: "assistant", text: summary.text }, this.#metadata);
+      recorder.emit(
+        EventTypes.AgentMessage,
+        this.span,
+        { role: "assistant", text: summary.text },
+        this.#metadata,
+      );
     }
     const now = performance.now();
     for (const tool of summary.toolUses) {
       recorder.safely(EventTypes.ToolStart, () => {
         // A tool call is a child of the LLM turn that asked for it; its end reuses this span.
         const span: SpanRef = { ...this.span, spanId: newSpanId(), parentSpanId: this.span.spanId };
-        const payload = { name: tool.name, callId: tool.id, ...(capture === "full" ? { arguments: tool.input } : {}) };
+        const payload = {
+          name: tool.name,
+          callId: tool.id,
+          ...(capture === "full" ? { arguments: tool.input } : {}),
+        };
         recorder.emit(EventTypes.ToolStart, span, payload);
         pending.add(tool.id, { name: tool.name, startedAt: now, span });
       });
@@ -177,10 +212,15 @@ export class LlmCall {
       const latencyMs = Math.round(performance.now() - tool.startedAt);
       const base = { name: tool.name, callId: result.toolUseId, latencyMs };
       if (result.isError) {
-        const message = capture === "full" ? contentText(result.content) || "tool error" : "tool error";
+        const message =
+          capture === "full" ? contentText(result.content) || "tool error" : "tool error";
         recorder.emit(EventTypes.ToolError, tool.span, { ...base, error: { message } });
       } else {
-        recorder.emit(EventTypes.ToolEnd, tool.span, capture === "full" ? { ...base, result: result.content } : base);
+        recorder.emit(
+          EventTypes.ToolEnd,
+          tool.span,
+          capture === "full" ? { ...base, result: result.content } : base,
+        );
       }
       if (pending.size === 0) return;
     }
@@ -195,9 +235,14 @@ export class LlmCall {
 function abortSignalOf(stream: object): AbortSignal | undefined {
   const controller = (stream as { controller?: unknown }).controller;
   const signal = isObj(controller) ? controller.signal : undefined;
-  return isObj(signal) && typeof signal.addEventListener === "function" ? (signal as unknown as AbortSignal) : undefined;
+  return isObj(signal) && typeof signal.addEventListener === "function"
+    ? (signal as unknown as AbortSignal)
+    : undefined;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return isObj(value) && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
+  return (
+    isObj(value) &&
+    typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function"
+  );
 }

@@ -104,7 +104,9 @@ const FINISH_REASONS: Readonly<Record<string, string>> = {
 };
 
 export function finishReason(stopReason: string): string {
-  return Object.hasOwn(FINISH_REASONS, stopReason) ? (FINISH_REASONS[stopReason] as string) : stopReason;
+  return Object.hasOwn(FINISH_REASONS, stopReason)
+    ? (FINISH_REASONS[stopReason] as string)
+    : stopReason;
 }
 
 /**

@@ -47,7 +47,9 @@ export interface ResolvedWrapOptions {
  * CJS, or two versions), and any of those clients must be accepted as one.
  */
 function isSink(value: unknown): value is EventSink & { options?: { capture?: unknown } } {
-  return typeof value === "object" && value !== null && typeof (value as EventSink).emit === "function";
+  return (
+    typeof value === "object" && value !== null && typeof (value as EventSink).emit === "function"
+  );
 }
 
 export function resolveWrapOptions(options: WrapAnthropicOptions): ResolvedWrapOptions {
@@ -62,7 +64,8 @@ export function resolveWrapOptions(options: WrapAnthropicOptions): ResolvedWrapO
   }
   const clientCapture = sink.options?.capture;
   const capture: Capture =
-    options.capture ?? (clientCapture === "metadata" || clientCapture === "full" ? clientCapture : "full");
+    options.capture ??
+    (clientCapture === "metadata" || clientCapture === "full" ? clientCapture : "full");
   const chorusLogger = !isSink(given) ? given?.logger : undefined;
   const logger = options.logger ?? chorusLogger ?? createConsoleLogger("warn");
   return {

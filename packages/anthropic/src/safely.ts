@@ -21,7 +21,10 @@ export type Safely = <T>(operation: string, fn: () => T) => T | undefined;
  * is swallowed too) and to the logger, once per operation: a mapping bug would otherwise log on
  * every call, and the set of operation names is small and fixed, so the memory is bounded.
  */
-export function createSafely(onError: AdapterOnError | undefined, logger: Logger | undefined): Safely {
+export function createSafely(
+  onError: AdapterOnError | undefined,
+  logger: Logger | undefined,
+): Safely {
   const warned = new Set<string>();
   const report = (error: unknown, operation: string): void => {
     try {

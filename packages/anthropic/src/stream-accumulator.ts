@@ -65,7 +65,9 @@ export class StreamAccumulator {
           ...(typeof block.id === "string" ? { id: block.id } : {}),
           ...(typeof block.name === "string" ? { name: block.name } : {}),
           ...(this.#keepContent && typeof block.text === "string" ? { text: block.text } : {}),
-          ...(isObj(block.input) && Object.keys(block.input).length > 0 ? { input: block.input } : {}),
+          ...(isObj(block.input) && Object.keys(block.input).length > 0
+            ? { input: block.input }
+            : {}),
         });
         return { first: false };
       }
@@ -123,19 +125,26 @@ export class StreamAccumulator {
     const delta = isObj(event.delta) ? event.delta : {};
     const block = this.#blockAt(event.index);
     if (delta.type === "text_delta" && typeof delta.text === "string") {
-      if (block && this.#keepContent) block.text = append(block, block.text, delta.text, MAX_STREAM_TEXT_CHARS);
+      if (block && this.#keepContent)
+        block.text = append(block, block.text, delta.text, MAX_STREAM_TEXT_CHARS);
       return { token: delta.text, first };
     }
     if (delta.type === "input_json_delta" && typeof delta.partial_json === "string" && block) {
       // Ids and names are needed even without content; the arguments only with it.
-      if (this.#keepContent) block.json = append(block, block.json, delta.partial_json, MAX_TOOL_INPUT_CHARS);
+      if (this.#keepContent)
+        block.json = append(block, block.json, delta.partial_json, MAX_TOOL_INPUT_CHARS);
     }
     return { first };
   }
 
   #setBlock(index: unknown, block: Block): void {
     // Indexes come from the server; a nonsense one must not allocate a huge sparse array.
-    if (typeof index === "number" && Number.isInteger(index) && index >= 0 && index <= this.#blocks.length) {
+    if (
+      typeof index === "number" &&
+      Number.isInteger(index) &&
+      index >= 0 &&
+      index <= this.#blocks.length
+    ) {
       this.#blocks[index] = block;
     }
   }

@@ -61,7 +61,10 @@ type Messages = Record<PropertyKey, unknown> & { [STATE]?: WrapState };
  * });
  * await chorus.flush();
  */
-export function wrapAnthropic<T extends AnthropicLike>(client: T, options: WrapAnthropicOptions = {}): T {
+export function wrapAnthropic<T extends AnthropicLike>(
+  client: T,
+  options: WrapAnthropicOptions = {},
+): T {
   try {
     const messages = messagesOf(client);
     if (messages === undefined) return client;
@@ -115,13 +118,20 @@ function messagesOf(client: unknown): Messages | undefined {
   if (typeof client !== "object" || client === null) return undefined;
   const messages = (client as { messages?: unknown }).messages;
   if (typeof messages !== "object" || messages === null) return undefined;
-  return typeof (messages as { create?: unknown }).create === "function" ? (messages as Messages) : undefined;
+  return typeof (messages as { create?: unknown }).create === "function"
+    ? (messages as Messages)
+    : undefined;
 }
 
 function createLive(options: WrapAnthropicOptions): Live {
   const resolved = resolveWrapOptions(options);
   const safely = createSafely(resolved.onError, resolved.logger);
-  const recorder = new Recorder({ sink: resolved.sink, channel: resolved.channel, agent: resolved.agent, safely });
+  const recorder = new Recorder({
+    sink: resolved.sink,
+    channel: resolved.channel,
+    agent: resolved.agent,
+    safely,
+  });
   const ctx: CallContext = {
     recorder,
     pending: new PendingTools(),
@@ -138,8 +148,18 @@ function createLive(options: WrapAnthropicOptions): Live {
 function install(messages: Messages, live: Live): void {
   const previous = Object.getOwnPropertyDescriptor(messages, "create");
   const original = messages.create as Create;
-  const state: WrapState = { original, wrapped: instrumented(original, () => state.live), previous, live };
-  Object.defineProperty(messages, STATE, { value: state, configurable: true, enumerable: false, writable: false });
+  const state: WrapState = {
+    original,
+    wrapped: instrumented(original, () => state.live),
+    previous,
+    live,
+  };
+  Object.defineProperty(messages, STATE, {
+    value: state,
+    configurable: true,
+    enumerable: false,
+    writable: false,
+  });
   Object.defineProperty(messages, "create", {
     value: state.wrapped,
     configurable: true,
@@ -186,7 +206,9 @@ function instrumented(original: Create, live: () => Live | undefined): Create {
       );
       if (tapped === false) {
         safely("response", () => {
-          throw new Error("messages.create returned something other than an APIPromise; the call is not observed");
+          throw new Error(
+            "messages.create returned something other than an APIPromise; the call is not observed",
+          );
         });
       }
     }

@@ -18,11 +18,22 @@ afterAll(async () => {
 });
 
 const sdk = () => new Anthropic({ apiKey: "test", baseURL: api.url, maxRetries: 0 });
-const ask = { model: "claude-test-1", max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
+const ask = {
+  model: "claude-test-1",
+  max_tokens: 64,
+  messages: [{ role: "user" as const, content: "Hi" }],
+};
 
 describe("messages.create", () => {
   it("returns the SDK's message and emits llm.start, llm.end and agent.message in one span", async () => {
-    const body = message([text("Hello there")], { usage: { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 4, cache_creation_input_tokens: 2 } });
+    const body = message([text("Hello there")], {
+      usage: {
+        input_tokens: 10,
+        output_tokens: 3,
+        cache_read_input_tokens: 4,
+        cache_creation_input_tokens: 2,
+      },
+    });
     api.enqueue({ kind: "json", body });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus, agent: "greeter" });
 
@@ -47,12 +58,27 @@ describe("messages.create", () => {
       model: "claude-test-1",
       provider: "anthropic",
       finishReason: "stop",
-      usage: { inputTokens: 16, outputTokens: 3, totalTokens: 19, cacheReadTokens: 4, cacheWriteTokens: 2 },
+      usage: {
+        inputTokens: 16,
+        outputTokens: 3,
+        totalTokens: 19,
+        cacheReadTokens: 4,
+        cacheWriteTokens: 2,
+      },
     });
     expect(typeof end.payload.latencyMs).toBe("number");
     expect(end.payload.timeToFirstTokenMs).toBeUndefined();
-    expect(end.metadata).toMatchObject({ framework: "anthropic", method: "messages.create", stream: false, stopReason: "end_turn", messageId: body.id });
-    expect(only(events, "agent.message").payload).toEqual({ role: "assistant", text: "Hello there" });
+    expect(end.metadata).toMatchObject({
+      framework: "anthropic",
+      method: "messages.create",
+      stream: false,
+      stopReason: "end_turn",
+      messageId: body.id,
+    });
+    expect(only(events, "agent.message").payload).toEqual({
+      role: "assistant",
+      text: "Hello there",
+    });
   });
 
   it("returns the SDK's own APIPromise: withResponse() and asResponse() still work", async () => {
@@ -70,7 +96,9 @@ describe("messages.create", () => {
     const raw = await client.messages.create(ask).asResponse();
     // The body is the caller's to read: the adapter has not touched it.
     expect(raw.bodyUsed).toBe(false);
-    expect(((await raw.json()) as { content: unknown }).content).toEqual([{ type: "text", text: "two" }]);
+    expect(((await raw.json()) as { content: unknown }).content).toEqual([
+      { type: "text", text: "two" },
+    ]);
 
     const events = await hub.events();
     const ends = events.filter((e) => e.type === "llm.end");
@@ -78,7 +106,13 @@ describe("messages.create", () => {
     expect(rawEnd.payload).toMatchObject({ model: "claude-test-1", provider: "anthropic" });
     expect(rawEnd.metadata.status).toBe(200);
     // withResponse() parsed the body, so its end has the usage.
-    expect(ends.some((e) => e.metadata.raw !== true && (e.payload.usage as { outputTokens?: number })?.outputTokens === 7)).toBe(true);
+    expect(
+      ends.some(
+        (e) =>
+          e.metadata.raw !== true &&
+          (e.payload.usage as { outputTokens?: number })?.outputTokens === 7,
+      ),
+    ).toBe(true);
   });
 
   it("gives the same result as an unwrapped client", async () => {

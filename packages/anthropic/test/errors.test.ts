@@ -18,7 +18,20 @@ afterAll(async () => {
 });
 
 const sdk = (baseURL = api.url) => new Anthropic({ apiKey: "test", baseURL, maxRetries: 0 });
-const ask = { model: "claude-test-1", max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
+const ask = {
+  model: "claude-test-1",
+  max_tokens: 64,
+  messages: [{ role: "user" as const, content: "Hi" }],
+};
+
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected the call to fail");
+}
 
 async function lastTrace() {
   const start = (await hub.events()).filter((e) => e.type === "llm.start").at(-1)!;
@@ -28,28 +41,40 @@ async function lastTrace() {
 describe("API errors", () => {
   it.each([
     { status: 429, type: "rate_limit_error", cls: Anthropic.RateLimitError },
-    { status: 529, type: "overloaded_error", cls: Anthropic.InternalServerError },
+    { status: 529, type: "overloaded_error", cls: Anthropic.OverloadedError },
     { status: 400, type: "invalid_request_error", cls: Anthropic.BadRequestError },
-  ])("$status $type reaches the caller as the SDK's own error, and llm.error is emitted", async ({ status, type, cls }) => {
-    const body = errorBody(type, `scripted ${status}`);
-    api.enqueue({ kind: "json", status, body }, { kind: "json", status, body });
+  ])(
+    "$status $type reaches the caller as the SDK's own error, and llm.error is emitted",
+    async ({ status, type, cls }) => {
+      const body = errorBody(type, `scripted ${status}`);
+      api.enqueue({ kind: "json", status, body }, { kind: "json", status, body });
 
-    const plain = await sdk().messages.create(ask).catch((e: unknown) => e as Error);
-    const wrapped = await wrapAnthropic(sdk(), { chorus: hub.chorus }).messages.create(ask).catch((e: unknown) => e as Error);
+      const plain = await failureOf(sdk().messages.create(ask));
+      const wrapped = await failureOf(
+        wrapAnthropic(sdk(), { chorus: hub.chorus }).messages.create(ask),
+      );
 
-    expect(wrapped).toBeInstanceOf(cls);
-    expect(Object.getPrototypeOf(wrapped)).toBe(Object.getPrototypeOf(plain));
-    expect(wrapped.message).toBe(plain.message);
-    expect((wrapped as InstanceType<typeof Anthropic.APIError>).status).toBe(status);
-    expect((wrapped as InstanceType<typeof Anthropic.APIError>).error).toEqual(body);
+      expect(wrapped).toBeInstanceOf(cls);
+      expect(Object.getPrototypeOf(wrapped)).toBe(Object.getPrototypeOf(plain));
+      expect(wrapped.message).toBe(plain.message);
+      expect((wrapped as InstanceType<typeof Anthropic.APIError>).status).toBe(status);
+      expect((wrapped as InstanceType<typeof Anthropic.APIError>).error).toEqual(body);
 
-    const events = await lastTrace();
-    expect(types(events)).toEqual(["llm.start", "llm.error"]);
-    const error = only(events, "llm.error");
-    expect(error.payload).toMatchObject({ model: "claude-test-1", provider: "anthropic", error: { status, type } });
-    expect(error.metadata).toMatchObject({ errorClass: wrapped.name, requestId: expect.stringMatching(/^req_/) });
-    expect(error.spanId).toBe(events[0]!.spanId);
-  });
+      const events = await lastTrace();
+      expect(types(events)).toEqual(["llm.start", "llm.error"]);
+      const error = only(events, "llm.error");
+      expect(error.payload).toMatchObject({
+        model: "claude-test-1",
+        provider: "anthropic",
+        error: { status, type },
+      });
+      expect(error.metadata).toMatchObject({
+        errorClass: wrapped.name,
+        requestId: expect.stringMatching(/^req_/),
+      });
+      expect(error.spanId).toBe(events[0]!.spanId);
+    },
+  );
 
   it("the error is the very instance the SDK threw (withResponse and plain await alike)", async () => {
     api.enqueue({ kind: "json", status: 429, body: errorBody("rate_limit_error", "slow down") });

@@ -17,5 +17,7 @@ afterEach(async () => {
   await new Promise((r) => setTimeout(r, 20));
   if (unhandled.length === 0) return;
   const errors = unhandled.splice(0);
-  throw new Error(`unhandled rejection or exception during the test: ${errors.map(String).join("; ")}`);
+  throw new Error(
+    `unhandled rejection or exception during the test: ${errors.map(String).join("; ")}`,
+  );
 });

@@ -21,7 +21,11 @@ afterAll(async () => {
 });
 
 const sdk = () => new Anthropic({ apiKey: "test", baseURL: api.url, maxRetries: 0 });
-const ask = { model: "claude-test-1", max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
+const ask = {
+  model: "claude-test-1",
+  max_tokens: 64,
+  messages: [{ role: "user" as const, content: "Hi" }],
+};
 
 async function lastTrace(type = "llm.start") {
   const start = (await hub.events()).filter((e) => e.type === type).at(-1)!;
@@ -30,7 +34,9 @@ async function lastTrace(type = "llm.start") {
 
 describe("messages.create({ stream: true })", () => {
   it("yields the SDK's Stream, and llm.end has input tokens from message_start and output from message_delta", async () => {
-    const body = message([text("Hello streaming world")], { usage: { input_tokens: 21, output_tokens: 9, cache_read_input_tokens: 5 } });
+    const body = message([text("Hello streaming world")], {
+      usage: { input_tokens: 21, output_tokens: 9, cache_read_input_tokens: 5 },
+    });
     api.enqueue({ kind: "sse", events: sseEvents(body) });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus });
 
@@ -62,7 +68,13 @@ describe("messages.create({ stream: true })", () => {
     for await (const _ of stream) {
       // read to the end
     }
-    expect(sink.events.map((e) => e.type)).toEqual(["llm.start", "llm.token", "llm.token", "llm.end", "agent.message"]);
+    expect(sink.events.map((e) => e.type)).toEqual([
+      "llm.start",
+      "llm.token",
+      "llm.token",
+      "llm.end",
+      "agent.message",
+    ]);
     const tokens = sink.events.filter((e) => e.type === "llm.token");
     expect(tokens.map((e) => e.payload)).toEqual([
       { token: "abcde", index: 0 },
@@ -74,7 +86,10 @@ describe("messages.create({ stream: true })", () => {
 
     api.enqueue({ kind: "sse", events: sseEvents(message([text("abcdefghij")])) });
     const quiet = recordingSink();
-    for await (const _ of await wrapAnthropic(sdk(), { chorus: quiet }).messages.create({ ...ask, stream: true })) {
+    for await (const _ of await wrapAnthropic(sdk(), { chorus: quiet }).messages.create({
+      ...ask,
+      stream: true,
+    })) {
       // read to the end
     }
     expect(quiet.events.map((e) => e.type)).toEqual(["llm.start", "llm.end", "agent.message"]);
@@ -111,7 +126,10 @@ describe("messages.create({ stream: true })", () => {
   });
 
   it("ends with llm.error when the caller breaks out early, with the usage so far", async () => {
-    api.enqueue({ kind: "sse", events: sseEvents(message([text("a long answer that we stop reading")])) });
+    api.enqueue({
+      kind: "sse",
+      events: sseEvents(message([text("a long answer that we stop reading")])),
+    });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus });
     const stream = await client.messages.create({ ...ask, stream: true });
     for await (const event of stream) {
@@ -145,7 +163,9 @@ describe("messages.create({ stream: true })", () => {
 
 describe("messages.stream()", () => {
   it("returns the SDK's MessageStream with its helpers and events", async () => {
-    const body = message([text("Streamed by the helper")], { usage: { input_tokens: 30, output_tokens: 4 } });
+    const body = message([text("Streamed by the helper")], {
+      usage: { input_tokens: 30, output_tokens: 4 },
+    });
     api.enqueue({ kind: "sse", events: sseEvents(body) });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus, agent: "helper" });
 
@@ -167,7 +187,11 @@ describe("messages.stream()", () => {
   });
 
   it("abort mid-stream: the caller gets the SDK's APIUserAbortError and llm.error is emitted once", async () => {
-    api.enqueue({ kind: "sse", events: sseEvents(message([text("never finished, sadly")])), pauseAfter: 4 });
+    api.enqueue({
+      kind: "sse",
+      events: sseEvents(message([text("never finished, sadly")])),
+      pauseAfter: 4,
+    });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus });
     const stream = client.messages.stream(ask);
     let aborted: unknown;
@@ -185,6 +209,8 @@ describe("messages.stream()", () => {
     await until(async () => (await lastTrace()).length >= 2);
     const events = await lastTrace();
     expect(types(events)).toEqual(["llm.start", "llm.error"]);
-    expect(only(events, "llm.error").payload).toMatchObject({ error: { type: "APIUserAbortError" } });
+    expect(only(events, "llm.error").payload).toMatchObject({
+      error: { type: "APIUserAbortError" },
+    });
   });
 });

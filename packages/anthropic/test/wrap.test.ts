@@ -15,7 +15,11 @@ afterAll(async () => {
 });
 
 const sdk = () => new Anthropic({ apiKey: "test", baseURL: api.url, maxRetries: 0 });
-const ask = { model: "claude-test-1", max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
+const ask = {
+  model: "claude-test-1",
+  max_tokens: 64,
+  messages: [{ role: "user" as const, content: "Hi" }],
+};
 
 describe("wrap and unwrap", () => {
   it("returns the same client, typed as it was", () => {

@@ -39,7 +39,9 @@ export async function startFakeApi(): Promise<FakeApi> {
     req.on("end", () => {
       requestCount++;
       try {
-        requests.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
+        requests.push(
+          JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>,
+        );
       } catch {
         requests.push({});
       }
@@ -47,7 +49,12 @@ export async function startFakeApi(): Promise<FakeApi> {
       const requestId = `req_${requestCount}`;
       if (!answer) {
         res.writeHead(500, { "content-type": "application/json", "request-id": requestId });
-        res.end(JSON.stringify({ type: "error", error: { type: "api_error", message: "nothing scripted" } }));
+        res.end(
+          JSON.stringify({
+            type: "error",
+            error: { type: "api_error", message: "nothing scripted" },
+          }),
+        );
         return;
       }
       if (answer.kind === "json") {
@@ -59,7 +66,11 @@ export async function startFakeApi(): Promise<FakeApi> {
         res.end(JSON.stringify(answer.body));
         return;
       }
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "request-id": requestId });
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "request-id": requestId,
+      });
       const frame = (e: SseEvent) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
       const cut = answer.pauseAfter ?? answer.events.length;
       res.write(answer.events.slice(0, cut).map(frame).join(""));
@@ -82,7 +93,9 @@ export async function startFakeApi(): Promise<FakeApi> {
     requests,
     enqueue: (...answers) => queue.push(...answers),
     paused: () =>
-      open.size > 0 ? Promise.resolve() : new Promise<void>((resolve) => pausedWaiters.push(resolve)),
+      open.size > 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => pausedWaiters.push(resolve)),
     close: async () => {
       for (const res of open) res.destroy();
       server.closeAllConnections();

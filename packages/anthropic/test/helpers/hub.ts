@@ -12,14 +12,30 @@ export interface TestHub {
 }
 
 export async function startTestHub(channel = "anthropic"): Promise<TestHub> {
-  const hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: `acme:${API_KEY}` });
-  const chorus = new Chorus({ url: hub.url, apiKey: API_KEY, channel, flushIntervalMs: 10, logger: false });
+  const hub = await createHub({
+    port: 0,
+    mqttPort: 0,
+    db: ":memory:",
+    logger: false,
+    apiKeys: `acme:${API_KEY}`,
+  });
+  const chorus = new Chorus({
+    url: hub.url,
+    apiKey: API_KEY,
+    channel,
+    flushIntervalMs: 10,
+    logger: false,
+  });
   return {
     hub,
     chorus,
     async events(filter = {}) {
       await chorus.flush(5_000);
-      const page = await chorus.events.list({ channel: filter.channel ?? channel, traceId: filter.traceId, limit: 1000 });
+      const page = await chorus.events.list({
+        channel: filter.channel ?? channel,
+        traceId: filter.traceId,
+        limit: 1000,
+      });
       return page.data;
     },
     async close() {
@@ -34,12 +50,16 @@ export const types = (events: readonly ChorusEvent[]): string[] => events.map((e
 
 export function only(events: readonly ChorusEvent[], type: string): ChorusEvent {
   const found = events.filter((e) => e.type === type);
-  if (found.length !== 1) throw new Error(`expected one ${type}, got ${found.length}: ${types(events).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type}, got ${found.length}: ${types(events).join(", ")}`);
   return found[0] as ChorusEvent;
 }
 
 /** Wait until `predicate` holds (events arrive asynchronously after a stream ends). */
-export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

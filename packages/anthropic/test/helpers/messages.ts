@@ -28,7 +28,10 @@ export interface MessageBody {
 
 let counter = 0;
 
-export function message(content: Block[], options: { stop?: string; usage?: Partial<Usage>; model?: string } = {}): MessageBody {
+export function message(
+  content: Block[],
+  options: { stop?: string; usage?: Partial<Usage>; model?: string } = {},
+): MessageBody {
   counter++;
   return {
     id: `msg_${String(counter).padStart(4, "0")}`,
@@ -36,7 +39,8 @@ export function message(content: Block[], options: { stop?: string; usage?: Part
     role: "assistant",
     model: options.model ?? "claude-test-1",
     content,
-    stop_reason: options.stop ?? (content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn"),
+    stop_reason:
+      options.stop ?? (content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn"),
     stop_sequence: null,
     usage: {
       input_tokens: 12,
@@ -80,19 +84,33 @@ export function sseEvents(body: MessageBody): SseEvent[] {
   events.push({ event: "ping", data: { type: "ping" } });
   body.content.forEach((block, index) => {
     if (block.type === "text") {
-      events.push({ event: "content_block_start", data: { type: "content_block_start", index, content_block: { type: "text", text: "" } } });
+      events.push({
+        event: "content_block_start",
+        data: { type: "content_block_start", index, content_block: { type: "text", text: "" } },
+      });
       for (const piece of chunks(block.text, 5)) {
-        events.push({ event: "content_block_delta", data: { type: "content_block_delta", index, delta: { type: "text_delta", text: piece } } });
+        events.push({
+          event: "content_block_delta",
+          data: { type: "content_block_delta", index, delta: { type: "text_delta", text: piece } },
+        });
       }
     } else {
       events.push({
         event: "content_block_start",
-        data: { type: "content_block_start", index, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } },
+        data: {
+          type: "content_block_start",
+          index,
+          content_block: { type: "tool_use", id: block.id, name: block.name, input: {} },
+        },
       });
       for (const piece of chunks(JSON.stringify(block.input), 4)) {
         events.push({
           event: "content_block_delta",
-          data: { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: piece } },
+          data: {
+            type: "content_block_delta",
+            index,
+            delta: { type: "input_json_delta", partial_json: piece },
+          },
         });
       }
     }
