@@ -1,0 +1,50 @@
+import { getCurrentSpan } from "@openai/agents";
+import type { Safely } from "./safely.js";
+import type { SpanTracker } from "./tracker.js";
+
+/**
+ * Something whose run hooks we can listen to: a `Runner` (every agent it runs) or an `Agent`
+ * (that agent only). Structural, so any copy of the SDK (ESM or CJS) fits.
+ */
+export interface HookTarget {
+  on(type: string, listener: (...args: never[]) => void): unknown;
+  off(type: string, listener: (...args: never[]) => void): unknown;
+}
+
+type Listener = (...args: unknown[]) => void;
+type Bag = Record<string, unknown>;
+
+/**
+ * Listens to the run hooks for what spans leave out: the call id of each tool call, the final
+ * text (`agent.message`), and tools that run without a function span. The SDK calls listeners
+ * synchronously and a throw rejects the run, so every listener is guarded. The tracker finds
+ * the span each hook belongs to through the SDK's current span, which the hooks run inside.
+ *
+ * Runner listeners get the agent as an extra second argument; agent listeners do not.
+ */
+export function attachHooks(target: HookTarget, tracker: SpanTracker, safely: Safely): () => void {
+  const isRunner = typeof (target as { run?: unknown }).run === "function";
+  const shift = isRunner ? 1 : 0;
+  const guarded = (event: string, fn: (args: unknown[]) => void): [string, Listener] => [
+    event,
+    (...args: unknown[]) => safely.guard(`hook.${event}`, () => fn(args), undefined),
+  ];
+  const listeners: [string, Listener][] = [
+    guarded("agent_start", (args) => tracker.hookAgentStart(getCurrentSpan(), bag(args[1])?.model)),
+    guarded("agent_end", (args) => tracker.hookAgentEnd(getCurrentSpan(), args[1 + shift])),
+    guarded("agent_tool_start", (args) =>
+      tracker.hookToolStart(getCurrentSpan(), bag(args[1 + shift])?.name, bag(bag(args[2 + shift])?.toolCall)),
+    ),
+    guarded("agent_tool_end", (args) =>
+      tracker.hookToolEnd(getCurrentSpan(), args[2 + shift], bag(bag(args[3 + shift])?.toolCall)),
+    ),
+  ];
+  for (const [event, listener] of listeners) target.on(event, listener);
+  return () => {
+    for (const [event, listener] of listeners) safely.guard("hooks.detach", () => target.off(event, listener), undefined);
+  };
+}
+
+function bag(value: unknown): Bag | undefined {
+  return typeof value === "object" && value !== null ? (value as Bag) : undefined;
+}

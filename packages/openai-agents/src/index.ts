@@ -1,0 +1,5 @@
+export type { HookTarget } from "./hooks.js";
+export { type InstrumentHandle, instrument } from "./instrument.js";
+export type { InstrumentOptions } from "./options.js";
+export type { AdapterErrorContext, AdapterOnError } from "./safely.js";
+export type { ObservableStream } from "./stream.js";

@@ -1,0 +1,191 @@
+import type { Chorus } from "@chorus/core";
+import { addTraceProcessor, setTraceProcessors, setTracingDisabled, type TracingProcessor } from "@openai/agents";
+import { attachHooks, type HookTarget } from "./hooks.js";
+import { type ClientTarget, type InstrumentOptions, resolveClient, resolveLogger } from "./options.js";
+import { ChorusTracingProcessor } from "./processor.js";
+import { registryOf } from "./registry.js";
+import { Safely } from "./safely.js";
+import { type ObservableStream, observeStream } from "./stream.js";
+import { SpanTracker } from "./tracker.js";
+
+/** What {@link instrument} returns. */
+export interface InstrumentHandle {
+  /** The client events go to. */
+  readonly chorus: Chorus;
+  /** The processor registered with the SDK (to compose with `setTraceProcessors` yourself). */
+  readonly processor: TracingProcessor;
+  /** Listen to a `Runner`'s or an `Agent`'s hooks as well; returns a function that stops listening. */
+  observe(target: HookTarget): () => void;
+  /**
+   * Iterate a streamed run through this to get time to first token and, with `emitTokens`,
+   * `llm.token` events: `for await (const event of handle.observeStream(result)) …`.
+   */
+  observeStream<E>(result: ObservableStream<E>): AsyncIterable<E>;
+  /** Deliver what is queued (never rejects). */
+  forceFlush(timeoutMs?: number): Promise<void>;
+  /** Stop emitting and stop listening to hooks. The client stays open; `instrument()` again resumes. */
+  uninstrument(): void;
+  /** `uninstrument()`, flush, and close the client if `instrument()` created it. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+interface Registration {
+  handle: InstrumentHandle;
+  processor: ChorusTracingProcessor;
+  /** The processor is in the SDK's list (added, or kept by the last `setTraceProcessors`). */
+  inSdk: boolean;
+  closed: boolean;
+}
+
+/** How long `shutdown()` and `forceFlush()` wait for the hub when given no timeout. */
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+/**
+ * Send every OpenAI Agents SDK run to Chorus: agents, model calls with usage, tool calls,
+ * handoffs and guardrails, linked in one trace per run. Registers a `TracingProcessor` with the
+ * SDK and turns its tracing on. Never throws and never lets a failure reach a run.
+ *
+ * Calling it again for the same client returns the same handle: events are never doubled.
+ *
+ * @example
+ * import { Agent, Runner } from "@openai/agents";
+ * import { instrument } from "@chorus/openai-agents";
+ *
+ * const runner = new Runner();
+ * const chorus = instrument({ chorus: { apiKey: process.env.CHORUS_API_KEY }, channel: "support", hooks: runner });
+ * const result = await runner.run(new Agent({ name: "Helper", instructions: "Be brief." }), "Hi!");
+ * await chorus.shutdown(); // flush before exit
+ */
+export function instrument(options: InstrumentOptions = {}): InstrumentHandle {
+  const safely = new Safely(resolveLogger(options), options.onError);
+  let target: ClientTarget | undefined;
+  let chorus: Chorus | undefined;
+  try {
+    target = resolveClient(options);
+    const registry = registryOf<Registration>();
+    let registration = registry.get(target.key);
+    if (registration?.closed) registration = undefined;
+    if (registration) {
+      // Registered before (a second call, a module reload): reuse, never add a second processor.
+      registration.processor.activate();
+    } else {
+      chorus = target.client();
+      registration = create(chorus, target.owned, options, safely);
+      registry.set(target.key, registration);
+    }
+    register(registration, registry, options.exclusive === true);
+    if (options.enableTracing !== false) setTracingDisabled(false);
+    for (const hooks of list(options.hooks)) registration.handle.observe(hooks);
+    return registration.handle;
+  } catch (error) {
+    safely.report(error, { operation: "instrument" });
+    return inertHandle(chorus ?? safely.guard("instrument.client", () => target?.client(), undefined));
+  }
+}
+
+function create(chorus: Chorus, owned: boolean, options: InstrumentOptions, safely: Safely): Registration {
+  const tracker = new SpanTracker({
+    chorus,
+    safely,
+    channel: options.channel,
+    agent: options.agent,
+    content: (options.capture ?? chorus.options.capture) !== "metadata",
+    emitTokens: options.emitTokens === true,
+  });
+  const processor = new ChorusTracingProcessor({ tracker, safely, chorus });
+  const detachers = new Map<HookTarget, () => void>();
+  const registration: Registration = { processor, inSdk: false, closed: false, handle: undefined as unknown as InstrumentHandle };
+  const uninstrument = () => {
+    processor.deactivate();
+    for (const detach of detachers.values()) detach();
+    detachers.clear();
+  };
+  registration.handle = {
+    chorus,
+    processor,
+    observe(target) {
+      return safely.guard(
+        "observe",
+        () => {
+          const existing = detachers.get(target);
+          if (existing) return existing;
+          const detach = attachHooks(target, tracker, safely);
+          const once = () => {
+            if (detachers.get(target) !== once) return;
+            detachers.delete(target);
+            detach();
+          };
+          detachers.set(target, once);
+          return once;
+        },
+        () => {},
+      );
+    },
+    observeStream: (result) => observeStream(result, tracker, safely),
+    async forceFlush(timeoutMs = DEFAULT_TIMEOUT_MS) {
+      await safeFlush(chorus, timeoutMs);
+    },
+    uninstrument: () => safely.guard("uninstrument", uninstrument, undefined),
+    async shutdown(timeoutMs = DEFAULT_TIMEOUT_MS) {
+      safely.guard("uninstrument", uninstrument, undefined);
+      await safeFlush(chorus, timeoutMs);
+      if (owned) {
+        registration.closed = true;
+        await chorus.close(timeoutMs).catch(() => {});
+      }
+    },
+  };
+  return registration;
+}
+
+/**
+ * Put the processor in the SDK's list. Exclusive: the list becomes exactly the active Chorus
+ * processors (several clients may be instrumented), dropping the SDK's default exporter.
+ */
+function register(registration: Registration, registry: Map<unknown, Registration>, exclusive: boolean): void {
+  if (!exclusive) {
+    if (!registration.inSdk) addTraceProcessor(registration.processor);
+    registration.inSdk = true;
+    return;
+  }
+  const active = [...registry.values()].filter((r) => !r.closed && r.processor.active);
+  for (const r of registry.values()) r.inSdk = active.includes(r);
+  setTraceProcessors(active.map((r) => r.processor));
+}
+
+async function safeFlush(chorus: Chorus, timeoutMs: number): Promise<void> {
+  try {
+    await chorus.flush(timeoutMs);
+  } catch {
+    // flush() never rejects by contract; a replaced client is not trusted to keep it.
+  }
+}
+
+/** What `instrument()` returns if it failed internally: does nothing, breaks nothing. */
+function inertHandle(chorus: Chorus | undefined): InstrumentHandle {
+  const flush = async (timeoutMs = DEFAULT_TIMEOUT_MS) => {
+    if (chorus) await safeFlush(chorus, timeoutMs);
+  };
+  return {
+    // Only undefined if even creating a client failed; the handle is inert either way.
+    chorus: chorus as Chorus,
+    processor: {
+      async onTraceStart() {},
+      async onTraceEnd() {},
+      async onSpanStart() {},
+      async onSpanEnd() {},
+      async shutdown() {},
+      async forceFlush() {},
+    },
+    observe: () => () => {},
+    observeStream: (result) => result,
+    forceFlush: flush,
+    uninstrument() {},
+    shutdown: flush,
+  };
+}
+
+function list<T>(value: T | readonly T[] | undefined): readonly T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
