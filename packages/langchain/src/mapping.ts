@@ -28,6 +28,20 @@ export function serializedName(serialized: unknown): string | undefined {
   return typeof last === "string" ? last : undefined;
 }
 
+/** Serialized ids of a compiled LangGraph graph (createAgent returns one). */
+const GRAPH_CLASSES = new Set(["CompiledStateGraph", "CompiledGraph", "Pregel", "ReactAgent"]);
+/** The run name LangGraph gives a graph compiled without a name. */
+const DEFAULT_GRAPH_NAME = "LangGraph";
+
+/** The name of a chain run that is a named compiled graph, else `undefined`. */
+export function graphNameOf(serialized: unknown, runName: string | undefined): string | undefined {
+  if (runName === undefined || runName === DEFAULT_GRAPH_NAME || runName.length === 0) return undefined;
+  const id = read(serialized, "id");
+  if (!isArray(id)) return undefined;
+  const last = id[id.length - 1];
+  return typeof last === "string" && GRAPH_CLASSES.has(last) ? runName : undefined;
+}
+
 /** Chain inputs or outputs: a messages state becomes compact messages, a message compact, the rest as is. */
 export function compactValue(value: unknown): unknown {
   if (isMessage(value)) return compactMessage(value);

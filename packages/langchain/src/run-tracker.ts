@@ -50,6 +50,8 @@ export interface OpenRun {
   parent: Run | undefined;
   name: string;
   lcMetadata: unknown;
+  /** For a chain: its name when it is a named compiled graph (see `graphNameOf`). */
+  graphName?: string;
 }
 
 /**
@@ -86,10 +88,13 @@ export class RunTracker {
     return this.#runs.take(runId);
   }
 
-  /** A chain that starts a differently named `createAgent` inside a run is a sub-agent, not a step. */
-  isSubAgent(parent: Run, lcMetadata: unknown): boolean {
-    const name = agentNameOf(lcMetadata);
-    return name !== undefined && name !== parent.agentName;
+  /**
+   * A named graph starting inside a run that belongs to another agent is a sub-agent (a
+   * `createAgent` called from a tool, a subgraph acting as an agent), not a step. LangChain's
+   * `lc_agent_name` cannot tell: the parent's metadata is inherited and wins.
+   */
+  isSubAgent(parent: Run, graphName: string | undefined): boolean {
+    return graphName !== undefined && graphName !== parent.agentName;
   }
 
   /** The parent run, if we saw it start (a handler attached half-way sees no parent: its runs are roots). */
@@ -99,8 +104,12 @@ export class RunTracker {
 
   open(spec: OpenRun): Run {
     const { parent, kind } = spec;
-    const lcAgentName = agentNameOf(spec.lcMetadata);
-    const agentName = lcAgentName ?? parent?.agentName;
+    // The agent this run belongs to: a root's createAgent name, a sub-agent's own, else the parent's.
+    const agentName = parent
+      ? kind === "agent"
+        ? spec.graphName
+        : parent.agentName
+      : (agentNameOf(spec.lcMetadata) ?? spec.graphName);
     const startedAt = performance.now();
     const metadata = runMetadata(spec.runId, spec.parentRunId, spec.lcMetadata);
     let run: Run;
@@ -108,7 +117,7 @@ export class RunTracker {
       // A nested "agent" is a named sub-agent (see isSubAgent): its events carry its own name.
       const agent =
         this.#agent ??
-        (kind === "agent" ? (toAgentName(lcAgentName) ?? parent.agent) : parent.agent);
+        (kind === "agent" ? (toAgentName(agentName) ?? parent.agent) : parent.agent);
       run =
         kind === "hidden"
           ? new Run(
@@ -140,7 +149,7 @@ export class RunTracker {
     } else {
       // A top-level run starts a trace, unless it runs inside one (an intent handler, withTrace()).
       const trace = currentTrace();
-      const agent = this.#agent ?? trace?.agent ?? toAgentName(lcAgentName);
+      const agent = this.#agent ?? trace?.agent ?? toAgentName(agentName);
       run = new Run(
         kind,
         spec.name,
