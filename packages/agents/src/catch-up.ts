@@ -1,0 +1,19 @@
+import type { Chorus, Intent } from "@chorus/core";
+import type { IntentStatus } from "@chorus/protocol";
+
+/** Intents per page when listing what the agent holds at start. */
+const CATCH_UP_PAGE = 100;
+/** Nothing is left to do on these. */
+const FINAL: ReadonlySet<IntentStatus> = new Set(["completed", "cancelled"]);
+
+/** Every intent assigned to `agent` that is not completed or cancelled, oldest first. */
+export async function assignedIntents(chorus: Chorus, agent: string): Promise<Intent[]> {
+  const out: Intent[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await chorus.intents.list({ assignee: agent, limit: CATCH_UP_PAGE, ...(after === undefined ? {} : { after }) });
+    for (const intent of page.data) if (!FINAL.has(intent.status)) out.push(intent);
+    if (page.next === undefined || page.data.length === 0) return out;
+    after = page.next;
+  }
+}

@@ -1,0 +1,71 @@
+import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
+import { isInvalidTransition, readIntent, unavailable } from "./hub-calls.js";
+import { patchIntent } from "./patch.js";
+import type { CompleteOptions, HandlerContext, IntentRef, StatePatch, StateUpdater } from "./types.js";
+
+/**
+ * Set an intent's status to `completed`, writing `options.state` first (with If-Match and
+ * re-apply on 409). Completing an intent that is already completed resolves with it, so two
+ * agents finishing together do not fail; any other refused transition throws.
+ *
+ * @example
+ * await completeIntent(chorus, intent, { state: { answer } });
+ */
+export async function completeIntent(
+  chorus: Chorus,
+  intent: IntentRef,
+  options: CompleteOptions & { maxPatchAttempts?: number } = {},
+): Promise<Intent> {
+  if (options.state !== undefined) {
+    await patchIntent(chorus, intent, options.state, { maxAttempts: options.maxPatchAttempts });
+  }
+  try {
+    const done = await chorus.intents.setStatus(
+      intent.id,
+      "completed",
+      options.reason === undefined ? {} : { reason: options.reason },
+    );
+    if (!done) throw unavailable(`completing intent ${intent.id}`);
+    return done;
+  } catch (error) {
+    if (isInvalidTransition(error)) {
+      const current = await readIntent(chorus, intent.id);
+      if (current.status === "completed") return current;
+    }
+    throw error;
+  }
+}
+
+export interface ContextInit {
+  chorus: Chorus;
+  agent: string;
+  intentId: string;
+  event: ChorusEvent | undefined;
+  signal: AbortSignal;
+  maxPatchAttempts: number;
+}
+
+/**
+ * The context handed to handlers as their last argument. Chosen over an ambient
+ * (AsyncLocalStorage) lookup because it is explicit: the helpers visibly belong to this run, work
+ * the same in the decorator and `defineAgent` forms, and can be passed to code that runs
+ * outside the handler's async flow.
+ */
+export function createHandlerContext(init: ContextInit): HandlerContext {
+  const { chorus, agent, maxPatchAttempts } = init;
+  return {
+    chorus,
+    agent,
+    intentId: init.intentId,
+    event: init.event,
+    signal: init.signal,
+    patch: (intent: IntentRef, change: StatePatch | StateUpdater) =>
+      patchIntent(chorus, intent, change, { maxAttempts: maxPatchAttempts }),
+    complete: (intent: IntentRef, options: CompleteOptions = {}) =>
+      completeIntent(chorus, intent, { ...options, maxPatchAttempts }),
+    comment: async (intent: IntentRef, text: string, options: { payload?: Record<string, unknown> } = {}) => {
+      const posted = await chorus.intents.comment(intent.id, text, { agent, ...options });
+      if (!posted) throw unavailable(`commenting on intent ${intent.id}`);
+    },
+  };
+}
