@@ -1,4 +1,5 @@
-import { currentTrace, EventTypes, newSpanId, spanFrom } from "@chorus/core";
+import { currentTrace, EventTypes } from "@chorus/core";
+import { type IdSource, spanUnder } from "./ids.js";
 import {
   type Capture,
   contentText,
@@ -24,6 +25,7 @@ export interface CallContext {
   pending: PendingTools;
   capture: Capture;
   emitTokens: boolean;
+  ids: IdSource;
 }
 
 /** Header the SDK's `messages.stream()` helper sets on the `create` call it makes. */
@@ -49,7 +51,7 @@ export class LlmCall {
 
   constructor(ctx: CallContext, params: unknown, requestOptions: unknown) {
     this.#ctx = ctx;
-    this.span = spanFrom(currentTrace());
+    this.span = spanUnder(ctx.ids, currentTrace());
     const p = isObj(params) ? params : {};
     this.#model = str(p.model);
     this.#streaming = p.stream === true;
@@ -191,7 +193,11 @@ export class LlmCall {
     for (const tool of summary.toolUses) {
       recorder.safely(EventTypes.ToolStart, () => {
         // A tool call is a child of the LLM turn that asked for it; its end reuses this span.
-        const span: SpanRef = { ...this.span, spanId: newSpanId(), parentSpanId: this.span.spanId };
+        const span: SpanRef = {
+          ...this.span,
+          spanId: this.#ctx.ids.spanId(),
+          parentSpanId: this.span.spanId,
+        };
         const payload = {
           name: tool.name,
           callId: tool.id,
