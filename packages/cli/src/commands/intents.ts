@@ -27,7 +27,8 @@ Write:
   unassign <id> <agent>  remove an assignee
   comment <id> <text>    post a comment to its log
 
-Every subcommand takes --json (machine output), --url, --key and --help.
+Every subcommand takes --json (machine output), --help, and --url/--key
+(default: CHORUS_URL, CHORUS_API_KEY).
 Run "chorus intents <subcommand> --help" for its options.`;
 
 type Subcommand = (argv: string[], io: Io, signal?: AbortSignal) => Promise<number>;
@@ -56,7 +57,15 @@ export async function intentsCommand(
     return name === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
   const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (!subcommand)
-    throw new UsageError(`unknown subcommand "${name}" (run "chorus intents --help")`);
-  return subcommand(rest, io, signal);
+  if (!subcommand) throw new UsageError(`unknown subcommand "${name}"`);
+  try {
+    return await subcommand(rest, io, signal);
+  } catch (error) {
+    // Name the subcommand, so the hint points at the help that has the answer.
+    if (!(error instanceof UsageError)) throw error;
+    io.err(
+      `chorus intents ${name}: ${error.message}\nRun "chorus intents ${name} --help" for usage.`,
+    );
+    return ExitCode.Usage;
+  }
 }
