@@ -64,7 +64,8 @@ export class AsyncChannel<T> implements AsyncIterableIterator<T> {
     if (this.#ended) {
       return new Promise((resolve, reject) => this.#settleEnd({ resolve, reject }));
     }
-    if (this.#waiting) return Promise.reject(new Error("next() called before the previous call settled"));
+    if (this.#waiting)
+      return Promise.reject(new Error("next() called before the previous call settled"));
     this.#onDrain?.();
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
@@ -83,7 +84,10 @@ export class AsyncChannel<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  #settleEnd(waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }): void {
+  #settleEnd(waiting: {
+    resolve: (r: IteratorResult<T>) => void;
+    reject: (e: unknown) => void;
+  }): void {
     if (this.#error !== undefined) {
       const error = this.#error;
       this.#error = undefined; // thrown once; the iteration is then simply done

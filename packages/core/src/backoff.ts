@@ -15,7 +15,11 @@ export const MAX_RETRY_AFTER_MS = 60_000;
  * jitter" (a uniform pick in the upper half). Keeping half the delay fixed stops a fleet of
  * clients from hammering a hub that just came back; the random half spreads them out.
  */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));
   const half = exp / 2;
   return Math.round(half + random() * half);
@@ -25,7 +29,10 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
  * `Retry-After` as milliseconds: delta-seconds or an HTTP date. `undefined` when absent or
  * malformed; capped at {@link MAX_RETRY_AFTER_MS}.
  */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (value === null || value === undefined) return undefined;
   const trimmed = value.trim();
   if (trimmed === "") return undefined;
@@ -40,6 +47,10 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 }
 
 /** The wait before the next attempt: the hub's `Retry-After` when it gave one, else backoff. */
-export function retryDelay(attempt: number, policy: BackoffPolicy, retryAfterMs: number | undefined): number {
+export function retryDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  retryAfterMs: number | undefined,
+): number {
   return retryAfterMs !== undefined ? retryAfterMs : backoffDelay(attempt, policy);
 }

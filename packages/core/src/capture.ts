@@ -19,13 +19,16 @@ export const DEFAULT_MAX_STRING_LENGTH = 4096;
 export const MAX_DEPTH = 12;
 /** Array items and object keys kept per level: bounds the cost of one emit on a huge input. */
 export const MAX_ENTRIES = 1000;
+/** Key classifications remembered per client; key names repeat, so this stays warm. */
+const KEY_CACHE_SIZE = 2048;
 export const REDACTED = "[REDACTED]";
 
 /**
  * Key names whose values are secrets, matched on words of the key (camelCase, snake_case and
  * kebab-case are split), so `inputTokens` is not a secret but `accessToken` and `x-api-key` are.
  */
-const SECRET_WORDS = /(^|_)(authorization|auth|password|passwd|passphrase|secret|token|cookie|cookies|credential|credentials|bearer|jwt|apikey|privatekey|accesskey|secretkey)(_|$)/;
+const SECRET_WORDS =
+  /(^|_)(authorization|auth|password|passwd|passphrase|secret|token|cookie|cookies|credential|credentials|bearer|jwt|apikey|privatekey|accesskey|secretkey)(_|$)/;
 const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_key(_|$)/;
 
 /** Payload keys holding prompt or completion text; dropped in `"metadata"` mode. */
@@ -84,133 +87,201 @@ export function truncateString(value: string, max: number): string {
   return `${value.slice(0, end)}…[truncated ${value.length - end} chars]`;
 }
 
+/** What to do with a key: keep it, redact its value, or (metadata mode) drop it. */
+const KEEP = 0;
+const REDACT = 1;
+const DROP = 2;
+type KeyAction = typeof KEEP | typeof REDACT | typeof DROP;
+
 /**
- * A JSON-safe, bounded, redacted copy of `value`. Object keys that look like secrets are replaced
- * by {@link REDACTED} whatever their value; in `"metadata"` mode, {@link CONTENT_KEYS} are removed.
+ * A capture policy with its own memo of key decisions (one per client: no shared state).
+ * {@link Capture.object} is the entry point `emit()` uses for payload and metadata.
  */
-export function sanitize(value: unknown, options: CaptureOptions): unknown {
-  return copy(value, options, 0, new WeakSet<object>());
-}
+export class Capture {
+  readonly #options: CaptureOptions;
+  readonly #keys = new Map<string, KeyAction>();
 
-/** {@link sanitize} for a payload or metadata field: always an object (a non-object is wrapped as `{ value }`). */
-export function sanitizeObject(value: unknown, options: CaptureOptions): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  const out = copy(value, options, 0, new WeakSet<object>());
-  if (typeof out === "object" && out !== null && !Array.isArray(out)) return out as Record<string, unknown>;
-  return { value: out };
-}
+  constructor(options: CaptureOptions) {
+    this.#options = options;
+  }
 
-function copy(value: unknown, options: CaptureOptions, depth: number, seen: WeakSet<object>): unknown {
-  switch (typeof value) {
-    case "string":
-      return value.length > options.maxStringLength ? truncateString(value, options.maxStringLength) : value;
-    case "number":
-      return Number.isFinite(value) ? value : String(value);
-    case "boolean":
-      return value;
-    case "bigint":
-      return value.toString();
-    case "undefined":
-      return undefined;
-    case "symbol":
-      return value.toString();
-    case "function":
-      return `[Function ${(value as { name?: string }).name || "anonymous"}]`;
+  /**
+   * A JSON-safe, bounded, redacted copy of `value`. Object keys that look like secrets are
+   * replaced by {@link REDACTED} whatever their value; in `"metadata"` mode {@link CONTENT_KEYS}
+   * are removed.
+   */
+  value(value: unknown): unknown {
+    return this.#copy(value, 0, []);
   }
-  if (value === null) return null;
-  const object = value as object;
-  if (seen.has(object)) return "[Circular]";
-  if (depth >= MAX_DEPTH) return "[MaxDepth]";
-  seen.add(object);
-  try {
-    return copyObject(object, options, depth, seen);
-  } catch (error) {
-    return `[Unserializable: ${describe(error)}]`;
-  } finally {
-    // Only ancestors count as cycles: the same object twice in siblings is copied twice.
-    seen.delete(object);
-  }
-}
 
-function copyObject(object: object, options: CaptureOptions, depth: number, seen: WeakSet<object>): unknown {
-  if (object instanceof Date) return Number.isNaN(object.getTime()) ? "Invalid Date" : object.toISOString();
-  if (object instanceof Error) return copyError(object, options, depth, seen);
-  if (ArrayBuffer.isView(object)) return `[${object.constructor.name} ${object.byteLength} bytes]`;
-  if (object instanceof ArrayBuffer) return `[ArrayBuffer ${object.byteLength} bytes]`;
-  if (object instanceof RegExp) return object.toString();
-  if (object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet) {
-    return `[${object.constructor.name}]`;
+  /** {@link value} for a payload or metadata field: always an object (a non-object is wrapped as `{ value }`). */
+  object(value: unknown): Record<string, unknown> {
+    if (value === undefined || value === null) return {};
+    const out = this.#copy(value, 0, []);
+    if (typeof out === "object" && out !== null && !Array.isArray(out))
+      return out as Record<string, unknown>;
+    return { value: out };
   }
-  if (Array.isArray(object) || object instanceof Set) {
-    return copyArray(Array.from(object as Iterable<unknown>), options, depth, seen);
-  }
-  if (object instanceof Map) {
-    return copyEntries(object.entries(), options, depth, seen);
-  }
-  const toJSON = (object as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") {
-    return copy(toJSON.call(object), options, depth + 1, seen);
-  }
-  return copyEntries(ownEntries(object), options, depth, seen);
-}
 
-function copyArray(items: unknown[], options: CaptureOptions, depth: number, seen: WeakSet<object>): unknown[] {
-  const n = Math.min(items.length, MAX_ENTRIES);
-  const out: unknown[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = copy(items[i], options, depth + 1, seen);
-    out[i] = v === undefined ? null : v;
+  #action(key: string): KeyAction {
+    let action = this.#keys.get(key);
+    if (action === undefined) {
+      action =
+        this.#options.mode === "metadata" && isContentKey(key)
+          ? DROP
+          : isSecretKey(key)
+            ? REDACT
+            : KEEP;
+      if (this.#keys.size >= KEY_CACHE_SIZE) this.#keys.clear();
+      this.#keys.set(key, action);
+    }
+    return action;
   }
-  if (items.length > MAX_ENTRIES) out.push(`…[${items.length - MAX_ENTRIES} more items]`);
-  return out;
-}
 
-function* ownEntries(object: object): Iterable<[string, unknown]> {
-  for (const key of Object.keys(object)) {
+  /** `ancestors` is the path from the root: only a value that contains itself is a cycle. */
+  #copy(value: unknown, depth: number, ancestors: object[]): unknown {
+    switch (typeof value) {
+      case "string":
+        return value.length > this.#options.maxStringLength
+          ? truncateString(value, this.#options.maxStringLength)
+          : value;
+      case "number":
+        return Number.isFinite(value) ? value : String(value);
+      case "boolean":
+        return value;
+      case "bigint":
+        return value.toString();
+      case "undefined":
+        return undefined;
+      case "symbol":
+        return value.toString();
+      case "function":
+        return `[Function ${(value as { name?: string }).name || "anonymous"}]`;
+    }
+    if (value === null) return null;
+    const object = value as object;
+    if (ancestors.includes(object)) return "[Circular]";
+    if (depth >= MAX_DEPTH) return "[MaxDepth]";
+    ancestors.push(object);
+    try {
+      return this.#copyObject(object, depth, ancestors);
+    } catch (error) {
+      return `[Unserializable: ${describe(error)}]`;
+    } finally {
+      ancestors.pop();
+    }
+  }
+
+  #copyObject(object: object, depth: number, ancestors: object[]): unknown {
+    if (Array.isArray(object)) return this.#copyArray(object, depth, ancestors);
+    if (object instanceof Date) {
+      return Number.isNaN(object.getTime()) ? "Invalid Date" : object.toISOString();
+    }
+    if (ArrayBuffer.isView(object)) {
+      return `[${object.constructor.name} ${object.byteLength} bytes]`;
+    }
+    if (object instanceof ArrayBuffer) return `[ArrayBuffer ${object.byteLength} bytes]`;
+    // What JSON.stringify would send is what the object says it is (Decimal, Moment, ...).
+    const toJSON = (object as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") return this.#copy(toJSON.call(object), depth + 1, ancestors);
+    const proto = Object.getPrototypeOf(object);
+    if (proto === Object.prototype || proto === null) {
+      return this.#copyPlain(object, depth, ancestors);
+    }
+    if (object instanceof Error) return this.#copyError(object, depth, ancestors);
+    if (object instanceof RegExp) return object.toString();
+    if (object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet) {
+      return `[${object.constructor.name}]`;
+    }
+    if (object instanceof Set) return this.#copyArray(Array.from(object), depth, ancestors);
+    if (object instanceof Map) return this.#copyMap(object, depth, ancestors);
+    return this.#copyPlain(object, depth, ancestors);
+  }
+
+  #copyArray(items: readonly unknown[], depth: number, ancestors: object[]): unknown[] {
+    const n = Math.min(items.length, MAX_ENTRIES);
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = this.#copy(items[i], depth + 1, ancestors);
+      out[i] = v === undefined ? null : v;
+    }
+    if (items.length > MAX_ENTRIES) out.push(`…[${items.length - MAX_ENTRIES} more items]`);
+    return out;
+  }
+
+  #copyPlain(object: object, depth: number, ancestors: object[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(object);
+    const n = Math.min(keys.length, MAX_ENTRIES);
+    for (let i = 0; i < n; i++) {
+      const key = keys[i] as string;
+      this.#put(out, key, () => (object as Record<string, unknown>)[key], depth, ancestors);
+    }
+    if (keys.length > MAX_ENTRIES) out["…"] = `[${keys.length - MAX_ENTRIES} more keys]`;
+    return out;
+  }
+
+  #copyMap(
+    map: Map<unknown, unknown>,
+    depth: number,
+    ancestors: object[],
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    let count = 0;
+    for (const [k, v] of map) {
+      if (count++ >= MAX_ENTRIES) {
+        out["…"] = `[${map.size - MAX_ENTRIES} more keys]`;
+        break;
+      }
+      this.#put(out, typeof k === "string" ? k : String(k), () => v, depth, ancestors);
+    }
+    return out;
+  }
+
+  #put(
+    out: Record<string, unknown>,
+    key: string,
+    read: () => unknown,
+    depth: number,
+    ancestors: object[],
+  ): void {
+    const action = this.#action(key);
+    if (action === DROP) return;
+    if (action === REDACT) {
+      out[key] = REDACTED;
+      return;
+    }
     let v: unknown;
     try {
-      v = (object as Record<string, unknown>)[key];
+      v = read();
     } catch (error) {
-      v = `[Unserializable: ${describe(error)}]`;
+      out[key] = `[Unserializable: ${describe(error)}]`;
+      return;
     }
-    yield [key, v];
-  }
-}
-
-function copyEntries(
-  entries: Iterable<[unknown, unknown]>,
-  options: CaptureOptions,
-  depth: number,
-  seen: WeakSet<object>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let count = 0;
-  let skipped = 0;
-  for (const [rawKey, v] of entries) {
-    if (count >= MAX_ENTRIES) {
-      skipped++;
-      continue;
-    }
-    const key = typeof rawKey === "string" ? rawKey : String(rawKey);
-    if (options.mode === "metadata" && isContentKey(key)) continue;
-    count++;
-    if (isSecretKey(key)) {
-      out[key] = REDACTED;
-      continue;
-    }
-    const copied = copy(v, options, depth + 1, seen);
+    const copied = this.#copy(v, depth + 1, ancestors);
     if (copied !== undefined) out[key] = copied;
   }
-  if (skipped > 0) out["…"] = `[${skipped} more keys]`;
-  return out;
+
+  #copyError(error: Error, depth: number, ancestors: object[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      name: error.name,
+      message: this.#copy(error.message, depth + 1, ancestors),
+    };
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") out.code = code;
+    if (typeof error.stack === "string") out.stack = this.#copy(error.stack, depth + 1, ancestors);
+    return out;
+  }
 }
 
-function copyError(error: Error, options: CaptureOptions, depth: number, seen: WeakSet<object>): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: error.name, message: copy(error.message, options, depth + 1, seen) };
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" || typeof code === "number") out.code = code;
-  if (typeof error.stack === "string") out.stack = copy(error.stack, options, depth + 1, seen);
-  return out;
+/** One-off {@link Capture.value} (adapters and tests; clients keep a {@link Capture} each). */
+export function sanitize(value: unknown, options: CaptureOptions): unknown {
+  return new Capture(options).value(value);
+}
+
+/** One-off {@link Capture.object}. */
+export function sanitizeObject(value: unknown, options: CaptureOptions): Record<string, unknown> {
+  return new Capture(options).object(value);
 }
 
 function describe(error: unknown): string {

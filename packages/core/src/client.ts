@@ -1,5 +1,5 @@
 import { CircuitBreaker } from "./circuit-breaker.js";
-import { buildEvent, type EmitEvent, type EventDefaults } from "./event-builder.js";
+import { type EmitEvent, EventBuilder } from "./event-builder.js";
 import { EventsApi } from "./events-api.js";
 import type { FailOpenPolicy } from "./fail-open.js";
 import { Flusher } from "./flusher.js";
@@ -49,8 +49,7 @@ export class Chorus implements AsyncDisposable {
   readonly #counters = new Counters();
   readonly #breaker: CircuitBreaker;
   readonly #flusher: Flusher;
-  readonly #defaults: EventDefaults;
-  readonly #capture: { mode: ResolvedOptions["capture"]; maxStringLength: number };
+  readonly #builder: EventBuilder;
   #closed: Promise<void> | undefined;
   #exitDrainFailed = false;
   readonly #onBeforeExit = () => this.#drainOnExit();
@@ -59,16 +58,25 @@ export class Chorus implements AsyncDisposable {
     const { options: resolved, problems } = resolveOptions(options);
     this.options = Object.freeze(resolved);
     const logger =
-      options.logger === false ? silentLogger : (options.logger ?? createConsoleLogger(resolved.logLevel));
+      options.logger === false
+        ? silentLogger
+        : (options.logger ?? createConsoleLogger(resolved.logLevel));
     this.#diagnostics = new Diagnostics(logger, options.onError, resolved.warnIntervalMs);
     for (const problem of problems) this.#diagnostics.warn(`option ignored: ${problem}`);
     if (resolved.enabled && resolved.apiKey === undefined) {
-      this.#diagnostics.warn("no API key (set apiKey or CHORUS_API_KEY); the hub will refuse events");
+      this.#diagnostics.warn(
+        "no API key (set apiKey or CHORUS_API_KEY); the hub will refuse events",
+      );
     }
 
-    this.#defaults = { channel: resolved.channel, env: resolved.env, app: resolved.app, agent: resolved.agent };
-    this.#capture = { mode: resolved.capture, maxStringLength: resolved.maxStringLength };
-    this.#queue = new DeliveryQueue({ maxEvents: resolved.maxQueueSize, maxBytes: resolved.maxQueueBytes });
+    this.#builder = new EventBuilder(
+      { channel: resolved.channel, env: resolved.env, app: resolved.app, agent: resolved.agent },
+      { mode: resolved.capture, maxStringLength: resolved.maxStringLength },
+    );
+    this.#queue = new DeliveryQueue({
+      maxEvents: resolved.maxQueueSize,
+      maxBytes: resolved.maxQueueBytes,
+    });
     this.#breaker = new CircuitBreaker({
       failureThreshold: resolved.circuitFailureThreshold,
       cooldownMs: resolved.circuitCooldownMs,
@@ -97,10 +105,14 @@ export class Chorus implements AsyncDisposable {
     });
 
     const policy: FailOpenPolicy = { failOpen: resolved.failOpen, diagnostics: this.#diagnostics };
-    const build = (input: unknown) => buildEvent(input, this.#defaults, this.#capture);
+    const build = (input: unknown) => this.#builder.build(input);
     this.events = new EventsApi({ transport, policy, build });
     this.intents = new IntentsApi({ transport, policy, build });
-    this.stream = new StreamsApi({ http, diagnostics: this.#diagnostics, timeoutMs: resolved.timeoutMs });
+    this.stream = new StreamsApi({
+      http,
+      diagnostics: this.#diagnostics,
+      timeoutMs: resolved.timeoutMs,
+    });
     this.realtime = new Realtime({
       transport,
       diagnostics: this.#diagnostics,
@@ -113,7 +125,11 @@ export class Chorus implements AsyncDisposable {
       },
     });
 
-    if (resolved.drainOnExit && typeof process !== "undefined" && typeof process.on === "function") {
+    if (
+      resolved.drainOnExit &&
+      typeof process !== "undefined" &&
+      typeof process.on === "function"
+    ) {
       process.on("beforeExit", this.#onBeforeExit);
     }
   }
@@ -135,11 +151,14 @@ export class Chorus implements AsyncDisposable {
       this.#diagnostics.warnRateLimited("emit_after_close", "emit() after close(); event dropped");
       return undefined;
     }
-    const built = buildEvent(event, this.#defaults, this.#capture);
+    const built = this.#builder.build(event);
     if (!built.ok) {
       this.#counters.invalid++;
       this.#diagnostics.report(built.error, { operation: "emit", events: 1 });
-      this.#diagnostics.warnRateLimited("invalid_event", `emit() dropped an invalid event: ${built.error.message}`);
+      this.#diagnostics.warnRateLimited(
+        "invalid_event",
+        `emit() dropped an invalid event: ${built.error.message}`,
+      );
       return undefined;
     }
     const { json, bytes } = built.value;
@@ -244,9 +263,10 @@ export class Chorus implements AsyncDisposable {
     void this.#flusher.flush(this.options.drainTimeoutMs).then((drained) => {
       if (!drained) {
         this.#exitDrainFailed = true;
-        this.#diagnostics.warn("exit drain timed out; undelivered events are lost", { queued: this.#flusher.pending });
+        this.#diagnostics.warn("exit drain timed out; undelivered events are lost", {
+          queued: this.#flusher.pending,
+        });
       }
     });
   }
 }
-

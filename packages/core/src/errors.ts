@@ -19,7 +19,13 @@ export class ChorusError extends Error {
 
   constructor(
     message: string,
-    init: { code: ErrorCode; status?: number; requestId?: string; details?: unknown; cause?: unknown },
+    init: {
+      code: ErrorCode;
+      status?: number;
+      requestId?: string;
+      details?: unknown;
+      cause?: unknown;
+    },
   ) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = new.target.name;
@@ -136,16 +142,25 @@ export function errorFromResponse(
   const message = envelope?.message ?? `hub answered ${status}`;
   const init = { status, requestId: envelope?.requestId, details: envelope?.details };
   const code = envelope?.code;
-  if (status === 401 || code === ErrorCodes.Unauthorized) return new AuthenticationError(message, init);
+  if (status === 401 || code === ErrorCodes.Unauthorized)
+    return new AuthenticationError(message, init);
   if (status === 403 || code === ErrorCodes.Forbidden) return new PermissionError(message, init);
   if (status === 404 || code === ErrorCodes.NotFound) return new NotFoundError(message, init);
   if (status === 409 || code === ErrorCodes.Conflict) {
-    return new ConflictError(message, { ...init, currentVersion: currentVersionOf(body, envelope?.details) });
+    return new ConflictError(message, {
+      ...init,
+      currentVersion: currentVersionOf(body, envelope?.details),
+    });
   }
-  if (status === 422 || code === ErrorCodes.InvalidTransition) return new InvalidTransitionError(message, init);
-  if (status === 413 || code === ErrorCodes.PayloadTooLarge) return new PayloadTooLargeError(message, init);
+  if (status === 422 || code === ErrorCodes.InvalidTransition)
+    return new InvalidTransitionError(message, init);
+  if (status === 413 || code === ErrorCodes.PayloadTooLarge)
+    return new PayloadTooLargeError(message, init);
   if (status === 429 || code === ErrorCodes.RateLimited) {
-    return new RateLimitError(message, { ...init, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+    return new RateLimitError(message, {
+      ...init,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
   }
   if (status === 400 || status === 415 || code === ErrorCodes.ValidationFailed) {
     return new ValidationError(message, {
@@ -178,7 +193,9 @@ function fieldOf(details: unknown): string | undefined {
   const list = Array.isArray(details) ? details : (details as { issues?: unknown }).issues;
   if (Array.isArray(list)) {
     for (const item of list) {
-      const path = (item as { path?: unknown; field?: unknown } | null)?.path ?? (item as { field?: unknown } | null)?.field;
+      const path =
+        (item as { path?: unknown; field?: unknown } | null)?.path ??
+        (item as { field?: unknown } | null)?.field;
       if (typeof path === "string" && path !== "") return path;
       if (Array.isArray(path) && path.length > 0) return path.join(".");
     }
@@ -189,5 +206,9 @@ function fieldOf(details: unknown): string | undefined {
 
 /** A caller error needs a fix; fail-open never hides it. */
 export function isCallerError(error: unknown): boolean {
-  return error instanceof ChorusError && !(error instanceof ConnectionError) && !(error instanceof RateLimitError);
+  return (
+    error instanceof ChorusError &&
+    !(error instanceof ConnectionError) &&
+    !(error instanceof RateLimitError)
+  );
 }

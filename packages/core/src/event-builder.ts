@@ -1,7 +1,13 @@
-import { eventInputSchema, type EventInput, MAX_EVENT_BYTES } from "@chorus/protocol";
-import { type CaptureOptions, sanitizeObject } from "./capture.js";
-import { ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
-import { newEventId } from "./ids.js";
+import {
+  type EventInput,
+  eventInputSchema,
+  MAX_EVENT_BYTES,
+  SPAN_ID_PATTERN,
+  TRACE_ID_PATTERN,
+} from "@chorus/protocol";
+import { Capture, type CaptureOptions } from "./capture.js";
+import { type ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
+import { EventIdGenerator } from "./ids.js";
 import { currentTrace } from "./trace.js";
 import { describeIssues } from "./validate.js";
 
@@ -44,64 +50,172 @@ export interface BuiltEvent {
 
 export type BuildResult = { ok: true; value: BuiltEvent } | { ok: false; error: ChorusError };
 
-/**
- * Stamp, capture, validate (with the hub's own schema) and serialize one event. Never throws:
- * whatever the input (a throwing getter, a circular payload, not even an object) the answer is
- * a built event or a typed error.
- */
-export function buildEvent(input: unknown, defaults: EventDefaults, capture: CaptureOptions): BuildResult {
-  try {
-    if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      return { ok: false, error: new ValidationError("event must be an object", { field: "event" }) };
-    }
-    const source = { ...(input as Record<string, unknown>) };
-    const trace = currentTrace();
-    const inherit = trace !== undefined && (source.traceId === undefined || source.traceId === trace.traceId);
-    const event: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(source)) if (value !== undefined) event[key] = value;
+/** The fields of the protocol's (strict) event schema. */
+const EVENT_KEYS: ReadonlySet<string> = new Set(Object.keys(eventInputSchema.shape));
+/** Name fields whose validity is memoized together (see {@link EventBuilder}). */
+const ENVELOPE_KEYS = ["type", "channel", "env", "app", "agent", "intentId"] as const;
+/** Distinct envelopes remembered per client: an app uses a handful of channels and types. */
+const ENVELOPE_MEMO_SIZE = 1024;
 
-    event.id ??= newEventId();
+/**
+ * Stamps, captures, validates and serializes events for one client. Never throws: whatever the
+ * input (a throwing getter, a circular payload, not even an object) the answer is a built event
+ * or a typed error.
+ *
+ * Validation is the hub's own `eventInputSchema`. Because that schema checks each field on its
+ * own (a strict object, no cross-field rules), a combination of type, channel, env, app, agent
+ * and intent id that passed once passes again; it is memoized, and later events with that
+ * envelope only have their trace ids checked (with the protocol's own patterns). Payload and
+ * metadata are plain objects by construction after capture. Events carrying their own `id` or
+ * `occurredAt`, unknown fields, or a new envelope take the full schema. This keeps `emit()`
+ * in the low microseconds on the hot path.
+ */
+export class EventBuilder {
+  readonly #defaults: EventDefaults;
+  readonly #capture: Capture;
+  readonly #ids = new EventIdGenerator();
+  readonly #validEnvelopes = new Set<string>();
+  #lastMs = -1;
+  #lastIso = "";
+
+  constructor(defaults: EventDefaults, capture: CaptureOptions) {
+    this.#defaults = defaults;
+    this.#capture = new Capture(capture);
+  }
+
+  build(input: unknown): BuildResult {
+    try {
+      return this.#build(input);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        ok: false,
+        error: new ValidationError(`event could not be read: ${message}`, {
+          field: "event",
+          cause: error,
+        }),
+      };
+    }
+  }
+
+  #build(input: unknown): BuildResult {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      return {
+        ok: false,
+        error: new ValidationError("event must be an object", { field: "event" }),
+      };
+    }
+    const source = input as Record<string, unknown>;
+    const event: Record<string, unknown> = {};
+    let unknownKeys = false;
+    for (const key of Object.keys(source)) {
+      const value = source[key];
+      if (value === undefined) continue;
+      event[key] = value;
+      if (!EVENT_KEYS.has(key)) unknownKeys = true;
+    }
+
+    const defaults = this.#defaults;
     event.channel ??= defaults.channel;
     if (event.env === undefined && defaults.env !== undefined) event.env = defaults.env;
     if (event.app === undefined && defaults.app !== undefined) event.app = defaults.app;
+    const trace = currentTrace();
     const agent = event.agent ?? trace?.agent ?? defaults.agent;
     if (agent !== undefined) event.agent = agent;
-    if (inherit) {
-      event.traceId ??= trace.traceId;
+    if (trace !== undefined && (event.traceId === undefined || event.traceId === trace.traceId)) {
+      event.traceId = trace.traceId;
       if (event.spanId === undefined) {
         event.spanId = trace.spanId;
-        if (event.parentSpanId === undefined && trace.parentSpanId !== undefined) event.parentSpanId = trace.parentSpanId;
+        if (event.parentSpanId === undefined && trace.parentSpanId !== undefined)
+          event.parentSpanId = trace.parentSpanId;
       }
-      if (event.intentId === undefined && trace.intentId !== undefined) event.intentId = trace.intentId;
+      if (event.intentId === undefined && trace.intentId !== undefined)
+        event.intentId = trace.intentId;
     }
     if (event.occurredAt instanceof Date) {
-      event.occurredAt = Number.isNaN(event.occurredAt.getTime()) ? undefined : event.occurredAt.toISOString();
+      const time = event.occurredAt.getTime();
+      event.occurredAt = Number.isNaN(time) ? "Invalid Date" : event.occurredAt.toISOString();
     }
-    event.occurredAt ??= new Date().toISOString();
-    if (event.payload !== undefined) event.payload = sanitizeObject(event.payload, capture);
-    if (event.metadata !== undefined) event.metadata = sanitizeObject(event.metadata, capture);
+    if (event.payload !== undefined) event.payload = this.#capture.object(event.payload);
+    if (event.metadata !== undefined) event.metadata = this.#capture.object(event.metadata);
 
-    const parsed = eventInputSchema.safeParse(event);
-    if (!parsed.success) {
-      const { message, field } = describeIssues(parsed.error.issues);
-      return { ok: false, error: new ValidationError(`invalid event: ${message}`, { field, details: parsed.error.issues }) };
+    const stampId = event.id === undefined;
+    const stampTime = event.occurredAt === undefined;
+    const envelope = unknownKeys ? undefined : envelopeKey(event);
+    const fast =
+      stampId &&
+      stampTime &&
+      envelope !== undefined &&
+      this.#validEnvelopes.has(envelope) &&
+      traceIdsValid(event);
+    if (!fast) {
+      const parsed = eventInputSchema.safeParse(event);
+      if (!parsed.success) {
+        const { message, field } = describeIssues(parsed.error.issues);
+        return {
+          ok: false,
+          error: new ValidationError(`invalid event: ${message}`, {
+            field,
+            details: parsed.error.issues,
+          }),
+        };
+      }
+      if (envelope !== undefined) {
+        if (this.#validEnvelopes.size >= ENVELOPE_MEMO_SIZE) this.#validEnvelopes.clear();
+        this.#validEnvelopes.add(envelope);
+      }
     }
+
+    const now = Date.now();
+    if (stampId) event.id = this.#ids.next(now);
+    if (stampTime) event.occurredAt = this.#iso(now);
     const json = JSON.stringify(event);
     const bytes = Buffer.byteLength(json, "utf8");
     if (bytes > MAX_EVENT_BYTES) {
       return {
         ok: false,
-        error: new PayloadTooLargeError(`event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, { details: { bytes } }),
+        error: new PayloadTooLargeError(
+          `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`,
+          {
+            details: { bytes },
+          },
+        ),
       };
     }
     return { ok: true, value: { event: event as EventInput, json, bytes } };
-  } catch (error) {
-    return {
-      ok: false,
-      error: new ValidationError(`event could not be read: ${error instanceof Error ? error.message : String(error)}`, {
-        field: "event",
-        cause: error,
-      }),
-    };
   }
+
+  /** `toISOString()` once per millisecond: a burst of events shares the string. */
+  #iso(ms: number): string {
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastIso = new Date(ms).toISOString();
+    }
+    return this.#lastIso;
+  }
+}
+
+/**
+ * The memo key of an event's name fields (length-prefixed, so no two envelopes share a key), or
+ * undefined when one is not a string.
+ */
+function envelopeKey(event: Record<string, unknown>): string | undefined {
+  let key = "";
+  for (const field of ENVELOPE_KEYS) {
+    const v = event[field];
+    if (v === undefined) key += "-|";
+    else if (typeof v === "string") key += `${v.length}:${v}|`;
+    else return undefined;
+  }
+  return key;
+}
+
+function traceIdsValid(event: Record<string, unknown>): boolean {
+  const { traceId, spanId, parentSpanId } = event;
+  return (
+    (traceId === undefined || (typeof traceId === "string" && TRACE_ID_PATTERN.test(traceId))) &&
+    (spanId === undefined || (typeof spanId === "string" && SPAN_ID_PATTERN.test(spanId))) &&
+    (parentSpanId === undefined ||
+      (typeof parentSpanId === "string" && SPAN_ID_PATTERN.test(parentSpanId)))
+  );
 }

@@ -43,14 +43,19 @@ export class EventsApi {
   async publish(events: EmitEvent | readonly EmitEvent[]): Promise<PublishResult | undefined> {
     const list = Array.isArray(events) ? (events as readonly EmitEvent[]) : [events as EmitEvent];
     if (list.length === 0) throw invalidArgument("events", "at least one event is required");
-    if (list.length > MAX_BATCH_EVENTS) throw invalidArgument("events", `at most ${MAX_BATCH_EVENTS} events per call`);
+    if (list.length > MAX_BATCH_EVENTS)
+      throw invalidArgument("events", `at most ${MAX_BATCH_EVENTS} events per call`);
     const jsons = list.map((input, index) => {
       const built = this.#ctx.build(input);
       if (built.ok) return built.value.json;
       const { error } = built;
       if (list.length > 1 && error instanceof ValidationError) {
-        const field = error.field === undefined ? `events.${index}` : `events.${index}.${error.field}`;
-        throw new ValidationError(`events.${index}: ${error.message}`, { field, details: error.details });
+        const field =
+          error.field === undefined ? `events.${index}` : `events.${index}.${error.field}`;
+        throw new ValidationError(`events.${index}: ${error.message}`, {
+          field,
+          details: error.details,
+        });
       }
       throw error;
     });

@@ -64,7 +64,9 @@ export class Flusher {
   notify(): void {
     if (this.#stopped) return;
     const { queue, config } = this.#deps;
-    this.#wake(queue.length >= (this.#batchCap ?? config.maxBatchSize) ? 0 : config.flushIntervalMs);
+    this.#wake(
+      queue.length >= (this.#batchCap ?? config.maxBatchSize) ? 0 : config.flushIntervalMs,
+    );
   }
 
   /**
@@ -101,7 +103,8 @@ export class Flusher {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const waiter of [...this.#waiters]) waiter.resolve(this.#deps.counters.settled >= waiter.target);
+    for (const waiter of [...this.#waiters])
+      waiter.resolve(this.#deps.counters.settled >= waiter.target);
   }
 
   #wake(delayMs: number): void {
@@ -165,7 +168,8 @@ export class Flusher {
   async #send(batch: QueuedEvent[]): Promise<Outcome> {
     const { http, breaker, counters, queue } = this.#deps;
     let body = '{"events":[';
-    for (let i = 0; i < batch.length; i++) body += i === 0 ? (batch[i] as QueuedEvent).json : `,${(batch[i] as QueuedEvent).json}`;
+    for (let i = 0; i < batch.length; i++)
+      body += i === 0 ? (batch[i] as QueuedEvent).json : `,${(batch[i] as QueuedEvent).json}`;
     body += "]}";
     try {
       await http.send({ method: "POST", path: "/v1/events", rawJson: body });
@@ -208,11 +212,15 @@ export class Flusher {
     const delay = retryDelay(this.#attempt++, config.backoff, retryAfterOf(error));
     this.#blockedUntil = Date.now() + delay;
     diagnostics.report(error, { operation: "flush", events: batch.length, willRetry: true });
-    diagnostics.warnRateLimited("hub_unavailable", "hub unavailable; events stay queued and will be retried", {
-      error: error instanceof Error ? error.message : String(error),
-      queued: queue.length,
-      circuit: breaker.state,
-    });
+    diagnostics.warnRateLimited(
+      "hub_unavailable",
+      "hub unavailable; events stay queued and will be retried",
+      {
+        error: error instanceof Error ? error.message : String(error),
+        queued: queue.length,
+        circuit: breaker.state,
+      },
+    );
     return "retry";
   }
 

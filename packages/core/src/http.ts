@@ -80,7 +80,11 @@ export class HttpClient {
 
   async send(request: HttpRequest): Promise<HttpResponse> {
     const signal = AbortSignal.timeout(this.#config.timeoutMs);
-    const headers: Record<string, string> = { accept: "application/json", ...this.authHeaders(), ...request.headers };
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      ...this.authHeaders(),
+      ...request.headers,
+    };
     let body: string | undefined;
     if (request.rawJson !== undefined) body = request.rawJson;
     else if (request.json !== undefined) body = JSON.stringify(request.json);
@@ -101,7 +105,11 @@ export class HttpClient {
     }
     const parsed = parseBody(text);
     if (response.status >= 400) {
-      throw errorFromResponse(response.status, parsed, parseRetryAfter(response.headers.get("retry-after")));
+      throw errorFromResponse(
+        response.status,
+        parsed,
+        parseRetryAfter(response.headers.get("retry-after")),
+      );
     }
     return { status: response.status, headers: response.headers, body: parsed };
   }
@@ -116,7 +124,10 @@ export class HttpClient {
     }
     const code = errorCode(error);
     const reason = code !== undefined && NOT_SENT_CODES.has(code) ? "refused" : "network";
-    return new ConnectionError(`${where} failed: ${code ?? describe(error)}`, { reason, cause: error });
+    return new ConnectionError(`${where} failed: ${code ?? describe(error)}`, {
+      reason,
+      cause: error,
+    });
   }
 }
 

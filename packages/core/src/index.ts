@@ -27,8 +27,19 @@ export type { EmitEvent } from "./event-builder.js";
 export type { EventsApi } from "./events-api.js";
 export { newEventId, newSpanId, newTraceId } from "./ids.js";
 export type { IntentPage, IntentsApi, PostedIntentEvent } from "./intents-api.js";
-export { createConsoleLogger, type ErrorContext, type Logger, type LogLevel, type OnError } from "./logger.js";
-export { type ChorusOptions, type FetchFunction, type ResolvedOptions, resolveOptions } from "./options.js";
+export {
+  createConsoleLogger,
+  type ErrorContext,
+  type Logger,
+  type LogLevel,
+  type OnError,
+} from "./logger.js";
+export {
+  type ChorusOptions,
+  type FetchFunction,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.js";
 export type {
   Realtime,
   RealtimeCallback,

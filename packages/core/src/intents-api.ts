@@ -53,11 +53,16 @@ export class IntentsApi {
   async create(input: IntentCreate): Promise<Intent | undefined> {
     const body = parseOrThrow(intentCreateSchema, input);
     // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
-    return this.#call("intents.create", undefined, "POST", "/v1/intents", { json: body, idempotent: false });
+    return this.#call("intents.create", undefined, "POST", "/v1/intents", {
+      json: body,
+      idempotent: false,
+    });
   }
 
   async get(id: string): Promise<Intent | undefined> {
-    return this.#call("intents.get", undefined, "GET", `/v1/intents/${this.#id(id)}`, { idempotent: true });
+    return this.#call("intents.get", undefined, "GET", `/v1/intents/${this.#id(id)}`, {
+      idempotent: true,
+    });
   }
 
   async list(query: IntentListQuery = {}): Promise<IntentPage> {
@@ -75,7 +80,11 @@ export class IntentsApi {
    * @example
    * await chorus.intents.patchState(intent.id, { stage: "writing" }, { ifMatch: intent.version });
    */
-  async patchState(id: string, patch: Record<string, unknown>, options: { ifMatch?: number } = {}): Promise<Intent | undefined> {
+  async patchState(
+    id: string,
+    patch: Record<string, unknown>,
+    options: { ifMatch?: number } = {},
+  ): Promise<Intent | undefined> {
     const body = parseOrThrow(jsonObjectSchema, patch, "patch");
     const headers: Record<string, string> = {};
     if (options.ifMatch !== undefined) {
@@ -84,43 +93,75 @@ export class IntentsApi {
       }
       headers["if-match"] = String(options.ifMatch);
     }
-    return this.#call("intents.patchState", undefined, "PATCH", `/v1/intents/${this.#id(id)}/state`, {
-      json: body,
-      contentType: "application/merge-patch+json",
-      headers,
-      // A conditional patch is safe to resend (a second copy gets 409); a blind one is not.
-      idempotent: options.ifMatch !== undefined,
-    });
+    return this.#call(
+      "intents.patchState",
+      undefined,
+      "PATCH",
+      `/v1/intents/${this.#id(id)}/state`,
+      {
+        json: body,
+        contentType: "application/merge-patch+json",
+        headers,
+        // A conditional patch is safe to resend (a second copy gets 409); a blind one is not.
+        idempotent: options.ifMatch !== undefined,
+      },
+    );
   }
 
-  async setStatus(id: string, status: IntentStatus, options: { reason?: string } = {}): Promise<Intent | undefined> {
+  async setStatus(
+    id: string,
+    status: IntentStatus,
+    options: { reason?: string } = {},
+  ): Promise<Intent | undefined> {
     const body = parseOrThrow(intentStatusChangeSchema, { status, ...options });
-    return this.#call("intents.setStatus", undefined, "POST", `/v1/intents/${this.#id(id)}/status`, {
-      json: body,
-      idempotent: false,
-    });
+    return this.#call(
+      "intents.setStatus",
+      undefined,
+      "POST",
+      `/v1/intents/${this.#id(id)}/status`,
+      {
+        json: body,
+        idempotent: false,
+      },
+    );
   }
 
   async assign(id: string, agent: string): Promise<Intent | undefined> {
     const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
     // Assigning twice leaves the same assignee set.
-    return this.#call("intents.assign", undefined, "POST", `/v1/intents/${this.#id(id)}/assignees/${name}`, {
-      idempotent: true,
-    });
+    return this.#call(
+      "intents.assign",
+      undefined,
+      "POST",
+      `/v1/intents/${this.#id(id)}/assignees/${name}`,
+      {
+        idempotent: true,
+      },
+    );
   }
 
   async unassign(id: string, agent: string): Promise<Intent | undefined> {
     const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
-    return this.#call("intents.unassign", undefined, "DELETE", `/v1/intents/${this.#id(id)}/assignees/${name}`, {
-      idempotent: true,
-    });
+    return this.#call(
+      "intents.unassign",
+      undefined,
+      "DELETE",
+      `/v1/intents/${this.#id(id)}/assignees/${name}`,
+      {
+        idempotent: true,
+      },
+    );
   }
 
   /** Post `intent.comment` to the intent's log. */
   async comment(
     id: string,
     text: string,
-    options: { agent?: string; payload?: Record<string, unknown>; metadata?: Record<string, unknown> } = {},
+    options: {
+      agent?: string;
+      payload?: Record<string, unknown>;
+      metadata?: Record<string, unknown>;
+    } = {},
   ): Promise<PostedIntentEvent | undefined> {
     return this.post(id, { ...options, type: "intent.comment", text });
   }
@@ -135,12 +176,24 @@ export class IntentsApi {
   }
 
   /** One page of the intent's log, oldest first. */
-  async events(id: string, query: Pick<EventQuery, "type" | "after" | "limit"> = {}): Promise<Page<ChorusEvent>> {
-    const parsed = parseOrThrow(eventQuerySchema.pick({ type: true, after: true, limit: true }), query);
-    return this.#call("intents.events", { data: [] } as Page<ChorusEvent>, "GET", `/v1/intents/${this.#id(id)}/events`, {
-      query: parsed,
-      idempotent: true,
-    });
+  async events(
+    id: string,
+    query: Pick<EventQuery, "type" | "after" | "limit"> = {},
+  ): Promise<Page<ChorusEvent>> {
+    const parsed = parseOrThrow(
+      eventQuerySchema.pick({ type: true, after: true, limit: true }),
+      query,
+    );
+    return this.#call(
+      "intents.events",
+      { data: [] } as Page<ChorusEvent>,
+      "GET",
+      `/v1/intents/${this.#id(id)}/events`,
+      {
+        query: parsed,
+        idempotent: true,
+      },
+    );
   }
 
   #id(id: string): string {

@@ -13,9 +13,16 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 /** The default logger: one line per message on stderr, prefixed `[chorus]`, from `level` up. */
 export function createConsoleLogger(level: LogLevel = "warn"): Logger {
   const min = LEVELS[level] ?? LEVELS.warn;
-  const write = (at: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>) => {
+  const write = (
+    at: Exclude<LogLevel, "silent">,
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => {
     if (LEVELS[at] < min) return;
-    const line = fields && Object.keys(fields).length > 0 ? `[chorus] ${message} ${safeJson(fields)}` : `[chorus] ${message}`;
+    const line =
+      fields && Object.keys(fields).length > 0
+        ? `[chorus] ${message} ${safeJson(fields)}`
+        : `[chorus] ${message}`;
     // The one place the client writes to the console.
     (at === "error" ? console.error : console.warn)(line);
   };
@@ -111,7 +118,9 @@ function guard(fn: () => unknown): void {
 
 function safeJson(value: unknown): string {
   try {
-    return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Error ? v.message : v));
+    return JSON.stringify(value, (_k, v) =>
+      typeof v === "bigint" ? v.toString() : v instanceof Error ? v.message : v,
+    );
   } catch {
     return "[unserializable fields]";
   }

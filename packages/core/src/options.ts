@@ -136,9 +136,18 @@ interface NumberSpec {
 
 const NUMBERS: Record<Exclude<NumericKey, "maxBatchBytes">, NumberSpec> = {
   timeoutMs: { env: "CHORUS_TIMEOUT_MS", fallback: DEFAULT_TIMEOUT_MS, min: 1 },
-  maxStringLength: { env: "CHORUS_MAX_STRING_LENGTH", fallback: DEFAULT_MAX_STRING_LENGTH, min: 16 },
+  maxStringLength: {
+    env: "CHORUS_MAX_STRING_LENGTH",
+    fallback: DEFAULT_MAX_STRING_LENGTH,
+    min: 16,
+  },
   flushIntervalMs: { env: "CHORUS_FLUSH_INTERVAL_MS", fallback: DEFAULT_FLUSH_INTERVAL_MS, min: 1 },
-  maxBatchSize: { env: "CHORUS_MAX_BATCH_SIZE", fallback: DEFAULT_MAX_BATCH_SIZE, min: 1, max: MAX_BATCH_EVENTS },
+  maxBatchSize: {
+    env: "CHORUS_MAX_BATCH_SIZE",
+    fallback: DEFAULT_MAX_BATCH_SIZE,
+    min: 1,
+    max: MAX_BATCH_EVENTS,
+  },
   maxQueueSize: { env: "CHORUS_MAX_QUEUE_SIZE", fallback: DEFAULT_MAX_QUEUE_SIZE, min: 1 },
   maxQueueBytes: { env: "CHORUS_MAX_QUEUE_BYTES", fallback: DEFAULT_MAX_QUEUE_BYTES, min: 1024 },
   maxRetries: { env: "CHORUS_MAX_RETRIES", fallback: 2, min: 0, max: 20 },
@@ -184,8 +193,12 @@ export function resolveOptions(
     let value = spec.fallback;
     if (raw !== undefined) {
       const n = typeof raw === "number" ? raw : Number(raw);
-      if (Number.isFinite(n) && n >= spec.min) value = spec.max === undefined ? n : Math.min(spec.max, n);
-      else problems.push(`${explicit !== undefined ? key : spec.env}=${String(raw)} is invalid; using ${spec.fallback}`);
+      if (Number.isFinite(n) && n >= spec.min)
+        value = spec.max === undefined ? n : Math.min(spec.max, n);
+      else
+        problems.push(
+          `${explicit !== undefined ? key : spec.env}=${String(raw)} is invalid; using ${spec.fallback}`,
+        );
     }
     numbers[key] = value;
   }
@@ -203,17 +216,20 @@ export function resolveOptions(
   const captureRaw = options.capture ?? nonEmpty(env.CHORUS_CAPTURE);
   let capture: CaptureMode = "full";
   if (captureRaw === "full" || captureRaw === "metadata") capture = captureRaw;
-  else if (captureRaw !== undefined) problems.push(`capture "${captureRaw}" is invalid; using "full"`);
+  else if (captureRaw !== undefined)
+    problems.push(`capture "${captureRaw}" is invalid; using "full"`);
 
   const levelRaw = options.logLevel ?? nonEmpty(env.CHORUS_LOG_LEVEL);
   let logLevel: LogLevel = "warn";
-  if (levelRaw !== undefined && (LOG_LEVELS as readonly string[]).includes(levelRaw)) logLevel = levelRaw as LogLevel;
+  if (levelRaw !== undefined && (LOG_LEVELS as readonly string[]).includes(levelRaw))
+    logLevel = levelRaw as LogLevel;
   else if (levelRaw !== undefined) problems.push(`logLevel "${levelRaw}" is invalid; using "warn"`);
 
   const transportRaw = options.realtimeTransport ?? nonEmpty(env.CHORUS_REALTIME_TRANSPORT);
   let realtimeTransport: "tcp" | "ws" = "tcp";
   if (transportRaw === "tcp" || transportRaw === "ws") realtimeTransport = transportRaw;
-  else if (transportRaw !== undefined) problems.push(`realtimeTransport "${transportRaw}" is invalid; using "tcp"`);
+  else if (transportRaw !== undefined)
+    problems.push(`realtimeTransport "${transportRaw}" is invalid; using "tcp"`);
 
   const ttlRaw = options.realtimeTtlSeconds ?? nonEmpty(env.CHORUS_REALTIME_TTL_SECONDS);
   const ttl = ttlRaw === undefined ? undefined : Number(ttlRaw);

@@ -25,7 +25,9 @@ export async function fetchCredentials(
   );
   const creds = response.body as RealtimeCredentials;
   if (!creds || typeof creds.password !== "string" || typeof creds.topicPrefix !== "string") {
-    throw new ConnectionError("the hub answered the credentials request with something else", { reason: "unavailable" });
+    throw new ConnectionError("the hub answered the credentials request with something else", {
+      reason: "unavailable",
+    });
   }
   return creds;
 }
@@ -80,9 +82,20 @@ export function openClient(creds: RealtimeCredentials, options: OpenOptions): Pr
         );
         return;
       }
-      fail(new ConnectionError(`realtime connection to ${url} failed: ${error.message}`, { reason: "refused", cause: error }));
+      fail(
+        new ConnectionError(`realtime connection to ${url} failed: ${error.message}`, {
+          reason: "refused",
+          cause: error,
+        }),
+      );
     });
-    client.once("close", () => fail(new ConnectionError(`realtime connection to ${url} closed before it was accepted`, { reason: "refused" })));
+    client.once("close", () =>
+      fail(
+        new ConnectionError(`realtime connection to ${url} closed before it was accepted`, {
+          reason: "refused",
+        }),
+      ),
+    );
     client.once("connect", () => {
       if (settled) return;
       settled = true;

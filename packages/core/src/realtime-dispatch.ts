@@ -71,7 +71,11 @@ export class SubscriptionRegistry {
     try {
       event = JSON.parse(payload.toString("utf8")) as ChorusEvent;
     } catch {
-      this.#diagnostics.warnRateLimited("realtime_bad_json", "ignored a realtime message that is not JSON", { topic });
+      this.#diagnostics.warnRateLimited(
+        "realtime_bad_json",
+        "ignored a realtime message that is not JSON",
+        { topic },
+      );
       return;
     }
     if (typeof event !== "object" || event === null) return;
@@ -94,7 +98,8 @@ export class SubscriptionRegistry {
     };
     try {
       const result = callback(event, topic);
-      if (result && typeof (result as Promise<void>).then === "function") (result as Promise<void>).then(undefined, onFailure);
+      if (result && typeof (result as Promise<void>).then === "function")
+        (result as Promise<void>).then(undefined, onFailure);
     } catch (error) {
       onFailure(error);
     }
@@ -104,7 +109,8 @@ export class SubscriptionRegistry {
     if (this.#recent.has(id)) return true;
     this.#recent.add(id);
     this.#recentOrder.push(id);
-    if (this.#recentOrder.length > DEDUPE_WINDOW) this.#recent.delete(this.#recentOrder.shift() as string);
+    if (this.#recentOrder.length > DEDUPE_WINDOW)
+      this.#recent.delete(this.#recentOrder.shift() as string);
     return false;
   }
 }

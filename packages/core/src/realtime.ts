@@ -23,7 +23,12 @@ import { invalidArgument, parseOrThrow } from "./validate.js";
 
 export type { RealtimeCallback } from "./realtime-dispatch.js";
 
-export type RealtimeStatus = "connected" | "disconnected" | "reconnecting" | "reconnected" | "auth_failed";
+export type RealtimeStatus =
+  | "connected"
+  | "disconnected"
+  | "reconnecting"
+  | "reconnected"
+  | "auth_failed";
 export type RealtimeStatusListener = (status: RealtimeStatus, detail: { error?: unknown }) => void;
 
 /** Fields of a subscription; each one left out matches anything at its level. */
@@ -91,7 +96,6 @@ export class Realtime {
   #org: string | undefined;
   #connecting: Promise<void> | undefined;
   #reconnecting = false;
-  #everConnected = false;
   #attempt = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
@@ -124,7 +128,8 @@ export class Realtime {
    * refuses (`reason: "auth_failed"` for bad credentials, after an `auth_failed` status).
    */
   connect(): Promise<void> {
-    if (this.#closed) return Promise.reject(new ConnectionError("realtime is closed", { reason: "closed" }));
+    if (this.#closed)
+      return Promise.reject(new ConnectionError("realtime is closed", { reason: "closed" }));
     if (this.#conn) return Promise.resolve();
     this.#connecting ??= this.#connectFirst().finally(() => {
       this.#connecting = undefined;
@@ -142,7 +147,8 @@ export class Realtime {
     const checked = checkFields(fields);
     await this.connect();
     const filter = subscriptionFilter(this.#org as string, checked);
-    if (this.#registry.add(filter, callback) && this.#conn) await this.#subscribeOn(this.#conn, [filter]);
+    if (this.#registry.add(filter, callback) && this.#conn)
+      await this.#subscribeOn(this.#conn, [filter]);
     this.#refTimers();
     return filter;
   }
@@ -152,11 +158,14 @@ export class Realtime {
     const unused = this.#registry.remove(filter, callback);
     this.#refTimers();
     const conn = this.#conn;
-    if (!unused || !conn || !conn.filters.has(filter)) return;
+    if (!unused || !conn?.filters.has(filter)) return;
     conn.filters.delete(filter);
     if (conn.client.connected) {
       await conn.client.unsubscribeAsync(filter).catch((error: unknown) => {
-        this.#deps.diagnostics.debug("realtime unsubscribe failed", { filter, error: String(error) });
+        this.#deps.diagnostics.debug("realtime unsubscribe failed", {
+          filter,
+          error: String(error),
+        });
       });
     }
   }
@@ -168,17 +177,23 @@ export class Realtime {
    * go out on reconnect. Throws only {@link ValidationError}.
    */
   async publish(event: EmitEvent): Promise<void> {
-    if (typeof event !== "object" || event === null) throw invalidArgument("event", "must be an object");
+    if (typeof event !== "object" || event === null)
+      throw invalidArgument("event", "must be an object");
     if (event.type === undefined) throw invalidArgument("type", "is required");
     const built = this.#deps.build(event);
     if (!built.ok) throw built.error;
-    if (built.value.event.app === undefined) throw invalidArgument("app", "is required for realtime publish");
+    if (built.value.event.app === undefined)
+      throw invalidArgument("app", "is required for realtime publish");
     this.#bufferPublish({ event: built.value.event, json: built.value.json });
     if (!this.#conn && !this.#connecting && !this.#reconnecting && !this.#closed) {
       this.connect().catch((error: unknown) => {
-        this.#deps.diagnostics.warnRateLimited("realtime_connect", "realtime connect failed; publishes stay buffered", {
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.#deps.diagnostics.warnRateLimited(
+          "realtime_connect",
+          "realtime connect failed; publishes stay buffered",
+          {
+            error: error instanceof Error ? error.message : String(error),
+          },
+        );
       });
     }
     this.#flushPublishes();
@@ -192,7 +207,10 @@ export class Realtime {
    * const sub = await chorus.realtime.events({ channel: "research" });
    * for await (const event of sub) if (event.type === "agent.end") await sub.close();
    */
-  async events(fields: SubscribeFields, options: { maxBuffered?: number } = {}): Promise<RealtimeSubscription> {
+  async events(
+    fields: SubscribeFields,
+    options: { maxBuffered?: number } = {},
+  ): Promise<RealtimeSubscription> {
     const max = Math.max(1, options.maxBuffered ?? DEFAULT_ITERATOR_BUFFER);
     let dropped = 0;
     let subscription: RealtimeSubscription | undefined;
@@ -201,7 +219,11 @@ export class Realtime {
       if (channel.length >= max) {
         channel.dropOldest();
         dropped++;
-        this.#deps.diagnostics.warnRateLimited("realtime_iterator_full", "realtime iterator reader is slow; dropped the oldest", { dropped });
+        this.#deps.diagnostics.warnRateLimited(
+          "realtime_iterator_full",
+          "realtime iterator reader is slow; dropped the oldest",
+          { dropped },
+        );
       }
       channel.push(event);
     };
@@ -233,7 +255,6 @@ export class Realtime {
     try {
       const conn = await this.#establish(undefined);
       this.#adopt(conn);
-      this.#everConnected = true;
       this.#emit("connected");
     } catch (error) {
       throw this.#connectFailure(error);
@@ -251,7 +272,8 @@ export class Realtime {
       client = await openClient(creds, this.#openOptions());
     } catch (error) {
       // Reused credentials refused: a restarted hub may sign with a new secret. Fetch fresh ones once.
-      const reusedRefused = error instanceof ConnectionError && error.reason === "auth_failed" && creds === previous;
+      const reusedRefused =
+        error instanceof ConnectionError && error.reason === "auth_failed" && creds === previous;
       if (!reusedRefused) throw error;
       creds = await this.#credentials();
       client = await openClient(creds, this.#openOptions());
@@ -272,7 +294,11 @@ export class Realtime {
       return await fetchCredentials(this.#deps.transport, this.#deps.config.ttlSeconds);
     } catch (error) {
       if (error instanceof AuthenticationError) {
-        throw new ConnectionError(`realtime credentials refused: ${error.message}`, { reason: "auth_failed", cause: error, status: 401 });
+        throw new ConnectionError(`realtime credentials refused: ${error.message}`, {
+          reason: "auth_failed",
+          cause: error,
+          status: 401,
+        });
       }
       throw asConnectionError(error);
     }
@@ -290,7 +316,9 @@ export class Realtime {
       for (const grant of granted) {
         if (grant.qos === 128) {
           this.#registry.remove(grant.topic);
-          throw new ValidationError(`the broker refused the subscription ${grant.topic}`, { field: "filter" });
+          throw new ValidationError(`the broker refused the subscription ${grant.topic}`, {
+            field: "filter",
+          });
         }
         conn.filters.add(grant.topic);
       }
@@ -353,12 +381,18 @@ export class Realtime {
         this.#reconnecting = false;
         this.#emit("auth_failed", error);
         this.#deps.diagnostics.report(error, { operation: "realtime.reconnect" });
-        this.#deps.diagnostics.warn("realtime credentials refused; not reconnecting", { error: error.message });
+        this.#deps.diagnostics.warn("realtime credentials refused; not reconnecting", {
+          error: error.message,
+        });
         return;
       }
-      this.#deps.diagnostics.warnRateLimited("realtime_reconnect", "realtime reconnect failed; retrying", {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#deps.diagnostics.warnRateLimited(
+        "realtime_reconnect",
+        "realtime reconnect failed; retrying",
+        {
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
       this.#scheduleReconnect(previous);
     }
   }
@@ -383,10 +417,17 @@ export class Realtime {
       }
       this.#adopt(conn);
     } catch (error) {
-      this.#deps.diagnostics.warnRateLimited("realtime_refresh", "realtime credential refresh failed; retrying", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      const delay = Math.min(backoffDelay(attempt, RECONNECT_BACKOFF), Math.max(500, expiresIn(current) / 2));
+      this.#deps.diagnostics.warnRateLimited(
+        "realtime_refresh",
+        "realtime credential refresh failed; retrying",
+        {
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
+      const delay = Math.min(
+        backoffDelay(attempt, RECONNECT_BACKOFF),
+        Math.max(500, expiresIn(current) / 2),
+      );
       this.#refreshTimer = setTimeout(() => void this.#refresh(current, attempt + 1), delay);
       this.#refTimers();
     }
@@ -403,9 +444,13 @@ export class Realtime {
     while (this.#buffer.length > this.#deps.config.maxBuffered) {
       this.#buffer.shift();
       this.#droppedPublishes++;
-      this.#deps.diagnostics.warnRateLimited("realtime_buffer_full", "realtime publish buffer full; dropped the oldest", {
-        dropped: this.#droppedPublishes,
-      });
+      this.#deps.diagnostics.warnRateLimited(
+        "realtime_buffer_full",
+        "realtime publish buffer full; dropped the oldest",
+        {
+          dropped: this.#droppedPublishes,
+        },
+      );
     }
   }
 
@@ -416,7 +461,8 @@ export class Realtime {
       const item = this.#buffer.shift() as BufferedPublish;
       const topic = eventTopic(this.#org, item.event as ChorusEvent, INGEST_TOPIC_ROOT);
       conn.client.publish(topic, item.json, { qos: 1 }, (error) => {
-        if (error) this.#deps.diagnostics.debug("realtime publish failed", { topic, error: error.message });
+        if (error)
+          this.#deps.diagnostics.debug("realtime publish failed", { topic, error: error.message });
       });
     }
   }
@@ -449,14 +495,18 @@ function expiresIn(creds: RealtimeCredentials): number {
 
 /** Validate subscription fields with the protocol's name rules; the field is named on failure. */
 function checkFields(fields: SubscribeFields): SubscribeFields {
-  if (typeof fields !== "object" || fields === null) throw invalidArgument("fields", "must be an object");
+  if (typeof fields !== "object" || fields === null)
+    throw invalidArgument("fields", "must be an object");
   const out: SubscribeFields = {};
   for (const key of ["env", "channel", "app", "agent"] as const) {
     const value = fields[key];
     if (value !== undefined) out[key] = parseOrThrow(nameSchema, value, key);
   }
   if (fields.type !== undefined) out.type = parseOrThrow(typeSchema, fields.type, "type");
-  const unknown = Object.keys(fields).filter((k) => !["env", "channel", "app", "agent", "type"].includes(k));
-  if (unknown.length > 0) throw invalidArgument(unknown[0] as string, "is not a subscription field");
+  const unknown = Object.keys(fields).filter(
+    (k) => !["env", "channel", "app", "agent", "type"].includes(k),
+  );
+  if (unknown.length > 0)
+    throw invalidArgument(unknown[0] as string, "is not a subscription field");
   return out;
 }

@@ -43,6 +43,7 @@ export function isAvailabilityFailure(error: unknown): boolean {
 
 /** The `Retry-After` a failure carried, if any. */
 export function retryAfterOf(error: unknown): number | undefined {
-  if (error instanceof RateLimitError || error instanceof ConnectionError) return error.retryAfterMs;
+  if (error instanceof RateLimitError || error instanceof ConnectionError)
+    return error.retryAfterMs;
   return undefined;
 }

@@ -46,12 +46,14 @@ export class RingBuffer<T> {
   }
 
   *[Symbol.iterator](): Iterator<T> {
-    for (let i = 0; i < this.#length; i++) yield this.#items[(this.#head + i) & (this.#items.length - 1)] as T;
+    for (let i = 0; i < this.#length; i++)
+      yield this.#items[(this.#head + i) & (this.#items.length - 1)] as T;
   }
 
   #grow(): void {
     const next: (T | undefined)[] = new Array(this.#items.length * 2);
-    for (let i = 0; i < this.#length; i++) next[i] = this.#items[(this.#head + i) & (this.#items.length - 1)];
+    for (let i = 0; i < this.#length; i++)
+      next[i] = this.#items[(this.#head + i) & (this.#items.length - 1)];
     this.#items = next;
     this.#head = 0;
   }

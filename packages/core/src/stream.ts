@@ -69,7 +69,12 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   readonly #onClose: () => void;
 
-  constructor(deps: StreamDeps, url: string, after: number | undefined, onClose: () => void = () => {}) {
+  constructor(
+    deps: StreamDeps,
+    url: string,
+    after: number | undefined,
+    onClose: () => void = () => {},
+  ) {
     this.#deps = deps;
     this.#onClose = onClose;
     this.#url = url;
@@ -110,9 +115,13 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #open(): void {
     if (this.#closed) return;
     this.#failure = undefined;
-    const source = new TappedEventSource(this.#url, (request, init) => this.#fetch(request, init), (event) => {
-      if (this.#source === source) this.#onEvent(event);
-    });
+    const source = new TappedEventSource(
+      this.#url,
+      (request, init) => this.#fetch(request, init),
+      (event) => {
+        if (this.#source === source) this.#onEvent(event);
+      },
+    );
     this.#source = source;
   }
 
@@ -142,7 +151,11 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       });
       if (response.status !== 200) {
         const text = await response.text().catch(() => "");
-        this.#failure = errorFromResponse(response.status, safeJson(text), parseRetryAfter(response.headers.get("retry-after")));
+        this.#failure = errorFromResponse(
+          response.status,
+          safeJson(text),
+          parseRetryAfter(response.headers.get("retry-after")),
+        );
         return new Response(null, { status: response.status, headers: response.headers });
       }
       return response;
@@ -173,7 +186,10 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     try {
       parsed = JSON.parse(data) as ChorusEvent;
     } catch {
-      this.#deps.diagnostics.warnRateLimited("sse_bad_json", "ignored an SSE message that is not JSON");
+      this.#deps.diagnostics.warnRateLimited(
+        "sse_bad_json",
+        "ignored an SSE message that is not JSON",
+      );
       return;
     }
     if (typeof parsed.seq === "number") {
@@ -204,10 +220,14 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     if (this.#paused) return;
     const delay = retryDelay(this.#attempt++, RECONNECT_BACKOFF, retryAfterOf(failure));
     if (this.#attempt > 1) {
-      this.#deps.diagnostics.warnRateLimited("stream_reconnect", "stream disconnected; reconnecting", {
-        status,
-        error: failure?.message,
-      });
+      this.#deps.diagnostics.warnRateLimited(
+        "stream_reconnect",
+        "stream disconnected; reconnecting",
+        {
+          status,
+          error: failure?.message,
+        },
+      );
     }
     this.#timer = setTimeout(() => this.#open(), delay);
   }
@@ -305,7 +325,9 @@ export class StreamsApi {
     if (types !== undefined) query.types = typeof types === "string" ? types : types.join(",");
     const parsed = parseOrThrow(streamQuerySchema, dropUndefined({ ...query, after }));
     const url = this.#deps.http.url(path, dropUndefined(query));
-    const stream = new EventStream(this.#deps, url, (parsed as StreamQuery).after, () => this.#open.delete(stream));
+    const stream = new EventStream(this.#deps, url, (parsed as StreamQuery).after, () =>
+      this.#open.delete(stream),
+    );
     this.#open.add(stream);
     return stream;
   }

@@ -63,11 +63,18 @@ export function runInTrace<T>(context: TraceContext, fn: () => T): T {
  * A new span: a child of `parent` unless the options start or join another trace. Pure; it does
  * not change the current context (for callback-style adapters that cannot wrap the work).
  */
-export function spanFrom(parent: TraceContext | undefined, options: TraceOptions = {}): TraceContext {
-  const remote = options.traceparent === undefined ? undefined : parseTraceparent(options.traceparent);
+export function spanFrom(
+  parent: TraceContext | undefined,
+  options: TraceOptions = {},
+): TraceContext {
+  const remote =
+    options.traceparent === undefined ? undefined : parseTraceparent(options.traceparent);
   const explicitTrace =
-    options.traceId !== undefined && TRACE_ID_PATTERN.test(options.traceId) ? options.traceId : undefined;
-  const inherit = parent !== undefined && !options.newTrace && !remote && explicitTrace === undefined;
+    options.traceId !== undefined && TRACE_ID_PATTERN.test(options.traceId)
+      ? options.traceId
+      : undefined;
+  const inherit =
+    parent !== undefined && !options.newTrace && !remote && explicitTrace === undefined;
   const traceId = remote?.traceId ?? explicitTrace ?? (inherit ? parent.traceId : newTraceId());
   const parentSpanId = remote?.parentSpanId ?? (inherit ? parent.spanId : undefined);
   const intentId = options.intentId ?? (inherit ? parent.intentId : undefined);
@@ -95,7 +102,14 @@ export function parseTraceparent(header: string | null | undefined): Traceparent
   if (typeof header !== "string") return undefined;
   const match = TRACEPARENT.exec(header.trim().toLowerCase());
   if (!match) return undefined;
-  const [, version, traceId, spanId, flags, rest] = match as unknown as [string, string, string, string, string, string?];
+  const [, version, traceId, spanId, flags, rest] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string?,
+  ];
   // Version ff is forbidden; version 00 allows nothing after the flags.
   if (version === "ff" || (version === "00" && rest !== undefined)) return undefined;
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
@@ -103,8 +117,14 @@ export function parseTraceparent(header: string | null | undefined): Traceparent
 }
 
 /** Format a `traceparent` header for a context (the current one by default). */
-export function formatTraceparent(context: TraceContext | undefined = currentTrace()): string | undefined {
-  if (!context || !TRACE_ID_PATTERN.test(context.traceId) || !SPAN_ID_PATTERN.test(context.spanId)) {
+export function formatTraceparent(
+  context: TraceContext | undefined = currentTrace(),
+): string | undefined {
+  if (
+    !context ||
+    !TRACE_ID_PATTERN.test(context.traceId) ||
+    !SPAN_ID_PATTERN.test(context.spanId)
+  ) {
     return undefined;
   }
   return `00-${context.traceId}-${context.spanId}-01`;

@@ -26,7 +26,12 @@ export class Transport {
   readonly #policy: BackoffPolicy;
   readonly #maxRetries: number;
 
-  constructor(http: HttpClient, breaker: CircuitBreaker, policy: BackoffPolicy, maxRetries: number) {
+  constructor(
+    http: HttpClient,
+    breaker: CircuitBreaker,
+    policy: BackoffPolicy,
+    maxRetries: number,
+  ) {
     this.#http = http;
     this.#breaker = breaker;
     this.#policy = policy;
@@ -40,7 +45,9 @@ export class Transport {
   async call(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
       if (!this.#breaker.tryAcquire()) {
-        throw new ConnectionError("the hub is unavailable (circuit open); not sending", { reason: "circuit_open" });
+        throw new ConnectionError("the hub is unavailable (circuit open); not sending", {
+          reason: "circuit_open",
+        });
       }
       try {
         const response = await this.#http.send(request);
@@ -50,7 +57,9 @@ export class Transport {
         recordOutcome(this.#breaker, error);
         const delay = retryDelay(attempt, this.#policy, retryAfterOf(error));
         const retry =
-          attempt < this.#maxRetries && isRetryable(error, options.idempotent) && delay <= MAX_AWAITED_RETRY_DELAY_MS;
+          attempt < this.#maxRetries &&
+          isRetryable(error, options.idempotent) &&
+          delay <= MAX_AWAITED_RETRY_DELAY_MS;
         if (!retry) throw error;
         await sleep(delay);
       }
@@ -61,7 +70,8 @@ export class Transport {
 /** Tell the breaker what a failed request says about the hub. */
 export function recordOutcome(breaker: CircuitBreaker, error: unknown): void {
   if (isAvailabilityFailure(error)) breaker.onFailure();
-  else if (error instanceof ChorusError) breaker.onSuccess(); // the hub answered
+  else if (error instanceof ChorusError)
+    breaker.onSuccess(); // the hub answered
   else breaker.release();
 }
 

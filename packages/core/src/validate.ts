@@ -38,7 +38,10 @@ export function parseOrThrow<T>(schema: Schema<T>, value: unknown, prefix?: stri
   const { message, field } = describeIssues(result.error.issues, prefix);
   throw new ValidationError(message, {
     field,
-    details: result.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })),
+    details: result.error.issues.map((i) => ({
+      path: i.path.map(String).join("."),
+      message: i.message,
+    })),
   });
 }
 

@@ -8,7 +8,9 @@ describe("content capture", () => {
     const out = sanitize({ s: "x".repeat(5000) }, full) as { s: string };
     expect(out.s.startsWith("x".repeat(4096))).toBe(true);
     expect(out.s.endsWith("…[truncated 904 chars]")).toBe(true);
-    expect(sanitize("héllo wörld", { mode: "full", maxStringLength: 5 })).toBe("héllo…[truncated 6 chars]");
+    expect(sanitize("héllo wörld", { mode: "full", maxStringLength: 5 })).toBe(
+      "héllo…[truncated 6 chars]",
+    );
     // never splits a surrogate pair
     expect(sanitize("a😀b", { mode: "full", maxStringLength: 2 })).toBe("a…[truncated 3 chars]");
   });
@@ -16,7 +18,12 @@ describe("content capture", () => {
   it("always redacts secret-looking keys, at any depth, whatever the value", () => {
     const out = sanitize(
       {
-        headers: { Authorization: "Bearer abc", "x-api-key": "k", cookie: "c", "Set-Cookie": ["a"] },
+        headers: {
+          Authorization: "Bearer abc",
+          "x-api-key": "k",
+          cookie: "c",
+          "Set-Cookie": ["a"],
+        },
         password: "hunter2",
         apiKey: "sk-1",
         OPENAI_API_KEY: "sk-2",
@@ -31,7 +38,12 @@ describe("content capture", () => {
       full,
     );
     expect(out).toEqual({
-      headers: { Authorization: REDACTED, "x-api-key": REDACTED, cookie: REDACTED, "Set-Cookie": REDACTED },
+      headers: {
+        Authorization: REDACTED,
+        "x-api-key": REDACTED,
+        cookie: REDACTED,
+        "Set-Cookie": REDACTED,
+      },
       password: REDACTED,
       apiKey: REDACTED,
       OPENAI_API_KEY: REDACTED,
@@ -58,7 +70,11 @@ describe("content capture", () => {
       },
       { mode: "metadata", maxStringLength: 4096 },
     );
-    expect(out).toEqual({ model: "gpt-x", usage: { inputTokens: 3 }, tool: { name: "search", callId: "c1" } });
+    expect(out).toEqual({
+      model: "gpt-x",
+      usage: { inputTokens: 3 },
+      tool: { name: "search", callId: "c1" },
+    });
   });
 
   it("survives circular objects, throwing getters, BigInt, functions, symbols and exotic objects", () => {
@@ -120,5 +136,11 @@ describe("content capture", () => {
   it("wraps a non-object payload instead of losing it", () => {
     expect(sanitizeObject("just text", full)).toEqual({ value: "just text" });
     expect(sanitizeObject(undefined, full)).toEqual({});
+  });
+});
+
+describe("binary data", () => {
+  it("describes buffers instead of spelling out their bytes", () => {
+    expect(sanitize({ b: Buffer.from("hello") }, full)).toEqual({ b: "[Buffer 5 bytes]" });
   });
 });

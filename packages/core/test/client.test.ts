@@ -22,7 +22,13 @@ afterEach(closeAll);
 
 describe("emit and delivery", () => {
   it("delivers emitted events in order, stamped with id, time, defaults and trace context", async () => {
-    const chorus = client({ url: hub.url, channel: "research", app: "demo", agent: "researcher", env: "test" });
+    const chorus = client({
+      url: hub.url,
+      channel: "research",
+      app: "demo",
+      agent: "researcher",
+      env: "test",
+    });
     const ids: (string | undefined)[] = [];
     await withTrace(async () => {
       for (let i = 0; i < 250; i++) ids.push(chorus.emit({ type: "custom", payload: { i } }));
@@ -34,14 +40,26 @@ describe("emit and delivery", () => {
     expect(stored.map((e) => e.id)).toEqual(ids);
     expect(stored.slice(0, 250).map((e) => e.payload.i)).toEqual([...Array(250).keys()]);
     const [first] = stored as Record<string, unknown>[];
-    expect(first).toMatchObject({ channel: "research", app: "demo", agent: "researcher", env: "test" });
+    expect(first).toMatchObject({
+      channel: "research",
+      app: "demo",
+      agent: "researcher",
+      env: "test",
+    });
     expect(first?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
     expect(first?.traceId).toMatch(/^[0-9a-f]{32}$/);
     const child = stored[250] as Record<string, unknown>;
     expect(child.traceId).toBe(first?.traceId);
     expect(child.parentSpanId).toBe(first?.spanId);
     expect(child.agent).toBe("tooler");
-    expect(chorus.stats()).toMatchObject({ queued: 0, sent: 251, dropped: 0, failed: 0, invalid: 0, circuit: "closed" });
+    expect(chorus.stats()).toMatchObject({
+      queued: 0,
+      sent: 251,
+      dropped: 0,
+      failed: 0,
+      invalid: 0,
+      circuit: "closed",
+    });
   });
 
   it("never throws from emit: invalid events are counted and reported, valid ones still go", async () => {
@@ -62,7 +80,9 @@ describe("emit and delivery", () => {
     expect(ok).toBeDefined();
     await chorus.flush();
     expect(chorus.stats()).toMatchObject({ invalid: 4, sent: 1 });
-    const channelError = chorus.errors.find((e) => (e.error as ValidationError).field === "channel");
+    const channelError = chorus.errors.find(
+      (e) => (e.error as ValidationError).field === "channel",
+    );
     expect(channelError?.error).toBeInstanceOf(ValidationError);
     const [stored] = (await storedEvents(hub)).filter((e) => e.id === ok);
     expect(stored?.payload).toEqual({
@@ -101,11 +121,15 @@ describe("emit and delivery", () => {
 describe("awaitable calls", () => {
   it("events.publish validates strictly and names the field", async () => {
     const chorus = client({ url: hub.url });
-    await expect(chorus.events.publish({ type: "custom", channel: "bad/channel" })).rejects.toMatchObject({
+    await expect(
+      chorus.events.publish({ type: "custom", channel: "bad/channel" }),
+    ).rejects.toMatchObject({
       name: "ValidationError",
       field: "channel",
     });
-    await expect(chorus.events.publish([{ type: "ok" }, { type: "no spaces allowed" }])).rejects.toMatchObject({
+    await expect(
+      chorus.events.publish([{ type: "ok" }, { type: "no spaces allowed" }]),
+    ).rejects.toMatchObject({
       field: "events.1.type",
     });
     const result = await chorus.events.publish({ type: "custom", id: "fixed-id-1" });
@@ -119,26 +143,48 @@ describe("awaitable calls", () => {
 
   it("intents: create, patch with If-Match, typed errors for caller mistakes", async () => {
     const chorus = client({ url: hub.url });
-    await expect(chorus.intents.create({ title: "" })).rejects.toMatchObject({ name: "ValidationError", field: "title" });
+    await expect(chorus.intents.create({ title: "" })).rejects.toMatchObject({
+      name: "ValidationError",
+      field: "title",
+    });
     const intent = await chorus.intents.create({ title: "Research X", state: { stage: "new" } });
-    expect(intent).toMatchObject({ title: "Research X", status: "active", version: 1, state: { stage: "new" } });
+    expect(intent).toMatchObject({
+      title: "Research X",
+      status: "active",
+      version: 1,
+      state: { stage: "new" },
+    });
     const id = intent?.id as string;
 
-    const patched = await chorus.intents.patchState(id, { stage: "researching", extra: 1 }, { ifMatch: 1 });
+    const patched = await chorus.intents.patchState(
+      id,
+      { stage: "researching", extra: 1 },
+      { ifMatch: 1 },
+    );
     expect(patched).toMatchObject({ version: 2, state: { stage: "researching", extra: 1 } });
-    const stale = await chorus.intents.patchState(id, { stage: "x" }, { ifMatch: 1 }).catch((e: unknown) => e);
+    const stale = await chorus.intents
+      .patchState(id, { stage: "x" }, { ifMatch: 1 })
+      .catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(ConflictError);
     expect((stale as ConflictError).currentVersion).toBe(2);
 
-    expect(await chorus.intents.assign(id, "researcher")).toMatchObject({ assignees: ["researcher"] });
+    expect(await chorus.intents.assign(id, "researcher")).toMatchObject({
+      assignees: ["researcher"],
+    });
     expect(await chorus.intents.unassign(id, "researcher")).toMatchObject({ assignees: [] });
     expect(await chorus.intents.setStatus(id, "completed")).toMatchObject({ status: "completed" });
-    await expect(chorus.intents.setStatus(id, "active")).rejects.toBeInstanceOf(InvalidTransitionError);
+    await expect(chorus.intents.setStatus(id, "active")).rejects.toBeInstanceOf(
+      InvalidTransitionError,
+    );
     await expect(chorus.intents.get("does-not-exist")).rejects.toBeInstanceOf(NotFoundError);
     await expect(chorus.intents.get("bad id!")).rejects.toMatchObject({ field: "id" });
 
     const comment = await chorus.intents.comment(id, "looks good", { agent: "reviewer" });
-    expect(comment).toMatchObject({ type: "intent.comment", intentId: id, payload: { text: "looks good" } });
+    expect(comment).toMatchObject({
+      type: "intent.comment",
+      intentId: id,
+      payload: { text: "looks good" },
+    });
     const log = await chorus.intents.events(id);
     expect(log.data.map((e) => e.type)).toEqual([
       "intent.created",

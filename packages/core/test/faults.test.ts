@@ -6,7 +6,17 @@ import { fileURLToPath } from "node:url";
 import type { Hub } from "@chorus/hub";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConnectionError, type FetchFunction } from "../src/index.js";
-import { client, closeAll, fakeHub, KEY_A, refusedPort, sleep, startHub, storedEvents, waitFor } from "./helpers.js";
+import {
+  client,
+  closeAll,
+  fakeHub,
+  KEY_A,
+  refusedPort,
+  sleep,
+  startHub,
+  storedEvents,
+  waitFor,
+} from "./helpers.js";
 
 afterEach(closeAll);
 
@@ -14,17 +24,23 @@ const accepted = (body: string) => {
   const events = (JSON.parse(body) as { events: { id: string }[] }).events;
   return JSON.stringify({ accepted: events.length, duplicates: 0, ids: events.map((e) => e.id) });
 };
-const idsOf = (body: string) => (JSON.parse(body) as { events: { id: string }[] }).events.map((e) => e.id);
+const idsOf = (body: string) =>
+  (JSON.parse(body) as { events: { id: string }[] }).events.map((e) => e.id);
 
 describe("delivery under faults", () => {
   it("retries a 500 and delivers once the hub answers 200", async () => {
     const fake = await fakeHub((_req, res, body, index) => {
-      if (index < 2) res.writeHead(500, { "content-type": "application/json" }).end('{"error":{"code":"internal","message":"boom"}}');
+      if (index < 2)
+        res
+          .writeHead(500, { "content-type": "application/json" })
+          .end('{"error":{"code":"internal","message":"boom"}}');
       else res.writeHead(202, { "content-type": "application/json" }).end(accepted(body));
     });
     try {
       const chorus = client({ url: fake.url });
-      const ids = Array.from({ length: 10 }, (_, i) => chorus.emit({ type: "custom", payload: { i } }));
+      const ids = Array.from({ length: 10 }, (_, i) =>
+        chorus.emit({ type: "custom", payload: { i } }),
+      );
       expect(await chorus.flush(5000)).toBe(true);
       expect(fake.requests).toHaveLength(3);
       // every attempt carried the same events, in order: the ids make the retries idempotent
@@ -68,7 +84,9 @@ describe("delivery under faults", () => {
       chorus.emit({ type: "custom", payload: { n: 0 } });
       await waitFor(() => fake.requests.length >= 1, 5000, "first request");
       // the request hangs; emit() is not slowed down by it and keeps queueing
-      const ids = Array.from({ length: 1000 }, (_, i) => chorus.emit({ type: "custom", payload: { n: i + 1 } }));
+      const ids = Array.from({ length: 1000 }, (_, i) =>
+        chorus.emit({ type: "custom", payload: { n: i + 1 } }),
+      );
       expect(ids.every((id) => typeof id === "string")).toBe(true);
       expect(chorus.stats().queued).toBe(1001);
       await waitFor(() => chorus.errors.length > 0, 5000, "timeout error");
@@ -100,7 +118,8 @@ describe("delivery under faults", () => {
     const ids: (string | undefined)[] = [];
     const deadline = Date.now() + 2500;
     while (Date.now() < deadline) {
-      for (let i = 0; i < 50; i++) ids.push(chorus.emit({ type: "custom", payload: { i: ids.length } }));
+      for (let i = 0; i < 50; i++)
+        ids.push(chorus.emit({ type: "custom", payload: { i: ids.length } }));
       await sleep(20);
     }
     expect(chorus.stats().circuit).not.toBe("closed");
@@ -112,7 +131,12 @@ describe("delivery under faults", () => {
     const hub = await startHub({ port });
     try {
       expect(await chorus.flush(10_000)).toBe(true);
-      expect(chorus.stats()).toMatchObject({ circuit: "closed", dropped: 0, queued: 0, sent: ids.length });
+      expect(chorus.stats()).toMatchObject({
+        circuit: "closed",
+        dropped: 0,
+        queued: 0,
+        sent: ids.length,
+      });
       const stored = await storedEvents(hub);
       expect(stored.map((e) => e.id)).toEqual(ids);
     } finally {
@@ -122,7 +146,11 @@ describe("delivery under faults", () => {
 
   it("drops the oldest events when the queue overflows, and counts them", async () => {
     const port = await refusedPort();
-    const chorus = client({ url: `http://127.0.0.1:${port}`, maxQueueSize: 100, warnIntervalMs: 60_000 });
+    const chorus = client({
+      url: `http://127.0.0.1:${port}`,
+      maxQueueSize: 100,
+      warnIntervalMs: 60_000,
+    });
     for (let i = 0; i < 250; i++) chorus.emit({ type: "custom", payload: { i } });
     // the first batch may be in flight when the rest arrives; either way 150 are dropped
     await waitFor(() => chorus.stats().dropped === 150, 5000, "150 drops");
@@ -132,7 +160,9 @@ describe("delivery under faults", () => {
     try {
       expect(await chorus.flush(10_000)).toBe(true);
       const stored = await storedEvents(hub);
-      expect(stored.map((e) => e.payload.i)).toEqual(Array.from({ length: 100 }, (_, k) => 150 + k));
+      expect(stored.map((e) => e.payload.i)).toEqual(
+        Array.from({ length: 100 }, (_, k) => 150 + k),
+      );
     } finally {
       await hub.close();
     }

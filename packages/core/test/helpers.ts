@@ -1,5 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createTcpServer, type Server as TcpServer, type Socket, connect } from "node:net";
+import {
+  createServer as createTcpServer,
+  type Server as TcpServer,
+  type Socket,
+  connect,
+} from "node:net";
 import { createHub, type Hub, type HubOptions } from "@chorus/hub";
 import { Chorus, type ChorusOptions, type ErrorContext, type Logger } from "../src/index.js";
 
@@ -21,7 +26,9 @@ export function startHub(options: HubOptions = {}): Promise<Hub> {
 }
 
 /** A logger that remembers what it was told. */
-export function recordingLogger(): Logger & { lines: { level: string; message: string; fields?: unknown }[] } {
+export function recordingLogger(): Logger & {
+  lines: { level: string; message: string; fields?: unknown }[];
+} {
   const lines: { level: string; message: string; fields?: unknown }[] = [];
   const at = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     lines.push({ level, message, fields });
@@ -33,7 +40,9 @@ export function recordingLogger(): Logger & { lines: { level: string; message: s
 export const clients = new Set<Chorus>();
 
 /** A client with test-friendly timings; closed by {@link closeAll}. */
-export function client(options: ChorusOptions = {}): Chorus & { errors: { error: unknown; context: ErrorContext }[] } {
+export function client(
+  options: ChorusOptions = {},
+): Chorus & { errors: { error: unknown; context: ErrorContext }[] } {
   const errors: { error: unknown; context: ErrorContext }[] = [];
   const chorus = new Chorus({
     apiKey: KEY_A,
@@ -59,7 +68,11 @@ export async function closeAll(): Promise<void> {
   await Promise.all(all.map((c) => c.close(200)));
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -71,11 +84,23 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Every stored event of the org (all pages), through the hub's own HTTP API. */
 export async function storedEvents(hub: Hub, query: Record<string, string> = {}, key = KEY_A) {
-  const out: { id: string; seq: number; type: string; channel: string; payload: Record<string, unknown> }[] = [];
+  const out: {
+    id: string;
+    seq: number;
+    type: string;
+    channel: string;
+    payload: Record<string, unknown>;
+  }[] = [];
   let after: number | undefined;
   for (;;) {
-    const params = new URLSearchParams({ ...query, limit: "1000", ...(after === undefined ? {} : { after: String(after) }) });
-    const res = await fetch(`${hub.url}/v1/events?${params}`, { headers: { authorization: `Bearer ${key}` } });
+    const params = new URLSearchParams({
+      ...query,
+      limit: "1000",
+      ...(after === undefined ? {} : { after: String(after) }),
+    });
+    const res = await fetch(`${hub.url}/v1/events?${params}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     const body = (await res.json()) as { data: typeof out; next?: number };
     out.push(...body.data);
     if (body.next === undefined) return out;

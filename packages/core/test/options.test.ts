@@ -40,7 +40,10 @@ describe("options", () => {
   });
 
   it("never throws on bad values: defaults are used and the problem reported", () => {
-    const { options, problems } = resolveOptions({}, { CHORUS_URL: "not a url", CHORUS_TIMEOUT_MS: "soon", CHORUS_FAIL_OPEN: "maybe" });
+    const { options, problems } = resolveOptions(
+      {},
+      { CHORUS_URL: "not a url", CHORUS_TIMEOUT_MS: "soon", CHORUS_FAIL_OPEN: "maybe" },
+    );
     expect(options.url).toBe("http://127.0.0.1:7420");
     expect(options.timeoutMs).toBe(10_000);
     expect(options.failOpen).toBe(true);

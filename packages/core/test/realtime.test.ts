@@ -1,6 +1,11 @@
 import type { Hub } from "@chorus/hub";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ChorusEvent, ConnectionError, type RealtimeStatus, ValidationError } from "../src/index.js";
+import {
+  type ChorusEvent,
+  ConnectionError,
+  type RealtimeStatus,
+  ValidationError,
+} from "../src/index.js";
 import { client, closeAll, sleep, startHub, storedEvents, waitFor } from "./helpers.js";
 
 const hubs: Hub[] = [];
@@ -75,9 +80,12 @@ describe("realtime", () => {
     await chorus.realtime.subscribe({ channel: "throwing" }, (e) => {
       good.push(e.payload.i as number);
     });
-    for (let i = 0; i < 5; i++) chorus.emit({ channel: "throwing", type: "custom", payload: { i } });
+    for (let i = 0; i < 5; i++)
+      chorus.emit({ channel: "throwing", type: "custom", payload: { i } });
     await waitFor(() => good.length === 5 && calls === 5, 10_000, "all five");
-    await waitFor(() => chorus.errors.filter((e) => e.context.operation === "realtime.callback").length === 10);
+    await waitFor(
+      () => chorus.errors.filter((e) => e.context.operation === "realtime.callback").length === 10,
+    );
     expect(good).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -112,14 +120,23 @@ describe("realtime", () => {
     hubs.splice(hubs.indexOf(h), 1);
     await waitFor(() => statuses.includes("disconnected"), 10_000, "disconnected");
     // published while disconnected: buffered, sent after the reconnect
-    await chorus.realtime.publish({ channel: "restart-1", app: "rt", type: "custom", payload: { buffered: true } });
+    await chorus.realtime.publish({
+      channel: "restart-1",
+      app: "rt",
+      type: "custom",
+      payload: { buffered: true },
+    });
     h = await hub({ port: httpPort, mqttPort: mqttPort as number });
     await waitFor(() => statuses.includes("reconnected"), 15_000, "reconnected");
     expect(statuses.slice(0, 3)).toEqual(["connected", "disconnected", "reconnecting"]);
 
     chorus.emit({ channel: "restart-1", type: "custom" });
     chorus.emit({ channel: "restart-2", type: "custom" });
-    await waitFor(() => one.length >= 2 && two.length >= 1, 10_000, "both subscriptions after restart");
+    await waitFor(
+      () => one.length >= 2 && two.length >= 1,
+      10_000,
+      "both subscriptions after restart",
+    );
     expect(one.some((e) => e.payload.buffered === true)).toBe(true);
   });
 
@@ -164,11 +181,15 @@ describe("realtime", () => {
     expect(stored).toHaveLength(2);
 
     const noApp = client({ url: h.url });
-    await expect(noApp.realtime.publish({ channel: "iter", type: "custom" })).rejects.toMatchObject({
-      name: "ValidationError",
-      field: "app",
-    });
-    await expect(noApp.realtime.subscribe({ channel: "a/b" }, () => {})).rejects.toBeInstanceOf(ValidationError);
+    await expect(noApp.realtime.publish({ channel: "iter", type: "custom" })).rejects.toMatchObject(
+      {
+        name: "ValidationError",
+        field: "app",
+      },
+    );
+    await expect(noApp.realtime.subscribe({ channel: "a/b" }, () => {})).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   it("works over WebSocket", async () => {

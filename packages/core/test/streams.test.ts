@@ -1,6 +1,11 @@
 import type { Hub } from "@chorus/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AuthenticationError, type ChorusEvent, NotFoundError, ValidationError } from "../src/index.js";
+import {
+  AuthenticationError,
+  type ChorusEvent,
+  NotFoundError,
+  ValidationError,
+} from "../src/index.js";
 import { client, closeAll, sleep, startHub, tcpProxy, waitFor } from "./helpers.js";
 
 let hub: Hub;
@@ -12,7 +17,11 @@ afterAll(async () => {
 });
 afterEach(closeAll);
 
-async function collect(stream: AsyncIterable<ChorusEvent>, n: number, into: ChorusEvent[] = []): Promise<ChorusEvent[]> {
+async function collect(
+  stream: AsyncIterable<ChorusEvent>,
+  n: number,
+  into: ChorusEvent[] = [],
+): Promise<ChorusEvent[]> {
   for await (const event of stream) {
     into.push(event);
     if (into.length >= n) break;
@@ -23,9 +32,13 @@ async function collect(stream: AsyncIterable<ChorusEvent>, n: number, into: Chor
 describe("SSE streams", () => {
   it("streams a channel's events in order, filtered by type", async () => {
     const chorus = client({ url: hub.url, channel: "stream-basic" });
-    const stream = chorus.stream.channel("stream-basic", { types: ["tool.start", "tool.end"], after: 0 });
+    const stream = chorus.stream.channel("stream-basic", {
+      types: ["tool.start", "tool.end"],
+      after: 0,
+    });
     const received = collect(stream, 4);
-    for (const type of ["tool.start", "llm.start", "tool.end", "llm.end", "tool.start", "tool.end"]) chorus.emit({ type });
+    for (const type of ["tool.start", "llm.start", "tool.end", "llm.end", "tool.start", "tool.end"])
+      chorus.emit({ type });
     const events = await received;
     expect(events.map((e) => e.type)).toEqual(["tool.start", "tool.end", "tool.start", "tool.end"]);
     expect(stream.lastEventId).toBe(events[3]?.seq);
@@ -41,7 +54,8 @@ describe("SSE streams", () => {
       const done = collect(stream, 600, received);
       const ids: (string | undefined)[] = [];
       for (let round = 0; round < 6; round++) {
-        for (let i = 0; i < 100; i++) ids.push(publisher.emit({ type: "custom", payload: { i: ids.length } }));
+        for (let i = 0; i < 100; i++)
+          ids.push(publisher.emit({ type: "custom", payload: { i: ids.length } }));
         await waitFor(() => received.length > round * 100 + 10, 10_000, "some events of the round");
         proxy.cutAll(); // drop the SSE connection in the middle of the burst
         await sleep(5);
@@ -67,7 +81,9 @@ describe("SSE streams", () => {
 
   it("ends the iteration with NotFoundError for an unknown intent", async () => {
     const chorus = client({ url: hub.url });
-    await expect(collect(chorus.stream.intent("no-such-intent"), 1)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(collect(chorus.stream.intent("no-such-intent"), 1)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 
   it("streams an intent's log and an agent's assignments", async () => {
@@ -82,10 +98,22 @@ describe("SSE streams", () => {
     const fromPortfolio = collect(portfolioStream, 3);
     await chorus.intents.assign(id, "stream-agent");
     await chorus.intents.patchState(id, { step: 1 });
-    expect((await fromIntent).map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.state_changed"]);
+    expect((await fromIntent).map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.assigned",
+      "intent.state_changed",
+    ]);
     // once assigned, the agent sees the intent's whole log
-    expect((await fromAgent).map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.state_changed"]);
-    expect((await fromPortfolio).map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.state_changed"]);
+    expect((await fromAgent).map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.assigned",
+      "intent.state_changed",
+    ]);
+    expect((await fromPortfolio).map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.assigned",
+      "intent.state_changed",
+    ]);
   });
 
   it("refuses invalid arguments with a ValidationError naming the field", () => {
@@ -96,7 +124,9 @@ describe("SSE streams", () => {
     } catch (error) {
       expect((error as ValidationError).field).toMatch(/^types/);
     }
-    expect(() => chorus.stream.intent("bad id!")).toThrowError(expect.objectContaining({ field: "id" }));
+    expect(() => chorus.stream.intent("bad id!")).toThrowError(
+      expect.objectContaining({ field: "id" }),
+    );
   });
 
   it("close() ends a pending iteration", async () => {

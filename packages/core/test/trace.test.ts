@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { currentTrace, formatTraceparent, parseTraceparent, runInTrace, spanFrom, withTrace } from "../src/trace.js";
+import {
+  currentTrace,
+  formatTraceparent,
+  parseTraceparent,
+  runInTrace,
+  spanFrom,
+  withTrace,
+} from "../src/trace.js";
 
 describe("trace context", () => {
   it("starts a trace, nests child spans, and survives await", async () => {
@@ -39,7 +46,9 @@ describe("trace context", () => {
     withTrace(
       () => {
         expect(currentTrace()).toMatchObject({ traceId, intentId: "i-1", agent: "researcher" });
-        withTrace(() => expect(currentTrace()).toMatchObject({ traceId, intentId: "i-1", agent: "researcher" }));
+        withTrace(() =>
+          expect(currentTrace()).toMatchObject({ traceId, intentId: "i-1", agent: "researcher" }),
+        );
         withTrace(() => expect(currentTrace()?.traceId).not.toBe(traceId), { newTrace: true });
       },
       { traceId, intentId: "i-1", agent: "researcher" },

@@ -99,7 +99,13 @@ describe("backoff", () => {
 describe("CircuitBreaker", () => {
   function breaker() {
     let now = 0;
-    const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 400, now: () => now, random: () => 0.5 });
+    const b = new CircuitBreaker({
+      failureThreshold: 3,
+      cooldownMs: 100,
+      maxCooldownMs: 400,
+      now: () => now,
+      random: () => 0.5,
+    });
     return { b, advance: (ms: number) => (now += ms) };
   }
 

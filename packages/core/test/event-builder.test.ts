@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "../src/errors.js";
+import { EventBuilder } from "../src/event-builder.js";
+import { EventIdGenerator } from "../src/ids.js";
+import { withTrace } from "../src/trace.js";
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+function builder() {
+  return new EventBuilder(
+    { channel: "c", env: undefined, app: undefined, agent: undefined },
+    { mode: "full", maxStringLength: 4096 },
+  );
+}
+
+describe("EventIdGenerator", () => {
+  it("makes unique, strictly increasing UUIDv7 ids, even many within one millisecond", () => {
+    const gen = new EventIdGenerator();
+    const ids = Array.from({ length: 20_000 }, () => gen.next(1_700_000_000_000));
+    expect(ids.every((id) => UUID_V7.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    expect(gen.next(1_700_000_000_500) > (ids.at(-1) as string)).toBe(true);
+  });
+});
+
+describe("EventBuilder", () => {
+  it("still refuses bad fields after the same envelope was accepted (memo is per envelope)", () => {
+    const b = builder();
+    expect(b.build({ type: "custom" }).ok).toBe(true);
+    expect(b.build({ type: "custom" }).ok).toBe(true); // memo hit
+    const bad = [
+      { type: "custom", traceId: "nope" },
+      { type: "custom", spanId: "ABCDEF0123456789" },
+      { type: "custom", unknown: 1 },
+      { type: "custom", id: "has spaces" },
+      { type: "custom", occurredAt: "yesterday" },
+      { type: "custom", channel: "a/b" },
+      { type: "custom", agent: 42 },
+      { type: "custom", channel: "c", env: "" },
+    ];
+    for (const event of bad) {
+      const result = b.build(event);
+      expect(result.ok, JSON.stringify(event)).toBe(false);
+      if (!result.ok) expect(result.error).toBeInstanceOf(ValidationError);
+    }
+  });
+
+  it("takes trace context from the current span, explicit fields winning", () => {
+    const b = builder();
+    withTrace(
+      () => {
+        const r = b.build({ type: "custom" });
+        expect(r.ok && r.value.event).toMatchObject({ intentId: "i-1", agent: "a" });
+        const own = b.build({ type: "custom", agent: "mine", traceId: "1".repeat(32) });
+        expect(own.ok && own.value.event).toMatchObject({ agent: "mine", traceId: "1".repeat(32) });
+        expect(own.ok && own.value.event.spanId).toBeUndefined(); // another trace: no span inherited
+      },
+      { intentId: "i-1", agent: "a" },
+    );
+  });
+
+  it("counts bytes as UTF-8 and refuses an event over the protocol's limit", () => {
+    const b = new EventBuilder(
+      { channel: "c", env: undefined, app: undefined, agent: undefined },
+      { mode: "full", maxStringLength: 1_000_000 },
+    );
+    const ok = b.build({ type: "custom", payload: { s: "é".repeat(10) } });
+    expect(ok.ok && ok.value.bytes).toBe(Buffer.byteLength(ok.ok ? ok.value.json : ""));
+    const big = b.build({ type: "custom", payload: { s: "x".repeat(300_000) } });
+    expect(big.ok).toBe(false);
+    if (!big.ok) expect(big.error.code).toBe("payload_too_large");
+  });
+});
