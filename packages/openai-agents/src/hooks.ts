@@ -4,11 +4,13 @@ import type { SpanTracker } from "./tracker.js";
 
 /**
  * Something whose run hooks we can listen to: a `Runner` (every agent it runs) or an `Agent`
- * (that agent only). Structural, so any copy of the SDK (ESM or CJS) fits.
+ * (that agent only). Structural, so any copy of the SDK (ESM or CJS) and any context type fits:
+ * `never` parameters accept every `on`/`off` signature, and the listeners we pass read their
+ * arguments defensively.
  */
 export interface HookTarget {
-  on(type: string, listener: (...args: never[]) => void): unknown;
-  off(type: string, listener: (...args: never[]) => void): unknown;
+  on(type: never, listener: never): unknown;
+  off(type: never, listener: never): unknown;
 }
 
 type Listener = (...args: unknown[]) => void;
@@ -33,15 +35,24 @@ export function attachHooks(target: HookTarget, tracker: SpanTracker, safely: Sa
     guarded("agent_start", (args) => tracker.hookAgentStart(getCurrentSpan(), bag(args[1])?.model)),
     guarded("agent_end", (args) => tracker.hookAgentEnd(getCurrentSpan(), args[1 + shift])),
     guarded("agent_tool_start", (args) =>
-      tracker.hookToolStart(getCurrentSpan(), bag(args[1 + shift])?.name, bag(bag(args[2 + shift])?.toolCall)),
+      tracker.hookToolStart(
+        getCurrentSpan(),
+        bag(args[1 + shift])?.name,
+        bag(bag(args[2 + shift])?.toolCall),
+      ),
     ),
     guarded("agent_tool_end", (args) =>
       tracker.hookToolEnd(getCurrentSpan(), args[2 + shift], bag(bag(args[3 + shift])?.toolCall)),
     ),
   ];
-  for (const [event, listener] of listeners) target.on(event, listener);
+  const emitter = target as unknown as {
+    on(type: string, l: Listener): unknown;
+    off(type: string, l: Listener): unknown;
+  };
+  for (const [event, listener] of listeners) emitter.on(event, listener);
   return () => {
-    for (const [event, listener] of listeners) safely.guard("hooks.detach", () => target.off(event, listener), undefined);
+    for (const [event, listener] of listeners)
+      safely.guard("hooks.detach", () => emitter.off(event, listener), undefined);
   };
 }
 

@@ -1,7 +1,17 @@
 import type { Chorus } from "@chorus/core";
-import { addTraceProcessor, setTraceProcessors, setTracingDisabled, type TracingProcessor } from "@openai/agents";
+import {
+  addTraceProcessor,
+  setTraceProcessors,
+  setTracingDisabled,
+  type TracingProcessor,
+} from "@openai/agents";
 import { attachHooks, type HookTarget } from "./hooks.js";
-import { type ClientTarget, type InstrumentOptions, resolveClient, resolveLogger } from "./options.js";
+import {
+  type ClientTarget,
+  type InstrumentOptions,
+  resolveClient,
+  resolveLogger,
+} from "./options.js";
 import { ChorusTracingProcessor } from "./processor.js";
 import { registryOf } from "./registry.js";
 import { Safely } from "./safely.js";
@@ -79,11 +89,18 @@ export function instrument(options: InstrumentOptions = {}): InstrumentHandle {
     return registration.handle;
   } catch (error) {
     safely.report(error, { operation: "instrument" });
-    return inertHandle(chorus ?? safely.guard("instrument.client", () => target?.client(), undefined));
+    return inertHandle(
+      chorus ?? safely.guard("instrument.client", () => target?.client(), undefined),
+    );
   }
 }
 
-function create(chorus: Chorus, owned: boolean, options: InstrumentOptions, safely: Safely): Registration {
+function create(
+  chorus: Chorus,
+  owned: boolean,
+  options: InstrumentOptions,
+  safely: Safely,
+): Registration {
   const tracker = new SpanTracker({
     chorus,
     safely,
@@ -94,7 +111,12 @@ function create(chorus: Chorus, owned: boolean, options: InstrumentOptions, safe
   });
   const processor = new ChorusTracingProcessor({ tracker, safely, chorus });
   const detachers = new Map<HookTarget, () => void>();
-  const registration: Registration = { processor, inSdk: false, closed: false, handle: undefined as unknown as InstrumentHandle };
+  const registration: Registration = {
+    processor,
+    inSdk: false,
+    closed: false,
+    handle: undefined as unknown as InstrumentHandle,
+  };
   const uninstrument = () => {
     processor.deactivate();
     for (const detach of detachers.values()) detach();
@@ -142,7 +164,11 @@ function create(chorus: Chorus, owned: boolean, options: InstrumentOptions, safe
  * Put the processor in the SDK's list. Exclusive: the list becomes exactly the active Chorus
  * processors (several clients may be instrumented), dropping the SDK's default exporter.
  */
-function register(registration: Registration, registry: Map<unknown, Registration>, exclusive: boolean): void {
+function register(
+  registration: Registration,
+  registry: Map<unknown, Registration>,
+  exclusive: boolean,
+): void {
   if (!exclusive) {
     if (!registration.inSdk) addTraceProcessor(registration.processor);
     registration.inSdk = true;

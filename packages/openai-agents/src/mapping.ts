@@ -43,17 +43,30 @@ export function runStart(name: string): Mapped {
 }
 
 /** `agent.end` or `agent.error` of a task or agent span; a task carries the run's total usage. */
-export function runEnd(name: string, data: Bag, error: SpanErrorLike | null, latencyMs: number | undefined): Mapped {
+export function runEnd(
+  name: string,
+  data: Bag,
+  error: SpanErrorLike | null,
+  latencyMs: number | undefined,
+): Mapped {
   if (error) {
     const payload: AgentErrorPayload = { name, error: errorInfo(error), latencyMs };
     return { type: EventTypes.AgentError, payload: compact(payload) };
   }
-  const payload: AgentEndPayload & { usage?: unknown } = { name, latencyMs, usage: toTokenUsage(data.usage) };
+  const payload: AgentEndPayload & { usage?: unknown } = {
+    name,
+    latencyMs,
+    usage: toTokenUsage(data.usage),
+  };
   return { type: EventTypes.AgentEnd, payload: compact(payload) };
 }
 
 /** `llm.start`: what we know before the answer (the model often fills its span in later). */
-export function llmStart(call: Partial<ModelCall>, tools: string[] | undefined, options: MapOptions): Mapped {
+export function llmStart(
+  call: Partial<ModelCall>,
+  tools: string[] | undefined,
+  options: MapOptions,
+): Mapped {
   const payload: LlmStartPayload = {
     model: call.model,
     provider: "openai-agents",
@@ -72,7 +85,12 @@ export function llmEnd(
   options: MapOptions,
 ): Mapped {
   if (error) {
-    const payload: LlmErrorPayload = { model: call.model, provider: "openai-agents", error: errorInfo(error), latencyMs: timing.latencyMs };
+    const payload: LlmErrorPayload = {
+      model: call.model,
+      provider: "openai-agents",
+      error: errorInfo(error),
+      latencyMs: timing.latencyMs,
+    };
     return { type: EventTypes.LlmError, payload: compact(payload) };
   }
   const payload: LlmEndPayload & { responseId?: string } = {
@@ -103,7 +121,12 @@ export function turnEnd(
   const asked = turn.firstChildAt !== undefined;
   if (error && !asked) {
     // No tool or handoff began, so the model call itself is what failed.
-    const payload: LlmErrorPayload = { model: turn.model, provider: "openai-agents", error: errorInfo(error), latencyMs: timing.latencyMs };
+    const payload: LlmErrorPayload = {
+      model: turn.model,
+      provider: "openai-agents",
+      error: errorInfo(error),
+      latencyMs: timing.latencyMs,
+    };
     return { type: EventTypes.LlmError, payload: compact(payload) };
   }
   const toolCalls: ToolCallRef[] = turn.toolCalls ?? [];
@@ -119,8 +142,17 @@ export function turnEnd(
   return { type: EventTypes.LlmEnd, payload: compact(payload) };
 }
 
-export function toolStart(name: string, callId: string | undefined, args: unknown, options: MapOptions): Mapped {
-  const payload: ToolStartPayload = { name, callId, arguments: options.content ? parseArguments(args) : undefined };
+export function toolStart(
+  name: string,
+  callId: string | undefined,
+  args: unknown,
+  options: MapOptions,
+): Mapped {
+  const payload: ToolStartPayload = {
+    name,
+    callId,
+    arguments: options.content ? parseArguments(args) : undefined,
+  };
   return { type: EventTypes.ToolStart, payload: compact(payload) };
 }
 
@@ -136,7 +168,12 @@ export function toolEnd(
     const payload: ToolErrorPayload = { name, callId, error: errorInfo(error), latencyMs };
     return { type: EventTypes.ToolError, payload: compact(payload) };
   }
-  const payload: ToolEndPayload = { name, callId, result: options.content ? result : undefined, latencyMs };
+  const payload: ToolEndPayload = {
+    name,
+    callId,
+    result: options.content ? result : undefined,
+    latencyMs,
+  };
   return { type: EventTypes.ToolEnd, payload: compact(payload) };
 }
 
@@ -149,7 +186,12 @@ export function handoff(from: string, to: string): Mapped {
  * Spans with no canonical counterpart become one `custom` event at their end: guardrails (with
  * whether they tripped), custom spans (with their data), MCP tool listings, speech and the rest.
  */
-export function pointEvent(kind: string, data: Bag, error: SpanErrorLike | null, options: MapOptions): Mapped {
+export function pointEvent(
+  kind: string,
+  data: Bag,
+  error: SpanErrorLike | null,
+  options: MapOptions,
+): Mapped {
   const payload: Record<string, unknown> = { kind };
   switch (kind) {
     case "guardrail":
@@ -181,7 +223,8 @@ export interface SpanErrorLike {
 
 export function errorInfo(error: SpanErrorLike): ErrorInfo {
   const detail = error.data?.error;
-  const message = typeof detail === "string" && detail !== "" ? `${error.message}: ${detail}` : error.message;
+  const message =
+    typeof detail === "string" && detail !== "" ? `${error.message}: ${detail}` : error.message;
   const type = typeof error.data?.type === "string" ? error.data.type : undefined;
   return type === undefined ? { message } : { message, type };
 }

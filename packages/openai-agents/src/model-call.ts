@@ -53,7 +53,8 @@ export function fromResponse(data: Bag): ModelCall {
   const response = isBag(data._response) ? data._response : undefined;
   call.responseId = str(data.response_id) ?? str(response?.id);
   if (Array.isArray(data._input)) call.messages = data._input;
-  else if (typeof data._input === "string") call.messages = [{ role: "user", content: data._input }];
+  else if (typeof data._input === "string")
+    call.messages = [{ role: "user", content: data._input }];
   if (!response) return call;
   call.model = str(response.model);
   call.usage = toTokenUsage(response.usage);
@@ -76,7 +77,8 @@ function readItems(items: readonly unknown[], call: ModelCall): void {
     if (typeof item.content === "string") texts.push(item.content);
     for (const part of list(item.content)) {
       const text = str(part.text);
-      if (text !== undefined && (part.type === "output_text" || part.type === "text")) texts.push(text);
+      if (text !== undefined && (part.type === "output_text" || part.type === "text"))
+        texts.push(text);
     }
   }
   if (texts.length > 0) call.text = texts.join("");
@@ -86,7 +88,9 @@ function readItems(items: readonly unknown[], call: ModelCall): void {
 function responseFinishReason(response: Bag, hasToolCalls: boolean): string | undefined {
   const status = str(response.status);
   if (status === "incomplete") {
-    const reason = isBag(response.incomplete_details) ? str(response.incomplete_details.reason) : undefined;
+    const reason = isBag(response.incomplete_details)
+      ? str(response.incomplete_details.reason)
+      : undefined;
     return reason === "max_output_tokens" ? "length" : (reason ?? "incomplete");
   }
   if (status === "completed") return hasToolCalls ? "tool_calls" : "stop";
@@ -99,7 +103,8 @@ function list(value: unknown): Bag[] {
 
 function definedOnly(bag: Bag): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(bag)) if (value !== undefined && value !== null) out[key] = value;
+  for (const [key, value] of Object.entries(bag))
+    if (value !== undefined && value !== null) out[key] = value;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { type CaptureMode, Chorus, type ChorusOptions, createConsoleLogger, type Logger, resolveOptions } from "@chorus/core";
+import {
+  type CaptureMode,
+  Chorus,
+  type ChorusOptions,
+  createConsoleLogger,
+  type Logger,
+  resolveOptions,
+} from "@chorus/core";
 import type { HookTarget } from "./hooks.js";
 import type { AdapterOnError } from "./safely.js";
 
@@ -69,7 +76,11 @@ export function resolveLogger(options: InstrumentOptions): Logger {
 }
 
 export function isChorus(value: unknown): value is Chorus {
-  return typeof value === "object" && value !== null && typeof (value as { emit?: unknown }).emit === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { emit?: unknown }).emit === "function"
+  );
 }
 
 /**
@@ -85,10 +96,22 @@ export function resolveClient(options: InstrumentOptions): ClientTarget {
     ...base,
     ...(options.channel === undefined ? {} : { channel: options.channel }),
     ...(options.capture === undefined ? {} : { capture: options.capture }),
-    ...(options.onError === undefined || base.onError !== undefined ? {} : { onError: options.onError }),
+    ...(options.onError === undefined || base.onError !== undefined
+      ? {}
+      : { onError: options.onError }),
   };
   const { options: resolved } = resolveOptions(clientOptions);
-  const apiKeyHash = createHash("sha256").update(resolved.apiKey ?? "").digest("hex").slice(0, 16);
-  const key = ["chorus", resolved.url, apiKeyHash, resolved.channel, resolved.env ?? "", resolved.app ?? ""].join("\n");
+  const apiKeyHash = createHash("sha256")
+    .update(resolved.apiKey ?? "")
+    .digest("hex")
+    .slice(0, 16);
+  const key = [
+    "chorus",
+    resolved.url,
+    apiKeyHash,
+    resolved.channel,
+    resolved.env ?? "",
+    resolved.app ?? "",
+  ].join("\n");
   return { key, owned: true, client: () => new Chorus(clientOptions) };
 }

@@ -41,15 +41,18 @@ export class ChorusTracingProcessor implements TracingProcessor {
   }
 
   async onTraceStart(trace: Trace): Promise<void> {
-    if (this.#active) this.#safely.guard("onTraceStart", () => this.#tracker.traceStart(trace), undefined);
+    if (this.#active)
+      this.#safely.guard("onTraceStart", () => this.#tracker.traceStart(trace), undefined);
   }
 
   async onTraceEnd(trace: Trace): Promise<void> {
-    if (this.#active) this.#safely.guard("onTraceEnd", () => this.#tracker.traceEnd(trace), undefined);
+    if (this.#active)
+      this.#safely.guard("onTraceEnd", () => this.#tracker.traceEnd(trace), undefined);
   }
 
   async onSpanStart(span: Span<SpanData>): Promise<void> {
-    if (this.#active) this.#safely.guard("onSpanStart", () => this.#tracker.spanStart(span), undefined);
+    if (this.#active)
+      this.#safely.guard("onSpanStart", () => this.#tracker.spanStart(span), undefined);
   }
 
   async onSpanEnd(span: Span<SpanData>): Promise<void> {

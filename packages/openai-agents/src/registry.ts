@@ -14,6 +14,10 @@ export function registryOf<T>(): Map<unknown, T> {
   const existing = provider[REGISTRY];
   if (existing instanceof Map) return existing as Map<unknown, T>;
   const registry = new Map<unknown, T>();
-  Object.defineProperty(provider, REGISTRY, { value: registry, enumerable: false, configurable: true });
+  Object.defineProperty(provider, REGISTRY, {
+    value: registry,
+    enumerable: false,
+    configurable: true,
+  });
   return registry;
 }

@@ -55,7 +55,9 @@ export class Safely {
         return;
       }
       this.#warned.add(context.operation);
-      this.#logger.warn(`openai-agents: ${context.operation} failed (the run is unaffected): ${describe(error)}`);
+      this.#logger.warn(
+        `openai-agents: ${context.operation} failed (the run is unaffected): ${describe(error)}`,
+      );
     } catch {
       // A logger that throws is ignored for the same reason.
     }

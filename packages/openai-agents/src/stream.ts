@@ -12,7 +12,11 @@ export interface ObservableStream<E> extends AsyncIterable<E> {
  * are the SDK's own objects, untouched. Tokens are seen when the caller reads them, so the time to
  * first token includes the caller's own delay in reading.
  */
-export async function* observeStream<E>(result: ObservableStream<E>, tracker: SpanTracker, safely: Safely): AsyncGenerator<E, void, undefined> {
+export async function* observeStream<E>(
+  result: ObservableStream<E>,
+  tracker: SpanTracker,
+  safely: Safely,
+): AsyncGenerator<E, void, undefined> {
   for await (const event of result) {
     safely.guard("observeStream", () => noteToken(result, event, tracker), undefined);
     yield event;
@@ -23,5 +27,6 @@ function noteToken<E>(result: ObservableStream<E>, event: E, tracker: SpanTracke
   const e = event as { type?: unknown; data?: { type?: unknown; delta?: unknown } };
   if (e.type !== "raw_model_stream_event" || e.data?.type !== "output_text_delta") return;
   const traceId = result.state?._trace?.traceId;
-  if (typeof traceId === "string" && typeof e.data.delta === "string") tracker.streamToken(traceId, e.data.delta);
+  if (typeof traceId === "string" && typeof e.data.delta === "string")
+    tracker.streamToken(traceId, e.data.delta);
 }

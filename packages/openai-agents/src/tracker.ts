@@ -4,7 +4,13 @@ import { toSpanId, toTraceId } from "./ids.js";
 import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
 import type { Safely } from "./safely.js";
-import { BoundedMap, MAX_OPEN_SPANS, MAX_OPEN_TRACES, type SpanRecord, type TraceRecord } from "./span-map.js";
+import {
+  BoundedMap,
+  MAX_OPEN_SPANS,
+  MAX_OPEN_TRACES,
+  type SpanRecord,
+  type TraceRecord,
+} from "./span-map.js";
 
 type Bag = Record<string, unknown>;
 type AnySpan = Span<SpanData>;
@@ -44,7 +50,11 @@ export class SpanTracker {
 
   /** Open spans and traces, and how many were evicted (a non-zero count means leaked runs). */
   get sizes(): { spans: number; traces: number; evicted: number } {
-    return { spans: this.#spans.size, traces: this.#traces.size, evicted: this.#spans.evicted + this.#traces.evicted };
+    return {
+      spans: this.#spans.size,
+      traces: this.#traces.size,
+      evicted: this.#spans.evicted + this.#traces.evicted,
+    };
   }
 
   traceStart(trace: Trace): void {
@@ -75,7 +85,9 @@ export class SpanTracker {
       // `agent_tool_start` instead, which brings the call id; its first child or its end flush
       // it if the hook never comes.
       if (kind === "function" && this.#agentRecord(record)?.hooked) return;
-      queueMicrotask(() => this.#o.safely.guard("deferredStart", () => this.#start(record), undefined));
+      queueMicrotask(() =>
+        this.#o.safely.guard("deferredStart", () => this.#start(record), undefined),
+      );
     }
   }
 
@@ -95,18 +107,30 @@ export class SpanTracker {
       if (record.emits === undefined) this.#decideTurn(record, false);
       if (!record.emits) return;
       // The model had answered when the turn's first tool or handoff began.
-      const timing = { latencyMs: elapsed(record.startedAt, record.firstChildAt ?? endedAt), timeToFirstTokenMs: ttft(record) };
+      const timing = {
+        latencyMs: elapsed(record.startedAt, record.firstChildAt ?? endedAt),
+        timeToFirstTokenMs: ttft(record),
+      };
       this.#emit(record, map.turnEnd(record, data, error, timing), endedAt);
     } else if (MODEL_KINDS.has(kind)) {
       this.#start(record);
       const call = readModelCall(record);
       this.#offerCallIds(record, call);
-      this.#emit(record, map.llmEnd(call, error, { latencyMs, timeToFirstTokenMs: ttft(record) }, this.#o), endedAt);
-      if (!error && call.text && call.toolCalls.length === 0) this.#message(this.#agentRecord(record), call.text, endedAt);
+      this.#emit(
+        record,
+        map.llmEnd(call, error, { latencyMs, timeToFirstTokenMs: ttft(record) }, this.#o),
+        endedAt,
+      );
+      if (!error && call.text && call.toolCalls.length === 0)
+        this.#message(this.#agentRecord(record), call.text, endedAt);
     } else if (kind === "function") {
       this.#start(record);
       const output = data.output === "" || data.output === undefined ? record.result : data.output;
-      this.#emit(record, map.toolEnd(toolName(record), record.callId, output, error, latencyMs, this.#o), endedAt);
+      this.#emit(
+        record,
+        map.toolEnd(toolName(record), record.callId, output, error, latencyMs, this.#o),
+        endedAt,
+      );
     } else if (kind === "handoff") {
       const from = str(data.from_agent) ?? record.agentName ?? "unknown";
       this.#emit(record, map.handoff(from, str(data.to_agent) ?? "unknown"), endedAt);
@@ -137,9 +161,17 @@ export class SpanTracker {
     }
     // Hosted, shell and computer tools run without a function span: the hook is all there is.
     if (!current || callId === undefined) return;
-    const tool = this.#hookToolRecord(current, str(offeredName) ?? str(toolCall?.name) ?? "tool", callId);
+    const tool = this.#hookToolRecord(
+      current,
+      str(offeredName) ?? str(toolCall?.name) ?? "tool",
+      callId,
+    );
     this.#spans.set(tool.sdkSpanId, tool);
-    this.#emit(tool, map.toolStart(toolName(tool), callId, toolCall?.arguments, this.#o), tool.startedAt);
+    this.#emit(
+      tool,
+      map.toolStart(toolName(tool), callId, toolCall?.arguments, this.#o),
+      tool.startedAt,
+    );
   }
 
   hookToolEnd(current: AnySpan | null, result: unknown, toolCall: Bag | undefined): void {
@@ -155,7 +187,11 @@ export class SpanTracker {
     if (!tool) return;
     this.#spans.delete(key);
     const endedAt = new Date().toISOString();
-    this.#emit(tool, map.toolEnd(toolName(tool), callId, result, null, elapsed(tool.startedAt, endedAt), this.#o), endedAt);
+    this.#emit(
+      tool,
+      map.toolEnd(toolName(tool), callId, result, null, elapsed(tool.startedAt, endedAt), this.#o),
+      endedAt,
+    );
   }
 
   /** `agent_end` fires inside the agent span with the final output: the `agent.message`. */
@@ -178,7 +214,8 @@ export class SpanTracker {
     target.firstTokenAt ??= Date.now();
     const index = target.tokens ?? 0;
     target.tokens = index + 1;
-    if (this.#o.emitTokens && this.#o.content) this.#emit(target, map.llmToken(token, index), undefined);
+    if (this.#o.emitTokens && this.#o.content)
+      this.#emit(target, map.llmToken(token, index), undefined);
   }
 
   clear(): void {
@@ -192,7 +229,12 @@ export class SpanTracker {
   #join(sdkTraceId: string): TraceRecord {
     const context = currentTrace();
     if (!context) return { traceId: toTraceId(sdkTraceId) };
-    return { traceId: context.traceId, parentSpanId: context.spanId, intentId: context.intentId, agent: context.agent };
+    return {
+      traceId: context.traceId,
+      parentSpanId: context.spanId,
+      intentId: context.intentId,
+      agent: context.agent,
+    };
   }
 
   #trace(sdkTraceId: string): TraceRecord {
@@ -266,7 +308,11 @@ export class SpanTracker {
     turn.emits = true;
     if (childStarted) turn.firstChildAt = new Date().toISOString();
     turn.model ??= this.#agentRecord(turn)?.model;
-    this.#emit(turn, map.llmStart({ model: turn.model }, agentTools(this.#agentRecord(turn)), this.#o), turn.startedAt);
+    this.#emit(
+      turn,
+      map.llmStart({ model: turn.model }, agentTools(this.#agentRecord(turn)), this.#o),
+      turn.startedAt,
+    );
   }
 
   /** Emit a deferred start (model call or tool) exactly once, reading what the SDK filled in. */
@@ -275,7 +321,11 @@ export class SpanTracker {
     record.started = true;
     if (MODEL_KINDS.has(record.kind)) {
       const call = readModelCall(record);
-      this.#emit(record, map.llmStart(call, agentTools(this.#agentRecord(record)), this.#o), record.startedAt);
+      this.#emit(
+        record,
+        map.llmStart(call, agentTools(this.#agentRecord(record)), this.#o),
+        record.startedAt,
+      );
       return;
     }
     const name = toolName(record);
@@ -283,14 +333,18 @@ export class SpanTracker {
     record.args ??= input === "" ? undefined : input;
     const turn = record.sdkParentId ? this.#spans.get(record.sdkParentId) : undefined;
     record.callId ??= claimCallId(turn, name);
-    if (turn?.kind === "turn" && turn.emits) (turn.toolCalls ??= []).push({ name, callId: record.callId });
+    if (turn?.kind === "turn" && turn.emits) {
+      turn.toolCalls ??= [];
+      turn.toolCalls.push({ name, callId: record.callId });
+    }
     this.#emit(record, map.toolStart(name, record.callId, record.args, this.#o), record.startedAt);
   }
 
   /** Call ids from the model's answer, for the tools of the same turn to claim by name, in order. */
   #offerCallIds(model: SpanRecord, call: ModelCall): void {
     const turn = model.sdkParentId ? this.#spans.get(model.sdkParentId) : undefined;
-    if (turn?.kind === "turn") turn.unclaimed = call.toolCalls.filter((c) => c.callId !== undefined);
+    if (turn?.kind === "turn")
+      turn.unclaimed = call.toolCalls.filter((c) => c.callId !== undefined);
   }
 
   #message(agent: SpanRecord | undefined, text: string, occurredAt: string | undefined): void {

@@ -13,11 +13,25 @@ type Bag = Record<string, unknown>;
 const INPUT = ["input_tokens", "prompt_tokens", "inputTokens"];
 const OUTPUT = ["output_tokens", "completion_tokens", "outputTokens"];
 const TOTAL = ["total_tokens", "totalTokens"];
-const INPUT_DETAILS = ["input_tokens_details", "prompt_tokens_details", "inputTokensDetails", "details"];
-const OUTPUT_DETAILS = ["output_tokens_details", "completion_tokens_details", "outputTokensDetails", "details"];
+const INPUT_DETAILS = [
+  "input_tokens_details",
+  "prompt_tokens_details",
+  "inputTokensDetails",
+  "details",
+];
+const OUTPUT_DETAILS = [
+  "output_tokens_details",
+  "completion_tokens_details",
+  "outputTokensDetails",
+  "details",
+];
 const CACHE_READ = ["cached_input_tokens", "cache_read_input_tokens", "cachedInputTokens"];
 const CACHE_READ_DETAIL = ["cached_tokens", "cached_input_tokens"];
-const CACHE_WRITE = ["cache_write_input_tokens", "cache_creation_input_tokens", "cacheWriteInputTokens"];
+const CACHE_WRITE = [
+  "cache_write_input_tokens",
+  "cache_creation_input_tokens",
+  "cacheWriteInputTokens",
+];
 const CACHE_WRITE_DETAIL = ["cache_write_tokens", "cache_creation_tokens"];
 const REASONING_DETAIL = ["reasoning_tokens"];
 
@@ -51,7 +65,11 @@ function first(bag: Bag, keys: readonly string[]): number | undefined {
 }
 
 /** Sum `detailKeys` over a details object, or over an array of them (the SDK's `Usage`). */
-function fromDetails(bag: Bag, containers: readonly string[], detailKeys: readonly string[]): number | undefined {
+function fromDetails(
+  bag: Bag,
+  containers: readonly string[],
+  detailKeys: readonly string[],
+): number | undefined {
   for (const container of containers) {
     const details = bag[container];
     const list = Array.isArray(details) ? details : [details];

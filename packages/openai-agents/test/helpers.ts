@@ -95,8 +95,14 @@ export function weatherScenario(options: { toolResult?: (city: string) => unknow
     name: "Weather",
     instructions: "Answer weather questions with the tool.",
     model: new ScriptedModel([
-      { output: [functionCall("get_weather", { city: "Paris" }, { callId: "call_1" })], usage: weatherUsage() },
-      { output: [assistantMessage("It is sunny in Paris.")], usage: new Usage({ requests: 1, inputTokens: 20, outputTokens: 7, totalTokens: 27 }) },
+      {
+        output: [functionCall("get_weather", { city: "Paris" }, { callId: "call_1" })],
+        usage: weatherUsage(),
+      },
+      {
+        output: [assistantMessage("It is sunny in Paris.")],
+        usage: new Usage({ requests: 1, inputTokens: 20, outputTokens: 7, totalTokens: 27 }),
+      },
     ]),
     tools: [getWeather],
   });
@@ -104,7 +110,10 @@ export function weatherScenario(options: { toolResult?: (city: string) => unknow
     name: "Triage",
     instructions: "Hand weather questions to the weather agent.",
     model: new ScriptedModel([
-      { output: [functionCall("transfer_to_Weather", {}, { callId: "call_h" })], usage: new Usage({ requests: 1, inputTokens: 4, outputTokens: 1, totalTokens: 5 }) },
+      {
+        output: [functionCall("transfer_to_Weather", {}, { callId: "call_h" })],
+        usage: new Usage({ requests: 1, inputTokens: 4, outputTokens: 1, totalTokens: 5 }),
+      },
     ]),
     handoffs: [weather],
   });
@@ -118,7 +127,49 @@ export function ofType(events: readonly ChorusEvent[], type: string): ChorusEven
 
 /** The one event of a type whose payload has this name. */
 export function named(events: readonly ChorusEvent[], type: string, name: string): ChorusEvent {
-  const found = events.find((e) => e.type === type && (e.payload as { name?: unknown }).name === name);
-  if (!found) throw new Error(`no ${type} named ${name} in ${events.map((e) => e.type).join(", ")}`);
+  const found = events.find(
+    (e) => e.type === type && (e.payload as { name?: unknown }).name === name,
+  );
+  if (!found)
+    throw new Error(`no ${type} named ${name} in ${events.map((e) => e.type).join(", ")}`);
   return found;
+}
+
+/** What a run produced, comparable between an instrumented and a plain run. */
+export function summarize(result: {
+  finalOutput?: unknown;
+  newItems: readonly { type: string; rawItem?: unknown }[];
+  lastAgent?: { name: string } | undefined;
+}): string {
+  return JSON.stringify(
+    {
+      finalOutput: result.finalOutput,
+      lastAgent: result.lastAgent?.name,
+      items: result.newItems.map((i) => ({ type: i.type, raw: i.rawItem })),
+    },
+    (_key, value) => (typeof value === "bigint" ? `${value}n` : value),
+  );
+}
+
+/** Run the weather scenario to the end, streamed or not, and summarize it (or its error). */
+export async function runToSummary(
+  stream: boolean,
+  options: Parameters<typeof weatherScenario>[0] = {},
+  prepare: (scenario: ReturnType<typeof weatherScenario>) => void = () => {},
+): Promise<string> {
+  const scenario = weatherScenario(options);
+  prepare(scenario);
+  try {
+    if (!stream) return summarize(await scenario.runner.run(scenario.triage, "Weather in Paris?"));
+    const result = await scenario.runner.run(scenario.triage, "Weather in Paris?", {
+      stream: true,
+    });
+    for await (const _event of result) {
+      // drain
+    }
+    await result.completed;
+    return summarize(result);
+  } catch (error) {
+    return `error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+  }
 }

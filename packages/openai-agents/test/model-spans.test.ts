@@ -3,7 +3,16 @@ import { Agent, OpenAIProvider, run, tool } from "@openai/agents";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { instrument } from "../src/index.js";
-import { cleanup, client, freshChannel, named, ofType, readEvents, startHub, track } from "./helpers.js";
+import {
+  cleanup,
+  client,
+  freshChannel,
+  named,
+  ofType,
+  readEvents,
+  startHub,
+  track,
+} from "./helpers.js";
 import { chatScript, responsesScript, startFakeOpenAI } from "./openai-server.js";
 
 /*
@@ -27,14 +36,23 @@ async function runWith(useResponses: boolean, script: Record<string, unknown>[],
     const channel = freshChannel();
     const chorus = client(hub.url, { channel });
     track(instrument({ chorus, exclusive: true }));
-    const provider = new OpenAIProvider({ apiKey: "sk-test", baseURL: openai.baseURL, useResponses });
+    const provider = new OpenAIProvider({
+      apiKey: "sk-test",
+      baseURL: openai.baseURL,
+      useResponses,
+    });
     const getWeather = tool({
       name: "get_weather",
       description: "Weather in a city",
       parameters: z.object({ city: z.string() }),
       execute: async (args) => `snapshot for ${args.city}`,
     });
-    const agent = new Agent({ name: "Forecaster", instructions: "Use the tool.", model: await provider.getModel(useResponses ? "gpt-test-2025" : "gpt-chat-test"), tools: [getWeather] });
+    const agent = new Agent({
+      name: "Forecaster",
+      instructions: "Use the tool.",
+      model: await provider.getModel(useResponses ? "gpt-test-2025" : "gpt-chat-test"),
+      tools: [getWeather],
+    });
     const result = await run(agent, `Weather in ${city}?`);
     return { result, events: await readEvents(chorus, channel) };
   } finally {
@@ -62,7 +80,13 @@ describe("a model that traces itself", () => {
     const [first, second] = ofType(events, "llm.end");
     expect(first?.payload).toMatchObject({
       model: "gpt-test-2025",
-      usage: { inputTokens: 50, outputTokens: 12, totalTokens: 62, cacheReadTokens: 20, reasoningTokens: 8 },
+      usage: {
+        inputTokens: 50,
+        outputTokens: 12,
+        totalTokens: 62,
+        cacheReadTokens: 20,
+        reasoningTokens: 8,
+      },
       finishReason: "tool_calls",
       toolCalls: [{ name: "get_weather", callId: "call_r1" }],
       responseId: "resp_1",
@@ -70,13 +94,23 @@ describe("a model that traces itself", () => {
     expect(second?.payload).toMatchObject({ finishReason: "stop", output: "Snow in Oslo." });
     // The tool claims the call id the model gave it, with no hooks attached.
     const toolStart = named(events, "tool.start", "get_weather");
-    expect(toolStart.payload).toEqual({ name: "get_weather", callId: "call_r1", arguments: { city: "Oslo" } });
-    expect(named(events, "tool.end", "get_weather").payload).toMatchObject({ callId: "call_r1", result: "snapshot for Oslo" });
+    expect(toolStart.payload).toEqual({
+      name: "get_weather",
+      callId: "call_r1",
+      arguments: { city: "Oslo" },
+    });
+    expect(named(events, "tool.end", "get_weather").payload).toMatchObject({
+      callId: "call_r1",
+      result: "snapshot for Oslo",
+    });
     // Model calls hang off the agent; the tool off the agent too (the turn itself stays silent).
     const agent = named(events, "agent.start", "Forecaster");
     expect(ofType(events, "llm.start").every((e) => e.parentSpanId === agent.spanId)).toBe(true);
     expect(toolStart.parentSpanId).toBe(agent.spanId);
-    expect(ofType(events, "agent.message")[0]?.payload).toEqual({ role: "assistant", text: "Snow in Oslo." });
+    expect(ofType(events, "agent.message")[0]?.payload).toEqual({
+      role: "assistant",
+      text: "Snow in Oslo.",
+    });
   });
 
   it("Chat Completions: llm events from generation spans", async () => {
@@ -85,13 +119,22 @@ describe("a model that traces itself", () => {
     const [first, second] = ofType(events, "llm.end");
     expect(first?.payload).toMatchObject({
       model: "gpt-chat-test",
-      usage: { inputTokens: 40, outputTokens: 9, totalTokens: 49, cacheReadTokens: 16, reasoningTokens: 4 },
+      usage: {
+        inputTokens: 40,
+        outputTokens: 9,
+        totalTokens: 49,
+        cacheReadTokens: 16,
+        reasoningTokens: 4,
+      },
       finishReason: "tool_calls",
       toolCalls: [{ name: "get_weather", callId: "call_c1" }],
     });
     expect(second?.payload).toMatchObject({ finishReason: "stop", output: "Sun in Rome." });
     expect(ofType(events, "llm.start")[0]?.payload).toMatchObject({ model: "gpt-chat-test" });
-    expect(named(events, "tool.start", "get_weather").payload).toMatchObject({ callId: "call_c1", arguments: { city: "Rome" } });
+    expect(named(events, "tool.start", "get_weather").payload).toMatchObject({
+      callId: "call_c1",
+      arguments: { city: "Rome" },
+    });
     expect(ofType(events, "agent.message")[0]?.payload.text).toBe("Sun in Rome.");
   });
 });

@@ -24,7 +24,9 @@ export async function startFakeOpenAI(script: Record<string, unknown>[]): Promis
       requests.push({ path: req.url ?? "", body: raw ? JSON.parse(raw) : undefined });
       const body = queue.shift();
       res.writeHead(body ? 200 : 500, { "content-type": "application/json" });
-      res.end(JSON.stringify(body ?? { error: { message: "script exhausted", type: "server_error" } }));
+      res.end(
+        JSON.stringify(body ?? { error: { message: "script exhausted", type: "server_error" } }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -36,28 +38,63 @@ export async function startFakeOpenAI(script: Record<string, unknown>[]): Promis
   };
 }
 
-const usage = { input_tokens: 50, output_tokens: 12, total_tokens: 62, input_tokens_details: { cached_tokens: 20 }, output_tokens_details: { reasoning_tokens: 8 } };
+const usage = {
+  input_tokens: 50,
+  output_tokens: 12,
+  total_tokens: 62,
+  input_tokens_details: { cached_tokens: 20 },
+  output_tokens_details: { reasoning_tokens: 8 },
+};
 
 /** Responses API bodies: a tool call, then an answer. */
 export function responsesScript(): Record<string, unknown>[] {
-  const base = { object: "response", created_at: 1, model: "gpt-test-2025", status: "completed", usage };
+  const base = {
+    object: "response",
+    created_at: 1,
+    model: "gpt-test-2025",
+    status: "completed",
+    usage,
+  };
   return [
     {
       ...base,
       id: "resp_1",
-      output: [{ type: "function_call", id: "fc_1", call_id: "call_r1", name: "get_weather", arguments: '{"city":"Oslo"}', status: "completed" }],
+      output: [
+        {
+          type: "function_call",
+          id: "fc_1",
+          call_id: "call_r1",
+          name: "get_weather",
+          arguments: '{"city":"Oslo"}',
+          status: "completed",
+        },
+      ],
     },
     {
       ...base,
       id: "resp_2",
-      output: [{ type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Snow in Oslo.", annotations: [] }] }],
+      output: [
+        {
+          type: "message",
+          id: "msg_1",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "Snow in Oslo.", annotations: [] }],
+        },
+      ],
     },
   ];
 }
 
 /** Chat Completions bodies: a tool call, then an answer. */
 export function chatScript(): Record<string, unknown>[] {
-  const chatUsage = { prompt_tokens: 40, completion_tokens: 9, total_tokens: 49, prompt_tokens_details: { cached_tokens: 16 }, completion_tokens_details: { reasoning_tokens: 4 } };
+  const chatUsage = {
+    prompt_tokens: 40,
+    completion_tokens: 9,
+    total_tokens: 49,
+    prompt_tokens_details: { cached_tokens: 16 },
+    completion_tokens_details: { reasoning_tokens: 4 },
+  };
   const base = { object: "chat.completion", created: 1, model: "gpt-chat-test", usage: chatUsage };
   return [
     {
@@ -67,10 +104,30 @@ export function chatScript(): Record<string, unknown>[] {
         {
           index: 0,
           finish_reason: "tool_calls",
-          message: { role: "assistant", content: null, tool_calls: [{ id: "call_c1", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
+          message: {
+            role: "assistant",
+            content: null,
+            tool_calls: [
+              {
+                id: "call_c1",
+                type: "function",
+                function: { name: "get_weather", arguments: '{"city":"Rome"}' },
+              },
+            ],
+          },
         },
       ],
     },
-    { ...base, id: "chatcmpl_2", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Sun in Rome." } }] },
+    {
+      ...base,
+      id: "chatcmpl_2",
+      choices: [
+        {
+          index: 0,
+          finish_reason: "stop",
+          message: { role: "assistant", content: "Sun in Rome." },
+        },
+      ],
+    },
   ];
 }

@@ -1,9 +1,25 @@
 import { withTrace as chorusWithTrace } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
-import { addTraceProcessor, getGlobalTraceProvider, type Span, type SpanData, type TracingProcessor } from "@openai/agents";
+import {
+  addTraceProcessor,
+  getGlobalTraceProvider,
+  type Span,
+  type SpanData,
+  type TracingProcessor,
+} from "@openai/agents";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { instrument } from "../src/index.js";
-import { cleanup, client, freshChannel, KEY, ofType, readEvents, startHub, track, weatherScenario } from "./helpers.js";
+import {
+  cleanup,
+  client,
+  freshChannel,
+  KEY,
+  ofType,
+  readEvents,
+  startHub,
+  track,
+  weatherScenario,
+} from "./helpers.js";
 
 let hub: Hub;
 beforeAll(async () => {
@@ -54,7 +70,16 @@ describe("registration", () => {
 
   it("registering twice with the same client options creates one client", async () => {
     const channel = freshChannel();
-    const options = { chorus: { url: hub.url, apiKey: KEY, logger: false as const, flushIntervalMs: 10, drainOnExit: false }, channel };
+    const options = {
+      chorus: {
+        url: hub.url,
+        apiKey: KEY,
+        logger: false as const,
+        flushIntervalMs: 10,
+        drainOnExit: false,
+      },
+      channel,
+    };
     const first = track(instrument(options));
     const second = track(instrument(options));
     expect(second.chorus).toBe(first.chorus);
@@ -111,7 +136,10 @@ describe("registration", () => {
     await handle.shutdown(500);
     expect(given.emit({ type: "custom" })).toBeTypeOf("string");
 
-    const owned = instrument({ chorus: { url: hub.url, apiKey: KEY, logger: false, drainOnExit: false }, channel: freshChannel() });
+    const owned = instrument({
+      chorus: { url: hub.url, apiKey: KEY, logger: false, drainOnExit: false },
+      channel: freshChannel(),
+    });
     await owned.shutdown(500);
     expect(owned.chorus.emit({ type: "custom" })).toBeUndefined();
   });
@@ -139,7 +167,11 @@ describe("correlation with Chorus", () => {
     }
     expect(events[0]?.parentSpanId).toBe(outer?.spanId);
     // SDK agent names stay in the payloads.
-    expect(ofType(events, "agent.start").map((e) => e.payload.name)).toEqual(["Agent workflow", "Triage", "Weather"]);
+    expect(ofType(events, "agent.start").map((e) => e.payload.name)).toEqual([
+      "Agent workflow",
+      "Triage",
+      "Weather",
+    ]);
   });
 
   it("two concurrent runs get two traces", async () => {
@@ -191,7 +223,10 @@ describe("options", () => {
     track(instrument({ chorus }));
     await runScenario();
     const events = await readEvents(chorus, channel);
-    expect(ofType(events, "tool.start")[0]?.payload).toEqual({ name: "get_weather", arguments: { city: "Paris" } });
+    expect(ofType(events, "tool.start")[0]?.payload).toEqual({
+      name: "get_weather",
+      arguments: { city: "Paris" },
+    });
     expect(ofType(events, "agent.message")).toEqual([]);
     // Added beside the SDK's default processor, events of one span still come start before end.
     for (const end of events.filter((e) => e.type.endsWith(".end"))) {

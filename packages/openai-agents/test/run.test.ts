@@ -1,7 +1,17 @@
 import type { Hub } from "@chorus/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { instrument } from "../src/index.js";
-import { cleanup, client, freshChannel, named, ofType, readEvents, startHub, track, weatherScenario } from "./helpers.js";
+import {
+  cleanup,
+  client,
+  freshChannel,
+  named,
+  ofType,
+  readEvents,
+  startHub,
+  track,
+  weatherScenario,
+} from "./helpers.js";
 
 let hub: Hub;
 beforeAll(async () => {
@@ -42,7 +52,9 @@ describe.each([
     track(instrument({ chorus, exclusive: true, hooks: scenario.runner }));
     let finalOutput: unknown;
     if (stream) {
-      const result = await scenario.runner.run(scenario.triage, "Weather in Paris?", { stream: true });
+      const result = await scenario.runner.run(scenario.triage, "Weather in Paris?", {
+        stream: true,
+      });
       for await (const _event of result) {
         // consumed fully, as an application would
       }
@@ -65,7 +77,11 @@ describe.each([
       expect(e.spanId).toMatch(/^[0-9a-f]{16}$/);
       expect(e.metadata.framework).toBe("openai-agents");
     }
-    expect(ofType(events, "agent.start").map((e) => e.payload.name)).toEqual(["Agent workflow", "Triage", "Weather"]);
+    expect(ofType(events, "agent.start").map((e) => e.payload.name)).toEqual([
+      "Agent workflow",
+      "Triage",
+      "Weather",
+    ]);
     expect(named(events, "tool.start", "get_weather").agent).toBe("Weather");
     expect(named(events, "agent.start", "Triage").agent).toBe("Triage");
   });
@@ -87,7 +103,9 @@ describe.each([
     expect(triageLlm?.parentSpanId).toBe(triage.spanId);
     expect(weatherLlm1?.parentSpanId).toBe(weather.spanId);
     expect(weatherLlm2?.parentSpanId).toBe(weather.spanId);
-    expect(ofType(events, "llm.end").map((e) => e.spanId)).toEqual([triageLlm, weatherLlm1, weatherLlm2].map((e) => e?.spanId));
+    expect(ofType(events, "llm.end").map((e) => e.spanId)).toEqual(
+      [triageLlm, weatherLlm1, weatherLlm2].map((e) => e?.spanId),
+    );
 
     // The tool runs inside the model turn that asked for it.
     const toolStart = named(events, "tool.start", "get_weather");
@@ -103,13 +121,19 @@ describe.each([
   it("carries usage, finish reasons, call ids, arguments, results and the final text", async () => {
     const { events } = await runInstrumented();
     const [triageEnd, toolTurnEnd, answerEnd] = ofType(events, "llm.end");
-    expect(triageEnd?.payload).toMatchObject({ usage: { inputTokens: 4, outputTokens: 1, totalTokens: 5 }, finishReason: "tool_calls" });
+    expect(triageEnd?.payload).toMatchObject({
+      usage: { inputTokens: 4, outputTokens: 1, totalTokens: 5 },
+      finishReason: "tool_calls",
+    });
     expect(toolTurnEnd?.payload).toMatchObject({
       usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15, cacheReadTokens: 3 },
       finishReason: "tool_calls",
       toolCalls: [{ name: "get_weather", callId: "call_1" }],
     });
-    expect(answerEnd?.payload).toMatchObject({ usage: { inputTokens: 20, outputTokens: 7 }, finishReason: "stop" });
+    expect(answerEnd?.payload).toMatchObject({
+      usage: { inputTokens: 20, outputTokens: 7 },
+      finishReason: "stop",
+    });
     expect(typeof toolTurnEnd?.payload.latencyMs).toBe("number");
 
     expect(named(events, "tool.start", "get_weather").payload).toEqual({
@@ -126,6 +150,10 @@ describe.each([
     expect(message?.payload).toEqual({ role: "assistant", text: "It is sunny in Paris." });
     expect(message?.spanId).toBe(named(events, "agent.start", "Weather").spanId);
     // The run's end carries the total over every model call.
-    expect(named(events, "agent.end", "Agent workflow").payload.usage).toMatchObject({ inputTokens: 34, outputTokens: 13, totalTokens: 47 });
+    expect(named(events, "agent.end", "Agent workflow").payload.usage).toMatchObject({
+      inputTokens: 34,
+      outputTokens: 13,
+      totalTokens: 47,
+    });
   });
 });

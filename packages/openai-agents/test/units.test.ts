@@ -7,7 +7,14 @@ import { toTokenUsage } from "../src/usage.js";
 
 describe("toTokenUsage", () => {
   it("reads turn and task span usage", () => {
-    expect(toTokenUsage({ input_tokens: 10, output_tokens: 5, cached_input_tokens: 3, cache_write_input_tokens: 0 })).toEqual({
+    expect(
+      toTokenUsage({
+        input_tokens: 10,
+        output_tokens: 5,
+        cached_input_tokens: 3,
+        cache_write_input_tokens: 0,
+      }),
+    ).toEqual({
       inputTokens: 10,
       outputTokens: 5,
       totalTokens: 15,
@@ -23,17 +30,46 @@ describe("toTokenUsage", () => {
         input_tokens_details: { cached_tokens: 20 },
         output_tokens_details: { reasoning_tokens: 8 },
       }),
-    ).toEqual({ inputTokens: 50, outputTokens: 12, totalTokens: 62, cacheReadTokens: 20, reasoningTokens: 8 });
+    ).toEqual({
+      inputTokens: 50,
+      outputTokens: 12,
+      totalTokens: 62,
+      cacheReadTokens: 20,
+      reasoningTokens: 8,
+    });
   });
   it("reads Chat Completions and Anthropic-style cache writes", () => {
     expect(
-      toTokenUsage({ prompt_tokens: 7, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 }, cache_creation_input_tokens: 4 }),
-    ).toEqual({ inputTokens: 7, outputTokens: 2, totalTokens: 9, cacheReadTokens: 1, cacheWriteTokens: 4 });
+      toTokenUsage({
+        prompt_tokens: 7,
+        completion_tokens: 2,
+        prompt_tokens_details: { cached_tokens: 1 },
+        cache_creation_input_tokens: 4,
+      }),
+    ).toEqual({
+      inputTokens: 7,
+      outputTokens: 2,
+      totalTokens: 9,
+      cacheReadTokens: 1,
+      cacheWriteTokens: 4,
+    });
   });
   it("reads the SDK's Usage (camelCase, details as arrays)", () => {
     expect(
-      toTokenUsage({ inputTokens: 4, outputTokens: 1, totalTokens: 5, inputTokensDetails: [{ cached_tokens: 1 }, { cached_tokens: 2 }], outputTokensDetails: [{ reasoning_tokens: 3 }] }),
-    ).toEqual({ inputTokens: 4, outputTokens: 1, totalTokens: 5, cacheReadTokens: 3, reasoningTokens: 3 });
+      toTokenUsage({
+        inputTokens: 4,
+        outputTokens: 1,
+        totalTokens: 5,
+        inputTokensDetails: [{ cached_tokens: 1 }, { cached_tokens: 2 }],
+        outputTokensDetails: [{ reasoning_tokens: 3 }],
+      }),
+    ).toEqual({
+      inputTokens: 4,
+      outputTokens: 1,
+      totalTokens: 5,
+      cacheReadTokens: 3,
+      reasoningTokens: 3,
+    });
   });
   it("answers undefined for anything without counts", () => {
     expect(toTokenUsage(undefined)).toBeUndefined();
@@ -53,10 +89,25 @@ describe("model calls from span data", () => {
         status: "incomplete",
         incomplete_details: { reason: "max_output_tokens" },
         usage: { input_tokens: 1, output_tokens: 2 },
-        output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "Hel" }, { type: "output_text", text: "lo" }] }],
+        output: [
+          {
+            type: "message",
+            role: "assistant",
+            content: [
+              { type: "output_text", text: "Hel" },
+              { type: "output_text", text: "lo" },
+            ],
+          },
+        ],
       },
     });
-    expect(call).toMatchObject({ model: "gpt-x", responseId: "resp_9", text: "Hello", finishReason: "length", messages: [{ role: "user", content: "hi" }] });
+    expect(call).toMatchObject({
+      model: "gpt-x",
+      responseId: "resp_9",
+      text: "Hello",
+      finishReason: "length",
+      messages: [{ role: "user", content: "hi" }],
+    });
   });
   it("reads a generation span holding a list of messages", () => {
     const call = fromGeneration({
@@ -64,9 +115,18 @@ describe("model calls from span data", () => {
       model: "m",
       model_config: { temperature: 0.2, top_p: undefined },
       usage: { input_tokens: 3, output_tokens: 4 },
-      output: [{ role: "assistant", content: "ok" }, { type: "function_call", name: "f", callId: "c9" }],
+      output: [
+        { role: "assistant", content: "ok" },
+        { type: "function_call", name: "f", callId: "c9" },
+      ],
     });
-    expect(call).toMatchObject({ model: "m", params: { temperature: 0.2 }, text: "ok", finishReason: "tool_calls", toolCalls: [{ name: "f", callId: "c9" }] });
+    expect(call).toMatchObject({
+      model: "m",
+      params: { temperature: 0.2 },
+      text: "ok",
+      finishReason: "tool_calls",
+      toolCalls: [{ name: "f", callId: "c9" }],
+    });
   });
   it("tolerates empty and odd data", () => {
     expect(fromResponse({})).toEqual({ toolCalls: [] });
@@ -76,9 +136,13 @@ describe("model calls from span data", () => {
 
 describe("ids", () => {
   it("keeps the SDK trace id's hex and hashes anything else", () => {
-    expect(toTraceId("trace_0123456789abcdef0123456789abcdef")).toBe("0123456789abcdef0123456789abcdef");
+    expect(toTraceId("trace_0123456789abcdef0123456789abcdef")).toBe(
+      "0123456789abcdef0123456789abcdef",
+    );
     expect(toTraceId("my-own-trace")).toMatch(/^[0-9a-f]{32}$/);
-    expect(toTraceId("trace_00000000000000000000000000000000")).not.toBe("00000000000000000000000000000000");
+    expect(toTraceId("trace_00000000000000000000000000000000")).not.toBe(
+      "00000000000000000000000000000000",
+    );
   });
   it("maps span ids deterministically to 16 hex", () => {
     expect(toSpanId("span_abc")).toMatch(/^[0-9a-f]{16}$/);
@@ -102,7 +166,9 @@ describe("BoundedMap", () => {
 
 describe("errorInfo", () => {
   it("joins the SDK's message with its detail", () => {
-    expect(errorInfo({ message: "Error running tool", data: { error: "boom" } })).toEqual({ message: "Error running tool: boom" });
+    expect(errorInfo({ message: "Error running tool", data: { error: "boom" } })).toEqual({
+      message: "Error running tool: boom",
+    });
     expect(errorInfo({ message: "x" })).toEqual({ message: "x" });
   });
 });
