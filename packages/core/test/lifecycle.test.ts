@@ -40,7 +40,6 @@ describe("lifecycle and diagnostics", () => {
   });
 
   it("await using drains on scope exit; emit after close is dropped and counted, never thrown", async () => {
-    let stats: ReturnType<Chorus["stats"]> | undefined;
     let chorus: Chorus | undefined;
     {
       await using c = new Chorus({
@@ -53,8 +52,7 @@ describe("lifecycle and diagnostics", () => {
       c.emit({ type: "custom" });
       chorus = c;
     }
-    stats = chorus?.stats();
-    expect(stats).toMatchObject({ sent: 1, queued: 0 });
+    expect(chorus?.stats()).toMatchObject({ sent: 1, queued: 0 });
     expect(chorus?.emit({ type: "custom" })).toBeUndefined();
     expect(chorus?.stats().dropped).toBe(1);
     expect((await storedEvents(hub, { channel: "dispose" })).length).toBe(1);
