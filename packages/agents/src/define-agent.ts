@@ -73,7 +73,8 @@ export function defineAgent(input: DefineAgentInput): AgentDefinition {
 }
 
 function toSpec(kind: string, entry: unknown, fallbackName: string): HandlerSpec {
-  const named = (fn: { name: string }) => fn.name || fallbackName;
+  // An arrow written as `{ handler: () => ... }` is named "handler", which tells nobody anything.
+  const named = (fn: { name: string }) => (fn.name && fn.name !== "handler" ? fn.name : fallbackName);
   switch (kind) {
     case "onAssignment":
       return { kind: "assignment", name: named(fnOf(entry, kind)), handler: fnOf(entry, kind) as AssignmentHandler };

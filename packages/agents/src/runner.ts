@@ -75,6 +75,11 @@ export interface RunAgentOptions {
   logger?: Logger | false;
   /** See {@link DEFAULT_STARTUP_TIMEOUT_MS}. */
   startupTimeoutMs?: number;
+  /**
+   * Lifecycle listeners registered before the runner starts: the only way to see `started` (and
+   * catch-up `assigned` events), which fire before `runAgent` resolves.
+   */
+  on?: { [K in keyof AgentLifecycleEvents]?: LifecycleListener<K> };
 }
 
 /** The handle of a running agent. */
@@ -164,6 +169,9 @@ class AgentRunner {
     this.#lifecycle = new Lifecycle((error, event) =>
       this.#logger.warn(`a "${event}" listener threw; ignored`, { agent: this.agent, error: messageOf(error) }),
     );
+    for (const [event, listener] of Object.entries(options.on ?? {})) {
+      if (typeof listener === "function") this.#lifecycle.on(event as "started", listener as LifecycleListener<"started">);
+    }
     this.#tracker = new StateTracker({
       chorus: this.#chorus,
       agent: this.agent,
