@@ -10,7 +10,7 @@ import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./opti
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
-import { StreamsApi } from "./stream.js";
+import { StreamsApi } from "./streams-api.js";
 import { currentTrace, type TraceContext, type TraceOptions, withTrace } from "./trace.js";
 import { Transport } from "./transport.js";
 

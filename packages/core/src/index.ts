@@ -49,7 +49,8 @@ export type {
   SubscribeFields,
 } from "./realtime.js";
 export type { ChorusStats } from "./stats.js";
-export type { EventStream, StreamFilters, StreamsApi } from "./stream.js";
+export type { EventStream, StreamFilters } from "./stream.js";
+export type { StreamsApi } from "./streams-api.js";
 export {
   currentTrace,
   formatTraceparent,

@@ -1,10 +1,4 @@
-import {
-  type ChorusEvent,
-  idSchema,
-  nameSchema,
-  type StreamQuery,
-  streamQuerySchema,
-} from "@chorus/protocol";
+import type { ChorusEvent } from "@chorus/protocol";
 import { EventSource, type EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
@@ -12,7 +6,6 @@ import { type ChorusError, errorFromResponse, isCallerError } from "./errors.js"
 import { retryAfterOf } from "./retry.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
-import { parseOrThrow } from "./validate.js";
 
 /** Filters of an SSE stream. `after` resumes after that seq (otherwise the stream starts live). */
 export interface StreamFilters {
@@ -278,63 +271,4 @@ function safeJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** `chorus.stream`: the hub's four SSE endpoints. */
-export class StreamsApi {
-  readonly #deps: StreamDeps;
-  /** Open streams, closed with the client. Closed streams remove themselves. */
-  readonly #open = new Set<EventStream>();
-
-  constructor(deps: StreamDeps) {
-    this.#deps = deps;
-  }
-
-  /** Events of one channel, filtered. */
-  channel(name: string, filters: StreamFilters = {}): EventStream {
-    const channel = parseOrThrow(nameSchema, name, "channel");
-    return this.#start(`/v1/channels/${encodeURIComponent(channel)}/stream`, filters);
-  }
-
-  /** One intent's log (`types` narrows it). */
-  intent(id: string, filters: Omit<StreamFilters, "intentId"> = {}): EventStream {
-    const intentId = parseOrThrow(idSchema, id, "id");
-    return this.#start(`/v1/intents/${encodeURIComponent(intentId)}/stream`, filters);
-  }
-
-  /** Everything on intents assigned to an agent, and its assignments. */
-  agent(name: string, filters: StreamFilters = {}): EventStream {
-    const agent = parseOrThrow(nameSchema, name, "agent");
-    return this.#start(`/v1/agents/${encodeURIComponent(agent)}/stream`, filters);
-  }
-
-  /** Every intent in a portfolio. */
-  portfolio(id: string, filters: StreamFilters = {}): EventStream {
-    const portfolio = parseOrThrow(idSchema, id, "id");
-    return this.#start(`/v1/portfolios/${encodeURIComponent(portfolio)}/stream`, filters);
-  }
-
-  /** Close every stream this client opened. */
-  closeAll(): void {
-    for (const stream of [...this.#open]) stream.close();
-  }
-
-  #start(path: string, filters: StreamFilters): EventStream {
-    const { after, types, ...rest } = filters;
-    const query: Record<string, string | undefined> = { ...rest };
-    if (types !== undefined) query.types = typeof types === "string" ? types : types.join(",");
-    const parsed = parseOrThrow(streamQuerySchema, dropUndefined({ ...query, after }));
-    const url = this.#deps.http.url(path, dropUndefined(query));
-    const stream = new EventStream(this.#deps, url, (parsed as StreamQuery).after, () =>
-      this.#open.delete(stream),
-    );
-    this.#open.add(stream);
-    return stream;
-  }
-}
-
-function dropUndefined<T extends Record<string, unknown>>(value: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
-  return out as T;
 }
