@@ -1,4 +1,4 @@
-import { mergeDeltaUsage } from "./usage.js";
+import { mergeUsage, type StreamUsage } from "./usage.js";
 import { isObj, type Obj, str } from "./values.js";
 
 /**
@@ -29,7 +29,7 @@ interface Block {
 export class StreamAccumulator {
   readonly #keepContent: boolean;
   #message: Obj | undefined;
-  readonly #usage: Record<string, unknown> = {};
+  readonly #usage: StreamUsage = {};
   readonly #blocks: Block[] = [];
   #stopReason: string | undefined;
   #sawDelta = false;
@@ -55,7 +55,7 @@ export class StreamAccumulator {
       case "message_start": {
         const message = isObj(event.message) ? event.message : {};
         this.#message = { id: message.id, model: message.model, role: message.role };
-        mergeDeltaUsage(this.#usage, message.usage);
+        mergeUsage(this.#usage, message.usage);
         return { first: false };
       }
       case "content_block_start": {
@@ -82,7 +82,7 @@ export class StreamAccumulator {
         const delta = isObj(event.delta) ? event.delta : {};
         const stop = str(delta.stop_reason);
         if (stop !== undefined) this.#stopReason = stop;
-        mergeDeltaUsage(this.#usage, event.usage);
+        mergeUsage(this.#usage, event.usage);
         this.#complete = true;
         return { first: false };
       }
@@ -96,21 +96,26 @@ export class StreamAccumulator {
 
   /** A Message-shaped object of what was read so far, for the same mapping as a plain response. */
   message(): Obj {
-    const content = this.#blocks
-      .filter((block): block is Block => block !== undefined)
-      .map((block) => {
-        if (block.type === "text") return { type: "text", text: block.text ?? "" };
-        if (block.type === "tool_use" || block.type === "server_tool_use") {
-          const input = block.input ?? (block.json !== undefined ? parseToolInput(block.json) : {});
-          return { type: block.type, id: block.id, name: block.name, input };
-        }
-        return { type: block.type };
-      });
+    const content: Obj[] = [];
+    for (const block of this.#blocks) {
+      if (block === undefined) continue;
+      if (block.type === "text") {
+        content.push({ type: "text", text: block.text ?? "" });
+      } else if (block.type === "tool_use" || block.type === "server_tool_use") {
+        const input = block.input ?? (block.json !== undefined ? parseToolInput(block.json) : {});
+        content.push({ type: block.type, id: block.id, name: block.name, input });
+      } else {
+        content.push({ type: block.type });
+      }
+    }
+    const start = this.#message;
     return {
-      ...this.#message,
+      id: start?.id,
+      model: start?.model,
+      role: start?.role,
       content,
-      usage: { ...this.#usage },
-      ...(this.#stopReason !== undefined ? { stop_reason: this.#stopReason } : {}),
+      usage: this.#usage,
+      stop_reason: this.#stopReason,
     };
   }
 

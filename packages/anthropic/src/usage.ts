@@ -32,15 +32,33 @@ export function toTokenUsage(usage: unknown): TokenUsage | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** The usage counters the mapping reads; a streamed message keeps only these. */
+export interface StreamUsage {
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  output_tokens_details?: unknown;
+}
+
+const USAGE_KEYS = [
+  "input_tokens",
+  "output_tokens",
+  "cache_read_input_tokens",
+  "cache_creation_input_tokens",
+  "output_tokens_details",
+] as const;
+
 /**
- * Fold a `message_delta` usage into the usage from `message_start`, the way the API defines
- * them: `output_tokens` is the final count and replaces the placeholder; the other counters are
- * whole-message totals, present only when they apply, so a present one replaces and an absent
- * one keeps the earlier value.
+ * Fold a usage object from the stream into `base`, the way the API defines them: the
+ * `message_delta` `output_tokens` is the final count and replaces the placeholder from
+ * `message_start`; the other counters are whole-message totals, present only when they apply,
+ * so a present one replaces and an absent (or null) one keeps the earlier value.
  */
-export function mergeDeltaUsage(base: Record<string, unknown>, delta: unknown): void {
-  if (!isObj(delta)) return;
-  for (const [key, value] of Object.entries(delta)) {
+export function mergeUsage(base: StreamUsage, usage: unknown): void {
+  if (!isObj(usage)) return;
+  for (const key of USAGE_KEYS) {
+    const value = usage[key];
     if (value !== null && value !== undefined) base[key] = value;
   }
 }
