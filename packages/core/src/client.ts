@@ -107,7 +107,7 @@ export class Chorus implements AsyncDisposable {
     const policy: FailOpenPolicy = { failOpen: resolved.failOpen, diagnostics: this.#diagnostics };
     const build = (input: unknown) => this.#builder.build(input);
     this.events = new EventsApi({ transport, policy, build });
-    this.intents = new IntentsApi({ transport, policy, build });
+    this.intents = new IntentsApi({ transport, policy, build }, resolved.agent);
     this.stream = new StreamsApi({
       http,
       diagnostics: this.#diagnostics,

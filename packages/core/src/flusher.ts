@@ -24,7 +24,8 @@ export interface FlusherDeps {
   config: FlusherConfig;
 }
 
-type Outcome = "sent" | "retry" | "dropped";
+/** After a send: go on with the next batch now, or wait (backoff, `Retry-After`, open circuit). */
+type Outcome = "continue" | "retry";
 
 /**
  * Background delivery. One send loop at a time, one batch in flight at a time, always from the
@@ -179,7 +180,7 @@ export class Flusher {
       this.#attempt = 0;
       this.#blockedUntil = 0;
       this.#batchCap = undefined;
-      return "sent";
+      return "continue";
     } catch (error) {
       recordOutcome(breaker, error);
       if (isAvailabilityFailure(error) || retryAfterOf(error) !== undefined || isRateLimit(error)) {
@@ -189,7 +190,7 @@ export class Flusher {
         // The hub's body limit is lower than ours: halve the batches and try again at once.
         this.#batchCap = Math.max(1, Math.floor(batch.length / 2));
         this.onDropped(queue.requeue(batch));
-        return "sent";
+        return "continue";
       }
       if (error instanceof ValidationError && batch.length > 1) {
         const bad = refusedIndexes(error);
@@ -197,11 +198,11 @@ export class Flusher {
           const rest = batch.filter((_, i) => !bad.has(i));
           this.#refuse(batch.length - rest.length, error);
           this.onDropped(queue.requeue(rest));
-          return "sent";
+          return "continue";
         }
       }
       this.#refuse(batch.length, error);
-      return "dropped";
+      return "continue";
     }
   }
 

@@ -26,7 +26,7 @@ export {
 export type { EmitEvent } from "./event-builder.js";
 export type { EventsApi } from "./events-api.js";
 export { newEventId, newSpanId, newTraceId } from "./ids.js";
-export type { IntentPage, IntentsApi, PostedIntentEvent } from "./intents-api.js";
+export type { IntentPage, IntentsApi, PostedIntentEvent, WriteOptions } from "./intents-api.js";
 export {
   createConsoleLogger,
   type ErrorContext,

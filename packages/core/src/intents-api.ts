@@ -1,16 +1,17 @@
 import {
+  AGENT_HEADER,
   type ChorusEvent,
   type EventQuery,
   eventQuerySchema,
   idSchema,
   type Intent,
   type IntentCreate,
-  intentCreateSchema,
   type IntentEventInput,
-  intentEventInputSchema,
   type IntentListQuery,
-  intentListQuerySchema,
   type IntentStatus,
+  intentCreateSchema,
+  intentEventInputSchema,
+  intentListQuerySchema,
   intentStatusChangeSchema,
   jsonObjectSchema,
   nameSchema,
@@ -20,6 +21,7 @@ import type { ApiContext } from "./events-api.js";
 import { failOpen } from "./fail-open.js";
 import type { HttpMethod } from "./http.js";
 import { newEventId } from "./ids.js";
+import { currentTrace } from "./trace.js";
 import { invalidArgument, parseOrThrow } from "./validate.js";
 
 /** A page of intents; `next` is the opaque cursor for `list({ after })`. */
@@ -32,6 +34,23 @@ export interface IntentPage {
 export type PostedIntentEvent = ChorusEvent | { id: string; duplicate: true };
 
 /**
+ * Options of every intent write. `actor` names the agent making the write: the hub records it as
+ * the `agent` of the log event (sent as the `Chorus-Agent` header). It defaults to the agent of
+ * the current trace context, then to the client's `agent` option.
+ */
+export interface WriteOptions {
+  actor?: string;
+}
+
+interface CallSpec {
+  json?: unknown;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  contentType?: string;
+  idempotent: boolean;
+}
+
+/**
  * Intents: shared, versioned work items.
  *
  * Fail-open answers (availability failures with `failOpen: true`): calls that return an intent
@@ -41,20 +60,23 @@ export type PostedIntentEvent = ChorusEvent | { id: string; duplicate: true };
  */
 export class IntentsApi {
   readonly #ctx: ApiContext;
+  readonly #defaultAgent: string | undefined;
 
-  constructor(ctx: ApiContext) {
+  constructor(ctx: ApiContext, defaultAgent: string | undefined) {
     this.#ctx = ctx;
+    this.#defaultAgent = defaultAgent;
   }
 
   /**
    * @example
    * const intent = await chorus.intents.create({ title: "Research X", assignees: ["researcher"] });
    */
-  async create(input: IntentCreate): Promise<Intent | undefined> {
+  async create(input: IntentCreate, options: WriteOptions = {}): Promise<Intent | undefined> {
     const body = parseOrThrow(intentCreateSchema, input);
     // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
     return this.#call("intents.create", undefined, "POST", "/v1/intents", {
       json: body,
+      headers: this.#actor(options),
       idempotent: false,
     });
   }
@@ -74,8 +96,8 @@ export class IntentsApi {
   }
 
   /**
-   * Merge-patch the state (RFC 7396: `null` deletes a key). With `ifMatch` the write happens only
-   * at that version; otherwise it throws `ConflictError` carrying `currentVersion`.
+   * Merge-patch the state (RFC 7396: `null` deletes a key). With `ifMatch` the write happens
+   * only at that version; otherwise it throws `ConflictError` carrying `currentVersion`.
    *
    * @example
    * await chorus.intents.patchState(intent.id, { stage: "writing" }, { ifMatch: intent.version });
@@ -83,10 +105,10 @@ export class IntentsApi {
   async patchState(
     id: string,
     patch: Record<string, unknown>,
-    options: { ifMatch?: number } = {},
+    options: WriteOptions & { ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
     const body = parseOrThrow(jsonObjectSchema, patch, "patch");
-    const headers: Record<string, string> = {};
+    const headers = this.#actor(options);
     if (options.ifMatch !== undefined) {
       if (!Number.isInteger(options.ifMatch) || options.ifMatch < 1) {
         throw invalidArgument("ifMatch", "must be a positive integer version");
@@ -111,9 +133,10 @@ export class IntentsApi {
   async setStatus(
     id: string,
     status: IntentStatus,
-    options: { reason?: string } = {},
+    options: WriteOptions & { reason?: string } = {},
   ): Promise<Intent | undefined> {
-    const body = parseOrThrow(intentStatusChangeSchema, { status, ...options });
+    const { actor, ...change } = options;
+    const body = parseOrThrow(intentStatusChangeSchema, { status, ...change });
     return this.#call(
       "intents.setStatus",
       undefined,
@@ -121,39 +144,36 @@ export class IntentsApi {
       `/v1/intents/${this.#id(id)}/status`,
       {
         json: body,
+        headers: this.#actor({ actor }),
         idempotent: false,
       },
     );
   }
 
-  async assign(id: string, agent: string): Promise<Intent | undefined> {
+  /** Add an assignee. Assigning twice leaves the same set, so retries are harmless. */
+  async assign(id: string, agent: string, options: WriteOptions = {}): Promise<Intent | undefined> {
     const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
-    // Assigning twice leaves the same assignee set.
-    return this.#call(
-      "intents.assign",
-      undefined,
-      "POST",
-      `/v1/intents/${this.#id(id)}/assignees/${name}`,
-      {
-        idempotent: true,
-      },
-    );
+    const path = `/v1/intents/${this.#id(id)}/assignees/${name}`;
+    return this.#call("intents.assign", undefined, "POST", path, {
+      headers: this.#actor(options),
+      idempotent: true,
+    });
   }
 
-  async unassign(id: string, agent: string): Promise<Intent | undefined> {
+  async unassign(
+    id: string,
+    agent: string,
+    options: WriteOptions = {},
+  ): Promise<Intent | undefined> {
     const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
-    return this.#call(
-      "intents.unassign",
-      undefined,
-      "DELETE",
-      `/v1/intents/${this.#id(id)}/assignees/${name}`,
-      {
-        idempotent: true,
-      },
-    );
+    const path = `/v1/intents/${this.#id(id)}/assignees/${name}`;
+    return this.#call("intents.unassign", undefined, "DELETE", path, {
+      headers: this.#actor(options),
+      idempotent: true,
+    });
   }
 
-  /** Post `intent.comment` to the intent's log. */
+  /** Post `intent.comment` to the intent's log. `agent` defaults like a write's `actor`. */
   async comment(
     id: string,
     text: string,
@@ -168,7 +188,12 @@ export class IntentsApi {
 
   /** Post a comment or a custom `intent.*` event to the intent's log. Retries are deduplicated by id. */
   async post(id: string, input: IntentEventInput): Promise<PostedIntentEvent | undefined> {
-    const body = parseOrThrow(intentEventInputSchema, { ...input, id: input.id ?? newEventId() });
+    const agent = input.agent ?? this.#agentFromContext();
+    const body = parseOrThrow(intentEventInputSchema, {
+      ...input,
+      id: input.id ?? newEventId(),
+      ...(agent === undefined ? {} : { agent }),
+    });
     return this.#call("intents.post", undefined, "POST", `/v1/intents/${this.#id(id)}/events`, {
       json: body,
       idempotent: true,
@@ -184,20 +209,26 @@ export class IntentsApi {
       eventQuerySchema.pick({ type: true, after: true, limit: true }),
       query,
     );
-    return this.#call(
-      "intents.events",
-      { data: [] } as Page<ChorusEvent>,
-      "GET",
-      `/v1/intents/${this.#id(id)}/events`,
-      {
-        query: parsed,
-        idempotent: true,
-      },
-    );
+    const path = `/v1/intents/${this.#id(id)}/events`;
+    return this.#call("intents.events", { data: [] } as Page<ChorusEvent>, "GET", path, {
+      query: parsed,
+      idempotent: true,
+    });
   }
 
   #id(id: string): string {
     return encodeURIComponent(parseOrThrow(idSchema, id, "id"));
+  }
+
+  #agentFromContext(): string | undefined {
+    return currentTrace()?.agent ?? this.#defaultAgent;
+  }
+
+  /** The `Chorus-Agent` header of a write, when an actor is known. */
+  #actor(options: WriteOptions): Record<string, string> {
+    const actor = options.actor ?? this.#agentFromContext();
+    if (actor === undefined) return {};
+    return { [AGENT_HEADER]: parseOrThrow(nameSchema, actor, "actor") };
   }
 
   #call<T>(
@@ -205,25 +236,19 @@ export class IntentsApi {
     fallback: T,
     method: HttpMethod,
     path: string,
-    options: {
-      json?: unknown;
-      query?: Record<string, string | number | undefined>;
-      headers?: Record<string, string>;
-      contentType?: string;
-      idempotent: boolean;
-    },
+    spec: CallSpec,
   ): Promise<T> {
     return failOpen(this.#ctx.policy, operation, fallback, async () => {
       const response = await this.#ctx.transport.call(
         {
           method,
           path,
-          ...(options.json === undefined ? {} : { json: options.json }),
-          ...(options.query === undefined ? {} : { query: options.query }),
-          ...(options.headers === undefined ? {} : { headers: options.headers }),
-          ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+          ...(spec.json === undefined ? {} : { json: spec.json }),
+          ...(spec.query === undefined ? {} : { query: spec.query }),
+          ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+          ...(spec.contentType === undefined ? {} : { contentType: spec.contentType }),
         },
-        { idempotent: options.idempotent },
+        { idempotent: spec.idempotent },
       );
       return response.body as T;
     });

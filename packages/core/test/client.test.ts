@@ -199,6 +199,25 @@ describe("awaitable calls", () => {
     expect(await chorus.intents.get(id)).toMatchObject({ id, version: 3 });
   });
 
+  it("records who made an intent write: explicit actor, else the trace's agent, else the client's", async () => {
+    const chorus = client({ url: hub.url, agent: "default-agent" });
+    const intent = await chorus.intents.create({ title: "who did it" });
+    const id = intent?.id as string;
+    await withTrace(() => chorus.intents.patchState(id, { a: 1 }), { agent: "planner" });
+    await chorus.intents.assign(id, "worker", { actor: "boss" });
+    await chorus.intents.comment(id, "done");
+    await expect(chorus.intents.assign(id, "w", { actor: "bad/actor" })).rejects.toMatchObject({
+      field: "actor",
+    });
+    const log = await chorus.intents.events(id);
+    expect(log.data.map((e) => [e.type, e.agent])).toEqual([
+      ["intent.created", "default-agent"],
+      ["intent.state_changed", "planner"],
+      ["intent.assigned", "boss"],
+      ["intent.comment", "default-agent"],
+    ]);
+  });
+
   it("fails open on availability failures and throws ConnectionError with failOpen: false", async () => {
     const url = `http://127.0.0.1:${await refusedPort()}`;
     const open = client({ url, maxRetries: 1 });
