@@ -22,7 +22,10 @@ function typescriptWithStandardDecorators(): Plugin {
           verbatimModuleSyntax: true,
         },
       });
-      return { code: out.outputText, map: out.sourceMapText ? JSON.parse(out.sourceMapText) : null };
+      return {
+        code: out.outputText,
+        map: out.sourceMapText ? JSON.parse(out.sourceMapText) : null,
+      };
     },
   };
 }

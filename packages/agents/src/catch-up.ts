@@ -11,7 +11,11 @@ export async function assignedIntents(chorus: Chorus, agent: string): Promise<In
   const out: Intent[] = [];
   let after: string | undefined;
   for (;;) {
-    const page = await chorus.intents.list({ assignee: agent, limit: CATCH_UP_PAGE, ...(after === undefined ? {} : { after }) });
+    const page = await chorus.intents.list({
+      assignee: agent,
+      limit: CATCH_UP_PAGE,
+      ...(after === undefined ? {} : { after }),
+    });
     for (const intent of page.data) if (!FINAL.has(intent.status)) out.push(intent);
     if (page.next === undefined || page.data.length === 0) return out;
     after = page.next;

@@ -61,10 +61,21 @@ type Invoke = (...args: unknown[]) => MaybePromise<HandlerResult>;
  * const running = await runAgent(new Researcher(), { chorus });
  */
 export function agent(id: string, options?: AgentOptions) {
-  const meta: AgentMeta = Object.freeze({ id: checkAgentId(id), options: Object.freeze({ ...options }) });
-  return <C extends abstract new (...args: never) => object>(target: C, context: ClassDecoratorContext<C>): void => {
+  const meta: AgentMeta = Object.freeze({
+    id: checkAgentId(id),
+    options: Object.freeze({ ...options }),
+  });
+  return <C extends abstract new (...args: never) => object>(
+    target: C,
+    context: ClassDecoratorContext<C>,
+  ): void => {
     if (context.kind !== "class") throw new TypeError("@agent decorates a class");
-    Object.defineProperty(target, AGENT, { value: meta, enumerable: false, configurable: true, writable: false });
+    Object.defineProperty(target, AGENT, {
+      value: meta,
+      enumerable: false,
+      configurable: true,
+      writable: false,
+    });
   };
 }
 
@@ -79,11 +90,18 @@ export function agent(id: string, options?: AgentOptions) {
  * }
  */
 export function onAssignment() {
-  return <This extends object, V extends (this: This, ...args: Parameters<AssignmentHandler>) => ReturnType<AssignmentHandler>>(
+  return <
+    This extends object,
+    V extends (this: This, ...args: Parameters<AssignmentHandler>) => ReturnType<AssignmentHandler>,
+  >(
     method: V,
     context: ClassMethodDecoratorContext<This, V>,
   ): void => {
-    register(context, method, "onAssignment", (name, invoke) => ({ kind: "assignment", name, handler: invoke }));
+    register(context, method, "onAssignment", (name, invoke) => ({
+      kind: "assignment",
+      name,
+      handler: invoke,
+    }));
   };
 }
 
@@ -100,11 +118,22 @@ export function onAssignment() {
  */
 export function onStateChange(options: { keys?: readonly string[] } = {}) {
   const keys = checkKeys(options.keys);
-  return <This extends object, V extends (this: This, ...args: Parameters<StateChangeHandler>) => ReturnType<StateChangeHandler>>(
+  return <
+    This extends object,
+    V extends (
+      this: This,
+      ...args: Parameters<StateChangeHandler>
+    ) => ReturnType<StateChangeHandler>,
+  >(
     method: V,
     context: ClassMethodDecoratorContext<This, V>,
   ): void => {
-    register(context, method, "onStateChange", (name, invoke) => ({ kind: "stateChange", name, keys, handler: invoke }));
+    register(context, method, "onStateChange", (name, invoke) => ({
+      kind: "stateChange",
+      name,
+      keys,
+      handler: invoke,
+    }));
   };
 }
 
@@ -118,11 +147,19 @@ export function onStateChange(options: { keys?: readonly string[] } = {}) {
  */
 export function onStatus(status: IntentStatus | readonly IntentStatus[]) {
   const statuses = checkStatuses(status);
-  return <This extends object, V extends (this: This, ...args: Parameters<StatusHandler>) => ReturnType<StatusHandler>>(
+  return <
+    This extends object,
+    V extends (this: This, ...args: Parameters<StatusHandler>) => ReturnType<StatusHandler>,
+  >(
     method: V,
     context: ClassMethodDecoratorContext<This, V>,
   ): void => {
-    register(context, method, "onStatus", (name, invoke) => ({ kind: "status", name, statuses, handler: invoke }));
+    register(context, method, "onStatus", (name, invoke) => ({
+      kind: "status",
+      name,
+      statuses,
+      handler: invoke,
+    }));
   };
 }
 
@@ -138,11 +175,19 @@ export function onStatus(status: IntentStatus | readonly IntentStatus[]) {
  */
 export function onEvent(type: string | readonly string[]) {
   const types = checkTypes(type);
-  return <This extends object, V extends (this: This, ...args: Parameters<EventHandler>) => ReturnType<EventHandler>>(
+  return <
+    This extends object,
+    V extends (this: This, ...args: Parameters<EventHandler>) => ReturnType<EventHandler>,
+  >(
     method: V,
     context: ClassMethodDecoratorContext<This, V>,
   ): void => {
-    register(context, method, "onEvent", (name, invoke) => ({ kind: "event", name, types, handler: invoke }));
+    register(context, method, "onEvent", (name, invoke) => ({
+      kind: "event",
+      name,
+      types,
+      handler: invoke,
+    }));
   };
 }
 
@@ -153,14 +198,16 @@ function register<This extends object>(
   build: (name: string, invoke: Invoke) => HandlerSpec,
 ): void {
   if (context.kind !== "method") throw new TypeError(`@${decorator} decorates a method`);
-  if (context.static) throw new TypeError(`@${decorator} cannot decorate static method ${String(context.name)}`);
-  const name = typeof context.name === "symbol" ? (context.name.description ?? "symbol") : context.name;
+  if (context.static)
+    throw new TypeError(`@${decorator} cannot decorate static method ${String(context.name)}`);
+  const name =
+    typeof context.name === "symbol" ? (context.name.description ?? "symbol") : context.name;
   const access = context.access;
   context.addInitializer(function (this: This) {
-    const self = this;
     // Looked up at call time, so a subclass override or a spy installed later is what runs.
-    const invoke: Invoke = (...args) => (access.get(self) as (...a: unknown[]) => MaybePromise<HandlerResult>).apply(self, args);
-    addHandler(self, { spec: build(name, invoke), method });
+    const invoke: Invoke = (...args) =>
+      (access.get(this) as (...a: unknown[]) => MaybePromise<HandlerResult>).apply(this, args);
+    addHandler(this, { spec: build(name, invoke), method });
   });
 }
 
@@ -184,11 +231,22 @@ export function definitionOf(target: object): AgentDefinition {
   if (isAgentDefinition(target)) return target;
   const ctor = (target as { constructor?: unknown }).constructor;
   const meta =
-    typeof ctor === "function" ? ((ctor as unknown as Record<symbol, AgentMeta | undefined>)[AGENT] ?? undefined) : undefined;
+    typeof ctor === "function"
+      ? ((ctor as unknown as Record<symbol, AgentMeta | undefined>)[AGENT] ?? undefined)
+      : undefined;
   if (!meta) {
-    const what = typeof ctor === "function" && ctor.name ? `an instance of ${ctor.name}` : "this object";
-    throw new TypeError(`${what} is not an agent: decorate its class with @agent(id) or pass defineAgent({ ... })`);
+    const what =
+      typeof ctor === "function" && ctor.name ? `an instance of ${ctor.name}` : "this object";
+    throw new TypeError(
+      `${what} is not an agent: decorate its class with @agent(id) or pass defineAgent({ ... })`,
+    );
   }
-  const registered = Object.hasOwn(target, HANDLERS) ? (target as Record<symbol, Registered[]>)[HANDLERS] ?? [] : [];
-  return createDefinition(meta.id, meta.options, registered.map((r) => r.spec));
+  const registered = Object.hasOwn(target, HANDLERS)
+    ? ((target as Record<symbol, Registered[]>)[HANDLERS] ?? [])
+    : [];
+  return createDefinition(
+    meta.id,
+    meta.options,
+    registered.map((r) => r.spec),
+  );
 }

@@ -7,7 +7,13 @@ import {
   createDefinition,
   type HandlerSpec,
 } from "./definition.js";
-import type { AgentOptions, AssignmentHandler, EventHandler, StateChangeHandler, StatusHandler } from "./types.js";
+import type {
+  AgentOptions,
+  AssignmentHandler,
+  EventHandler,
+  StateChangeHandler,
+  StatusHandler,
+} from "./types.js";
 
 type OneOrMany<T> = T | readonly T[];
 
@@ -60,7 +66,8 @@ export interface DefineAgentInput {
  * const running = await runAgent(writer, { chorus });
  */
 export function defineAgent(input: DefineAgentInput): AgentDefinition {
-  if (typeof input !== "object" || input === null) throw new TypeError("defineAgent expects { id, handlers }");
+  if (typeof input !== "object" || input === null)
+    throw new TypeError("defineAgent expects { id, handlers }");
   const specs: HandlerSpec[] = [];
   for (const [kind, value] of Object.entries(input.handlers ?? {})) {
     if (value === undefined) continue;
@@ -74,13 +81,23 @@ export function defineAgent(input: DefineAgentInput): AgentDefinition {
 
 function toSpec(kind: string, entry: unknown, fallbackName: string): HandlerSpec {
   // An arrow written as `{ handler: () => ... }` is named "handler", which tells nobody anything.
-  const named = (fn: { name: string }) => (fn.name && fn.name !== "handler" ? fn.name : fallbackName);
+  const named = (fn: { name: string }) =>
+    fn.name && fn.name !== "handler" ? fn.name : fallbackName;
   switch (kind) {
     case "onAssignment":
-      return { kind: "assignment", name: named(fnOf(entry, kind)), handler: fnOf(entry, kind) as AssignmentHandler };
+      return {
+        kind: "assignment",
+        name: named(fnOf(entry, kind)),
+        handler: fnOf(entry, kind) as AssignmentHandler,
+      };
     case "onStateChange": {
       if (typeof entry === "function") {
-        return { kind: "stateChange", name: named(entry), keys: undefined, handler: entry as StateChangeHandler };
+        return {
+          kind: "stateChange",
+          name: named(entry),
+          keys: undefined,
+          handler: entry as StateChangeHandler,
+        };
       }
       const e = entry as StateChangeEntry;
       const handler = fnOf(e?.handler, kind) as StateChangeHandler;
@@ -97,7 +114,9 @@ function toSpec(kind: string, entry: unknown, fallbackName: string): HandlerSpec
       return { kind: "event", name: named(handler), types: checkTypes(e.type), handler };
     }
     default:
-      throw new TypeError(`unknown handler kind "${kind}" (expected onAssignment, onStateChange, onStatus, onEvent)`);
+      throw new TypeError(
+        `unknown handler kind "${kind}" (expected onAssignment, onStateChange, onStatus, onEvent)`,
+      );
   }
 }
 

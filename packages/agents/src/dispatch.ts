@@ -2,7 +2,14 @@ import type { ChorusEvent, Intent } from "@chorus/core";
 import { withTrace } from "@chorus/core";
 import { IntentEventTypes, jsonEqual, type StatusChangedPayload } from "@chorus/protocol";
 import type { HandlerSpec } from "./definition.js";
-import type { HandlerContext, HandlerResult, IntentState, StatePatch, StateUpdater, StatusChange } from "./types.js";
+import type {
+  HandlerContext,
+  HandlerResult,
+  IntentState,
+  StatePatch,
+  StateUpdater,
+  StatusChange,
+} from "./types.js";
 
 /** What happened to one intent, as the runner understood it. */
 export interface Occurrence {
@@ -27,7 +34,10 @@ export interface Invocation {
  * copies of the intent, states and event, so a handler mutating them affects neither the next
  * handler nor the runner's cache.
  */
-export function selectHandlers(handlers: readonly HandlerSpec[], occurrence: Occurrence): Invocation[] {
+export function selectHandlers(
+  handlers: readonly HandlerSpec[],
+  occurrence: Occurrence,
+): Invocation[] {
   const { intent, before, event, assignment } = occurrence;
   const out: Invocation[] = [];
   for (const spec of handlers) {
@@ -36,8 +46,19 @@ export function selectHandlers(handlers: readonly HandlerSpec[], occurrence: Occ
         if (assignment) out.push({ spec, args: [structuredClone(intent)] });
         break;
       case "stateChange":
-        if (event?.type === IntentEventTypes.StateChanged && before && stateChanged(spec.keys, before.state, intent.state, event)) {
-          out.push({ spec, args: [structuredClone(intent), structuredClone(before.state), structuredClone(intent.state)] });
+        if (
+          event?.type === IntentEventTypes.StateChanged &&
+          before &&
+          stateChanged(spec.keys, before.state, intent.state, event)
+        ) {
+          out.push({
+            spec,
+            args: [
+              structuredClone(intent),
+              structuredClone(before.state),
+              structuredClone(intent.state),
+            ],
+          });
         }
         break;
       case "status": {
@@ -49,7 +70,8 @@ export function selectHandlers(handlers: readonly HandlerSpec[], occurrence: Occ
         break;
       }
       case "event":
-        if (event && spec.types.includes(event.type)) out.push({ spec, args: [structuredClone(intent), structuredClone(event)] });
+        if (event && spec.types.includes(event.type))
+          out.push({ spec, args: [structuredClone(intent), structuredClone(event)] });
         break;
     }
   }
@@ -69,9 +91,13 @@ export function stateChanged(
 ): boolean {
   const reported = (event.payload as { changedKeys?: unknown }).changedKeys;
   const changedKeys = Array.isArray(reported) ? (reported as unknown[]) : undefined;
-  const candidates = keys ?? changedKeys ?? [...new Set([...Object.keys(oldState), ...Object.keys(newState)])];
+  const candidates = keys ??
+    changedKeys ?? [...new Set([...Object.keys(oldState), ...Object.keys(newState)])];
   return candidates.some(
-    (key) => typeof key === "string" && (changedKeys === undefined || changedKeys.includes(key)) && !jsonEqual(oldState[key], newState[key]),
+    (key) =>
+      typeof key === "string" &&
+      (changedKeys === undefined || changedKeys.includes(key)) &&
+      !jsonEqual(oldState[key], newState[key]),
   );
 }
 
@@ -81,7 +107,11 @@ export function stateChanged(
  */
 export function callHandler(invocation: Invocation, ctx: HandlerContext): Promise<HandlerResult> {
   return withTrace(
-    async () => (invocation.spec.handler as (...args: unknown[]) => HandlerResult | Promise<HandlerResult>)(...invocation.args, ctx),
+    async () =>
+      (invocation.spec.handler as (...args: unknown[]) => HandlerResult | Promise<HandlerResult>)(
+        ...invocation.args,
+        ctx,
+      ),
     { newTrace: true, intentId: ctx.intentId, agent: ctx.agent },
   );
 }
@@ -89,6 +119,7 @@ export function callHandler(invocation: Invocation, ctx: HandlerContext): Promis
 /** A returned plain object or function is a state change to write; anything else is ignored. */
 export function asStateChange(result: unknown): StatePatch | StateUpdater | undefined {
   if (typeof result === "function") return result as StateUpdater;
-  if (typeof result === "object" && result !== null && !Array.isArray(result)) return result as StatePatch;
+  if (typeof result === "object" && result !== null && !Array.isArray(result))
+    return result as StatePatch;
   return undefined;
 }

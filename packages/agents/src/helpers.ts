@@ -1,7 +1,13 @@
 import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
 import { isInvalidTransition, readIntent, unavailable } from "./hub-calls.js";
 import { patchIntent } from "./patch.js";
-import type { CompleteOptions, HandlerContext, IntentRef, StatePatch, StateUpdater } from "./types.js";
+import type {
+  CompleteOptions,
+  HandlerContext,
+  IntentRef,
+  StatePatch,
+  StateUpdater,
+} from "./types.js";
 
 /**
  * Set an intent's status to `completed`, writing `options.state` first (with If-Match and
@@ -63,7 +69,11 @@ export function createHandlerContext(init: ContextInit): HandlerContext {
       patchIntent(chorus, intent, change, { maxAttempts: maxPatchAttempts }),
     complete: (intent: IntentRef, options: CompleteOptions = {}) =>
       completeIntent(chorus, intent, { ...options, maxPatchAttempts }),
-    comment: async (intent: IntentRef, text: string, options: { payload?: Record<string, unknown> } = {}) => {
+    comment: async (
+      intent: IntentRef,
+      text: string,
+      options: { payload?: Record<string, unknown> } = {},
+    ) => {
       const posted = await chorus.intents.comment(intent.id, text, { agent, ...options });
       if (!posted) throw unavailable(`commenting on intent ${intent.id}`);
     },

@@ -9,7 +9,11 @@ import { ErrorCodes } from "@chorus/protocol";
 /** The hub is down, overloaded or failing: waiting may help. */
 export function isAvailabilityError(error: unknown): boolean {
   const code = codeOf(error);
-  return code === ErrorCodes.Unavailable || code === ErrorCodes.RateLimited || code === ErrorCodes.Internal;
+  return (
+    code === ErrorCodes.Unavailable ||
+    code === ErrorCodes.RateLimited ||
+    code === ErrorCodes.Internal
+  );
 }
 
 export function isConflict(error: unknown): boolean {
@@ -21,12 +25,16 @@ export function isInvalidTransition(error: unknown): boolean {
 }
 
 function codeOf(error: unknown): unknown {
-  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof error === "object" && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }
 
 /** A fail-open client answers `undefined` when the hub is unreachable; the runner needs to know. */
 export function unavailable(what: string): ConnectionError {
-  return new ConnectionError(`${what}: the hub did not answer (fail-open client)`, { reason: "unavailable" });
+  return new ConnectionError(`${what}: the hub did not answer (fail-open client)`, {
+    reason: "unavailable",
+  });
 }
 
 /** `intents.get` that throws instead of resolving `undefined` when the hub could not be reached. */

@@ -1,4 +1,11 @@
-export { agent, definitionOf, onAssignment, onEvent, onStateChange, onStatus } from "./decorators.js";
+export {
+  agent,
+  definitionOf,
+  onAssignment,
+  onEvent,
+  onStateChange,
+  onStatus,
+} from "./decorators.js";
 export {
   type AgentHandlers,
   type DefineAgentInput,

@@ -1,5 +1,9 @@
 import type { ChorusEvent, Intent } from "@chorus/core";
-import { IntentEventTypes, type StateChangedPayload, type StatusChangedPayload } from "@chorus/protocol";
+import {
+  IntentEventTypes,
+  type StateChangedPayload,
+  type StatusChangedPayload,
+} from "@chorus/protocol";
 
 /*
  * The one place that knows how an intent log event changes an intent. Used both to move the
@@ -8,7 +12,8 @@ import { IntentEventTypes, type StateChangedPayload, type StatusChangedPayload }
 
 /** The version an event brings the intent to, for the two event types that bump it. */
 export function versionOf(event: ChorusEvent): number | undefined {
-  if (event.type !== IntentEventTypes.StateChanged && event.type !== IntentEventTypes.StatusChanged) return undefined;
+  if (event.type !== IntentEventTypes.StateChanged && event.type !== IntentEventTypes.StatusChanged)
+    return undefined;
   const version = (event.payload as { version?: unknown }).version;
   return typeof version === "number" ? version : undefined;
 }

@@ -21,14 +21,22 @@ export interface IntentBefore {
  * when there is none. This is how a handler gets the true old state on the first change a
  * runner sees, after a start, a resume or a gap in its cache.
  */
-export async function intentBefore(chorus: Chorus, id: string, seq: number, agent: string): Promise<IntentBefore> {
+export async function intentBefore(
+  chorus: Chorus,
+  id: string,
+  seq: number,
+  agent: string,
+): Promise<IntentBefore> {
   let intent: Intent | undefined;
   let assigned = false;
   let read = 0;
   let creationSeen = false;
   let after: number | undefined;
   for (;;) {
-    const page = await chorus.intents.events(id, { limit: LOG_PAGE, ...(after === undefined ? {} : { after }) });
+    const page = await chorus.intents.events(id, {
+      limit: LOG_PAGE,
+      ...(after === undefined ? {} : { after }),
+    });
     read += page.data.length;
     let reached = false;
     for (const event of page.data) {

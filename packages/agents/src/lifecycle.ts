@@ -7,7 +7,13 @@ export interface AgentLifecycleEvents {
   /** This agent got an intent: from its stream, or found assigned at start (`catchUp`). */
   assigned: { agent: string; intent: Intent; event: ChorusEvent | undefined; catchUp: boolean };
   /** A handler threw, or writing what it returned failed. */
-  handler_error: { agent: string; error: unknown; intentId: string; handler: string; event: ChorusEvent | undefined };
+  handler_error: {
+    agent: string;
+    error: unknown;
+    intentId: string;
+    handler: string;
+    event: ChorusEvent | undefined;
+  };
   /** The stream dropped (hub restart, network). It resumes on its own, from the last seq. */
   disconnected: { agent: string; lastSeq: number | undefined };
   /** The stream is back; events missed meanwhile are replayed, none twice. */
@@ -16,7 +22,9 @@ export interface AgentLifecycleEvents {
   stopped: { agent: string; lastSeq: number | undefined; error?: unknown };
 }
 
-export type LifecycleListener<K extends keyof AgentLifecycleEvents> = (event: AgentLifecycleEvents[K]) => void;
+export type LifecycleListener<K extends keyof AgentLifecycleEvents> = (
+  event: AgentLifecycleEvents[K],
+) => void;
 
 /** A small typed emitter. A listener that throws is reported and skipped, never breaks the runner. */
 export class Lifecycle {

@@ -36,27 +36,39 @@ export async function patchIntent(
 ): Promise<Intent> {
   const maxAttempts = checkAttempts(options.maxAttempts);
   let base: IntentRef = intent;
-  if (typeof base.version !== "number" || (typeof change === "function" && base.state === undefined)) {
+  if (
+    typeof base.version !== "number" ||
+    (typeof change === "function" && base.state === undefined)
+  ) {
     base = await readIntent(chorus, intent.id);
   }
   for (let attempt = 1; ; attempt++) {
     const state = base.state ?? {};
     const patch = typeof change === "function" ? change(structuredClone(state)) : change;
-    if (patch === undefined || patch === null || jsonEqual(applyMergePatch(state, checkPatch(patch)), state)) {
+    if (
+      patch === undefined ||
+      patch === null ||
+      jsonEqual(applyMergePatch(state, checkPatch(patch)), state)
+    ) {
       return isIntent(base) ? base : readIntent(chorus, intent.id);
     }
     try {
-      const written = await chorus.intents.patchState(intent.id, patch, { ifMatch: base.version as number });
+      const written = await chorus.intents.patchState(intent.id, patch, {
+        ifMatch: base.version as number,
+      });
       if (!written) throw unavailable(`patching intent ${intent.id}`);
       return written;
     } catch (error) {
       if (!isConflict(error)) throw error;
       if (attempt >= maxAttempts) {
         const currentVersion = (error as { currentVersion?: unknown }).currentVersion;
-        throw new ConflictError(`intent ${intent.id} kept changing: gave up after ${maxAttempts} attempts to patch it`, {
-          cause: error,
-          ...(typeof currentVersion === "number" ? { currentVersion } : {}),
-        });
+        throw new ConflictError(
+          `intent ${intent.id} kept changing: gave up after ${maxAttempts} attempts to patch it`,
+          {
+            cause: error,
+            ...(typeof currentVersion === "number" ? { currentVersion } : {}),
+          },
+        );
       }
       await sleep(Math.random() * CONFLICT_JITTER_MS);
       base = await readIntent(chorus, intent.id);
@@ -77,6 +89,7 @@ function isIntent(ref: IntentRef): ref is Intent {
 
 function checkAttempts(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_PATCH_ATTEMPTS;
-  if (!Number.isInteger(value) || value < 1) throw new TypeError("maxPatchAttempts must be a positive integer");
+  if (!Number.isInteger(value) || value < 1)
+    throw new TypeError("maxPatchAttempts must be a positive integer");
   return value;
 }

@@ -105,7 +105,10 @@ export interface RunningAgent {
  * // ...
  * await running.stop();
  */
-export async function runAgent(target: object | AgentDefinition, options: RunAgentOptions): Promise<RunningAgent> {
+export async function runAgent(
+  target: object | AgentDefinition,
+  options: RunAgentOptions,
+): Promise<RunningAgent> {
   const runner = new AgentRunner(definitionOf(target), options);
   await runner.start();
   return {
@@ -155,30 +158,48 @@ class AgentRunner {
     this.#definition = definition;
     this.agent = definition.id;
     this.#chorus = options.chorus;
-    this.#logger = options.logger === false ? silent : (options.logger ?? createConsoleLogger("warn"));
+    this.#logger =
+      options.logger === false ? silent : (options.logger ?? createConsoleLogger("warn"));
     this.#onError = options.onError;
     this.#after = checkAfter(options.after);
-    const concurrency = checkPositive(options.concurrency ?? definition.options.concurrency ?? DEFAULT_CONCURRENCY, "concurrency");
+    const concurrency = checkPositive(
+      options.concurrency ?? definition.options.concurrency ?? DEFAULT_CONCURRENCY,
+      "concurrency",
+    );
     this.#maxPatchAttempts = checkPositive(
       options.maxPatchAttempts ?? definition.options.maxPatchAttempts ?? DEFAULT_MAX_PATCH_ATTEMPTS,
       "maxPatchAttempts",
     );
-    this.#startupTimeoutMs = checkPositive(options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS, "startupTimeoutMs");
+    this.#startupTimeoutMs = checkPositive(
+      options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
+      "startupTimeoutMs",
+    );
     this.#seen = this.#after;
     this.#watermark = new SeqWatermark(this.#after);
     this.#lifecycle = new Lifecycle((error, event) =>
-      this.#logger.warn(`a "${event}" listener threw; ignored`, { agent: this.agent, error: messageOf(error) }),
+      this.#logger.warn(`a "${event}" listener threw; ignored`, {
+        agent: this.agent,
+        error: messageOf(error),
+      }),
     );
     for (const [event, listener] of Object.entries(options.on ?? {})) {
-      if (typeof listener === "function") this.#lifecycle.on(event as "started", listener as LifecycleListener<"started">);
+      if (typeof listener === "function")
+        this.#lifecycle.on(event as "started", listener as LifecycleListener<"started">);
     }
     this.#tracker = new StateTracker({
       chorus: this.#chorus,
       agent: this.agent,
       signal: this.#abort.signal,
-      onRetry: (error) => this.#logger.warn("hub unavailable while reading an intent log; retrying", { agent: this.agent, error: messageOf(error) }),
+      onRetry: (error) =>
+        this.#logger.warn("hub unavailable while reading an intent log; retrying", {
+          agent: this.agent,
+          error: messageOf(error),
+        }),
     });
-    this.#queues = new IntentQueues<Item>({ concurrency, run: (intentId, item) => this.#process(intentId, item) });
+    this.#queues = new IntentQueues<Item>({
+      concurrency,
+      run: (intentId, item) => this.#process(intentId, item),
+    });
   }
 
   get lastSeq(): number | undefined {
@@ -234,7 +255,11 @@ class AgentRunner {
     return this.#stopping;
   }
 
-  async #runPump(stream: EventStream, gate: Promise<void>, failStartup: (error: unknown) => void): Promise<void> {
+  async #runPump(
+    stream: EventStream,
+    gate: Promise<void>,
+    failStartup: (error: unknown) => void,
+  ): Promise<void> {
     try {
       for await (const event of stream) {
         await gate;
@@ -242,6 +267,9 @@ class AgentRunner {
         this.#accept(event);
         await this.#queues.waitBelow(MAX_QUEUED_EVENTS);
       }
+      // The core stream ends only when closed or refused; anything else would leave a runner
+      // that silently handles nothing.
+      if (!this.#stopped) throw new Error(`the stream of agent ${this.agent} ended unexpectedly`);
     } catch (error) {
       // The core stream retries every transient failure itself; what ends it is a refusal that
       // retrying cannot fix (revoked key, missing scope).
@@ -264,7 +292,12 @@ class AgentRunner {
   async #process(intentId: string, item: Item): Promise<void> {
     if (item.kind === "catchUp") {
       this.#tracker.seed(item.intent);
-      await this.#dispatch({ intent: item.intent, before: undefined, event: undefined, assignment: true });
+      await this.#dispatch({
+        intent: item.intent,
+        before: undefined,
+        event: undefined,
+        assignment: true,
+      });
       return;
     }
     const { event } = item;
@@ -280,16 +313,20 @@ class AgentRunner {
     }
     if (!applied.exact && !this.#inexactWarned) {
       this.#inexactWarned = true;
-      this.#logger.warn("an intent log no longer starts at its creation (retention); old states may be approximate", {
-        agent: this.agent,
-        intentId,
-      });
+      this.#logger.warn(
+        "an intent log no longer starts at its creation (retention); old states may be approximate",
+        {
+          agent: this.agent,
+          intentId,
+        },
+      );
     }
     // Events from before this agent held the intent can appear in a replay; they were never its business.
     if (applied.assignedBefore || applied.assignedAfter) {
       const mine = agentOf(event) === this.agent;
       let assignment = false;
-      if (event.type === IntentEventTypes.Assigned && mine) assignment = !this.#caughtUp.delete(intentId);
+      if (event.type === IntentEventTypes.Assigned && mine)
+        assignment = !this.#caughtUp.delete(intentId);
       if (event.type === IntentEventTypes.Unassigned && mine) this.#caughtUp.delete(intentId);
       await this.#dispatch({ intent: applied.after, before: applied.before, event, assignment });
     }
@@ -300,7 +337,12 @@ class AgentRunner {
   async #dispatch(occurrence: Occurrence): Promise<void> {
     const { intent, event } = occurrence;
     if (occurrence.assignment) {
-      this.#lifecycle.emit("assigned", { agent: this.agent, intent, event, catchUp: event === undefined });
+      this.#lifecycle.emit("assigned", {
+        agent: this.agent,
+        intent,
+        event,
+        catchUp: event === undefined,
+      });
     }
     for (const invocation of selectHandlers(this.#definition.handlers, occurrence)) {
       const handler = invocation.spec.name;
@@ -322,10 +364,13 @@ class AgentRunner {
       const change = asStateChange(result);
       if (change === undefined) {
         if (result !== undefined && result !== null) {
-          this.#logger.warn(`handler ${handler} returned a ${typeof result}; only an object or an updater is written`, {
-            agent: this.agent,
-            intentId: intent.id,
-          });
+          this.#logger.warn(
+            `handler ${handler} returned a ${typeof result}; only an object or an updater is written`,
+            {
+              agent: this.agent,
+              intentId: intent.id,
+            },
+          );
         }
         continue;
       }
@@ -338,16 +383,29 @@ class AgentRunner {
     }
   }
 
-  #handlerFailed(error: unknown, handler: string, occurrence: Occurrence, phase: "handler" | "patch"): void {
+  #handlerFailed(
+    error: unknown,
+    handler: string,
+    occurrence: Occurrence,
+    phase: "handler" | "patch",
+  ): void {
     const intentId = occurrence.intent.id;
     const { event } = occurrence;
-    this.#report(error, { agent: this.agent, phase, intentId, handler, ...(event ? { event } : {}) });
+    this.#report(error, {
+      agent: this.agent,
+      phase,
+      intentId,
+      handler,
+      ...(event ? { event } : {}),
+    });
     this.#lifecycle.emit("handler_error", { agent: this.agent, error, intentId, handler, event });
   }
 
   #report(error: unknown, context: AgentErrorContext): void {
     this.#logger.error(
-      context.handler === undefined ? `agent ${this.agent}: ${context.phase} failed` : `handler ${context.handler} failed`,
+      context.handler === undefined
+        ? `agent ${this.agent}: ${context.phase} failed`
+        : `handler ${context.handler} failed`,
       {
         agent: this.agent,
         phase: context.phase,
@@ -363,23 +421,39 @@ class AgentRunner {
     }
   }
 
-  async #waitConnected(stream: EventStream, streamFailed: Promise<never>, deadline: number): Promise<void> {
+  async #waitConnected(
+    stream: EventStream,
+    streamFailed: Promise<never>,
+    deadline: number,
+  ): Promise<void> {
     while (!stream.connected) {
       if (Date.now() > deadline) {
-        throw new ConnectionError(`the stream of agent ${this.agent} did not open within ${this.#startupTimeoutMs} ms`, {
-          reason: "timeout",
-        });
+        throw new ConnectionError(
+          `the stream of agent ${this.agent} did not open within ${this.#startupTimeoutMs} ms`,
+          {
+            reason: "timeout",
+          },
+        );
       }
       await Promise.race([sleep(20), streamFailed]);
     }
   }
 
   async #catchUp(deadline: number): Promise<number> {
-    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+    const signal = AbortSignal.any([
+      this.#abort.signal,
+      AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+    ]);
     let intents: Intent[];
     try {
-      intents = await whileUnavailable(() => assignedIntents(this.#chorus, this.agent), signal, (error) =>
-        this.#logger.warn("hub unavailable while listing assigned intents; retrying", { agent: this.agent, error: messageOf(error) }),
+      intents = await whileUnavailable(
+        () => assignedIntents(this.#chorus, this.agent),
+        signal,
+        (error) =>
+          this.#logger.warn("hub unavailable while listing assigned intents; retrying", {
+            agent: this.agent,
+            error: messageOf(error),
+          }),
       );
     } catch (error) {
       this.#report(error, { agent: this.agent, phase: "catch_up" });
@@ -396,7 +470,10 @@ class AgentRunner {
     const connected = this.#stream?.connected ?? false;
     if (connected === this.#connected || this.#stopped) return;
     this.#connected = connected;
-    this.#lifecycle.emit(connected ? "reconnected" : "disconnected", { agent: this.agent, lastSeq: this.lastSeq });
+    this.#lifecycle.emit(connected ? "reconnected" : "disconnected", {
+      agent: this.agent,
+      lastSeq: this.lastSeq,
+    });
   }
 
   async #shutdown(error: unknown, announce: boolean): Promise<void> {
@@ -420,18 +497,21 @@ class AgentRunner {
 /** Only the types the runner tracks and the handlers ask for, so adapter traffic on the intent stays off the wire. */
 function streamTypes(definition: AgentDefinition): { types?: string[] } {
   const types = new Set(TRACKED_TYPES);
-  for (const spec of definition.handlers) if (spec.kind === "event") for (const t of spec.types) types.add(t);
+  for (const spec of definition.handlers)
+    if (spec.kind === "event") for (const t of spec.types) types.add(t);
   return types.size <= MAX_STREAM_TYPES ? { types: [...types] } : {};
 }
 
 function checkAfter(after: number | undefined): number | undefined {
   if (after === undefined) return undefined;
-  if (!Number.isInteger(after) || after < 0) throw new TypeError("after must be a seq (a non-negative integer)");
+  if (!Number.isInteger(after) || after < 0)
+    throw new TypeError("after must be a seq (a non-negative integer)");
   return after;
 }
 
 function checkPositive(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new TypeError(`${name} must be a positive integer`);
   return value;
 }
 

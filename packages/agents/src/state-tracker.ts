@@ -71,9 +71,15 @@ export class StateTracker {
     if (event.type === IntentEventTypes.Created) {
       entry = undefined; // nothing comes before a creation
     } else if (!continues(entry, event)) {
-      const rebuilt = await whileUnavailable(() => intentBefore(chorus, id, event.seq, agent), signal, onRetry);
+      const rebuilt = await whileUnavailable(
+        () => intentBefore(chorus, id, event.seq, agent),
+        signal,
+        onRetry,
+      );
       exact = rebuilt.exact;
-      entry = rebuilt.intent ? { intent: rebuilt.intent, seq: event.seq, assigned: rebuilt.assigned } : undefined;
+      entry = rebuilt.intent
+        ? { intent: rebuilt.intent, seq: event.seq, assigned: rebuilt.assigned }
+        : undefined;
     }
     const before = entry?.intent;
     const assignedBefore = entry?.assigned ?? false;

@@ -21,6 +21,7 @@ export type StateUpdater = (state: IntentState) => StatePatch | null | undefined
  * What a handler may return: a patch to merge into the intent's state, an updater computing
  * one, or nothing. Either is written with `If-Match: <the version the handler saw>`.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: `void` lets `async handler() {}` (Promise<void>) type-check as a handler.
 export type HandlerResult = StatePatch | StateUpdater | null | undefined | void;
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -71,11 +72,18 @@ export interface HandlerContext {
   /** Set the status to `completed` (optionally writing state first); already completed is fine. */
   complete(intent: IntentRef, options?: CompleteOptions): Promise<Intent>;
   /** Post an `intent.comment` as this agent. */
-  comment(intent: IntentRef, text: string, options?: { payload?: Record<string, unknown> }): Promise<void>;
+  comment(
+    intent: IntentRef,
+    text: string,
+    options?: { payload?: Record<string, unknown> },
+  ): Promise<void>;
 }
 
 /** `@onAssignment()`: this agent was assigned to the intent. */
-export type AssignmentHandler = (intent: Intent, ctx: HandlerContext) => MaybePromise<HandlerResult>;
+export type AssignmentHandler = (
+  intent: Intent,
+  ctx: HandlerContext,
+) => MaybePromise<HandlerResult>;
 
 /** `@onStateChange()`: the state changed; `oldState` and `newState` are the true states around the change. */
 export type StateChangeHandler = (
@@ -86,10 +94,18 @@ export type StateChangeHandler = (
 ) => MaybePromise<HandlerResult>;
 
 /** `@onStatus()`: the status changed to one of the listed statuses. */
-export type StatusHandler = (intent: Intent, change: StatusChange, ctx: HandlerContext) => MaybePromise<HandlerResult>;
+export type StatusHandler = (
+  intent: Intent,
+  change: StatusChange,
+  ctx: HandlerContext,
+) => MaybePromise<HandlerResult>;
 
 /** `@onEvent()`: an event of a listed type was appended to the intent's log. */
-export type EventHandler = (intent: Intent, event: ChorusEvent, ctx: HandlerContext) => MaybePromise<HandlerResult>;
+export type EventHandler = (
+  intent: Intent,
+  event: ChorusEvent,
+  ctx: HandlerContext,
+) => MaybePromise<HandlerResult>;
 
 /** Agent-level defaults, overridden by `runAgent` options. */
 export interface AgentOptions {

@@ -42,7 +42,7 @@ describe("writes: If-Match and re-apply on 409", () => {
       // A reads the tick, then waits until B has written before writing itself: its If-Match
       // is then stale for certain, and only a re-read and re-apply keeps B's increment.
       @onEvent("intent.tick")
-      async tick(intent: Intent, event: { payload: Record<string, unknown> }) {
+      async tick(_intent: Intent, event: { payload: Record<string, unknown> }) {
         await waitFor(() => handledB.has(event.payload.i as number), "B's write");
         return (state: Record<string, unknown>) => ({ count: Number(state.count ?? 0) + 1 });
       }
@@ -50,7 +50,11 @@ describe("writes: If-Match and re-apply on 409", () => {
     @agent("counter-b")
     class CounterB {
       @onEvent("intent.tick")
-      async tick(_intent: Intent, event: { payload: Record<string, unknown> }, ctx: HandlerContext) {
+      async tick(
+        _intent: Intent,
+        event: { payload: Record<string, unknown> },
+        ctx: HandlerContext,
+      ) {
         await ctx.patch(_intent, (state) => ({ count: Number(state.count ?? 0) + 1 }));
         handledB.add(event.payload.i as number);
       }
@@ -58,9 +62,13 @@ describe("writes: If-Match and re-apply on 409", () => {
     const runA = await start(new CounterA(), { chorus: chorusA });
     const runB = await start(new CounterB(), { chorus: chorusB });
     const intent = await createIntent(setup, ["counter-a", "counter-b"], { count: 0 });
-    for (let i = 0; i < ticks; i++) await setup.intents.post(intent.id, { type: "intent.tick", payload: { i } });
+    for (let i = 0; i < ticks; i++)
+      await setup.intents.post(intent.id, { type: "intent.tick", payload: { i } });
 
-    await waitFor(async () => (await setup.intents.get(intent.id))?.state.count === 2 * ticks, "every increment");
+    await waitFor(
+      async () => (await setup.intents.get(intent.id))?.state.count === 2 * ticks,
+      "every increment",
+    );
     expect(a.conflicts).toBeGreaterThanOrEqual(ticks);
     expect(runA.errors).toEqual([]);
     expect(runB.errors).toEqual([]);
@@ -83,8 +91,15 @@ describe("writes: If-Match and re-apply on 409", () => {
     const running = await start(new Stamper(), { chorus });
     const intent = await createIntent(setup, ["stamper"]);
     await setup.intents.patchState(intent.id, { go: true });
-    await waitFor(async () => (await setup.intents.get(intent.id))?.state.mine === "stamped", "the stamp");
-    expect((await setup.intents.get(intent.id))?.state).toEqual({ go: true, other: "theirs", mine: "stamped" });
+    await waitFor(
+      async () => (await setup.intents.get(intent.id))?.state.mine === "stamped",
+      "the stamp",
+    );
+    expect((await setup.intents.get(intent.id))?.state).toEqual({
+      go: true,
+      other: "theirs",
+      mine: "stamped",
+    });
     expect(counts.conflicts).toBe(1);
     expect(running.errors).toEqual([]);
   });
@@ -111,7 +126,11 @@ describe("writes: If-Match and re-apply on 409", () => {
     await setup.intents.patchState(intent.id, { go: true });
     await waitFor(() => running.errors.length > 0, "the reported conflict");
     expect(counts.attempts).toBe(3);
-    expect(running.errors[0]?.context).toMatchObject({ phase: "patch", handler: "go", intentId: intent.id });
+    expect(running.errors[0]?.context).toMatchObject({
+      phase: "patch",
+      handler: "go",
+      intentId: intent.id,
+    });
     expect(running.errors[0]?.error).toBeInstanceOf(ConflictError);
     expect((await setup.intents.get(intent.id))?.state.mine).toBeUndefined();
   });

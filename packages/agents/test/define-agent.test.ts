@@ -55,10 +55,18 @@ function plain(log: string[]) {
         return { stage: "started" };
       },
       onStateChange: [
-        { keys: ["stage"], handler: (_i, oldState, newState) => void log.push(`stage ${String(oldState.stage)}->${String(newState.stage)}`) },
+        {
+          keys: ["stage"],
+          handler: (_i, oldState, newState) =>
+            void log.push(`stage ${String(oldState.stage)}->${String(newState.stage)}`),
+        },
         (_i, _o, newState) => void log.push(`any ${JSON.stringify(newState)}`),
       ],
-      onStatus: { status: "completed", handler: (intent, change) => void log.push(`status ${change.from}->${change.to} v${intent.version}`) },
+      onStatus: {
+        status: "completed",
+        handler: (intent, change) =>
+          void log.push(`status ${change.from}->${change.to} v${intent.version}`),
+      },
       onEvent: {
         type: "intent.comment",
         handler: async (intent, event, ctx) => {
@@ -82,11 +90,18 @@ describe("defineAgent", () => {
   it("compiles to the same definition as the decorators", () => {
     const a = definitionOf(decorated([]));
     const b = plain([]);
-    const shape = (d: typeof a) => ({ id: d.id, options: d.options, handlers: d.handlers.map(({ handler: _, ...rest }) => rest) });
+    const shape = (d: typeof a) => ({
+      id: d.id,
+      options: d.options,
+      handlers: d.handlers.map(({ handler: _, ...rest }) => rest),
+    });
     expect(shape(b)).toEqual({
       ...shape(a),
       // Names come from the functions: method names for classes, the property for arrows.
-      handlers: shape(a).handlers.map((h, i) => ({ ...h, name: ["onAssignment", "onStateChange[0]", "onStateChange[1]", "onStatus", "onEvent"][i] })),
+      handlers: shape(a).handlers.map((h, i) => ({
+        ...h,
+        name: ["onAssignment", "onStateChange[0]", "onStateChange[1]", "onStatus", "onEvent"][i],
+      })),
     });
   });
 
@@ -101,7 +116,11 @@ describe("defineAgent", () => {
       await waitFor(() => log.some((l) => l.startsWith("status")), "completion");
       await running.stop();
       expect(running.errors).toEqual([]);
-      expect((await chorus.intents.get(intent.id))?.state).toEqual({ q: 1, stage: "started", answer: 42 });
+      expect((await chorus.intents.get(intent.id))?.state).toEqual({
+        q: 1,
+        stage: "started",
+        answer: 42,
+      });
       return log;
     };
     const viaDecorators = await run(decorated);
@@ -119,10 +138,23 @@ describe("defineAgent", () => {
 
   it("validates at definition time", () => {
     expect(() => defineAgent({ id: "", handlers: {} })).toThrow(/agent id/);
-    expect(() => defineAgent({ id: "x", handlers: { onStatus: { status: "done" as never, handler: () => {} } } })).toThrow(/onStatus/);
-    expect(() => defineAgent({ id: "x", handlers: { onStateChange: { keys: [], handler: () => {} } } })).toThrow(/keys/);
-    expect(() => defineAgent({ id: "x", handlers: { onEvent: { type: "", handler: () => {} } } })).toThrow(/onEvent/);
-    expect(() => defineAgent({ id: "x", handlers: { onAssignment: "nope" as never } })).toThrow(/function/);
-    expect(() => defineAgent({ id: "x", handlers: { onWhatever: () => {} } as never })).toThrow(/unknown handler kind/);
+    expect(() =>
+      defineAgent({
+        id: "x",
+        handlers: { onStatus: { status: "done" as never, handler: () => {} } },
+      }),
+    ).toThrow(/onStatus/);
+    expect(() =>
+      defineAgent({ id: "x", handlers: { onStateChange: { keys: [], handler: () => {} } } }),
+    ).toThrow(/keys/);
+    expect(() =>
+      defineAgent({ id: "x", handlers: { onEvent: { type: "", handler: () => {} } } }),
+    ).toThrow(/onEvent/);
+    expect(() => defineAgent({ id: "x", handlers: { onAssignment: "nope" as never } })).toThrow(
+      /function/,
+    );
+    expect(() => defineAgent({ id: "x", handlers: { onWhatever: () => {} } as never })).toThrow(
+      /unknown handler kind/,
+    );
   });
 });

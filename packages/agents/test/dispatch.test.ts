@@ -11,7 +11,16 @@ import {
   onStatus,
   type StatusChange,
 } from "../src/index.js";
-import { cleanUp, client, createIntent, deferred, sleep, start, startHub, waitFor } from "./helpers.js";
+import {
+  cleanUp,
+  client,
+  createIntent,
+  deferred,
+  sleep,
+  start,
+  startHub,
+  waitFor,
+} from "./helpers.js";
 
 describe("dispatch", () => {
   let hub: Hub;
@@ -85,13 +94,18 @@ describe("dispatch", () => {
       }
     }
     await start(new Parallel(), { chorus });
-    const intents = await Promise.all([1, 2, 3, 4].map(() => createIntent(chorus, ["parallel"], { n: 0 })));
+    const intents = await Promise.all(
+      [1, 2, 3, 4].map(() => createIntent(chorus, ["parallel"], { n: 0 })),
+    );
     const steps = 8;
     // Interleave writes across intents so their events alternate on the stream.
     for (let n = 1; n <= steps; n++) {
       await Promise.all(intents.map((i) => chorus.intents.patchState(i.id, { n })));
     }
-    await waitFor(() => intents.every((i) => perIntent.get(i.id)?.length === steps), "every step handled");
+    await waitFor(
+      () => intents.every((i) => perIntent.get(i.id)?.length === steps),
+      "every step handled",
+    );
     for (const i of intents) expect(perIntent.get(i.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(overlapWithinIntent).toBe(false);
     expect(maxRunning).toBe(2);
@@ -108,12 +122,22 @@ describe("dispatch", () => {
       }
       @onStatus(["blocked", "completed"])
       status(intent: Intent, change: StatusChange) {
-        seen.push({ kind: "status", status: intent.status, version: intent.version, detail: change });
+        seen.push({
+          kind: "status",
+          status: intent.status,
+          version: intent.version,
+          detail: change,
+        });
       }
       @onEvent(["intent.comment", "intent.review_requested"])
       event(intent: Intent, event: ChorusEvent, ctx: HandlerContext) {
         expect(ctx.event?.seq).toBe(event.seq);
-        seen.push({ kind: event.type, status: intent.status, version: intent.version, detail: event.payload });
+        seen.push({
+          kind: event.type,
+          status: intent.status,
+          version: intent.version,
+          detail: event.payload,
+        });
       }
     }
     await start(new Observer(), { chorus });
@@ -121,16 +145,34 @@ describe("dispatch", () => {
     await chorus.intents.assign(intent.id, "observer");
     await chorus.intents.comment(intent.id, "hello");
     await chorus.intents.setStatus(intent.id, "blocked", { reason: "waiting" });
-    await chorus.intents.post(intent.id, { type: "intent.review_requested", payload: { by: "me" } });
+    await chorus.intents.post(intent.id, {
+      type: "intent.review_requested",
+      payload: { by: "me" },
+    });
     await chorus.intents.setStatus(intent.id, "active");
     await chorus.intents.setStatus(intent.id, "completed");
     await waitFor(() => seen.length >= 5, "five handler calls");
     expect(seen).toEqual([
       { kind: "assigned", status: "active", version: 1 },
-      { kind: "intent.comment", status: "active", version: 1, detail: expect.objectContaining({ text: "hello" }) },
-      { kind: "status", status: "blocked", version: 2, detail: { from: "active", to: "blocked", reason: "waiting" } },
+      {
+        kind: "intent.comment",
+        status: "active",
+        version: 1,
+        detail: expect.objectContaining({ text: "hello" }),
+      },
+      {
+        kind: "status",
+        status: "blocked",
+        version: 2,
+        detail: { from: "active", to: "blocked", reason: "waiting" },
+      },
       { kind: "intent.review_requested", status: "blocked", version: 2, detail: { by: "me" } },
-      { kind: "status", status: "completed", version: 4, detail: { from: "active", to: "completed" } },
+      {
+        kind: "status",
+        status: "completed",
+        version: 4,
+        detail: { from: "active", to: "completed" },
+      },
     ]);
   });
 

@@ -46,16 +46,33 @@ describe("errors", () => {
     await chorus.intents.patchState(intent.id, { n: 2 });
     await chorus.intents.patchState(intent.id, { n: 3 });
     await waitFor(() => calls.includes("survives:3"), "the last event");
-    expect(calls).toEqual(["explodes:1", "survives:1", "explodes:2", "survives:2", "explodes:3", "survives:3"]);
+    expect(calls).toEqual([
+      "explodes:1",
+      "survives:1",
+      "explodes:2",
+      "survives:2",
+      "explodes:3",
+      "survives:3",
+    ]);
 
-    expect(running.errors.map((e) => [e.context.phase, e.context.handler, e.context.intentId, e.context.event?.type])).toEqual([
+    expect(
+      running.errors.map((e) => [
+        e.context.phase,
+        e.context.handler,
+        e.context.intentId,
+        e.context.event?.type,
+      ]),
+    ).toEqual([
       ["handler", "explodes", intent.id, "intent.state_changed"],
       ["handler", "survives", intent.id, "intent.state_changed"],
     ]);
-    expect((running.errors[0]?.error as Error).message).toBe("boom");
+    expect((running.errors[0]!.error as Error).message).toBe("boom");
     expect(lifecycle.map((e) => e.handler)).toEqual(["explodes", "survives"]);
     // The surviving handler's returned patches were still written (not after the throw at n=2).
-    await waitFor(async () => (await chorus.intents.get(intent.id))?.state.seen === 3, "last write");
+    await waitFor(
+      async () => (await chorus.intents.get(intent.id))?.state.seen === 3,
+      "last write",
+    );
   });
 
   it("an onError that throws is ignored", async () => {

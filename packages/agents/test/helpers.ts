@@ -3,14 +3,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Chorus, type ChorusOptions, type Intent, type Logger } from "@chorus/core";
 import { createHub, type Hub, type HubOptions } from "@chorus/hub";
-import { type AgentErrorContext, type RunAgentOptions, type RunningAgent, runAgent } from "../src/index.js";
+import {
+  type AgentErrorContext,
+  type RunAgentOptions,
+  type RunningAgent,
+  runAgent,
+} from "../src/index.js";
 
 export const ORG = "acme";
 export const KEY = "key_acme_0123456789";
 
 /** The real hub, in process, on a random port. */
 export function startHub(options: HubOptions = {}): Promise<Hub> {
-  return createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: `${ORG}:${KEY}`, ...options });
+  return createHub({
+    port: 0,
+    mqttPort: 0,
+    db: ":memory:",
+    logger: false,
+    apiKeys: `${ORG}:${KEY}`,
+    ...options,
+  });
 }
 
 const clients = new Set<Chorus>();
@@ -67,7 +79,11 @@ export async function cleanUp(): Promise<void> {
   dirs.clear();
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, what = "condition", timeoutMs = 15_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what = "condition",
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -87,7 +103,11 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 }
 
 /** Create an intent assigned to `agents`. */
-export async function createIntent(chorus: Chorus, agents: string[], state: Record<string, unknown> = {}): Promise<Intent> {
+export async function createIntent(
+  chorus: Chorus,
+  agents: string[],
+  state: Record<string, unknown> = {},
+): Promise<Intent> {
   const intent = await chorus.intents.create({ title: "test intent", assignees: agents, state });
   if (!intent) throw new Error("intent not created");
   return intent;

@@ -10,7 +10,16 @@ import {
   onStateChange,
   runAgent,
 } from "../src/index.js";
-import { cleanUp, client, createIntent, deferred, sleep, start, startHub, waitFor } from "./helpers.js";
+import {
+  cleanUp,
+  client,
+  createIntent,
+  deferred,
+  sleep,
+  start,
+  startHub,
+  waitFor,
+} from "./helpers.js";
 
 describe("runner lifecycle", () => {
   let hub: Hub;
@@ -85,7 +94,11 @@ describe("runner lifecycle", () => {
     chorus = client(hub);
     const other = client(hub);
     const held = await createIntent(chorus, ["keeper"], { q: 1 });
-    const draft = await chorus.intents.create({ title: "draft", status: "draft", assignees: ["keeper"] });
+    const draft = await chorus.intents.create({
+      title: "draft",
+      status: "draft",
+      assignees: ["keeper"],
+    });
     const done = await createIntent(chorus, ["keeper"]);
     await chorus.intents.setStatus(done.id, "completed");
     const racing = await createIntent(chorus, []);
@@ -105,7 +118,11 @@ describe("runner lifecycle", () => {
     class Keeper {
       @onAssignment()
       take(intent: Intent, ctx: HandlerContext) {
-        assigned.push({ id: intent.id, version: intent.version, ctxEvent: ctx.event !== undefined });
+        assigned.push({
+          id: intent.id,
+          version: intent.version,
+          ctxEvent: ctx.event !== undefined,
+        });
       }
     }
     const started: AgentLifecycleEvents["started"][] = [];
@@ -119,7 +136,9 @@ describe("runner lifecycle", () => {
       const late = await createIntent(chorus, ["keeper"]);
       await waitFor(() => assigned.length >= 4, "the assignment after start");
       await sleep(100);
-      expect(assigned.map((a) => a.id).sort()).toEqual([held.id, draft?.id, racing.id, late.id].sort());
+      expect(assigned.map((a) => a.id).sort()).toEqual(
+        [held.id, draft?.id, racing.id, late.id].sort(),
+      );
       expect(assigned.filter((a) => a.id !== late.id).every((a) => !a.ctxEvent)).toBe(true);
       expect(assigned.find((a) => a.id === late.id)?.ctxEvent).toBe(true);
       expect(started).toEqual([{ agent: "keeper", after: undefined, caughtUp: 3 }]);
@@ -175,6 +194,8 @@ describe("runner lifecycle", () => {
     const bad = client(hub, { apiKey: "key_acme_wrong_0000000" });
     @agent("refused")
     class Refused {}
-    await expect(runAgent(new Refused(), { chorus: bad, logger: false })).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(runAgent(new Refused(), { chorus: bad, logger: false })).rejects.toMatchObject({
+      code: "unauthorized",
+    });
   });
 });

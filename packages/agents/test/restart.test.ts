@@ -1,9 +1,25 @@
 import { join } from "node:path";
-import type { Chorus, Intent } from "@chorus/core";
+import type { Intent } from "@chorus/core";
 import { createHub, type Hub } from "@chorus/hub";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AgentLifecycleEvents, agent, type HandlerContext, type IntentState, onStateChange } from "../src/index.js";
-import { cleanUp, client, createIntent, KEY, ORG, sleep, start, tempDir, waitFor } from "./helpers.js";
+import {
+  type AgentLifecycleEvents,
+  agent,
+  type HandlerContext,
+  type IntentState,
+  onStateChange,
+} from "../src/index.js";
+import {
+  cleanUp,
+  client,
+  createIntent,
+  KEY,
+  ORG,
+  sleep,
+  start,
+  tempDir,
+  waitFor,
+} from "./helpers.js";
 
 interface Call {
   intentId: string;
@@ -46,7 +62,12 @@ describe("hub restart mid-run", () => {
     class Survivor {
       @onStateChange({ keys: ["n"] })
       step(intent: Intent, oldState: IntentState, newState: IntentState, ctx: HandlerContext) {
-        calls.push({ intentId: intent.id, seq: ctx.event?.seq ?? -1, old: oldState.n, new: newState.n });
+        calls.push({
+          intentId: intent.id,
+          seq: ctx.event?.seq ?? -1,
+          old: oldState.n,
+          new: newState.n,
+        });
       }
     }
     const reconnected: AgentLifecycleEvents["reconnected"][] = [];
@@ -55,7 +76,10 @@ describe("hub restart mid-run", () => {
       chorus,
       on: { reconnected: (e) => reconnected.push(e), disconnected: (e) => disconnected.push(e) },
     });
-    const intents = [await createIntent(writer, ["survivor"], { n: 0 }), await createIntent(writer, ["survivor"], { n: 0 })];
+    const intents = [
+      await createIntent(writer, ["survivor"], { n: 0 }),
+      await createIntent(writer, ["survivor"], { n: 0 }),
+    ];
 
     // The writer runs through the whole test: before, during (its writes wait out the outage)
     // and after the restart. Every fifth write rewrites the current value and every seventh
@@ -68,9 +92,10 @@ describe("hub restart mid-run", () => {
       for (let i = 1; writing; i++) {
         const target = intents[i % 2] as Intent;
         const current = lastN.get(target.id) ?? 0;
-        const patch = i % 5 === 0 ? { n: current } : i % 7 === 0 ? { other: i } : { n: i };
+        const patch: { n?: number; other?: number } =
+          i % 5 === 0 ? { n: current } : i % 7 === 0 ? { other: i } : { n: i };
         await persist(() => writer.intents.patchState(target.id, patch), failedWrites);
-        if ("n" in patch) lastN.set(target.id, patch.n);
+        if (patch.n !== undefined) lastN.set(target.id, patch.n);
         writes++;
         await sleep(5);
       }
@@ -83,7 +108,10 @@ describe("hub restart mid-run", () => {
     hub = await createHub({ port, ...options });
     await waitFor(() => reconnected.length >= 1, "the runner's stream to come back");
     const callsAtRestart = calls.length;
-    await waitFor(() => calls.length >= callsAtRestart + 10 && writes >= writesAtClose + 20, "traffic after the restart");
+    await waitFor(
+      () => calls.length >= callsAtRestart + 10 && writes >= writesAtClose + 20,
+      "traffic after the restart",
+    );
     writing = false;
     await writer$;
 
@@ -92,12 +120,21 @@ describe("hub restart mid-run", () => {
     for (const intent of intents) {
       let after: number | undefined;
       for (;;) {
-        const page = await writer.intents.events(intent.id, { type: "intent.state_changed", limit: 1000, ...(after ? { after } : {}) });
+        const page = await writer.intents.events(intent.id, {
+          type: "intent.state_changed",
+          limit: 1000,
+          ...(after ? { after } : {}),
+        });
         let previous: unknown;
         for (const event of page.data) {
           const payload = event.payload as { changedKeys: string[]; state: IntentState };
           if (payload.changedKeys.includes("n")) {
-            expected.push({ intentId: intent.id, seq: event.seq, old: previous ?? 0, new: payload.state.n });
+            expected.push({
+              intentId: intent.id,
+              seq: event.seq,
+              old: previous ?? 0,
+              new: payload.state.n,
+            });
           }
           previous = payload.state.n;
         }
@@ -113,7 +150,9 @@ describe("hub restart mid-run", () => {
     expect(failedWrites.count).toBeGreaterThan(0); // the writer really wrote through the outage
     expect(disconnected.length).toBeGreaterThanOrEqual(1);
     expect(calls.length).toBe(expected.length);
-    expect([...calls].sort((a, b) => a.seq - b.seq)).toEqual(expected.sort((a, b) => a.seq - b.seq));
+    expect([...calls].sort((a, b) => a.seq - b.seq)).toEqual(
+      expected.sort((a, b) => a.seq - b.seq),
+    );
     for (const intent of intents) {
       const seqs = calls.filter((c) => c.intentId === intent.id).map((c) => c.seq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));

@@ -15,5 +15,7 @@ process.on("uncaughtException", (error) => {
 afterEach(() => {
   if (unhandled.length === 0) return;
   const errors = unhandled.splice(0);
-  throw new Error(`unhandled rejection or exception during the test: ${errors.map(String).join("; ")}`);
+  throw new Error(
+    `unhandled rejection or exception during the test: ${errors.map(String).join("; ")}`,
+  );
 });

@@ -19,12 +19,24 @@ class Watcher {
 
   @onStateChange({ keys: ["question"] })
   onQuestion(intent: Intent, oldState: IntentState, newState: IntentState, ctx: HandlerContext) {
-    this.question.push({ intentId: intent.id, old: oldState, new: newState, version: intent.version, seq: ctx.event?.seq });
+    this.question.push({
+      intentId: intent.id,
+      old: oldState,
+      new: newState,
+      version: intent.version,
+      seq: ctx.event?.seq,
+    });
   }
 
   @onStateChange()
   onAnything(intent: Intent, oldState: IntentState, newState: IntentState, ctx: HandlerContext) {
-    this.every.push({ intentId: intent.id, old: oldState, new: newState, version: intent.version, seq: ctx.event?.seq });
+    this.every.push({
+      intentId: intent.id,
+      old: oldState,
+      new: newState,
+      version: intent.version,
+      seq: ctx.event?.seq,
+    });
   }
 }
 
@@ -35,15 +47,21 @@ describe("onStateChange", () => {
     hub = await startHub();
     chorus = client(hub);
   });
-  afterEach(() => cleanUp().then(() => {
-    chorus = client(hub);
-  }));
+  afterEach(() =>
+    cleanUp().then(() => {
+      chorus = client(hub);
+    }),
+  );
   afterAll(() => hub.close());
 
   it("fires on a real change of a listed key, not on other keys, not on rewriting the same value", async () => {
     const watcher = new Watcher();
     await start(watcher, { chorus });
-    const intent = await createIntent(chorus, ["watcher"], { question: "a", other: 1, nested: { x: [1] } });
+    const intent = await createIntent(chorus, ["watcher"], {
+      question: "a",
+      other: 1,
+      nested: { x: [1] },
+    });
 
     await chorus.intents.patchState(intent.id, { other: 2 }); // another key
     await chorus.intents.patchState(intent.id, { question: "a" }); // same value
@@ -57,7 +75,10 @@ describe("onStateChange", () => {
         { question: "a", other: 2, nested: { x: [1] } },
         { question: "b", other: 2, nested: { x: [1] } },
       ],
-      [{ question: "b", other: 2, nested: { x: [1] } }, { other: 2, nested: { x: [1] } }],
+      [
+        { question: "b", other: 2, nested: { x: [1] } },
+        { other: 2, nested: { x: [1] } },
+      ],
     ]);
     expect(watcher.question.map((c) => c.version)).toEqual([5, 6]);
     // Without keys: every real change, and still never a rewrite of the same values.
@@ -76,7 +97,11 @@ describe("onStateChange", () => {
     await start(watcher, { chorus });
     await chorus.intents.patchState(intent.id, { question: "c" });
     await waitFor(() => watcher.question.length >= 1, "the change");
-    expect(watcher.question[0]).toMatchObject({ old: { question: "b" }, new: { question: "c" }, version: 3 });
+    expect(watcher.question[0]).toMatchObject({
+      old: { question: "b" },
+      new: { question: "c" },
+      version: 3,
+    });
   });
 
   it("derives the old state from the log when resuming with `after` (no cache)", async () => {

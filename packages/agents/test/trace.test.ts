@@ -47,7 +47,12 @@ describe("trace context inside handlers", () => {
       [custom.data[0], traces[0]],
       [llm.data[0], traces[1]],
     ] as const) {
-      expect(event).toMatchObject({ intentId: intent.id, agent: "tracer", traceId: trace?.traceId, spanId: expect.any(String) });
+      expect(event).toMatchObject({
+        intentId: intent.id,
+        agent: "tracer",
+        traceId: trace?.traceId,
+        spanId: expect.any(String),
+      });
     }
     // Each handler call is its own top-level run.
     expect(traces[0]?.traceId).not.toBe(traces[1]?.traceId);
