@@ -30,7 +30,10 @@ async function chooseModel(): Promise<{ model: BaseChatModel; label: string }> {
   if (process.env.ANTHROPIC_API_KEY) {
     const { ChatAnthropic } = await import("@langchain/anthropic");
     const name = process.env.ANTHROPIC_MODEL || "claude-haiku-4-5";
-    return { model: new ChatAnthropic({ model: name, temperature: 0 }), label: `Anthropic ${name}` };
+    return {
+      model: new ChatAnthropic({ model: name, temperature: 0 }),
+      label: `Anthropic ${name}`,
+    };
   }
   // Offline: the same two turns a real model would take, one tool call and then the answer.
   const model = fakeModel()
@@ -54,7 +57,8 @@ const agent = createAgent({
   model,
   tools: [getWeather],
   name: "weatherbot",
-  systemPrompt: "You answer weather questions. Use the get_weather tool, then answer in one sentence.",
+  systemPrompt:
+    "You answer weather questions. Use the get_weather tool, then answer in one sentence.",
 });
 
 // withTrace gives the run a trace id we can read back; without it the handler starts one itself.

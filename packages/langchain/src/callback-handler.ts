@@ -131,7 +131,11 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       if (tracker.has(runId)) return; // the same handler registered twice
       const parent = tracker.parentOf(parentRunId);
       const name = this.#name("handleChainStart", runName, chain, "chain");
-      const graphName = this.#map("handleChainStart", () => map.graphNameOf(chain, runName), undefined);
+      const graphName = this.#map(
+        "handleChainStart",
+        () => map.graphNameOf(chain, runName),
+        undefined,
+      );
       const kind = !parent
         ? "agent"
         : tracker.isSubAgent(parent, graphName)
@@ -139,7 +143,15 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
           : this.#state.verbose && !tags?.includes(HIDDEN_TAG)
             ? "chain"
             : "hidden";
-      const run = tracker.open({ kind, runId, parentRunId, parent, name, lcMetadata: metadata, graphName });
+      const run = tracker.open({
+        kind,
+        runId,
+        parentRunId,
+        parent,
+        name,
+        lcMetadata: metadata,
+        graphName,
+      });
       if (kind === "hidden") return;
       if (kind === "agent" && parent?.agentName !== undefined && run.agentName !== undefined) {
         const from = parent.agentName;

@@ -35,7 +35,8 @@ const DEFAULT_GRAPH_NAME = "LangGraph";
 
 /** The name of a chain run that is a named compiled graph, else `undefined`. */
 export function graphNameOf(serialized: unknown, runName: string | undefined): string | undefined {
-  if (runName === undefined || runName === DEFAULT_GRAPH_NAME || runName.length === 0) return undefined;
+  if (runName === undefined || runName === DEFAULT_GRAPH_NAME || runName.length === 0)
+    return undefined;
   const id = read(serialized, "id");
   if (!isArray(id)) return undefined;
   const last = id[id.length - 1];

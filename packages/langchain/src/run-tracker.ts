@@ -1,4 +1,5 @@
-import { type Chorus, currentTrace, newSpanId, newTraceId } from "@chorus/core";
+import { type Chorus, currentTrace } from "@chorus/core";
+import { IdPool } from "./ids.js";
 import { agentNameOf, runMetadata, toAgentName } from "./metadata.js";
 import { RunMap } from "./run-map.js";
 
@@ -35,12 +36,35 @@ export class Run {
     readonly agent: string | undefined,
     /** The `createAgent` name this run belongs to (tells a sub-agent from its parent). */
     readonly agentName: string | undefined,
-    readonly metadata: Record<string, unknown>,
     readonly startedAt: number,
     root: Run | undefined,
+    source: MetadataSource,
   ) {
     this.root = root ?? this;
+    this.#source = source;
   }
+
+  #metadata: Record<string, unknown> | undefined;
+  #source: MetadataSource | undefined;
+
+  /**
+   * The run's event metadata, built on first use: most runs under an agent are hidden chains
+   * that never emit, so they never pay for it.
+   */
+  get metadata(): Record<string, unknown> {
+    if (this.#metadata === undefined) {
+      const source = this.#source!;
+      this.#metadata = runMetadata(source.runId, source.parentRunId, source.lcMetadata);
+      this.#source = undefined;
+    }
+    return this.#metadata;
+  }
+}
+
+interface MetadataSource {
+  runId: string;
+  parentRunId: string | undefined;
+  lcMetadata: unknown;
 }
 
 export interface OpenRun {
@@ -61,6 +85,7 @@ export interface OpenRun {
  */
 export class RunTracker {
   readonly #runs = new RunMap<Run>();
+  readonly #ids = new IdPool();
   readonly #chorus: Chorus;
   readonly #channel: string | undefined;
   readonly #agent: string | undefined;
@@ -111,13 +136,16 @@ export class RunTracker {
         : parent.agentName
       : (agentNameOf(spec.lcMetadata) ?? spec.graphName);
     const startedAt = performance.now();
-    const metadata = runMetadata(spec.runId, spec.parentRunId, spec.lcMetadata);
+    const source: MetadataSource = {
+      runId: spec.runId,
+      parentRunId: spec.parentRunId,
+      lcMetadata: spec.lcMetadata,
+    };
     let run: Run;
     if (parent) {
       // A nested "agent" is a named sub-agent (see isSubAgent): its events carry its own name.
       const agent =
-        this.#agent ??
-        (kind === "agent" ? (toAgentName(agentName) ?? parent.agent) : parent.agent);
+        this.#agent ?? (kind === "agent" ? (toAgentName(agentName) ?? parent.agent) : parent.agent);
       run =
         kind === "hidden"
           ? new Run(
@@ -129,22 +157,22 @@ export class RunTracker {
               parent.intentId,
               agent,
               agentName,
-              metadata,
               startedAt,
               parent.root,
+              source,
             )
           : new Run(
               kind,
               spec.name,
               parent.traceId,
-              newSpanId(),
+              this.#ids.spanId(),
               parent.spanId,
               parent.intentId,
               agent,
               agentName,
-              metadata,
               startedAt,
               parent.root,
+              source,
             );
     } else {
       // A top-level run starts a trace, unless it runs inside one (an intent handler, withTrace()).
@@ -153,15 +181,15 @@ export class RunTracker {
       run = new Run(
         kind,
         spec.name,
-        trace?.traceId ?? newTraceId(),
-        newSpanId(),
+        trace?.traceId ?? this.#ids.traceId(),
+        this.#ids.spanId(),
         trace?.spanId,
         trace?.intentId,
         agent,
         agentName,
-        metadata,
         startedAt,
         undefined,
+        source,
       );
     }
     this.#runs.set(spec.runId, run);

@@ -8,7 +8,9 @@ describe("built dist", () => {
     const require = createRequire(import.meta.url);
     const mod = require("@chorus/langchain");
     const { BaseCallbackHandler } = require("@langchain/core/callbacks/base");
-    const handler = new mod.ChorusCallbackHandler({ chorus: { enabled: false, logger: false, drainOnExit: false } });
+    const handler = new mod.ChorusCallbackHandler({
+      chorus: { enabled: false, logger: false, drainOnExit: false },
+    });
     expect(handler).toBeInstanceOf(BaseCallbackHandler);
     expect(handler.awaitHandlers).toBe(true);
     expect(mod.MAX_RUNS_IN_FLIGHT).toBeGreaterThan(0);
@@ -17,7 +19,9 @@ describe("built dist", () => {
   it("loads with import()", async () => {
     const mod = await import("@chorus/langchain");
     const { BaseCallbackHandler } = await import("@langchain/core/callbacks/base");
-    const handler = new mod.ChorusCallbackHandler({ chorus: { enabled: false, logger: false, drainOnExit: false } });
+    const handler = new mod.ChorusCallbackHandler({
+      chorus: { enabled: false, logger: false, drainOnExit: false },
+    });
     expect(handler).toBeInstanceOf(BaseCallbackHandler);
     expect(handler.name).toBe("ChorusCallbackHandler");
     expect(mod.AdapterEventTypes.RetrieverStart).toBe("retriever.start");
