@@ -1,6 +1,6 @@
 import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
 import { isInvalidTransition, readIntent, unavailable } from "./hub-calls.js";
-import { patchIntent } from "./patch.js";
+import { type PatchOptions, patchIntent } from "./patch.js";
 import type {
   CompleteOptions,
   HandlerContext,
@@ -20,17 +20,15 @@ import type {
 export async function completeIntent(
   chorus: Chorus,
   intent: IntentRef,
-  options: CompleteOptions & { maxPatchAttempts?: number } = {},
+  options: CompleteOptions & PatchOptions = {},
 ): Promise<Intent> {
-  if (options.state !== undefined) {
-    await patchIntent(chorus, intent, options.state, { maxAttempts: options.maxPatchAttempts });
-  }
+  const { state, reason, actor, maxAttempts } = options;
+  if (state !== undefined) await patchIntent(chorus, intent, state, { maxAttempts, actor });
   try {
-    const done = await chorus.intents.setStatus(
-      intent.id,
-      "completed",
-      options.reason === undefined ? {} : { reason: options.reason },
-    );
+    const done = await chorus.intents.setStatus(intent.id, "completed", {
+      ...(reason === undefined ? {} : { reason }),
+      ...(actor === undefined ? {} : { actor }),
+    });
     if (!done) throw unavailable(`completing intent ${intent.id}`);
     return done;
   } catch (error) {
@@ -66,9 +64,9 @@ export function createHandlerContext(init: ContextInit): HandlerContext {
     event: init.event,
     signal: init.signal,
     patch: (intent: IntentRef, change: StatePatch | StateUpdater) =>
-      patchIntent(chorus, intent, change, { maxAttempts: maxPatchAttempts }),
+      patchIntent(chorus, intent, change, { maxAttempts: maxPatchAttempts, actor: agent }),
     complete: (intent: IntentRef, options: CompleteOptions = {}) =>
-      completeIntent(chorus, intent, { ...options, maxPatchAttempts }),
+      completeIntent(chorus, intent, { ...options, maxAttempts: maxPatchAttempts, actor: agent }),
     comment: async (
       intent: IntentRef,
       text: string,

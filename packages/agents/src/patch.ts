@@ -14,6 +14,8 @@ const CONFLICT_JITTER_MS = 25;
 
 export interface PatchOptions {
   maxAttempts?: number;
+  /** The agent making the write: the hub records it as the `agent` of the `intent.state_changed` event. */
+  actor?: string;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function patchIntent(
     try {
       const written = await chorus.intents.patchState(intent.id, patch, {
         ifMatch: base.version as number,
+        ...(options.actor === undefined ? {} : { actor: options.actor }),
       });
       if (!written) throw unavailable(`patching intent ${intent.id}`);
       return written;

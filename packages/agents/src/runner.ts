@@ -376,7 +376,10 @@ class AgentRunner {
       }
       try {
         // If-Match is the version this handler saw, not whatever the intent is at by now.
-        await patchIntent(this.#chorus, intent, change, { maxAttempts: this.#maxPatchAttempts });
+        await patchIntent(this.#chorus, intent, change, {
+          maxAttempts: this.#maxPatchAttempts,
+          actor: this.agent,
+        });
       } catch (error) {
         this.#handlerFailed(error, handler, occurrence, "patch");
       }

@@ -121,6 +121,15 @@ describe("defineAgent", () => {
         stage: "started",
         answer: 42,
       });
+      // The runner's writes name the agent that made them.
+      const writes = (await chorus.intents.events(intent.id)).data.filter((e) =>
+        ["intent.state_changed", "intent.status_changed"].includes(e.type),
+      );
+      expect(writes.map((e) => [e.type, e.agent])).toEqual([
+        ["intent.state_changed", "twin"],
+        ["intent.state_changed", "twin"],
+        ["intent.status_changed", "twin"],
+      ]);
       return log;
     };
     const viaDecorators = await run(decorated);

@@ -20,7 +20,12 @@ export default function setup(): void {
 }
 
 function build(root: string): void {
-  execFileSync("pnpm", ["exec", "tsup"], { cwd: root, stdio: "ignore" });
+  try {
+    execFileSync("pnpm", ["exec", "tsup"], { cwd: root, stdio: "pipe" });
+  } catch (error) {
+    const output = (error as { stdout?: Buffer; stderr?: Buffer }).stdout?.toString() ?? "";
+    throw new Error(`building ${root} failed:\n${output.slice(-4000)}`);
+  }
 }
 
 function newestMtime(dir: string): number {
