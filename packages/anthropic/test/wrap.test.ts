@@ -94,6 +94,18 @@ describe("wrap and unwrap", () => {
     expect(b.events).toEqual([]);
   });
 
+  it("creates a Chorus client from options when given none, and unwrap closes it", async () => {
+    const client = wrapAnthropic(sdk(), {
+      chorus: { url: "http://127.0.0.1:9", apiKey: "k", logger: false, drainOnExit: false },
+      logger: false,
+    });
+    api.enqueue({ kind: "json", body: message([text("own client")]) });
+    const result = await client.messages.create(ask);
+    expect(result.content).toEqual([{ type: "text", text: "own client" }]);
+    unwrapAnthropic(client);
+    expect(isWrapped(client)).toBe(false);
+  });
+
   it("leaves anything that is not a client alone", () => {
     expect(wrapAnthropic(null as unknown as Anthropic)).toBe(null);
     const odd = { messages: {} } as unknown as Anthropic;
