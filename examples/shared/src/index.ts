@@ -47,22 +47,30 @@ export async function startExample(options: {
   };
 }
 
-/** Every event on a channel after `after`, oldest first (follows the list cursor). */
-export async function readChannel(
+/** Every event matching the filter, oldest first (follows the list cursor). */
+export async function readEvents(
   chorus: Chorus,
-  channel: string,
-  filter: { traceId?: string; intentId?: string; after?: number } = {},
+  filter: { channel?: string; traceId?: string; intentId?: string; after?: number },
 ): Promise<ChorusEvent[]> {
   const all: ChorusEvent[] = [];
   let after = filter.after;
   for (;;) {
-    const page = await chorus.events.list({ channel, traceId: filter.traceId, intentId: filter.intentId, after, limit: 1000 });
+    const page = await chorus.events.list({ ...filter, after, limit: 1000 });
     if (!page) break;
     all.push(...page.data);
     if (page.next === undefined) break;
     after = page.next;
   }
   return all;
+}
+
+/** Every event on a channel after `after`, oldest first. */
+export function readChannel(
+  chorus: Chorus,
+  channel: string,
+  filter: { traceId?: string; intentId?: string; after?: number } = {},
+): Promise<ChorusEvent[]> {
+  return readEvents(chorus, { ...filter, channel });
 }
 
 /** One line per event: seq, type, agent, and the most telling payload field. */
