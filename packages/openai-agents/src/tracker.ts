@@ -1,19 +1,12 @@
-import { type Chorus, currentTrace } from "@chorus/core";
-import type { Span, SpanData, Trace } from "@openai/agents";
-import { toSpanId, toTraceId } from "./ids.js";
+import type { Chorus } from "@chorus/core";
+import type { Trace } from "@openai/agents";
 import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
 import type { Safely } from "./safely.js";
-import {
-  BoundedMap,
-  MAX_OPEN_SPANS,
-  MAX_OPEN_TRACES,
-  type SpanRecord,
-  type TraceRecord,
-} from "./span-map.js";
+import type { SpanRecord } from "./span-map.js";
+import { type AnySpan, hookToolKey, SpanStore, str } from "./span-store.js";
 
 type Bag = Record<string, unknown>;
-type AnySpan = Span<SpanData>;
 
 export interface TrackerOptions {
   chorus: Chorus;
@@ -30,19 +23,16 @@ export interface TrackerOptions {
 const FRAMEWORK = "openai-agents";
 const MODEL_KINDS: ReadonlySet<string> = new Set(["generation", "response"]);
 const RUN_KINDS: ReadonlySet<string> = new Set(["task", "agent"]);
-/** Span trees are a few levels deep; the walk stops here if a parent chain is ever corrupted. */
-const MAX_ANCESTOR_WALK = 64;
 
 /**
- * Turns the SDK's span lifecycle (and, where spans say too little, its run hooks) into Chorus
- * events: one Chorus trace per SDK trace, one Chorus span per SDK span that means something to a
- * reader, start and end sharing a span id, children pointing at the nearest ancestor that
- * emitted. Methods may throw; the processor and the hook bridge guard every call.
+ * Decides when each Chorus event goes out. It turns the SDK's span lifecycle (and, where spans
+ * say too little, its run hooks) into events: start and end of a span share a span id, children
+ * point at the nearest ancestor that emitted, and a model that does not trace itself is stood in
+ * for by its turn. Methods may throw; the processor and the hook bridge guard every call.
  */
 export class SpanTracker {
   readonly #o: TrackerOptions;
-  readonly #spans = new BoundedMap<string, SpanRecord>(MAX_OPEN_SPANS);
-  readonly #traces = new BoundedMap<string, TraceRecord>(MAX_OPEN_TRACES);
+  readonly #store = new SpanStore();
 
   constructor(options: TrackerOptions) {
     this.#o = options;
@@ -50,29 +40,25 @@ export class SpanTracker {
 
   /** Open spans and traces, and how many were evicted (a non-zero count means leaked runs). */
   get sizes(): { spans: number; traces: number; evicted: number } {
-    return {
-      spans: this.#spans.size,
-      traces: this.#traces.size,
-      evicted: this.#spans.evicted + this.#traces.evicted,
-    };
+    return this.#store.sizes;
   }
 
   traceStart(trace: Trace): void {
-    this.#traces.set(trace.traceId, this.#join(trace.traceId));
+    this.#store.startTrace(trace.traceId);
   }
 
   traceEnd(trace: Trace): void {
-    this.#traces.delete(trace.traceId);
+    this.#store.endTrace(trace.traceId);
   }
 
   spanStart(span: AnySpan): void {
     const kind = span.spanData.type;
-    const parent = span.parentId ? this.#spans.get(span.parentId) : undefined;
+    const parent = this.#store.get(span.parentId);
     // A child settles what its parent was waiting for: a turn learns whether the model traces
     // itself; a tool or model call whose start was deferred goes out before its child's events.
     if (parent) this.#settle(parent, kind);
-    const record = this.#record(span, parent);
-    this.#spans.set(span.spanId, record);
+    const record = this.#store.create(span, parent);
+    this.#store.add(record);
 
     if (RUN_KINDS.has(kind)) {
       this.#emit(record, map.runStart(runName(record)), record.startedAt);
@@ -84,7 +70,7 @@ export class SpanTracker {
       // so the start goes out a microtask later. A tool of a hooked agent waits for
       // `agent_tool_start` instead, which brings the call id; its first child or its end flush
       // it if the hook never comes.
-      if (kind === "function" && this.#agentRecord(record)?.hooked) return;
+      if (kind === "function" && this.#store.agentOf(record)?.hooked) return;
       queueMicrotask(() =>
         this.#o.safely.guard("deferredStart", () => this.#start(record), undefined),
       );
@@ -94,8 +80,8 @@ export class SpanTracker {
   spanEnd(span: AnySpan): void {
     const kind = span.spanData.type;
     const data = span.spanData as unknown as Bag;
-    const record = this.#spans.get(span.spanId) ?? this.#adopt(span);
-    this.#spans.delete(span.spanId);
+    const record = this.#store.get(span.spanId) ?? this.#store.adopt(span);
+    this.#store.delete(span.spanId);
     if (record.trace.openModel === record) record.trace.openModel = undefined;
     const error = span.error;
     const endedAt = span.endedAt ?? new Date().toISOString();
@@ -107,11 +93,12 @@ export class SpanTracker {
       if (record.emits === undefined) this.#decideTurn(record, false);
       if (!record.emits) return;
       // The model had answered when the turn's first tool or handoff began.
-      const timing = {
-        latencyMs: elapsed(record.startedAt, record.firstChildAt ?? endedAt),
-        timeToFirstTokenMs: ttft(record),
-      };
-      this.#emit(record, map.turnEnd(record, data, error, timing), endedAt);
+      const modelMs = elapsed(record.startedAt, record.firstChildAt ?? endedAt);
+      this.#emit(
+        record,
+        map.turnEnd(record, data, error, { latencyMs: modelMs, timeToFirstTokenMs: ttft(record) }),
+        endedAt,
+      );
     } else if (MODEL_KINDS.has(kind)) {
       this.#start(record);
       const call = readModelCall(record);
@@ -122,7 +109,7 @@ export class SpanTracker {
         endedAt,
       );
       if (!error && call.text && call.toolCalls.length === 0)
-        this.#message(this.#agentRecord(record), call.text, endedAt);
+        this.#message(this.#store.agentOf(record), call.text, endedAt);
     } else if (kind === "function") {
       this.#start(record);
       const output = data.output === "" || data.output === undefined ? record.result : data.output;
@@ -143,7 +130,7 @@ export class SpanTracker {
 
   /** `agent_start` fires inside the agent's first turn: its tools will get `agent_tool_start`. */
   hookAgentStart(current: AnySpan | null, model: unknown): void {
-    const agent = this.#agentRecord(current ? this.#spans.get(current.spanId) : undefined);
+    const agent = this.#store.agentOf(this.#store.get(current?.spanId));
     if (!agent) return;
     agent.hooked = true;
     if (typeof model === "string" && model !== "") agent.model = model;
@@ -151,7 +138,7 @@ export class SpanTracker {
 
   /** `agent_tool_start` fires inside the tool's function span, with the call id and arguments. */
   hookToolStart(current: AnySpan | null, offeredName: unknown, toolCall: Bag | undefined): void {
-    const record = current ? this.#spans.get(current.spanId) : undefined;
+    const record = this.#store.get(current?.spanId);
     const callId = callIdOf(toolCall);
     if (record?.kind === "function") {
       record.callId ??= callId;
@@ -161,12 +148,12 @@ export class SpanTracker {
     }
     // Hosted, shell and computer tools run without a function span: the hook is all there is.
     if (!current || callId === undefined) return;
-    const tool = this.#hookToolRecord(
+    const tool = this.#store.createHookTool(
       current,
       str(offeredName) ?? str(toolCall?.name) ?? "tool",
       callId,
     );
-    this.#spans.set(tool.sdkSpanId, tool);
+    this.#store.add(tool);
     this.#emit(
       tool,
       map.toolStart(toolName(tool), callId, toolCall?.arguments, this.#o),
@@ -175,7 +162,7 @@ export class SpanTracker {
   }
 
   hookToolEnd(current: AnySpan | null, result: unknown, toolCall: Bag | undefined): void {
-    const record = current ? this.#spans.get(current.spanId) : undefined;
+    const record = this.#store.get(current?.spanId);
     if (record?.kind === "function") {
       record.result ??= result;
       return;
@@ -183,13 +170,14 @@ export class SpanTracker {
     const callId = callIdOf(toolCall);
     if (!current || callId === undefined) return;
     const key = hookToolKey(current.traceId, callId);
-    const tool = this.#spans.get(key);
+    const tool = this.#store.get(key);
     if (!tool) return;
-    this.#spans.delete(key);
+    this.#store.delete(key);
     const endedAt = new Date().toISOString();
+    const latencyMs = elapsed(tool.startedAt, endedAt);
     this.#emit(
       tool,
-      map.toolEnd(toolName(tool), callId, result, null, elapsed(tool.startedAt, endedAt), this.#o),
+      map.toolEnd(toolName(tool), callId, result, null, latencyMs, this.#o),
       endedAt,
     );
   }
@@ -197,13 +185,13 @@ export class SpanTracker {
   /** `agent_end` fires inside the agent span with the final output: the `agent.message`. */
   hookAgentEnd(current: AnySpan | null, output: unknown): void {
     if (output === undefined || output === null) return;
-    const agent = this.#agentRecord(current ? this.#spans.get(current.spanId) : undefined);
+    const agent = this.#store.agentOf(this.#store.get(current?.spanId));
     this.#message(agent, typeof output === "string" ? output : JSON.stringify(output), undefined);
   }
 
   /** A streamed text delta (see `observeStream`): time to first token, and `llm.token` when opted in. */
   streamToken(sdkTraceId: string, token: string): void {
-    const target = this.#traces.get(sdkTraceId)?.openModel;
+    const target = this.#store.openTrace(sdkTraceId)?.openModel;
     if (!target) return;
     if (target.kind === "turn") {
       if (target.firstChildAt !== undefined) return;
@@ -219,77 +207,10 @@ export class SpanTracker {
   }
 
   clear(): void {
-    this.#spans.clear();
-    this.#traces.clear();
+    this.#store.clear();
   }
 
   // ---- internals ------------------------------------------------------------------------------
-
-  /** Join the Chorus trace the run was started in (intent handler, `withTrace`), else map the SDK id. */
-  #join(sdkTraceId: string): TraceRecord {
-    const context = currentTrace();
-    if (!context) return { traceId: toTraceId(sdkTraceId) };
-    return {
-      traceId: context.traceId,
-      parentSpanId: context.spanId,
-      intentId: context.intentId,
-      agent: context.agent,
-    };
-  }
-
-  #trace(sdkTraceId: string): TraceRecord {
-    let trace = this.#traces.get(sdkTraceId);
-    if (!trace) {
-      // Instrumented mid-run, or evicted: join at first sight so the spans that follow agree.
-      trace = this.#join(sdkTraceId);
-      this.#traces.set(sdkTraceId, trace);
-    }
-    return trace;
-  }
-
-  #record(span: AnySpan, parent: SpanRecord | undefined): SpanRecord {
-    const trace = this.#trace(span.traceId);
-    const kind = span.spanData.type;
-    const data = span.spanData as unknown as Bag;
-    const isAgent = kind === "agent";
-    return {
-      sdkSpanId: span.spanId,
-      sdkTraceId: span.traceId,
-      sdkParentId: span.parentId ?? undefined,
-      kind,
-      trace,
-      spanId: toSpanId(span.spanId),
-      parentSpanId: this.#emittingAncestor(parent) ?? trace.parentSpanId,
-      agentName: isAgent ? str(data.name) : parent?.agentName,
-      agentSdkSpanId: isAgent ? span.spanId : parent?.agentSdkSpanId,
-      startedAt: span.startedAt ?? new Date().toISOString(),
-      data,
-      emits: kind === "turn" ? undefined : true,
-      started: !(MODEL_KINDS.has(kind) || kind === "function"),
-    };
-  }
-
-  /** A span whose start we never saw (instrumented mid-run, or evicted): it gets its end events only. */
-  #adopt(span: AnySpan): SpanRecord {
-    const record = this.#record(span, span.parentId ? this.#spans.get(span.parentId) : undefined);
-    if (record.kind === "turn") record.emits = false;
-    return record;
-  }
-
-  #emittingAncestor(record: SpanRecord | undefined): string | undefined {
-    let current = record;
-    for (let depth = 0; current && depth < MAX_ANCESTOR_WALK; depth++) {
-      if (current.emits === true) return current.spanId;
-      current = current.sdkParentId ? this.#spans.get(current.sdkParentId) : undefined;
-    }
-    return undefined;
-  }
-
-  #agentRecord(record: SpanRecord | undefined): SpanRecord | undefined {
-    if (!record) return undefined;
-    if (record.kind === "agent") return record;
-    return record.agentSdkSpanId ? this.#spans.get(record.agentSdkSpanId) : undefined;
-  }
 
   #settle(parent: SpanRecord, childKind: string): void {
     if (parent.kind !== "turn") {
@@ -307,10 +228,11 @@ export class SpanTracker {
     if (turn.emits !== undefined) return;
     turn.emits = true;
     if (childStarted) turn.firstChildAt = new Date().toISOString();
-    turn.model ??= this.#agentRecord(turn)?.model;
+    const agent = this.#store.agentOf(turn);
+    turn.model ??= agent?.model;
     this.#emit(
       turn,
-      map.llmStart({ model: turn.model }, agentTools(this.#agentRecord(turn)), this.#o),
+      map.llmStart({ model: turn.model }, agentTools(agent), this.#o),
       turn.startedAt,
     );
   }
@@ -320,18 +242,14 @@ export class SpanTracker {
     if (record.started) return;
     record.started = true;
     if (MODEL_KINDS.has(record.kind)) {
-      const call = readModelCall(record);
-      this.#emit(
-        record,
-        map.llmStart(call, agentTools(this.#agentRecord(record)), this.#o),
-        record.startedAt,
-      );
+      const tools = agentTools(this.#store.agentOf(record));
+      this.#emit(record, map.llmStart(readModelCall(record), tools, this.#o), record.startedAt);
       return;
     }
     const name = toolName(record);
     const input = record.data.input;
     record.args ??= input === "" ? undefined : input;
-    const turn = record.sdkParentId ? this.#spans.get(record.sdkParentId) : undefined;
+    const turn = this.#store.get(record.sdkParentId);
     record.callId ??= claimCallId(turn, name);
     if (turn?.kind === "turn" && turn.emits) {
       turn.toolCalls ??= [];
@@ -342,7 +260,7 @@ export class SpanTracker {
 
   /** Call ids from the model's answer, for the tools of the same turn to claim by name, in order. */
   #offerCallIds(model: SpanRecord, call: ModelCall): void {
-    const turn = model.sdkParentId ? this.#spans.get(model.sdkParentId) : undefined;
+    const turn = this.#store.get(model.sdkParentId);
     if (turn?.kind === "turn")
       turn.unclaimed = call.toolCalls.filter((c) => c.callId !== undefined);
   }
@@ -351,28 +269,6 @@ export class SpanTracker {
     if (!agent || agent.messageEmitted || !this.#o.content) return;
     agent.messageEmitted = true;
     this.#emit(agent, map.message(text), occurredAt);
-  }
-
-  #hookToolRecord(current: AnySpan, name: string, callId: string): SpanRecord {
-    const parent = this.#spans.get(current.spanId);
-    const trace = this.#trace(current.traceId);
-    const key = hookToolKey(current.traceId, callId);
-    return {
-      sdkSpanId: key,
-      sdkTraceId: current.traceId,
-      sdkParentId: current.spanId,
-      kind: "tool",
-      trace,
-      spanId: toSpanId(key),
-      parentSpanId: this.#emittingAncestor(parent) ?? trace.parentSpanId,
-      agentName: parent?.agentName,
-      agentSdkSpanId: parent?.agentSdkSpanId,
-      startedAt: new Date().toISOString(),
-      data: { name },
-      emits: true,
-      started: true,
-      callId,
-    };
   }
 
   #emit(record: SpanRecord, mapped: map.Mapped, occurredAt: string | undefined): void {
@@ -416,7 +312,7 @@ function toolName(record: SpanRecord): string {
   return str(record.data.name) ?? "tool";
 }
 
-/** Tool names the agent offered the model (the SDK updates the list on the agent span). */
+/** Tool names the agent offered the model (the SDK keeps the list current on the agent span). */
 function agentTools(agent: SpanRecord | undefined): string[] | undefined {
   const tools = agent?.data.tools;
   return Array.isArray(tools) ? tools.filter((t): t is string => typeof t === "string") : undefined;
@@ -424,10 +320,6 @@ function agentTools(agent: SpanRecord | undefined): string[] | undefined {
 
 function callIdOf(toolCall: Bag | undefined): string | undefined {
   return str(toolCall?.callId) ?? str(toolCall?.call_id) ?? str(toolCall?.id);
-}
-
-function hookToolKey(sdkTraceId: string, callId: string): string {
-  return `hook-tool:${sdkTraceId}:${callId}`;
 }
 
 function elapsed(from: string | undefined, to: string | undefined): number | undefined {
@@ -440,8 +332,4 @@ function ttft(record: SpanRecord): number | undefined {
   if (record.firstTokenAt === undefined) return undefined;
   const ms = record.firstTokenAt - Date.parse(record.startedAt);
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
 }

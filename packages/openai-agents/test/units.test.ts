@@ -144,6 +144,10 @@ describe("ids", () => {
       "00000000000000000000000000000000",
     );
   });
+  it("keeps the random digits of a default SDK span id", () => {
+    // UUIDv4 hex: digit 12 is the version (4), digit 16 the variant.
+    expect(toSpanId("span_0123456789ab4cde8f012345")).toBe("0123456789abcdef");
+  });
   it("maps span ids deterministically to 16 hex", () => {
     expect(toSpanId("span_abc")).toMatch(/^[0-9a-f]{16}$/);
     expect(toSpanId("span_abc")).toBe(toSpanId("span_abc"));
