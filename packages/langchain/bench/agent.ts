@@ -5,7 +5,7 @@ import { z } from "zod";
 
 /*
  * The loop every variant runs: a createAgent with one real tool and a scripted model that asks
- * for the tool, then answers with usage. Nine Chorus events, fifteen LangChain runs per iteration.
+ * for the tool, then answers with usage. Ten LangChain runs (seven of them chains), nine Chorus events per iteration.
  */
 const getWeather = tool(async ({ city }) => `Sunny and 24°C in ${city}`, {
   name: "get_weather",

@@ -44,13 +44,16 @@ interface HandlerState {
  *
  * @example
  * ```ts
- * import { createAgent, tool } from "langchain";
+ * import { createAgent } from "langchain";
  * import { ChorusCallbackHandler } from "@chorus/langchain";
  *
- * const chorus = new ChorusCallbackHandler({ channel: "support", chorus: { url: "http://127.0.0.1:7420", apiKey: "…" } });
- * const agent = createAgent({ model: "anthropic:claude-sonnet-4-5", tools: [search], name: "support" });
- * await agent.invoke({ messages: [{ role: "user", content: "Where is my order?" }] }, { callbacks: [chorus] });
- * await chorus.flush(); // serverless: deliver before the platform freezes the process
+ * const chorusHandler = new ChorusCallbackHandler({
+ *   channel: "support",
+ *   chorus: { url: "http://127.0.0.1:7420", apiKey: process.env.CHORUS_API_KEY },
+ * });
+ * const agent = createAgent({ model: "anthropic:claude-haiku-4-5", tools: [search], name: "support" });
+ * await agent.invoke({ messages: [{ role: "user", content: "Where is my order?" }] }, { callbacks: [chorusHandler] });
+ * await chorusHandler.flush(); // serverless: deliver before the platform freezes the process
  * ```
  */
 export class ChorusCallbackHandler extends BaseCallbackHandler {
