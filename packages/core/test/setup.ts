@@ -1,4 +1,4 @@
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
 
 /*
  * Fail the run on any unhandled rejection or uncaught exception: the client promises never to
@@ -13,10 +13,15 @@ process.on("uncaughtException", (error) => {
   unhandled.push(error);
 });
 
-afterEach(() => {
+function check(): void {
   if (unhandled.length === 0) return;
   const errors = unhandled.splice(0);
-  throw new Error(
-    `unhandled rejection or exception during the test: ${errors.map(String).join("; ")}`,
-  );
+  throw new Error(`unhandled rejection or exception: ${errors.map(String).join("; ")}`);
+}
+
+afterEach(check);
+// Also after the last test of a file, for a rejection that surfaces during teardown.
+afterAll(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  check();
 });
