@@ -1,7 +1,9 @@
-import type { ChorusEvent, Intent } from "@chorus/core";
+import type { Chorus, ChorusEvent, Intent, Logger } from "@chorus/core";
 import { withTrace } from "@chorus/core";
 import { IntentEventTypes, jsonEqual, type StatusChangedPayload } from "@chorus/protocol";
 import type { HandlerSpec } from "./definition.js";
+import { createHandlerContext } from "./helpers.js";
+import { patchIntent } from "./patch.js";
 import type {
   HandlerContext,
   HandlerResult,
@@ -122,4 +124,66 @@ export function asStateChange(result: unknown): StatePatch | StateUpdater | unde
   if (typeof result === "object" && result !== null && !Array.isArray(result))
     return result as StatePatch;
   return undefined;
+}
+
+export interface RunHandlersDeps {
+  chorus: Chorus;
+  agent: string;
+  signal: AbortSignal;
+  maxPatchAttempts: number;
+  logger: Logger;
+  /** A handler threw (`handler`) or what it returned could not be written (`patch`). */
+  failed: (error: unknown, handler: string, phase: "handler" | "patch") => void;
+}
+
+/**
+ * Run the handlers an occurrence triggers, one after another in declaration order, each
+ * isolated from the others' failures, writing what each returns before the next starts.
+ */
+export async function runHandlers(
+  handlers: readonly HandlerSpec[],
+  occurrence: Occurrence,
+  deps: RunHandlersDeps,
+): Promise<void> {
+  const { intent, event } = occurrence;
+  for (const invocation of selectHandlers(handlers, occurrence)) {
+    const handler = invocation.spec.name;
+    const ctx = createHandlerContext({
+      chorus: deps.chorus,
+      agent: deps.agent,
+      intentId: intent.id,
+      event,
+      signal: deps.signal,
+      maxPatchAttempts: deps.maxPatchAttempts,
+    });
+    let result: unknown;
+    try {
+      result = await callHandler(invocation, ctx);
+    } catch (error) {
+      deps.failed(error, handler, "handler");
+      continue;
+    }
+    const change = asStateChange(result);
+    if (change === undefined) {
+      if (result !== undefined && result !== null) {
+        deps.logger.warn(
+          `handler ${handler} returned a ${typeof result}; only an object or an updater is written`,
+          {
+            agent: deps.agent,
+            intentId: intent.id,
+          },
+        );
+      }
+      continue;
+    }
+    try {
+      // If-Match is the version this handler saw, not whatever the intent is at by now.
+      await patchIntent(deps.chorus, intent, change, {
+        maxAttempts: deps.maxPatchAttempts,
+        actor: deps.agent,
+      });
+    } catch (error) {
+      deps.failed(error, handler, "patch");
+    }
+  }
 }

@@ -23,11 +23,9 @@ export {
   type AgentErrorPhase,
   DEFAULT_CONCURRENCY,
   DEFAULT_STARTUP_TIMEOUT_MS,
-  MAX_QUEUED_EVENTS,
   type RunAgentOptions,
-  type RunningAgent,
-  runAgent,
-} from "./runner.js";
+} from "./run-options.js";
+export { MAX_QUEUED_EVENTS, type RunningAgent, runAgent } from "./runner.js";
 export { MAX_TRACKED_INTENTS } from "./state-tracker.js";
 export type {
   AgentOptions,

@@ -1,0 +1,102 @@
+import { type Chorus, type ChorusEvent, createConsoleLogger, type Logger } from "@chorus/core";
+import type { AgentDefinition } from "./definition.js";
+import type { AgentLifecycleEvents, LifecycleListener } from "./lifecycle.js";
+import { DEFAULT_MAX_PATCH_ATTEMPTS } from "./patch.js";
+
+/** Intents handled at once unless the agent or `runAgent` says otherwise. */
+export const DEFAULT_CONCURRENCY = 4;
+/** How long `runAgent` waits for the stream to open and the catch-up list before rejecting. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
+
+/** Where a failure happened, for `onError`. */
+export type AgentErrorPhase = "handler" | "patch" | "event" | "stream" | "catch_up";
+
+export interface AgentErrorContext {
+  agent: string;
+  phase: AgentErrorPhase;
+  intentId?: string;
+  /** Name of the handler (method name, or function name in `defineAgent`). */
+  handler?: string;
+  event?: ChorusEvent;
+}
+
+export interface RunAgentOptions {
+  /** The client to read, write and stream with. Use `failOpen: false` to see hub errors as errors. */
+  chorus: Chorus;
+  /** Intents handled at once; events of one intent are always handled one at a time, in order. */
+  concurrency?: number;
+  /**
+   * Resume after this seq (a previous runner's `lastSeq`): every event of the agent's stream
+   * after it is handled, and there is no catch-up. Without it the runner starts live and calls
+   * `onAssignment` once for each intent it already holds.
+   */
+  after?: number;
+  /** Writes of a returned patch tried before reporting a conflict (default 5). */
+  maxPatchAttempts?: number;
+  /** Called for every handler error, failed write, unreadable event or stream refusal. Errors it throws are ignored. */
+  onError?: (error: unknown, context: AgentErrorContext) => void;
+  /** Diagnostics; `false` silences them. Defaults to the console at warn level. */
+  logger?: Logger | false;
+  /** See {@link DEFAULT_STARTUP_TIMEOUT_MS}. */
+  startupTimeoutMs?: number;
+  /**
+   * Lifecycle listeners registered before the runner starts: the only way to see `started` (and
+   * catch-up `assigned` events), which fire before `runAgent` resolves.
+   */
+  on?: { [K in keyof AgentLifecycleEvents]?: LifecycleListener<K> };
+}
+
+export interface ResolvedRunOptions {
+  chorus: Chorus;
+  logger: Logger;
+  onError: RunAgentOptions["onError"];
+  after: number | undefined;
+  concurrency: number;
+  maxPatchAttempts: number;
+  startupTimeoutMs: number;
+}
+
+/** `runAgent` options over `@agent` options over defaults; a bad value throws here, before anything starts. */
+export function resolveRunOptions(
+  definition: AgentDefinition,
+  options: RunAgentOptions,
+): ResolvedRunOptions {
+  if (!options || typeof options.chorus !== "object" || options.chorus === null) {
+    throw new TypeError("runAgent needs { chorus }: a Chorus client");
+  }
+  const agentOptions = definition.options;
+  return {
+    chorus: options.chorus,
+    logger:
+      options.logger === false ? silentLogger : (options.logger ?? createConsoleLogger("warn")),
+    onError: options.onError,
+    after: checkAfter(options.after),
+    concurrency: positive(
+      options.concurrency ?? agentOptions.concurrency ?? DEFAULT_CONCURRENCY,
+      "concurrency",
+    ),
+    maxPatchAttempts: positive(
+      options.maxPatchAttempts ?? agentOptions.maxPatchAttempts ?? DEFAULT_MAX_PATCH_ATTEMPTS,
+      "maxPatchAttempts",
+    ),
+    startupTimeoutMs: positive(
+      options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
+      "startupTimeoutMs",
+    ),
+  };
+}
+
+function checkAfter(after: number | undefined): number | undefined {
+  if (after === undefined) return undefined;
+  if (!Number.isInteger(after) || after < 0)
+    throw new TypeError("after must be a seq (a non-negative integer)");
+  return after;
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new TypeError(`${name} must be a positive integer`);
+  return value;
+}
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
