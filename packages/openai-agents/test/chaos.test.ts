@@ -103,6 +103,18 @@ describe.each([false, true])("chaos (stream: %s)", (stream) => {
   });
 });
 
+describe("the threat", () => {
+  it("why every hook is guarded: in this SDK a listener that throws rejects the run", async () => {
+    const scenario = weatherScenario();
+    scenario.runner.on("agent_tool_start", () => {
+      throw new Error("listener exploded");
+    });
+    await expect(scenario.runner.run(scenario.triage, "Weather in Paris?")).rejects.toThrow(
+      "listener exploded",
+    );
+  });
+});
+
 describe("hostile payloads", () => {
   it("a tool returning a cycle, a throwing getter and a BigInt: same result as without Chorus", async () => {
     const baseline = await runToSummary(false, { toolResult: hostile });
