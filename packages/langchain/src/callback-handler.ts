@@ -1,5 +1,4 @@
 import type { Chorus } from "@chorus/core";
-import { EventTypes } from "@chorus/core";
 import type { AgentAction, AgentFinish } from "@langchain/core/agents";
 import {
   BaseCallbackHandler,
@@ -11,27 +10,16 @@ import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { ChainValues } from "@langchain/core/utils/types";
-import { isControlFlow } from "./errors.js";
-import * as map from "./mapping.js";
-import { finalAssistantText } from "./messages.js";
 import { type ChorusCallbackHandlerOptions, resolveClient } from "./options.js";
-import { AdapterEventTypes } from "./payloads.js";
-import { type Run, RunTracker } from "./run-tracker.js";
+import { Recorder } from "./recorder.js";
 import { Reporter, safely } from "./safely.js";
-
-/** LangGraph tags its plumbing (`__start__`, channel writes) with this; even verbose mode skips it. */
-const HIDDEN_TAG = "langsmith:hidden";
 
 /** Everything a handler and its `copy()`s share, so a run started through one ends through the other. */
 interface HandlerState {
-  tracker: RunTracker;
+  recorder: Recorder;
   reporter: Reporter;
+  /** The handler created the client, so `close()` closes it. */
   owned: boolean;
-  content: boolean;
-  verbose: boolean;
-  emitTokens: boolean;
-  /** The last custom event seen, to drop the same dispatch delivered twice. */
-  lastCustom: { runId: string; name: string; data: unknown } | undefined;
 }
 
 /**
@@ -78,20 +66,21 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     }
     const reporter = new Reporter(options.onError, options.logger);
     const { chorus, owned } = resolveClient(options.chorus);
-    this.#state = {
-      tracker: new RunTracker(chorus, options.channel, options.agent),
+    const recorder = new Recorder({
+      chorus,
       reporter,
-      owned,
+      channel: options.channel,
+      agent: options.agent,
       content: options.capture !== "metadata",
       verbose: options.verbose === true,
       emitTokens: options.emitTokens === true,
-      lastCustom: undefined,
-    };
+    });
+    this.#state = { recorder, reporter, owned };
   }
 
   /** The client events go through. */
   get chorus(): Chorus {
-    return this.#state.tracker.chorus;
+    return this.#state.recorder.chorus;
   }
 
   /**
@@ -117,8 +106,6 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     }
   }
 
-  // ---- chains: the root is the agent ------------------------------------------------------
-
   override handleChainStart(
     chain: Serialized,
     inputs: ChainValues,
@@ -129,124 +116,18 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     _runType?: string,
     runName?: string,
   ): void {
-    this.#guard("handleChainStart", () => {
-      const { tracker } = this.#state;
-      if (tracker.has(runId)) return; // the same handler registered twice
-      const parent = tracker.parentOf(parentRunId);
-      const name = this.#name("handleChainStart", runName, chain, "chain");
-      const graphName = this.#map(
-        "handleChainStart",
-        () => map.graphNameOf(chain, runName),
-        undefined,
-      );
-      const kind = !parent
-        ? "agent"
-        : tracker.isSubAgent(parent, graphName)
-          ? "agent"
-          : this.#state.verbose && !tags?.includes(HIDDEN_TAG)
-            ? "chain"
-            : "hidden";
-      const run = tracker.open({
-        kind,
-        runId,
-        parentRunId,
-        parent,
-        name,
-        lcMetadata: metadata,
-        graphName,
-      });
-      if (kind === "hidden") return;
-      if (kind === "agent" && parent?.agentName !== undefined && run.agentName !== undefined) {
-        const from = parent.agentName;
-        const to = run.agentName;
-        tracker.emit(
-          EventTypes.AgentHandoff,
-          run,
-          this.#map("handleChainStart", () => map.handoffPayload(from, to), { from, to }),
-        );
-      }
-      const payload = this.#map(
-        "handleChainStart",
-        () => map.runStartPayload(name, inputs, this.#state.content),
-        { name },
-      );
-      tracker.emit(
-        kind === "agent" ? EventTypes.AgentStart : AdapterEventTypes.ChainStart,
-        run,
-        payload,
-      );
-    });
+    this.#guard("handleChainStart", () =>
+      this.#state.recorder.chainStart(chain, inputs, runId, parentRunId, tags, metadata, runName),
+    );
   }
 
   override handleChainEnd(outputs: ChainValues, runId: string): void {
-    this.#guard("handleChainEnd", () => {
-      const { tracker, content } = this.#state;
-      const run = tracker.take(runId);
-      if (!run || run.kind === "hidden") return;
-      const latencyMs = elapsed(run);
-      if (run.kind === "agent") {
-        if (content && run.root.llmCalls > 0 && !run.messageEmitted) {
-          const text = this.#map("handleChainEnd", () => finalAssistantText(outputs), undefined);
-          if (text !== undefined)
-            tracker.emit(
-              EventTypes.AgentMessage,
-              run,
-              this.#map("handleChainEnd", () => map.messagePayload(text), {
-                role: "assistant",
-                text,
-              }),
-            );
-        }
-        const payload = this.#map(
-          "handleChainEnd",
-          () => map.runEndPayload(run.name, outputs, latencyMs, content),
-          { name: run.name, latencyMs },
-        );
-        tracker.emit(EventTypes.AgentEnd, run, payload);
-        return;
-      }
-      const payload = this.#map(
-        "handleChainEnd",
-        () => map.runEndPayload(run.name, outputs, latencyMs, content),
-        { name: run.name, latencyMs },
-      );
-      tracker.emit(AdapterEventTypes.ChainEnd, run, payload);
-    });
+    this.#guard("handleChainEnd", () => this.#state.recorder.chainEnd(outputs, runId));
   }
 
   override handleChainError(error: unknown, runId: string): void {
-    this.#guard("handleChainError", () => {
-      const run = this.#state.tracker.take(runId);
-      if (!run || run.kind === "hidden") return;
-      const latencyMs = elapsed(run);
-      const isAgent = run.kind === "agent";
-      if (isControlFlow(error)) {
-        const type = isAgent ? EventTypes.AgentEnd : AdapterEventTypes.ChainEnd;
-        this.#state.tracker.emit(
-          type,
-          run,
-          this.#map("handleChainError", () => map.interruptedPayload(run.name, latencyMs), {
-            name: run.name,
-            interrupted: true,
-            latencyMs,
-          }),
-        );
-        return;
-      }
-      const type = isAgent ? EventTypes.AgentError : AdapterEventTypes.ChainError;
-      this.#state.tracker.emit(
-        type,
-        run,
-        this.#map("handleChainError", () => map.runErrorPayload(run.name, error, latencyMs), {
-          name: run.name,
-          error: { message: "unknown error" },
-          latencyMs,
-        }),
-      );
-    });
+    this.#guard("handleChainError", () => this.#state.recorder.chainError(error, runId));
   }
-
-  // ---- model calls ------------------------------------------------------------------------
 
   override handleChatModelStart(
     llm: Serialized,
@@ -258,17 +139,17 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     runName?: string,
   ): void {
-    this.#guard("handleChatModelStart", () => {
-      this.#llmStart(
+    this.#guard("handleChatModelStart", () =>
+      this.#state.recorder.chatModelStart(
         llm,
-        { messages: messages[0] },
+        messages,
         runId,
         parentRunId,
         extraParams,
         metadata,
         runName,
-      );
-    });
+      ),
+    );
   }
 
   override handleLLMStart(
@@ -281,40 +162,17 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     runName?: string,
   ): void {
-    this.#guard("handleLLMStart", () => {
-      this.#llmStart(llm, { prompts }, runId, parentRunId, extraParams, metadata, runName);
-    });
-  }
-
-  #llmStart(
-    llm: Serialized,
-    prompt: { messages?: unknown; prompts?: unknown },
-    runId: string,
-    parentRunId: string | undefined,
-    extraParams: Record<string, unknown> | undefined,
-    metadata: Record<string, unknown> | undefined,
-    runName: string | undefined,
-  ): void {
-    const { tracker, content } = this.#state;
-    if (tracker.has(runId)) return;
-    const parent = tracker.parentOf(parentRunId);
-    const name = this.#name("handleLLMStart", runName, llm, "llm");
-    const run = tracker.open({
-      kind: "llm",
-      runId,
-      parentRunId,
-      parent,
-      name,
-      lcMetadata: metadata,
-    });
-    run.root.llmCalls++;
-    run.model = this.#map("handleLLMStart", () => map.modelOf(llm, extraParams, metadata), {});
-    const payload = this.#map(
-      "handleLLMStart",
-      () => map.llmStartPayload(run.model, prompt, extraParams, metadata, content),
-      { ...run.model },
+    this.#guard("handleLLMStart", () =>
+      this.#state.recorder.llmStart(
+        llm,
+        prompts,
+        runId,
+        parentRunId,
+        extraParams,
+        metadata,
+        runName,
+      ),
     );
-    tracker.emit(EventTypes.LlmStart, run, payload);
   }
 
   override handleLLMNewToken(
@@ -325,63 +183,16 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     _tags?: string[],
     fields?: HandleLLMNewTokenCallbackFields,
   ): void {
-    this.#guard("handleLLMNewToken", () => {
-      const run = this.#state.tracker.get(runId);
-      if (!run) return;
-      const chunk = fields?.chunk;
-      if (chunk !== undefined) {
-        if (chunk === run.lastSeen) return; // the same chunk delivered twice
-        run.lastSeen = chunk;
-      }
-      run.firstTokenAt ??= performance.now();
-      const index = run.tokens++;
-      if (this.#state.emitTokens && this.#state.content) {
-        this.#state.tracker.emit(EventTypes.LlmToken, run, { token, index });
-      }
-    });
+    this.#guard("handleLLMNewToken", () => this.#state.recorder.llmToken(token, runId, fields));
   }
 
   override handleLLMEnd(output: LLMResult, runId: string): void {
-    this.#guard("handleLLMEnd", () => {
-      const { tracker, content } = this.#state;
-      const run = tracker.take(runId);
-      if (!run) return;
-      const timing = {
-        latencyMs: elapsed(run),
-        timeToFirstTokenMs:
-          run.firstTokenAt === undefined ? undefined : round(run.firstTokenAt - run.startedAt),
-      };
-      const payload = this.#map(
-        "handleLLMEnd",
-        () => map.llmEndPayload(run.model, output, timing, content),
-        {
-          ...run.model,
-          ...timing,
-        },
-      );
-      tracker.emit(EventTypes.LlmEnd, run, payload);
-    });
+    this.#guard("handleLLMEnd", () => this.#state.recorder.llmEnd(output, runId));
   }
 
   override handleLLMError(error: unknown, runId: string): void {
-    this.#guard("handleLLMError", () => {
-      const run = this.#state.tracker.take(runId);
-      if (!run) return;
-      const latencyMs = elapsed(run);
-      const payload = this.#map(
-        "handleLLMError",
-        () => map.llmErrorPayload(run.model, error, latencyMs),
-        {
-          ...run.model,
-          error: { message: "unknown error" },
-          latencyMs,
-        },
-      );
-      this.#state.tracker.emit(EventTypes.LlmError, run, payload);
-    });
+    this.#guard("handleLLMError", () => this.#state.recorder.llmError(error, runId));
   }
-
-  // ---- tools ------------------------------------------------------------------------------
 
   override handleToolStart(
     tool: Serialized,
@@ -393,117 +204,34 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): void {
-    this.#guard("handleToolStart", () => {
-      const { tracker, content } = this.#state;
-      if (tracker.has(runId)) return;
-      const parent = tracker.parentOf(parentRunId);
-      // runName is the tool's own name; the serialized id only says "DynamicStructuredTool".
-      const name = this.#name("handleToolStart", runName, tool, "tool");
-      const run = tracker.open({
-        kind: "tool",
+    this.#guard("handleToolStart", () =>
+      this.#state.recorder.toolStart(
+        tool,
+        input,
         runId,
         parentRunId,
-        parent,
-        name,
-        lcMetadata: metadata,
-      });
-      run.callId = typeof toolCallId === "string" ? toolCallId : undefined;
-      const payload = this.#map(
-        "handleToolStart",
-        () => map.toolStartPayload(name, run.callId, input, content),
-        {
-          name,
-          callId: run.callId,
-        },
-      );
-      tracker.emit(EventTypes.ToolStart, run, payload);
-    });
+        metadata,
+        runName,
+        toolCallId,
+      ),
+    );
   }
 
   override handleToolEnd(output: unknown, runId: string): void {
-    this.#guard("handleToolEnd", () => {
-      const { tracker, content } = this.#state;
-      const run = tracker.take(runId);
-      if (!run) return;
-      const latencyMs = elapsed(run);
-      const { failed, payload } = this.#map(
-        "handleToolEnd",
-        () => map.toolEndEvent(run.name, run.callId, output, latencyMs, content),
-        { failed: false, payload: { name: run.name, callId: run.callId, latencyMs } },
-      );
-      tracker.emit(failed ? EventTypes.ToolError : EventTypes.ToolEnd, run, payload);
-    });
+    this.#guard("handleToolEnd", () => this.#state.recorder.toolEnd(output, runId));
   }
 
   override handleToolError(error: unknown, runId: string): void {
-    this.#guard("handleToolError", () => {
-      const run = this.#state.tracker.take(runId);
-      if (!run) return;
-      const latencyMs = elapsed(run);
-      if (isControlFlow(error)) {
-        // interrupt() inside a tool: the call is paused for a human, not failed.
-        const extra = run.callId === undefined ? {} : { callId: run.callId };
-        const payload = this.#map(
-          "handleToolError",
-          () => map.interruptedPayload(run.name, latencyMs, extra),
-          {
-            name: run.name,
-            ...extra,
-            interrupted: true,
-            latencyMs,
-          },
-        );
-        this.#state.tracker.emit(EventTypes.ToolEnd, run, payload);
-        return;
-      }
-      const payload = this.#map(
-        "handleToolError",
-        () => map.toolErrorPayload(run.name, run.callId, error, latencyMs),
-        {
-          name: run.name,
-          callId: run.callId,
-          error: { message: "unknown error" },
-          latencyMs,
-        },
-      );
-      this.#state.tracker.emit(EventTypes.ToolError, run, payload);
-    });
+    this.#guard("handleToolError", () => this.#state.recorder.toolError(error, runId));
   }
 
-  // ---- legacy AgentExecutor steps ---------------------------------------------------------
-
   override handleAgentAction(action: AgentAction, runId: string): void {
-    this.#guard("handleAgentAction", () => {
-      const run = this.#state.tracker.get(runId);
-      if (run && run.lastSeen === action) return;
-      if (run) run.lastSeen = action;
-      const payload = this.#map(
-        "handleAgentAction",
-        () => map.agentActionPayload(action, this.#state.content),
-        {},
-      );
-      this.#state.tracker.emit(AdapterEventTypes.AgentAction, run, payload);
-    });
+    this.#guard("handleAgentAction", () => this.#state.recorder.agentAction(action, runId));
   }
 
   override handleAgentEnd(finish: AgentFinish, runId: string): void {
-    this.#guard("handleAgentEnd", () => {
-      if (!this.#state.content) return;
-      const run = this.#state.tracker.get(runId);
-      if (run && run.lastSeen === finish) return;
-      if (run) run.lastSeen = finish;
-      const text = this.#map("handleAgentEnd", () => map.agentFinishText(finish), undefined);
-      if (text === undefined) return;
-      if (run) run.root.messageEmitted = true;
-      this.#state.tracker.emit(
-        EventTypes.AgentMessage,
-        run?.root,
-        this.#map("handleAgentEnd", () => map.messagePayload(text), { role: "assistant", text }),
-      );
-    });
+    this.#guard("handleAgentEnd", () => this.#state.recorder.agentFinish(finish, runId));
   }
-
-  // ---- retrievers -------------------------------------------------------------------------
 
   override handleRetrieverStart(
     retriever: Serialized,
@@ -514,81 +242,23 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     name?: string,
   ): void {
-    this.#guard("handleRetrieverStart", () => {
-      const { tracker, content } = this.#state;
-      if (tracker.has(runId)) return;
-      const parent = tracker.parentOf(parentRunId);
-      const runName = this.#name("handleRetrieverStart", name, retriever, "retriever");
-      const run = tracker.open({
-        kind: "retriever",
-        runId,
-        parentRunId,
-        parent,
-        name: runName,
-        lcMetadata: metadata,
-      });
-      tracker.emit(
-        AdapterEventTypes.RetrieverStart,
-        run,
-        this.#map(
-          "handleRetrieverStart",
-          () => map.retrieverStartPayload(runName, query, content),
-          { name: runName },
-        ),
-      );
-    });
+    this.#guard("handleRetrieverStart", () =>
+      this.#state.recorder.retrieverStart(retriever, query, runId, parentRunId, metadata, name),
+    );
   }
 
   override handleRetrieverEnd(documents: DocumentInterface[], runId: string): void {
-    this.#guard("handleRetrieverEnd", () => {
-      const { tracker, content } = this.#state;
-      const run = tracker.take(runId);
-      if (!run) return;
-      const latencyMs = elapsed(run);
-      const payload = this.#map(
-        "handleRetrieverEnd",
-        () => map.retrieverEndPayload(run.name, documents, latencyMs, content),
-        {
-          name: run.name,
-          latencyMs,
-        },
-      );
-      tracker.emit(AdapterEventTypes.RetrieverEnd, run, payload);
-    });
+    this.#guard("handleRetrieverEnd", () => this.#state.recorder.retrieverEnd(documents, runId));
   }
 
   override handleRetrieverError(error: unknown, runId: string): void {
-    this.#guard("handleRetrieverError", () => {
-      const run = this.#state.tracker.take(runId);
-      if (!run) return;
-      const latencyMs = elapsed(run);
-      const payload = this.#map(
-        "handleRetrieverError",
-        () => map.runErrorPayload(run.name, error, latencyMs),
-        {
-          name: run.name,
-          error: { message: "unknown error" },
-          latencyMs,
-        },
-      );
-      this.#state.tracker.emit(AdapterEventTypes.RetrieverError, run, payload);
-    });
+    this.#guard("handleRetrieverError", () => this.#state.recorder.retrieverError(error, runId));
   }
 
-  // ---- custom events (dispatchCustomEvent) ------------------------------------------------
-
   override handleCustomEvent(eventName: string, data: unknown, runId: string): void {
-    this.#guard("handleCustomEvent", () => {
-      const last = this.#state.lastCustom;
-      if (last && last.runId === runId && last.name === eventName && last.data === data) return;
-      this.#state.lastCustom = { runId, name: eventName, data };
-      const { type, payload } = this.#map(
-        "handleCustomEvent",
-        () => map.customEvent(eventName, data),
-        { type: undefined, payload: { name: String(eventName) } },
-      );
-      this.#state.tracker.emit(type ?? EventTypes.Custom, this.#state.tracker.get(runId), payload);
-    });
+    this.#guard("handleCustomEvent", () =>
+      this.#state.recorder.customEvent(eventName, data, runId),
+    );
   }
 
   // ---- the guard ----------------------------------------------------------------------------
@@ -597,29 +267,4 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
   #guard(operation: string, fn: () => void): void {
     safely(this.#state.reporter, operation, fn, undefined);
   }
-
-  /** A run's display name: LangChain's run name, else the serialized component's. */
-  #name(
-    operation: string,
-    runName: string | undefined,
-    serialized: unknown,
-    fallback: string,
-  ): string {
-    if (typeof runName === "string" && runName.length > 0) return runName;
-    return this.#map(operation, () => map.serializedName(serialized), undefined) ?? fallback;
-  }
-
-  /** A payload that could not be built costs its content fields, not the event (nor the run's end). */
-  #map<T>(operation: string, build: () => T, fallback: T): T {
-    return safely(this.#state.reporter, `${operation} (mapping)`, build, fallback);
-  }
-}
-
-function elapsed(run: Run): number {
-  return round(performance.now() - run.startedAt);
-}
-
-/** Milliseconds with microsecond precision: enough for latency, short on the wire. */
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }
