@@ -105,6 +105,8 @@ class AgentRunner {
   #openGate: () => void = () => {};
   #monitor: NodeJS.Timeout | undefined;
   #connected = false;
+  /** The first open (with `after`, it may come after `start()`) is not a reconnection. */
+  #everConnected = false;
   #started = false;
   #stopped = false;
   #stopping: Promise<void> | undefined;
@@ -182,6 +184,7 @@ class AgentRunner {
       if (this.#startupFailure) throw this.#startupFailure.error;
       this.#started = true;
       this.#connected = stream.connected;
+      this.#everConnected = this.#connected;
       this.#openGate();
       this.#monitor = setInterval(() => this.#checkConnection(), CONNECTION_CHECK_MS);
       this.#monitor.unref?.();
@@ -351,6 +354,10 @@ class AgentRunner {
     const connected = this.#stream?.connected ?? false;
     if (connected === this.#connected || this.#stopped) return;
     this.#connected = connected;
+    if (connected && !this.#everConnected) {
+      this.#everConnected = true;
+      return;
+    }
     this.#lifecycle.emit(connected ? "reconnected" : "disconnected", {
       agent: this.agent,
       lastSeq: this.lastSeq,

@@ -172,18 +172,21 @@ describe("runner lifecycle", () => {
         seen.push(state.n as number);
       }
     }
+    const reconnections: unknown[] = [];
     const started: AgentLifecycleEvents["started"][] = [];
     // `started` fires before runAgent resolves: listeners given in the options see it.
     const running = await runAgent(new Resumer(), {
       chorus,
       after: beforeStart,
       logger: false,
-      on: { started: (e) => started.push(e) },
+      on: { started: (e) => started.push(e), reconnected: (e) => reconnections.push(e) },
     });
     try {
       expect(started).toEqual([{ agent: "resumer", after: beforeStart, caughtUp: 0 }]);
       await waitFor(() => seen.length >= 1, "the change after `after`");
       expect(seen).toEqual([1]);
+      await sleep(2 * 100); // two connection checks
+      expect(reconnections).toEqual([]); // the first open is not a reconnection
       expect(assignments).toBe(0);
     } finally {
       await running.stop();
