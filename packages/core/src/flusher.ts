@@ -150,6 +150,7 @@ export class Flusher {
         } finally {
           this.#inFlight = 0;
         }
+        if (this.#stopped) this.#discardAfterStop();
         this.#settle();
         if (outcome === "retry") {
           this.#wake(Math.max(0, this.#blockedUntil - Date.now()));
@@ -248,6 +249,14 @@ export class Flusher {
       dropped: counters.dropped,
       queued: queue.length,
     });
+  }
+
+  /** A batch that failed after `stop()` was requeued, but nothing will send it any more. */
+  #discardAfterStop(): void {
+    const { queue, counters } = this.#deps;
+    const left = queue.clear();
+    counters.dropped += left;
+    counters.settled += left;
   }
 
   #settle(): void {

@@ -95,7 +95,8 @@ export class RealtimeSession {
   connect(): Promise<void> {
     if (this.#closed)
       return Promise.reject(new ConnectionError("realtime is closed", { reason: "closed" }));
-    if (this.#conn) return Promise.resolve();
+    // Once connected, the session keeps itself connected: while it reconnects there is nothing to wait for.
+    if (this.#conn || this.#reconnecting) return Promise.resolve();
     this.#connecting ??= this.#connectFirst().finally(() => {
       this.#connecting = undefined;
     });

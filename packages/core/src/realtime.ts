@@ -109,7 +109,7 @@ export class Realtime {
 
   /**
    * Subscribe; connects first when needed. Resolves with the topic filter once the broker has
-   * confirmed it. The callback receives only messages matching this filter, once each even when
+   * confirmed it (while reconnecting: at once, and the filter is subscribed on reconnect). The callback receives only messages matching this filter, once each even when
    * another of its subscriptions overlaps; it may be async, and if it throws the error is logged
    * and delivery goes on.
    */

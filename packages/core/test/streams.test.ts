@@ -138,3 +138,24 @@ describe("SSE streams", () => {
     expect(await pending).toEqual([]);
   });
 });
+
+describe("SSE backpressure", () => {
+  it("pauses a slow reader's connection and resumes from the last seq without loss", async () => {
+    const proxy = await tcpProxy(hub.httpPort);
+    try {
+      const publisher = client({ url: hub.url, channel: "slow-reader", maxBatchSize: 1000 });
+      const ids = Array.from({ length: 1500 }, (_, i) =>
+        publisher.emit({ type: "custom", payload: { i } }),
+      );
+      await publisher.flush();
+      const reader = client({ url: proxy.url });
+      const stream = reader.stream.channel("slow-reader", { after: 0 });
+      await sleep(500); // do not read: the stream buffers up to its bound, then closes the connection
+      const received = await collect(stream, 1500);
+      expect(received.map((e) => e.id)).toEqual(ids);
+      expect(proxy.connections).toBeGreaterThanOrEqual(2); // paused and resumed
+    } finally {
+      await proxy.close();
+    }
+  });
+});
