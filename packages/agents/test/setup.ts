@@ -1,4 +1,4 @@
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
 
 /*
  * Fail the test that was running on any unhandled rejection or uncaught exception: the runner
@@ -12,10 +12,15 @@ process.on("uncaughtException", (error) => {
   unhandled.push(error);
 });
 
-afterEach(() => {
+function check(): void {
   if (unhandled.length === 0) return;
   const errors = unhandled.splice(0);
-  throw new Error(
-    `unhandled rejection or exception during the test: ${errors.map(String).join("; ")}`,
-  );
+  throw new Error(`unhandled rejection or exception: ${errors.map(String).join("; ")}`);
+}
+
+afterEach(check);
+// Also after a file's last test, for a rejection that surfaces while runners and hubs stop.
+afterAll(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  check();
 });
