@@ -119,6 +119,11 @@ describe("realtime", () => {
     await h.close();
     hubs.splice(hubs.indexOf(h), 1);
     await waitFor(() => statuses.includes("disconnected"), 10_000, "disconnected");
+    // subscribed while disconnected: registered now, subscribed on reconnect
+    const three: ChorusEvent[] = [];
+    await chorus.realtime.subscribe({ channel: "restart-3" }, (e) => {
+      three.push(e);
+    });
     // published while disconnected: buffered, sent after the reconnect
     await chorus.realtime.publish({
       channel: "restart-1",
@@ -132,10 +137,11 @@ describe("realtime", () => {
 
     chorus.emit({ channel: "restart-1", type: "custom" });
     chorus.emit({ channel: "restart-2", type: "custom" });
+    chorus.emit({ channel: "restart-3", type: "custom" });
     await waitFor(
-      () => one.length >= 2 && two.length >= 1,
+      () => one.length >= 2 && two.length >= 1 && three.length >= 1,
       10_000,
-      "both subscriptions after restart",
+      "every subscription after restart",
     );
     expect(one.some((e) => e.payload.buffered === true)).toBe(true);
   });
