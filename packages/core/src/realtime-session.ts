@@ -246,8 +246,8 @@ export class RealtimeSession {
     clearTimeout(this.#refreshTimer);
     conn?.client.removeAllListeners("message");
     conn?.client.end(true);
-    this.#hooks.status("disconnected");
     this.#reconnecting = true;
+    this.#hooks.status("disconnected");
     this.#scheduleReconnect(conn?.creds);
   }
 
