@@ -41,8 +41,8 @@ export class Chorus implements AsyncDisposable {
   /** SSE streams: `channel`, `intent`, `agent`, `portfolio`. */
   readonly stream: StreamsApi;
   readonly realtime: Realtime;
-  /** The options in effect after defaults and `CHORUS_*` variables. */
-  readonly options: Readonly<ResolvedOptions>;
+  /** The options in effect after defaults and `CHORUS_*` variables (the API key is not kept here). */
+  readonly options: Readonly<Omit<ResolvedOptions, "apiKey">>;
 
   readonly #diagnostics: Diagnostics;
   readonly #queue: DeliveryQueue;
@@ -56,7 +56,8 @@ export class Chorus implements AsyncDisposable {
 
   constructor(options: ChorusOptions = {}) {
     const { options: resolved, problems } = resolveOptions(options);
-    this.options = Object.freeze(resolved);
+    const { apiKey: _secret, ...visible } = resolved;
+    this.options = Object.freeze(visible);
     const logger =
       options.logger === false
         ? silentLogger
