@@ -11,7 +11,7 @@ import {
   summarizeMessage,
   toolResults,
 } from "./mapping.js";
-import type { LlmErrorPayload } from "./payloads.js";
+import type { LlmErrorPayload } from "@chorus/core";
 import type { PendingTools } from "./pending-tools.js";
 import type { Recorder, SpanRef } from "./recorder.js";
 import { StreamAccumulator } from "./stream-accumulator.js";

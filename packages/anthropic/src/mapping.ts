@@ -1,4 +1,4 @@
-import type { ErrorInfo, LlmEndPayload, LlmStartPayload } from "./payloads.js";
+import type { ErrorInfo, LlmEndPayload, LlmStartPayload } from "@chorus/core";
 import { toTokenUsage } from "./usage.js";
 import { arr, isObj, type Obj, str } from "./values.js";
 

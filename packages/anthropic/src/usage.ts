@@ -1,4 +1,4 @@
-import type { TokenUsage } from "./payloads.js";
+import type { TokenUsage } from "@chorus/core";
 import { count, isObj } from "./values.js";
 
 /**

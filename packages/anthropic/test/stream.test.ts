@@ -95,10 +95,8 @@ describe("messages.create({ stream: true })", () => {
     expect(quiet.events.map((e) => e.type)).toEqual(["llm.start", "llm.end", "agent.message"]);
   });
 
-  // Known issue in @chorus/core: its secret-key redaction matches the word "token", so the
-  // protocol's own `llm.token` payload field `token` and `llm.end`'s `timeToFirstTokenMs` are
-  // stored as "[REDACTED]". This test fails (as declared) until core exempts them; then drop `.fails`.
-  it.fails("stores llm.token text and timeToFirstTokenMs unredacted at the hub", async () => {
+  // Both field names look like secrets to a naive redaction; the protocol defines them as data.
+  it("stores llm.token text and timeToFirstTokenMs unredacted at the hub", async () => {
     api.enqueue({ kind: "sse", events: sseEvents(message([text("abcdefghij")])) });
     const client = wrapAnthropic(sdk(), { chorus: hub.chorus, emitTokens: true });
     for await (const _ of await client.messages.create({ ...ask, stream: true })) {

@@ -26,10 +26,20 @@ export const REDACTED = "[REDACTED]";
 /**
  * Key names whose values are secrets, matched on words of the key (camelCase, snake_case and
  * kebab-case are split), so `inputTokens` is not a secret but `accessToken` and `x-api-key` are.
+ * "token" counts only as the last word: `refresh_token` is a secret, `timeToFirstTokenMs` is a
+ * duration.
  */
 const SECRET_WORDS =
-  /(^|_)(authorization|auth|password|passwd|passphrase|secret|token|cookie|cookies|credential|credentials|bearer|jwt|apikey|privatekey|accesskey|secretkey)(_|$)/;
+  /(^|_)(authorization|auth|password|passwd|passphrase|secret|cookie|cookies|credential|credentials|bearer|jwt|apikey|privatekey|accesskey|secretkey)(_|$)|(^|_)token$/;
 const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_key(_|$)/;
+
+/**
+ * Top-level payload fields of canonical event types that are data by definition even though
+ * their name looks like a secret: `llm.token` carries the streamed token as `token`.
+ */
+export const CANONICAL_PAYLOAD_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ["llm.token", new Set(["token"])],
+]);
 
 /** Payload keys holding prompt or completion text; dropped in `"metadata"` mode. */
 export const CONTENT_KEYS: ReadonlySet<string> = new Set([
@@ -100,6 +110,8 @@ type KeyAction = typeof KEEP | typeof REDACT | typeof DROP;
 export class Capture {
   readonly #options: CaptureOptions;
   readonly #keys = new Map<string, KeyAction>();
+  /** Top-level keys exempt from redaction during the current {@link object} call. */
+  #keepTopLevel: ReadonlySet<string> | undefined;
 
   constructor(options: CaptureOptions) {
     this.#options = options;
@@ -114,10 +126,20 @@ export class Capture {
     return this.#copy(value, 0, []);
   }
 
-  /** {@link value} for a payload or metadata field: always an object (a non-object is wrapped as `{ value }`). */
-  object(value: unknown): Record<string, unknown> {
+  /**
+   * {@link value} for a payload or metadata field: always an object (a non-object is wrapped as
+   * `{ value }`). `keep` names top-level keys that are never redacted (see
+   * {@link CANONICAL_PAYLOAD_FIELDS}); they are still truncated and made JSON-safe.
+   */
+  object(value: unknown, keep?: ReadonlySet<string>): Record<string, unknown> {
     if (value === undefined || value === null) return {};
-    const out = this.#copy(value, 0, []);
+    this.#keepTopLevel = keep;
+    let out: unknown;
+    try {
+      out = this.#copy(value, 0, []);
+    } finally {
+      this.#keepTopLevel = undefined;
+    }
     if (typeof out === "object" && out !== null && !Array.isArray(out))
       return out as Record<string, unknown>;
     return { value: out };
@@ -247,15 +269,24 @@ export class Capture {
   ): void {
     const action = this.#action(key);
     if (action === DROP) return;
-    if (action === REDACT) {
-      out[key] = REDACTED;
-      return;
-    }
     let v: unknown;
     try {
       v = read();
     } catch (error) {
       out[key] = `[Unserializable: ${describe(error)}]`;
+      return;
+    }
+    // A number, boolean or null under a secret-looking key (`maxTokens`-like counts, flags) is
+    // not a secret; anything else is replaced, unless it is a canonical field at the top.
+    if (
+      action === REDACT &&
+      !(depth === 0 && this.#keepTopLevel?.has(key)) &&
+      v !== undefined &&
+      v !== null &&
+      typeof v !== "number" &&
+      typeof v !== "boolean"
+    ) {
+      out[key] = REDACTED;
       return;
     }
     const copied = this.#copy(v, depth + 1, ancestors);

@@ -5,7 +5,7 @@ import {
   SPAN_ID_PATTERN,
   TRACE_ID_PATTERN,
 } from "@chorus/protocol";
-import { Capture, type CaptureOptions } from "./capture.js";
+import { CANONICAL_PAYLOAD_FIELDS, Capture, type CaptureOptions } from "./capture.js";
 import { type ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
 import { EventIdGenerator } from "./ids.js";
 import { currentTrace } from "./trace.js";
@@ -136,7 +136,12 @@ export class EventBuilder {
       const time = event.occurredAt.getTime();
       event.occurredAt = Number.isNaN(time) ? "Invalid Date" : event.occurredAt.toISOString();
     }
-    if (event.payload !== undefined) event.payload = this.#capture.object(event.payload);
+    if (event.payload !== undefined) {
+      event.payload = this.#capture.object(
+        event.payload,
+        CANONICAL_PAYLOAD_FIELDS.get(event.type as string),
+      );
+    }
     if (event.metadata !== undefined) event.metadata = this.#capture.object(event.metadata);
 
     const stampId = event.id === undefined;

@@ -62,6 +62,22 @@ export {
   type Traceparent,
   withTrace,
 } from "./trace.js";
+export type {
+  AgentEndPayload,
+  AgentErrorPayload,
+  AgentHandoffPayload,
+  AgentMessagePayload,
+  AgentStartPayload,
+  ErrorInfo,
+  LlmEndPayload,
+  LlmErrorPayload,
+  LlmStartPayload,
+  LlmTokenPayload,
+  TokenUsage,
+  ToolEndPayload,
+  ToolErrorPayload,
+  ToolStartPayload,
+} from "@chorus/protocol";
 export {
   type ChorusEvent,
   type EventQuery,

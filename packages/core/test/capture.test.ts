@@ -57,6 +57,18 @@ describe("content capture", () => {
     });
     expect(isSecretKey("sessionId")).toBe(false);
     expect(isSecretKey("token")).toBe(true);
+    expect(isSecretKey("id_token")).toBe(true);
+    // "token" only as the last word: a duration named after tokens is not a secret.
+    expect(isSecretKey("timeToFirstTokenMs")).toBe(false);
+    expect(isSecretKey("token_count")).toBe(false);
+  });
+
+  it("keeps numbers and booleans under secret-looking keys and never writes absent ones", () => {
+    expect(sanitizeObject({ token: 42, secret: true, password: undefined, auth: null }, { mode: "full", maxStringLength: 4096 })).toEqual({
+      token: 42,
+      secret: true,
+      auth: null,
+    });
   });
 
   it('drops prompt and completion text in "metadata" mode, keeping the rest', () => {

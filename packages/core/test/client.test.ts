@@ -21,6 +21,20 @@ afterAll(async () => {
 afterEach(closeAll);
 
 describe("emit and delivery", () => {
+  it("keeps canonical fields that look like secrets and redacts real ones", async () => {
+    const chorus = client({ url: hub.url, channel: "capture" });
+    chorus.emit({ type: "llm.token", payload: { token: "Hel", index: 0 } });
+    chorus.emit({ type: "llm.end", payload: { timeToFirstTokenMs: 120, usage: { inputTokens: 3 } } });
+    chorus.emit({ type: "tool.start", payload: { name: "gh", arguments: { token: "ghp_secret" } } });
+    expect(await chorus.flush(5000)).toBe(true);
+    const stored = await storedEvents(hub, { channel: "capture" });
+    expect(stored.map((e) => e.payload)).toEqual([
+      { token: "Hel", index: 0 },
+      { timeToFirstTokenMs: 120, usage: { inputTokens: 3 } },
+      { name: "gh", arguments: { token: "[REDACTED]" } },
+    ]);
+  });
+
   it("delivers emitted events in order, stamped with id, time, defaults and trace context", async () => {
     const chorus = client({
       url: hub.url,

@@ -1,4 +1,4 @@
-import type { ErrorInfo } from "./payloads.js";
+import type { ErrorInfo } from "@chorus/core";
 import { read, readNumber, readString } from "./read.js";
 
 /** An error as events carry it: message, class or provider type, HTTP status. Never throws. */

@@ -1,24 +1,7 @@
 /*
- * The canonical payload shapes of @chorus/protocol (payloads.ts), mirrored as types only:
- * @chorus/core does not re-export them and this package may depend on core alone. Keep the
- * two in step; the integration tests read the events back from a real hub and check these
- * fields by name.
+ * What this adapter adds to the canonical payloads of @chorus/protocol (re-exported by
+ * @chorus/core): a tool call reference with its arguments, and the extra event types.
  */
-
-export interface ErrorInfo {
-  message: string;
-  type?: string;
-  status?: number;
-}
-
-export interface TokenUsage {
-  inputTokens?: number;
-  outputTokens?: number;
-  totalTokens?: number;
-  cacheReadTokens?: number;
-  cacheWriteTokens?: number;
-  reasoningTokens?: number;
-}
 
 export interface ToolCallRef {
   name: string;

@@ -140,10 +140,9 @@ describe("a streaming model", () => {
     ]);
     const start = one(events, "llm.start");
     for (const e of tokens) expect(e.spanId).toBe(start.spanId);
-    expect(payload(one(events, "llm.end"))).toMatchObject({
-      usage: { inputTokens: 5, outputTokens: 2, totalTokens: 7 },
-      timeToFirstTokenMs: expect.any(Number),
-    });
+    // FakeStreamingChatModel rebuilds chunks from their content and drops usage_metadata, so
+    // usage is asserted in the createAgent tests; here, the first-token time next to the tokens.
+    expect(payload(one(events, "llm.end"))).toMatchObject({ timeToFirstTokenMs: expect.any(Number) });
   });
 });
 

@@ -14,7 +14,7 @@ import type {
   ToolEndPayload,
   ToolErrorPayload,
   ToolStartPayload,
-} from "./payloads.js";
+} from "@chorus/core";
 import type { SpanRecord, ToolCallRef } from "./span-map.js";
 import { toTokenUsage } from "./usage.js";
 

@@ -1,5 +1,5 @@
 import { toTokenUsage } from "./usage.js";
-import type { TokenUsage } from "./payloads.js";
+import type { TokenUsage } from "@chorus/core";
 
 /** What one model call said, read from a generation or response span. */
 export interface ModelCall {

@@ -1,4 +1,4 @@
-import type { TokenUsage } from "./payloads.js";
+import type { TokenUsage } from "@chorus/core";
 
 /*
  * One reader for every usage shape the SDK hands us: turn and task spans (`input_tokens`,

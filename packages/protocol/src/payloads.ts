@@ -92,6 +92,8 @@ export interface LlmErrorPayload {
   provider?: string;
   error: ErrorInfo;
   latencyMs?: number;
+  /** What the call had used when it failed (an aborted stream), where known. */
+  usage?: TokenUsage;
 }
 
 /** `llm.token` (opt-in only) */
