@@ -10,7 +10,11 @@ const BIN = join(import.meta.dirname, "../dist/bin.js");
 function capture() {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), color: false }, out, err };
+  return {
+    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), color: false },
+    out,
+    err,
+  };
 }
 
 /** Spawn the built CLI and resolve once it printed `marker` on stdout. */
@@ -67,14 +71,21 @@ describe("chorus hub", () => {
 
   it("refuses to listen beyond loopback without keys", async () => {
     const c = capture();
-    expect(await main(["hub", "--host", "0.0.0.0", "--port", "0", "--mqtt-port", "0", "--db", ":memory:"], c.io)).toBe(1);
+    expect(
+      await main(
+        ["hub", "--host", "0.0.0.0", "--port", "0", "--mqtt-port", "0", "--db", ":memory:"],
+        c.io,
+      ),
+    ).toBe(1);
     expect(c.err.join("\n")).toMatch(/refusing to listen on 0\.0\.0\.0 without API keys/);
   });
 
   it("starts from the built bin, prints where it listens, and exits 0 on SIGTERM with the database checkpointed", async () => {
     dir = mkdtempSync(join(tmpdir(), "chorus-cli-"));
     const db = join(dir, "hub.db");
-    const run = spawnCli(["hub", "--port", "0", "--mqtt-port", "0", "--db", db], { CHORUS_API_KEYS: "" });
+    const run = spawnCli(["hub", "--port", "0", "--mqtt-port", "0", "--db", db], {
+      CHORUS_API_KEYS: "",
+    });
     child = run.child;
     await run.waitFor("Press Ctrl+C");
     const { stdout } = run.output();

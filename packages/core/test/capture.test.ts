@@ -64,7 +64,12 @@ describe("content capture", () => {
   });
 
   it("keeps numbers and booleans under secret-looking keys and never writes absent ones", () => {
-    expect(sanitizeObject({ token: 42, secret: true, password: undefined, auth: null }, { mode: "full", maxStringLength: 4096 })).toEqual({
+    expect(
+      sanitizeObject(
+        { token: 42, secret: true, password: undefined, auth: null },
+        { mode: "full", maxStringLength: 4096 },
+      ),
+    ).toEqual({
       token: 42,
       secret: true,
       auth: null,

@@ -24,8 +24,14 @@ describe("emit and delivery", () => {
   it("keeps canonical fields that look like secrets and redacts real ones", async () => {
     const chorus = client({ url: hub.url, channel: "capture" });
     chorus.emit({ type: "llm.token", payload: { token: "Hel", index: 0 } });
-    chorus.emit({ type: "llm.end", payload: { timeToFirstTokenMs: 120, usage: { inputTokens: 3 } } });
-    chorus.emit({ type: "tool.start", payload: { name: "gh", arguments: { token: "ghp_secret" } } });
+    chorus.emit({
+      type: "llm.end",
+      payload: { timeToFirstTokenMs: 120, usage: { inputTokens: 3 } },
+    });
+    chorus.emit({
+      type: "tool.start",
+      payload: { name: "gh", arguments: { token: "ghp_secret" } },
+    });
     expect(await chorus.flush(5000)).toBe(true);
     const stored = await storedEvents(hub, { channel: "capture" });
     expect(stored.map((e) => e.payload)).toEqual([

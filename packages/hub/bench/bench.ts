@@ -21,15 +21,23 @@ async function main(): Promise<void> {
   console.log("| path | events/s | ratio to raw |");
   console.log("|---|---:|---:|");
   console.log(`| raw better-sqlite3 inserts (baseline) | ${fmt(raw)} | 1.00 |`);
-  console.log(`| hub: HTTP batch → validate → SQLite → fan-out | ${fmt(hub)} | ${fmt(hub / raw, 2)} |`);
+  console.log(
+    `| hub: HTTP batch → validate → SQLite → fan-out | ${fmt(hub)} | ${fmt(hub / raw, 2)} |`,
+  );
 
   const sse = await sseLatency(RATE, LATENCY_COUNT);
   const mq = await mqttLatency(RATE, LATENCY_COUNT);
-  console.log(`\nPublish-to-subscriber latency: ${fmt(LATENCY_COUNT)} single-event POSTs at ${RATE}/s\n`);
+  console.log(
+    `\nPublish-to-subscriber latency: ${fmt(LATENCY_COUNT)} single-event POSTs at ${RATE}/s\n`,
+  );
   console.log("| transport | p50 ms | p99 ms | received |");
   console.log("|---|---:|---:|---:|");
-  console.log(`| SSE (eventsource) | ${fmt(sse.p50, 2)} | ${fmt(sse.p99, 2)} | ${sse.received}/${sse.sent} |`);
-  console.log(`| MQTT (mqtt.js, TCP) | ${fmt(mq.p50, 2)} | ${fmt(mq.p99, 2)} | ${mq.received}/${mq.sent} |`);
+  console.log(
+    `| SSE (eventsource) | ${fmt(sse.p50, 2)} | ${fmt(sse.p99, 2)} | ${sse.received}/${sse.sent} |`,
+  );
+  console.log(
+    `| MQTT (mqtt.js, TCP) | ${fmt(mq.p50, 2)} | ${fmt(mq.p99, 2)} | ${mq.received}/${mq.sent} |`,
+  );
 }
 
 main().catch((error) => {

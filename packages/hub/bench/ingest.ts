@@ -37,8 +37,20 @@ export function rawInsertRate(total: number): number {
   const tx = db.transaction((rows: typeof events) => {
     const now = new Date();
     for (const e of rows) {
-      insert.run("acme", e.id, e.channel, e.type, e.agent, e.traceId, e.spanId,
-        JSON.stringify(e.payload), JSON.stringify(e.metadata), e.occurredAt, now.toISOString(), now.getTime());
+      insert.run(
+        "acme",
+        e.id,
+        e.channel,
+        e.type,
+        e.agent,
+        e.traceId,
+        e.spanId,
+        JSON.stringify(e.payload),
+        JSON.stringify(e.metadata),
+        e.occurredAt,
+        now.toISOString(),
+        now.getTime(),
+      );
     }
   });
   for (let i = 0; i < total; i += BATCH) tx(events.slice(i, i + BATCH));
@@ -51,10 +63,17 @@ export function rawInsertRate(total: number): number {
 /** The hub: the same rows POSTed as JSON batches over real HTTP, validated, stored, fanned out. */
 export async function hubIngestRate(total: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "chorus-bench-hub-"));
-  const hub = await createHub({ port: 0, mqttPort: 0, db: join(dir, "hub.db"), logger: false, apiKeys: "acme:bench_key_123456" });
+  const hub = await createHub({
+    port: 0,
+    mqttPort: 0,
+    db: join(dir, "hub.db"),
+    logger: false,
+    apiKeys: "acme:bench_key_123456",
+  });
   const bodies: string[] = [];
   const events = makeEvents(total, "hub");
-  for (let i = 0; i < total; i += BATCH) bodies.push(JSON.stringify({ events: events.slice(i, i + BATCH) }));
+  for (let i = 0; i < total; i += BATCH)
+    bodies.push(JSON.stringify({ events: events.slice(i, i + BATCH) }));
   const start = performance.now();
   let next = 0;
   await Promise.all(
@@ -66,7 +85,8 @@ export async function hubIngestRate(total: number): Promise<number> {
           headers: { authorization: "Bearer bench_key_123456", "content-type": "application/json" },
           body,
         });
-        if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+        if (res.status !== 202)
+          throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
         await res.arrayBuffer();
       }
     }),

@@ -16,7 +16,12 @@ export interface LatencyResult {
  * Publish single events over HTTP at a fixed rate; each carries its send time
  * (performance.now() of this process), and the subscriber records arrival minus send.
  */
-async function publishAtRate(hub: Hub, channel: string, rate: number, count: number): Promise<void> {
+async function publishAtRate(
+  hub: Hub,
+  channel: string,
+  rate: number,
+  count: number,
+): Promise<void> {
   const interval = 1000 / rate;
   const start = performance.now();
   const pending: Promise<unknown>[] = [];
@@ -28,7 +33,11 @@ async function publishAtRate(hub: Hub, channel: string, rate: number, count: num
       fetch(`${hub.url}/v1/events`, {
         method: "POST",
         headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ channel, type: "bench.tick", payload: { i, sentAt: performance.now() } }),
+        body: JSON.stringify({
+          channel,
+          type: "bench.tick",
+          payload: { i, sentAt: performance.now() },
+        }),
       }).then((r) => r.arrayBuffer()),
     );
   }
@@ -37,20 +46,35 @@ async function publishAtRate(hub: Hub, channel: string, rate: number, count: num
 
 function summarise(samples: number[], sent: number): LatencyResult {
   samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), received: samples.length, sent };
+  return {
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    received: samples.length,
+    sent,
+  };
 }
 
 async function settle(samples: number[], count: number): Promise<void> {
   const deadline = Date.now() + 5000;
-  while (samples.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (samples.length < count && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
 }
 
 export async function sseLatency(rate: number, count: number): Promise<LatencyResult> {
-  const hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: `acme:${KEY}` });
+  const hub = await createHub({
+    port: 0,
+    mqttPort: 0,
+    db: ":memory:",
+    logger: false,
+    apiKeys: `acme:${KEY}`,
+  });
   const samples: number[] = [];
   const es = new EventSource(`${hub.url}/v1/channels/sse-bench/stream`, {
     fetch: (input, init) =>
-      fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${KEY}` } }),
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${KEY}` },
+      }),
   });
   await new Promise<void>((resolve, reject) => {
     es.onopen = () => resolve();
@@ -68,12 +92,23 @@ export async function sseLatency(rate: number, count: number): Promise<LatencyRe
 }
 
 export async function mqttLatency(rate: number, count: number): Promise<LatencyResult> {
-  const hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: `acme:${KEY}` });
+  const hub = await createHub({
+    port: 0,
+    mqttPort: 0,
+    db: ":memory:",
+    logger: false,
+    apiKeys: `acme:${KEY}`,
+  });
   const samples: number[] = [];
-  const client = await mqtt.connectAsync(hub.mqttUrl!, { username: "bench", password: KEY, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(hub.mqttUrl!, {
+    username: "bench",
+    password: KEY,
+    reconnectPeriod: 0,
+  });
   await client.subscribeAsync("chorus/acme/+/mqtt-bench/#");
   client.on("message", (_topic, payload) => {
-    const sentAt = (JSON.parse(payload.toString()) as { payload: { sentAt: number } }).payload.sentAt;
+    const sentAt = (JSON.parse(payload.toString()) as { payload: { sentAt: number } }).payload
+      .sentAt;
     samples.push(performance.now() - sentAt);
   });
   await publishAtRate(hub, "mqtt-bench", rate, count);

@@ -102,9 +102,18 @@ export class Authenticator {
     return this.authenticateKey(secret);
   }
 
-  issueToken(principal: Principal, clientId: string, ttlMs: number): { token: string; expiresAt: Date } {
+  issueToken(
+    principal: Principal,
+    clientId: string,
+    ttlMs: number,
+  ): { token: string; expiresAt: Date } {
     const exp = Date.now() + ttlMs;
-    const claims: TokenClaims = { org: principal.org, scopes: [...principal.scopes], cid: clientId, exp };
+    const claims: TokenClaims = {
+      org: principal.org,
+      scopes: [...principal.scopes],
+      cid: clientId,
+      exp,
+    };
     const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
     const sig = createHmac("sha256", this.#secret).update(body).digest("base64url");
     return { token: `${TOKEN_PREFIX}${body}.${sig}`, expiresAt: new Date(exp) };

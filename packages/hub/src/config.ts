@@ -56,7 +56,14 @@ export const DEV_ORG = "dev";
 /** Realtime credentials live an hour unless configured: long enough to be cheap, short enough to expire a leak. */
 export const DEFAULT_REALTIME_TTL_SECONDS = 3600;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** Parse `7d`, `12h`, `30m`, `45s`, `500ms` or a bare number of milliseconds. */
 export function parseDuration(value: string | number): number {
@@ -111,11 +118,14 @@ export function resolveHubConfig(
     apiKeys = [{ org: DEV_ORG, key: devKey }];
   }
   const retention = options.retention ?? env.CHORUS_RETENTION;
-  const ttlRaw = options.realtimeTtlSeconds ?? (env.CHORUS_REALTIME_TTL ? Number(env.CHORUS_REALTIME_TTL) : undefined);
+  const ttlRaw =
+    options.realtimeTtlSeconds ??
+    (env.CHORUS_REALTIME_TTL ? Number(env.CHORUS_REALTIME_TTL) : undefined);
   if (ttlRaw !== undefined && (!Number.isFinite(ttlRaw) || ttlRaw < 5)) {
     throw new Error("CHORUS_REALTIME_TTL must be at least 5 seconds");
   }
-  const logLevel = options.logLevel ?? (env.CHORUS_LOG_LEVEL as ResolvedHubConfig["logLevel"]) ?? "info";
+  const logLevel =
+    options.logLevel ?? (env.CHORUS_LOG_LEVEL as ResolvedHubConfig["logLevel"]) ?? "info";
   return {
     port,
     host,

@@ -91,7 +91,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
   pruneTimer.unref();
 
-  const urlHost = config.publicHost ?? (config.host.includes(":") ? `[${config.host}]` : config.host);
+  const urlHost =
+    config.publicHost ?? (config.host.includes(":") ? `[${config.host}]` : config.host);
   let closed: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${ctx.addresses.httpPort}`,
@@ -107,7 +108,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       closed ??= (async () => {
         clearInterval(pruneTimer);
         closing.abort();
-        await broker?.close().catch((e) => logger.error("broker close failed", { error: String(e) }));
+        await broker
+          ?.close()
+          .catch((e) => logger.error("broker close failed", { error: String(e) }));
         await app.close().catch((e) => logger.error("http close failed", { error: String(e) }));
         await store.close();
         logger.info("hub stopped");

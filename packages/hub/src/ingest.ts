@@ -18,7 +18,9 @@ export interface EventIssue {
   issues?: { path: string; message: string }[];
 }
 
-export type NormalizeResult = { ok: true; events: NewEvent[] } | { ok: false; problems: EventIssue[] };
+export type NormalizeResult =
+  | { ok: true; events: NewEvent[] }
+  | { ok: false; problems: EventIssue[] };
 
 /**
  * Validate raw events with the protocol schema and fill the defaults the hub owns. The batch

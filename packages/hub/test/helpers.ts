@@ -23,7 +23,12 @@ export async function startTestHub(options: HubOptions = {}): Promise<Hub> {
 export async function api(
   hub: Hub,
   path: string,
-  init: { method?: string; key?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    key?: string | null;
+    body?: unknown;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.key !== null) headers.authorization = `Bearer ${init.key ?? KEY_A}`;
@@ -32,7 +37,11 @@ export async function api(
     body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await fetch(`${hub.url}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body });
+  const res = await fetch(`${hub.url}${path}`, {
+    method: init.method ?? (body ? "POST" : "GET"),
+    headers,
+    body,
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

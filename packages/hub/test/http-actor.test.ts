@@ -18,9 +18,26 @@ describe("Chorus-Agent header", () => {
     expect(created.body.createdBy).toBe("planner");
     const id = created.body.id as string;
     const patch = { "chorus-agent": "researcher" };
-    expect((await api(hub, `/v1/intents/${id}/state`, { method: "PATCH", body: { a: 1 }, headers: patch })).status).toBe(200);
-    expect((await api(hub, `/v1/intents/${id}/assignees/writer`, { method: "POST", headers })).status).toBe(200);
-    expect((await api(hub, `/v1/intents/${id}/status`, { body: { status: "completed" }, headers: { "chorus-agent": "writer" } })).status).toBe(200);
+    expect(
+      (
+        await api(hub, `/v1/intents/${id}/state`, {
+          method: "PATCH",
+          body: { a: 1 },
+          headers: patch,
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api(hub, `/v1/intents/${id}/assignees/writer`, { method: "POST", headers })).status,
+    ).toBe(200);
+    expect(
+      (
+        await api(hub, `/v1/intents/${id}/status`, {
+          body: { status: "completed" },
+          headers: { "chorus-agent": "writer" },
+        })
+      ).status,
+    ).toBe(200);
     const log = await api(hub, `/v1/intents/${id}/events`);
     expect(log.body.data.map((e: { type: string; agent?: string }) => [e.type, e.agent])).toEqual([
       ["intent.created", "planner"],

@@ -61,7 +61,11 @@ describe("events", () => {
     const p2 = await store.listEvents("acme", { type: "tool.start" }, { limit: 2, after: p1.next });
     expect(p2.data.map((e) => e.id)).toEqual(["e4", "e6"]);
     expect(p2.next).toBeUndefined();
-    const both = await store.listEvents("acme", { types: ["llm.end"], channel: "research" }, { limit: 10 });
+    const both = await store.listEvents(
+      "acme",
+      { types: ["llm.end"], channel: "research" },
+      { limit: 10 },
+    );
     expect(both.data).toHaveLength(3);
     expect((await store.listEvents("acme", { channel: "nope" }, { limit: 10 })).data).toEqual([]);
   });
@@ -77,23 +81,55 @@ describe("events", () => {
 
 describe("intents", () => {
   it("creates with version 1, logs created and assigned, and reads back", async () => {
-    const res = await store.createIntent("acme", { id: "i1", title: "Q", assignees: ["r", "r", "w"], state: { q: 1 } });
+    const res = await store.createIntent("acme", {
+      id: "i1",
+      title: "Q",
+      assignees: ["r", "r", "w"],
+      state: { q: 1 },
+    });
     if ("error" in res) throw new Error(res.error);
-    expect(res.intent).toMatchObject({ id: "i1", status: "active", version: 1, assignees: ["r", "w"], state: { q: 1 } });
-    expect(res.events.map((e) => e.type)).toEqual(["intent.created", "intent.assigned", "intent.assigned"]);
-    expect(await store.createIntent("acme", { id: "i1", title: "again" })).toEqual({ error: "exists" });
+    expect(res.intent).toMatchObject({
+      id: "i1",
+      status: "active",
+      version: 1,
+      assignees: ["r", "w"],
+      state: { q: 1 },
+    });
+    expect(res.events.map((e) => e.type)).toEqual([
+      "intent.created",
+      "intent.assigned",
+      "intent.assigned",
+    ]);
+    expect(await store.createIntent("acme", { id: "i1", title: "again" })).toEqual({
+      error: "exists",
+    });
     expect(await store.getIntent("globex", "i1")).toBeUndefined();
   });
 
   it("merge-patches state, bumps the version, logs changed keys, and enforces If-Match", async () => {
     await store.createIntent("acme", { id: "i1", title: "Q", state: { a: 1, b: { c: 1 } } });
-    const w = await store.patchIntentState("acme", "i1", { a: 1, b: { c: 2 }, d: null }, { ifMatch: 1 });
+    const w = await store.patchIntentState(
+      "acme",
+      "i1",
+      { a: 1, b: { c: 2 }, d: null },
+      { ifMatch: 1 },
+    );
     if ("error" in w) throw new Error(w.error);
     expect(w.intent.version).toBe(2);
     const payload = w.events[0]?.payload as unknown as StateChangedPayload;
-    expect(payload).toEqual({ version: 2, patch: { a: 1, b: { c: 2 }, d: null }, changedKeys: ["b"], state: { a: 1, b: { c: 2 } } });
-    expect(await store.patchIntentState("acme", "i1", { a: 2 }, { ifMatch: 1 })).toEqual({ error: "conflict", currentVersion: 2 });
-    expect(await store.patchIntentState("acme", "nope", { a: 2 }, {})).toEqual({ error: "not_found" });
+    expect(payload).toEqual({
+      version: 2,
+      patch: { a: 1, b: { c: 2 }, d: null },
+      changedKeys: ["b"],
+      state: { a: 1, b: { c: 2 } },
+    });
+    expect(await store.patchIntentState("acme", "i1", { a: 2 }, { ifMatch: 1 })).toEqual({
+      error: "conflict",
+      currentVersion: 2,
+    });
+    expect(await store.patchIntentState("acme", "nope", { a: 2 }, {})).toEqual({
+      error: "not_found",
+    });
   });
 
   it("enforces the status machine", async () => {
@@ -106,7 +142,12 @@ describe("intents", () => {
     const ok = await store.setIntentStatus("acme", "i1", { status: "active", reason: "go" });
     if ("error" in ok) throw new Error(ok.error);
     expect(ok.intent).toMatchObject({ status: "active", version: 2 });
-    expect(ok.events[0]?.payload).toEqual({ version: 2, from: "draft", to: "active", reason: "go" });
+    expect(ok.events[0]?.payload).toEqual({
+      version: 2,
+      from: "draft",
+      to: "active",
+      reason: "go",
+    });
   });
 
   it("streams an agent's intents and its own unassignment; a portfolio's intents", async () => {
@@ -129,7 +170,9 @@ describe("intents", () => {
     expect(listed.data.map((i) => i.id)).toEqual(["i2"]);
     const paged = await store.listIntents("acme", { limit: 2 });
     expect(paged.data.map((i) => i.id)).toEqual(["i1", "i2"]);
-    expect((await store.listIntents("acme", { limit: 2, after: paged.next })).data.map((i) => i.id)).toEqual(["i3"]);
+    expect(
+      (await store.listIntents("acme", { limit: 2, after: paged.next })).data.map((i) => i.id),
+    ).toEqual(["i3"]);
   });
 });
 
@@ -142,7 +185,9 @@ describe("on disk", () => {
       await a.insertEvents("acme", [ev("a")]);
       await a.close();
       const b = SqliteStore.open(path);
-      expect((await b.insertEvents("acme", [ev("a"), ev("b")])).inserted.map((e) => e.seq)).toEqual([2]);
+      expect((await b.insertEvents("acme", [ev("a"), ev("b")])).inserted.map((e) => e.seq)).toEqual(
+        [2],
+      );
       expect(await b.ping()).toBe(true);
       await b.close();
       expect(await b.ping()).toBe(false);

@@ -142,7 +142,9 @@ describe("a streaming model", () => {
     for (const e of tokens) expect(e.spanId).toBe(start.spanId);
     // FakeStreamingChatModel rebuilds chunks from their content and drops usage_metadata, so
     // usage is asserted in the createAgent tests; here, the first-token time next to the tokens.
-    expect(payload(one(events, "llm.end"))).toMatchObject({ timeToFirstTokenMs: expect.any(Number) });
+    expect(payload(one(events, "llm.end"))).toMatchObject({
+      timeToFirstTokenMs: expect.any(Number),
+    });
   });
 });
 

@@ -16,8 +16,18 @@ export interface RealtimeCredentials {
 
 export const realtimeCredentialsRequestSchema = z.strictObject({
   /** Seconds the credentials stay valid; the hub caps it. */
-  ttlSeconds: z.number().int().min(10).max(24 * 3600).optional(),
-  clientId: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 3600)
+    .optional(),
+  clientId: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .optional(),
 });
 export type RealtimeCredentialsRequest = z.infer<typeof realtimeCredentialsRequestSchema>;
 

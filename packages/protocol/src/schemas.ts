@@ -121,7 +121,12 @@ export type EventQuery = z.infer<typeof eventQuerySchema>;
 /** Comma-separated `types=a,b` filter on SSE endpoints. */
 export const typesParamSchema = z
   .string()
-  .transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(typeSchema).max(50));
 
 export const streamQuerySchema = z.strictObject({

@@ -13,6 +13,7 @@ export const TOPIC_ROOT = "chorus";
 export const INGEST_TOPIC_ROOT = "chorus-in";
 export const ABSENT_LEVEL = "_";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL must be encoded in MQTT topics
 const ENCODE = /[%/+#\u0000]/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL must be encoded in MQTT topics
 const NEEDS_ENCODING = /[%/+#\u0000]/;
@@ -72,7 +73,11 @@ export function eventTopic(org: string, event: EventTopicFields, root = TOPIC_RO
  * A subscription filter: each field given is matched exactly, each field left out is `+`.
  * `env` left out matches every env.
  */
-export function subscriptionFilter(org: string, fields: TopicFields = {}, root = TOPIC_ROOT): string {
+export function subscriptionFilter(
+  org: string,
+  fields: TopicFields = {},
+  root = TOPIC_ROOT,
+): string {
   const levels = FIELD_ORDER.map((f) => {
     const v = fields[f];
     return v === undefined ? "+" : encodeTopicLevel(v);

@@ -41,7 +41,11 @@ export function eventFromRow(row: EventRow): ChorusEvent {
 }
 
 /** The stored event, in the wire's field order, so published and listed JSON match. */
-export function orderEvent(e: Omit<ChorusEvent, "seq" | "receivedAt">, seq: number, receivedAt: string): ChorusEvent {
+export function orderEvent(
+  e: Omit<ChorusEvent, "seq" | "receivedAt">,
+  seq: number,
+  receivedAt: string,
+): ChorusEvent {
   const out: ChorusEvent = {
     id: e.id,
     seq,

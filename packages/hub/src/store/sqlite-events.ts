@@ -54,7 +54,9 @@ export class EventTable {
       let duplicates = 0;
       for (const event of events) {
         // `seen` also catches an id repeated within the batch itself.
-        const stored = seen.has(event.id) ? undefined : this.#write(org, event, receivedAt, receivedMs);
+        const stored = seen.has(event.id)
+          ? undefined
+          : this.#write(org, event, receivedAt, receivedMs);
         seen.add(event.id);
         if (stored) inserted.push(stored);
         else duplicates++;
@@ -70,7 +72,9 @@ export class EventTable {
       let stmt = this.#existsMany.get(chunk.length);
       if (!stmt) {
         stmt = this.#db
-          .prepare(`SELECT id FROM events WHERE org = ? AND id IN (${chunk.map(() => "?").join(",")})`)
+          .prepare(
+            `SELECT id FROM events WHERE org = ? AND id IN (${chunk.map(() => "?").join(",")})`,
+          )
           .pluck();
         this.#existsMany.set(chunk.length, stmt);
       }
@@ -79,7 +83,12 @@ export class EventTable {
     return found;
   }
 
-  #write(org: string, event: NewEvent, receivedAt: string, receivedMs: number): ChorusEvent | undefined {
+  #write(
+    org: string,
+    event: NewEvent,
+    receivedAt: string,
+    receivedMs: number,
+  ): ChorusEvent | undefined {
     const info = this.#insert.run({
       org,
       id: event.id,
@@ -138,7 +147,10 @@ export class EventTable {
   }
 }
 
-const COLUMN: Record<"channel" | "type" | "agent" | "app" | "env" | "traceId" | "intentId", string> = {
+const COLUMN: Record<
+  "channel" | "type" | "agent" | "app" | "env" | "traceId" | "intentId",
+  string
+> = {
   channel: "channel",
   type: "type",
   agent: "agent",

@@ -80,9 +80,13 @@ export class IntentTables {
         (agent) => assign.run(org, input.id, agent, at).changes > 0,
       );
       const intent = this.get(org, input.id)!;
-      const events = [this.#log(org, intent, IntentEventTypes.Created, { intent }, input.createdBy, now)];
+      const events = [
+        this.#log(org, intent, IntentEventTypes.Created, { intent }, input.createdBy, now),
+      ];
       for (const agent of newlyAssigned) {
-        events.push(this.#log(org, intent, IntentEventTypes.Assigned, { agent }, input.createdBy, now));
+        events.push(
+          this.#log(org, intent, IntentEventTypes.Assigned, { agent }, input.createdBy, now),
+        );
       }
       return { intent, events };
     })();
@@ -110,7 +114,9 @@ export class IntentTables {
       params.assignee = query.assignee;
     }
     const rows = this.#db
-      .prepare(`SELECT ${INTENT_COLUMNS} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.rowid LIMIT @limit`)
+      .prepare(
+        `SELECT ${INTENT_COLUMNS} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.rowid LIMIT @limit`,
+      )
       .all(params) as IntentRow[];
     const limit = params.limit as number;
     const more = rows.length === limit;
@@ -145,7 +151,10 @@ export class IntentTables {
         )
         .run(json, now.toISOString(), org, id, current.version);
       if (changes === 0) {
-        return { error: "conflict" as const, currentVersion: this.get(org, id)?.version ?? current.version };
+        return {
+          error: "conflict" as const,
+          currentVersion: this.get(org, id)?.version ?? current.version,
+        };
       }
       const intent = this.get(org, id)!;
       const payload: StateChangedPayload = {
@@ -154,7 +163,14 @@ export class IntentTables {
         changedKeys: changedTopLevelKeys(current.state, state),
         state,
       };
-      const event = this.#log(org, intent, IntentEventTypes.StateChanged, payload, options.actor, now);
+      const event = this.#log(
+        org,
+        intent,
+        IntentEventTypes.StateChanged,
+        payload,
+        options.actor,
+        now,
+      );
       return { intent, events: [event] };
     })();
   }
@@ -177,24 +193,47 @@ export class IntentTables {
         )
         .run(change.status, now.toISOString(), org, id, current.version);
       const intent = this.get(org, id)!;
-      const payload: StatusChangedPayload = { version: intent.version, from: current.status, to: change.status };
+      const payload: StatusChangedPayload = {
+        version: intent.version,
+        from: current.status,
+        to: change.status,
+      };
       if (change.reason !== undefined) payload.reason = change.reason;
-      const event = this.#log(org, intent, IntentEventTypes.StatusChanged, payload, change.actor, now);
+      const event = this.#log(
+        org,
+        intent,
+        IntentEventTypes.StatusChanged,
+        payload,
+        change.actor,
+        now,
+      );
       return { intent, events: [event] };
     })();
   }
 
-  assign(org: string, id: string, agent: string, actor: string | undefined, on: boolean): IntentWrite | NotFound {
+  assign(
+    org: string,
+    id: string,
+    agent: string,
+    actor: string | undefined,
+    on: boolean,
+  ): IntentWrite | NotFound {
     return this.#db.transaction(() => {
       if (!this.get(org, id)) return NOT_FOUND;
       const now = new Date();
       const { changes } = on
         ? this.#db
-            .prepare("INSERT OR IGNORE INTO intent_assignees (org, intent_id, agent, assigned_at) VALUES (?, ?, ?, ?)")
+            .prepare(
+              "INSERT OR IGNORE INTO intent_assignees (org, intent_id, agent, assigned_at) VALUES (?, ?, ?, ?)",
+            )
             .run(org, id, agent, now.toISOString())
-        : this.#db.prepare("DELETE FROM intent_assignees WHERE org = ? AND intent_id = ? AND agent = ?").run(org, id, agent);
+        : this.#db
+            .prepare("DELETE FROM intent_assignees WHERE org = ? AND intent_id = ? AND agent = ?")
+            .run(org, id, agent);
       if (changes > 0) {
-        this.#db.prepare("UPDATE intents SET updated_at = ? WHERE org = ? AND id = ?").run(now.toISOString(), org, id);
+        this.#db
+          .prepare("UPDATE intents SET updated_at = ? WHERE org = ? AND id = ?")
+          .run(now.toISOString(), org, id);
       }
       const intent = this.get(org, id)!;
       if (changes === 0) return { intent, events: [] };

@@ -50,7 +50,11 @@ export class SqliteStore implements Store {
     return this.#events.insertMany(org, events);
   }
 
-  async listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>> {
+  async listEvents(
+    org: string,
+    filter: EventFilter,
+    page: PageRequest,
+  ): Promise<Page<ChorusEvent>> {
     return this.#events.list(org, filter, page);
   }
 
@@ -62,7 +66,10 @@ export class SqliteStore implements Store {
     return this.#intents.get(org, id);
   }
 
-  async listIntents(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }> {
+  async listIntents(
+    org: string,
+    query: IntentListQuery,
+  ): Promise<{ data: Intent[]; next?: string }> {
     return this.#intents.list(org, query);
   }
 
@@ -83,15 +90,29 @@ export class SqliteStore implements Store {
     return this.#intents.setStatus(org, id, change);
   }
 
-  async assign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound> {
+  async assign(
+    org: string,
+    id: string,
+    agent: string,
+    actor?: string,
+  ): Promise<IntentWrite | NotFound> {
     return this.#intents.assign(org, id, agent, actor, true);
   }
 
-  async unassign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound> {
+  async unassign(
+    org: string,
+    id: string,
+    agent: string,
+    actor?: string,
+  ): Promise<IntentWrite | NotFound> {
     return this.#intents.assign(org, id, agent, actor, false);
   }
 
-  async appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound> {
+  async appendIntentEvent(
+    org: string,
+    id: string,
+    event: NewEvent,
+  ): Promise<IntentWrite | NotFound> {
     return this.#intents.appendEvent(org, id, event);
   }
 

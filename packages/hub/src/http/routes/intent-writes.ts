@@ -96,5 +96,9 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
 export function actorOf(request: FastifyRequest): string | undefined {
   const value = request.headers[AGENT_HEADER];
   if (value === undefined) return undefined;
-  return parseWith(nameSchema, Array.isArray(value) ? value.join(",") : value, `headers.${AGENT_HEADER}`);
+  return parseWith(
+    nameSchema,
+    Array.isArray(value) ? value.join(",") : value,
+    `headers.${AGENT_HEADER}`,
+  );
 }
