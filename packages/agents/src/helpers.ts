@@ -1,5 +1,5 @@
 import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
-import { isInvalidTransition, readIntent, unavailable } from "./hub-calls.js";
+import { deliverEmitted, isInvalidTransition, readIntent, unavailable } from "./hub-calls.js";
 import { type PatchOptions, patchIntent } from "./patch.js";
 import type {
   CompleteOptions,
@@ -24,6 +24,7 @@ export async function completeIntent(
 ): Promise<Intent> {
   const { state, reason, actor, maxAttempts } = options;
   if (state !== undefined) await patchIntent(chorus, intent, state, { maxAttempts, actor });
+  else await deliverEmitted(chorus);
   try {
     const done = await chorus.intents.setStatus(intent.id, "completed", {
       ...(reason === undefined ? {} : { reason }),
@@ -72,6 +73,7 @@ export function createHandlerContext(init: ContextInit): HandlerContext {
       text: string,
       options: { payload?: Record<string, unknown> } = {},
     ) => {
+      await deliverEmitted(chorus);
       const posted = await chorus.intents.comment(intent.id, text, { agent, ...options });
       if (!posted) throw unavailable(`commenting on intent ${intent.id}`);
     },

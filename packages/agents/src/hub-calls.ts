@@ -86,3 +86,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * How long a write waits for the events emitted before it to reach the hub: ample for a live
+ * hub, short enough that an outage never holds the write hostage (the events stay queued and
+ * are delivered later, just out of causal order).
+ */
+export const DELIVER_BEFORE_WRITE_MS = 2_000;
+
+/**
+ * Deliver what this client has emitted (the handler's LLM and tool events) before an intent
+ * write, so the hub's seq order is causal: a state change comes after the work that produced
+ * it, and an agent reacting to the change can already read that work.
+ */
+export async function deliverEmitted(chorus: Chorus): Promise<void> {
+  await chorus.flush(DELIVER_BEFORE_WRITE_MS);
+}

@@ -1,6 +1,6 @@
 import { type Chorus, ConflictError, type Intent } from "@chorus/core";
 import { applyMergePatch, jsonEqual } from "@chorus/protocol";
-import { isConflict, readIntent, sleep, unavailable } from "./hub-calls.js";
+import { deliverEmitted, isConflict, readIntent, sleep, unavailable } from "./hub-calls.js";
 import type { IntentRef, StatePatch, StateUpdater } from "./types.js";
 
 /**
@@ -37,6 +37,7 @@ export async function patchIntent(
   options: PatchOptions = {},
 ): Promise<Intent> {
   const maxAttempts = checkAttempts(options.maxAttempts);
+  await deliverEmitted(chorus);
   let base: IntentRef = intent;
   if (
     typeof base.version !== "number" ||

@@ -60,4 +60,28 @@ describe("trace context inside handlers", () => {
     // Outside handlers there is no ambient trace.
     expect(currentTrace()).toBeUndefined();
   });
+
+  it("a handler's events reach the hub before the state change it returns", async () => {
+    @agent("causal")
+    class Causal {
+      @onAssignment()
+      async work(_intent: Intent, ctx: HandlerContext) {
+        for (let i = 0; i < 5; i++) ctx.chorus.emit({ type: "llm.end", payload: { i } });
+        return { done: true };
+      }
+    }
+    const chorus = client(hub); // afterEach closes clients: this test gets its own
+    await start(new Causal(), { chorus });
+    const intent = await createIntent(chorus, ["causal"]);
+    let changed: { seq: number } | undefined;
+    await waitFor(async () => {
+      const log = await chorus.events.list({ intentId: intent.id, type: "intent.state_changed" });
+      changed = log.data[0];
+      return changed !== undefined;
+    }, "the returned patch");
+    const work = await chorus.events.list({ intentId: intent.id, type: "llm.end" });
+    // Already stored when the state change was written, and before it in seq order.
+    expect(work.data).toHaveLength(5);
+    expect(Math.max(...work.data.map((e) => e.seq))).toBeLessThan(changed?.seq ?? 0);
+  });
 });
