@@ -3,6 +3,7 @@ import { type ChorusEvent, eventTopic } from "@chorus/protocol";
 import { Aedes, type Client } from "aedes";
 import type { HubContext } from "../context.js";
 import { createAuthHooks } from "./auth.js";
+import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "./packet-limit.js";
 import { MqttSessions } from "./sessions.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
 import { attachWebSocket } from "./websocket.js";
@@ -52,11 +53,24 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
 
   const stopPublishing = ctx.bus.subscribe((org, events) => publishStored(aedes, org, events, ctx));
 
-  const ws = attachWebSocket(httpServer, (stream, request) => aedes.handle(stream, request));
+  const oversize = (announced: number | undefined) => {
+    ctx.metrics.mqttDenied.inc({ kind: "packet_too_large" });
+    logger.warn("mqtt connection closed: packet too large", {
+      announced,
+      limit: MAX_MQTT_PACKET_BYTES,
+    });
+  };
+  const ws = attachWebSocket(httpServer, (stream, request) => {
+    aedes.handle(stream, request);
+    limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize);
+  });
   let tcp: TcpListener | undefined;
   try {
     if (config.mqttPort !== false) {
-      tcp = await listenTcp(config.host, config.mqttPort, (socket) => aedes.handle(socket));
+      tcp = await listenTcp(config.host, config.mqttPort, (socket) => {
+        aedes.handle(socket);
+        limitPacketSize(socket, MAX_MQTT_PACKET_BYTES, oversize);
+      });
     }
   } catch (error) {
     stopPublishing();

@@ -1,0 +1,67 @@
+import type { Duplex } from "node:stream";
+import { MAX_BODY_BYTES } from "@chorus/protocol";
+
+/**
+ * Largest MQTT packet a client may send: a full ingest batch (the HTTP body limit) plus room
+ * for the topic and headers. aedes' parser has no limit of its own and would buffer whatever a
+ * packet's header announces (up to 256 MiB).
+ */
+export const MAX_MQTT_PACKET_BYTES = MAX_BODY_BYTES + 64 * 1024;
+/** The "remaining length" of an MQTT fixed header takes at most four bytes (MQTT 3.1.1, 2.2.3). */
+const MAX_LENGTH_BYTES = 4;
+
+/**
+ * Watch the bytes the broker reads from a connection and destroy the connection as soon as one
+ * packet's fixed header announces more than `max` bytes, before the body is buffered.
+ *
+ * Only the fixed header is read (type byte and remaining length); the rest is skipped by count.
+ * The listener sees each chunk when aedes `read()`s it: with aedes' `'readable'` listener in
+ * place, a `'data'` listener does not change how the stream flows.
+ */
+export function limitPacketSize(
+  stream: Duplex,
+  max: number,
+  onExceeded: (announced: number | undefined) => void,
+): void {
+  let skip = 0;
+  let inHeader = false;
+  let length = 0;
+  let multiplier = 1;
+  let lengthBytes = 0;
+  const exceed = (announced: number | undefined) => {
+    stream.off("data", watch);
+    onExceeded(announced);
+    stream.destroy();
+  };
+  const watch = (chunk: Buffer) => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i);
+        skip -= n;
+        i += n;
+        continue;
+      }
+      const byte = chunk[i++] as number;
+      if (!inHeader) {
+        // The packet type byte; the remaining length follows.
+        inHeader = true;
+        length = 0;
+        multiplier = 1;
+        lengthBytes = 0;
+        continue;
+      }
+      length += (byte & 0x7f) * multiplier;
+      multiplier *= 128;
+      lengthBytes++;
+      if (byte & 0x80) {
+        if (lengthBytes >= MAX_LENGTH_BYTES) return exceed(undefined); // malformed length
+        continue;
+      }
+      if (length > max) return exceed(length);
+      inHeader = false;
+      skip = length;
+    }
+  };
+  stream.on("data", watch);
+}

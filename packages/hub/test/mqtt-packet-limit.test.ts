@@ -1,0 +1,98 @@
+import { connect, type Socket } from "node:net";
+import { PassThrough } from "node:stream";
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hub } from "../src/index.js";
+import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "../src/mqtt/packet-limit.js";
+import { KEY_A, startTestHub } from "./helpers.js";
+
+/** MQTT remaining-length encoding (MQTT 3.1.1, 2.2.3). */
+function remainingLength(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return out;
+}
+
+/** A stream read the way aedes reads it: a 'readable' listener calling read(). */
+function readLikeAedes() {
+  const stream = new PassThrough();
+  const seen: Buffer[] = [];
+  stream.on("readable", () => {
+    for (let chunk = stream.read(); chunk !== null; chunk = stream.read()) seen.push(chunk);
+  });
+  return { stream, seen };
+}
+
+describe("limitPacketSize", () => {
+  it("lets packets up to the limit through, split across chunks anyhow", async () => {
+    const { stream, seen } = readLikeAedes();
+    const exceeded: unknown[] = [];
+    limitPacketSize(stream, 300, (n) => exceeded.push(n));
+    const packet = (size: number) =>
+      Buffer.from([0x30, ...remainingLength(size), ...Buffer.alloc(size)]);
+    const bytes = Buffer.concat([packet(0), packet(300), packet(127), packet(128)]);
+    for (let i = 0; i < bytes.length; i += 7) stream.write(bytes.subarray(i, i + 7));
+    await new Promise((r) => setImmediate(r));
+    expect(exceeded).toEqual([]);
+    expect(Buffer.concat(seen)).toEqual(bytes);
+    expect(stream.destroyed).toBe(false);
+  });
+
+  it("destroys the stream at the header of a packet over the limit", async () => {
+    const { stream } = readLikeAedes();
+    const exceeded: unknown[] = [];
+    limitPacketSize(stream, 300, (n) => exceeded.push(n));
+    stream.write(Buffer.from([0x30, ...remainingLength(10), ...Buffer.alloc(10)]));
+    stream.write(Buffer.from([0x30, ...remainingLength(301)]));
+    await new Promise((r) => setImmediate(r));
+    expect(exceeded).toEqual([301]);
+    expect(stream.destroyed).toBe(true);
+  });
+
+  it("treats a remaining length longer than four bytes as malformed", async () => {
+    const { stream } = readLikeAedes();
+    const exceeded: unknown[] = [];
+    limitPacketSize(stream, 1e9, (n) => exceeded.push(n));
+    stream.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    await new Promise((r) => setImmediate(r));
+    expect(exceeded).toEqual([undefined]);
+  });
+});
+
+describe("the hub's broker", () => {
+  let hub: Hub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+
+  it("closes a TCP connection whose packet announces more than the limit, and keeps serving", async () => {
+    const socket: Socket = connect(hub.mqttPort!, "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => {});
+    // A CONNECT whose header announces 100 MiB more than the broker accepts.
+    socket.write(
+      Buffer.from([0x10, ...remainingLength(MAX_MQTT_PACKET_BYTES + 100 * 1024 * 1024)]),
+    );
+    socket.write(Buffer.alloc(64 * 1024));
+    await closed;
+
+    const client = await mqtt.connectAsync(hub.mqttUrl!, {
+      username: "any",
+      password: KEY_A,
+      reconnectPeriod: 0,
+    });
+    expect(client.connected).toBe(true);
+    await client.endAsync();
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/chorus_mqtt_denied_total\{kind="packet_too_large"\} 1/);
+  });
+});
