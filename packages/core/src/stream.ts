@@ -1,4 +1,4 @@
-import type { ChorusEvent } from "@chorus/protocol";
+import { type ChorusEvent, parseLastEventId, SSE_READY_EVENT } from "@chorus/protocol";
 import { EventSource, type EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
@@ -171,6 +171,14 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     }
     if (event.type === "error") {
       this.#onError((event as Event & { code?: number; message?: string }).code);
+      return;
+    }
+    if (event.type === SSE_READY_EVENT) {
+      // Where the hub started this stream: resume from here even if no event arrives first.
+      const after = parseLastEventId((event as MessageEvent).lastEventId);
+      if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {
+        this.#lastSeq = after;
+      }
       return;
     }
     const data = (event as MessageEvent).data;

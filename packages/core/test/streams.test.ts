@@ -71,6 +71,28 @@ describe("SSE streams", () => {
     }
   });
 
+  it("a live stream that drops before its first event still resumes where it started", async () => {
+    const proxy = await tcpProxy(hub.httpPort);
+    try {
+      const publisher = client({ url: hub.url, channel: "stream-live-drop" });
+      publisher.emit({ type: "custom", payload: { before: true } }); // history: not replayed
+      expect(await publisher.flush(5000)).toBe(true);
+      const reader = client({ url: proxy.url });
+      const stream = reader.stream.channel("stream-live-drop"); // no `after`: starts live
+      const received = collect(stream, 3);
+      // The hub's opening chorus.ready tells the client where the stream starts.
+      await waitFor(() => stream.lastEventId !== undefined, 5_000, "the stream's starting point");
+      proxy.cutAll(); // dropped before any event arrived
+      for (let i = 0; i < 3; i++) publisher.emit({ type: "custom", payload: { i } });
+      expect(await publisher.flush(5000)).toBe(true);
+      const events = await received;
+      expect(events.map((e) => e.payload)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+      expect(proxy.connections).toBeGreaterThanOrEqual(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("ends the iteration with AuthenticationError on a bad key instead of retrying", async () => {
     const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
     const stream = chorus.stream.channel("anything");

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { SSE_READY_EVENT } from "@chorus/protocol";
 import { EventSource } from "eventsource";
 import type { Hub } from "../src/index.js";
 import { KEY_A } from "./helpers.js";
@@ -26,6 +27,7 @@ export async function readSse(
     signal: controller.signal,
   });
   const frames: SseFrame[] = [];
+  let readyAfter: number | undefined;
   let raw = "";
   let ended = false;
   const waiters = new Set<() => void>();
@@ -46,7 +48,9 @@ export async function readSse(
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const frame = parseBlock(block);
-          if (frame) frames.push(frame);
+          // The stream's opening `chorus.ready` marks where it starts; tests read it apart.
+          if (frame?.event === SSE_READY_EVENT) readyAfter = Number(frame.id);
+          else if (frame) frames.push(frame);
           end = buffer.indexOf("\n\n");
         }
         wake();
@@ -63,6 +67,10 @@ export async function readSse(
     frames,
     get raw() {
       return raw;
+    },
+    /** The seq the stream said it starts after (its `chorus.ready` message). */
+    get readyAfter() {
+      return readyAfter;
     },
     get ended() {
       return ended;

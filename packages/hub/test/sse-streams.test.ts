@@ -24,8 +24,12 @@ describe("SSE streams", () => {
     expect(frame?.event).toBe("agent.message");
     expect(frame?.data).toMatchObject({ id: body.ids[0], payload: { text: "a\nb" } });
     expect(frame?.id).toBe(String(frame?.data.seq));
+    // retry, then chorus.ready naming the seq the stream starts after, then the event.
+    const after = stream.readyAfter;
+    expect(after).toBe(Number(frame?.id) - 1);
     expect(stream.raw).toBe(
-      `retry: 2000\n\nid: ${frame?.id}\nevent: agent.message\ndata: ${JSON.stringify(frame?.data)}\n\n`,
+      `retry: 2000\n\nid: ${after}\nevent: chorus.ready\ndata: {"after":${after}}\n\n` +
+        `id: ${frame?.id}\nevent: agent.message\ndata: ${JSON.stringify(frame?.data)}\n\n`,
     );
     await stream.close();
   });

@@ -9,6 +9,13 @@ export const SSE_PING_INTERVAL_MS = 15_000;
 /** Reconnect delay the hub advises clients through `retry:`. */
 export const SSE_RETRY_MS = 2_000;
 
+/**
+ * The first message of every stream. Its `id` is the seq the stream starts after, so a client
+ * that drops before the first event still resumes exactly there (an `id:`-only message would
+ * be dropped by SSE parsers). Named, so `onmessage` handlers never see it.
+ */
+export const SSE_READY_EVENT = "chorus.ready";
+
 export interface SseMessage {
   id?: string | number;
   event?: string;
@@ -26,6 +33,15 @@ export function formatSseMessage(message: SseMessage): string {
 
 export function formatSseEvent(event: { seq: number; type: string }): string {
   return formatSseMessage({ id: event.seq, event: event.type, data: JSON.stringify(event) });
+}
+
+/** The {@link SSE_READY_EVENT} message for a stream starting after `cursor`. */
+export function formatSseReady(cursor: number): string {
+  return formatSseMessage({
+    id: cursor,
+    event: SSE_READY_EVENT,
+    data: JSON.stringify({ after: cursor }),
+  });
 }
 
 export function formatSseComment(text: string): string {

@@ -3,6 +3,7 @@ import {
   type ChorusEvent,
   formatSseComment,
   formatSseEvent,
+  formatSseReady,
   formatSseRetry,
   SSE_RETRY_MS,
 } from "@chorus/protocol";
@@ -106,6 +107,7 @@ class SseStream {
       return;
     }
     if (ctx.closing.aborted) this.close();
+    if (!this.#closed) this.#res.write(formatSseReady(this.#cursor));
     this.#schedule();
   }
 
