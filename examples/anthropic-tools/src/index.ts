@@ -17,7 +17,7 @@ import { scriptedFetch } from "./scripted-fetch.js";
  */
 
 const live = Boolean(process.env.ANTHROPIC_API_KEY);
-const model = process.env.ANTHROPIC_MODEL ?? "claude-sonnet-5-5";
+const model = process.env.ANTHROPIC_MODEL ?? "claude-haiku-4-5";
 
 const tools: Tool[] = [
   {
