@@ -45,6 +45,22 @@ describe("health, readiness, metrics", () => {
 });
 
 describe("POST /v1/realtime/credentials", () => {
+  it("names the host the client called when the hub is bound to every interface", async () => {
+    const wide = await startTestHub({ host: "0.0.0.0" });
+    try {
+      const url = `http://127.0.0.1:${wide.httpPort}/v1/realtime/credentials`;
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY_A}` },
+      });
+      const body = (await res.json()) as { url: string; wsUrl: string };
+      expect(body.url).toBe(`mqtt://127.0.0.1:${wide.mqttPort}`);
+      expect(body.wsUrl).toBe(`ws://127.0.0.1:${wide.httpPort}/mqtt`);
+    } finally {
+      await wide.close();
+    }
+  });
+
   let hub: Hub;
   beforeAll(async () => {
     hub = await startTestHub({ realtimeTtlSeconds: 600 });

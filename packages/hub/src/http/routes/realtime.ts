@@ -25,7 +25,12 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
     );
     const clientId = input.clientId ?? `chorus-${randomBytes(8).toString("hex")}`;
     const { token, expiresAt } = ctx.auth.issueToken(principal, clientId, ttlMs);
-    const host = urlHost(ctx.config.publicHost ?? ctx.addresses.host);
+    // Bound to every interface, the hub cannot know which of its addresses the client can
+    // reach: the Host it was called on is the best answer (CHORUS_PUBLIC_HOST overrides).
+    const bound = ctx.addresses.host;
+    const host = urlHost(
+      ctx.config.publicHost ?? (WILDCARD_HOSTS.has(bound) ? request.hostname : bound),
+    );
     const credentials: Omit<RealtimeCredentials, "url"> & { url?: string } = {
       wsUrl: `ws://${host}:${ctx.addresses.httpPort}/mqtt`,
       username: principal.org,
@@ -40,6 +45,8 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
     return credentials;
   });
 }
+
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 
 /** IPv6 literals need brackets inside a URL. */
 function urlHost(host: string): string {
