@@ -1,5 +1,5 @@
-import { currentTrace, EventTypes } from "@chorus/core";
-import { type IdSource, spanUnder } from "./ids.js";
+import { currentTrace, EventTypes, type TraceIdPool } from "@chorus/core";
+import { spanUnder } from "./ids.js";
 import {
   type Capture,
   contentText,
@@ -25,7 +25,7 @@ export interface CallContext {
   pending: PendingTools;
   capture: Capture;
   emitTokens: boolean;
-  ids: IdSource;
+  ids: TraceIdPool;
 }
 
 /** Header the SDK's `messages.stream()` helper sets on the `create` call it makes. */

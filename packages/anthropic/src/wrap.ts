@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
+import { TraceIdPool } from "@chorus/core";
 import { tapApiPromise } from "./api-promise-tap.js";
-import { IdSource } from "./ids.js";
 import { type CallContext, LlmCall } from "./llm-call.js";
 import { resolveWrapOptions, type WrapAnthropicOptions } from "./options.js";
 import { PendingTools } from "./pending-tools.js";
@@ -138,7 +138,7 @@ function createLive(options: WrapAnthropicOptions): Live {
     pending: new PendingTools(),
     capture: resolved.capture,
     emitTokens: resolved.emitTokens,
-    ids: new IdSource(),
+    ids: new TraceIdPool(),
   };
   const close = () => {
     // Only a client we created is ours to close; close() never rejects, but stay defensive.

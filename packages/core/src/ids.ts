@@ -92,3 +92,39 @@ function nonZeroHex(bytes: number): string {
     if (!/^0+$/.test(hex)) return hex;
   }
 }
+
+/**
+ * W3C trace and span ids from a pool of cryptographically random bytes: one `crypto` call per
+ * ~500 span ids, where a fresh `randomBytes()` per id costs microseconds on the path of every
+ * LLM or tool call an adapter observes. One pool per adapter instance (no module state); every
+ * byte is read once, so ids are never reused.
+ */
+export class TraceIdPool {
+  readonly #pool = Buffer.allocUnsafe(POOL_BYTES);
+  #offset = POOL_BYTES;
+
+  /** 32 lowercase hex characters, never all zero. */
+  traceId(): string {
+    return this.#hex(16);
+  }
+
+  /** 16 lowercase hex characters, never all zero. */
+  spanId(): string {
+    return this.#hex(8);
+  }
+
+  #hex(bytes: number): string {
+    for (;;) {
+      if (this.#offset + bytes > POOL_BYTES) {
+        randomFillSync(this.#pool);
+        this.#offset = 0;
+      }
+      const start = this.#offset;
+      this.#offset += bytes;
+      // An all-zero id is invalid in W3C trace-context (odds 2^-64 or less, and free to check).
+      for (let i = start; i < start + bytes; i++) {
+        if (this.#pool[i] !== 0) return this.#pool.toString("hex", start, start + bytes);
+      }
+    }
+  }
+}

@@ -25,7 +25,7 @@ export {
 } from "./errors.js";
 export type { EmitEvent } from "./event-builder.js";
 export type { EventsApi } from "./events-api.js";
-export { newEventId, newSpanId, newTraceId } from "./ids.js";
+export { newEventId, newSpanId, newTraceId, TraceIdPool } from "./ids.js";
 export type { IntentPage, IntentsApi, PostedIntentEvent, WriteOptions } from "./intents-api.js";
 export {
   createConsoleLogger,

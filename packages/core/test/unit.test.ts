@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from "../src/backoff.js";
 import { CircuitBreaker } from "../src/circuit-breaker.js";
 import { ConnectionError, RateLimitError } from "../src/errors.js";
+import { TraceIdPool } from "../src/ids.js";
 import { DeliveryQueue, type QueuedEvent } from "../src/queue.js";
 import { isRetryable } from "../src/retry.js";
 import { RingBuffer } from "../src/ring-buffer.js";
@@ -43,6 +44,18 @@ describe("DeliveryQueue", () => {
     q.push(ev("e"));
     expect(q.requeue(batch)).toBe(1); // a, b, c, d, e → a is dropped
     expect(q.take(10, 1e9).map((e) => e.id)).toEqual(["b", "c", "d", "e"]);
+  });
+});
+
+describe("TraceIdPool", () => {
+  it("hands out W3C ids, unique across pool refills", () => {
+    const pool = new TraceIdPool();
+    const spans = Array.from({ length: 2000 }, () => pool.spanId()); // several 4 KiB refills
+    const traces = Array.from({ length: 300 }, () => pool.traceId());
+    for (const id of spans) expect(id).toMatch(/^(?!0+$)[0-9a-f]{16}$/);
+    for (const id of traces) expect(id).toMatch(/^(?!0+$)[0-9a-f]{32}$/);
+    expect(new Set(spans).size).toBe(spans.length);
+    expect(new Set(traces).size).toBe(traces.length);
   });
 });
 

@@ -1,5 +1,4 @@
-import { type Chorus, currentTrace } from "@chorus/core";
-import { IdPool } from "./ids.js";
+import { type Chorus, currentTrace, TraceIdPool } from "@chorus/core";
 import { agentNameOf, runMetadata, toAgentName } from "./metadata.js";
 import { RunMap } from "./run-map.js";
 
@@ -85,7 +84,7 @@ export interface OpenRun {
  */
 export class RunTracker {
   readonly #runs = new RunMap<Run>();
-  readonly #ids = new IdPool();
+  readonly #ids = new TraceIdPool();
   readonly #chorus: Chorus;
   readonly #channel: string | undefined;
   readonly #agent: string | undefined;
