@@ -19,8 +19,6 @@ import { SeqWatermark } from "./watermark.js";
  * holds at most this many events in memory and loses none.
  */
 export const MAX_QUEUED_EVENTS = 1000;
-/** How often the stream's connection state is sampled for `disconnected` / `reconnected`. */
-const CONNECTION_CHECK_MS = 100;
 /** How often `runAgent` looks whether the stream has opened yet. */
 const STARTUP_POLL_MS = 20;
 /** Log event types the runner needs whatever the handlers are: they move its view of an intent. */
@@ -103,7 +101,7 @@ class AgentRunner {
   /** What ended the stream before `start()` finished, for `start()` to throw. */
   #startupFailure: { error: unknown } | undefined;
   #openGate: () => void = () => {};
-  #monitor: NodeJS.Timeout | undefined;
+  #offConnection: (() => void) | undefined;
   #connected = false;
   /** The first open (with `after`, it may come after `start()`) is not a reconnection. */
   #everConnected = false;
@@ -186,8 +184,7 @@ class AgentRunner {
       this.#connected = stream.connected;
       this.#everConnected = this.#connected;
       this.#openGate();
-      this.#monitor = setInterval(() => this.#checkConnection(), CONNECTION_CHECK_MS);
-      this.#monitor.unref?.();
+      this.#offConnection = stream.onConnection((connected) => this.#onConnection(connected));
       this.#lifecycle.emit("started", { agent: this.agent, after, caughtUp });
     } catch (error) {
       this.#stopping ??= this.#shutdown(error, false);
@@ -350,8 +347,7 @@ class AgentRunner {
     return intents.length;
   }
 
-  #checkConnection(): void {
-    const connected = this.#stream?.connected ?? false;
+  #onConnection(connected: boolean): void {
     if (connected === this.#connected || this.#stopped) return;
     this.#connected = connected;
     if (connected && !this.#everConnected) {
@@ -367,7 +363,7 @@ class AgentRunner {
   async #shutdown(error: unknown, announce: boolean): Promise<void> {
     this.#stopped = true;
     this.#abort.abort(new Error(`agent ${this.agent} stopped`));
-    clearInterval(this.#monitor);
+    this.#offConnection?.();
     this.#openGate();
     this.#stream?.close();
     await this.#queues.stop();

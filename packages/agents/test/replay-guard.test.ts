@@ -51,6 +51,7 @@ function scriptedChorus(
   const stream = {
     connected: true,
     lastEventId: undefined,
+    onConnection: () => () => {},
     close: () => closed.resolve(),
     async *[Symbol.asyncIterator]() {
       for (const e of deliveries) yield e;

@@ -1,12 +1,8 @@
 import type { ChorusEvent, EventStream } from "@chorus/core";
 import { type Io, paint } from "./io.js";
 
-/**
- * How often the stream's `connected` flag is sampled. EventStream reconnects on its own and
- * emits nothing when it does, so sampling is the only way to tell the user; a drop shorter than
- * this may go unreported, which is harmless because resuming loses nothing.
- */
-const CONNECTION_POLL_MS = 250;
+/** Interval of the timer that keeps the process alive while following (it does nothing else). */
+const KEEP_ALIVE_MS = 60_000;
 
 export interface FollowOptions {
   io: Io;
@@ -30,32 +26,37 @@ export async function follow(stream: EventStream, options: FollowOptions): Promi
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
 
-  let wasConnected = false;
   let lost = false;
-  // Not unref'd on purpose: while following, this timer keeps the process alive even when the
-  // stream is between reconnect attempts and holds no socket.
-  const poll = setInterval(() => {
-    const connected = stream.connected;
-    if (connected && !wasConnected) {
+  let announced = false;
+  const offConnection = stream.onConnection((connected) => {
+    if (connected) {
       if (lost)
         io.err(
           paint(io, "dim", `chorus: reconnected, resuming after #${stream.lastEventId ?? "start"}`),
         );
-      else options.onConnected?.();
+      else if (!announced) options.onConnected?.();
+      announced = true;
       lost = false;
-    } else if (!connected && wasConnected) {
+    } else if (announced && !lost) {
       lost = true;
       io.err(paint(io, "dim", "chorus: connection to the hub lost; reconnecting…"));
     }
-    wasConnected = connected;
-  }, CONNECTION_POLL_MS);
+  });
+  if (stream.connected && !announced) {
+    announced = true;
+    options.onConnected?.();
+  }
+  // Not unref'd on purpose: while following, this keeps the process alive even when the stream
+  // is between reconnect attempts and holds no socket.
+  const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
 
   try {
     for await (const event of stream) {
       if (await options.onEvent(event)) break;
     }
   } finally {
-    clearInterval(poll);
+    offConnection();
+    clearInterval(keepAlive);
     stream.close();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

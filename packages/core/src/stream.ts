@@ -59,6 +59,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #paused = false;
   #closed = false;
   #connected = false;
+  readonly #connectionListeners = new Set<(connected: boolean) => void>();
 
   readonly #onClose: () => void;
 
@@ -89,6 +90,35 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     return this.#connected;
   }
 
+  /**
+   * Be told when the connection opens (`true`) and drops (`false`), for status lines and
+   * lifecycle events; resuming is the stream's own job either way. Not called on `close()`.
+   * A listener that throws is logged and skipped. Returns a function that removes it.
+   *
+   * @example
+   * stream.onConnection((up) => console.error(up ? "connected" : "reconnecting…"));
+   */
+  onConnection(listener: (connected: boolean) => void): () => void {
+    this.#connectionListeners.add(listener);
+    return () => this.#connectionListeners.delete(listener);
+  }
+
+  #setConnected(connected: boolean): void {
+    if (this.#connected === connected) return;
+    this.#connected = connected;
+    if (this.#closed) return;
+    for (const listener of this.#connectionListeners) {
+      try {
+        listener(connected);
+      } catch {
+        this.#deps.diagnostics.warnRateLimited(
+          "sse_connection_listener",
+          "an SSE connection listener threw; ignored",
+        );
+      }
+    }
+  }
+
   /** Stop streaming. A pending `next()` resolves as done; buffered events are discarded. */
   close(): void {
     if (this.#closed) return;
@@ -97,6 +127,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     this.#source?.close();
     this.#source = undefined;
     this.#connected = false;
+    this.#connectionListeners.clear();
     this.#channel.end();
     this.#onClose();
   }
@@ -166,7 +197,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     if (this.#closed) return;
     if (event.type === "open") {
       this.#attempt = 0;
-      this.#connected = true;
+      this.#setConnected(true);
       return;
     }
     if (event.type === "error") {
@@ -205,7 +236,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   }
 
   #onError(status: number | undefined): void {
-    this.#connected = false;
+    this.#setConnected(false);
     const failure = this.#failure;
     if (status !== undefined && PERMANENT.has(status) && failure && isCallerError(failure)) {
       this.#dropConnection();
@@ -237,7 +268,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     clearTimeout(this.#timer);
     this.#source?.close();
     this.#source = undefined;
-    this.#connected = false;
+    this.#setConnected(false);
   }
 
   #maybeResume(): void {

@@ -93,6 +93,27 @@ describe("SSE streams", () => {
     }
   });
 
+  it("tells onConnection listeners when the connection opens and drops", async () => {
+    const proxy = await tcpProxy(hub.httpPort);
+    try {
+      const reader = client({ url: proxy.url });
+      const stream = reader.stream.channel("stream-status");
+      const seen: boolean[] = [];
+      stream.onConnection((up) => seen.push(up));
+      stream.onConnection(() => {
+        throw new Error("a broken listener is skipped");
+      });
+      await waitFor(() => seen.length === 1, 5_000, "the first open");
+      proxy.cutAll();
+      await waitFor(() => seen.length === 3, 10_000, "the drop and the reconnect");
+      expect(seen).toEqual([true, false, true]);
+      stream.close();
+      expect(seen).toHaveLength(3); // close() is not reported as a drop
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("ends the iteration with AuthenticationError on a bad key instead of retrying", async () => {
     const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
     const stream = chorus.stream.channel("anything");
