@@ -59,6 +59,10 @@ describe("chorus hub", () => {
       parseHubArgs(["--port", "0", "--mqtt-port", "off", "--db", ":memory:", "--retention", "7d"]),
     ).toEqual({ port: 0, mqttPort: false, db: ":memory:", retention: "7d" });
     expect(parseHubArgs(["-h"])).toBe("help");
+    expect(parseHubArgs(["--rate-limit", "600/s"])).toEqual({
+      rateLimit: { max: 600, windowMs: 1000 },
+    });
+    expect(parseHubArgs(["--rate-limit", "off"])).toEqual({ rateLimit: false });
   });
 
   it("answers a bad flag with usage and exit code 2", async () => {
@@ -66,6 +70,7 @@ describe("chorus hub", () => {
     expect(await main(["hub", "--port", "http"], c.io)).toBe(2);
     expect(c.err.join("\n")).toMatch(/--port must be a port number/);
     expect(await main(["hub", "--bogus"], c.io)).toBe(2);
+    expect(await main(["hub", "--rate-limit", "lots"], c.io)).toBe(2);
     expect(await main(["nope"], c.io)).toBe(2);
   });
 

@@ -11,6 +11,7 @@ import {
   closeAll,
   fakeHub,
   KEY_A,
+  ORG_A,
   refusedPort,
   sleep,
   startHub,
@@ -70,6 +71,27 @@ describe("delivery under faults", () => {
       expect(chorus.stats()).toMatchObject({ sent: 1, retried: 1, circuit: "closed" });
     } finally {
       await fake.close();
+    }
+  });
+
+  it("delivers every event through a real hub's per-key rate limit, waiting out Retry-After", async () => {
+    const reader = "key_acme_reader_0123456789"; // a second key of the org, with its own budget
+    const limited = await startHub({
+      rateLimit: "10/s",
+      apiKeys: `${ORG_A}:${KEY_A},${ORG_A}:${reader}`,
+    });
+    try {
+      const chorus = client({ url: limited.url, channel: "limited", maxBatchSize: 5 });
+      const ids = Array.from({ length: 100 }, (_, i) =>
+        chorus.emit({ type: "custom", payload: { i } }),
+      );
+      expect(await chorus.flush(20_000)).toBe(true);
+      const stored = await storedEvents(limited, { channel: "limited" }, reader);
+      expect(stored.map((e) => e.id)).toEqual(ids); // all of them, once, in order
+      expect(chorus.stats()).toMatchObject({ sent: 100, dropped: 0, failed: 0 });
+      expect(chorus.stats().retried).toBeGreaterThan(0); // 20 requests against 10/s: some waited
+    } finally {
+      await limited.close();
     }
   });
 

@@ -31,6 +31,17 @@ export interface HubOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Host name put into the URLs the hub hands out (credentials). Default: the bound host. */
   publicHost?: string;
+  /**
+   * Requests each API key may make per window, answered beyond with 429 and `Retry-After`.
+   * `"600/s"`, `"60000/m"`, an object, or `false`. Env `CHORUS_RATE_LIMIT` (`off` disables).
+   * Default {@link DEFAULT_RATE_LIMIT}.
+   */
+  rateLimit?: string | RateLimit | false;
+}
+
+export interface RateLimit {
+  max: number;
+  windowMs: number;
 }
 
 export interface ResolvedHubConfig {
@@ -46,6 +57,7 @@ export interface ResolvedHubConfig {
   realtimeTtlMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
   publicHost: string | undefined;
+  rateLimit: RateLimit | undefined;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -53,6 +65,12 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_MQTT_PORT = 1883;
 export const DEFAULT_DB = ".chorus/hub.db";
 export const DEV_ORG = "dev";
+/**
+ * 60,000 requests a minute per key: far above what batching clients send (one request per flush
+ * interval each), so it only stops a runaway loop or a flood from taking the hub down for
+ * everyone else.
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = { max: 60_000, windowMs: 60_000 };
 /** Realtime credentials live an hour unless configured: long enough to be cheap, short enough to expire a leak. */
 export const DEFAULT_REALTIME_TTL_SECONDS = 3600;
 
@@ -64,6 +82,21 @@ const UNITS: Record<string, number> = {
   d: 86_400_000,
   w: 604_800_000,
 };
+
+/** Parse `600/s`, `60000/m`, `1000/h` (requests per window); `off` or `false` disables. */
+export function parseRateLimit(value: string | RateLimit | false): RateLimit | undefined {
+  if (value === false || value === "off" || value === "false") return undefined;
+  if (typeof value === "object") {
+    if (!(value.max >= 1) || !(value.windowMs >= 1))
+      throw new Error("rateLimit needs max and windowMs >= 1");
+    return value;
+  }
+  const match = /^\s*(\d+)\s*\/\s*(s|m|h)\s*$/.exec(value);
+  if (!match || Number(match[1]) < 1) {
+    throw new Error(`invalid rate limit "${value}" (use e.g. 600/s, 60000/m, or off)`);
+  }
+  return { max: Number(match[1]), windowMs: UNITS[match[2] as string] as number };
+}
 
 /** Parse `7d`, `12h`, `30m`, `45s`, `500ms` or a bare number of milliseconds. */
 export function parseDuration(value: string | number): number {
@@ -138,5 +171,8 @@ export function resolveHubConfig(
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
+    rateLimit: parseRateLimit(
+      options.rateLimit ?? (env.CHORUS_RATE_LIMIT || undefined) ?? DEFAULT_RATE_LIMIT,
+    ),
   };
 }

@@ -7,6 +7,8 @@ export {
   type HubLogger,
   type HubOptions,
   parseDuration,
+  parseRateLimit,
+  type RateLimit,
   type ResolvedHubConfig,
   resolveHubConfig,
 } from "./config.js";

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createHub, type HubOptions } from "@chorus/hub";
+import { createHub, type HubOptions, parseRateLimit } from "@chorus/hub";
 import { ExitCode, UsageError } from "../exit-codes.js";
 import { type Io, paint } from "../io.js";
 
@@ -16,6 +16,7 @@ Options (each also an environment variable):
   --retention <dur>   keep events this long: 7d, 12h, 30m  CHORUS_RETENTION  (forever)
   --api-keys <spec>   org:key,org2:key2 (org:key:read+subscribe narrows scopes)
                                                            CHORUS_API_KEYS   (a dev key)
+  --rate-limit <n/u>  requests per key: 600/s, 60000/m, off CHORUS_RATE_LIMIT (60000/m)
   --log-level <lvl>   debug, info, warn, error             CHORUS_LOG_LEVEL  (info)
   -h, --help          show this help
 
@@ -43,6 +44,7 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
         db: { type: "string" },
         retention: { type: "string" },
         "api-keys": { type: "string" },
+        "rate-limit": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -67,6 +69,14 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
   if (str("db") !== undefined) options.db = str("db");
   if (str("retention") !== undefined) options.retention = str("retention");
   if (str("api-keys") !== undefined) options.apiKeys = str("api-keys");
+  const rate = str("rate-limit");
+  if (rate !== undefined) {
+    try {
+      options.rateLimit = parseRateLimit(rate) ?? false;
+    } catch (error) {
+      throw new UsageError(`--rate-limit: ${(error as Error).message}`);
+    }
+  }
   const level = str("log-level");
   if (level !== undefined) {
     if (!["debug", "info", "warn", "error"].includes(level)) {

@@ -7,6 +7,7 @@ import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
+import { installRateLimit } from "./rate-limit.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerIntentRoutes } from "./routes/intents.js";
 import { registerOpsRoutes } from "./routes/ops.js";
@@ -64,6 +65,7 @@ export async function buildHttpServer(
     setImmediate(() => connections.drain());
   });
   installAuth(app, ctx);
+  await installRateLimit(app, ctx);
   installRequestMetrics(app, ctx);
   installJsonParser(app);
 
