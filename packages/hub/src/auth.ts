@@ -18,6 +18,13 @@ export interface Principal {
 }
 
 /**
+ * Shortest API key accepted: failed authentication is not throttled per client, so a key must
+ * be long enough that guessing it over the network is hopeless (16 random base64 characters
+ * are 96 bits; generated dev keys carry 144).
+ */
+export const MIN_KEY_LENGTH = 16;
+
+/**
  * Parse `org:key,org2:key2` (optionally `org:key:publish+read` to narrow scopes).
  * Throws on a malformed entry: a typo here must stop the hub, not open it.
  */
@@ -34,7 +41,11 @@ export function parseApiKeys(spec: string): ApiKeyConfig[] {
       if (!/^[A-Za-z0-9_.-]{1,100}$/.test(org)) {
         throw new Error(`CHORUS_API_KEYS: invalid org name "${org}"`);
       }
-      if (key.length < 8) throw new Error(`CHORUS_API_KEYS: the key for org "${org}" is too short`);
+      if (key.length < MIN_KEY_LENGTH) {
+        throw new Error(
+          `CHORUS_API_KEYS: the key for org "${org}" is too short (at least ${MIN_KEY_LENGTH} characters)`,
+        );
+      }
       const config: ApiKeyConfig = { org, key };
       if (scopeSpec) {
         const scopes = scopeSpec.split("+");

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { parseApiKeys } from "../src/auth.js";
+import { parseDuration, resolveHubConfig } from "../src/config.js";
+
+describe("hub configuration", () => {
+  it("parses keys with optional scopes and refuses malformed or short ones", () => {
+    expect(
+      parseApiKeys("acme:key_acme_0123456789, globex:key_globex_012345:read+subscribe"),
+    ).toEqual([
+      { org: "acme", key: "key_acme_0123456789" },
+      { org: "globex", key: "key_globex_012345", scopes: ["read", "subscribe"] },
+    ]);
+    expect(() => parseApiKeys("acme:short")).toThrow(/too short \(at least 16/);
+    expect(() => parseApiKeys("acme")).toThrow(/org:key/);
+    expect(() => parseApiKeys("a/b:key_acme_0123456789")).toThrow(/invalid org/);
+    expect(() => parseApiKeys("acme:key_acme_0123456789:root")).toThrow(/unknown scope "root"/);
+  });
+
+  it("refuses to listen beyond loopback without keys, and creates a dev key on loopback", () => {
+    expect(() => resolveHubConfig({ host: "0.0.0.0" }, {})).toThrow(
+      /refusing to listen on 0\.0\.0\.0/,
+    );
+    const dev = resolveHubConfig({}, {});
+    expect(dev.devKey).toMatch(/^dev_[A-Za-z0-9_-]{24}$/);
+    expect(dev.apiKeys).toEqual([{ org: "dev", key: dev.devKey }]);
+  });
+
+  it("reads every option from CHORUS_* variables, explicit options winning", () => {
+    const env = {
+      CHORUS_PORT: "9000",
+      CHORUS_HOST: "0.0.0.0",
+      CHORUS_MQTT_PORT: "off",
+      CHORUS_DB: ":memory:",
+      CHORUS_RETENTION: "12h",
+      CHORUS_API_KEYS: "acme:key_acme_0123456789",
+      CHORUS_RATE_LIMIT: "600/s",
+      CHORUS_LOG_LEVEL: "warn",
+    };
+    expect(resolveHubConfig({}, env)).toMatchObject({
+      port: 9000,
+      host: "0.0.0.0",
+      mqttPort: false,
+      db: ":memory:",
+      retentionMs: 12 * 3_600_000,
+      devKey: undefined,
+      rateLimit: { max: 600, windowMs: 1000 },
+      logLevel: "warn",
+    });
+    expect(resolveHubConfig({ port: 1, rateLimit: false }, env)).toMatchObject({
+      port: 1,
+      rateLimit: undefined,
+    });
+    expect(() => resolveHubConfig({}, { CHORUS_PORT: "http" })).toThrow(
+      /CHORUS_PORT must be a port/,
+    );
+    expect(parseDuration("7d")).toBe(604_800_000);
+    expect(() => parseDuration("soon")).toThrow(/invalid duration/);
+  });
+});
