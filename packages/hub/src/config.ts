@@ -37,6 +37,12 @@ export interface HubOptions {
    * Default {@link DEFAULT_RATE_LIMIT}.
    */
   rateLimit?: string | RateLimit | false;
+  /**
+   * Failed authentications (HTTP and MQTT) one remote address may make per window before its
+   * attempts are refused with 429 until the window ends. Env `CHORUS_AUTH_FAILURE_LIMIT`
+   * (`off` disables). Default {@link DEFAULT_AUTH_FAILURE_LIMIT}.
+   */
+  authFailureLimit?: string | RateLimit | false;
 }
 
 export interface RateLimit {
@@ -58,6 +64,7 @@ export interface ResolvedHubConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   publicHost: string | undefined;
   rateLimit: RateLimit | undefined;
+  authFailureLimit: RateLimit | undefined;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -71,6 +78,12 @@ export const DEV_ORG = "dev";
  * everyone else.
  */
 export const DEFAULT_RATE_LIMIT: RateLimit = { max: 60_000, windowMs: 60_000 };
+/**
+ * 300 failed authentications a minute per address: a misconfigured client retrying about once a
+ * second never reaches it (so it cannot lock out its neighbours), while key guessing is held to
+ * five attempts a second.
+ */
+export const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = { max: 300, windowMs: 60_000 };
 /** Realtime credentials live an hour unless configured: long enough to be cheap, short enough to expire a leak. */
 export const DEFAULT_REALTIME_TTL_SECONDS = 3600;
 
@@ -171,6 +184,11 @@ export function resolveHubConfig(
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
+    authFailureLimit: parseRateLimit(
+      options.authFailureLimit ??
+        (env.CHORUS_AUTH_FAILURE_LIMIT || undefined) ??
+        DEFAULT_AUTH_FAILURE_LIMIT,
+    ),
     rateLimit: parseRateLimit(
       options.rateLimit ?? (env.CHORUS_RATE_LIMIT || undefined) ?? DEFAULT_RATE_LIMIT,
     ),

@@ -1,4 +1,5 @@
 import type { Authenticator } from "./auth.js";
+import type { AuthFailureThrottle } from "./auth-throttle.js";
 import type { EventBus } from "./bus.js";
 import type { HubLogger, ResolvedHubConfig } from "./config.js";
 import type { HubMetrics } from "./metrics.js";
@@ -10,6 +11,8 @@ export interface HubContext {
   store: Store;
   bus: EventBus;
   auth: Authenticator;
+  /** Failed authentications per remote address; undefined when the limit is off. */
+  authThrottle: AuthFailureThrottle | undefined;
   metrics: HubMetrics;
   logger: HubLogger;
   /** Where the HTTP and MQTT listeners ended up (filled in as they start). */

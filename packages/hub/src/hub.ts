@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Authenticator } from "./auth.js";
+import { AuthFailureThrottle } from "./auth-throttle.js";
 import { EventBus } from "./bus.js";
 import { type HubOptions, type ResolvedHubConfig, resolveHubConfig } from "./config.js";
 import type { HubContext } from "./context.js";
@@ -53,6 +54,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     store,
     bus: new EventBus((error) => logger.error("event listener failed", { error: String(error) })),
     auth: new Authenticator(config.apiKeys, config.secret),
+    authThrottle: config.authFailureLimit && new AuthFailureThrottle(config.authFailureLimit),
     metrics: new HubMetrics(),
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: config.host },

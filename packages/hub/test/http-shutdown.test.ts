@@ -64,6 +64,7 @@ async function startServer(
     store: options.wrapStore ? options.wrapStore(store) : store,
     bus: new EventBus(() => {}),
     auth: new Authenticator(config.apiKeys),
+    authThrottle: undefined,
     metrics: new HubMetrics(),
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },

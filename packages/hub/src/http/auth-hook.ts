@@ -24,12 +24,22 @@ declare module "fastify" {
  */
 export function installAuth(app: FastifyInstance, ctx: HubContext): void {
   app.decorateRequest("principal", null);
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", async (request, reply) => {
     const scope = request.routeOptions.config.scope;
     if (scope === undefined) return;
+    const wait = ctx.authThrottle?.blockedFor(request.ip);
+    if (wait !== undefined) {
+      reply.header("retry-after", String(Math.ceil(wait / 1000)));
+      throw new HttpError(
+        "rate_limited",
+        "too many failed authentications from this address; retry later",
+        { retryAfterMs: wait },
+      );
+    }
     const key = bearerToken(request.headers.authorization);
     const principal = key === undefined ? undefined : ctx.auth.authenticateKey(key);
     if (!principal) {
+      ctx.authThrottle?.fail(request.ip);
       throw new HttpError(
         "unauthorized",
         key === undefined ? "missing Authorization: Bearer <api key>" : "invalid API key",

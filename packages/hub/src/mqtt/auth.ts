@@ -1,11 +1,18 @@
 import { INGEST_TOPIC_ROOT, type Scope, TOPIC_ROOT, topicOrg } from "@chorus/protocol";
-import type { AedesOptions, AuthenticateError } from "aedes";
+import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import type { HubContext } from "../context.js";
 import { ingestPublish, recordDrop } from "./ingest.js";
 import type { MqttPrincipal, MqttSessions } from "./sessions.js";
 
 /** CONNACK return code 4, "bad user name or password": what mqtt.js reports as a refused connect. */
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthenticateError["returnCode"];
+const NOT_AUTHORIZED = 5 as AuthenticateError["returnCode"];
+
+/** The peer's address: the TCP socket's, or for WebSocket the upgraded HTTP request's. */
+function remoteAddress(client: Client): string | undefined {
+  const conn = client.conn as { remoteAddress?: string };
+  return client.req?.socket.remoteAddress ?? conn.remoteAddress;
+}
 /** CONNACK return code 2, "identifier rejected": the client id is held by another org. */
 const IDENTIFIER_REJECTED = 2 as AuthenticateError["returnCode"];
 
@@ -47,9 +54,24 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
 
   return {
     authenticate(client, _username, password, done) {
+      const address = remoteAddress(client);
+      if (ctx.authThrottle?.blockedFor(address) !== undefined) {
+        metrics.mqttAuthFailures.inc();
+        logger.debug("mqtt connect refused: too many failed authentications", {
+          clientId: client.id,
+        });
+        done(
+          Object.assign(new Error("too many failed authentications"), {
+            returnCode: NOT_AUTHORIZED,
+          }),
+          null,
+        );
+        return;
+      }
       const secret = password?.toString("utf8");
       const principal = secret ? ctx.auth.authenticateSecret(secret, client.id) : undefined;
       if (!principal) {
+        ctx.authThrottle?.fail(address);
         metrics.mqttAuthFailures.inc();
         logger.debug("mqtt connect refused: bad credentials", { clientId: client.id });
         const error = Object.assign(new Error("bad credentials"), {
