@@ -35,7 +35,7 @@ export default defineConfig({
   plugins: [typescriptWithStandardDecorators()],
   test: {
     include: ["test/**/*.test.ts"],
-    setupFiles: ["test/setup.ts"],
+    setupFiles: ["../../test/fail-on-unhandled.ts"],
     globalSetup: ["test/global-setup.ts"],
     // Integration tests start real hubs; two cores are shared with other packages.
     fileParallelism: false,

@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    setupFiles: ["test/setup.ts"],
+    setupFiles: ["../../test/fail-on-unhandled.ts"],
     globalSetup: ["test/global-setup.ts"],
     // Integration tests start real hubs and sockets; two cores are shared with other packages.
     fileParallelism: false,

@@ -21,7 +21,7 @@ import {
 
 /*
  * Whatever goes wrong on our side, the user's run returns exactly what it returns without the
- * handler, and nothing is left behind as an unhandled rejection (test/setup.ts fails the test).
+ * handler, and nothing is left behind as an unhandled rejection (the shared test/fail-on-unhandled.ts fails the test).
  */
 
 let t: TestHub;
