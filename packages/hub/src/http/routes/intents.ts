@@ -81,29 +81,31 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
 
-  app.post("/v1/intents/:id/assignees/:agent", publish, async (request, reply) => {
-    const { org } = principalOf(request);
-    const id = intentIdParam(request);
-    const agent = parseWith(
-      nameSchema,
-      (request.params as { agent?: unknown }).agent,
-      "params.agent",
-    );
-    const result = await ctx.store.assign(org, id, agent, actorOf(request));
-    return sendIntent(reply, finishWrite(ctx, org, result).intent);
-  });
-
-  app.delete("/v1/intents/:id/assignees/:agent", publish, async (request, reply) => {
-    const { org } = principalOf(request);
-    const id = intentIdParam(request);
-    const agent = parseWith(
-      nameSchema,
-      (request.params as { agent?: unknown }).agent,
-      "params.agent",
-    );
-    const result = await ctx.store.unassign(org, id, agent, actorOf(request));
-    return sendIntent(reply, finishWrite(ctx, org, result).intent);
-  });
+  // Assign and unassign differ only in the store call.
+  for (const [method, on] of [
+    ["POST", true],
+    ["DELETE", false],
+  ] as const) {
+    app.route({
+      method,
+      url: "/v1/intents/:id/assignees/:agent",
+      ...publish,
+      handler: async (request, reply) => {
+        const { org } = principalOf(request);
+        const id = intentIdParam(request);
+        const agent = parseWith(
+          nameSchema,
+          (request.params as { agent?: unknown }).agent,
+          "params.agent",
+        );
+        const actor = actorOf(request);
+        const result = on
+          ? await ctx.store.assign(org, id, agent, actor)
+          : await ctx.store.unassign(org, id, agent, actor);
+        return sendIntent(reply, finishWrite(ctx, org, result).intent);
+      },
+    });
+  }
 
   app.post("/v1/intents/:id/events", publish, async (request, reply) => {
     const { org } = principalOf(request);
