@@ -1,5 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { type ApiKeyConfig, parseApiKeys } from "./auth.js";
+import {
+  type DeliveryLimits,
+  type DeliveryOptions,
+  resolveDeliveryLimits,
+} from "./delivery/limits.js";
 
 export interface HubLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -43,6 +48,8 @@ export interface HubOptions {
    * (`off` disables). Default {@link DEFAULT_AUTH_FAILURE_LIMIT}.
    */
   authFailureLimit?: string | RateLimit | false;
+  /** Send buffer per connection, write timeout, streams per key: see {@link DeliveryOptions}. */
+  delivery?: DeliveryOptions;
 }
 
 export interface RateLimit {
@@ -65,6 +72,7 @@ export interface ResolvedHubConfig {
   publicHost: string | undefined;
   rateLimit: RateLimit | undefined;
   authFailureLimit: RateLimit | undefined;
+  delivery: DeliveryLimits;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -184,6 +192,7 @@ export function resolveHubConfig(
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
+    delivery: resolveDeliveryLimits(options.delivery, env),
     authFailureLimit: parseRateLimit(
       options.authFailureLimit ??
         (env.CHORUS_AUTH_FAILURE_LIMIT || undefined) ??

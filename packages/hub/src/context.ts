@@ -1,7 +1,8 @@
 import type { Authenticator } from "./auth.js";
 import type { AuthFailureThrottle } from "./auth-throttle.js";
-import type { EventBus } from "./bus.js";
 import type { HubLogger, ResolvedHubConfig } from "./config.js";
+import type { CommitSignal } from "./delivery/commit-signal.js";
+import type { DeliveryEngine } from "./delivery/engine.js";
 import type { HubMetrics } from "./metrics.js";
 import type { Store } from "./store/types.js";
 
@@ -9,7 +10,10 @@ import type { Store } from "./store/types.js";
 export interface HubContext {
   config: ResolvedHubConfig;
   store: Store;
-  bus: EventBus;
+  /** Writers say "seq N committed" here; the delivery tail listens. */
+  commits: CommitSignal;
+  /** The shared tail, SSE index, send buffers and stream caps. */
+  delivery: DeliveryEngine;
   auth: Authenticator;
   /** Failed authentications per remote address; undefined when the limit is off. */
   authThrottle: AuthFailureThrottle | undefined;

@@ -2,9 +2,10 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Authenticator } from "./auth.js";
 import { AuthFailureThrottle } from "./auth-throttle.js";
-import { EventBus } from "./bus.js";
 import { type HubOptions, type ResolvedHubConfig, resolveHubConfig } from "./config.js";
 import type { HubContext } from "./context.js";
+import { LocalCommitSignal } from "./delivery/commit-signal.js";
+import { DeliveryEngine } from "./delivery/engine.js";
 import { createLogger, silentLogger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
@@ -49,13 +50,24 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   if (config.db !== ":memory:") mkdirSync(dirname(config.db), { recursive: true });
   const store = SqliteStore.open(config.db);
   const closing = new AbortController();
+  const metrics = new HubMetrics();
+  const commits = new LocalCommitSignal();
+  const delivery = new DeliveryEngine({
+    store,
+    commits,
+    metrics,
+    logger,
+    limits: config.delivery,
+  });
+  await delivery.start();
   const ctx: HubContext = {
     config,
     store,
-    bus: new EventBus((error) => logger.error("event listener failed", { error: String(error) })),
+    commits,
+    delivery,
     auth: new Authenticator(config.apiKeys, config.secret),
     authThrottle: config.authFailureLimit && new AuthFailureThrottle(config.authFailureLimit),
-    metrics: new HubMetrics(),
+    metrics,
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: config.host },
     closing: closing.signal,
@@ -73,6 +85,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     closing.abort();
     await app.close().catch(() => {});
     await broker?.close().catch(() => {});
+    delivery.close();
+    await commits.close();
     await store.close();
     throw error;
   }
@@ -114,6 +128,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           ?.close()
           .catch((e) => logger.error("broker close failed", { error: String(e) }));
         await app.close().catch((e) => logger.error("http close failed", { error: String(e) }));
+        delivery.close();
+        await commits.close();
         await store.close();
         logger.info("hub stopped");
       })();

@@ -7,7 +7,7 @@ import {
   RESERVED_INTENT_EVENT_TYPES,
 } from "@chorus/protocol";
 import { v7 as uuidv7 } from "uuid";
-import type { EventBus } from "./bus.js";
+import { type CommitSignal, lastSeq } from "./delivery/commit-signal.js";
 import type { InsertResult, NewEvent, Store } from "./store/types.js";
 
 /** Why one event of a batch was refused. `index` is its position in the batch. */
@@ -89,14 +89,18 @@ function jsonSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
 }
 
-/** Store then fan out: the one path by which events enter the hub (HTTP and MQTT alike). */
+/**
+ * Store, then signal the commit so the delivery tail fans the events out: the one path by which
+ * events enter the hub (HTTP and MQTT alike).
+ */
 export async function storeAndPublish(
-  deps: { store: Store; bus: EventBus },
+  deps: { store: Store; commits: CommitSignal },
   org: string,
   events: NewEvent[],
 ): Promise<InsertResult> {
   const result = await deps.store.insertEvents(org, events);
-  deps.bus.publish(org, result.inserted);
+  const seq = lastSeq(result.inserted);
+  if (seq !== undefined) deps.commits.committed(seq);
   return result;
 }
 

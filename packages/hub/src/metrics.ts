@@ -59,6 +59,50 @@ export class HubMetrics {
     help: "MQTT CONNECTs refused for bad credentials",
     registers: [this.registry],
   });
+  /** Set by the delivery engine: bytes its connections hold, read at each scrape. */
+  bufferedBytes: (() => Record<"sse" | "mqtt", number>) | undefined;
+  readonly sendBufferBytes = new Gauge({
+    name: "chorus_send_buffer_bytes",
+    help: "Bytes held for open connections (queued, in socket buffers, kept at the replay seam)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+    collect: () => {
+      const held = this.bufferedBytes?.();
+      if (!held) return;
+      this.sendBufferBytes.set({ kind: "sse" }, held.sse);
+      this.sendBufferBytes.set({ kind: "mqtt" }, held.mqtt);
+    },
+  });
+  readonly sendBufferHighWater = new Histogram({
+    name: "chorus_send_buffer_high_water_bytes",
+    help: "Most bytes one connection ever had buffered, observed when it closes",
+    labelNames: ["kind"] as const,
+    buckets: [1024, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216],
+    registers: [this.registry],
+  });
+  readonly slowConsumerDrops = new Counter({
+    name: "chorus_slow_consumer_drops_total",
+    help: "Connections dropped for falling behind (buffer_full) or a stuck socket (write_timeout)",
+    labelNames: ["kind", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly deliveryConnections = new Gauge({
+    name: "chorus_delivery_connections",
+    help: "Open delivery connections: SSE replaying or live, MQTT subscribers",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly tailLag = new Histogram({
+    name: "chorus_tail_lag_seconds",
+    help: "From an event's commit to the write of the tail batch that carried it",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly tailCursor = new Gauge({
+    name: "chorus_tail_cursor",
+    help: "Last seq the delivery tail handed to connections",
+    registers: [this.registry],
+  });
   readonly mqttDenied = new Counter({
     name: "chorus_mqtt_denied_total",
     help: "MQTT subscribes and publishes refused for topics outside the client's org",

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { Authenticator } from "../src/auth.js";
-import { EventBus } from "../src/bus.js";
 import { type HubLogger, resolveHubConfig } from "../src/config.js";
 import type { HubContext } from "../src/context.js";
+import { LocalCommitSignal } from "../src/delivery/commit-signal.js";
+import { DeliveryEngine } from "../src/delivery/engine.js";
 import { buildHttpServer } from "../src/http/server.js";
 import { HubMetrics } from "../src/metrics.js";
 import { SqliteStore } from "../src/store/sqlite.js";
@@ -59,13 +60,25 @@ async function startServer(
   };
   const store = SqliteStore.open(":memory:");
   const closing = new AbortController();
+  const metrics = new HubMetrics();
+  const commits = new LocalCommitSignal();
+  const wrapped = options.wrapStore ? options.wrapStore(store) : store;
+  const delivery = new DeliveryEngine({
+    store: wrapped,
+    commits,
+    metrics,
+    logger,
+    limits: config.delivery,
+  });
+  await delivery.start();
   const ctx: HubContext = {
     config,
-    store: options.wrapStore ? options.wrapStore(store) : store,
-    bus: new EventBus(() => {}),
+    store: wrapped,
+    commits,
+    delivery,
     auth: new Authenticator(config.apiKeys),
     authThrottle: undefined,
-    metrics: new HubMetrics(),
+    metrics,
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
     closing: closing.signal,

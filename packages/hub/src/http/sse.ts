@@ -1,35 +1,40 @@
 import type { ServerResponse } from "node:http";
-import {
-  type ChorusEvent,
-  formatSseComment,
-  formatSseEvent,
-  formatSseReady,
-  formatSseRetry,
-  SSE_RETRY_MS,
-} from "@chorus/protocol";
+import { formatSseComment, formatSseReady, formatSseRetry, SSE_RETRY_MS } from "@chorus/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../context.js";
+import type { Frame } from "../delivery/frame.js";
+import { sseFrame } from "../delivery/frame.js";
+import type { DropReason, Outbox } from "../delivery/outbox.js";
 import type { EventFilter } from "../store/types.js";
+import { HttpError } from "./errors.js";
 import { couldMatch } from "./event-match.js";
 import { routeLabel } from "./observe.js";
 
-/** Events read per store query while catching up: one slow client holds at most one page. */
-const PAGE_SIZE = 500;
+/** Events per replay page. */
+const REPLAY_PAGE_EVENTS = 500;
+/**
+ * Bytes per replay page: what a reader that stopped reading pins besides its socket buffer.
+ * A quarter of the send buffer at most, so one page always fits in it.
+ */
+const REPLAY_PAGE_BYTES = 256 * 1024;
+/** Seconds a client refused for too many streams is told to wait before trying again. */
+const STREAM_CAP_RETRY_AFTER_S = 5;
 
 /** What one SSE connection streams. */
 export interface SseStreamOptions {
   org: string;
   filter: EventFilter;
-  /** Replay events with a seq above this; undefined starts at the newest stored event. */
+  /** Replay events with a seq above this; undefined starts at the newest delivered event. */
   after: number | undefined;
   pingIntervalMs: number;
-  /** `keyId` of the caller, for logs. */
+  /** `keyId` of the caller: streams are capped per key. */
   keyId: string;
 }
 
 /**
- * Take over the response and stream matching events until the client leaves or the hub
- * shuts down. Call after every check that can still answer with an error envelope.
+ * Take over the response and stream matching events until the client leaves, falls a whole
+ * send buffer behind, or the hub shuts down. Call after every check that can still answer with
+ * an error envelope; a key over its stream cap is answered 429 here, before the stream opens.
  */
 export async function streamEvents(
   ctx: HubContext,
@@ -37,6 +42,15 @@ export async function streamEvents(
   reply: FastifyReply,
   options: SseStreamOptions,
 ): Promise<void> {
+  const release = ctx.delivery.streams.acquire(options.keyId);
+  if (!release) {
+    reply.header("retry-after", String(STREAM_CAP_RETRY_AFTER_S));
+    throw new HttpError(
+      "rate_limited",
+      `this key already holds ${ctx.delivery.streams.max} open streams; close one before opening another`,
+      { limit: ctx.delivery.streams.max },
+    );
+  }
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -48,75 +62,140 @@ export async function streamEvents(
     connection: "close",
     "x-request-id": request.id,
   });
-  res.write(formatSseRetry(SSE_RETRY_MS));
   ctx.metrics.httpRequests.inc({
     method: request.method,
     route: routeLabel(request),
     status: "200",
   });
-  const stream = new SseStream(ctx, res, options, request.id);
-  await stream.start(options.after);
+  new SseStream(ctx, res, options, request.id, release).start();
 }
 
+/** Replaying from the store, live from the shared tail, or gone. */
+type Phase = "replay" | "live" | "closed";
+
 /**
- * One connection's "notify, then query" loop. The bus only says that something new may match;
- * the events themselves always come from the store, read after `cursor` (the last seq sent).
- * Replay and live delivery are therefore the same code path, and neither a reconnect nor a
- * burst of writes during replay can produce a gap or a duplicate. At most one pump runs per
- * connection: notifications that arrive meanwhile set `dirty` and cause one more pass.
+ * One SSE connection. It starts in replay: pages of matching events read from the store after
+ * its cursor, written as the socket accepts them. Meanwhile the shared tail offers it every new
+ * event; those are held (bounded) rather than written. When a replay read finds nothing more,
+ * the held frames above the cursor are written and the connection goes live: from then on it
+ * only receives the tail's frames. No gap, because the connection is in the index before its
+ * first read, so anything the tail delivers after that is held, and anything it delivered
+ * before is committed and seen by the read. No duplicate, because nothing at or below the
+ * cursor is ever written. If the held frames outgrow the send buffer they are discarded and
+ * replay reads once more (`epoch`), which re-establishes both facts.
+ *
+ * Streams whose filter depends on store state (an agent's assignments, a portfolio's intents)
+ * never go live: the tail only wakes them, and each wake-up is a store read after the cursor.
  */
 class SseStream {
+  readonly org: string;
+  readonly filter: EventFilter;
+  readonly kind = "sse" as const;
   readonly #ctx: HubContext;
   readonly #res: ServerResponse;
   readonly #options: SseStreamOptions;
   readonly #requestId: string;
-  #cursor: number | undefined;
+  readonly #outbox: Outbox;
+  /** Whether the filter can be decided from the event alone. */
+  readonly #exact: boolean;
+  readonly #cleanups: (() => void)[] = [];
+  #phase: Phase = "replay";
+  #cursor = 0;
+  #held: Frame[] = [];
+  #heldBytes = 0;
+  #epoch = 0;
+  /** Whether the gauge currently counts this connection under its phase. */
+  #counted = false;
   #pumping = false;
   #dirty = false;
-  #closed = false;
-  #waitingForDrain = false;
-  #unsubscribe: (() => void) | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
   readonly #onAbort = () => this.close();
 
-  constructor(ctx: HubContext, res: ServerResponse, options: SseStreamOptions, requestId: string) {
+  constructor(
+    ctx: HubContext,
+    res: ServerResponse,
+    options: SseStreamOptions,
+    requestId: string,
+    release: () => void,
+  ) {
     this.#ctx = ctx;
     this.#res = res;
     this.#options = options;
+    this.org = options.org;
+    this.filter = options.filter;
     this.#requestId = requestId;
+    this.#exact = options.filter.assignedTo === undefined && options.filter.portfolio === undefined;
+    this.#outbox = ctx.delivery.outbox(res, "sse", (reason) => this.#drop(reason));
+    this.#cleanups.push(release);
   }
 
-  async start(after: number | undefined): Promise<void> {
+  get bufferedBytes(): number {
+    return this.#outbox.buffered + this.#heldBytes;
+  }
+
+  start(): void {
     const ctx = this.#ctx;
     ctx.metrics.sseConnections.inc();
     this.#res.on("close", () => this.close());
     ctx.closing.addEventListener("abort", this.#onAbort, { once: true });
-    // Subscribe before reading the starting point: an event stored in between then wakes the
-    // pump instead of being skipped.
-    this.#unsubscribe = ctx.bus.subscribe((org, events) => this.#onStored(org, events));
-    this.#pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
-    this.#pingTimer.unref();
+    this.#cleanups.push(
+      () => ctx.closing.removeEventListener("abort", this.#onAbort),
+      ctx.delivery.sse.add(this),
+      ctx.delivery.account(this),
+    );
+    const pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
+    pingTimer.unref();
+    this.#cleanups.push(() => clearInterval(pingTimer));
     ctx.logger.debug("sse stream opened", {
       requestId: this.#requestId,
       keyId: this.#options.keyId,
     });
-    try {
-      this.#cursor = after ?? (await ctx.store.maxSeq());
-    } catch (error) {
-      this.#fail(error);
+
+    // Without a starting point the stream starts at the tail: everything after it will be
+    // offered by the tail, so an exact stream is live at once.
+    const after = this.#options.after;
+    this.#cursor = after ?? ctx.delivery.tail.cursor;
+    this.#outbox.push(Buffer.from(formatSseRetry(SSE_RETRY_MS) + formatSseReady(this.#cursor)));
+    if (ctx.closing.aborted) {
+      this.close();
       return;
     }
-    if (ctx.closing.aborted) this.close();
-    if (!this.#closed) this.#res.write(formatSseReady(this.#cursor));
-    this.#schedule();
+    if (after === undefined && this.#exact) this.#setPhase("live");
+    else {
+      this.#setPhase("replay");
+      this.#schedule();
+    }
+  }
+
+  /** Called by the tail, in seq order, for every event of this org on this stream's key. */
+  offer(frame: Frame): void {
+    if (this.#phase === "closed" || frame.seq <= this.#cursor) return;
+    if (!couldMatch(this.filter, frame.event)) return;
+    if (!this.#exact) {
+      this.#schedule();
+      return;
+    }
+    if (this.#phase === "live") {
+      if (this.#outbox.push(frame.sse)) this.#cursor = frame.seq;
+      return;
+    }
+    // Replaying: hold the frame for the seam, within the same bound as the send buffer.
+    if (this.#heldBytes + frame.sse.length > this.#ctx.delivery.limits.sendBufferBytes) {
+      this.#held = [];
+      this.#heldBytes = 0;
+      this.#epoch++;
+      return;
+    }
+    this.#held.push(frame);
+    this.#heldBytes += frame.sse.length;
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#unsubscribe?.();
-    clearInterval(this.#pingTimer);
-    this.#ctx.closing.removeEventListener("abort", this.#onAbort);
+    if (this.#phase === "closed") return;
+    this.#setPhase("closed");
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#outbox.close();
+    for (const cleanup of this.#cleanups) cleanup();
     this.#ctx.metrics.sseConnections.dec();
     if (!this.#res.writableEnded) this.#res.end();
     this.#ctx.logger.debug("sse stream closed", {
@@ -125,21 +204,23 @@ class SseStream {
     });
   }
 
-  #onStored(org: string, events: readonly ChorusEvent[]): void {
-    if (org !== this.#options.org) return;
-    if (!events.some((e) => couldMatch(this.#options.filter, e))) return;
-    this.#schedule();
+  /** Moves the connection between phases, keeping the connections-by-kind gauge in step. */
+  #setPhase(phase: Phase): void {
+    const gauge = this.#ctx.metrics.deliveryConnections;
+    if (this.#counted) gauge.dec({ kind: `sse_${this.#phase}` });
+    this.#phase = phase;
+    this.#counted = phase !== "closed";
+    if (this.#counted) gauge.inc({ kind: `sse_${phase}` });
   }
 
   #schedule(): void {
-    if (this.#closed) return;
-    // Until the cursor is known a pump cannot run; `start` schedules one when it is.
-    if (this.#pumping || this.#cursor === undefined) {
+    if (this.#phase !== "replay") return;
+    if (this.#pumping) {
       this.#dirty = true;
       return;
     }
     this.#pumping = true;
-    this.#pump().then(
+    this.#replay().then(
       () => {
         this.#pumping = false;
       },
@@ -150,50 +231,78 @@ class SseStream {
     );
   }
 
-  async #pump(): Promise<void> {
-    do {
+  async #replay(): Promise<void> {
+    const pageBytes = Math.min(
+      REPLAY_PAGE_BYTES,
+      Math.floor(this.#ctx.delivery.limits.sendBufferBytes / 4),
+    );
+    for (;;) {
+      const epoch = this.#epoch;
       this.#dirty = false;
-      for (;;) {
-        if (this.#closed) return;
-        const page = await this.#ctx.store.listEvents(this.#options.org, this.#options.filter, {
-          after: this.#cursor,
-          limit: PAGE_SIZE,
-        });
-        for (const event of page.data) {
-          if (this.#closed) return;
-          const flushed = this.#res.write(formatSseEvent(event));
-          this.#cursor = event.seq;
-          // Backpressure: never queue more than the socket buffer for a slow reader.
-          if (!flushed) await this.#drain();
-        }
-        if (page.next === undefined || page.data.length === 0) break;
+      // Read the next page only once the socket has taken the previous one.
+      if (!(await this.#outbox.whenWritable()) || this.#phase !== "replay") return;
+      const page = await this.#ctx.store.listEvents(this.org, this.filter, {
+        after: this.#cursor,
+        limit: REPLAY_PAGE_EVENTS,
+        maxBytes: pageBytes,
+      });
+      if (this.#phase !== "replay") return;
+      const chunks: Buffer[] = [];
+      let last = this.#cursor;
+      for (const event of page.data) {
+        if (event.seq <= last) continue;
+        chunks.push(Buffer.from(sseFrame(event)));
+        last = event.seq;
       }
-    } while (this.#dirty && !this.#closed);
+      if (chunks.length > 0) {
+        if (!this.#outbox.push(Buffer.concat(chunks))) return;
+        this.#cursor = last;
+      }
+      if (page.next !== undefined) continue;
+      if (!this.#exact) {
+        if (this.#dirty) continue;
+        return;
+      }
+      if (epoch !== this.#epoch) continue;
+      this.#joinTail();
+      return;
+    }
   }
 
-  #drain(): Promise<void> {
-    this.#waitingForDrain = true;
-    return new Promise((resolve) => {
-      const done = () => {
-        this.#res.off("drain", done);
-        this.#res.off("close", done);
-        this.#waitingForDrain = false;
-        resolve();
-      };
-      this.#res.on("drain", done);
-      this.#res.on("close", done);
-    });
+  /** Replay is caught up: write the held frames above the cursor and go live. */
+  #joinTail(): void {
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#setPhase("live");
+    for (const frame of held) {
+      if (frame.seq <= this.#cursor) continue;
+      if (!this.#outbox.push(frame.sse)) return;
+      this.#cursor = frame.seq;
+    }
   }
 
   #ping(): void {
-    // A ping behind a full buffer adds nothing: the connection is evidently not idle.
-    if (this.#closed || this.#waitingForDrain) return;
-    this.#res.write(formatSseComment("ping"));
+    // A ping behind queued bytes adds nothing: the connection is evidently not idle.
+    if (this.#phase === "closed" || this.#outbox.buffered > 0) return;
+    this.#outbox.push(Buffer.from(formatSseComment("ping")));
+  }
+
+  /** Too slow or stuck: end the stream now; the client resumes from its last id, losing nothing. */
+  #drop(reason: DropReason): void {
+    this.#ctx.logger.info("sse consumer dropped", {
+      requestId: this.#requestId,
+      keyId: this.#options.keyId,
+      reason,
+      cursor: this.#cursor,
+    });
+    this.close();
+    this.#res.destroy();
   }
 
   /** A store failure ends the stream; the client reconnects with Last-Event-ID and loses nothing. */
   #fail(error: unknown): void {
-    if (!this.#closed) {
+    if (this.#phase !== "closed") {
       this.#ctx.logger.error("sse stream failed", {
         requestId: this.#requestId,
         error: String(error),

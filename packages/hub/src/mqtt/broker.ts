@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
-import { type ChorusEvent, eventTopic } from "@chorus/protocol";
 import { Aedes, type Client } from "aedes";
 import type { HubContext } from "../context.js";
+import type { Frame } from "../delivery/frame.js";
 import { createAuthHooks } from "./auth.js";
 import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "./packet-limit.js";
 import { MqttSessions } from "./sessions.js";
@@ -51,7 +51,9 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
   aedes.on("clientError", onClientError);
   aedes.on("connectionError", onClientError);
 
-  const stopPublishing = ctx.bus.subscribe((org, events) => publishStored(aedes, org, events, ctx));
+  const stopPublishing = ctx.delivery.tail.addSink({
+    offer: (frame) => publishStored(aedes, frame, ctx),
+  });
 
   const oversize = (announced: number | undefined) => {
     ctx.metrics.mqttDenied.inc({ kind: "packet_too_large" });
@@ -96,32 +98,18 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
   };
 }
 
-/** Fan stored events out on their canonical topics. QoS 0: the store, not the broker, is the record. */
-function publishStored(
-  aedes: Aedes,
-  org: string,
-  events: readonly ChorusEvent[],
-  ctx: HubContext,
-): void {
+/** Fan a stored event out on its canonical topic. QoS 0: the store, not the broker, is the record. */
+function publishStored(aedes: Aedes, frame: Frame, ctx: HubContext): void {
   // Nobody connected means nobody to deliver to; skip the topic match and serialization.
   if (aedes.connectedClients === 0) return;
-  for (const event of events) {
-    const topic = eventTopic(org, event);
-    aedes.publish(
-      {
-        cmd: "publish",
-        topic,
-        payload: Buffer.from(JSON.stringify(event)),
-        qos: 0,
-        retain: false,
-        dup: false,
-      },
-      (error) => {
-        if (error)
-          ctx.logger.warn("mqtt publish of stored event failed", { topic, error: error.message });
-      },
-    );
-  }
+  const topic = frame.topic;
+  aedes.publish(
+    { cmd: "publish", topic, payload: Buffer.from(frame.json), qos: 0, retain: false, dup: false },
+    (error) => {
+      if (error)
+        ctx.logger.warn("mqtt publish of stored event failed", { topic, error: error.message });
+    },
+  );
 }
 
 function closeAedes(aedes: Aedes): Promise<void> {

@@ -1,7 +1,14 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type Database from "better-sqlite3";
 import { type EventRow, eventFromRow, orderEvent } from "./rows.js";
-import type { EventFilter, InsertResult, NewEvent, PageRequest } from "./types.js";
+import type {
+  CommittedPage,
+  EventFilter,
+  InsertResult,
+  NewEvent,
+  PageRequest,
+  ReadLimits,
+} from "./types.js";
 
 /** Prepared statements are cached per distinct WHERE shape; filters combine into few shapes. */
 const MAX_CACHED_QUERIES = 256;
@@ -9,6 +16,14 @@ const MAX_CACHED_QUERIES = 256;
 const EXISTS_CHUNK = 500;
 /** Rows deleted per retention statement: keeps each write lock short while pruning a backlog. */
 const PRUNE_CHUNK = 5_000;
+/** Bytes counted per event beside its payload and metadata: ids, names and timestamps. */
+const EVENT_OVERHEAD_BYTES = 256;
+
+const EVENT_COLUMNS = `seq, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id,
+    intent_id, payload, metadata, occurred_at, received_at,
+    length(payload) + length(metadata) + ${EVENT_OVERHEAD_BYTES} AS bytes`;
+
+type SizedRow = EventRow & { bytes: number };
 
 /**
  * The events table: batched, deduplicating inserts and filtered cursor reads.
@@ -21,9 +36,13 @@ export class EventTable {
   /** Batch duplicate lookups, one statement per chunk length. */
   readonly #existsMany = new Map<number, Database.Statement>();
   readonly #queries = new Map<string, Database.Statement>();
+  readonly #readAfter: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#readAfter = db.prepare(
+      `SELECT org, ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    );
     this.#exists = db.prepare("SELECT 1 FROM events WHERE org = ? AND id = ?").pluck();
     this.#insert = db.prepare(`INSERT OR IGNORE INTO events
       (org, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id, intent_id,
@@ -120,11 +139,31 @@ export class EventTable {
       this.#queries.set(sql, stmt);
     }
     // One row more than asked tells whether another page exists without a second query.
-    const rows = stmt.all(params) as EventRow[];
-    const more = rows.length > page.limit;
-    const data = (more ? rows.slice(0, page.limit) : rows).map(eventFromRow);
+    const { rows, cut } =
+      page.maxBytes === undefined
+        ? { rows: stmt.all(params) as SizedRow[], cut: false }
+        : takeBytes(stmt.iterate(params) as IterableIterator<SizedRow>, page.maxBytes);
+    const more = rows.length > page.limit || cut;
+    const data = rows.slice(0, page.limit).map(eventFromRow);
     const last = data.at(-1);
     return more && last ? { data, next: last.seq } : { data };
+  }
+
+  /** Every org's events after `after`; in SQLite seq order is commit order, so all are committed. */
+  readAfter(after: number, limits: ReadLimits): CommittedPage {
+    const { rows, cut } = takeBytes(
+      this.#readAfter.iterate(after, limits.maxEvents + 1) as IterableIterator<
+        SizedRow & { org: string }
+      >,
+      limits.maxBytes,
+    );
+    const more = rows.length > limits.maxEvents || cut;
+    return {
+      data: rows
+        .slice(0, limits.maxEvents)
+        .map((row) => ({ org: row.org, event: eventFromRow(row) })),
+      more,
+    };
   }
 
   prune(cutoff: Date): number {
@@ -191,8 +230,26 @@ function buildQuery(
     where.push("intent_id IN (SELECT id FROM intents WHERE org = @org AND portfolio = @portfolio)");
     params.portfolio = filter.portfolio;
   }
-  const sql = `SELECT seq, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id,
-    intent_id, payload, metadata, occurred_at, received_at FROM events
+  const sql = `SELECT ${EVENT_COLUMNS} FROM events
     WHERE ${where.join(" AND ")} ORDER BY seq LIMIT @limit`;
   return { sql, params };
+}
+
+/**
+ * Rows until their sizes pass `maxBytes` (the row that passes it is kept, so a page always
+ * holds at least one event). `cut` says a row was left unread because of the byte bound.
+ */
+function takeBytes<R extends { bytes: number }>(
+  rows: IterableIterator<R>,
+  maxBytes: number,
+): { rows: R[]; cut: boolean } {
+  const out: R[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    // Leaving the loop early calls the iterator's return(), which resets the statement.
+    if (bytes >= maxBytes) return { rows: out, cut: true };
+    out.push(row);
+    bytes += row.bytes;
+  }
+  return { rows: out, cut: false };
 }

@@ -4,6 +4,7 @@ import { migrate } from "./migrations.js";
 import { EventTable } from "./sqlite-events.js";
 import { IntentTables } from "./sqlite-intents.js";
 import type {
+  CommittedPage,
   EventFilter,
   InsertResult,
   IntentWrite,
@@ -12,6 +13,7 @@ import type {
   NewIntent,
   NotFound,
   PageRequest,
+  ReadLimits,
   StateTooLarge,
   Store,
   VersionConflict,
@@ -56,6 +58,10 @@ export class SqliteStore implements Store {
     page: PageRequest,
   ): Promise<Page<ChorusEvent>> {
     return this.#events.list(org, filter, page);
+  }
+
+  async readAfter(after: number, limits: ReadLimits): Promise<CommittedPage> {
+    return this.#events.readAfter(after, limits);
   }
 
   async createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {

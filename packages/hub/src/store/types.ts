@@ -22,6 +22,14 @@ export interface Store {
   insertEvents(org: string, events: NewEvent[]): Promise<InsertResult>;
   /** Events after `after` (seq) matching the filter, oldest first. */
   listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>>;
+  /**
+   * The delivery tail's read: committed events of every org with a seq above `after`, oldest
+   * first, within `limits` (at least one event when any is there, however large). A store
+   * whose seqs can commit out of order (Postgres) returns only the prefix with no seq still
+   * being written, so a reader that advances its cursor to the last seq returned never skips
+   * one that commits late.
+   */
+  readAfter(after: number, limits: ReadLimits): Promise<CommittedPage>;
 
   createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }>;
   getIntent(org: string, id: string): Promise<Intent | undefined>;
@@ -71,6 +79,30 @@ export interface InsertResult {
 export interface PageRequest {
   after?: number;
   limit: number;
+  /**
+   * Stop the page once its events' stored JSON adds up to this many bytes (at least one event
+   * is returned). Bounds what one reader holds when events are large.
+   */
+  maxBytes?: number;
+}
+
+/** Bounds of one {@link Store.readAfter} page. */
+export interface ReadLimits {
+  maxEvents: number;
+  /** Approximate: the stored payload and metadata JSON plus a fixed allowance per event. */
+  maxBytes: number;
+}
+
+/** One committed event with the org it belongs to. */
+export interface CommittedEvent {
+  org: string;
+  event: ChorusEvent;
+}
+
+export interface CommittedPage {
+  data: CommittedEvent[];
+  /** True when a limit cut the page short: read again after its last seq. */
+  more: boolean;
 }
 
 export interface EventFilter {

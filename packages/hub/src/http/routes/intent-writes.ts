@@ -1,6 +1,7 @@
 import { AGENT_HEADER, type ChorusEvent, type Intent, nameSchema } from "@chorus/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../../context.js";
+import { lastSeq } from "../../delivery/commit-signal.js";
 import type { IntentWrite } from "../../store/types.js";
 import { HttpError, notFound } from "../errors.js";
 import { parseWith } from "../validate.js";
@@ -14,16 +15,17 @@ type WriteRefusal =
   | { error: "state_too_large"; bytes: number };
 
 /**
- * Turn a store write into an HTTP answer: fan the log events out on the bus (so SSE and MQTT
- * see every intent change, exactly as stored), or map the refusal to its error code.
+ * Turn a store write into an HTTP answer: signal the commit of its log events (so SSE and
+ * MQTT see every intent change, exactly as stored), or map the refusal to its error code.
  */
 export function finishWrite(
   ctx: HubContext,
-  org: string,
+  _org: string,
   result: IntentWrite | WriteRefusal,
 ): { intent: Intent; events: ChorusEvent[] } {
   if ("error" in result) throw refusalError(result);
-  ctx.bus.publish(org, result.events);
+  const seq = lastSeq(result.events);
+  if (seq !== undefined) ctx.commits.committed(seq);
   return result;
 }
 

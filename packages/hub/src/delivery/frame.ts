@@ -1,0 +1,58 @@
+import { type ChorusEvent, eventTopic, formatSseMessage } from "@chorus/protocol";
+import mqttPacket from "mqtt-packet";
+
+/**
+ * One stored event as it goes out: serialized once, then the same bytes are written to every
+ * SSE connection and MQTT subscriber that wants it. The SSE frame and the MQTT PUBLISH packet
+ * are built on first use, so a hub without MQTT subscribers never encodes a packet.
+ */
+export class Frame {
+  readonly org: string;
+  readonly event: ChorusEvent;
+  #json: string | undefined;
+  #sse: Buffer | undefined;
+  #topic: string | undefined;
+  #mqtt: Buffer | undefined;
+
+  constructor(org: string, event: ChorusEvent) {
+    this.org = org;
+    this.event = event;
+  }
+
+  get seq(): number {
+    return this.event.seq;
+  }
+
+  get json(): string {
+    this.#json ??= JSON.stringify(this.event);
+    return this.#json;
+  }
+
+  get sse(): Buffer {
+    this.#sse ??= Buffer.from(sseFrame(this.event, this.json));
+    return this.#sse;
+  }
+
+  get topic(): string {
+    this.#topic ??= eventTopic(this.org, this.event);
+    return this.#topic;
+  }
+
+  /** A QoS 0 PUBLISH: no packet id, so every subscriber gets identical bytes. */
+  get mqtt(): Buffer {
+    this.#mqtt ??= mqttPacket.generate({
+      cmd: "publish",
+      topic: this.topic,
+      payload: Buffer.from(this.json),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    return this.#mqtt;
+  }
+}
+
+/** The SSE message of a stored event (the same text `formatSseEvent` makes). */
+export function sseFrame(event: ChorusEvent, json = JSON.stringify(event)): string {
+  return formatSseMessage({ id: event.seq, event: event.type, data: json });
+}

@@ -1,0 +1,68 @@
+/** Bounds of the delivery engine, settable per hub (options or `CHORUS_*` variables). */
+export interface DeliveryLimits {
+  /** Bytes one connection may have queued but not yet taken by its reader. */
+  sendBufferBytes: number;
+  /** How long a socket may refuse every byte before it is dropped. */
+  writeTimeoutMs: number;
+  /** Concurrent SSE streams one API key may hold. */
+  maxStreamsPerKey: number;
+}
+
+/**
+ * 1 MiB per connection: four events of the maximum size (256 KiB), or thousands of typical
+ * ones — seconds of a busy channel — while 1,000 stuck watchers still cost at most 1 GiB.
+ * A reader further behind is dropped and resumes from its cursor, so the bound loses nothing.
+ */
+export const DEFAULT_SEND_BUFFER_BYTES = 1024 * 1024;
+/**
+ * A socket that accepts nothing for 30 s is gone (a closed laptop, a dead NAT entry); TCP alone
+ * would notice only after many minutes, holding its buffer all that time.
+ */
+export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+/**
+ * 256 streams per key: a console opens a handful and an agents runner one per agent, so only
+ * a leak (a reconnect loop that never closes) reaches it, before it exhausts the hub.
+ */
+export const DEFAULT_MAX_STREAMS_PER_KEY = 256;
+
+export interface DeliveryOptions {
+  /** Env `CHORUS_SEND_BUFFER_BYTES`. Default {@link DEFAULT_SEND_BUFFER_BYTES}. */
+  sendBufferBytes?: number;
+  /** Env `CHORUS_WRITE_TIMEOUT_MS`. Default {@link DEFAULT_WRITE_TIMEOUT_MS}. */
+  writeTimeoutMs?: number;
+  /** Env `CHORUS_MAX_STREAMS_PER_KEY`. Default {@link DEFAULT_MAX_STREAMS_PER_KEY}. */
+  maxStreamsPerKey?: number;
+}
+
+export function resolveDeliveryLimits(
+  options: DeliveryOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DeliveryLimits {
+  return {
+    sendBufferBytes: positive(
+      "sendBufferBytes",
+      options.sendBufferBytes ?? envInt(env.CHORUS_SEND_BUFFER_BYTES),
+      DEFAULT_SEND_BUFFER_BYTES,
+    ),
+    writeTimeoutMs: positive(
+      "writeTimeoutMs",
+      options.writeTimeoutMs ?? envInt(env.CHORUS_WRITE_TIMEOUT_MS),
+      DEFAULT_WRITE_TIMEOUT_MS,
+    ),
+    maxStreamsPerKey: positive(
+      "maxStreamsPerKey",
+      options.maxStreamsPerKey ?? envInt(env.CHORUS_MAX_STREAMS_PER_KEY),
+      DEFAULT_MAX_STREAMS_PER_KEY,
+    ),
+  };
+}
+
+function envInt(raw: string | undefined): number | undefined {
+  return raw === undefined || raw === "" ? undefined : Number(raw);
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+}

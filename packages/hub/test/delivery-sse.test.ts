@@ -1,0 +1,182 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Hub } from "../src/index.js";
+import { eventually, metric, pausedSse } from "./delivery-helpers.js";
+import { api, KEY_A, KEY_B, startTestHub } from "./helpers.js";
+import { readSse } from "./sse-helpers.js";
+
+const hubs: Hub[] = [];
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+});
+async function hubWith(options: Parameters<typeof startTestHub>[0] = {}) {
+  const hub = await startTestHub(options);
+  hubs.push(hub);
+  return hub;
+}
+
+async function post(hub: Hub, events: object[]) {
+  const res = await api(hub, "/v1/events", { body: { events } });
+  expect(res.status).toBe(202);
+}
+
+/** Every seq stored on a channel, oldest first. */
+async function storedSeqs(hub: Hub, channel: string): Promise<number[]> {
+  const seqs: number[] = [];
+  let after = 0;
+  for (;;) {
+    const { body } = await api(hub, `/v1/events?channel=${channel}&after=${after}&limit=1000`);
+    seqs.push(...body.data.map((e: { seq: number }) => e.seq));
+    if (body.next === undefined) return seqs;
+    after = body.next;
+  }
+}
+
+const big = (n: number) => "x".repeat(n);
+
+describe("delivery: the shared tail", () => {
+  it("joins replay to live under a concurrent burst: no gap, no duplicate, in order", async () => {
+    const hub = await hubWith();
+    await post(hub, [{ channel: "other", type: "noise" }]);
+    const readers: Awaited<ReturnType<typeof readSse>>[] = [];
+    const liveReaders: Awaited<ReturnType<typeof readSse>>[] = [];
+    // Readers open at several points of the burst, each asking for everything from the start
+    // (replay, then the seam), and one more starting live mid-burst.
+    for (let batch = 0; batch < 40; batch++) {
+      const events = Array.from({ length: 25 }, (_, i) => ({
+        channel: "seam",
+        type: "tick",
+        payload: { batch, i, pad: big(batch % 3 === 0 ? 2000 : 10) },
+      }));
+      const writing = post(hub, events);
+      if (batch % 8 === 3) {
+        readers.push(
+          await readSse(hub, "/v1/channels/seam/stream", { headers: { "last-event-id": "0" } }),
+        );
+        liveReaders.push(await readSse(hub, "/v1/channels/seam/stream"));
+      }
+      await writing;
+    }
+    const all = await storedSeqs(hub, "seam");
+    expect(all).toHaveLength(1000);
+    for (const reader of readers) {
+      await reader.until(() => reader.frames.length >= all.length, 20_000);
+      expect(reader.frames.map((f) => Number(f.id))).toEqual(all);
+      await reader.close();
+    }
+    for (const reader of liveReaders) {
+      const after = reader.readyAfter as number;
+      const expected = all.filter((s) => s > after);
+      await reader.until(() => reader.frames.length >= expected.length, 20_000);
+      expect(reader.frames.map((f) => Number(f.id))).toEqual(expected);
+      await reader.close();
+    }
+  }, 60_000);
+
+  it("drops a consumer that stops reading, which then resumes from its cursor with nothing lost", async () => {
+    const hub = await hubWith({ delivery: { sendBufferBytes: 64 * 1024 } });
+    const stuck = await pausedSse(hub, "/v1/channels/slow/stream");
+    await eventually(
+      async () => (await metric(hub, "chorus_delivery_connections", { kind: "sse_live" })) === 1,
+    );
+    let sent = 0;
+    // Large events fill the kernel's socket buffers, then the hub's bound.
+    while (
+      (await metric(hub, "chorus_slow_consumer_drops_total", { reason: "buffer_full" })) === 0
+    ) {
+      expect(sent).toBeLessThan(2000);
+      await post(
+        hub,
+        Array.from({ length: 10 }, () => ({
+          channel: "slow",
+          type: "big",
+          payload: { s: big(50_000) },
+        })),
+      );
+      sent += 10;
+    }
+    const reading = stuck.resume();
+    await reading.closed;
+    const first = reading.read();
+    const cursor = first.ids.at(-1) ?? (first.readyAfter as number);
+    const all = await storedSeqs(hub, "slow");
+    expect(first.ids).toEqual(all.slice(0, first.ids.length));
+    const rest = await readSse(hub, "/v1/channels/slow/stream", {
+      headers: { "last-event-id": String(cursor) },
+    });
+    const expected = all.filter((s) => s > cursor);
+    await rest.until(() => rest.frames.length >= expected.length, 20_000);
+    expect([...first.ids, ...rest.frames.map((f) => Number(f.id))]).toEqual(all);
+    await rest.close();
+  }, 60_000);
+
+  it("keeps paused replay readers within the send buffer bound, and they still get everything", async () => {
+    const cap = 128 * 1024;
+    const hub = await hubWith({ delivery: { sendBufferBytes: cap } });
+    // 10 MB: more than the kernel's socket buffers take from a reader that does not read.
+    for (let b = 0; b < 25; b++) {
+      await post(
+        hub,
+        Array.from({ length: 10 }, () => ({
+          channel: "replay",
+          type: "big",
+          payload: { s: big(40_000) },
+        })),
+      );
+    }
+    const count = 6;
+    const readers = await Promise.all(
+      Array.from({ length: count }, () =>
+        pausedSse(hub, "/v1/channels/replay/stream", { "last-event-id": "0" }),
+      ),
+    );
+    await eventually(
+      async () =>
+        (await metric(hub, "chorus_delivery_connections", { kind: "sse_replay" })) === count,
+    );
+    // Live traffic while they are paused is held for the seam, within the same bound.
+    await post(hub, [{ channel: "replay", type: "late", payload: { s: big(1000) } }]);
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      peak = Math.max(peak, await metric(hub, "chorus_send_buffer_bytes", { kind: "sse" }));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(peak).toBeGreaterThan(0);
+    // Each holds at most its send buffer plus the frames kept for the seam (also capped).
+    expect(peak).toBeLessThanOrEqual(count * 2 * cap);
+    expect(await metric(hub, "chorus_delivery_connections", { kind: "sse_replay" })).toBe(count);
+    expect(await metric(hub, "chorus_slow_consumer_drops_total")).toBe(0);
+    const all = await storedSeqs(hub, "replay");
+    expect(all).toHaveLength(251);
+    // Resumed, each gets everything, the late event included, in order.
+    const reading = readers.map((r) => r.resume());
+    for (const r of reading) {
+      await eventually(() => r.read().ids.length >= all.length);
+      expect(r.read().ids).toEqual(all);
+    }
+  }, 60_000);
+
+  it("caps concurrent streams per key with a 429 and a clear error", async () => {
+    const hub = await hubWith({ delivery: { maxStreamsPerKey: 2 } });
+    const a = await readSse(hub, "/v1/channels/cap/stream");
+    const b = await readSse(hub, "/v1/channels/cap/stream");
+    expect(a.res.status).toBe(200);
+    expect(b.res.status).toBe(200);
+    const refused = await api(hub, "/v1/channels/cap/stream");
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe("rate_limited");
+    expect(refused.body.error.message).toMatch(/2 open streams/);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    // Another key has its own allowance.
+    const other = await readSse(hub, "/v1/channels/cap/stream", { key: KEY_B });
+    expect(other.res.status).toBe(200);
+    await a.close();
+    let again: Awaited<ReturnType<typeof readSse>> | undefined;
+    await eventually(async () => {
+      const attempt = await readSse(hub, "/v1/channels/cap/stream", { key: KEY_A });
+      if (attempt.res.status === 200) again = attempt;
+      else await attempt.close();
+      return again !== undefined;
+    });
+    await Promise.all([b.close(), other.close(), again?.close()]);
+  }, 30_000);
+});
