@@ -9,10 +9,11 @@
  *
  * Offline by default (each framework's scripted model); OPENAI_API_KEY and ANTHROPIC_API_KEY
  * switch to real models. CHORUS_URL / CHORUS_API_KEY / CHORUS_CHANNEL point it at your hub;
- * without CHORUS_URL a hub runs inside this process.
+ * without CHORUS_URL a hub runs inside this process. It ends by printing the link to the
+ * hub's web console; `--keep` (or CHORUS_KEEP=1) keeps the hub running until Ctrl+C.
  */
 import { runAgent } from "@chorus/agents";
-import { startExample } from "@chorus-examples/shared";
+import { keepRequested, startExample, untilStopped } from "@chorus-examples/shared";
 import { Researcher } from "./researcher.js";
 import { printSummary } from "./summary.js";
 import { followIntent } from "./timeline.js";
@@ -23,7 +24,10 @@ import { Writer } from "./writer.js";
 const DEADLINE_MS = Number(process.env.DEMO_TIMEOUT_MS ?? 120_000);
 
 const question =
-  process.argv.slice(2).join(" ") || "How can AI agents coordinate without a central orchestrator?";
+  process.argv
+    .slice(2)
+    .filter((arg) => arg !== "--keep")
+    .join(" ") || "How can AI agents coordinate without a central orchestrator?";
 // Deliver adapter events every 100 ms instead of every second, so the timeline is live.
 const session = await startExample({
   channel: "research-team",
@@ -67,6 +71,11 @@ clearTimeout(timer);
 await Promise.all(agents.map((a) => a.stop()));
 await chorus.flush();
 await printSummary(chorus, intent.id, start);
+console.log(`\nwatch it in the console: ${session.consoleLink}`);
+if (keepRequested() && session.hub) {
+  console.log("the hub keeps running (--keep); press Ctrl+C to stop it");
+  await untilStopped();
+}
 await session.close();
 if (outcome !== "completed" || failures > 0) {
   console.error(`\nthe intent ended ${outcome} with ${failures} handler failure(s)`);

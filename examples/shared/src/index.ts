@@ -1,3 +1,4 @@
+import { consoleAssetsDir, consoleLink } from "@chorus/console";
 import { Chorus, type ChorusOptions } from "@chorus/core";
 import { createHub, type Hub } from "@chorus/hub";
 import type { ChorusEvent } from "@chorus/protocol";
@@ -15,6 +16,8 @@ export interface ExampleSession {
   url: string;
   apiKey: string | undefined;
   channel: string;
+  /** The link a person clicks to watch this session's channel in the hub's web console. */
+  consoleLink: string;
   /** Flush and close the client, then the embedded hub. */
   close(): Promise<void>;
 }
@@ -28,7 +31,14 @@ export async function startExample(options: {
   let url = process.env.CHORUS_URL;
   let apiKey = process.env.CHORUS_API_KEY;
   if (!url) {
-    hub = await createHub({ port: 0, mqttPort: 0, db: ":memory:", logger: false, apiKeys: [] });
+    hub = await createHub({
+      port: 0,
+      mqttPort: 0,
+      db: ":memory:",
+      logger: false,
+      apiKeys: [],
+      consoleDir: consoleAssetsDir,
+    });
     url = hub.url;
     apiKey = hub.devKey;
     console.log(`(embedded hub at ${url}; set CHORUS_URL to use your own)`);
@@ -40,11 +50,25 @@ export async function startExample(options: {
     url,
     apiKey,
     channel,
+    consoleLink: consoleLink(url, { key: apiKey, channel }),
     async close() {
       await chorus.close(5_000);
       await hub?.close();
     },
   };
+}
+
+/** `--keep` or `CHORUS_KEEP=1`: the example leaves its hub running for the console. */
+export function keepRequested(argv: readonly string[] = process.argv): boolean {
+  return argv.includes("--keep") || process.env.CHORUS_KEEP === "1";
+}
+
+/** Resolves on Ctrl+C (SIGINT) or SIGTERM. */
+export function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
 }
 
 /** Every event matching the filter, oldest first (follows the list cursor). */

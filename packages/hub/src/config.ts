@@ -50,6 +50,12 @@ export interface HubOptions {
   authFailureLimit?: string | RateLimit | false;
   /** Send buffer per connection, write timeout, streams per key: see {@link DeliveryOptions}. */
   delivery?: DeliveryOptions;
+  /**
+   * Folder of the web console's static files (`@chorus/console`'s `consoleAssetsDir`), served at
+   * `/`. Env `CHORUS_CONSOLE_DIR`. Unset, or a folder without `index.html`: no console, and `/`
+   * is a JSON 404 like any unknown path.
+   */
+  consoleDir?: string;
 }
 
 export interface RateLimit {
@@ -73,6 +79,7 @@ export interface ResolvedHubConfig {
   rateLimit: RateLimit | undefined;
   authFailureLimit: RateLimit | undefined;
   delivery: DeliveryLimits;
+  consoleDir: string | undefined;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -193,6 +200,7 @@ export function resolveHubConfig(
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
     delivery: resolveDeliveryLimits(options.delivery, env),
+    consoleDir: options.consoleDir ?? (env.CHORUS_CONSOLE_DIR || undefined),
     authFailureLimit: parseRateLimit(
       options.authFailureLimit ??
         (env.CHORUS_AUTH_FAILURE_LIMIT || undefined) ??

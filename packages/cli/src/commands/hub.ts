@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { consoleAssetsDir, consoleLink } from "@chorus/console";
 import { createHub, type HubOptions, parseRateLimit } from "@chorus/hub";
 import { ExitCode, UsageError } from "../exit-codes.js";
 import { type Io, paint } from "../io.js";
@@ -99,13 +100,18 @@ export async function hubCommand(argv: string[], io: Io, signal?: AbortSignal): 
   }
   let hub: Awaited<ReturnType<typeof createHub>>;
   try {
-    hub = await createHub(options);
+    // The bundled console, unless CHORUS_CONSOLE_DIR names another build.
+    hub = await createHub({
+      consoleDir: process.env.CHORUS_CONSOLE_DIR || consoleAssetsDir,
+      ...options,
+    });
   } catch (error) {
     io.err(`chorus hub: ${(error as Error).message}`);
     return ExitCode.Failure;
   }
   const b = (s: string) => paint(io, "bold", s);
   io.out(`${b("Chorus hub")} is running`);
+  io.out(`  console    ${hub.config.consoleDir ? `${hub.url}/` : "(not built)"}`);
   io.out(`  HTTP API   ${hub.url}/v1`);
   io.out(`  SSE        ${hub.url}/v1/channels/<channel>/stream`);
   io.out(`  MQTT       ${hub.mqttUrl ?? "(TCP listener off)"}`);
@@ -116,6 +122,8 @@ export async function hubCommand(argv: string[], io: Io, signal?: AbortSignal): 
     io.out(`  No API keys configured: created org "dev" with this key (loopback only):`);
     io.out(`  ${paint(io, "green", hub.devKey)}`);
     io.out(`  export CHORUS_URL=${hub.url} CHORUS_API_KEY=${hub.devKey}`);
+    io.out("");
+    io.out(`  Open the console: ${paint(io, "cyan", consoleLink(hub.url, { key: hub.devKey }))}`);
   }
   io.out("");
   io.out("Press Ctrl+C to stop.");

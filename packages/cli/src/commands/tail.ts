@@ -1,3 +1,4 @@
+import { consoleLink } from "@chorus/console";
 import { type Chorus, type EventStream, PermissionError, type StreamFilters } from "@chorus/core";
 import { CLIENT_OPTIONS_HELP, intFlag, listFlag, parseFlags } from "../args.js";
 import { withClient } from "../client.js";
@@ -179,18 +180,25 @@ export async function tailCommand(argv: string[], io: Io, signal?: AbortSignal):
     await preflight(chorus, plan.source);
     const stream = openStream(chorus, plan.source, plan.filters);
     let seen = 0;
+    let linked = false;
     await follow(stream, {
       io,
       signal,
       onConnected: () => {
-        if (!plan.json)
-          io.err(
-            paint(
-              io,
-              "dim",
-              `chorus: following ${describe(plan.source)} on ${chorus.options.url} (Ctrl+C to stop)`,
-            ),
-          );
+        if (plan.json) return;
+        io.err(
+          paint(
+            io,
+            "dim",
+            `chorus: following ${describe(plan.source)} on ${chorus.options.url} (Ctrl+C to stop)`,
+          ),
+        );
+        // Once, and without the key: a terminal's scrollback is no place for a credential.
+        if (plan.source.kind === "channel" && !linked) {
+          linked = true;
+          const link = consoleLink(chorus.options.url, { channel: plan.source.channel });
+          io.err(paint(io, "dim", `chorus: in the browser: ${link}`));
+        }
       },
       onEvent: (event) => {
         io.out(plan.json ? JSON.stringify(event) : formatEventLine(event, io));

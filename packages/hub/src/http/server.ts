@@ -5,6 +5,7 @@ import type { HubContext } from "../context.js";
 import { installAuth } from "./auth-hook.js";
 import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
+import { installConsole } from "./console.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
 import { installRateLimit } from "./rate-limit.js";
@@ -96,6 +97,7 @@ export async function buildHttpServer(
     pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
   });
   registerRealtimeRoutes(app, ctx);
+  await installConsole(app, ctx);
 
   await app.ready();
   return app;

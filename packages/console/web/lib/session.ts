@@ -1,0 +1,104 @@
+import type { Credential } from "./link.js";
+
+/** What the console asks for: it reads and watches, never writes. */
+const TOKEN_SCOPES = ["read", "subscribe"] as const;
+/** A short life, renewed in the background while the page is open: a leaked token soon dies. */
+const TOKEN_TTL_SECONDS = 15 * 60;
+/** Renew this long before expiry, so a request in flight never carries a dead token. */
+const RENEW_MARGIN_MS = 60_000;
+
+export class LoginError extends Error {}
+
+/**
+ * Who the page is, held in memory only (never in storage, never in the address). A key is
+ * exchanged for a short-lived token at once; the key itself stays in this object only so the
+ * token can be renewed, and after a hub restart (a hub without `CHORUS_SECRET` forgets its
+ * tokens). A hub without `POST /v1/tokens` gets the key as Bearer.
+ */
+export class Session {
+  readonly #base: string;
+  readonly #credential: Credential;
+  #bearer: string;
+  #expiresAt = Number.POSITIVE_INFINITY;
+  #renewing: Promise<void> | undefined;
+
+  private constructor(base: string, credential: Credential) {
+    this.#base = base;
+    this.#credential = credential;
+    this.#bearer = credential.value;
+  }
+
+  /** Log in; rejects with a {@link LoginError} the page can show when the hub refuses. */
+  static async open(base: string, credential: Credential): Promise<Session> {
+    const session = new Session(base, credential);
+    await session.#mint();
+    const probe = await session.fetch("/v1/intents?limit=1");
+    if (probe.status === 401 || probe.status === 403) {
+      throw new LoginError(`the hub refused this ${credential.kind} (${probe.status})`);
+    }
+    return session;
+  }
+
+  get kind(): Credential["kind"] {
+    return this.#credential.kind;
+  }
+
+  /** The Authorization header value, renewed first when the token is about to expire. */
+  async authorization(): Promise<string> {
+    if (Date.now() > this.#expiresAt - RENEW_MARGIN_MS) await this.renew();
+    return `Bearer ${this.#bearer}`;
+  }
+
+  /** Mint a fresh token (after a 401); one renewal at a time however many callers ask. */
+  renew(): Promise<void> {
+    this.#renewing ??= this.#mint().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  /** fetch against the hub with the session's credential; one retry with a fresh token on 401. */
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const send = async () =>
+      fetch(`${this.#base}${path}`, {
+        ...init,
+        headers: {
+          ...(init.headers as Record<string, string>),
+          authorization: await this.authorization(),
+        },
+      });
+    const response = await send();
+    if (response.status !== 401 || this.#credential.kind !== "key") return response;
+    await this.renew();
+    return send();
+  }
+
+  async json<T>(path: string): Promise<T> {
+    const response = await this.fetch(path);
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return (await response.json()) as T;
+  }
+
+  async #mint(): Promise<void> {
+    if (this.#credential.kind !== "key") return;
+    const response = await fetch(`${this.#base}/v1/tokens`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${this.#credential.value}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ scopes: TOKEN_SCOPES, ttlSeconds: TOKEN_TTL_SECONDS }),
+    });
+    if (response.status === 404) {
+      this.#bearer = this.#credential.value; // a hub from before tokens: the key is the bearer
+      return;
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new LoginError(`the hub refused this key (${response.status})`);
+    }
+    if (!response.ok) throw new Error(`could not get a token: HTTP ${response.status}`);
+    const { token, expiresAt } = (await response.json()) as { token: string; expiresAt: string };
+    this.#bearer = token;
+    this.#expiresAt = Date.parse(expiresAt);
+  }
+}

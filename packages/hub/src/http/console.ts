@@ -1,0 +1,33 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance } from "fastify";
+import type { HubContext } from "../context.js";
+
+/**
+ * Serve the web console's static files at `/`, same origin as the API, so the page needs no
+ * CORS. `wildcard: false` registers one route per file found at start instead of a catch-all
+ * `GET /*`: every other path, `/v1/...` included, still reaches the hub's JSON 404. A hub
+ * started without a built console serves nothing here and works as before.
+ */
+export async function installConsole(app: FastifyInstance, ctx: HubContext): Promise<void> {
+  const dir = ctx.config.consoleDir;
+  if (dir === undefined) return;
+  if (!existsSync(join(dir, "index.html"))) {
+    ctx.logger.warn("console not served: no index.html in the console folder", { dir });
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: dir,
+    prefix: "/",
+    wildcard: false,
+    // File names carry no hash, so the browser must revalidate; ETags keep that cheap.
+    cacheControl: true,
+    maxAge: 0,
+    setHeaders(res) {
+      res.header("x-content-type-options", "nosniff");
+      // The page's address may carry `#key=…` for an instant; no referrer ever leaves the page.
+      res.header("referrer-policy", "no-referrer");
+    },
+  });
+}
