@@ -35,7 +35,7 @@ describe("EventBuilder", () => {
       { type: "custom", unknown: 1 },
       { type: "custom", id: "has spaces" },
       { type: "custom", occurredAt: "yesterday" },
-      { type: "custom", channel: "a/b" },
+      { type: "custom", channel: "a\u0007b" },
       { type: "custom", agent: 42 },
       { type: "custom", channel: "c", env: "" },
     ];

@@ -14,12 +14,14 @@ import {
  */
 
 /**
- * Channel, env, app and agent names become MQTT topic levels. The topic codec would encode
- * `/ + #` losslessly, but a name carrying them is almost always an injection attempt or a bug,
- * so they are refused at the edge along with control characters.
+ * Channel, env, app and agent names: any printable text, because frameworks hand us names like
+ * `research/web` or `Support #2` and an event refused in `emit()` is an event lost. Only control
+ * characters (C0, DEL, C1) are refused. Names become MQTT topic levels, where the topic codec
+ * percent-encodes `/ + # %`, so no name can inject a level; in URL paths they are
+ * percent-encoded like any other text.
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const NAME_PATTERN = /^[^/+#\u0000-\u001f\u007f]+$/;
+const NAME_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]+$/;
 const TYPE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 export const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -29,7 +31,7 @@ export const nameSchema = z
   .string()
   .min(1)
   .max(MAX_NAME_LENGTH)
-  .regex(NAME_PATTERN, "must not contain '/', '+', '#' or control characters");
+  .regex(NAME_PATTERN, "must not contain control characters");
 export const typeSchema = z
   .string()
   .min(1)

@@ -1,0 +1,66 @@
+import { eventTopic, subscriptionFilter } from "@chorus/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hub } from "../src/index.js";
+import { api, KEY_A, ORG_A, startTestHub } from "./helpers.js";
+import { collect, connectMqtt } from "./mqtt-helpers.js";
+import { readSse } from "./sse-helpers.js";
+
+/** Names frameworks hand us: an OpenAI agent `Support #2`, a LangGraph node `research/web`. */
+const CHANNEL = "research/web";
+const AGENT = "Support #2";
+const APP = "Q&A + search 100%";
+
+let hub: Hub;
+beforeAll(async () => {
+  hub = await startTestHub();
+});
+afterAll(async () => {
+  await hub.close();
+});
+
+describe("names with / + # %", () => {
+  it("are stored, listed, streamed and published on an encoded topic", async () => {
+    const mqtt = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const inbox = collect(mqtt);
+    await mqtt.subscribeAsync(subscriptionFilter(ORG_A, { channel: CHANNEL }));
+    const sse = await readSse(hub, `/v1/channels/${encodeURIComponent(CHANNEL)}/stream`);
+    await sse.until(() => sse.readyAfter !== undefined);
+
+    const event = { channel: CHANNEL, agent: AGENT, app: APP, type: "agent.message" };
+    const posted = await api(hub, "/v1/events", { body: event });
+    expect(posted.status).toBe(202);
+
+    const [msg] = await inbox.next();
+    expect(msg!.topic).toBe(eventTopic(ORG_A, { ...event, env: "default" }));
+    expect(msg!.topic.split("/")).toHaveLength(7);
+    expect(msg!.body).toMatchObject(event);
+
+    await sse.until(() => sse.frames.length === 1);
+    expect(sse.frames[0]!.data).toMatchObject(event);
+    await sse.close();
+
+    const query = new URLSearchParams({ channel: CHANNEL, agent: AGENT, app: APP });
+    const listed = await api(hub, `/v1/events?${query}`);
+    expect(listed.body.data).toHaveLength(1);
+    expect(listed.body.data[0]).toMatchObject(event);
+    await mqtt.endAsync();
+  });
+
+  it("work as assignees and agent streams", async () => {
+    const created = await api(hub, "/v1/intents", { body: { title: "t" } });
+    const id = created.body.id as string;
+    const sse = await readSse(hub, `/v1/agents/${encodeURIComponent(AGENT)}/stream`);
+    await sse.until(() => sse.readyAfter !== undefined);
+    const assigned = await api(
+      hub,
+      `/v1/intents/${id}/assignees/${encodeURIComponent(AGENT)}`,
+      { method: "POST", headers: { "chorus-agent": CHANNEL } },
+    );
+    expect(assigned.status).toBe(200);
+    expect(assigned.body.assignees).toEqual([AGENT]);
+    await sse.until(() => sse.frames.some((f) => f.event === "intent.assigned"));
+    const frame = sse.frames.find((f) => f.event === "intent.assigned")!;
+    expect(frame.data).toMatchObject({ agent: CHANNEL, payload: { agent: AGENT } });
+    await sse.close();
+  });
+});
