@@ -226,7 +226,7 @@ describe("awaitable calls", () => {
     await withTrace(() => chorus.intents.patchState(id, { a: 1 }), { agent: "planner" });
     await chorus.intents.assign(id, "worker", { actor: "boss" });
     await chorus.intents.comment(id, "done");
-    await expect(chorus.intents.assign(id, "w", { actor: "bad/actor" })).rejects.toMatchObject({
+    await expect(chorus.intents.assign(id, "w", { actor: "bad\nactor" })).rejects.toMatchObject({
       field: "actor",
     });
     const log = await chorus.intents.events(id);

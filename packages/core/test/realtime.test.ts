@@ -193,9 +193,9 @@ describe("realtime", () => {
         field: "app",
       },
     );
-    await expect(noApp.realtime.subscribe({ channel: "a/b" }, () => {})).rejects.toBeInstanceOf(
-      ValidationError,
-    );
+    await expect(
+      noApp.realtime.subscribe({ channel: "a\u0000b" }, () => {}),
+    ).rejects.toBeInstanceOf(ValidationError);
   });
 
   it("works over WebSocket", async () => {

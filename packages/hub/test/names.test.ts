@@ -51,11 +51,10 @@ describe("names with / + # %", () => {
     const id = created.body.id as string;
     const sse = await readSse(hub, `/v1/agents/${encodeURIComponent(AGENT)}/stream`);
     await sse.until(() => sse.readyAfter !== undefined);
-    const assigned = await api(
-      hub,
-      `/v1/intents/${id}/assignees/${encodeURIComponent(AGENT)}`,
-      { method: "POST", headers: { "chorus-agent": CHANNEL } },
-    );
+    const assigned = await api(hub, `/v1/intents/${id}/assignees/${encodeURIComponent(AGENT)}`, {
+      method: "POST",
+      headers: { "chorus-agent": CHANNEL },
+    });
     expect(assigned.status).toBe(200);
     expect(assigned.body.assignees).toEqual([AGENT]);
     await sse.until(() => sse.frames.some((f) => f.event === "intent.assigned"));
