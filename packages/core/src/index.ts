@@ -55,11 +55,13 @@ export {
   currentTrace,
   formatTraceparent,
   parseTraceparent,
+  registerTraceSource,
   runInTrace,
   spanFrom,
   type TraceContext,
   type TraceOptions,
   type Traceparent,
+  type TraceSource,
   withTrace,
 } from "./trace.js";
 export type {

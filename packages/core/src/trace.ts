@@ -34,9 +34,44 @@ export interface TraceOptions {
  */
 const storage = new AsyncLocalStorage<TraceContext>();
 
+/**
+ * Trace context kept outside Chorus, asked when no Chorus context is current: `@chorus/otel`
+ * registers one that reads the active OpenTelemetry span, so core needs no `@opentelemetry/api`
+ * for users who do not have it. Process-wide like the storage above, for the same reason: the
+ * active span belongs to the async flow, not to a client.
+ */
+export type TraceSource = () => TraceContext | undefined;
+const sources = new Set<TraceSource>();
+
+/**
+ * Make `source` a fallback of {@link currentTrace} (events emitted inside its spans join them).
+ * Registering the same function twice is one registration. Returns the unregister function.
+ */
+export function registerTraceSource(source: TraceSource): () => void {
+  sources.add(source);
+  return () => {
+    sources.delete(source);
+  };
+}
+
 /** The trace context of the current async flow, if any. */
 export function currentTrace(): TraceContext | undefined {
-  return storage.getStore();
+  const own = storage.getStore();
+  if (own !== undefined || sources.size === 0) return own;
+  for (const source of sources) {
+    try {
+      const context = source();
+      if (
+        context !== undefined &&
+        TRACE_ID_PATTERN.test(context.traceId) &&
+        SPAN_ID_PATTERN.test(context.spanId)
+      )
+        return context;
+    } catch {
+      // A source is someone else's code: a throw there must not reach emit().
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   currentTrace,
   formatTraceparent,
   parseTraceparent,
+  registerTraceSource,
   runInTrace,
   spanFrom,
   withTrace,
@@ -89,5 +90,27 @@ describe("trace context", () => {
     expect(llm.parentSpanId).toBe(run.spanId);
     expect(currentTrace()).toBeUndefined();
     runInTrace(llm, () => expect(currentTrace()).toBe(llm));
+  });
+});
+
+describe("registerTraceSource (how @chorus/otel links an active OTel span)", () => {
+  const otelSpan = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" };
+
+  it("is asked only when no Chorus trace is current, and its throws and bad ids are ignored", () => {
+    const unregisterBroken = registerTraceSource(() => {
+      throw new Error("someone else's bug");
+    });
+    const unregisterBad = registerTraceSource(() => ({ traceId: "nope", spanId: "x" }));
+    const unregister = registerTraceSource(() => otelSpan);
+    try {
+      expect(currentTrace()).toEqual(otelSpan);
+      withTrace(() => expect(currentTrace()?.parentSpanId).toBe(otelSpan.spanId));
+      withTrace(() => expect(currentTrace()?.traceId).not.toBe(otelSpan.traceId), { newTrace: true });
+    } finally {
+      unregister();
+      unregisterBad();
+      unregisterBroken();
+    }
+    expect(currentTrace()).toBeUndefined();
   });
 });

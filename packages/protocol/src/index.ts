@@ -7,3 +7,4 @@ export * from "./realtime.js";
 export * from "./schemas.js";
 export * from "./sse.js";
 export * from "./topics.js";
+export * from "./otel/index.js";

@@ -1,0 +1,114 @@
+import { type Chorus, createConsoleLogger, type Logger } from "@chorus/core";
+import {
+  ATTRIBUTES,
+  DEFAULT_SPAN_STRING_LENGTH,
+  type MappedEvent,
+  mapSpanEnd,
+  mapSpanStart,
+} from "@chorus/protocol";
+import type { Context } from "@opentelemetry/api";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { toOtelSpan } from "./readable-span.js";
+import { type AdapterOnError, createSafely, type Safely } from "./safely.js";
+import { installOtelTraceSource } from "./trace-source.js";
+
+export interface ChorusSpanProcessorOptions {
+  /** The client that delivers the events. The processor never closes it. */
+  chorus: Chorus;
+  /** Channel of the events; default the resource attribute `chorus.channel`, then the client's channel. */
+  channel?: string;
+  /** Strings read from span attributes are cut at this length (default 4096). */
+  maxStringLength?: number;
+  /**
+   * Make an active OTel span the trace of `chorus.emit()` calls made inside it (default true).
+   * Process-wide: it registers a trace source in `@chorus/core`.
+   */
+  linkEmits?: boolean;
+  /** Called with errors of the processor's own (never thrown into the SDK). */
+  onError?: AdapterOnError;
+  /** Diagnostics; `false` silences them. Default: the console. */
+  logger?: Logger | false;
+}
+
+/** Wait this long in `forceFlush()`/`shutdown()` for the client to deliver. */
+const FLUSH_TIMEOUT_MS = 5000;
+
+/**
+ * An OpenTelemetry `SpanProcessor` that turns GenAI spans (OTel `gen_ai.*` conventions, the Vercel
+ * AI SDK's `ai.*` spans, OpenInference) into Chorus events, live and in-process: a start event when
+ * the span starts, an end or error event when it ends, with the span's own trace and span ids.
+ * Other spans are ignored. It never throws into the SDK and never waits: `chorus.emit()` only queues.
+ *
+ * @example
+ * import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+ * import { ChorusSpanProcessor } from "@chorus/otel";
+ *
+ * const provider = new NodeTracerProvider({
+ *   spanProcessors: [new ChorusSpanProcessor({ chorus, channel: "research" })],
+ * });
+ * provider.register();
+ */
+export class ChorusSpanProcessor implements SpanProcessor {
+  readonly #chorus: Chorus;
+  readonly #channel: string | undefined;
+  readonly #maxStringLength: number;
+  readonly #safely: Safely;
+  /** Spans whose start event went out; weak, so a span never ended costs nothing once dropped. */
+  readonly #started = new WeakSet<object>();
+  readonly #uninstall: (() => void) | undefined;
+
+  constructor(options: ChorusSpanProcessorOptions) {
+    this.#chorus = options.chorus;
+    this.#channel = options.channel;
+    this.#maxStringLength = options.maxStringLength ?? DEFAULT_SPAN_STRING_LENGTH;
+    const logger = options.logger === false ? undefined : (options.logger ?? createConsoleLogger());
+    this.#safely = createSafely(options.onError, logger);
+    this.#uninstall =
+      options.linkEmits === false ? undefined : this.#safely("install", installOtelTraceSource);
+  }
+
+  onStart(span: Span, _parentContext: Context): void {
+    this.#safely("onStart", () => {
+      const event = mapSpanStart(toOtelSpan(span, false), this.#mapOptions());
+      if (!event) return;
+      this.#started.add(span);
+      this.#emit(event, span);
+    });
+  }
+
+  onEnd(span: ReadableSpan): void {
+    this.#safely("onEnd", () => {
+      const otel = toOtelSpan(span, true);
+      // Attributes set after start (some instrumentations classify late) still get a start event.
+      if (!this.#started.has(span)) {
+        const start = mapSpanStart(otel, this.#mapOptions());
+        if (start) this.#emit(start, span);
+      }
+      const end = mapSpanEnd(otel, this.#mapOptions());
+      if (end) this.#emit(end, span);
+    });
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.#chorus.flush(FLUSH_TIMEOUT_MS).catch(() => false);
+  }
+
+  async shutdown(): Promise<void> {
+    this.#uninstall?.();
+    await this.forceFlush();
+  }
+
+  #mapOptions() {
+    return { maxStringLength: this.#maxStringLength };
+  }
+
+  #emit(event: MappedEvent, span: ReadableSpan): void {
+    const channel = this.#channel ?? channelOf(span);
+    this.#chorus.emit(channel === undefined ? event : { ...event, channel });
+  }
+}
+
+function channelOf(span: ReadableSpan): string | undefined {
+  const value = span.resource?.attributes?.[ATTRIBUTES.channel[0]];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}

@@ -1,0 +1,169 @@
+import { Chorus } from "@chorus/core";
+import { context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChorusSpanProcessor } from "../src/index.js";
+import { weatherRun } from "./helpers/ai.js";
+import { startTestHub, type TestHub } from "./helpers/hub.js";
+
+let t: TestHub;
+const contextManager = new AsyncLocalStorageContextManager();
+beforeAll(async () => {
+  context.setGlobalContextManager(contextManager.enable());
+  t = await startTestHub();
+});
+afterAll(async () => {
+  await t.close();
+  contextManager.disable();
+  context.disable();
+});
+
+let channels = 0;
+const freshChannel = () => `otel-${process.pid}-${++channels}`;
+
+describe("ChorusSpanProcessor with the real Vercel AI SDK", () => {
+  it("a generateText run with a tool loop shows up in the hub with the spans' own ids", async () => {
+    const channel = freshChannel();
+    const spans = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        new ChorusSpanProcessor({ chorus: t.chorus, channel, logger: false }),
+        new SimpleSpanProcessor(spans),
+      ],
+    });
+    const result = await weatherRun(provider.getTracer("test"));
+    expect(result.text).toBe("It is sunny in Paris.");
+    await provider.forceFlush();
+
+    const events = await t.events({ channel });
+    // Live: every start is stored before its own end.
+    expect(events.map((e) => e.type)).toEqual([
+      "agent.start",
+      "llm.start",
+      "llm.end",
+      "tool.start",
+      "tool.end",
+      "llm.start",
+      "llm.end",
+      "agent.end",
+    ]);
+    const run = spans.getFinishedSpans().find((s) => s.name === "ai.generateText")!;
+    for (const e of events) expect(e.traceId).toBe(run.spanContext().traceId);
+    expect(events[0]!.spanId).toBe(run.spanContext().spanId);
+    expect(events.at(-1)!.spanId).toBe(run.spanContext().spanId);
+    expect(events[1]!.parentSpanId).toBe(run.spanContext().spanId);
+    expect(events[2]!.payload).toMatchObject({
+      usage: { inputTokens: 12, outputTokens: 7 },
+      finishReason: "tool_calls",
+    });
+    expect(events[0]!.agent).toBe("weather-agent");
+    await provider.shutdown();
+  });
+
+  it("the resource attribute chorus.channel picks the channel", async () => {
+    const channel = freshChannel();
+    const { resourceFromAttributes } = await import("@opentelemetry/resources");
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "chorus.channel": channel }),
+      spanProcessors: [new ChorusSpanProcessor({ chorus: t.chorus, logger: false })],
+    });
+    await weatherRun(provider.getTracer("test"));
+    expect((await t.events({ channel })).length).toBe(8);
+    await provider.shutdown();
+  });
+
+  it("chorus.emit() inside an active OTel span carries that span's trace", async () => {
+    const channel = freshChannel();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new ChorusSpanProcessor({ chorus: t.chorus, channel, logger: false })],
+    });
+    const tracer = provider.getTracer("test");
+    const ids = tracer.startActiveSpan("work", (span) => {
+      t.chorus.emit({ type: "custom", channel, payload: { note: "inside" } });
+      span.end();
+      return span.spanContext();
+    });
+    t.chorus.emit({ type: "custom", channel, payload: { note: "outside" } });
+    const events = await t.events({ channel });
+    expect(events[0]).toMatchObject({ traceId: ids.traceId, spanId: ids.spanId });
+    expect(events[1]!.traceId).not.toBe(ids.traceId);
+    await provider.shutdown();
+  });
+});
+
+describe("chaos: the SDK never sees the processor fail", () => {
+  it("a client whose emit throws: same result, errors go to onError", async () => {
+    const broken = {
+      emit: () => {
+        throw new Error("boom");
+      },
+      flush: async () => true,
+    } as unknown as Chorus;
+    const errors: string[] = [];
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        new ChorusSpanProcessor({
+          chorus: broken,
+          logger: false,
+          linkEmits: false,
+          onError: (_e, c) => {
+            errors.push(c.operation);
+            throw new Error("onError throws too");
+          },
+        }),
+      ],
+    });
+    const result = await weatherRun(provider.getTracer("test"));
+    expect(result.text).toBe("It is sunny in Paris.");
+    expect(errors).toContain("onStart");
+    expect(errors).toContain("onEnd");
+    await provider.shutdown();
+  });
+
+  it("hub down: the run completes, nothing waits on the network", async () => {
+    const down = new Chorus({
+      url: "http://127.0.0.1:9",
+      apiKey: "key_acme_0123456789",
+      channel: "x",
+      logger: false,
+      maxRetries: 0,
+    });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new ChorusSpanProcessor({ chorus: down, logger: false })],
+    });
+    const result = await weatherRun(provider.getTracer("test"));
+    expect(result.text).toBe("It is sunny in Paris.");
+    expect(down.stats().queued).toBeGreaterThan(0);
+    await down.close(100);
+    await provider.shutdown();
+  });
+
+  it("a hanging hub: the run completes and shutdown is bounded by the client's flush", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer(() => {}); // never answers
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const hanging = new Chorus({
+      url: `http://127.0.0.1:${port}`,
+      apiKey: "key_acme_0123456789",
+      channel: "x",
+      logger: false,
+      timeoutMs: 200,
+      maxRetries: 0,
+    });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new ChorusSpanProcessor({ chorus: hanging, logger: false })],
+    });
+    const result = await weatherRun(provider.getTracer("test"));
+    expect(result.text).toBe("It is sunny in Paris.");
+    await hanging.close(100);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await provider.shutdown();
+  });
+});

@@ -1,0 +1,148 @@
+import type { ErrorInfo, LlmEndPayload, LlmStartPayload, TokenUsage } from "../payloads.js";
+import { ATTRIBUTES, EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_TYPE } from "./attributes.js";
+import { first, firstOf, indexed, json, num, parse, str } from "./read.js";
+import { OTEL_STATUS_ERROR, type OtelAttributes, type OtelSpan } from "./span.js";
+
+/*
+ * The fields of canonical payloads, read from a span through the attribute table. One function
+ * per field group; `map-span.ts` assembles them into events.
+ */
+
+export function modelOf(
+  attrs: OtelAttributes,
+  phase: "start" | "end" = "end",
+): { model?: string; provider?: string } {
+  const model = str(attrs, phase === "start" ? ATTRIBUTES.requestModel : ATTRIBUTES.model);
+  const provider = str(attrs, ATTRIBUTES.provider);
+  return { ...(model && { model }), ...(provider && { provider }) };
+}
+
+export function usageOf(attrs: OtelAttributes): TokenUsage | undefined {
+  const usage: TokenUsage = {};
+  const fields = [
+    ["inputTokens", ATTRIBUTES.inputTokens],
+    ["outputTokens", ATTRIBUTES.outputTokens],
+    ["totalTokens", ATTRIBUTES.totalTokens],
+    ["cacheReadTokens", ATTRIBUTES.cacheReadTokens],
+    ["cacheWriteTokens", ATTRIBUTES.cacheWriteTokens],
+    ["reasoningTokens", ATTRIBUTES.reasoningTokens],
+  ] as const;
+  for (const [field, names] of fields) {
+    const n = num(attrs, names);
+    if (n !== undefined) usage[field] = n;
+  }
+  if (
+    usage.totalTokens === undefined &&
+    usage.inputTokens !== undefined &&
+    usage.outputTokens !== undefined
+  )
+    usage.totalTokens = usage.inputTokens + usage.outputTokens;
+  return Object.keys(usage).length > 0 ? usage : undefined;
+}
+
+/** `tool-calls` (AI SDK) and `tool_calls` (OpenAI) are one reason: Chorus spells it with `_`. */
+export function finishReasonOf(attrs: OtelAttributes): string | undefined {
+  return firstOf(first(attrs, ATTRIBUTES.finishReasons))?.replaceAll("-", "_");
+}
+
+export function paramsOf(attrs: OtelAttributes): Record<string, unknown> | undefined {
+  const params: Record<string, unknown> = {};
+  for (const [key, names] of Object.entries(ATTRIBUTES.params)) {
+    const n = num(attrs, names);
+    if (n !== undefined) params[key] = n;
+  }
+  const invocation = json(attrs, ATTRIBUTES.invocationParameters);
+  if (invocation && typeof invocation === "object" && !Array.isArray(invocation))
+    Object.assign(params, invocation);
+  return Object.keys(params).length > 0 ? params : undefined;
+}
+
+export function inputMessagesOf(attrs: OtelAttributes): unknown[] | undefined {
+  const messages = json(attrs, ATTRIBUTES.inputMessages);
+  const system = json(attrs, ATTRIBUTES.systemInstructions);
+  const list = Array.isArray(messages) ? messages : openInferenceMessages(attrs, "input");
+  if (system === undefined) return list;
+  return [{ role: "system", content: system }, ...(list ?? [])];
+}
+
+export function outputOf(attrs: OtelAttributes): unknown {
+  const messages = json(attrs, ATTRIBUTES.outputMessages);
+  if (messages !== undefined) return messages;
+  const text = first(attrs, ATTRIBUTES.outputText);
+  if (typeof text === "string") return parse(text);
+  return openInferenceMessages(attrs, "output");
+}
+
+function openInferenceMessages(
+  attrs: OtelAttributes,
+  side: "input" | "output",
+): unknown[] | undefined {
+  const prefix =
+    side === "input"
+      ? ATTRIBUTES.openInferenceInputMessages[0]
+      : ATTRIBUTES.openInferenceOutputMessages[0];
+  return indexed(attrs, prefix)?.map((m) => ({
+    role: m["message.role"],
+    content: m["message.content"],
+  }));
+}
+
+export function toolNamesOf(attrs: OtelAttributes): string[] | undefined {
+  const defs = json(attrs, ATTRIBUTES.toolDefinitions);
+  if (!Array.isArray(defs)) return undefined;
+  const names = defs
+    .map((d) => (d && typeof d === "object" ? (d as { name?: unknown }).name : undefined))
+    .filter((n): n is string => typeof n === "string");
+  return names.length > 0 ? names : undefined;
+}
+
+/** Tool calls the model asked for: AI SDK's list, or `tool_call` parts of GenAI output messages. */
+export function toolCallsOf(attrs: OtelAttributes): LlmEndPayload["toolCalls"] {
+  const calls: { name: string; callId?: string }[] = [];
+  const aiSdk = json(attrs, ATTRIBUTES.toolCalls);
+  if (Array.isArray(aiSdk)) {
+    for (const c of aiSdk) {
+      const call = c as { toolName?: unknown; toolCallId?: unknown };
+      if (typeof call?.toolName === "string")
+        calls.push({
+          name: call.toolName,
+          ...(typeof call.toolCallId === "string" && { callId: call.toolCallId }),
+        });
+    }
+  }
+  const output = json(attrs, ATTRIBUTES.outputMessages);
+  if (Array.isArray(output)) {
+    for (const message of output) {
+      const parts = (message as { parts?: unknown })?.parts;
+      if (!Array.isArray(parts)) continue;
+      for (const p of parts) {
+        const part = p as { type?: unknown; name?: unknown; id?: unknown };
+        if (part?.type === "tool_call" && typeof part.name === "string")
+          calls.push({ name: part.name, ...(typeof part.id === "string" && { callId: part.id }) });
+      }
+    }
+  }
+  return calls.length > 0 ? calls : undefined;
+}
+
+/** The error of a failed span: its status, `error.type`, and the recorded exception event. */
+export function errorOf(span: OtelSpan): ErrorInfo | undefined {
+  if (span.status?.code !== OTEL_STATUS_ERROR) return undefined;
+  const exception = span.events?.find((e) => e.name === EXCEPTION_EVENT)?.attributes ?? {};
+  const message =
+    span.status.message || str(exception, [EXCEPTION_MESSAGE]) || "span ended with an error";
+  const type = str(span.attributes, ATTRIBUTES.errorType) ?? str(exception, [EXCEPTION_TYPE]);
+  return { message, ...(type && { type }) };
+}
+
+export function llmStartPayloadOf(attrs: OtelAttributes): LlmStartPayload {
+  const messages = inputMessagesOf(attrs);
+  const tools = toolNamesOf(attrs);
+  const params = paramsOf(attrs);
+  return {
+    ...modelOf(attrs, "start"),
+    ...(messages && { messages }),
+    ...(tools && { tools }),
+    ...(params && { params }),
+  };
+}
