@@ -105,7 +105,9 @@ describe("registerTraceSource (how @chorus/otel links an active OTel span)", () 
     try {
       expect(currentTrace()).toEqual(otelSpan);
       withTrace(() => expect(currentTrace()?.parentSpanId).toBe(otelSpan.spanId));
-      withTrace(() => expect(currentTrace()?.traceId).not.toBe(otelSpan.traceId), { newTrace: true });
+      withTrace(() => expect(currentTrace()?.traceId).not.toBe(otelSpan.traceId), {
+        newTrace: true,
+      });
     } finally {
       unregister();
       unregisterBad();
