@@ -3,6 +3,7 @@ import { type EmitEvent, EventBuilder } from "./event-builder.js";
 import { EventsApi } from "./events-api.js";
 import type { FailOpenPolicy } from "./fail-open.js";
 import { Flusher } from "./flusher.js";
+import { nodeFetch } from "./node-fetch.js";
 import { HttpClient } from "./http.js";
 import { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
@@ -88,6 +89,7 @@ export class Chorus implements AsyncDisposable {
       apiKey: resolved.apiKey,
       timeoutMs: resolved.timeoutMs,
       fetch: options.fetch,
+      sendFetch: nodeFetch,
     });
     const backoff = { baseMs: resolved.retryBaseDelayMs, maxMs: resolved.retryMaxDelayMs };
     const transport = new Transport(http, this.#breaker, backoff, resolved.maxRetries);
@@ -195,14 +197,24 @@ export class Chorus implements AsyncDisposable {
   }
 
   /**
+   * The flush of a shutdown path (adapters' `shutdown()`, frameworks' exit hooks): like the exit
+   * drain, it waits at most `drainTimeoutMs` (or `timeoutMs` if shorter) and gives up at once
+   * when nothing listens at the hub's address. Never rejects; the client stays open.
+   */
+  drain(timeoutMs?: number): Promise<boolean> {
+    const limit = this.options.drainTimeoutMs;
+    return this.#flusher.flush(timeoutMs === undefined ? limit : Math.min(timeoutMs, limit), true);
+  }
+
+  /**
    * Drain (up to `timeoutMs`), then stop: timers cleared, the exit hook removed, realtime
    * disconnected. Events still queued after the timeout are counted as dropped. Idempotent.
    */
   close(timeoutMs: number = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
     this.#closed ??= (async () => {
       process.off?.("beforeExit", this.#onBeforeExit);
-      await this.#flusher.flush(timeoutMs);
-      this.#flusher.stop();
+      await this.#flusher.flush(timeoutMs, true);
+      await this.#flusher.stop();
       const left = this.#queue.clear();
       if (left > 0) {
         this.#counters.dropped += left;
@@ -261,7 +273,7 @@ export class Chorus implements AsyncDisposable {
    */
   #drainOnExit(): void {
     if (this.#closed || this.#exitDrainFailed || this.#flusher.pending === 0) return;
-    void this.#flusher.flush(this.options.drainTimeoutMs).then((drained) => {
+    void this.#flusher.flush(this.options.drainTimeoutMs, true).then((drained) => {
       if (!drained) {
         this.#exitDrainFailed = true;
         this.#diagnostics.warn("exit drain timed out; undelivered events are lost", {

@@ -1,6 +1,6 @@
 import { type BackoffPolicy, retryDelay } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
-import { ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
+import { ChorusError, ConnectionError, PayloadTooLargeError, ValidationError } from "./errors.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
 import type { DeliveryQueue, QueuedEvent } from "./queue.js";
@@ -9,6 +9,11 @@ import type { Counters } from "./stats.js";
 import { recordOutcome } from "./transport.js";
 
 export interface FlusherConfig {
+  /**
+   * Linger: a partial batch waits until its oldest event is this old, so a steady stream goes
+   * out in full batches instead of whatever queued during the last request. A full batch,
+   * `flush()` and `close()` never wait for it.
+   */
   flushIntervalMs: number;
   maxBatchSize: number;
   maxBatchBytes: number;
@@ -40,16 +45,25 @@ export class Flusher {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = 0;
   #running = false;
+  /** The send loop's current run, awaited by {@link stop}. */
+  #loop: Promise<void> = Promise.resolve();
   #inFlight = 0;
   /** Consecutive failed attempts: the backoff exponent. */
   #attempt = 0;
   /** No attempt before this time (backoff or `Retry-After`). */
   #blockedUntil = 0;
+  /** When the oldest event still queued was queued (undefined when the queue is empty). */
+  #oldestAt: number | undefined;
   /** Set after a 413: the next batches are at most this big. */
   #batchCap: number | undefined;
   /** Active `flush()` calls; while any is waiting, timers keep the process alive. */
   #holds = 0;
-  readonly #waiters = new Set<{ target: number; resolve: (drained: boolean) => void }>();
+  readonly #waiters = new Set<{
+    target: number;
+    deadline: number;
+    final: boolean;
+    resolve: (drained: boolean) => void;
+  }>();
   #stopped = false;
 
   constructor(deps: FlusherDeps) {
@@ -64,18 +78,29 @@ export class Flusher {
   /** Called after each enqueue: a full batch goes now, a partial one within the flush interval. */
   notify(): void {
     if (this.#stopped) return;
+    const now = Date.now();
+    this.#oldestAt ??= now;
+    this.#wake(this.#lingerLeft(now));
+  }
+
+  /** How long the queue's partial batch may still linger (0: send now). */
+  #lingerLeft(now: number): number {
     const { queue, config } = this.#deps;
-    this.#wake(
-      queue.length >= (this.#batchCap ?? config.maxBatchSize) ? 0 : config.flushIntervalMs,
-    );
+    if (this.#holds > 0 || queue.length >= (this.#batchCap ?? config.maxBatchSize)) return 0;
+    return Math.max(0, (this.#oldestAt ?? now) + config.flushIntervalMs - now);
   }
 
   /**
    * Wait until every event queued before this call has left the queue (delivered, refused or
-   * dropped), or `timeoutMs` passes. Resolves `true` when drained, `false` on timeout. An open
-   * circuit is respected (no request storm), but a backoff wait is cut short: the caller asked.
+   * dropped), or `timeoutMs` passes. Resolves `true` when drained, `false` on timeout or as soon
+   * as nothing more can be done in time (the next attempt would come after the deadline: a
+   * backoff, `Retry-After` or an open circuit). An open circuit is respected (no request storm),
+   * but a backoff wait is cut short once: the caller asked.
+   *
+   * `final` (close and the exit drain): a refused connection ends the wait at once, since
+   * nothing listens at the hub's address and the process is about to go.
    */
-  flush(timeoutMs: number): Promise<boolean> {
+  flush(timeoutMs: number, final = false): Promise<boolean> {
     const { counters } = this.#deps;
     const target = counters.enqueued;
     if (counters.settled >= target) return Promise.resolve(true);
@@ -83,6 +108,8 @@ export class Flusher {
       this.#holds++;
       const waiter = {
         target,
+        deadline: Date.now() + Math.max(0, timeoutMs),
+        final,
         resolve: (drained: boolean) => {
           clearTimeout(timeout);
           this.#waiters.delete(waiter);
@@ -99,11 +126,16 @@ export class Flusher {
     });
   }
 
-  /** Stop scheduling. A batch already in flight finishes. */
-  stop(): void {
+  /**
+   * Stop scheduling and abort the request in flight; resolves once the send loop has ended (an
+   * aborted batch is then counted as dropped).
+   */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#deps.http.abortAll();
+    await this.#loop;
     for (const waiter of [...this.#waiters])
       waiter.resolve(this.#deps.counters.settled >= waiter.target);
   }
@@ -116,7 +148,7 @@ export class Flusher {
     this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#run();
+      if (!this.#running) this.#loop = this.#run();
     }, at - Date.now());
     this.#refTimer();
   }
@@ -138,11 +170,19 @@ export class Flusher {
           this.#wake(wait);
           break;
         }
+        const linger = this.#lingerLeft(Date.now());
+        if (linger > 0) {
+          this.#wake(linger);
+          break;
+        }
         if (!breaker.tryAcquire()) {
+          this.#giveUpWaitersBefore(Date.now() + breaker.msUntilProbe);
           this.#wake(Math.max(1, breaker.msUntilProbe));
           break;
         }
         const batch = queue.take(this.#batchCap ?? config.maxBatchSize, config.maxBatchBytes);
+        // What stays queued is a backlog older than anything queued from now on.
+        if (queue.length === 0) this.#oldestAt = undefined;
         this.#inFlight = batch.length;
         let outcome: Outcome;
         try {
@@ -153,6 +193,7 @@ export class Flusher {
         if (this.#stopped) this.#discardAfterStop();
         this.#settle();
         if (outcome === "retry") {
+          this.#giveUpWaitersBefore(this.#blockedUntil);
           this.#wake(Math.max(0, this.#blockedUntil - Date.now()));
           break;
         }
@@ -184,13 +225,18 @@ export class Flusher {
       return "continue";
     } catch (error) {
       recordOutcome(breaker, error);
+      if (error instanceof ConnectionError && error.reason === "closed") {
+        // Aborted by stop(): back to the queue, which stop() then counts as dropped.
+        this.#requeue(batch);
+        return "continue";
+      }
       if (isAvailabilityFailure(error) || retryAfterOf(error) !== undefined || isRateLimit(error)) {
         return this.#retryLater(batch, error);
       }
       if (error instanceof PayloadTooLargeError && batch.length > 1) {
         // The hub's body limit is lower than ours: halve the batches and try again at once.
         this.#batchCap = Math.max(1, Math.floor(batch.length / 2));
-        this.onDropped(queue.requeue(batch));
+        this.#requeue(batch);
         return "continue";
       }
       if (error instanceof ValidationError && batch.length > 1) {
@@ -198,7 +244,7 @@ export class Flusher {
         if (bad.size > 0 && bad.size < batch.length) {
           const rest = batch.filter((_, i) => !bad.has(i));
           this.#refuse(batch.length - rest.length, error);
-          this.onDropped(queue.requeue(rest));
+          this.#requeue(rest);
           return "continue";
         }
       }
@@ -209,8 +255,11 @@ export class Flusher {
 
   #retryLater(batch: QueuedEvent[], error: unknown): Outcome {
     const { queue, counters, diagnostics, config, breaker } = this.#deps;
+    if (error instanceof ConnectionError && error.reason === "refused") {
+      for (const waiter of [...this.#waiters]) if (waiter.final) waiter.resolve(false);
+    }
     counters.retried++;
-    this.onDropped(queue.requeue(batch));
+    this.#requeue(batch);
     const delay = retryDelay(this.#attempt++, config.backoff, retryAfterOf(error));
     this.#blockedUntil = Date.now() + delay;
     diagnostics.report(error, { operation: "flush", events: batch.length, willRetry: true });
@@ -239,6 +288,12 @@ export class Flusher {
     );
   }
 
+  /** Put events back at the front; they are overdue, so they never linger again. */
+  #requeue(events: QueuedEvent[]): void {
+    this.#oldestAt = 0;
+    this.onDropped(this.#deps.queue.requeue(events));
+  }
+
   /** Count events the queue bounds pushed out (at enqueue or requeue) and warn, rate-limited. */
   onDropped(dropped: number): void {
     if (dropped === 0) return;
@@ -257,6 +312,13 @@ export class Flusher {
     const left = queue.clear();
     counters.dropped += left;
     counters.settled += left;
+  }
+
+  /** Waiters whose deadline comes before the next possible attempt: nothing more can be done. */
+  #giveUpWaitersBefore(nextAttemptAt: number): void {
+    const settled = this.#deps.counters.settled;
+    for (const waiter of [...this.#waiters])
+      if (waiter.deadline < nextAttemptAt) waiter.resolve(settled >= waiter.target);
   }
 
   #settle(): void {

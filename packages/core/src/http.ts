@@ -28,6 +28,11 @@ export interface HttpConfig {
   apiKey: string | undefined;
   timeoutMs: number;
   fetch: FetchFunction | undefined;
+  /**
+   * The fetch for request/response calls when the caller gave none (in Node, `nodeFetch`: its
+   * sockets never hold the event loop). Streams always use `fetch` or the global one.
+   */
+  sendFetch?: FetchFunction;
 }
 
 /** Error codes of a connection that never carried the request: resending it cannot duplicate anything. */
@@ -48,9 +53,17 @@ const NOT_SENT_CODES = new Set([
  */
 export class HttpClient {
   readonly #config: HttpConfig;
+  /** Requests in flight, so {@link abortAll} can end them (`close()` when its time is up). */
+  readonly #inFlight = new Set<AbortController>();
 
   constructor(config: HttpConfig) {
     this.#config = config;
+  }
+
+  /** Abort every request in flight now; each rejects with a {@link ConnectionError} (`aborted`). */
+  abortAll(): void {
+    for (const controller of this.#inFlight) controller.abort();
+    this.#inFlight.clear();
   }
 
   get baseUrl(): string {
@@ -79,7 +92,10 @@ export class HttpClient {
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
-    const signal = AbortSignal.timeout(this.#config.timeoutMs);
+    const timeout = AbortSignal.timeout(this.#config.timeoutMs);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([timeout, controller.signal]);
+    this.#inFlight.add(controller);
     const headers: Record<string, string> = {
       accept: "application/json",
       ...this.authHeaders(),
@@ -92,8 +108,9 @@ export class HttpClient {
 
     let response: Response;
     let text: string;
+    const fetch = this.#config.fetch ?? this.#config.sendFetch ?? globalThis.fetch;
     try {
-      response = await this.fetch(this.url(request.path, request.query), {
+      response = await fetch(this.url(request.path, request.query), {
         method: request.method,
         headers,
         body,
@@ -101,7 +118,9 @@ export class HttpClient {
       });
       text = await response.text();
     } catch (error) {
-      throw this.#networkError(error, signal, request);
+      throw this.#networkError(error, timeout, controller.signal, request);
+    } finally {
+      this.#inFlight.delete(controller);
     }
     const parsed = parseBody(text);
     if (response.status >= 400) {
@@ -114,9 +133,20 @@ export class HttpClient {
     return { status: response.status, headers: response.headers, body: parsed };
   }
 
-  #networkError(error: unknown, signal: AbortSignal, request: HttpRequest): ConnectionError {
+  #networkError(
+    error: unknown,
+    timeout: AbortSignal,
+    aborted: AbortSignal,
+    request: HttpRequest,
+  ): ConnectionError {
     const where = `${request.method} ${request.path}`;
-    if (signal.aborted) {
+    if (aborted.aborted) {
+      return new ConnectionError(`${where} aborted: the client is closing`, {
+        reason: "closed",
+        cause: error,
+      });
+    }
+    if (timeout.aborted) {
       return new ConnectionError(`${where} timed out after ${this.#config.timeoutMs} ms`, {
         reason: "timeout",
         cause: error,

@@ -70,6 +70,7 @@ export class Transport {
 /** Tell the breaker what a failed request says about the hub. */
 export function recordOutcome(breaker: CircuitBreaker, error: unknown): void {
   if (isAvailabilityFailure(error)) breaker.onFailure();
+  else if (error instanceof ConnectionError && error.reason === "closed") breaker.release();
   else if (error instanceof ChorusError)
     breaker.onSuccess(); // the hub answered
   else breaker.release();

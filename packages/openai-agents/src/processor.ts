@@ -65,11 +65,16 @@ export class ChorusTracingProcessor implements TracingProcessor {
   }
 
   /**
-   * The SDK calls this when processors are replaced and before the process exits. It flushes but
+   * The SDK calls this when processors are replaced and from its own `beforeExit` hook (with
+   * 5 s). It drains within the client's `drainTimeoutMs` (the exit budget the user chose), but
    * never closes the client, which the user may still be using.
    */
   async shutdown(timeout?: number): Promise<void> {
-    await this.#flush("shutdown", timeout ?? DEFAULT_FLUSH_TIMEOUT_MS);
+    try {
+      await this.#chorus.drain(timeout);
+    } catch (error) {
+      this.#safely.report(error, { operation: "shutdown" });
+    }
   }
 
   async #flush(operation: string, timeoutMs: number): Promise<void> {

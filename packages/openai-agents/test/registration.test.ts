@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { withTrace as chorusWithTrace } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
 import {
@@ -129,6 +130,28 @@ describe("registration", () => {
     expect(page.data.length).toBeGreaterThan(10);
     expect(chorus.stats().queued).toBe(0);
   });
+
+  it("the SDK's exit-time shutdown(5000) waits no longer than the client's drain timeout", async () => {
+    // A hub that accepts connections and never answers: a flush of 60 s would hang that long.
+    const hanging = createServer((socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const { port } = hanging.address() as { port: number };
+    try {
+      const chorus = client(`http://127.0.0.1:${port}`, {
+        channel: freshChannel(),
+        timeoutMs: 60_000,
+        drainTimeoutMs: 200,
+      });
+      const handle = track(instrument({ chorus }));
+      chorus.emit({ type: "custom" });
+      // The SDK passes its own 60 s here; the user's drain budget (200 ms) wins. Were the SDK's
+      // timeout honoured instead, this test would outlive its own 10 s timeout.
+      await handle.processor.shutdown(60_000);
+      expect(chorus.stats().queued).toBe(1);
+    } finally {
+      hanging.close();
+    }
+  }, 10_000);
 
   it("shutdown() closes a client it created, and leaves a given one open", async () => {
     const given = client(hub.url, { channel: freshChannel() });

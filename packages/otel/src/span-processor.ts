@@ -30,7 +30,7 @@ export interface ChorusSpanProcessorOptions {
   logger?: Logger | false;
 }
 
-/** Wait this long in `forceFlush()`/`shutdown()` for the client to deliver. */
+/** Wait this long in `forceFlush()` for the client to deliver. */
 const FLUSH_TIMEOUT_MS = 5000;
 
 /**
@@ -93,9 +93,14 @@ export class ChorusSpanProcessor implements SpanProcessor {
     await this.#chorus.flush(FLUSH_TIMEOUT_MS).catch(() => false);
   }
 
+  /** Drains within the client's `drainTimeoutMs`; the client stays open for its other users. */
   async shutdown(): Promise<void> {
     this.#uninstall?.();
-    await this.forceFlush();
+    try {
+      await this.#chorus.drain();
+    } catch {
+      // drain() never rejects by contract; a replaced or wrapped client is not trusted to keep it.
+    }
   }
 
   #mapOptions() {

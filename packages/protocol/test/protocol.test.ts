@@ -116,7 +116,9 @@ describe("error codes", () => {
 describe("universal package", () => {
   it("uses no Node built-ins in src", () => {
     const dir = join(import.meta.dirname, "../src");
-    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) =>
+      e.isFile(),
+    );
     expect(files.length).toBeGreaterThan(5);
     for (const entry of files) {
       const file = join(entry.parentPath, entry.name);

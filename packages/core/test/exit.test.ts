@@ -1,0 +1,192 @@
+import { spawn } from "node:child_process";
+import { createServer, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hub } from "@chorus/hub";
+import {
+  closeAll,
+  client,
+  fakeHub,
+  KEY_A,
+  refusedPort,
+  startHub,
+  storedEvents,
+} from "./helpers.js";
+
+// A process using Chorus must end when its own work ends, whatever the hub does. Each case runs
+// in a child process with a request timeout of a minute: if any socket, timer or in-flight
+// request of ours held the event loop, the child would live for that minute, far past the
+// watchdog below. These are not timing tests: the margin is a factor of ten or more.
+const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const WATCHDOG_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+function script(close: boolean): string {
+  return `
+    import { Chorus } from ${JSON.stringify(dist)};
+    const chorus = new Chorus({ channel: "exit", flushIntervalMs: 50 });
+    for (let i = 0; i < 20; i++) chorus.emit({ type: "custom", payload: { i } });
+    ${close ? "await chorus.close(500);" : "// no close: the process just ends"}
+  `;
+}
+
+function run(url: string, close: boolean) {
+  return new Promise<{ code: number | null; signal: string | null; ms: number }>((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script(close)], {
+      env: {
+        ...process.env,
+        CHORUS_URL: url,
+        CHORUS_API_KEY: KEY_A,
+        CHORUS_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+        CHORUS_DRAIN_TIMEOUT_MS: "500",
+        CHORUS_LOG_LEVEL: "silent",
+      },
+      stdio: "ignore",
+    });
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), WATCHDOG_MS);
+    child.on("exit", (code, signal) => {
+      clearTimeout(watchdog);
+      resolve({ code, signal, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A "hub" that accepts connections and never answers a byte. */
+async function hangingServer() {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get accepted() {
+      return sockets.size;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("nothing of Chorus keeps a process alive", () => {
+  let hub: Hub;
+  beforeAll(async () => {
+    hub = await startHub();
+  });
+  afterAll(async () => {
+    await closeAll();
+    await hub.close();
+  });
+
+  for (const close of [true, false]) {
+    const how = close ? "with close(500)" : "without close (exit drain)";
+
+    it(`hub up, ${how}: exits 0 and every event is stored`, async () => {
+      const before = (await storedEvents(hub, { channel: "exit" })).length;
+      const { code, signal } = await run(hub.url, close);
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+      const stored = await storedEvents(hub, { channel: "exit" });
+      expect(stored.length - before).toBe(20);
+    });
+
+    it(`hub down, ${how}: exits 0 without waiting out any timeout`, async () => {
+      const port = await refusedPort();
+      const { code, signal } = await run(`http://127.0.0.1:${port}`, close);
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+    });
+
+    it(`hub accepting and never answering, ${how}: exits 0 though a request hangs`, async () => {
+      const hanging = await hangingServer();
+      try {
+        const { code, signal } = await run(hanging.url, close);
+        expect(signal).toBeNull(); // not killed by the watchdog
+        expect(code).toBe(0);
+      } finally {
+        await hanging.close();
+      }
+    });
+  }
+
+  it("close(timeout) aborts the request in flight and counts its events as dropped", async () => {
+    const hanging = await hangingServer();
+    try {
+      const chorus = client({ url: hanging.url, timeoutMs: REQUEST_TIMEOUT_MS });
+      for (let i = 0; i < 5; i++) chorus.emit({ type: "custom" });
+      expect(await chorus.flush(200)).toBe(false); // in flight, unanswered
+      expect(hanging.accepted).toBeGreaterThan(0);
+      await chorus.close(100);
+      expect(chorus.stats()).toMatchObject({ sent: 0, dropped: 5, queued: 0 });
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it("close() with the hub refusing connections returns without waiting out its timeout", async () => {
+    const port = await refusedPort();
+    const chorus = client({ url: `http://127.0.0.1:${port}`, retryBaseDelayMs: 5_000 });
+    chorus.emit({ type: "custom" });
+    // If close() sat out its timeout, this test would exceed vitest's own timeout (set below).
+    await chorus.close(60_000);
+    expect(chorus.stats()).toMatchObject({ sent: 0, dropped: 1 });
+  }, 20_000);
+});
+
+describe("linger batching", () => {
+  it("a steady trickle goes out in full batches, not one request per event", async () => {
+    const hub = await fakeHub((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"data":[]}');
+    });
+    try {
+      // One event every 2 ms for ~0.8 s; each request takes well under 2 ms on loopback, so
+      // without a linger nearly every event would go out on its own.
+      const chorus = client({ url: hub.url, flushIntervalMs: 100, maxBatchSize: 1000 });
+      for (let i = 0; i < 400; i++) {
+        chorus.emit({ type: "custom", payload: { i } });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect(await chorus.flush(5000)).toBe(true);
+      const sizes = hub.requests
+        .filter((r) => r.path === "/v1/events")
+        .map((r) => (JSON.parse(r.body) as { events: unknown[] }).events.length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(400);
+      // A 100 ms linger at ≤ 500 ev/s: batches of tens of events; a few requests in all.
+      expect(sizes.length).toBeLessThan(40);
+      await chorus.close(100);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("a full batch goes at once and flush() never waits for the linger", async () => {
+    const hub = await fakeHub((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"data":[]}');
+    });
+    try {
+      // A linger of ten minutes: anything that waited for it would time out below.
+      const chorus = client({ url: hub.url, flushIntervalMs: 600_000, maxBatchSize: 10 });
+      for (let i = 0; i < 10; i++) chorus.emit({ type: "custom" });
+      await new Promise<void>((resolve) => {
+        const check = () => (hub.requests.length > 0 ? resolve() : setTimeout(check, 5));
+        check();
+      });
+      expect(JSON.parse(hub.requests[0]?.body ?? "{}").events).toHaveLength(10);
+      chorus.emit({ type: "custom" });
+      expect(await chorus.flush(5000)).toBe(true);
+      expect(hub.requests).toHaveLength(2);
+      await chorus.close(100);
+    } finally {
+      await hub.close();
+    }
+  }, 20_000);
+});
