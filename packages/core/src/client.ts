@@ -89,7 +89,7 @@ export class Chorus implements AsyncDisposable {
       apiKey: resolved.apiKey,
       timeoutMs: resolved.timeoutMs,
       fetch: options.fetch,
-      sendFetch: nodeFetch,
+      backgroundFetch: nodeFetch,
     });
     const backoff = { baseMs: resolved.retryBaseDelayMs, maxMs: resolved.retryMaxDelayMs };
     const transport = new Transport(http, this.#breaker, backoff, resolved.maxRetries);

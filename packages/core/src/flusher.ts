@@ -215,7 +215,7 @@ export class Flusher {
       body += i === 0 ? (batch[i] as QueuedEvent).json : `,${(batch[i] as QueuedEvent).json}`;
     body += "]}";
     try {
-      await http.send({ method: "POST", path: "/v1/events", rawJson: body });
+      await http.send({ method: "POST", path: "/v1/events", rawJson: body, background: true });
       breaker.onSuccess();
       counters.sent += batch.length;
       counters.settled += batch.length;

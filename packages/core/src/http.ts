@@ -15,6 +15,8 @@ export interface HttpRequest {
   rawJson?: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** Nobody awaits this request (background delivery): it must not keep the process alive. */
+  background?: boolean;
 }
 
 export interface HttpResponse {
@@ -29,10 +31,11 @@ export interface HttpConfig {
   timeoutMs: number;
   fetch: FetchFunction | undefined;
   /**
-   * The fetch for request/response calls when the caller gave none (in Node, `nodeFetch`: its
-   * sockets never hold the event loop). Streams always use `fetch` or the global one.
+   * The fetch for background requests (event batches) when the caller gave none: in Node,
+   * `nodeFetch`, whose sockets never hold the event loop. Requests someone awaits, and streams,
+   * use `fetch` or the global one: an awaited call must keep the process alive until it answers.
    */
-  sendFetch?: FetchFunction;
+  backgroundFetch?: FetchFunction;
 }
 
 /** Error codes of a connection that never carried the request: resending it cannot duplicate anything. */
@@ -108,7 +111,10 @@ export class HttpClient {
 
     let response: Response;
     let text: string;
-    const fetch = this.#config.fetch ?? this.#config.sendFetch ?? globalThis.fetch;
+    const fetch =
+      this.#config.fetch ??
+      (request.background ? this.#config.backgroundFetch : undefined) ??
+      globalThis.fetch;
     try {
       response = await fetch(this.url(request.path, request.query), {
         method: request.method,

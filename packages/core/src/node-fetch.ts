@@ -3,13 +3,14 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { FetchFunction } from "./options.js";
 
 /**
- * The request/response half of `fetch` on `node:http`, for the client's own requests (event
- * batches, intents, credentials) when the caller gave no `fetch`.
+ * The request/response half of `fetch` on `node:http`, for the client's background requests
+ * (event batches) when the caller gave no `fetch`.
  *
  * Why not the global `fetch`: its sockets cannot be `unref()`'d, so a batch in flight to a hub
  * that accepted the connection and never answers keeps the user's process alive until the request
  * timeout (10 s by default), even after `close()` returned. Here every socket is unref'd the
- * moment it is assigned: Chorus never holds the event loop open on its own. Whoever awaits
+ * moment it is assigned (Node's agent refs a pooled socket again when it reuses it, so this runs
+ * on every request): background delivery never holds the event loop open. Whoever awaits
  * `flush()`/`close()` holds it through that call's (ref'd) timer, for at most its timeout.
  *
  * Keep-alive agents of our own, so the process's other HTTP traffic shares nothing with ours.
