@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -30,49 +31,15 @@ interface ReceiverStats {
   traces: { requests: number; items: number; latencies: number[] };
 }
 
-/** The receiver: its own process, answers like the hub (events) and a collector (traces). */
+/** The receiver (`scripts/bench-receiver.mjs`): its own process, counting what arrives. */
 async function startReceiver(): Promise<{
   url: string;
   stats(): Promise<ReceiverStats>;
   reset(): Promise<void>;
   stop(): void;
 }> {
-  const script = `
-    const { createServer } = await import("node:http");
-    const fresh = () => ({ requests: 0, items: 0, latencies: [] });
-    let s = { events: fresh(), traces: fresh() };
-    const server = createServer((req, res) => {
-      const chunks = [];
-      req.on("data", (c) => chunks.push(c));
-      req.on("end", () => {
-        const now = Date.now();
-        if (req.url === "/stats") { res.end(JSON.stringify(s)); return; }
-        if (req.url === "/reset") { s = { events: fresh(), traces: fresh() }; res.end("{}"); return; }
-        const body = JSON.parse(Buffer.concat(chunks).toString() || "{}");
-        if (req.url === "/v1/events") {
-          s.events.requests++;
-          for (const e of body.events ?? []) { s.events.items++; s.events.latencies.push(now - Date.parse(e.occurredAt)); }
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ data: [] }));
-          return;
-        }
-        if (req.url === "/v1/traces") {
-          s.traces.requests++;
-          for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const sp of ss.spans ?? []) {
-            s.traces.items++; s.traces.latencies.push(now - Number(BigInt(sp.endTimeUnixNano) / 1000000n));
-          }
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end("{}");
-          return;
-        }
-        res.writeHead(404); res.end();
-      });
-    });
-    server.listen(0, "127.0.0.1", () => process.stdout.write(JSON.stringify({ port: server.address().port }) + "\\n"));
-  `;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const script = fileURLToPath(new URL("../../../scripts/bench-receiver.mjs", import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve) => {
     child.stdout.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
   });
@@ -80,7 +47,7 @@ async function startReceiver(): Promise<{
   return {
     url,
     stats: async () => (await (await fetch(`${url}/stats`)).json()) as ReceiverStats,
-    reset: async () => void (await fetch(`${url}/reset`)),
+    reset: async () => void (await fetch(`${url}/reset`, { method: "POST" })),
     stop: () => child.kill(),
   };
 }
@@ -198,6 +165,11 @@ async function main(): Promise<void> {
   const perRequest: Record<string, number[]> = { chorus: [], otel: [] };
   const latencyP99: Record<string, number[]> = { chorus: [], otel: [] };
   try {
+    // Warm-up, discarded: JIT, connection pools and the receiver, for both.
+    for (const c of [chorus, otel]) {
+      await measure(c.record, { blocks: 100, blockSize: 100, warmupBlocks: 0 });
+      await c.flush();
+    }
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? [chorus, otel] : [otel, chorus];
       // 1. Per-call cost on the caller's path.

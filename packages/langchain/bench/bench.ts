@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { question, scriptedAgent } from "./agent.js";
 import {
   bare,
+  chorusDelivering,
   chorusHubDown,
-  chorusSink,
   emptyHandler,
   langfuse,
   openInference,
@@ -14,14 +16,26 @@ import {
  * Added cost per agent run of each LangChain instrumentation, beside the same loop without any,
  * all in this one process and run: the ratio and added-µs columns are the figures to compare;
  * absolute numbers depend on the machine. Variants take turns within each round (rotating who
- * goes first) so JIT warm-up, GC and machine noise spread over all of them; the median over
- * rounds is reported.
+ * goes first) so JIT warm-up, GC and machine noise spread over all of them; figures are
+ * `median [min–max]` over rounds. Every variant that sends delivers to a receiver in another
+ * process and its delivery is inside the measured window; no GC is forced; each run yields
+ * one event-loop turn, as a real model call would, so background work runs where it would.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 25);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 24);
 const WARMUP_RUNS = Number(process.env.BENCH_WARMUP ?? 100);
 
-const gc = (globalThis as { gc?: () => void }).gc;
+/** The counting receiver (`scripts/bench-receiver.mjs`) in its own process. */
+async function startReceiver(): Promise<{ url: string; stop(): void }> {
+  const script = fileURLToPath(new URL("../../../scripts/bench-receiver.mjs", import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve) => {
+    child.stdout.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Sample {
   /** CPU time of this process (all threads: JIT, GC) per run: what the instrumentation costs. */
@@ -34,16 +48,19 @@ interface Sample {
 /** One batch of runs, including LangChain's background callback queue draining. */
 async function batch(variant: Variant, runs: number): Promise<Sample> {
   const agent = scriptedAgent(runs);
-  gc?.();
   variant.before?.();
   const cpu = process.cpuUsage();
   const started = performance.now();
   try {
-    for (let i = 0; i < runs; i++) await agent.invoke(question, { callbacks: variant.callbacks });
+    for (let i = 0; i < runs; i++) {
+      await agent.invoke(question, { callbacks: variant.callbacks });
+      await turn();
+    }
     await awaitAllCallbacks();
   } finally {
     variant.after?.();
   }
+  await variant.flush();
   const wallUs = ((performance.now() - started) * 1000) / runs;
   const used = process.cpuUsage(cpu);
   return { cpuUs: (used.user + used.system) / runs, wallUs, produced: variant.produced() / runs };
@@ -55,14 +72,18 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+const spread = (values: number[], digits = 0) =>
+  `${median(values).toFixed(digits)} [${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}]`;
+
 async function main(): Promise<void> {
+  const receiver = await startReceiver();
   const variants = [
     bare(),
     emptyHandler(),
-    chorusSink(),
+    chorusDelivering(receiver.url),
     await chorusHubDown(),
-    langfuse(),
-    openInference(),
+    langfuse(receiver.url),
+    openInference(receiver.url),
   ];
   for (const v of variants) await batch(v, WARMUP_RUNS);
 
@@ -74,26 +95,35 @@ async function main(): Promise<void> {
     }
   }
 
-  const stat = (v: Variant, key: keyof Sample) => median(samples.get(v)!.map((s) => s[key]));
+  // Per round: each variant's CPU added over the bare loop of the same round.
   const [baseline] = variants;
-  const baseCpu = stat(baseline!, "cpuUs");
-  const baseWall = stat(baseline!, "wallUs");
+  const added = (v: Variant) =>
+    samples.get(v)!.map((s, round) => s.cpuUs - samples.get(baseline!)![round]!.cpuUs);
+  const lf = variants.find((v) => v.name.startsWith("Langfuse"))!;
   console.log(
-    `\nLangChain createAgent loop (fakeModel: one tool call, then the answer), ${ROUNDS} rounds × ${RUNS} runs per variant, median per run, node ${process.version}\n`,
+    `\nLangChain createAgent loop (fakeModel: one tool call, then the answer), ${ROUNDS} rounds × ${RUNS} runs per variant, per run, median [min–max] over rounds, node ${process.version}\n`,
   );
   console.log(
-    "| variant | CPU µs/run | added CPU µs/run | CPU ratio | wall µs/run | wall ratio | spans or events/run |",
+    "| variant | CPU µs/run | added CPU µs/run | added ÷ Langfuse's | wall µs/run | spans or events/run |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|");
+  const lfAdded = added(lf);
   for (const v of variants) {
-    const cpu = stat(v, "cpuUs");
-    const wall = stat(v, "wallUs");
     const isBase = v === baseline;
+    const mine = added(v);
     console.log(
-      `| ${v.name} | ${cpu.toFixed(0)} | ${isBase ? "–" : (cpu - baseCpu).toFixed(0)} | ${(cpu / baseCpu).toFixed(3)} | ${wall.toFixed(0)} | ${(wall / baseWall).toFixed(3)} | ${isBase ? "–" : stat(v, "produced").toFixed(1)} |`,
+      `| ${v.name} | ${spread(samples.get(v)!.map((s) => s.cpuUs))} | ${isBase ? "–" : spread(mine)} | ${
+        isBase
+          ? "–"
+          : spread(
+              mine.map((a, i) => a / lfAdded[i]!),
+              2,
+            )
+      } | ${spread(samples.get(v)!.map((s) => s.wallUs))} | ${isBase ? "–" : median(samples.get(v)!.map((s) => s.produced)).toFixed(1)} |`,
     );
   }
   for (const v of variants) await v.close();
+  receiver.stop();
 }
 
 main().catch((error) => {

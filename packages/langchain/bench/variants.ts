@@ -4,7 +4,8 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
 import { CallbackHandler as LangfuseHandler } from "@langfuse/langchain";
 import { setLangfuseTracerProvider } from "@langfuse/tracing";
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createServer } from "node:net";
 import { ChorusCallbackHandler } from "../src/index.js";
@@ -17,15 +18,20 @@ export interface Variant {
   after?(): void;
   /** Spans or events the variant produced (to check it really did work), reset per batch. */
   produced(): number;
+  /** Deliver what the batch produced (inside the measured window: delivery is billed). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+const nothing = async () => {};
 
 export function bare(): Variant {
   return {
     name: "bare loop (no instrumentation)",
     callbacks: [],
     produced: () => 0,
-    close: async () => {},
+    flush: nothing,
+    close: nothing,
   };
 }
 
@@ -44,27 +50,26 @@ export function emptyHandler(): Variant {
     name: "empty BaseCallbackHandler (LangChain's own floor)",
     callbacks: [new Empty()],
     produced: () => 0,
-    close: async () => {},
+    flush: nothing,
+    close: nothing,
   };
 }
 
 /**
- * Chorus with an in-process sink: `fetch` answers 202 at once, so the whole client path runs
- * (capture, validation, serialization, queue, batching, the HTTP request body) minus the socket:
- * the counterpart of an in-memory span exporter.
+ * Chorus delivering to a receiver in another process (`scripts/bench-receiver.mjs`), with the
+ * client's defaults: the whole client path, socket included, is billed to this process.
  */
-export function chorusSink(): Variant {
+export function chorusDelivering(receiverUrl: string): Variant {
   const chorus = new Chorus({
-    url: "http://sink.invalid",
+    url: receiverUrl,
     apiKey: "bench",
     logger: false,
     drainOnExit: false,
-    fetch: async () => new Response('{"accepted":0,"duplicates":0,"ids":[]}', { status: 202 }),
   });
   const handler = new ChorusCallbackHandler({ chorus, channel: "bench", logger: false });
   let last = 0;
   return {
-    name: "Chorus ChorusCallbackHandler (in-process sink)",
+    name: "Chorus ChorusCallbackHandler (delivering)",
     callbacks: [handler],
     produced: () => {
       const s = chorus.stats();
@@ -72,6 +77,7 @@ export function chorusSink(): Variant {
       last = s.sent + s.queued;
       return n;
     },
+    flush: async () => void (await chorus.flush(30_000)),
     close: () => chorus.close(1_000),
   };
 }
@@ -96,31 +102,56 @@ export async function chorusHubDown(): Promise<Variant> {
       last = total;
       return n;
     },
+    flush: nothing, // nothing can be delivered; background retries run as they would
     close: () => chorus.close(10),
   };
 }
 
-/** Langfuse's LangChain handler, its spans exported to memory through an isolated provider. */
-export function langfuse(): Variant {
-  const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+/**
+ * An OTel pipeline as these tools ship it: a BatchSpanProcessor (SDK defaults) with the
+ * OTLP/HTTP protobuf exporter, sending to the receiver in another process. Counts spans exported.
+ */
+function otlpPipeline(receiverUrl: string) {
+  const inner = new OTLPTraceExporter({ url: `${receiverUrl}/v1/traces` });
+  let exported = 0;
+  const counting: SpanExporter = {
+    export: (spans, done) => {
+      exported += spans.length;
+      inner.export(spans, done);
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush(),
+  };
+  const provider = new NodeTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(counting)],
+  });
+  let last = 0;
+  return {
+    provider,
+    produced: () => {
+      const n = exported - last;
+      last = exported;
+      return n;
+    },
+  };
+}
+
+/** Langfuse's LangChain handler, its spans exported over OTLP/HTTP through an isolated provider. */
+export function langfuse(receiverUrl: string): Variant {
+  const { provider, produced } = otlpPipeline(receiverUrl);
   setLangfuseTracerProvider(provider);
   return {
     name: "Langfuse @langfuse/langchain CallbackHandler",
     callbacks: [new LangfuseHandler() as unknown as BaseCallbackHandler],
-    produced: () => {
-      const n = exporter.getFinishedSpans().length;
-      exporter.reset();
-      return n;
-    },
+    produced,
+    flush: () => provider.forceFlush(),
     close: () => provider.shutdown(),
   };
 }
 
-/** OpenInference's instrumentation (patches CallbackManager), spans exported to memory. */
-export function openInference(): Variant {
-  const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+/** OpenInference's instrumentation (patches CallbackManager), spans exported over OTLP/HTTP. */
+export function openInference(receiverUrl: string): Variant {
+  const { provider, produced } = otlpPipeline(receiverUrl);
   const instrumentation = new LangChainInstrumentation({ tracerProvider: provider });
   // Patched only around its own batches, so the other variants run unpatched.
   const unpatch = () =>
@@ -131,11 +162,8 @@ export function openInference(): Variant {
     callbacks: [],
     before: () => instrumentation.manuallyInstrument(CallbackManagerModule),
     after: unpatch,
-    produced: () => {
-      const n = exporter.getFinishedSpans().length;
-      exporter.reset();
-      return n;
-    },
+    produced,
+    flush: () => provider.forceFlush(),
     close: () => provider.shutdown(),
   };
 }

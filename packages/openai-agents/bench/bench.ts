@@ -1,18 +1,29 @@
+import { OpenInferenceTracingProcessor } from "@arizeai/openinference-instrumentation-openai-agents";
 import { Chorus } from "@chorus/core";
-import { setTraceProcessors, setTracingDisabled, type TracingProcessor } from "@openai/agents";
+import {
+  BatchTraceProcessor,
+  setTraceProcessors,
+  setTracingDisabled,
+  type TracingProcessor,
+} from "@openai/agents";
+import { OpenAITracingExporter } from "@openai/agents-openai";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { instrument } from "../src/index.js";
-import { BENCH_KEY, startHubProcess } from "./hub-process.js";
+import { startReceiver } from "./receiver.js";
 import { createLoop, type Loop } from "./loop.js";
 
 /*
- * Added cost per run of instrument() on a scripted agent loop (tool call + final answer), beside
- * the same loop without it, in one process and one run. Scenarios are interleaved round by round
- * so drift (JIT, GC, a busy neighbour) hits all of them alike; each figure is the median over
- * rounds. Two measures per window of runs:
- *  - wall time per run: what the run itself takes (background sends that happen meanwhile on the
- *    same event loop are in it; waiting for the hub is not, since no run waits for it);
- *  - CPU time per run of this process, with the window's events delivered (`flush()`) to a real
- *    hub in a child process: everything the instrumentation costs the application.
+ * Cost per run of a scripted agent loop (tool call + final answer) with each way of tracing it,
+ * beside the same loop with tracing off, in one process and one run. Every tracer delivers to
+ * one receiver in another process (`scripts/bench-receiver.mjs`) and its delivery is inside the
+ * measured window, so all it costs this process is billed. Scenarios take turns round by round
+ * (rotating who goes first) so drift hits all alike; figures are `median [min–max]` over
+ * rounds. No GC is forced. The scripted model yields one event-loop turn per call, as a real
+ * model call would, so background work runs where it would.
+ *  - wall time per run: what the run itself takes;
+ *  - CPU time per run of this process, with the window's output delivered.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -21,57 +32,75 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 300);
 interface Scenario {
   name: string;
   loop: Loop;
+  tracing: boolean;
   processors: TracingProcessor[];
-  chorus?: Chorus;
+  /** Deliver what the window produced. */
+  flush(): Promise<void>;
   wall: number[];
   cpu: number[];
 }
 
 async function main(): Promise<void> {
-  const hub = await startHubProcess();
+  const receiver = await startReceiver();
   const client = (extra: object = {}) =>
     new Chorus({
-      url: hub.url,
-      apiKey: BENCH_KEY,
+      url: receiver.url,
+      apiKey: "key_bench_0123456789",
       channel: "bench",
       logger: false,
       drainOnExit: false,
       ...extra,
     });
-  setTracingDisabled(false);
+  const clients: Chorus[] = [];
 
   const scenarios: Scenario[] = [];
   const add = (
     name: string,
-    make: (loop: Loop) => { processors: TracingProcessor[]; chorus?: Chorus },
+    make: (loop: Loop) => Omit<Scenario, "name" | "loop" | "wall" | "cpu">,
   ) => {
     const loop = createLoop();
     scenarios.push({ name, loop, wall: [], cpu: [], ...make(loop) });
   };
-  add("SDK tracing on, no processor (baseline)", () => ({ processors: [] }));
-  add("instrument(): spans", () => {
-    const chorus = client();
-    return { processors: [instrument({ chorus, logger: false }).processor], chorus };
+  const nothing = async () => {};
+  add("tracing off (baseline)", () => ({ tracing: false, processors: [], flush: nothing }));
+  add("SDK's own default tracing (OpenAI exporter)", () => {
+    const processor = new BatchTraceProcessor(
+      new OpenAITracingExporter({ apiKey: "sk-bench", endpoint: `${receiver.url}/v1/traces` }),
+    );
+    return { tracing: true, processors: [processor], flush: () => processor.forceFlush() };
   });
-  add("instrument(): spans + runner hooks", (loop) => {
+  add("OpenInference (OTel, BatchSpanProcessor, OTLP/HTTP)", () => {
+    const provider = new NodeTracerProvider({
+      spanProcessors: [
+        new BatchSpanProcessor(new OTLPTraceExporter({ url: `${receiver.url}/v1/traces` })),
+      ],
+    });
+    const processor = new OpenInferenceTracingProcessor({ tracerProvider: provider });
+    return { tracing: true, processors: [processor], flush: () => provider.forceFlush() };
+  });
+  add("Chorus instrument()", () => {
     const chorus = client();
+    clients.push(chorus);
     return {
-      processors: [instrument({ chorus, logger: false, hooks: loop.runner }).processor],
-      chorus,
+      tracing: true,
+      processors: [instrument({ chorus, logger: false }).processor],
+      flush: async () => void (await chorus.flush(10_000)),
     };
   });
-  add('instrument(): capture "metadata"', () => {
-    const chorus = client({ capture: "metadata" });
-    return { processors: [instrument({ chorus, logger: false }).processor], chorus };
-  });
-  add("instrument(): mapping only (client disabled)", () => {
-    const chorus = client({ enabled: false });
-    return { processors: [instrument({ chorus, logger: false }).processor], chorus };
+  add("Chorus instrument() + runner hooks", (loop) => {
+    const chorus = client();
+    clients.push(chorus);
+    return {
+      tracing: true,
+      processors: [instrument({ chorus, logger: false, hooks: loop.runner }).processor],
+      flush: async () => void (await chorus.flush(10_000)),
+    };
   });
 
   for (const s of scenarios) await window(s, WARMUP);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of scenarios) {
+    for (let k = 0; k < scenarios.length; k++) {
+      const s = scenarios[(round + k) % scenarios.length] as Scenario;
       const { wall, cpu } = await window(s, RUNS);
       s.wall.push(wall);
       s.cpu.push(cpu);
@@ -79,39 +108,52 @@ async function main(): Promise<void> {
   }
   setTraceProcessors([]);
 
-  const baseWall = median(scenarios[0]?.wall ?? [1]);
-  const baseCpu = median(scenarios[0]?.cpu ?? [1]);
-  const sent = scenarios[1]?.chorus?.stats().sent ?? 0;
+  const [base, sdk] = scenarios as [Scenario, Scenario];
+  const perRound = (s: Scenario, f: (s: Scenario, round: number) => number) =>
+    s.cpu.map((_, round) => f(s, round));
+  const ratio = (s: Scenario) =>
+    perRound(s, (x, r) => (x.cpu[r] as number) / (base.cpu[r] as number));
+  const added = (s: Scenario) =>
+    perRound(s, (x, r) => (x.cpu[r] as number) - (base.cpu[r] as number));
+  const sdkAdded = added(sdk);
+  const stats = await receiver.stats();
   console.log(
-    `\nScripted agent loop (2 model calls + 1 tool), ${RUNS} runs × ${ROUNDS} rounds, median per run\n`,
+    `\nScripted agent loop (2 model calls + 1 tool), ${RUNS} runs × ${ROUNDS} rounds, per run, median [min–max] over rounds, node ${process.version}\n`,
   );
   console.log(
-    "| scenario | wall µs/run | added | ratio | CPU µs/run incl. delivery | added | ratio |",
+    "| scenario | wall µs/run | CPU µs/run incl. delivery | CPU ÷ tracing off | added CPU ÷ SDK tracing's |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|");
   for (const s of scenarios) {
-    const wall = median(s.wall);
-    const cpu = median(s.cpu);
+    const isBase = s === base;
     console.log(
-      `| ${s.name} | ${wall.toFixed(0)} | ${(wall - baseWall).toFixed(0)} | ${(wall / baseWall).toFixed(2)} | ${cpu.toFixed(0)} | ${(cpu - baseCpu).toFixed(0)} | ${(cpu / baseCpu).toFixed(2)} |`,
+      `| ${s.name} | ${spread(s.wall)} | ${spread(s.cpu)} | ${isBase ? "–" : spread(ratio(s), 2)} | ${
+        isBase
+          ? "–"
+          : spread(
+              added(s).map((a, r) => a / (sdkAdded[r] as number)),
+              2,
+            )
+      } |`,
     );
   }
   console.log(
-    `\n(events delivered by the "spans" client: ${sent}, i.e. ${(sent / (WARMUP + RUNS * ROUNDS || 1)).toFixed(1)} per run)`,
+    `\n(receiver: ${stats.events.items} Chorus events in ${stats.events.requests} requests; ${stats.traces.requests} trace exports)`,
   );
-  await Promise.all(scenarios.map((s) => s.chorus?.close(2000)));
-  hub.stop();
+  await Promise.all(clients.map((c) => c.close(2000)));
+  receiver.stop();
 }
 
 /** Wall and CPU µs per run over `runs` runs (CPU with the window's events delivered). */
 async function window(s: Scenario, runs: number): Promise<{ wall: number; cpu: number }> {
+  setTracingDisabled(!s.tracing);
   setTraceProcessors(s.processors);
-  await s.chorus?.flush(10_000); // the switch above flushes; do not bill it to this window
+  await s.flush(); // the switch above flushes; do not bill it to this window
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < runs; i++) await s.loop.runOnce();
   const wall = Number(process.hrtime.bigint() - started) / 1000 / runs;
-  await s.chorus?.flush(10_000);
+  await s.flush();
   const cpu = process.cpuUsage(cpuBefore);
   return { wall, cpu: (cpu.user + cpu.system) / runs };
 }
@@ -120,6 +162,9 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
+
+const spread = (values: number[], digits = 0) =>
+  `${median(values).toFixed(digits)} [${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}]`;
 
 main().catch((error) => {
   console.error(error);

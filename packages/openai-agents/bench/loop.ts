@@ -12,13 +12,15 @@ import { z } from "zod";
 
 /**
  * The agent loop measured: one model call asks for a tool, the tool runs, a second model call
- * answers. The model is scripted and answers instantly, so what is left is the SDK's own work,
- * which is exactly what instrumentation adds to.
+ * answers. The model is scripted and answers after one event-loop turn, so what is left is the
+ * SDK's own work, which is exactly what instrumentation adds to.
  */
 class LoopModel implements Model {
   #calls = 0;
 
   async getResponse(_request: ModelRequest): Promise<ModelResponse> {
+    // A real model call is I/O: the event loop turns while it is out.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.#calls++;
     const usage = new Usage({ requests: 1, inputTokens: 120, outputTokens: 20, totalTokens: 140 });
     if (this.#calls % 2 === 1) {
