@@ -1,13 +1,13 @@
 // A counting HTTP sink for the benchmarks, run in its own process so that what a client spends
 // delivering is billed to the client and nothing the receiver does is. Answers the hub's event
 // route (`POST /v1/events`, JSON) and an OTLP/HTTP collector's (`POST /v1/traces`, protobuf or
-// JSON) with 2xx; counts requests, bytes and items (events, and spans of JSON exports), and
+// JSON) and any other POST (another product's ingest, e.g. PostHog's /batch/) with 2xx; counts requests, bytes and items (events, and spans of JSON exports), and
 // records each item's delay from its own timestamp (`occurredAt`, a span's end) to arrival.
 // `GET /stats` returns the counts, `POST /reset` zeroes them. Prints `{"port":N}` when listening.
 import { createServer } from "node:http";
 
 const fresh = () => ({ requests: 0, bytes: 0, items: 0, latencies: [] });
-let stats = { events: fresh(), traces: fresh() };
+let stats = { events: fresh(), traces: fresh(), other: fresh() };
 
 const server = createServer((req, res) => {
   const chunks = [];
@@ -21,7 +21,7 @@ const server = createServer((req, res) => {
       return;
     }
     if (req.url === "/reset") {
-      stats = { events: fresh(), traces: fresh() };
+      stats = { events: fresh(), traces: fresh(), other: fresh() };
       res.end("{}");
       return;
     }
@@ -54,6 +54,14 @@ const server = createServer((req, res) => {
       }
       res.writeHead(200, { "content-type": type });
       res.end(type.includes("json") ? "{}" : "");
+      return;
+    }
+    if (req.method === "POST") {
+      // Any other product's ingest route (PostHog's /batch/, ...): accept and count.
+      stats.other.requests++;
+      stats.other.bytes += body.length;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"status":1}');
       return;
     }
     res.writeHead(404);

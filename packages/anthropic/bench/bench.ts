@@ -1,8 +1,12 @@
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import Anthropic from "@anthropic-ai/sdk";
 import type { MessageParam } from "@anthropic-ai/sdk/resources/messages";
 import { Chorus, type EmitEvent } from "@chorus/core";
+import { Anthropic as PostHogAnthropic } from "@posthog/ai/anthropic";
+import { PostHog } from "posthog-node";
 import { wrapAnthropic } from "../src/index.js";
 import { type MessageBody, message, sseEvents, text, toolUse } from "../test/helpers/messages.js";
 
@@ -12,12 +16,16 @@ import { type MessageBody, message, sseEvents, text, toolUse } from "../test/hel
  *
  * The SDK talks to an in-process `fetch` that answers with canned Messages API responses: no
  * socket, no server, so the SDK's own work (building the request, parsing JSON, decoding SSE)
- * is the whole baseline and our overhead is not hidden behind network noise. Columns:
+ * is the whole baseline and our overhead is not hidden behind network noise. Each call yields
+ * one event-loop turn, as a real call's I/O would. Columns:
  *   - baseline: the unwrapped SDK client;
  *   - adapter: wrapped, events handed to a no-op sink (the adapter's own cost);
- *   - adapter + client: wrapped, events handed to a real Chorus client (stamping, capture,
- *     validation, serialization, queueing; its flusher posts to an in-process fetch).
- * Rounds interleave the variants; the median round is reported, as CPU µs per call.
+ *   - adapter + client: wrapped, events handed to a real Chorus client delivering to a receiver
+ *     in another process (`scripts/bench-receiver.mjs`), delivery inside the window;
+ *   - PostHog: `@posthog/ai`'s Anthropic wrapper with a `posthog-node` client delivering to
+ *     the same receiver, delivery (`flush()`) inside the window: the peer to beat.
+ * Rounds interleave the variants (rotating who goes first); no GC is forced; figures are
+ * `median [min–max]` over rounds of the per-round ratio to the baseline, as CPU per call.
  */
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -101,24 +109,44 @@ const scenarios: Scenario[] = [
 interface Variant {
   name: string;
   client: Anthropic;
+  /** Deliver what the window produced. */
+  flush(): Promise<void>;
+}
+
+interface Sinks {
+  chorus: Chorus;
+  posthog: PostHog;
 }
 
 function variants(
   fetch: () => Fetch,
-  chorus: Chorus,
+  sinks: Sinks,
   options: { baseURL: string } | undefined,
 ): Variant[] {
-  const make = () =>
-    new Anthropic({
-      apiKey: "bench",
-      maxRetries: 0,
-      ...(options ?? { baseURL: "http://bench.invalid", fetch: fetch() }),
-    });
+  const config = {
+    apiKey: "bench",
+    maxRetries: 0,
+    ...(options ?? { baseURL: "http://bench.invalid", fetch: fetch() }),
+  };
   const noop = { emit: (_e: EmitEvent) => undefined } as unknown as Chorus;
+  const nothing = async () => {};
   return [
-    { name: "baseline", client: make() },
-    { name: "adapter", client: wrapAnthropic(make(), { chorus: noop }) },
-    { name: "adapter + client", client: wrapAnthropic(make(), { chorus }) },
+    { name: "baseline", client: new Anthropic(config), flush: nothing },
+    {
+      name: "adapter",
+      client: wrapAnthropic(new Anthropic(config), { chorus: noop }),
+      flush: nothing,
+    },
+    {
+      name: "adapter + client",
+      client: wrapAnthropic(new Anthropic(config), { chorus: sinks.chorus }),
+      flush: async () => void (await sinks.chorus.flush(10_000)),
+    },
+    {
+      name: "PostHog",
+      client: new PostHogAnthropic({ ...config, posthog: sinks.posthog }) as unknown as Anthropic,
+      flush: () => sinks.posthog.flush(),
+    },
   ];
 }
 
@@ -127,9 +155,18 @@ function variants(
  * time mostly measures the other tenants, while our CPU time is what the adapter costs (it
  * includes the Chorus client's background flushing, which is part of that cost).
  */
-async function timeCalls(run: () => Promise<unknown>, calls: number): Promise<number> {
+async function timeCalls(
+  variant: Variant,
+  run: () => Promise<unknown>,
+  calls: number,
+): Promise<number> {
+  await variant.flush(); // what an earlier window left is not this one's
   const started = process.cpuUsage();
-  for (let i = 0; i < calls; i++) await run();
+  for (let i = 0; i < calls; i++) {
+    await run();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await variant.flush();
   const used = process.cpuUsage(started);
   return (used.user + used.system) / calls;
 }
@@ -139,17 +176,18 @@ async function measure(
   list: Variant[],
   rounds: number,
   calls: number,
-): Promise<number[]> {
-  for (const v of list) await timeCalls(() => scenario.run(v.client), Math.max(20, calls / 2)); // warm-up
+): Promise<number[][]> {
+  for (const v of list) await timeCalls(v, () => scenario.run(v.client), Math.max(20, calls / 2)); // warm-up
   const samples: number[][] = list.map(() => []);
   for (let r = 0; r < rounds; r++) {
     // Rotate the order so no variant always runs first (or right after a GC-heavy one).
     for (let k = 0; k < list.length; k++) {
       const index = (r + k) % list.length;
-      samples[index]!.push(await timeCalls(() => scenario.run(list[index]!.client), calls));
+      const v = list[index]!;
+      samples[index]!.push(await timeCalls(v, () => scenario.run(v.client), calls));
     }
   }
-  return samples.map((s) => median(s));
+  return samples;
 }
 
 function median(values: number[]): number {
@@ -160,15 +198,33 @@ function median(values: number[]): number {
 const fmt = (n: number, digits = 1) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function printTable(title: string, rows: { name: string; us: number[] }[]): void {
+const spread = (values: number[], digits = 2) =>
+  `${fmt(median(values), digits)} [${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)}]`;
+
+/** Per variant: CPU µs per call of the baseline, then each variant's per-round ratio to it. */
+function printTable(title: string, rows: { name: string; us: number[][] }[]): void {
   console.log(`\n${title}\n`);
-  console.log("| call | baseline CPU µs | adapter (ratio, +µs) | adapter + client (ratio, +µs) |");
-  console.log("|---|---:|---:|---:|");
+  console.log(
+    "| call | baseline CPU µs | adapter ÷ baseline | adapter + client ÷ baseline | PostHog ÷ baseline | Chorus ÷ PostHog |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|");
   for (const { name, us } of rows) {
-    const [base, adapter, full] = us as [number, number, number];
-    const cell = (v: number) => `${fmt(v)} (${fmt(v / base, 2)}×, +${fmt(v - base)})`;
-    console.log(`| ${name} | ${fmt(base)} | ${cell(adapter)} | ${cell(full)} |`);
+    const [base, adapter, full, posthog] = us as [number[], number[], number[], number[]];
+    const ratio = (v: number[], to: number[]) => v.map((x, r) => x / (to[r] as number));
+    console.log(
+      `| ${name} | ${spread(base, 1)} | ${spread(ratio(adapter, base))} | ${spread(ratio(full, base))} | ${spread(ratio(posthog, base))} | ${spread(ratio(full, posthog))} |`,
+    );
   }
+}
+
+/** The counting receiver (`scripts/bench-receiver.mjs`) in a child process. */
+async function startReceiver(): Promise<{ url: string; stop(): void }> {
+  const script = fileURLToPath(new URL("../../../scripts/bench-receiver.mjs", import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve) => {
+    child.stdout.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 /** A local HTTP server with the same canned answers, for the cost beside a real socket. */
@@ -195,42 +251,45 @@ async function localServer(): Promise<{ url: string; close: () => Promise<void> 
 }
 
 async function main(): Promise<void> {
-  const hubFetch = async () =>
-    new Response('{"accepted":0,"duplicates":0,"ids":[]}', { status: 202 });
+  const receiver = await startReceiver();
   const chorus = new Chorus({
-    url: "http://hub.invalid",
+    url: receiver.url,
     apiKey: "bench",
     logger: false,
-    fetch: hubFetch,
+    drainOnExit: false,
   });
+  const posthog = new PostHog("phc_bench", { host: receiver.url });
+  const sinks = { chorus, posthog };
 
-  const rows: { name: string; us: number[] }[] = [];
+  const rows: { name: string; us: number[][] }[] = [];
   for (const scenario of scenarios) {
     rows.push({
       name: scenario.name,
-      us: await measure(scenario, variants(scenario.fetch, chorus, undefined), ROUNDS, CALLS),
+      us: await measure(scenario, variants(scenario.fetch, sinks, undefined), ROUNDS, CALLS),
     });
   }
   printTable(
-    `In-process fetch (canned responses): median of ${ROUNDS} rounds × ${CALLS} calls, Node ${process.version}`,
+    `In-process fetch (canned responses): ${ROUNDS} rounds × ${CALLS} calls, median [min–max] over rounds, Node ${process.version}`,
     rows,
   );
 
   const server = await localServer();
-  const socketRows: { name: string; us: number[] }[] = [];
+  const socketRows: { name: string; us: number[][] }[] = [];
   for (const scenario of scenarios.slice(0, 3)) {
-    const list = variants(scenario.fetch, chorus, { baseURL: server.url });
+    const list = variants(scenario.fetch, sinks, { baseURL: server.url });
     socketRows.push({
       name: scenario.name,
       us: await measure(scenario, list, Math.ceil(ROUNDS / 3), Math.ceil(CALLS / 2)),
     });
   }
   printTable(
-    `Local HTTP server on 127.0.0.1: median of ${Math.ceil(ROUNDS / 3)} rounds × ${Math.ceil(CALLS / 2)} calls`,
+    `Local HTTP server on 127.0.0.1: ${Math.ceil(ROUNDS / 3)} rounds × ${Math.ceil(CALLS / 2)} calls, median [min–max] over rounds`,
     socketRows,
   );
   await server.close();
   await chorus.close(1000);
+  await posthog.shutdown();
+  receiver.stop();
 }
 
 main().catch((error) => {
