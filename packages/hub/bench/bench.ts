@@ -1,42 +1,56 @@
-import { hubIngestRate, rawInsertRate } from "./ingest.js";
-import { mqttLatency, sseLatency } from "./latency.js";
-import { fmt } from "./stats.js";
+import { benchConfig } from "./config.js";
+import { fanoutBench } from "./fanout.js";
+import { ingestBench } from "./ingest.js";
+import { isolationBench } from "./isolation.js";
+import { latencyBench } from "./latency.js";
+import { memoryBench } from "./memory.js";
+import { mqttFanoutBench } from "./mqtt-fanout.js";
+import { Receivers } from "./receivers-child.js";
+import type { Verdict } from "./stats.js";
+import { table } from "./stats.js";
 
 /*
- * Hub benchmark. Everything is measured in this one process, on this machine, in this run, so
- * the ratio column is the figure to compare across machines; absolute numbers are context.
+ * Hub benchmark: `pnpm bench [--quick] [ingest|fanout|mqtt|latency|memory|isolation ...]`.
+ * The hub runs in its own process, receivers in another, the publisher (and the clock) here;
+ * every figure is `median [min–max]` over rounds of one run, ratios against a baseline measured
+ * in the same run with rounds interleaved. Nothing forces a GC.
  */
-const TOTAL = Number(process.env.BENCH_EVENTS ?? 100_000);
-const RATE = Number(process.env.BENCH_RATE ?? 200);
-const LATENCY_COUNT = Number(process.env.BENCH_LATENCY_EVENTS ?? 2_000);
+const SCENARIOS = {
+  ingest: ingestBench,
+  fanout: fanoutBench,
+  mqtt: mqttFanoutBench,
+  latency: latencyBench,
+  memory: memoryBench,
+  isolation: isolationBench,
+};
 
 async function main(): Promise<void> {
-  // Warm both paths once so JIT and page cache do not favour whichever runs second.
-  rawInsertRate(5_000);
-  await hubIngestRate(5_000);
-
-  const raw = rawInsertRate(TOTAL);
-  const hub = await hubIngestRate(TOTAL);
-  console.log(`\nIngest: ${fmt(TOTAL)} events, batches of 1000, SQLite file in WAL mode\n`);
-  console.log("| path | events/s | ratio to raw |");
-  console.log("|---|---:|---:|");
-  console.log(`| raw better-sqlite3 inserts (baseline) | ${fmt(raw)} | 1.00 |`);
+  const args = process.argv.slice(2).filter((a) => a !== "--");
+  const config = benchConfig(args);
+  const names = args.filter((a) => !a.startsWith("--"));
+  for (const name of names)
+    if (!(name in SCENARIOS))
+      throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS).join(", ")}`);
+  const chosen = names.length > 0 ? names : Object.keys(SCENARIOS);
   console.log(
-    `| hub: HTTP batch → validate → SQLite → fan-out | ${fmt(hub)} | ${fmt(hub / raw, 2)} |`,
+    `Hub bench (${config.quick ? "quick" : "full"}, ${config.rounds} rounds, Node ${process.version}, ${(await import("node:os")).cpus().length} cores)`,
   );
-
-  const sse = await sseLatency(RATE, LATENCY_COUNT);
-  const mq = await mqttLatency(RATE, LATENCY_COUNT);
+  const verdicts: Verdict[] = [];
+  const rx = new Receivers();
+  const started = Date.now();
+  try {
+    for (const name of chosen) {
+      verdicts.push(...(await SCENARIOS[name as keyof typeof SCENARIOS](config, rx)));
+    }
+  } finally {
+    await rx.stop();
+  }
+  console.log(`\n### Targets (${Math.round((Date.now() - started) / 1000)} s)\n`);
   console.log(
-    `\nPublish-to-subscriber latency: ${fmt(LATENCY_COUNT)} single-event POSTs at ${RATE}/s\n`,
-  );
-  console.log("| transport | p50 ms | p99 ms | received |");
-  console.log("|---|---:|---:|---:|");
-  console.log(
-    `| SSE (eventsource) | ${fmt(sse.p50, 2)} | ${fmt(sse.p99, 2)} | ${sse.received}/${sse.sent} |`,
-  );
-  console.log(
-    `| MQTT (mqtt.js, TCP) | ${fmt(mq.p50, 2)} | ${fmt(mq.p99, 2)} | ${mq.received}/${mq.sent} |`,
+    table(
+      ["target", "measured", "met"],
+      verdicts.map((v) => [v.target, v.figure, v.met ? "yes" : "**no**"]),
+    ),
   );
 }
 

@@ -2,28 +2,21 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { createHub } from "../src/index.js";
 import { migrate } from "../src/store/migrations.js";
+import { nowMs } from "./clock.js";
+import { type BenchConfig, interleave } from "./config.js";
+import { startHubChild } from "./hub-child.js";
+import { KEY_A } from "./keys.js";
+import { batchBodies, makeEvents, postBodies } from "./publish.js";
+import type { Receivers } from "./receivers-child.js";
+import { fmt, median, spread, table, type Verdict } from "./stats.js";
 
-export const BATCH = 1000;
-const CONCURRENCY = 4;
-
-export function makeEvents(n: number, prefix: string) {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `${prefix}-${i}`,
-    channel: "bench",
-    type: "tool.end",
-    agent: "researcher",
-    traceId: "0af7651916cd43dd8448eb211c80319c",
-    spanId: "b7ad6b7169203331",
-    payload: { tool: "search", result: "x".repeat(200), n: i },
-    metadata: { framework: "bench" },
-    occurredAt: new Date().toISOString(),
-  }));
-}
+const BATCH = 1000;
+const SSE_SUBSCRIBERS = 100;
+const MQTT_SUBSCRIBERS = 100;
 
 /** Raw better-sqlite3: the same rows into the same schema, one transaction per batch, no HTTP. */
-export function rawInsertRate(total: number): number {
+function rawInsertRate(total: number): number {
   const dir = mkdtempSync(join(tmpdir(), "chorus-bench-raw-"));
   const db = new Database(join(dir, "raw.db"));
   db.pragma("journal_mode = WAL");
@@ -60,39 +53,119 @@ export function rawInsertRate(total: number): number {
   return total / seconds;
 }
 
-/** The hub: the same rows POSTed as JSON batches over real HTTP, validated, stored, fanned out. */
-export async function hubIngestRate(total: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), "chorus-bench-hub-"));
-  const hub = await createHub({
-    port: 0,
-    mqttPort: 0,
-    db: join(dir, "hub.db"),
-    logger: false,
-    apiKeys: "acme:bench_key_123456",
-  });
-  const bodies: string[] = [];
-  const events = makeEvents(total, "hub");
-  for (let i = 0; i < total; i += BATCH)
-    bodies.push(JSON.stringify({ events: events.slice(i, i + BATCH) }));
-  const start = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++];
-        const res = await fetch(`${hub.url}/v1/events`, {
-          method: "POST",
-          headers: { authorization: "Bearer bench_key_123456", "content-type": "application/json" },
-          body,
-        });
-        if (res.status !== 202)
-          throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-        await res.arrayBuffer();
-      }
-    }),
+interface IngestRun {
+  rate: number;
+  /** Rate counted to the last POST answered, delivery still under way (subscribed runs). */
+  answeredRate: number;
+  delivered: string;
+  /** Every subscriber got every event, in order (trivially true without subscribers). */
+  complete: boolean;
+}
+
+/**
+ * One run: a fresh hub process on a fresh SQLite file, optionally 100 SSE + 100 MQTT
+ * subscribers on the channel (in the receivers process); `total` events POSTed as batches of
+ * 1000, four in flight. With subscribers the clock stops when every subscriber has every event,
+ * so the rate includes delivering them.
+ */
+async function run(rx: Receivers, total: number, tag: string, subscribed: boolean) {
+  const dir = mkdtempSync(join(tmpdir(), "chorus-bench-ingest-"));
+  const hub = await startHubChild({ db: join(dir, "hub.db") });
+  try {
+    await postBodies(hub.url, KEY_A, batchBodies(makeEvents(2_000, `${tag}-warm`, "warm"), BATCH));
+    if (subscribed) {
+      await rx.sse("in-sse", {
+        url: hub.url,
+        key: KEY_A,
+        path: "/v1/channels/bench/stream",
+        n: SSE_SUBSCRIBERS,
+      });
+      await rx.mqtt("in-mqtt", {
+        url: hub.mqttUrl,
+        key: KEY_A,
+        topic: "chorus/acme/+/bench/#",
+        n: MQTT_SUBSCRIBERS,
+      });
+      await rx.expect("in-sse", total);
+      await rx.expect("in-mqtt", total);
+    }
+    const bodies = batchBodies(makeEvents(total, tag), BATCH);
+    const start = nowMs();
+    await postBodies(hub.url, KEY_A, bodies);
+    const answered = nowMs();
+    let end = answered;
+    let delivered = "";
+    let complete = true;
+    if (subscribed) {
+      const sse = await rx.settle("in-sse", total, 120_000);
+      const mq = await rx.settle("in-mqtt", total, 120_000);
+      end = Math.max(sse.doneAt ?? Number.POSITIVE_INFINITY, mq.doneAt ?? Number.POSITIVE_INFINITY);
+      delivered = `SSE ${sse.min}–${sse.max}/${total} (${sse.errors} out of order, ${sse.reconnects} dropped), MQTT ${mq.min}–${mq.max}/${total} (${mq.errors} out of order, ${mq.reconnects} disconnected)`;
+      complete = sse.min === total && mq.min === total && sse.errors === 0 && mq.errors === 0;
+      await rx.close("in-sse");
+      await rx.close("in-mqtt");
+    }
+    return {
+      rate: total / ((end - start) / 1000),
+      answeredRate: total / ((answered - start) / 1000),
+      delivered,
+      complete,
+    } satisfies IngestRun;
+  } finally {
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function ingestBench(config: BenchConfig, rx: Receivers): Promise<Verdict[]> {
+  const total = config.quick ? 10_000 : 20_000;
+  rawInsertRate(5_000);
+  const raw: number[] = [];
+  const none: number[] = [];
+  const subscribed: number[] = [];
+  const answered: number[] = [];
+  const ratios: number[] = [];
+  const deliveries: string[] = [];
+  let complete = true;
+  for (let round = 0; round < config.rounds; round++) {
+    raw.push(rawInsertRate(total));
+    const results: Record<string, IngestRun> = {};
+    for (const kind of interleave(round, "none", "subscribed")) {
+      results[kind] = await run(rx, total, `r${round}-${kind}`, kind === "subscribed");
+    }
+    const n = results.none as IngestRun;
+    const s = results.subscribed as IngestRun;
+    none.push(n.rate);
+    subscribed.push(s.rate);
+    answered.push(s.answeredRate);
+    ratios.push(s.rate / n.rate);
+    deliveries.push(s.delivered);
+    complete &&= s.complete;
+  }
+  console.log(
+    `\n### Ingest: ${fmt(total)} events (batches of ${BATCH}, 4 in flight), hub in its own process, ${config.rounds} interleaved rounds\n`,
   );
-  const seconds = (performance.now() - start) / 1000;
-  await hub.close();
-  rmSync(dir, { recursive: true, force: true });
-  return total / seconds;
+  console.log(
+    table(
+      ["path", "events/s", "ratio to no subscribers"],
+      [
+        ["raw better-sqlite3 inserts, in the bench process (context)", spread(raw), ""],
+        ["hub, no subscribers", spread(none), "1.00"],
+        [
+          `hub, ${SSE_SUBSCRIBERS} SSE + ${MQTT_SUBSCRIBERS} MQTT subscribers, until all delivered`,
+          spread(subscribed),
+          `**${spread(ratios, 2)}**`,
+        ],
+        ["the same, until the last POST is answered (context)", spread(answered), ""],
+      ],
+    ),
+  );
+  console.log(`\nDelivered per round: ${deliveries.join("; ")}`);
+  return [
+    {
+      target: "ingest with 100 SSE + 100 MQTT subscribers ≥ 0.5× ingest with none",
+      figure: `${spread(ratios, 2)}×${complete ? "" : " (not every event delivered)"}`,
+      met: median(ratios) >= 0.5 && complete,
+    },
+  ];
 }

@@ -1,119 +1,108 @@
-import { EventSource } from "eventsource";
-import mqtt from "mqtt";
-import { createHub, type Hub } from "../src/index.js";
-import { percentile } from "./stats.js";
+import type { BenchConfig } from "./config.js";
+import { startHubChild } from "./hub-child.js";
+import { KEY_A } from "./keys.js";
+import { startMosquitto } from "./mosquitto.js";
+import { mqttAtRate, publishAtRate } from "./publish.js";
+import type { Receivers } from "./receivers-child.js";
+import { median, percentile, sorted, spread, table, type Verdict } from "./stats.js";
 
-const KEY = "bench_key_123456";
+const RATE = 1_000;
 
-export interface LatencyResult {
-  p50: number;
-  p99: number;
-  received: number;
-  sent: number;
-}
+type Path = "sse" | "mqtt" | "mosquitto";
 
 /**
- * Publish single events over HTTP at a fixed rate; each carries its send time
- * (performance.now() of this process), and the subscriber records arrival minus send.
+ * Publish→receive latency at 1,000 events/s: single-event POSTs to the hub, read by one SSE
+ * subscriber and one MQTT subscriber; the same rate published through Mosquitto as the
+ * baseline. Send and arrival times are on the machine's monotonic clock (separate processes).
  */
-async function publishAtRate(
-  hub: Hub,
-  channel: string,
-  rate: number,
-  count: number,
-): Promise<void> {
-  const interval = 1000 / rate;
-  const start = performance.now();
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = start + i * interval;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(
-      fetch(`${hub.url}/v1/events`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          channel,
-          type: "bench.tick",
-          payload: { i, sentAt: performance.now() },
-        }),
-      }).then((r) => r.arrayBuffer()),
-    );
-  }
-  await Promise.all(pending);
-}
-
-function summarise(samples: number[], sent: number): LatencyResult {
-  samples.sort((a, b) => a - b);
-  return {
-    p50: percentile(samples, 50),
-    p99: percentile(samples, 99),
-    received: samples.length,
-    sent,
+export async function latencyBench(config: BenchConfig, rx: Receivers): Promise<Verdict[]> {
+  const seconds = config.quick ? 3 : 5;
+  const count = RATE * seconds;
+  const hub = await startHubChild();
+  const mosquitto = await startMosquitto();
+  const results: Record<Path, { p50: number[]; p99: number[]; lost: number }> = {
+    sse: { p50: [], p99: [], lost: 0 },
+    mqtt: { p50: [], p99: [], lost: 0 },
+    mosquitto: { p50: [], p99: [], lost: 0 },
   };
-}
-
-async function settle(samples: number[], count: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (samples.length < count && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 20));
-}
-
-export async function sseLatency(rate: number, count: number): Promise<LatencyResult> {
-  const hub = await createHub({
-    port: 0,
-    mqttPort: 0,
-    db: ":memory:",
-    logger: false,
-    apiKeys: `acme:${KEY}`,
-  });
-  const samples: number[] = [];
-  const es = new EventSource(`${hub.url}/v1/channels/sse-bench/stream`, {
-    fetch: (input, init) =>
-      fetch(input, {
-        ...init,
-        headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${KEY}` },
-      }),
-  });
-  await new Promise<void>((resolve, reject) => {
-    es.onopen = () => resolve();
-    es.onerror = (e) => reject(new Error(`SSE failed: ${e.message}`));
-  });
-  es.addEventListener("bench.tick", (m) => {
-    const sentAt = (JSON.parse(m.data) as { payload: { sentAt: number } }).payload.sentAt;
-    samples.push(performance.now() - sentAt);
-  });
-  await publishAtRate(hub, "sse-bench", rate, count);
-  await settle(samples, count);
-  es.close();
-  await hub.close();
-  return summarise(samples, count);
-}
-
-export async function mqttLatency(rate: number, count: number): Promise<LatencyResult> {
-  const hub = await createHub({
-    port: 0,
-    mqttPort: 0,
-    db: ":memory:",
-    logger: false,
-    apiKeys: `acme:${KEY}`,
-  });
-  const samples: number[] = [];
-  const client = await mqtt.connectAsync(hub.mqttUrl!, {
-    username: "bench",
-    password: KEY,
-    reconnectPeriod: 0,
-  });
-  await client.subscribeAsync("chorus/acme/+/mqtt-bench/#");
-  client.on("message", (_topic, payload) => {
-    const sentAt = (JSON.parse(payload.toString()) as { payload: { sentAt: number } }).payload
-      .sentAt;
-    samples.push(performance.now() - sentAt);
-  });
-  await publishAtRate(hub, "mqtt-bench", rate, count);
-  await settle(samples, count);
-  await client.endAsync();
-  await hub.close();
-  return summarise(samples, count);
+  let mosquittoSeq = 0;
+  try {
+    await rx.sse("lat-sse", {
+      url: hub.url,
+      key: KEY_A,
+      path: "/v1/channels/lat-sse/stream",
+      n: 1,
+      sample: 1,
+    });
+    await rx.mqtt("lat-mqtt", {
+      url: hub.mqttUrl,
+      key: KEY_A,
+      topic: "chorus/acme/+/lat-mqtt/#",
+      n: 1,
+      sample: 1,
+    });
+    await rx.mqtt("lat-mosquitto", { url: mosquitto.url, topic: "bench/lat", n: 1, sample: 1 });
+    const order: Path[] = ["sse", "mqtt", "mosquitto"];
+    const send = (path: Path, n: number) =>
+      path === "mosquitto"
+        ? mqttAtRate({
+            url: mosquitto.url,
+            topic: "bench/lat",
+            rate: RATE,
+            count: n,
+            message: (i, sentAt) => JSON.stringify({ seq: ++mosquittoSeq, payload: { i, sentAt } }),
+          })
+        : publishAtRate({ url: hub.url, key: KEY_A, channel: `lat-${path}`, rate: RATE, count: n });
+    // One unmeasured second per path, so JIT warm-up is not billed to the first round.
+    for (const path of order) {
+      await send(path, RATE);
+      await rx.settle(`lat-${path}`, RATE, 30_000);
+    }
+    for (let round = 0; round < config.rounds; round++) {
+      for (let k = 0; k < order.length; k++) {
+        const path = order[(round + k) % order.length] as Path;
+        const group = `lat-${path}`;
+        await rx.reset(group);
+        await rx.expect(group, count);
+        await send(path, count);
+        const stats = await rx.settle(group, count, 60_000);
+        const lat = sorted(stats.latencies ?? []);
+        results[path].p50.push(percentile(lat, 50));
+        results[path].p99.push(percentile(lat, 99));
+        results[path].lost += count - stats.min + stats.errors;
+      }
+    }
+  } finally {
+    await rx.close("lat-sse").catch(() => {});
+    await rx.close("lat-mqtt").catch(() => {});
+    await rx.close("lat-mosquitto").catch(() => {});
+    await hub.close();
+    await mosquitto.close();
+  }
+  console.log(
+    `\n### Publish→receive latency at ${RATE} events/s for ${seconds} s, ${config.rounds} interleaved rounds\n`,
+  );
+  const row = (name: string, r: (typeof results)[Path]) => [
+    name,
+    spread(r.p50, 2),
+    `**${spread(r.p99, 2)}**`,
+    r.lost === 0 ? "all" : `${r.lost} missing`,
+  ];
+  console.log(
+    table(
+      ["path", "p50 ms", "p99 ms", "received"],
+      [
+        row("HTTP → hub → SSE (undici + eventsource-parser)", results.sse),
+        row("HTTP → hub → MQTT (mqtt.js)", results.mqtt),
+        row("mqtt.js → Mosquitto → mqtt.js (baseline)", results.mosquitto),
+      ],
+    ),
+  );
+  return [
+    {
+      target: "publish→receive p99 at 1,000 ev/s, HTTP in → SSE out ≤ 10 ms",
+      figure: `${spread(results.sse.p99, 2)} ms`,
+      met: results.sse.lost === 0 && median(results.sse.p99) <= 10,
+    },
+  ];
 }

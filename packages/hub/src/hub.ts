@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Authenticator } from "./auth.js";
@@ -50,6 +51,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   if (config.db !== ":memory:") mkdirSync(dirname(config.db), { recursive: true });
   const store = SqliteStore.open(config.db);
   const closing = new AbortController();
+  // Every open stream listens for shutdown on this signal; a thousand watchers are not a leak.
+  setMaxListeners(0, closing.signal);
   const metrics = new HubMetrics();
   const commits = new LocalCommitSignal();
   const delivery = new DeliveryEngine({

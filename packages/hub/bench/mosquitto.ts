@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitFor } from "./clock.js";
+
+export interface Mosquitto {
+  url: string;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Debian's Mosquitto on a free port: the baseline broker. Queues unbounded, so it never drops a
+ * QoS 0 message the bench counts (the most generous setting for the baseline).
+ */
+export async function startMosquitto(): Promise<Mosquitto> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "chorus-bench-mosquitto-"));
+  const conf = join(dir, "mosquitto.conf");
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "max_queued_messages 0",
+      "max_queued_bytes 0",
+      "log_dest none",
+      "",
+    ].join("\n"),
+  );
+  const binary = process.env.BENCH_MOSQUITTO ?? "mosquitto";
+  const child: ChildProcess = spawn(binary, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const failed = new Promise<never>((_, reject) => {
+    child.once("error", (error) =>
+      reject(new Error(`cannot run ${binary} (apt-get install mosquitto): ${error.message}`)),
+    );
+    child.once("exit", (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`)));
+  });
+  failed.catch(() => {});
+  const listening = waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const probe = createServer();
+        probe.once("error", () => resolve(true));
+        probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
+      }),
+    10_000,
+  );
+  if (!(await Promise.race([listening, failed]))) throw new Error("mosquitto did not listen");
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async close() {
+      child.kill("SIGTERM");
+      if (child.exitCode === null) await new Promise((resolve) => child.once("exit", resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

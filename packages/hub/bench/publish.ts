@@ -1,0 +1,108 @@
+import mqtt from "mqtt";
+import { Agent, request } from "undici";
+import { nowMs, sleep } from "./clock.js";
+
+/** The publisher's own connection pool: keep-alive, a few sockets, like a real client. */
+const agent = new Agent({ connections: 8, keepAliveTimeout: 10_000 });
+
+export async function postJson(url: string, key: string, body: string): Promise<unknown> {
+  const res = await request(`${url}/v1/events`, {
+    method: "POST",
+    dispatcher: agent,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** POST prepared batch bodies, `concurrency` requests in flight. */
+export async function postBodies(
+  url: string,
+  key: string,
+  bodies: readonly string[],
+  concurrency = 4,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) await postJson(url, key, bodies[next++] as string);
+    }),
+  );
+}
+
+/** Events of the ingest benchmark: a 200-character payload, trace ids, metadata. */
+export function makeEvents(n: number, prefix: string, channel = "bench") {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    channel,
+    type: "tool.end",
+    agent: "researcher",
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: "b7ad6b7169203331",
+    payload: { tool: "search", result: "x".repeat(200), n: i },
+    metadata: { framework: "bench" },
+    occurredAt: new Date().toISOString(),
+  }));
+}
+
+export function batchBodies(events: readonly unknown[], batch: number): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += batch)
+    bodies.push(JSON.stringify({ events: events.slice(i, i + batch) }));
+  return bodies;
+}
+
+/**
+ * Single-event POSTs at a fixed rate, each stamped with its send time on the shared monotonic
+ * clock. Sends on schedule without waiting for answers (an open-loop load, so a slow hub shows
+ * as latency rather than as a politely slower publisher). Returns the rate achieved.
+ */
+export async function publishAtRate(options: {
+  url: string;
+  key: string;
+  channel: string;
+  rate: number;
+  count: number;
+  type?: string;
+  pad?: string;
+}): Promise<number> {
+  const { url, key, channel, rate, count } = options;
+  const interval = 1000 / rate;
+  const start = nowMs();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = start + i * interval - nowMs();
+    if (wait > 1) await sleep(wait);
+    const payload: Record<string, unknown> = { i, sentAt: nowMs() };
+    if (options.pad) payload.pad = options.pad;
+    pending.push(
+      postJson(url, key, JSON.stringify({ channel, type: options.type ?? "bench.tick", payload })),
+    );
+  }
+  const achieved = count / ((nowMs() - start) / 1000);
+  await Promise.all(pending);
+  return achieved;
+}
+
+/** The same fixed-rate load published to an MQTT broker (the Mosquitto baseline). */
+export async function mqttAtRate(options: {
+  url: string;
+  topic: string;
+  rate: number;
+  count: number;
+  message: (i: number, sentAt: number) => string;
+}): Promise<number> {
+  const client = await mqtt.connectAsync(options.url, { reconnectPeriod: 0 });
+  const interval = 1000 / options.rate;
+  const start = nowMs();
+  for (let i = 0; i < options.count; i++) {
+    const wait = start + i * interval - nowMs();
+    if (wait > 1) await sleep(wait);
+    client.publish(options.topic, options.message(i, nowMs()), { qos: 0 });
+  }
+  const achieved = options.count / ((nowMs() - start) / 1000);
+  await client.endAsync();
+  return achieved;
+}

@@ -1,0 +1,63 @@
+import { waitFor } from "./clock.js";
+import { Child } from "./ipc.js";
+
+export interface GroupStats {
+  min: number;
+  max: number;
+  total: number;
+  errors: number;
+  doneAt: number | undefined;
+  reconnects: number;
+  latencies?: number[];
+}
+
+/** A receivers process (see receivers.ts) and the groups of connections it holds. */
+export class Receivers {
+  readonly #child = new Child("receivers.js");
+
+  sse(group: string, o: { url: string; key: string; path: string; n: number; sample?: number }) {
+    return this.#child.request("sse", { group, ...o, url: `${o.url}${o.path}` });
+  }
+
+  mqtt(group: string, o: { url: string; key?: string; topic: string; n: number; sample?: number }) {
+    return this.#child.request("mqtt", { group, ...o });
+  }
+
+  stuck(group: string, o: { host: string; port: number; key: string; topic: string; n: number }) {
+    return this.#child.request("stuck", { group, ...o });
+  }
+
+  pausedSse(group: string, o: { port: number; key: string; path: string; n: number }) {
+    return this.#child.request("paused", { group, ...o });
+  }
+
+  expect(group: string, count: number) {
+    return this.#child.request("expect", { group, count });
+  }
+
+  stats(group: string, latencies = false): Promise<GroupStats> {
+    return this.#child.request("stats", { group, latencies });
+  }
+
+  reset(group: string) {
+    return this.#child.request("reset", { group });
+  }
+
+  close(group: string) {
+    return this.#child.request("close", { group });
+  }
+
+  /** Wait until every connection of `group` has `count` events; the stats either way. */
+  async settle(group: string, count: number, ms: number): Promise<GroupStats> {
+    let last: GroupStats | undefined;
+    await waitFor(async () => {
+      last = await this.stats(group);
+      return last.min >= count;
+    }, ms);
+    return this.stats(group, true);
+  }
+
+  stop(): Promise<void> {
+    return this.#child.stop();
+  }
+}
