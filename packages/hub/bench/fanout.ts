@@ -24,6 +24,7 @@ export async function fanoutBench(config: BenchConfig, rx: Receivers): Promise<V
   const p99s: number[] = [];
   const rates: number[] = [];
   const cpu: number[] = [];
+  const rxCpu: number[] = [];
   const notes: string[] = [];
   let complete = true;
   try {
@@ -41,12 +42,15 @@ export async function fanoutBench(config: BenchConfig, rx: Receivers): Promise<V
       await rx.reset("fan");
       await rx.expect("fan", count);
       const cpu0 = cpuSeconds(hub.pid);
+      const rx0 = cpuSeconds(rx.pid);
       const t0 = performance.now();
       rates.push(
         await publishAtRate({ url: hub.url, key: KEY_A, channel: "fan", rate: RATE, count }),
       );
       const stats = await rx.settle("fan", count, 60_000);
-      cpu.push((cpuSeconds(hub.pid) - cpu0) / ((performance.now() - t0) / 1000));
+      const elapsed = (performance.now() - t0) / 1000;
+      cpu.push((cpuSeconds(hub.pid) - cpu0) / elapsed);
+      rxCpu.push((cpuSeconds(rx.pid) - rx0) / elapsed);
       const lat = sorted(stats.latencies ?? []);
       p50s.push(percentile(lat, 50));
       p99s.push(percentile(lat, 99));
@@ -65,13 +69,21 @@ export async function fanoutBench(config: BenchConfig, rx: Receivers): Promise<V
   );
   console.log(
     table(
-      ["publish rate achieved", "p50 ms", "p99 ms", "hub CPU (cores)", "delivered"],
+      [
+        "publish rate achieved",
+        "p50 ms",
+        "p99 ms",
+        "hub CPU (cores)",
+        "receivers CPU",
+        "delivered",
+      ],
       [
         [
           spread(rates),
           spread(p50s, 1),
           `**${spread(p99s, 1)}**`,
           spread(cpu, 2),
+          spread(rxCpu, 2),
           complete ? "all, in order" : "**incomplete**",
         ],
       ],

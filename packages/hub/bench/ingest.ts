@@ -12,8 +12,9 @@ import type { Receivers } from "./receivers-child.js";
 import { fmt, median, spread, table, type Verdict } from "./stats.js";
 
 const BATCH = 1000;
-const SSE_SUBSCRIBERS = 100;
-const MQTT_SUBSCRIBERS = 100;
+/** Subscribers on the channel in the subscribed runs (env overrides, to look at one side alone). */
+const SSE_SUBSCRIBERS = Number(process.env.BENCH_INGEST_SSE ?? 100);
+const MQTT_SUBSCRIBERS = Number(process.env.BENCH_INGEST_MQTT ?? 100);
 
 /** Raw better-sqlite3: the same rows into the same schema, one transaction per batch, no HTTP. */
 function rawInsertRate(total: number): number {
@@ -73,42 +74,39 @@ async function run(rx: Receivers, total: number, tag: string, subscribed: boolea
   const hub = await startHubChild({ db: join(dir, "hub.db") });
   try {
     await postBodies(hub.url, KEY_A, batchBodies(makeEvents(2_000, `${tag}-warm`, "warm"), BATCH));
-    if (subscribed) {
-      await rx.sse("in-sse", {
-        url: hub.url,
-        key: KEY_A,
-        path: "/v1/channels/bench/stream",
-        n: SSE_SUBSCRIBERS,
-      });
-      await rx.mqtt("in-mqtt", {
-        url: hub.mqttUrl,
-        key: KEY_A,
-        topic: "chorus/acme/+/bench/#",
-        n: MQTT_SUBSCRIBERS,
-      });
-      await rx.expect("in-sse", total);
-      await rx.expect("in-mqtt", total);
+    const groups = subscribed
+      ? [
+          { name: "SSE", group: "in-sse", n: SSE_SUBSCRIBERS },
+          { name: "MQTT", group: "in-mqtt", n: MQTT_SUBSCRIBERS },
+        ].filter((g) => g.n > 0)
+      : [];
+    for (const { group, n } of groups) {
+      if (group === "in-sse")
+        await rx.sse(group, { url: hub.url, key: KEY_A, path: "/v1/channels/bench/stream", n });
+      else
+        await rx.mqtt(group, { url: hub.mqttUrl, key: KEY_A, topic: "chorus/acme/+/bench/#", n });
+      await rx.expect(group, total);
     }
     const bodies = batchBodies(makeEvents(total, tag), BATCH);
     const start = nowMs();
     await postBodies(hub.url, KEY_A, bodies);
     const answered = nowMs();
     let end = answered;
-    let delivered = "";
+    const delivered: string[] = [];
     let complete = true;
-    if (subscribed) {
-      const sse = await rx.settle("in-sse", total, 120_000);
-      const mq = await rx.settle("in-mqtt", total, 120_000);
-      end = Math.max(sse.doneAt ?? Number.POSITIVE_INFINITY, mq.doneAt ?? Number.POSITIVE_INFINITY);
-      delivered = `SSE ${sse.min}–${sse.max}/${total} (${sse.errors} out of order, ${sse.reconnects} dropped), MQTT ${mq.min}–${mq.max}/${total} (${mq.errors} out of order, ${mq.reconnects} disconnected)`;
-      complete = sse.min === total && mq.min === total && sse.errors === 0 && mq.errors === 0;
-      await rx.close("in-sse");
-      await rx.close("in-mqtt");
+    for (const { name, group } of groups) {
+      const stats = await rx.settle(group, total, 120_000);
+      end = Math.max(end, stats.doneAt ?? Number.POSITIVE_INFINITY);
+      delivered.push(
+        `${name} ${stats.min}–${stats.max}/${total} (${stats.errors} out of order, ${stats.reconnects} ${name === "SSE" ? "dropped and resumed" : "disconnected"})`,
+      );
+      complete &&= stats.min === total && stats.errors === 0;
+      await rx.close(group);
     }
     return {
       rate: total / ((end - start) / 1000),
       answeredRate: total / ((answered - start) / 1000),
-      delivered,
+      delivered: delivered.join(", "),
       complete,
     } satisfies IngestRun;
   } finally {

@@ -72,17 +72,29 @@ export async function publishAtRate(options: {
   const interval = 1000 / rate;
   const start = nowMs();
   const pending: Promise<unknown>[] = [];
+  const answers: number[] = [];
   for (let i = 0; i < count; i++) {
     const wait = start + i * interval - nowMs();
     if (wait > 1) await sleep(wait);
     const payload: Record<string, unknown> = { i, sentAt: nowMs() };
     if (options.pad) payload.pad = options.pad;
+    const sentAt = payload.sentAt as number;
     pending.push(
-      postJson(url, key, JSON.stringify({ channel, type: options.type ?? "bench.tick", payload })),
+      postJson(
+        url,
+        key,
+        JSON.stringify({ channel, type: options.type ?? "bench.tick", payload }),
+      ).then(() => answers.push(nowMs() - sentAt)),
     );
   }
   const achieved = count / ((nowMs() - start) / 1000);
   await Promise.all(pending);
+  if (process.env.BENCH_DEBUG) {
+    answers.sort((a, b) => a - b);
+    console.log(
+      `POST answered p50 ${answers[answers.length >> 1]?.toFixed(1)} ms, max ${answers.at(-1)?.toFixed(1)} ms`,
+    );
+  }
   return achieved;
 }
 

@@ -15,6 +15,10 @@ export interface GroupStats {
 export class Receivers {
   readonly #child = new Child("receivers.js");
 
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   sse(group: string, o: { url: string; key: string; path: string; n: number; sample?: number }) {
     return this.#child.request("sse", { group, ...o, url: `${o.url}${o.path}` });
   }

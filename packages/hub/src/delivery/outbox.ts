@@ -82,10 +82,7 @@ export class Outbox {
   /** Write everything queued as one chunk. */
   flush(): void {
     if (this.#closed || this.#pendingBytes === 0) return;
-    const data =
-      this.#pending.length === 1
-        ? (this.#pending[0] as Buffer)
-        : Buffer.concat(this.#pending, this.#pendingBytes);
+    const data = this.#options.flusher.join(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
     if (!this.#target.write(data) && this.#timer === undefined && !this.#closed) {

@@ -53,6 +53,10 @@ export async function streamEvents(
   }
   reply.hijack();
   const res = reply.raw;
+  // The body is delimited by the end of the connection (it closes with the stream anyway), not
+  // chunked: events then go to the socket as they are, one write per pass, with no chunk framing
+  // around each and no trip through the response's cork-and-uncork.
+  res.useChunkedEncodingByDefault = false;
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -62,6 +66,7 @@ export async function streamEvents(
     connection: "close",
     "x-request-id": request.id,
   });
+  res.flushHeaders();
   ctx.metrics.httpRequests.inc({
     method: request.method,
     route: routeLabel(request),
@@ -124,7 +129,8 @@ class SseStream {
     this.filter = options.filter;
     this.#requestId = requestId;
     this.#exact = options.filter.assignedTo === undefined && options.filter.portfolio === undefined;
-    this.#outbox = ctx.delivery.outbox(res, "sse", (reason) => this.#drop(reason));
+    // After the head, the socket itself carries the body (see streamEvents).
+    this.#outbox = ctx.delivery.outbox(res.socket ?? res, "sse", (reason) => this.#drop(reason));
     this.#cleanups.push(release);
   }
 
