@@ -33,9 +33,19 @@ async function storedSeqs(hub: Hub, channel: string): Promise<number[]> {
 
 const big = (n: number) => "x".repeat(n);
 
-describe("delivery: the shared tail", () => {
+/**
+ * Replay reads the newest events from memory when the reader is close behind the tail, and the
+ * store otherwise; a small cache makes one reader cross from the store into memory mid-replay.
+ */
+const REPLAY_SOURCES = [
+  { source: "memory (the default cache)", replayCacheBytes: undefined },
+  { source: "the store (cache off)", replayCacheBytes: 0 },
+  { source: "the store, then memory (a 64 KiB cache)", replayCacheBytes: 64 * 1024 },
+];
+
+describe.each(REPLAY_SOURCES)("delivery: replay from $source", ({ replayCacheBytes }) => {
   it("joins replay to live under a concurrent burst: no gap, no duplicate, in order", async () => {
-    const hub = await hubWith();
+    const hub = await hubWith({ delivery: { replayCacheBytes } });
     await post(hub, [{ channel: "other", type: "noise" }]);
     const readers: Awaited<ReturnType<typeof readSse>>[] = [];
     const liveReaders: Awaited<ReturnType<typeof readSse>>[] = [];
@@ -73,7 +83,7 @@ describe("delivery: the shared tail", () => {
   }, 60_000);
 
   it("drops a consumer that stops reading, which then resumes from its cursor with nothing lost", async () => {
-    const hub = await hubWith({ delivery: { sendBufferBytes: 64 * 1024 } });
+    const hub = await hubWith({ delivery: { sendBufferBytes: 64 * 1024, replayCacheBytes } });
     const stuck = await pausedSse(hub, "/v1/channels/slow/stream");
     await eventually(
       async () => (await metric(hub, "chorus_delivery_connections", { kind: "sse_live" })) === 1,
@@ -108,7 +118,9 @@ describe("delivery: the shared tail", () => {
     expect([...first.ids, ...rest.frames.map((f) => Number(f.id))]).toEqual(all);
     await rest.close();
   }, 60_000);
+});
 
+describe("delivery: the shared tail", () => {
   it("keeps paused replay readers within the send buffer bound, and they still get everything", async () => {
     const cap = 128 * 1024;
     const hub = await hubWith({ delivery: { sendBufferBytes: cap } });

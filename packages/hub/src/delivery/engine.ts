@@ -38,7 +38,11 @@ export class DeliveryEngine {
     this.limits = deps.limits;
     this.#metrics = deps.metrics;
     this.streams = new StreamCap(deps.limits.maxStreamsPerKey);
-    this.tail = new DeliveryTail({ ...deps, flusher: this.flusher });
+    this.tail = new DeliveryTail({
+      ...deps,
+      flusher: this.flusher,
+      recentBytes: deps.limits.replayCacheBytes,
+    });
     this.tail.addSink(this.sse);
     deps.metrics.bufferedBytes = () => this.bufferedBytes();
   }

@@ -9,14 +9,17 @@ import mqttPacket from "mqtt-packet";
 export class Frame {
   readonly org: string;
   readonly event: ChorusEvent;
+  /** Approximate size (the store's measure), known before anything is serialized. */
+  readonly size: number;
   #json: string | undefined;
   #sse: Buffer | undefined;
   #topic: string | undefined;
   #mqtt: Buffer | undefined;
 
-  constructor(org: string, event: ChorusEvent) {
+  constructor(org: string, event: ChorusEvent, size: number) {
     this.org = org;
     this.event = event;
+    this.size = size;
   }
 
   get seq(): number {

@@ -6,6 +6,8 @@ export interface DeliveryLimits {
   writeTimeoutMs: number;
   /** Concurrent SSE streams one API key may hold. */
   maxStreamsPerKey: number;
+  /** Bytes of recently delivered events kept in memory for readers that resume; 0 turns it off. */
+  replayCacheBytes: number;
 }
 
 /**
@@ -25,6 +27,14 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
  */
 export const DEFAULT_MAX_STREAMS_PER_KEY = 256;
 
+/**
+ * 16 MiB of the newest events (some 35,000 typical ones: seconds of a busy hub, minutes of a
+ * quiet one), held once for the whole hub. A reader dropped for falling behind, or one that
+ * reconnects after a blip, is almost always that close to the tail, and then resumes from
+ * memory instead of every such reader reading and serializing its own copy from the store.
+ */
+export const DEFAULT_REPLAY_CACHE_BYTES = 16 * 1024 * 1024;
+
 export interface DeliveryOptions {
   /** Env `CHORUS_SEND_BUFFER_BYTES`. Default {@link DEFAULT_SEND_BUFFER_BYTES}. */
   sendBufferBytes?: number;
@@ -32,6 +42,8 @@ export interface DeliveryOptions {
   writeTimeoutMs?: number;
   /** Env `CHORUS_MAX_STREAMS_PER_KEY`. Default {@link DEFAULT_MAX_STREAMS_PER_KEY}. */
   maxStreamsPerKey?: number;
+  /** Env `CHORUS_REPLAY_CACHE_BYTES`. Default {@link DEFAULT_REPLAY_CACHE_BYTES}. */
+  replayCacheBytes?: number;
 }
 
 export function resolveDeliveryLimits(
@@ -54,6 +66,11 @@ export function resolveDeliveryLimits(
       options.maxStreamsPerKey ?? envInt(env.CHORUS_MAX_STREAMS_PER_KEY),
       DEFAULT_MAX_STREAMS_PER_KEY,
     ),
+    replayCacheBytes: nonNegative(
+      "replayCacheBytes",
+      options.replayCacheBytes ?? envInt(env.CHORUS_REPLAY_CACHE_BYTES),
+      DEFAULT_REPLAY_CACHE_BYTES,
+    ),
   };
 }
 
@@ -64,5 +81,12 @@ function envInt(raw: string | undefined): number | undefined {
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a non-negative integer`);
   return value;
 }

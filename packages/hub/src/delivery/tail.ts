@@ -4,6 +4,7 @@ import type { Store } from "../store/types.js";
 import type { CommitSignal } from "./commit-signal.js";
 import type { Flusher } from "./flusher.js";
 import { Frame } from "./frame.js";
+import { RecentFrames } from "./recent-frames.js";
 
 /** Events per tail read: a whole HTTP batch (1,000 events) in one read. */
 const TAIL_PAGE_EVENTS = 1_000;
@@ -28,6 +29,8 @@ export interface TailDeps {
   flusher: Flusher;
   metrics: HubMetrics;
   logger: HubLogger;
+  /** Bytes of recently delivered frames kept for readers that resume (see {@link RecentFrames}). */
+  recentBytes: number;
 }
 
 /**
@@ -48,15 +51,23 @@ export class DeliveryTail {
   #retryTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  #recent: RecentFrames;
 
   constructor(deps: TailDeps) {
     this.#deps = deps;
+    this.#recent = new RecentFrames(deps.recentBytes, 0);
+  }
+
+  /** What the tail delivered last, for readers resuming close behind it. */
+  get recent(): RecentFrames {
+    return this.#recent;
   }
 
   /** Start after the newest committed event: what is older is replay, read by each reader. */
   async start(): Promise<void> {
     this.#cursor = await this.#deps.store.maxSeq();
     this.#target = this.#cursor;
+    this.#recent = new RecentFrames(this.#deps.recentBytes, this.#cursor);
     this.#deps.metrics.tailCursor.set(this.#cursor);
     this.#unsubscribe = this.#deps.commits.subscribe((seq) => this.wake(seq));
   }
@@ -104,7 +115,7 @@ export class DeliveryTail {
           if (this.#target > this.#cursor) this.#retryLater(false);
           return;
         }
-        this.#deliver(page.data.map(({ org, event }) => new Frame(org, event)));
+        this.#deliver(page.data.map(({ org, event, bytes }) => new Frame(org, event, bytes)));
         more = page.more;
       }
     } catch (error) {
@@ -120,6 +131,7 @@ export class DeliveryTail {
     this.#cursor = last.seq;
     if (this.#cursor > this.#target) this.#target = this.#cursor;
     this.#retries = 0;
+    this.#recent.add(frames);
     for (const frame of frames) {
       for (const sink of this.#sinks) {
         try {

@@ -247,6 +247,21 @@ class SseStream {
       this.#dirty = false;
       // Read the next page only once the socket has taken the previous one.
       if (!(await this.#outbox.whenWritable()) || this.#phase !== "replay") return;
+      if (this.#exact) {
+        const recent = this.#ctx.delivery.tail.recent.after(
+          this.#cursor,
+          (frame) => frame.org === this.org && couldMatch(this.filter, frame.event),
+          pageBytes,
+        );
+        if (recent) {
+          // Close behind the tail: the frames are in memory, serialized once for everyone.
+          for (const frame of recent.frames) if (!this.#outbox.push(frame.sse)) return;
+          this.#cursor = recent.through;
+          if (!recent.done) continue;
+          this.#joinTail();
+          return;
+        }
+      }
       const page = await this.#ctx.store.listEvents(this.org, this.filter, {
         after: this.#cursor,
         limit: REPLAY_PAGE_EVENTS,

@@ -161,7 +161,7 @@ export class EventTable {
     return {
       data: rows
         .slice(0, limits.maxEvents)
-        .map((row) => ({ org: row.org, event: eventFromRow(row) })),
+        .map((row) => ({ org: row.org, event: eventFromRow(row), bytes: row.bytes })),
       more,
     };
   }

@@ -97,6 +97,8 @@ export interface ReadLimits {
 export interface CommittedEvent {
   org: string;
   event: ChorusEvent;
+  /** Its size, measured as {@link ReadLimits.maxBytes} measures it. */
+  bytes: number;
 }
 
 export interface CommittedPage {
