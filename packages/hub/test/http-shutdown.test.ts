@@ -43,10 +43,15 @@ function override(overrides: Partial<Store>) {
 }
 
 async function startServer(
-  options: { wrapStore?: (store: Store) => Store; pingMs?: number } = {},
+  options: { wrapStore?: (store: Store) => Store; pingMs?: number; replayCacheBytes?: number } = {},
 ): Promise<Harness> {
   const config = resolveHubConfig(
-    { apiKeys: `acme:${KEY_A}`, mqttPort: false, db: ":memory:" },
+    {
+      apiKeys: `acme:${KEY_A}`,
+      mqttPort: false,
+      db: ":memory:",
+      delivery: { replayCacheBytes: options.replayCacheBytes },
+    },
     {},
   );
   const lines: string[] = [];
@@ -163,6 +168,8 @@ describe("HTTP server lifecycle", () => {
           throw new Error("read failed");
         },
       }),
+      // Replay from the store, not from the newest events in memory.
+      replayCacheBytes: 0,
     });
     const stream = await readSse(h.url, "/v1/channels/c/stream?after=0");
     await stream.until(() => stream.ended);

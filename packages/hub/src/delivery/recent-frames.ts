@@ -62,10 +62,10 @@ export class RecentFrames {
 
   /**
    * Frames above `after` that `want` accepts, until their SSE bytes reach `maxBytes`; undefined
-   * when events above `after` are no longer all held (read the store instead).
+   * when events above `after` are no longer all held, or the cache is off (read the store).
    */
   after(after: number, want: (frame: Frame) => boolean, maxBytes: number): RecentPage | undefined {
-    if (after < this.#floor) return undefined;
+    if (this.#maxBytes === 0 || after < this.#floor) return undefined;
     const frames: Frame[] = [];
     let bytes = 0;
     let through = Math.max(after, this.#floor);
