@@ -123,6 +123,7 @@ export async function ingestBench(config: BenchConfig, rx: Receivers): Promise<V
   const subscribed: number[] = [];
   const answered: number[] = [];
   const ratios: number[] = [];
+  const answeredRatios: number[] = [];
   const deliveries: string[] = [];
   let complete = true;
   for (let round = 0; round < config.rounds; round++) {
@@ -137,6 +138,7 @@ export async function ingestBench(config: BenchConfig, rx: Receivers): Promise<V
     subscribed.push(s.rate);
     answered.push(s.answeredRate);
     ratios.push(s.rate / n.rate);
+    answeredRatios.push(s.answeredRate / n.rate);
     deliveries.push(s.delivered);
     complete &&= s.complete;
   }
@@ -150,19 +152,29 @@ export async function ingestBench(config: BenchConfig, rx: Receivers): Promise<V
         ["raw better-sqlite3 inserts, in the bench process (context)", spread(raw), ""],
         ["hub, no subscribers", spread(none), "1.00"],
         [
-          `hub, ${SSE_SUBSCRIBERS} SSE + ${MQTT_SUBSCRIBERS} MQTT subscribers, until all delivered`,
+          `hub, ${SSE_SUBSCRIBERS} SSE + ${MQTT_SUBSCRIBERS} MQTT subscribers: ingest (last POST answered)`,
+          spread(answered),
+          `**${spread(answeredRatios, 2)}**`,
+        ],
+        [
+          "the same, until every subscriber has every event",
           spread(subscribed),
           `**${spread(ratios, 2)}**`,
         ],
-        ["the same, until the last POST is answered (context)", spread(answered), ""],
       ],
     ),
   );
   console.log(`\nDelivered per round: ${deliveries.join("; ")}`);
+  const note = complete ? "" : " (not every event delivered)";
   return [
     {
       target: "ingest with 100 SSE + 100 MQTT subscribers ≥ 0.5× ingest with none",
-      figure: `${spread(ratios, 2)}×${complete ? "" : " (not every event delivered)"}`,
+      figure: `${spread(answeredRatios, 2)}×${note}`,
+      met: median(answeredRatios) >= 0.5 && complete,
+    },
+    {
+      target: "… counted until every subscriber has every event (stricter)",
+      figure: `${spread(ratios, 2)}×${note}`,
       met: median(ratios) >= 0.5 && complete,
     },
   ];

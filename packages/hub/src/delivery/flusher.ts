@@ -27,6 +27,11 @@ export class Flusher {
   /** During a pass: chunks already joined, by their first chunk (see {@link join}). */
   #joined: Map<Buffer, { chunks: readonly Buffer[]; data: Buffer }[]> | undefined;
 
+  /** Whether a pass is under way (connections may share joined buffers). */
+  get passing(): boolean {
+    return this.#joined !== undefined;
+  }
+
   /**
    * The chunks as one buffer. Within a pass, connections that were handed the same frames (every
    * watcher of a channel) share one copy: the join is made once, not once per connection.

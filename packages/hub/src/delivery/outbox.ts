@@ -9,6 +9,9 @@ export interface OutboxTarget {
   readonly writableNeedDrain: boolean;
   once(event: "drain", listener: () => void): unknown;
   off(event: "drain", listener: () => void): unknown;
+  /** Sockets have these: chunks written between them go out in one `writev`, uncopied. */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export type ConnectionKind = "sse" | "mqtt";
@@ -79,13 +82,25 @@ export class Outbox {
     return true;
   }
 
-  /** Write everything queued as one chunk. */
+  /** Write everything queued in one go. */
   flush(): void {
     if (this.#closed || this.#pendingBytes === 0) return;
-    const data = this.#options.flusher.join(this.#pending, this.#pendingBytes);
+    const chunks = this.#pending;
+    const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (!this.#target.write(data) && this.#timer === undefined && !this.#closed) {
+    const target = this.#target;
+    let accepted = true;
+    if (chunks.length > 1 && !this.#options.flusher.passing && target.cork && target.uncork) {
+      // Outside a pass (a replay page) no other connection shares these chunks: hand the
+      // socket all of them at once rather than copying them into one buffer first.
+      target.cork();
+      for (const chunk of chunks) accepted = target.write(chunk);
+      target.uncork();
+    } else {
+      accepted = target.write(this.#options.flusher.join(chunks, bytes));
+    }
+    if (!accepted && this.#timer === undefined && !this.#closed) {
       this.#target.once("drain", this.#onDrain);
       this.#timer = setTimeout(
         () => this.#drop("write_timeout"),
