@@ -1,4 +1,18 @@
+import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
+
+/**
+ * The browser entry is the same sources with `platform.browser.ts` in place of `platform.ts`:
+ * one code path, and the only file that touches Node built-ins is swapped out.
+ */
+const browserPlatform: Plugin = {
+  name: "chorus-browser-platform",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/platform\.js$/ }, (args) => ({
+      path: `${args.resolveDir}/platform.browser.ts`,
+    }));
+  },
+};
 
 export default defineConfig([
   {
@@ -6,9 +20,20 @@ export default defineConfig([
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: true,
-    // Keep the bench bundle the second config writes into the same folder.
-    clean: ["!bench.*"],
+    // Keep what the other configs write into the same folder.
+    clean: ["!bench.*", "!browser.*"],
     target: "node20",
+  },
+  {
+    // `exports` condition `browser`: ESM for bundlers; types are index.d.ts (the same API).
+    entry: { browser: "src/index.ts" },
+    format: ["esm"],
+    platform: "browser",
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: "es2022",
+    esbuildPlugins: [browserPlatform],
   },
   {
     // `pnpm bench` runs dist/bench.js; it bundles src (dependencies stay external) and is not exported.

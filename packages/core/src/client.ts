@@ -3,11 +3,11 @@ import { type EmitEvent, EventBuilder } from "./event-builder.js";
 import { EventsApi } from "./events-api.js";
 import type { FailOpenPolicy } from "./fail-open.js";
 import { Flusher } from "./flusher.js";
-import { nodeFetch } from "./node-fetch.js";
 import { HttpClient } from "./http.js";
 import { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { backgroundFetch, onHostExit } from "./platform.js";
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
@@ -53,7 +53,7 @@ export class Chorus implements AsyncDisposable {
   readonly #builder: EventBuilder;
   #closed: Promise<void> | undefined;
   #exitDrainFailed = false;
-  readonly #onBeforeExit = () => this.#drainOnExit();
+  #unhookExit: () => void = () => {};
 
   constructor(options: ChorusOptions = {}) {
     const { options: resolved, problems } = resolveOptions(options);
@@ -89,7 +89,7 @@ export class Chorus implements AsyncDisposable {
       apiKey: resolved.apiKey,
       timeoutMs: resolved.timeoutMs,
       fetch: options.fetch,
-      backgroundFetch: nodeFetch,
+      backgroundFetch,
     });
     const backoff = { baseMs: resolved.retryBaseDelayMs, maxMs: resolved.retryMaxDelayMs };
     const transport = new Transport(http, this.#breaker, backoff, resolved.maxRetries);
@@ -128,13 +128,7 @@ export class Chorus implements AsyncDisposable {
       },
     });
 
-    if (
-      resolved.drainOnExit &&
-      typeof process !== "undefined" &&
-      typeof process.on === "function"
-    ) {
-      process.on("beforeExit", this.#onBeforeExit);
-    }
+    if (resolved.drainOnExit) this.#unhookExit = onHostExit(() => this.#drainOnExit());
   }
 
   /**
@@ -212,7 +206,7 @@ export class Chorus implements AsyncDisposable {
    */
   close(timeoutMs: number = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
     this.#closed ??= (async () => {
-      process.off?.("beforeExit", this.#onBeforeExit);
+      this.#unhookExit();
       await this.#flusher.flush(timeoutMs, true);
       await this.#flusher.stop();
       const left = this.#queue.clear();

@@ -8,6 +8,7 @@ import {
 import { CANONICAL_PAYLOAD_FIELDS, Capture, type CaptureOptions } from "./capture.js";
 import { type ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
 import { EventIdGenerator } from "./ids.js";
+import { utf8Length } from "./platform.js";
 import { currentTrace } from "./trace.js";
 import { describeIssues } from "./validate.js";
 
@@ -175,7 +176,7 @@ export class EventBuilder {
     if (stampId) event.id = this.#ids.next(now);
     if (stampTime) event.occurredAt = this.#iso(now);
     const json = JSON.stringify(event);
-    const bytes = Buffer.byteLength(json, "utf8");
+    const bytes = utf8Length(json);
     if (bytes > MAX_EVENT_BYTES) {
       return {
         ok: false,

@@ -7,6 +7,7 @@ import type { DeliveryQueue, QueuedEvent } from "./queue.js";
 import { isAvailabilityFailure, retryAfterOf } from "./retry.js";
 import type { Counters } from "./stats.js";
 import { recordOutcome } from "./transport.js";
+import { holdHost, type Timer } from "./platform.js";
 
 export interface FlusherConfig {
   /**
@@ -42,7 +43,7 @@ type Outcome = "continue" | "retry";
  */
 export class Flusher {
   readonly #deps: FlusherDeps;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #timerAt = 0;
   #running = false;
   /** The send loop's current run, awaited by {@link stop}. */
@@ -155,8 +156,7 @@ export class Flusher {
 
   #refTimer(): void {
     if (!this.#timer) return;
-    if (this.#holds > 0) this.#timer.ref();
-    else this.#timer.unref();
+    holdHost(this.#timer, this.#holds > 0);
   }
 
   async #run(): Promise<void> {

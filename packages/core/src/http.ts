@@ -75,7 +75,8 @@ export class HttpClient {
 
   /** The fetch this client uses, for the SSE streams. */
   get fetch(): FetchFunction {
-    return this.#config.fetch ?? globalThis.fetch;
+    // Called as a method of this object later: a browser's fetch refuses any `this` but its own.
+    return this.#config.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
   /** Headers every request carries (used by SSE too). */

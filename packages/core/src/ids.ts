@@ -1,5 +1,4 @@
-import { randomBytes, randomFillSync } from "node:crypto";
-import { v7 as uuidv7 } from "uuid";
+import { fillRandom } from "./platform.js";
 
 /** Random bytes fetched per refill of an id generator's pool: one syscall per ~400 event ids. */
 const POOL_BYTES = 4096;
@@ -15,14 +14,14 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
  * five times cheaper per id than a fresh `crypto` call, which matters on `emit()`'s hot path.
  */
 export class EventIdGenerator {
-  #pool = Buffer.allocUnsafe(POOL_BYTES);
+  readonly #pool = new Uint8Array(POOL_BYTES);
   #offset = POOL_BYTES;
   #lastMs = -1;
   #counter = 0;
 
   next(now: number = Date.now()): string {
     if (this.#offset + 10 > POOL_BYTES) {
-      randomFillSync(this.#pool);
+      fillRandom(this.#pool);
       this.#offset = 0;
     }
     const pool = this.#pool;
@@ -70,9 +69,11 @@ export class EventIdGenerator {
   }
 }
 
+const oneOffIds = new EventIdGenerator();
+
 /** A UUIDv7 for one-off ids outside a client's hot path. */
 export function newEventId(): string {
-  return uuidv7();
+  return oneOffIds.next();
 }
 
 /** W3C trace-id: 16 random bytes as 32 lowercase hex characters, never all zero. */
@@ -87,7 +88,9 @@ export function newSpanId(): string {
 
 function nonZeroHex(bytes: number): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString("hex");
+    const random = new Uint8Array(bytes);
+    fillRandom(random);
+    const hex = toHex(random, 0, bytes);
     // An all-zero id is invalid in W3C trace-context; the odds are 2^-64 or less, but it is free to check.
     if (!/^0+$/.test(hex)) return hex;
   }
@@ -100,7 +103,7 @@ function nonZeroHex(bytes: number): string {
  * byte is read once, so ids are never reused.
  */
 export class TraceIdPool {
-  readonly #pool = Buffer.allocUnsafe(POOL_BYTES);
+  readonly #pool = new Uint8Array(POOL_BYTES);
   #offset = POOL_BYTES;
 
   /** 32 lowercase hex characters, never all zero. */
@@ -116,15 +119,21 @@ export class TraceIdPool {
   #hex(bytes: number): string {
     for (;;) {
       if (this.#offset + bytes > POOL_BYTES) {
-        randomFillSync(this.#pool);
+        fillRandom(this.#pool);
         this.#offset = 0;
       }
       const start = this.#offset;
       this.#offset += bytes;
       // An all-zero id is invalid in W3C trace-context (odds 2^-64 or less, and free to check).
       for (let i = start; i < start + bytes; i++) {
-        if (this.#pool[i] !== 0) return this.#pool.toString("hex", start, start + bytes);
+        if (this.#pool[i] !== 0) return toHex(this.#pool, start, start + bytes);
       }
     }
   }
+}
+
+function toHex(bytes: Uint8Array, start: number, end: number): string {
+  let hex = "";
+  for (let i = start; i < end; i++) hex += HEX[bytes[i] as number];
+  return hex;
 }

@@ -2,7 +2,7 @@ import {
   AGENT_HEADER,
   type ChorusEvent,
   type EventQuery,
-  eventQuerySchema,
+  intentLogQuerySchema,
   idSchema,
   type Intent,
   type IntentCreate,
@@ -205,10 +205,7 @@ export class IntentsApi {
     id: string,
     query: Pick<EventQuery, "type" | "after" | "limit"> = {},
   ): Promise<Page<ChorusEvent>> {
-    const parsed = parseOrThrow(
-      eventQuerySchema.pick({ type: true, after: true, limit: true }),
-      query,
-    );
+    const parsed = parseOrThrow(intentLogQuerySchema, query);
     const path = `/v1/intents/${this.#id(id)}/events`;
     return this.#call("intents.events", { data: [] } as Page<ChorusEvent>, "GET", path, {
       query: parsed,

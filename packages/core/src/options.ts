@@ -1,6 +1,7 @@
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol";
 import { type CaptureMode, DEFAULT_MAX_STRING_LENGTH } from "./capture.js";
 import type { Logger, LogLevel, OnError } from "./logger.js";
+import { DEFAULT_REALTIME_TRANSPORT, environment } from "./platform.js";
 
 /** A `fetch` compatible with the global one (a proxy-aware or instrumented fetch, in tests a counting one). */
 export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -174,7 +175,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "sile
  */
 export function resolveOptions(
   options: ChorusOptions = {},
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> = environment(),
 ): { options: ResolvedOptions; problems: string[] } {
   const problems: string[] = [];
   const str = (value: string | undefined, name: string): string | undefined =>
@@ -230,10 +231,12 @@ export function resolveOptions(
   else if (levelRaw !== undefined) problems.push(`logLevel "${levelRaw}" is invalid; using "warn"`);
 
   const transportRaw = options.realtimeTransport ?? nonEmpty(env.CHORUS_REALTIME_TRANSPORT);
-  let realtimeTransport: "tcp" | "ws" = "tcp";
+  let realtimeTransport: "tcp" | "ws" = DEFAULT_REALTIME_TRANSPORT;
   if (transportRaw === "tcp" || transportRaw === "ws") realtimeTransport = transportRaw;
   else if (transportRaw !== undefined)
-    problems.push(`realtimeTransport "${transportRaw}" is invalid; using "tcp"`);
+    problems.push(
+      `realtimeTransport "${transportRaw}" is invalid; using "${DEFAULT_REALTIME_TRANSPORT}"`,
+    );
 
   const ttlRaw = options.realtimeTtlSeconds ?? nonEmpty(env.CHORUS_REALTIME_TTL_SECONDS);
   const ttl = ttlRaw === undefined ? undefined : Number(ttlRaw);

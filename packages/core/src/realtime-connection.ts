@@ -1,6 +1,7 @@
 import { decodeTopicLevel, type RealtimeCredentials } from "@chorus/protocol";
-import { connect as mqttConnect, type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { AuthenticationError, ConnectionError } from "./errors.js";
+import { loadMqttConnect } from "./platform.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -49,8 +50,12 @@ export interface OpenOptions {
  * CONNACK accepted; rejects with {@link ConnectionError} (`reason: "auth_failed"` when the
  * broker refused the credentials). The returned client always has an `error` listener.
  */
-export function openClient(creds: RealtimeCredentials, options: OpenOptions): Promise<MqttClient> {
+export async function openClient(
+  creds: RealtimeCredentials,
+  options: OpenOptions,
+): Promise<MqttClient> {
   const url = options.transport === "ws" || !creds.url ? creds.wsUrl : creds.url;
+  const mqttConnect = await loadMqttConnect();
   const client = mqttConnect(url, {
     clientId: creds.clientId,
     username: creds.username,

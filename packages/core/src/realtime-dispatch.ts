@@ -3,6 +3,8 @@ import { topicMatches } from "@chorus/protocol";
 import type { Diagnostics } from "./logger.js";
 import { RingBuffer } from "./ring-buffer.js";
 
+const decoder = new TextDecoder();
+
 export type RealtimeCallback = (event: ChorusEvent, topic: string) => void | Promise<void>;
 
 /**
@@ -66,10 +68,10 @@ export class SubscriptionRegistry {
   }
 
   /** Deliver one broker message. Never throws; callback failures are logged and skipped. */
-  dispatch(topic: string, payload: Buffer): void {
+  dispatch(topic: string, payload: Uint8Array): void {
     let event: ChorusEvent;
     try {
-      event = JSON.parse(payload.toString("utf8")) as ChorusEvent;
+      event = JSON.parse(decoder.decode(payload)) as ChorusEvent;
     } catch {
       this.#diagnostics.warnRateLimited(
         "realtime_bad_json",

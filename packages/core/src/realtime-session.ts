@@ -6,6 +6,7 @@ import { asConnectionError } from "./fail-open.js";
 import type { Diagnostics } from "./logger.js";
 import { fetchCredentials, openClient, orgOf } from "./realtime-connection.js";
 import type { Transport } from "./transport.js";
+import { holdHost, type Timer } from "./platform.js";
 
 export type RealtimeStatus =
   | "connected"
@@ -33,7 +34,7 @@ export interface SessionHooks {
   filters(): readonly string[];
   /** The broker refused a filter (SUBACK 0x80): forget it. */
   refused(filter: string): void;
-  message(topic: string, payload: Buffer): void;
+  message(topic: string, payload: Uint8Array): void;
   /** A connection became the live one (flush buffered publishes). */
   live(): void;
   status(status: RealtimeStatus, error?: unknown): void;
@@ -64,8 +65,8 @@ export class RealtimeSession {
   #connecting: Promise<void> | undefined;
   #reconnecting = false;
   #attempt = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #refreshTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: Timer | undefined;
+  #refreshTimer: Timer | undefined;
   #closed = false;
 
   constructor(
@@ -134,8 +135,7 @@ export class RealtimeSession {
     const keepAlive = this.#hooks.listening();
     for (const timer of [this.#reconnectTimer, this.#refreshTimer]) {
       if (!timer) continue;
-      if (keepAlive) timer.ref();
-      else timer.unref();
+      holdHost(timer, keepAlive);
     }
   }
 

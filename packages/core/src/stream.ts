@@ -55,7 +55,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #lastSeq: number | undefined;
   #attempt = 0;
   #failure: ChorusError | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
   #closed = false;
   #connected = false;

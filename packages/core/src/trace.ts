@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "@chorus/protocol";
 import { newSpanId, newTraceId } from "./ids.js";
+import { contextStorage } from "./platform.js";
 
 /** The correlation an event inherits from where it is emitted. */
 export interface TraceContext {
@@ -32,7 +32,7 @@ export interface TraceOptions {
  * async flow, not to a client, so every client in the process must see the same storage. It holds
  * no configuration and no credentials; two clients with different keys still share nothing else.
  */
-const storage = new AsyncLocalStorage<TraceContext>();
+const storage = contextStorage<TraceContext>();
 
 /**
  * Trace context kept outside Chorus, asked when no Chorus context is current: `@chorus/otel`

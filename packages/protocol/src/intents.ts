@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { idSchema, jsonObjectSchema, nameSchema, typeSchema } from "./schemas.js";
+import { z } from "./zod.js";
 
 export const INTENT_STATUSES = ["draft", "active", "blocked", "completed", "cancelled"] as const;
 export type IntentStatus = (typeof INTENT_STATUSES)[number];
@@ -35,30 +35,30 @@ export interface Intent {
 }
 
 export const intentCreateSchema = z.strictObject({
-  id: idSchema.optional(),
-  title: z.string().min(1).max(500),
-  description: z.string().max(10_000).optional(),
-  status: z.enum(["draft", "active"]).optional(),
-  state: jsonObjectSchema.optional(),
-  assignees: z.array(nameSchema).max(100).optional(),
-  portfolio: idSchema.optional(),
-  parentId: idSchema.optional(),
-  createdBy: nameSchema.optional(),
+  id: z.optional(idSchema),
+  title: z.string().check(z.minLength(1), z.maxLength(500)),
+  description: z.optional(z.string().check(z.maxLength(10_000))),
+  status: z.optional(z.enum(["draft", "active"])),
+  state: z.optional(jsonObjectSchema),
+  assignees: z.optional(z.array(nameSchema).check(z.maxLength(100))),
+  portfolio: z.optional(idSchema),
+  parentId: z.optional(idSchema),
+  createdBy: z.optional(nameSchema),
 });
 export type IntentCreate = z.infer<typeof intentCreateSchema>;
 
 export const intentStatusChangeSchema = z.strictObject({
   status: intentStatusSchema,
-  reason: z.string().max(2000).optional(),
+  reason: z.optional(z.string().check(z.maxLength(2000))),
 });
 export type IntentStatusChange = z.infer<typeof intentStatusChangeSchema>;
 
 export const intentListQuerySchema = z.strictObject({
-  status: intentStatusSchema.optional(),
-  assignee: nameSchema.optional(),
-  portfolio: idSchema.optional(),
-  after: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  status: z.optional(intentStatusSchema),
+  assignee: z.optional(nameSchema),
+  portfolio: z.optional(idSchema),
+  after: z.optional(z.string().check(z.maxLength(200))),
+  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000))),
 });
 export type IntentListQuery = z.infer<typeof intentListQuerySchema>;
 
@@ -67,12 +67,12 @@ export type IntentListQuery = z.infer<typeof intentListQuerySchema>;
  * (which needs `text`); custom types must start with `intent.` and may not be one the hub writes.
  */
 export const intentEventInputSchema = z.strictObject({
-  id: idSchema.optional(),
-  type: typeSchema.optional(),
-  text: z.string().min(1).max(20_000).optional(),
-  agent: nameSchema.optional(),
-  payload: jsonObjectSchema.optional(),
-  metadata: jsonObjectSchema.optional(),
+  id: z.optional(idSchema),
+  type: z.optional(typeSchema),
+  text: z.optional(z.string().check(z.minLength(1), z.maxLength(20_000))),
+  agent: z.optional(nameSchema),
+  payload: z.optional(jsonObjectSchema),
+  metadata: z.optional(jsonObjectSchema),
 });
 export type IntentEventInput = z.infer<typeof intentEventInputSchema>;
 

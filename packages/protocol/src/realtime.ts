@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "./zod.js";
 
 /** Answer of `POST /v1/realtime/credentials`. */
 export interface RealtimeCredentials {
@@ -16,18 +16,10 @@ export interface RealtimeCredentials {
 
 export const realtimeCredentialsRequestSchema = z.strictObject({
   /** Seconds the credentials stay valid; the hub caps it. */
-  ttlSeconds: z
-    .number()
-    .int()
-    .min(10)
-    .max(24 * 3600)
-    .optional(),
-  clientId: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[A-Za-z0-9_.-]+$/)
-    .optional(),
+  ttlSeconds: z.optional(z.number().check(z.int(), z.minimum(10), z.maximum(24 * 3600))),
+  clientId: z.optional(
+    z.string().check(z.minLength(1), z.maxLength(100), z.regex(/^[A-Za-z0-9_.-]+$/)),
+  ),
 });
 export type RealtimeCredentialsRequest = z.infer<typeof realtimeCredentialsRequestSchema>;
 

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import {
   MAX_BATCH_EVENTS,
   MAX_ID_LENGTH,
@@ -6,6 +5,7 @@ import {
   MAX_PAGE_LIMIT,
   MAX_TYPE_LENGTH,
 } from "./limits.js";
+import { z } from "./zod.js";
 
 /*
  * One source of truth for what hub and client accept. The hub validates every request with
@@ -29,48 +29,54 @@ export const SPAN_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 export const nameSchema = z
   .string()
-  .min(1)
-  .max(MAX_NAME_LENGTH)
-  .regex(NAME_PATTERN, "must not contain control characters");
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_NAME_LENGTH),
+    z.regex(NAME_PATTERN, "must not contain control characters"),
+  );
 export const typeSchema = z
   .string()
-  .min(1)
-  .max(MAX_TYPE_LENGTH)
-  .regex(TYPE_PATTERN, "must be a dotted name of letters, digits, '_', '-', ':'");
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_TYPE_LENGTH),
+    z.regex(TYPE_PATTERN, "must be a dotted name of letters, digits, '_', '-', ':'"),
+  );
 export const idSchema = z
   .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .regex(ID_PATTERN, "must contain only letters, digits, '_', '-', '.', ':'");
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_ID_LENGTH),
+    z.regex(ID_PATTERN, "must contain only letters, digits, '_', '-', '.', ':'"),
+  );
 export const traceIdSchema = z
   .string()
-  .regex(TRACE_ID_PATTERN, "must be 32 lowercase hex characters (W3C trace-id)");
+  .check(z.regex(TRACE_ID_PATTERN, "must be 32 lowercase hex characters (W3C trace-id)"));
 export const spanIdSchema = z
   .string()
-  .regex(SPAN_ID_PATTERN, "must be 16 lowercase hex characters (W3C span-id)");
+  .check(z.regex(SPAN_ID_PATTERN, "must be 16 lowercase hex characters (W3C span-id)"));
 export const jsonObjectSchema = z.record(z.string(), z.unknown());
 export const timestampSchema = z.iso.datetime({ offset: true });
 
 /** What a client sends: one event. `id` and `occurredAt` are stamped by the client; the hub fills them when absent. */
 export const eventInputSchema = z.strictObject({
-  id: idSchema.optional(),
+  id: z.optional(idSchema),
   channel: nameSchema,
-  env: nameSchema.optional(),
-  app: nameSchema.optional(),
+  env: z.optional(nameSchema),
+  app: z.optional(nameSchema),
   type: typeSchema,
-  agent: nameSchema.optional(),
-  traceId: traceIdSchema.optional(),
-  spanId: spanIdSchema.optional(),
-  parentSpanId: spanIdSchema.optional(),
-  intentId: idSchema.optional(),
-  payload: jsonObjectSchema.optional(),
-  metadata: jsonObjectSchema.optional(),
-  occurredAt: timestampSchema.optional(),
+  agent: z.optional(nameSchema),
+  traceId: z.optional(traceIdSchema),
+  spanId: z.optional(spanIdSchema),
+  parentSpanId: z.optional(spanIdSchema),
+  intentId: z.optional(idSchema),
+  payload: z.optional(jsonObjectSchema),
+  metadata: z.optional(jsonObjectSchema),
+  occurredAt: z.optional(timestampSchema),
 });
 export type EventInput = z.infer<typeof eventInputSchema>;
 
 export const eventBatchSchema = z.strictObject({
-  events: z.array(z.unknown()).min(1).max(MAX_BATCH_EVENTS),
+  events: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_BATCH_EVENTS)),
 });
 
 /** An event as the hub stores, lists, streams and publishes it. */
@@ -104,42 +110,55 @@ export interface Page<T> {
   next?: number;
 }
 
-const limitSchema = z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT);
-const seqSchema = z.coerce.number().int().min(0);
+const limitSchema = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_PAGE_LIMIT));
+const seqSchema = z.coerce.number().check(z.int(), z.minimum(0));
 
 export const eventQuerySchema = z.strictObject({
-  channel: nameSchema.optional(),
-  type: typeSchema.optional(),
-  agent: nameSchema.optional(),
-  app: nameSchema.optional(),
-  env: nameSchema.optional(),
-  traceId: traceIdSchema.optional(),
-  intentId: idSchema.optional(),
-  after: seqSchema.optional(),
-  limit: limitSchema.optional(),
+  channel: z.optional(nameSchema),
+  type: z.optional(typeSchema),
+  agent: z.optional(nameSchema),
+  app: z.optional(nameSchema),
+  env: z.optional(nameSchema),
+  traceId: z.optional(traceIdSchema),
+  intentId: z.optional(idSchema),
+  after: z.optional(seqSchema),
+  limit: z.optional(limitSchema),
 });
 export type EventQuery = z.infer<typeof eventQuerySchema>;
 
 /** Comma-separated `types=a,b` filter on SSE endpoints. */
-export const typesParamSchema = z
-  .string()
-  .transform((s) =>
-    s
-      .split(",")
-      .map((t) => t.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(typeSchema).max(50));
+export const typesParamSchema = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((s: string) =>
+      s
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ),
+  z.array(typeSchema).check(z.maxLength(50)),
+);
 
 export const streamQuerySchema = z.strictObject({
-  types: typesParamSchema.optional(),
-  type: typeSchema.optional(),
-  agent: nameSchema.optional(),
-  app: nameSchema.optional(),
-  env: nameSchema.optional(),
-  traceId: traceIdSchema.optional(),
-  intentId: idSchema.optional(),
+  types: z.optional(typesParamSchema),
+  type: z.optional(typeSchema),
+  agent: z.optional(nameSchema),
+  app: z.optional(nameSchema),
+  env: z.optional(nameSchema),
+  traceId: z.optional(traceIdSchema),
+  intentId: z.optional(idSchema),
   /** Resume point for clients that cannot set the `Last-Event-ID` header. */
-  after: seqSchema.optional(),
+  after: z.optional(seqSchema),
 });
 export type StreamQuery = z.infer<typeof streamQuerySchema>;
+
+/** The query of an intent's log (`GET /v1/intents/:id/events`): a type, a cursor, a limit. */
+export const intentLogQuerySchema = z.pick(eventQuerySchema, {
+  type: true,
+  after: true,
+  limit: true,
+});
+
+/** The query of an intent's stream: a channel stream's filters but the intent, which the path names. */
+export const intentStreamQuerySchema = z.omit(streamQuerySchema, { intentId: true });

@@ -1,11 +1,11 @@
 import {
   DEFAULT_PAGE_LIMIT,
-  eventQuerySchema,
   idSchema,
   INTENT_CHANNEL,
   IntentEventTypes,
   intentCreateSchema,
   intentEventInputSchema,
+  intentLogQuerySchema,
   intentListQuerySchema,
   intentStatusChangeSchema,
   jsonObjectSchema,
@@ -20,8 +20,6 @@ import { principalOf } from "../auth-hook.js";
 import { HttpError, notFound } from "../errors.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 import { actorOf, finishWrite, parseIfMatch, sendIntent } from "./intent-writes.js";
-
-const logQuerySchema = eventQuerySchema.pick({ type: true, after: true, limit: true });
 
 /** The intent id of `/v1/intents/:id/...`, validated. */
 export function intentIdParam(request: FastifyRequest): string {
@@ -122,7 +120,7 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.get("/v1/intents/:id/events", read, async (request) => {
     const { org } = principalOf(request);
     const id = intentIdParam(request);
-    const { after, limit, type } = parseWith(logQuerySchema, request.query, "query");
+    const { after, limit, type } = parseWith(intentLogQuerySchema, request.query, "query");
     if (!(await ctx.store.getIntent(org, id))) throw notFound("intent");
     const filter = type === undefined ? { intentId: id } : { intentId: id, type };
     return ctx.store.listEvents(org, filter, { after, limit: limit ?? DEFAULT_PAGE_LIMIT });

@@ -1,4 +1,10 @@
-import { idSchema, nameSchema, parseLastEventId, streamQuerySchema } from "@chorus/protocol";
+import {
+  idSchema,
+  intentStreamQuerySchema,
+  nameSchema,
+  parseLastEventId,
+  streamQuerySchema,
+} from "@chorus/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../../context.js";
 import type { EventFilter } from "../../store/types.js";
@@ -9,7 +15,6 @@ import { parseWith } from "../validate.js";
 import { intentIdParam } from "./intents.js";
 
 /** The intent stream is already scoped to one intent; a second `intentId` would only confuse. */
-const intentStreamQuerySchema = streamQuerySchema.omit({ intentId: true });
 
 /** Settings of the stream routes that tests may shorten. */
 export interface StreamRouteOptions {

@@ -1,0 +1,97 @@
+import type { IClientOptions, MqttClient } from "mqtt";
+import type { FetchFunction } from "./options.js";
+
+/*
+ * `platform.ts` for browsers (and any runtime without Node built-ins): Web Crypto, TextEncoder,
+ * no environment variables, a synchronous trace context, and mqtt.js's browser build loaded only
+ * when realtime is first used, so a page that never opens realtime never downloads it.
+ */
+
+export function fillRandom(bytes: Uint8Array): void {
+  globalThis.crypto.getRandomValues(bytes);
+}
+
+/** UTF-8 length counted from the UTF-16 units: no copy of a payload that may be megabytes. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4; // a surrogate pair is one 4-byte code point
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** A page has no environment: options come from the constructor only. */
+export function environment(): Record<string, string | undefined> {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  return env ?? {};
+}
+
+export interface ContextStorage<T> {
+  getStore(): T | undefined;
+  run<R>(context: T, fn: () => R): R;
+}
+
+/**
+ * Without `AsyncLocalStorage` a context holds for the synchronous part of `fn` only: events
+ * emitted before its first `await` join the span, later ones do not. Code that awaits passes the
+ * context explicitly (`spanFrom()` returns it; `emit()` takes `traceId`/`spanId`).
+ */
+export function contextStorage<T>(): ContextStorage<T> {
+  let current: T | undefined;
+  return {
+    getStore: () => current,
+    run<R>(context: T, fn: () => R): R {
+      const previous = current;
+      current = context;
+      try {
+        return fn();
+      } finally {
+        current = previous;
+      }
+    },
+  };
+}
+
+/** The page's own `fetch` delivers batches; nothing keeps a page alive, so no special sockets. */
+export const backgroundFetch: FetchFunction | undefined = undefined;
+
+/** Browsers speak MQTT over WebSocket only. */
+export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "ws";
+
+/** A page has no exit hook worth a flush (`pagehide` allows no awaited request). */
+export function onHostExit(_drain: () => void): () => void {
+  return () => {};
+}
+
+type Connect = (url: string, options: IClientOptions) => MqttClient;
+let loading: Promise<Connect> | undefined;
+
+/**
+ * mqtt.js's browser build (`exports` condition `browser` → `dist/mqtt.esm.js`) has a default
+ * export only, so `import { connect } from "mqtt"` finds nothing there; the namespace's
+ * `default.connect` is the function. Loaded on first use, in its own chunk.
+ */
+export function loadMqttConnect(): Promise<Connect> {
+  loading ??= import("mqtt").then((mod) => {
+    const ns = mod as unknown as { connect?: Connect; default?: { connect?: Connect } };
+    const connect = ns.connect ?? ns.default?.connect;
+    if (typeof connect !== "function") throw new Error("mqtt.js has no connect()");
+    return connect;
+  });
+  return loading;
+}
+
+export type Timer = ReturnType<typeof setTimeout>;
+
+/** A page's timers never keep anything alive: nothing to do. */
+export function holdHost(_timer: Timer, _hold: boolean): void {}
