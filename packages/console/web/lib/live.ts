@@ -16,6 +16,8 @@ export interface ChannelFeed {
   connected: boolean;
   /** Whether the first connection has been made (before it, "connecting", not "away"). */
   started: boolean;
+  /** Why the stream ended for good (a refused credential), if it did. */
+  failure?: string | undefined;
 }
 
 /** Follow a channel from its first stored event, live, for as long as the component lives. */
@@ -29,7 +31,7 @@ export function useChannelFeed(session: Session, channel: string): ChannelFeed {
     setFeed(empty());
     const stream = openLiveStream({
       session,
-      path: `/v1/channels/${encodeURIComponent(channel)}/stream`,
+      channel,
       after: 0,
       onEvents(batch) {
         events.push(...batch);
@@ -40,6 +42,11 @@ export function useChannelFeed(session: Session, channel: string): ChannelFeed {
         connected = up;
         started ||= up;
         setFeed({ events, version: ++version, connected, started });
+      },
+      onEnd(error) {
+        connected = false;
+        const failure = error instanceof Error ? error.message : String(error);
+        setFeed({ events, version: ++version, connected, started, failure });
       },
     });
     return () => stream.close();

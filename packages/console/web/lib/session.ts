@@ -1,3 +1,4 @@
+import { Chorus } from "@chorus/core";
 import type { Credential } from "./link.js";
 
 /** What the console asks for: it reads and watches, never writes. */
@@ -14,8 +15,14 @@ export class LoginError extends Error {}
  * exchanged for a short-lived token at once; the key itself stays in this object only so the
  * token can be renewed, and after a hub restart (a hub without `CHORUS_SECRET` forgets its
  * tokens). A hub without `POST /v1/tokens` gets the key as Bearer.
+ *
+ * Streams go through `chorus`, a client of @chorus/core's browser entry whose every request
+ * passes through {@link Session.send}: the token is added there, renewed when it nears expiry,
+ * and minted again once after a 401, so the client itself never holds a credential.
  */
 export class Session {
+  /** The @chorus/core client the page streams with. */
+  readonly chorus: Chorus;
   readonly #base: string;
   readonly #credential: Credential;
   #bearer: string;
@@ -26,6 +33,12 @@ export class Session {
     this.#base = base;
     this.#credential = credential;
     this.#bearer = credential.value;
+    this.chorus = new Chorus({
+      url: base,
+      fetch: (input, init) => this.send(input, init),
+      logger: false,
+      drainOnExit: false,
+    });
   }
 
   /** Log in; rejects with a {@link LoginError} the page can show when the hub refuses. */
@@ -57,20 +70,22 @@ export class Session {
     return this.#renewing;
   }
 
-  /** fetch against the hub with the session's credential; one retry with a fresh token on 401. */
-  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const send = async () =>
-      fetch(`${this.#base}${path}`, {
-        ...init,
-        headers: {
-          ...(init.headers as Record<string, string>),
-          authorization: await this.authorization(),
-        },
-      });
-    const response = await send();
+  /** fetch a path of the hub with the session's credential. */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return this.send(`${this.#base}${path}`, init);
+  }
+
+  /** fetch with the session's credential; one retry with a fresh token on 401. */
+  async send(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const attempt = async () => {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", await this.authorization());
+      return fetch(url, { ...init, headers });
+    };
+    const response = await attempt();
     if (response.status !== 401 || this.#credential.kind !== "key") return response;
     await this.renew();
-    return send();
+    return attempt();
   }
 
   async json<T>(path: string): Promise<T> {

@@ -63,6 +63,7 @@ function Console({ session }: { session: Session }) {
   const presence = usePresence(session);
   const away = (feed.started && !feed.connected) || (intents.started && !intents.connected);
   const live = feed.connected && intents.connected;
+  const failure = feed.failure ?? intents.failure;
 
   return (
     <div class="app">
@@ -100,7 +101,12 @@ function Console({ session }: { session: Session }) {
           {live ? "live" : away ? "hub away" : "connecting"}
         </span>
       </header>
-      {away && (
+      {failure && (
+        <div class="banner bad" role="alert" data-testid="failure">
+          The hub stopped this stream: {failure}. Reload the page to sign in again.
+        </div>
+      )}
+      {away && !failure && (
         <div class="banner" role="status" data-testid="away">
           The hub is not reachable. Reconnecting… nothing will be missed: the streams resume from
           the last event received.
