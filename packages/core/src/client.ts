@@ -45,90 +45,37 @@ export class Chorus implements AsyncDisposable {
   /** The options in effect after defaults and `CHORUS_*` variables (the API key is not kept here). */
   readonly options: Readonly<Omit<ResolvedOptions, "apiKey">>;
 
-  readonly #diagnostics: Diagnostics;
-  readonly #queue: DeliveryQueue;
-  readonly #counters = new Counters();
-  readonly #breaker: CircuitBreaker;
-  readonly #flusher: Flusher;
-  readonly #builder: EventBuilder;
-  #closed: Promise<void> | undefined;
-  #exitDrainFailed = false;
-  #unhookExit: () => void = () => {};
+  readonly #s: Shared;
 
   constructor(options: ChorusOptions = {}) {
-    const { options: resolved, problems } = resolveOptions(options);
-    const { apiKey: _secret, ...visible } = resolved;
-    this.options = Object.freeze(visible);
-    const logger =
-      options.logger === false
-        ? silentLogger
-        : (options.logger ?? createConsoleLogger(resolved.logLevel));
-    this.#diagnostics = new Diagnostics(logger, options.onError, resolved.warnIntervalMs);
-    for (const problem of problems) this.#diagnostics.warn(`option ignored: ${problem}`);
-    if (resolved.enabled && resolved.apiKey === undefined) {
-      this.#diagnostics.warn(
-        "no API key (set apiKey or CHORUS_API_KEY); the hub will refuse events",
-      );
-    }
+    const view = (options as { [VIEW]?: Shared })[VIEW];
+    const shared = view ?? createShared(options);
+    this.#s = shared;
+    // The strict view shares everything (queue, circuit, streams, realtime, lifecycle) and
+    // differs only in what its awaitable calls do when the hub is away: they throw.
+    const failOpen = view ? false : shared.options.failOpen;
+    this.options = view ? Object.freeze({ ...shared.options, failOpen }) : shared.options;
+    const policy: FailOpenPolicy = { failOpen, diagnostics: shared.diagnostics };
+    const build = (input: unknown) => shared.builder.build(input);
+    this.events = new EventsApi({ transport: shared.transport, policy, build });
+    this.intents = new IntentsApi({ transport: shared.transport, policy, build }, shared.agent);
+    this.stream = shared.stream;
+    this.realtime = shared.realtime;
+    if (!failOpen) shared.strict ??= this;
+  }
 
-    this.#builder = new EventBuilder(
-      { channel: resolved.channel, env: resolved.env, app: resolved.app, agent: resolved.agent },
-      { mode: resolved.capture, maxStringLength: resolved.maxStringLength },
-    );
-    this.#queue = new DeliveryQueue({
-      maxEvents: resolved.maxQueueSize,
-      maxBytes: resolved.maxQueueBytes,
-    });
-    this.#breaker = new CircuitBreaker({
-      failureThreshold: resolved.circuitFailureThreshold,
-      cooldownMs: resolved.circuitCooldownMs,
-      maxCooldownMs: resolved.circuitMaxCooldownMs,
-    });
-    const http = new HttpClient({
-      baseUrl: resolved.url,
-      apiKey: resolved.apiKey,
-      timeoutMs: resolved.timeoutMs,
-      fetch: options.fetch,
-      backgroundFetch,
-    });
-    const backoff = { baseMs: resolved.retryBaseDelayMs, maxMs: resolved.retryMaxDelayMs };
-    const transport = new Transport(http, this.#breaker, backoff, resolved.maxRetries);
-    this.#flusher = new Flusher({
-      queue: this.#queue,
-      http,
-      breaker: this.#breaker,
-      counters: this.#counters,
-      diagnostics: this.#diagnostics,
-      config: {
-        flushIntervalMs: resolved.flushIntervalMs,
-        maxBatchSize: resolved.maxBatchSize,
-        maxBatchBytes: resolved.maxBatchBytes,
-        backoff,
-      },
-    });
-
-    const policy: FailOpenPolicy = { failOpen: resolved.failOpen, diagnostics: this.#diagnostics };
-    const build = (input: unknown) => this.#builder.build(input);
-    this.events = new EventsApi({ transport, policy, build });
-    this.intents = new IntentsApi({ transport, policy, build }, resolved.agent);
-    this.stream = new StreamsApi({
-      http,
-      diagnostics: this.#diagnostics,
-      timeoutMs: resolved.timeoutMs,
-    });
-    this.realtime = new Realtime({
-      transport,
-      diagnostics: this.#diagnostics,
-      build,
-      config: {
-        transport: resolved.realtimeTransport,
-        timeoutMs: resolved.timeoutMs,
-        ttlSeconds: resolved.realtimeTtlSeconds,
-        maxBuffered: resolved.realtimeMaxBuffered,
-      },
-    });
-
-    if (resolved.drainOnExit) this.#unhookExit = onHostExit(() => this.#drainOnExit());
+  /**
+   * The same client with `failOpen: false`, for code that must know the hub is away: its
+   * awaitable calls (`events.*`, `intents.*`) throw `ConnectionError` on an outage instead of
+   * answering `undefined` or an empty page. Queue, streams, realtime and `close()` are shared
+   * with this client. A client created with `failOpen: false` is its own strict view.
+   *
+   * @example
+   * const intent = await chorus.strict.intents.get(id); // never undefined: throws when the hub is down
+   */
+  get strict(): Chorus {
+    this.#s.strict ??= new Chorus({ [VIEW]: this.#s } as ChorusOptions);
+    return this.#s.strict;
   }
 
   /**
@@ -143,16 +90,19 @@ export class Chorus implements AsyncDisposable {
    */
   emit(event: EmitEvent): string | undefined {
     if (!this.options.enabled) return undefined;
-    if (this.#closed) {
-      this.#counters.dropped++;
-      this.#diagnostics.warnRateLimited("emit_after_close", "emit() after close(); event dropped");
+    if (this.#s.closed) {
+      this.#s.counters.dropped++;
+      this.#s.diagnostics.warnRateLimited(
+        "emit_after_close",
+        "emit() after close(); event dropped",
+      );
       return undefined;
     }
-    const built = this.#builder.build(event);
+    const built = this.#s.builder.build(event);
     if (!built.ok) {
-      this.#counters.invalid++;
-      this.#diagnostics.report(built.error, { operation: "emit", events: 1 });
-      this.#diagnostics.warnRateLimited(
+      this.#s.counters.invalid++;
+      this.#s.diagnostics.report(built.error, { operation: "emit", events: 1 });
+      this.#s.diagnostics.warnRateLimited(
         "invalid_event",
         `emit() dropped an invalid event: ${built.error.message}`,
       );
@@ -160,25 +110,25 @@ export class Chorus implements AsyncDisposable {
     }
     const { json, bytes } = built.value;
     const id = built.value.event.id as string;
-    this.#counters.enqueued++;
-    const dropped = this.#queue.push({ id, json, bytes });
-    if (dropped > 0) this.#flusher.onDropped(dropped);
-    this.#flusher.notify();
+    this.#s.counters.enqueued++;
+    const dropped = this.#s.queue.push({ id, json, bytes });
+    if (dropped > 0) this.#s.flusher.onDropped(dropped);
+    this.#s.flusher.notify();
     return id;
   }
 
   /** Counters and current state of delivery. */
   stats(): ChorusStats {
-    const c = this.#counters;
+    const c = this.#s.counters;
     return {
-      queued: this.#flusher.pending,
-      queuedBytes: this.#queue.bytes,
+      queued: this.#s.flusher.pending,
+      queuedBytes: this.#s.queue.bytes,
       sent: c.sent,
       dropped: c.dropped,
       retried: c.retried,
       failed: c.failed,
       invalid: c.invalid,
-      circuit: this.#breaker.state,
+      circuit: this.#s.breaker.state,
     };
   }
 
@@ -187,7 +137,7 @@ export class Chorus implements AsyncDisposable {
    * (delivered, or refused by the hub), `false` when `timeoutMs` passed first. Never rejects.
    */
   flush(timeoutMs: number = DEFAULT_CLOSE_TIMEOUT_MS): Promise<boolean> {
-    return this.#flusher.flush(timeoutMs);
+    return this.#s.flusher.flush(timeoutMs);
   }
 
   /**
@@ -197,7 +147,10 @@ export class Chorus implements AsyncDisposable {
    */
   drain(timeoutMs?: number): Promise<boolean> {
     const limit = this.options.drainTimeoutMs;
-    return this.#flusher.flush(timeoutMs === undefined ? limit : Math.min(timeoutMs, limit), true);
+    return this.#s.flusher.flush(
+      timeoutMs === undefined ? limit : Math.min(timeoutMs, limit),
+      true,
+    );
   }
 
   /**
@@ -205,20 +158,20 @@ export class Chorus implements AsyncDisposable {
    * disconnected. Events still queued after the timeout are counted as dropped. Idempotent.
    */
   close(timeoutMs: number = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
-    this.#closed ??= (async () => {
-      this.#unhookExit();
-      await this.#flusher.flush(timeoutMs, true);
-      await this.#flusher.stop();
-      const left = this.#queue.clear();
+    this.#s.closed ??= (async () => {
+      this.#s.offExit();
+      await this.#s.flusher.flush(timeoutMs, true);
+      await this.#s.flusher.stop();
+      const left = this.#s.queue.clear();
       if (left > 0) {
-        this.#counters.dropped += left;
-        this.#counters.settled += left;
-        this.#diagnostics.warn("closed with undelivered events", { dropped: left });
+        this.#s.counters.dropped += left;
+        this.#s.counters.settled += left;
+        this.#s.diagnostics.warn("closed with undelivered events", { dropped: left });
       }
       this.stream.closeAll();
       await this.realtime.close().catch(() => {});
     })();
-    return this.#closed;
+    return this.#s.closed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -259,21 +212,123 @@ export class Chorus implements AsyncDisposable {
   currentTrace(): TraceContext | undefined {
     return currentTrace();
   }
+}
 
-  /**
-   * `beforeExit` fires when the event loop is empty; a flush there keeps the process alive just
-   * long enough to deliver (bounded by `drainTimeoutMs`). If a drain times out (hub down) we do
-   * not try again, or the process would never exit.
-   */
-  #drainOnExit(): void {
-    if (this.#closed || this.#exitDrainFailed || this.#flusher.pending === 0) return;
-    void this.#flusher.flush(this.options.drainTimeoutMs, true).then((drained) => {
-      if (!drained) {
-        this.#exitDrainFailed = true;
-        this.#diagnostics.warn("exit drain timed out; undelivered events are lost", {
-          queued: this.#flusher.pending,
-        });
-      }
-    });
+/** What a client and its strict view share: everything but the fail-open policy. */
+interface Shared {
+  options: Readonly<Omit<ResolvedOptions, "apiKey">>;
+  agent: string | undefined;
+  diagnostics: Diagnostics;
+  queue: DeliveryQueue;
+  counters: Counters;
+  breaker: CircuitBreaker;
+  flusher: Flusher;
+  builder: EventBuilder;
+  transport: Transport;
+  stream: StreamsApi;
+  realtime: Realtime;
+  closed: Promise<void> | undefined;
+  exitDrainFailed: boolean;
+  offExit: () => void;
+  strict: Chorus | undefined;
+}
+
+/** Marks the options of a strict view: not exported, so only this module can make one. */
+const VIEW = Symbol("chorus.strictView");
+
+function createShared(options: ChorusOptions): Shared {
+  const { options: resolved, problems } = resolveOptions(options);
+  const { apiKey: _secret, ...visible } = resolved;
+  const logger =
+    options.logger === false
+      ? silentLogger
+      : (options.logger ?? createConsoleLogger(resolved.logLevel));
+  const diagnostics = new Diagnostics(logger, options.onError, resolved.warnIntervalMs);
+  for (const problem of problems) diagnostics.warn(`option ignored: ${problem}`);
+  if (resolved.enabled && resolved.apiKey === undefined) {
+    diagnostics.warn("no API key (set apiKey or CHORUS_API_KEY); the hub will refuse events");
   }
+  const builder = new EventBuilder(
+    { channel: resolved.channel, env: resolved.env, app: resolved.app, agent: resolved.agent },
+    { mode: resolved.capture, maxStringLength: resolved.maxStringLength },
+  );
+  const queue = new DeliveryQueue({
+    maxEvents: resolved.maxQueueSize,
+    maxBytes: resolved.maxQueueBytes,
+  });
+  const breaker = new CircuitBreaker({
+    failureThreshold: resolved.circuitFailureThreshold,
+    cooldownMs: resolved.circuitCooldownMs,
+    maxCooldownMs: resolved.circuitMaxCooldownMs,
+  });
+  const http = new HttpClient({
+    baseUrl: resolved.url,
+    apiKey: resolved.apiKey,
+    timeoutMs: resolved.timeoutMs,
+    fetch: options.fetch,
+    backgroundFetch,
+  });
+  const backoff = { baseMs: resolved.retryBaseDelayMs, maxMs: resolved.retryMaxDelayMs };
+  const transport = new Transport(http, breaker, backoff, resolved.maxRetries);
+  const counters = new Counters();
+  const flusher = new Flusher({
+    queue,
+    http,
+    breaker,
+    counters,
+    diagnostics,
+    config: {
+      flushIntervalMs: resolved.flushIntervalMs,
+      maxBatchSize: resolved.maxBatchSize,
+      maxBatchBytes: resolved.maxBatchBytes,
+      backoff,
+    },
+  });
+  const build = (input: unknown) => builder.build(input);
+  const shared: Shared = {
+    options: Object.freeze(visible),
+    agent: resolved.agent,
+    diagnostics,
+    queue,
+    counters,
+    breaker,
+    flusher,
+    builder,
+    transport,
+    stream: new StreamsApi({ http, diagnostics, timeoutMs: resolved.timeoutMs }),
+    realtime: new Realtime({
+      transport,
+      diagnostics,
+      build,
+      config: {
+        transport: resolved.realtimeTransport,
+        timeoutMs: resolved.timeoutMs,
+        ttlSeconds: resolved.realtimeTtlSeconds,
+        maxBuffered: resolved.realtimeMaxBuffered,
+      },
+    }),
+    closed: undefined,
+    exitDrainFailed: false,
+    offExit: () => {},
+    strict: undefined,
+  };
+  if (resolved.drainOnExit) shared.offExit = onHostExit(() => drainOnExit(shared));
+  return shared;
+}
+
+/**
+ * `beforeExit` fires when the event loop is empty; a flush there keeps the process alive just
+ * long enough to deliver (bounded by `drainTimeoutMs`). If a drain times out (hub down) we do
+ * not try again, or the process would never exit.
+ */
+function drainOnExit(s: Shared): void {
+  if (s.closed || s.exitDrainFailed || s.flusher.pending === 0) return;
+  void s.flusher.flush(s.options.drainTimeoutMs, true).then((drained) => {
+    if (!drained) {
+      s.exitDrainFailed = true;
+      s.diagnostics.warn("exit drain timed out; undelivered events are lost", {
+        queued: s.flusher.pending,
+      });
+    }
+  });
 }

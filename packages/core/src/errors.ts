@@ -203,12 +203,3 @@ function fieldOf(details: unknown): string | undefined {
   const field = (details as { field?: unknown }).field;
   return typeof field === "string" ? field : undefined;
 }
-
-/** A caller error needs a fix; fail-open never hides it. */
-export function isCallerError(error: unknown): boolean {
-  return (
-    error instanceof ChorusError &&
-    !(error instanceof ConnectionError) &&
-    !(error instanceof RateLimitError)
-  );
-}

@@ -1,4 +1,5 @@
-import { ChorusError, ConnectionError, isCallerError, RateLimitError } from "./errors.js";
+import { classify } from "./classify.js";
+import { ChorusError, ConnectionError, RateLimitError } from "./errors.js";
 import type { Diagnostics } from "./logger.js";
 
 export interface FailOpenPolicy {
@@ -21,7 +22,7 @@ export async function failOpen<T>(
   try {
     return await fn();
   } catch (error) {
-    if (isCallerError(error)) throw error;
+    if (classify(error).kind === "caller") throw error;
     const availability = asConnectionError(error);
     if (!policy.failOpen) throw availability;
     policy.diagnostics.report(availability, { operation });

@@ -4,7 +4,7 @@ import { ChorusError, ConnectionError, PayloadTooLargeError, ValidationError } f
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
 import type { DeliveryQueue, QueuedEvent } from "./queue.js";
-import { isAvailabilityFailure, retryAfterOf } from "./retry.js";
+import { classify } from "./classify.js";
 import type { Counters } from "./stats.js";
 import { recordOutcome } from "./transport.js";
 import { holdHost, type Timer } from "./platform.js";
@@ -230,7 +230,7 @@ export class Flusher {
         this.#requeue(batch);
         return "continue";
       }
-      if (isAvailabilityFailure(error) || retryAfterOf(error) !== undefined || isRateLimit(error)) {
+      if (classify(error).retryable) {
         return this.#retryLater(batch, error);
       }
       if (error instanceof PayloadTooLargeError && batch.length > 1) {
@@ -260,7 +260,7 @@ export class Flusher {
     }
     counters.retried++;
     this.#requeue(batch);
-    const delay = retryDelay(this.#attempt++, config.backoff, retryAfterOf(error));
+    const delay = retryDelay(this.#attempt++, config.backoff, classify(error).retryAfterMs);
     this.#blockedUntil = Date.now() + delay;
     diagnostics.report(error, { operation: "flush", events: batch.length, willRetry: true });
     diagnostics.warnRateLimited(
@@ -325,10 +325,6 @@ export class Flusher {
     const settled = this.#deps.counters.settled;
     for (const waiter of [...this.#waiters]) if (settled >= waiter.target) waiter.resolve(true);
   }
-}
-
-function isRateLimit(error: unknown): boolean {
-  return error instanceof ChorusError && error.status === 429;
 }
 
 /** Indexes of refused events in a 400 on a batch: `details.problems[].index`. */

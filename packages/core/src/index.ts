@@ -8,7 +8,9 @@ export {
   sanitizeObject,
   truncateString,
 } from "./capture.js";
+export { backoffDelay, type BackoffPolicy } from "./backoff.js";
 export type { CircuitState } from "./circuit-breaker.js";
+export { classify, type ErrorClass } from "./classify.js";
 export { Chorus, DEFAULT_CLOSE_TIMEOUT_MS } from "./client.js";
 export {
   AuthenticationError,

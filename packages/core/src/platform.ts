@@ -41,11 +41,48 @@ export const backgroundFetch: FetchFunction | undefined = nodeFetch;
 /** Realtime's transport when neither option nor variable names one. */
 export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "tcp";
 
-/** Run `drain` when the host is about to stop (Node: `beforeExit`). Returns the unhook. */
+/**
+ * Run `drain` when the host is about to stop (Node: `beforeExit`). Returns the unhook.
+ *
+ * One `beforeExit` listener for the whole process, however many clients there are: a listener
+ * per client made Node warn about a leak past ten clients. The registry is process-wide on
+ * purpose (the one exception to "no module-global state"), keyed with `Symbol.for` so an ESM
+ * and a CJS copy of @chorus/core share it too.
+ */
 export function onHostExit(drain: () => void): () => void {
   if (typeof process === "undefined" || typeof process.on !== "function") return () => {};
-  process.on("beforeExit", drain);
-  return () => process.off?.("beforeExit", drain);
+  const holder = globalThis as { [EXIT_DRAINS]?: ExitDrains };
+  holder[EXIT_DRAINS] ??= createExitDrains();
+  const registry = holder[EXIT_DRAINS];
+  if (registry.drains.size === 0) process.on("beforeExit", registry.listener);
+  registry.drains.add(drain);
+  return () => {
+    if (!registry.drains.delete(drain)) return;
+    if (registry.drains.size === 0) process.off?.("beforeExit", registry.listener);
+  };
+}
+
+const EXIT_DRAINS = Symbol.for("@chorus/core:exit-drains");
+
+interface ExitDrains {
+  drains: Set<() => void>;
+  listener: () => void;
+}
+
+function createExitDrains(): ExitDrains {
+  const drains = new Set<() => void>();
+  return {
+    drains,
+    listener: () => {
+      for (const drain of [...drains]) {
+        try {
+          drain();
+        } catch {
+          // one client's drain failing must not stop the others
+        }
+      }
+    },
+  };
 }
 
 /** mqtt.js's `connect` (the browser edition loads mqtt.js's browser build on first use). */

@@ -2,8 +2,8 @@ import { type ChorusEvent, parseLastEventId, SSE_READY_EVENT } from "@chorus/pro
 import { EventSource, type EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
-import { type ChorusError, errorFromResponse, isCallerError } from "./errors.js";
-import { retryAfterOf } from "./retry.js";
+import { classify } from "./classify.js";
+import { type ChorusError, errorFromResponse } from "./errors.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
 
@@ -28,8 +28,6 @@ export const PAUSE_AT = 1000;
 export const RESUME_AT = 100;
 /** Reconnect delays: fast for a blip, capped so a long outage costs one attempt per 30 s. */
 const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
-/** Statuses that will not get better by reconnecting: they end the iteration with a typed error. */
-const PERMANENT = new Set([400, 401, 403, 404, 410, 415, 422]);
 
 export interface StreamDeps {
   http: HttpClient;
@@ -238,7 +236,9 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #onError(status: number | undefined): void {
     this.#setConnected(false);
     const failure = this.#failure;
-    if (status !== undefined && PERMANENT.has(status) && failure && isCallerError(failure)) {
+    // A refusal that reconnecting cannot fix (revoked key, missing scope, unknown intent) ends
+    // the iteration with its typed error.
+    if (status !== undefined && failure && classify(failure).kind === "caller") {
       this.#dropConnection();
       this.#deps.diagnostics.report(failure, { operation: "stream", url: this.#url });
       this.#closed = true;
@@ -250,7 +250,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     // so the EventSource's own fixed-interval reconnect is not used.
     this.#dropConnection();
     if (this.#paused) return;
-    const delay = retryDelay(this.#attempt++, RECONNECT_BACKOFF, retryAfterOf(failure));
+    const delay = retryDelay(this.#attempt++, RECONNECT_BACKOFF, classify(failure).retryAfterMs);
     if (this.#attempt > 1) {
       this.#deps.diagnostics.warnRateLimited(
         "stream_reconnect",

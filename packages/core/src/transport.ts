@@ -2,7 +2,7 @@ import { type BackoffPolicy, retryDelay } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import { ChorusError, ConnectionError } from "./errors.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http.js";
-import { isAvailabilityFailure, isRetryable, retryAfterOf } from "./retry.js";
+import { classify, shouldResend } from "./classify.js";
 
 /**
  * An awaited call waits at most this long between two attempts: a caller is waiting, so when the
@@ -55,10 +55,10 @@ export class Transport {
         return response;
       } catch (error) {
         recordOutcome(this.#breaker, error);
-        const delay = retryDelay(attempt, this.#policy, retryAfterOf(error));
+        const delay = retryDelay(attempt, this.#policy, classify(error).retryAfterMs);
         const retry =
           attempt < this.#maxRetries &&
-          isRetryable(error, options.idempotent) &&
+          shouldResend(error, options.idempotent) &&
           delay <= MAX_AWAITED_RETRY_DELAY_MS;
         if (!retry) throw error;
         await sleep(delay);
@@ -69,7 +69,7 @@ export class Transport {
 
 /** Tell the breaker what a failed request says about the hub. */
 export function recordOutcome(breaker: CircuitBreaker, error: unknown): void {
-  if (isAvailabilityFailure(error)) breaker.onFailure();
+  if (classify(error).outage) breaker.onFailure();
   else if (error instanceof ConnectionError && error.reason === "closed") breaker.release();
   else if (error instanceof ChorusError)
     breaker.onSuccess(); // the hub answered

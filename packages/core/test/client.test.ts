@@ -255,6 +255,28 @@ describe("awaitable calls", () => {
     expect((error as ConnectionError).reason).toBe("refused");
   });
 
+  it("chorus.strict throws ConnectionError where the fail-open client answers undefined", async () => {
+    const url = `http://127.0.0.1:${await refusedPort()}`;
+    const open = client({ url, maxRetries: 0 });
+    const strict = open.strict;
+    expect(strict.options.failOpen).toBe(false);
+    expect(open.options.failOpen).toBe(true);
+    expect(open.strict).toBe(strict);
+    expect(strict.strict).toBe(strict);
+    expect(await open.intents.list()).toEqual({ data: [] });
+    const error = await strict.intents.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    await expect(strict.events.list()).rejects.toBeInstanceOf(ConnectionError);
+    // one client underneath: the view's events share the queue, and closing one closes both
+    strict.emit({ type: "custom" });
+    expect(open.stats().queued).toBe(1);
+    await open.close(50);
+    expect(strict.emit({ type: "custom" })).toBeUndefined();
+
+    const already = client({ url, failOpen: false });
+    expect(already.strict).toBe(already);
+  });
+
   it("throws AuthenticationError for a bad key even when failing open", async () => {
     const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
     await expect(chorus.intents.list()).rejects.toBeInstanceOf(AuthenticationError);

@@ -257,6 +257,38 @@ describe("exit drain", () => {
     }
   });
 
+  it("twelve clients share one beforeExit listener: no leak warning, every client drained", async () => {
+    const hub = await startHub();
+    const many = `
+      import { Chorus } from ${JSON.stringify(dist)};
+      const before = process.listenerCount("beforeExit");
+      const clients = Array.from({ length: 12 }, (_, i) => new Chorus({ channel: "exit-many", flushIntervalMs: 60000 }));
+      clients.forEach((chorus, i) => chorus.emit({ type: "custom", payload: { i } }));
+      console.error("listeners added:", process.listenerCount("beforeExit") - before);
+    `;
+    try {
+      const stderr = await new Promise<string>((resolve) => {
+        let out = "";
+        const child = spawn(process.execPath, ["--input-type=module", "-e", many], {
+          env: { ...process.env, CHORUS_URL: hub.url, CHORUS_API_KEY: KEY_A },
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        child.stderr.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        child.on("exit", () => resolve(out));
+      });
+      expect(stderr).toContain("listeners added: 1");
+      expect(stderr).not.toContain("MaxListenersExceededWarning");
+      const stored = await storedEvents(hub, { channel: "exit-many" });
+      expect(stored.map((e) => e.payload.i).sort((a, b) => Number(a) - Number(b))).toEqual([
+        ...Array(12).keys(),
+      ]);
+    } finally {
+      await hub.close();
+    }
+  });
+
   it("does not keep a process alive past the drain timeout when the hub is down", async () => {
     const port = await refusedPort();
     const { code } = await run({

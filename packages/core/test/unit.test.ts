@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from "../src/backoff.js";
 import { CircuitBreaker } from "../src/circuit-breaker.js";
-import { ConnectionError, RateLimitError } from "../src/errors.js";
+import { ConnectionError, NotFoundError, RateLimitError, ValidationError } from "../src/errors.js";
 import { TraceIdPool } from "../src/ids.js";
 import { DeliveryQueue, type QueuedEvent } from "../src/queue.js";
-import { isRetryable } from "../src/retry.js";
+import { classify, shouldResend } from "../src/classify.js";
 import { RingBuffer } from "../src/ring-buffer.js";
 
 const ev = (id: string, bytes = 10): QueuedEvent => ({ id, json: `"${id}"`, bytes });
@@ -99,13 +99,32 @@ describe("backoff", () => {
     const refused = new ConnectionError("r", { reason: "refused" });
     const s500 = new ConnectionError("500", { reason: "unavailable", status: 500 });
     const s503 = new ConnectionError("503", { reason: "unavailable", status: 503 });
-    expect(isRetryable(timeout, true)).toBe(true);
-    expect(isRetryable(timeout, false)).toBe(false);
-    expect(isRetryable(refused, false)).toBe(true);
-    expect(isRetryable(s500, false)).toBe(false);
-    expect(isRetryable(s503, false)).toBe(true);
-    expect(isRetryable(new RateLimitError("429"), false)).toBe(true);
-    expect(isRetryable(new Error("bug"), true)).toBe(false);
+    expect(shouldResend(timeout, true)).toBe(true);
+    expect(shouldResend(timeout, false)).toBe(false);
+    expect(shouldResend(refused, false)).toBe(true);
+    expect(shouldResend(s500, false)).toBe(false);
+    expect(shouldResend(s503, false)).toBe(true);
+    expect(shouldResend(new RateLimitError("429"), false)).toBe(true);
+    expect(shouldResend(new Error("bug"), true)).toBe(false);
+  });
+
+  it("classifies caller errors, outages and rate limits, by code so another copy's errors count too", () => {
+    expect(classify(new ValidationError("bad"))).toMatchObject({
+      kind: "caller",
+      retryable: false,
+    });
+    expect(classify(new NotFoundError("gone")).kind).toBe("caller");
+    const outage = classify(new ConnectionError("r", { reason: "refused" }));
+    expect(outage).toMatchObject({ kind: "availability", retryable: true, outage: true });
+    const limited = classify(new RateLimitError("slow down", { retryAfterMs: 1500 }));
+    expect(limited).toMatchObject({ retryable: true, outage: false, retryAfterMs: 1500 });
+    const open = classify(new ConnectionError("o", { reason: "circuit_open" }));
+    expect(open).toMatchObject({ kind: "availability", retryable: true, outage: false });
+    // A plain object shaped like another copy's ConnectionError.
+    const foreign = { name: "ConnectionError", code: "unavailable", reason: "timeout" };
+    expect(classify(foreign)).toMatchObject({ kind: "availability", retryable: true });
+    expect(classify({ code: "conflict" }).kind).toBe("caller");
+    expect(classify(new Error("bug"))).toMatchObject({ kind: "availability", retryable: false });
   });
 });
 
