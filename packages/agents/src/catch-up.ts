@@ -6,12 +6,16 @@ const CATCH_UP_PAGE = 100;
 /** Nothing is left to do on these. */
 const FINAL: ReadonlySet<IntentStatus> = new Set(["completed", "cancelled"]);
 
-/** Every intent assigned to `agent` that is not completed or cancelled, oldest first. */
+/**
+ * Every intent assigned to `agent` that is not completed or cancelled, oldest first. Read through
+ * the strict view: a fail-open client answers an empty page while the hub is away, which would
+ * read as "no intents held" and skip their `onAssignment`.
+ */
 export async function assignedIntents(chorus: Chorus, agent: string): Promise<Intent[]> {
   const out: Intent[] = [];
   let after: string | undefined;
   for (;;) {
-    const page = await chorus.intents.list({
+    const page = await chorus.strict.intents.list({
       assignee: agent,
       limit: CATCH_UP_PAGE,
       ...(after === undefined ? {} : { after }),

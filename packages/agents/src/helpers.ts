@@ -1,5 +1,5 @@
 import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
-import { deliverEmitted, isInvalidTransition, readIntent, unavailable } from "./hub-calls.js";
+import { answered, deliverEmitted, isInvalidTransition, readIntent } from "./hub-calls.js";
 import { type PatchOptions, patchIntent } from "./patch.js";
 import type {
   CompleteOptions,
@@ -26,12 +26,11 @@ export async function completeIntent(
   if (state !== undefined) await patchIntent(chorus, intent, state, { maxAttempts, actor });
   else await deliverEmitted(chorus);
   try {
-    const done = await chorus.intents.setStatus(intent.id, "completed", {
+    const done = await chorus.strict.intents.setStatus(intent.id, "completed", {
       ...(reason === undefined ? {} : { reason }),
       ...(actor === undefined ? {} : { actor }),
     });
-    if (!done) throw unavailable(`completing intent ${intent.id}`);
-    return done;
+    return answered(done, `completing intent ${intent.id}`);
   } catch (error) {
     if (isInvalidTransition(error)) {
       const current = await readIntent(chorus, intent.id);
@@ -74,8 +73,8 @@ export function createHandlerContext(init: ContextInit): HandlerContext {
       options: { payload?: Record<string, unknown> } = {},
     ) => {
       await deliverEmitted(chorus);
-      const posted = await chorus.intents.comment(intent.id, text, { agent, ...options });
-      if (!posted) throw unavailable(`commenting on intent ${intent.id}`);
+      const posted = await chorus.strict.intents.comment(intent.id, text, { agent, ...options });
+      answered(posted, `commenting on intent ${intent.id}`);
     },
   };
 }

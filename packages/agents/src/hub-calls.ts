@@ -1,20 +1,12 @@
-import { type Chorus, ConnectionError, type Intent } from "@chorus/core";
+import { backoffDelay, type Chorus, classify, type Intent } from "@chorus/core";
 import { ErrorCodes } from "@chorus/protocol";
 
 /*
- * Errors are told apart by their `code` (the one the hub also uses) rather than `instanceof`,
- * so a client from another copy of @chorus/core (ESM next to CJS) is understood too.
+ * Every read and write of the runner goes through the client's strict view (`chorus.strict`):
+ * an outage is a `ConnectionError`, never an `undefined` or an empty page to second-guess, and
+ * whether waiting may help is core's `classify(error)`. Conflicts are told apart by `code` (the
+ * one the hub also uses), so a client from another copy of @chorus/core is understood too.
  */
-
-/** The hub is down, overloaded or failing: waiting may help. */
-export function isAvailabilityError(error: unknown): boolean {
-  const code = codeOf(error);
-  return (
-    code === ErrorCodes.Unavailable ||
-    code === ErrorCodes.RateLimited ||
-    code === ErrorCodes.Internal
-  );
-}
 
 export function isConflict(error: unknown): boolean {
   return codeOf(error) === ErrorCodes.Conflict;
@@ -30,26 +22,26 @@ function codeOf(error: unknown): unknown {
     : undefined;
 }
 
-/** A fail-open client answers `undefined` when the hub is unreachable; the runner needs to know. */
-export function unavailable(what: string): ConnectionError {
-  return new ConnectionError(`${what}: the hub did not answer (fail-open client)`, {
-    reason: "unavailable",
-  });
+/**
+ * The answer of a strict call. Only a fail-open client answers `undefined` for an outage, and
+ * the strict view throws instead, so this never fires for one; it narrows the type.
+ */
+export function answered<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what}: the hub gave no answer`);
+  return value;
 }
 
-/** `intents.get` that throws instead of resolving `undefined` when the hub could not be reached. */
+/** `intents.get` through the strict view. */
 export async function readIntent(chorus: Chorus, id: string): Promise<Intent> {
-  const intent = await chorus.intents.get(id);
-  if (!intent) throw unavailable(`reading intent ${id}`);
-  return intent;
+  return answered(await chorus.strict.intents.get(id), `reading intent ${id}`);
 }
 
 /** Waits between attempts while the hub is unavailable: quick for a blip, capped for an outage. */
 const UNAVAILABLE_BACKOFF = { baseMs: 200, maxMs: 5000 };
 
 /**
- * Run `fn`, retrying with jittered backoff for as long as the hub is unavailable and `signal`
- * is not aborted. Any other error is thrown at once.
+ * Run `fn`, retrying for as long as core's `classify` says waiting may help and `signal` is not
+ * aborted: core's jittered backoff, or the hub's `Retry-After`. Any other error is thrown at once.
  */
 export async function whileUnavailable<T>(
   fn: () => Promise<T>,
@@ -60,10 +52,10 @@ export async function whileUnavailable<T>(
     try {
       return await fn();
     } catch (error) {
-      if (!isAvailabilityError(error) || signal.aborted) throw error;
+      const { retryable, retryAfterMs } = classify(error);
+      if (!retryable || signal.aborted) throw error;
       onRetry?.(error, attempt);
-      const cap = Math.min(UNAVAILABLE_BACKOFF.maxMs, UNAVAILABLE_BACKOFF.baseMs * 2 ** attempt);
-      await sleep(cap / 2 + Math.random() * (cap / 2), signal);
+      await sleep(retryAfterMs ?? backoffDelay(attempt, UNAVAILABLE_BACKOFF), signal);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { type Chorus, ConflictError, type Intent } from "@chorus/core";
 import { applyMergePatch, jsonEqual } from "@chorus/protocol";
-import { deliverEmitted, isConflict, readIntent, sleep, unavailable } from "./hub-calls.js";
+import { answered, deliverEmitted, isConflict, readIntent, sleep } from "./hub-calls.js";
 import type { IntentRef, StatePatch, StateUpdater } from "./types.js";
 
 /**
@@ -56,12 +56,11 @@ export async function patchIntent(
       return isIntent(base) ? base : readIntent(chorus, intent.id);
     }
     try {
-      const written = await chorus.intents.patchState(intent.id, patch, {
+      const written = await chorus.strict.intents.patchState(intent.id, patch, {
         ifMatch: base.version as number,
         ...(options.actor === undefined ? {} : { actor: options.actor }),
       });
-      if (!written) throw unavailable(`patching intent ${intent.id}`);
-      return written;
+      return answered(written, `patching intent ${intent.id}`);
     } catch (error) {
       if (!isConflict(error)) throw error;
       if (attempt >= maxAttempts) {

@@ -21,7 +21,10 @@ export interface AgentErrorContext {
 }
 
 export interface RunAgentOptions {
-  /** The client to read, write and stream with. Use `failOpen: false` to see hub errors as errors. */
+  /**
+   * The client to read, write and stream with. Fail-open or not, the runner reads and writes
+   * through its strict view (`chorus.strict`), so an outage is waited out, never read as data.
+   */
   chorus: Chorus;
   /** Intents handled at once; events of one intent are always handled one at a time, in order. */
   concurrency?: number;

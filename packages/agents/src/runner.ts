@@ -4,7 +4,7 @@ import { assignedIntents } from "./catch-up.js";
 import { definitionOf } from "./decorators.js";
 import type { AgentDefinition } from "./definition.js";
 import { type Occurrence, runHandlers } from "./dispatch.js";
-import { sleep, whileUnavailable } from "./hub-calls.js";
+import { whileUnavailable } from "./hub-calls.js";
 import { agentOf } from "./intent-fold.js";
 import { IntentQueues } from "./intent-queue.js";
 import { type AgentLifecycleEvents, Lifecycle, type LifecycleListener } from "./lifecycle.js";
@@ -19,8 +19,6 @@ import { SeqWatermark } from "./watermark.js";
  * holds at most this many events in memory and loses none.
  */
 export const MAX_QUEUED_EVENTS = 1000;
-/** How often `runAgent` looks whether the stream has opened yet. */
-const STARTUP_POLL_MS = 20;
 /** Log event types the runner needs whatever the handlers are: they move its view of an intent. */
 const TRACKED_TYPES: readonly string[] = [
   IntentEventTypes.Created,
@@ -100,6 +98,8 @@ class AgentRunner {
   #pump: Promise<void> | undefined;
   /** What ended the stream before `start()` finished, for `start()` to throw. */
   #startupFailure: { error: unknown } | undefined;
+  /** Wakes `start()`'s wait for the connection when the stream ends first. */
+  #onStartupFailure: ((error: unknown) => void) | undefined;
   #openGate: () => void = () => {};
   #offConnection: (() => void) | undefined;
   #connected = false;
@@ -215,6 +215,7 @@ class AgentRunner {
       if (this.#stopped) return;
       if (!this.#started) {
         this.#startupFailure = { error }; // `start()` rejects with it
+        this.#onStartupFailure?.(error);
         return;
       }
       this.#report(error, { agent: this.agent, phase: "stream" });
@@ -307,17 +308,36 @@ class AgentRunner {
     });
   }
 
-  async #waitConnected(stream: EventStream, deadline: number): Promise<void> {
-    while (!stream.connected) {
-      if (this.#startupFailure) throw this.#startupFailure.error;
-      if (Date.now() > deadline) {
-        throw new ConnectionError(
-          `the stream of agent ${this.agent} did not open within ${this.#options.startupTimeoutMs} ms`,
-          { reason: "timeout" },
-        );
-      }
-      await sleep(STARTUP_POLL_MS);
-    }
+  /** Resolves on the stream's connection event; rejects when it ends, the runner stops or the deadline passes. */
+  #waitConnected(stream: EventStream, deadline: number): Promise<void> {
+    if (this.#startupFailure) return Promise.reject(this.#startupFailure.error);
+    if (stream.connected) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const finish = (error?: unknown) => {
+        clearTimeout(timer);
+        off();
+        this.#abort.signal.removeEventListener("abort", onAbort);
+        this.#onStartupFailure = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new ConnectionError(
+              `the stream of agent ${this.agent} did not open within ${this.#options.startupTimeoutMs} ms`,
+              { reason: "timeout" },
+            ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+      const off = stream.onConnection((connected) => {
+        if (connected) finish();
+      });
+      const onAbort = () => finish(this.#abort.signal.reason);
+      this.#abort.signal.addEventListener("abort", onAbort, { once: true });
+      this.#onStartupFailure = (error) => finish(error);
+    });
   }
 
   async #catchUp(deadline: number): Promise<number> {

@@ -7,6 +7,7 @@ import {
   agent,
   type HandlerContext,
   type IntentState,
+  onAssignment,
   onStateChange,
 } from "../src/index.js";
 import {
@@ -20,6 +21,7 @@ import {
   tempDir,
   waitFor,
 } from "./helpers.js";
+import { runAgent } from "../src/index.js";
 
 interface Call {
   intentId: string;
@@ -165,4 +167,48 @@ describe("hub restart mid-run", () => {
     },
     60_000,
   );
+
+  // A fail-open client whose circuit is open answers `intents.list` with an empty page: read as
+  // "no intents held", the held intent's onAssignment never ran. The runner reads through the
+  // strict view, so the open circuit is an outage it waits out.
+  it("runs onAssignment for an intent already held when the hub was down at start (fail-open client)", async () => {
+    const db = join(tempDir(), "hub.db");
+    const options = { mqttPort: 0, db, logger: false as const, apiKeys: `${ORG}:${KEY}` };
+    hub = await createHub({ port: 0, ...options });
+    const url = hub.url;
+    const port = Number(new URL(url).port);
+    const held = await createIntent(client(url), ["holder"]);
+    await hub.close();
+    hub = undefined;
+
+    // The default fail-open client; its circuit opens on the failed delivery and stays open
+    // well after the hub is back and the agent's stream has connected.
+    const chorus = client(url, {
+      failOpen: true,
+      circuitFailureThreshold: 1,
+      circuitCooldownMs: 4000,
+      circuitMaxCooldownMs: 4000,
+      maxRetries: 0,
+    });
+    chorus.emit({ type: "custom" });
+    await waitFor(() => chorus.stats().circuit === "open", "the circuit to open");
+
+    const assigned: string[] = [];
+    @agent("holder")
+    class Holder {
+      @onAssignment()
+      take(intent: Intent) {
+        assigned.push(intent.id);
+      }
+    }
+    const starting = runAgent(new Holder(), { chorus, logger: false });
+    hub = await createHub({ port, ...options });
+    const running = await starting;
+    try {
+      await waitFor(() => assigned.length > 0, "onAssignment of the held intent");
+      expect(assigned).toEqual([held.id]);
+    } finally {
+      await running.stop();
+    }
+  });
 });
