@@ -61,15 +61,23 @@ export function runEnd(
   return { type: EventTypes.AgentEnd, payload: compact(payload) };
 }
 
+/**
+ * The provider of a model that traces itself (response and generation spans): the SDK's own
+ * OpenAI models. The framework name stays in `metadata.framework`; a turn that stands in for any
+ * other `Model` implementation names no provider, since it cannot know one.
+ */
+const PROVIDER = "openai";
+
 /** `llm.start`: what we know before the answer (the model often fills its span in later). */
 export function llmStart(
   call: Partial<ModelCall>,
   tools: string[] | undefined,
   options: MapOptions,
+  provider: string | undefined = PROVIDER,
 ): Mapped {
   const payload: LlmStartPayload = {
     model: call.model,
-    provider: "openai-agents",
+    provider,
     tools: tools && tools.length > 0 ? tools : undefined,
     params: call.params,
     messages: options.content ? call.messages : undefined,
@@ -87,7 +95,7 @@ export function llmEnd(
   if (error) {
     const payload: LlmErrorPayload = {
       model: call.model,
-      provider: "openai-agents",
+      provider: PROVIDER,
       error: errorInfo(error),
       latencyMs: timing.latencyMs,
     };
@@ -95,7 +103,7 @@ export function llmEnd(
   }
   const payload: LlmEndPayload & { responseId?: string } = {
     model: call.model,
-    provider: "openai-agents",
+    provider: PROVIDER,
     usage: call.usage,
     finishReason: call.finishReason,
     latencyMs: timing.latencyMs,
@@ -123,7 +131,6 @@ export function turnEnd(
     // No tool or handoff began, so the model call itself is what failed.
     const payload: LlmErrorPayload = {
       model: turn.model,
-      provider: "openai-agents",
       error: errorInfo(error),
       latencyMs: timing.latencyMs,
     };
@@ -132,7 +139,6 @@ export function turnEnd(
   const toolCalls: ToolCallRef[] = turn.toolCalls ?? [];
   const payload: LlmEndPayload = {
     model: turn.model,
-    provider: "openai-agents",
     usage: toTokenUsage(data.usage),
     finishReason: asked ? "tool_calls" : "stop",
     latencyMs: timing.latencyMs,

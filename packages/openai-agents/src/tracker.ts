@@ -232,7 +232,7 @@ export class SpanTracker {
     turn.model ??= agent?.model;
     this.#emit(
       turn,
-      map.llmStart({ model: turn.model }, agentTools(agent), this.#o),
+      map.llmStart({ model: turn.model }, agentTools(agent), this.#o, undefined),
       turn.startedAt,
     );
   }

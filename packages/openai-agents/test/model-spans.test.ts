@@ -92,6 +92,11 @@ describe("a model that traces itself", () => {
       responseId: "resp_1",
     });
     expect(second?.payload).toMatchObject({ finishReason: "stop", output: "Snow in Oslo." });
+    // The SDK's own OpenAI model: the provider is OpenAI (the framework is in metadata).
+    for (const e of [...ofType(events, "llm.start"), ...ofType(events, "llm.end")]) {
+      expect(e.payload.provider).toBe("openai");
+      expect(e.metadata?.framework).toBe("openai-agents");
+    }
     // The tool claims the call id the model gave it, with no hooks attached.
     const toolStart = named(events, "tool.start", "get_weather");
     expect(toolStart.payload).toEqual({
