@@ -102,6 +102,7 @@ export class SpanTracker {
     } else if (MODEL_KINDS.has(kind)) {
       this.#start(record);
       const call = readModelCall(record);
+      call.model ??= this.#store.agentOf(record)?.model;
       this.#offerCallIds(record, call);
       this.#emit(
         record,
@@ -133,7 +134,7 @@ export class SpanTracker {
     const agent = this.#store.agentOf(this.#store.get(current?.spanId));
     if (!agent) return;
     agent.hooked = true;
-    if (typeof model === "string" && model !== "") agent.model = model;
+    agent.model = modelName(model) ?? agent.model;
   }
 
   /** `agent_tool_start` fires inside the tool's function span, with the call id and arguments. */
@@ -242,8 +243,11 @@ export class SpanTracker {
     if (record.started) return;
     record.started = true;
     if (MODEL_KINDS.has(record.kind)) {
-      const tools = agentTools(this.#store.agentOf(record));
-      this.#emit(record, map.llmStart(readModelCall(record), tools, this.#o), record.startedAt);
+      const agent = this.#store.agentOf(record);
+      const call = readModelCall(record);
+      // A response span learns its model only from the answer; the agent's model stands in.
+      call.model ??= agent?.model;
+      this.#emit(record, map.llmStart(call, agentTools(agent), this.#o), record.startedAt);
       return;
     }
     const name = toolName(record);
@@ -302,6 +306,16 @@ function claimCallId(turn: SpanRecord | undefined, name: string): string | undef
 
 function readModelCall(record: SpanRecord): ModelCall {
   return record.kind === "generation" ? fromGeneration(record.data) : fromResponse(record.data);
+}
+
+/**
+ * The agent's model: a name, or one of the SDK's model objects, which keep the name they were
+ * made for in `_model` (`OpenAIResponsesModel`, `OpenAIChatCompletionsModel`).
+ */
+function modelName(model: unknown): string | undefined {
+  if (typeof model === "string") return str(model);
+  if (typeof model === "object" && model !== null) return str((model as Bag)._model);
+  return undefined;
 }
 
 function runName(record: SpanRecord): string {

@@ -30,12 +30,17 @@ afterAll(async () => {
   await hub.close();
 });
 
-async function runWith(useResponses: boolean, script: Record<string, unknown>[], city: string) {
+async function runWith(
+  useResponses: boolean,
+  script: Record<string, unknown>[],
+  city: string,
+  options: { hooks?: boolean } = {},
+) {
   const openai = await startFakeOpenAI(script);
   try {
     const channel = freshChannel();
     const chorus = client(hub.url, { channel });
-    track(instrument({ chorus, exclusive: true }));
+    const handle = track(instrument({ chorus, exclusive: true }));
     const provider = new OpenAIProvider({
       apiKey: "sk-test",
       baseURL: openai.baseURL,
@@ -53,6 +58,7 @@ async function runWith(useResponses: boolean, script: Record<string, unknown>[],
       model: await provider.getModel(useResponses ? "gpt-test-2025" : "gpt-chat-test"),
       tools: [getWeather],
     });
+    if (options.hooks) handle.observe(agent);
     const result = await run(agent, `Weather in ${city}?`);
     return { result, events: await readEvents(chorus, channel) };
   } finally {
@@ -116,6 +122,13 @@ describe("a model that traces itself", () => {
       role: "assistant",
       text: "Snow in Oslo.",
     });
+  });
+
+  it("Responses API with the agent's hooks: llm.start names the agent's model before the answer", async () => {
+    const { events } = await runWith(true, responsesScript(), "Oslo", { hooks: true });
+    const starts = ofType(events, "llm.start");
+    expect(starts).toHaveLength(2);
+    for (const start of starts) expect(start.payload.model).toBe("gpt-test-2025");
   });
 
   it("Chat Completions: llm events from generation spans", async () => {
