@@ -31,6 +31,12 @@ export function isControlFlow(error: unknown): boolean {
   );
 }
 
+/** A pause for a human (`interrupt()`), as opposed to a `Command` hand-off to a parent graph. */
+export function isInterrupt(error: unknown): boolean {
+  const name = readString(error, "name");
+  return name === "GraphInterrupt" || name === "NodeInterrupt";
+}
+
 function constructorName(value: object): string | undefined {
   const ctor = read(value, "constructor");
   return typeof ctor === "function" ? (ctor as { name?: string }).name || undefined : undefined;

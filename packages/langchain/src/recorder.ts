@@ -7,7 +7,7 @@ import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { ChainValues } from "@langchain/core/utils/types";
-import { isControlFlow } from "./errors.js";
+import { isControlFlow, isInterrupt } from "./errors.js";
 import * as map from "./mapping.js";
 import { finalAssistantText } from "./messages.js";
 import { AdapterEventTypes } from "./payloads.js";
@@ -124,7 +124,7 @@ export class Recorder {
     if (!run || run.kind === "hidden") return;
     const latencyMs = elapsed(run);
     if (run.kind === "agent") {
-      if (content && run.root.llmCalls > 0 && !run.messageEmitted) {
+      if (content && run.llmCalls > 0 && !run.messageEmitted) {
         const text = this.#map("handleChainEnd", () => finalAssistantText(outputs), undefined);
         if (text !== undefined)
           tracker.emit(
@@ -141,7 +141,13 @@ export class Recorder {
         () => map.runEndPayload(run.name, outputs, latencyMs, content),
         { name: run.name, latencyMs },
       );
-      tracker.emit(EventTypes.AgentEnd, run, payload);
+      // A paused graph's root ends normally (its output carries `__interrupt__`); the node that
+      // called interrupt() threw, which marked the tree.
+      tracker.emit(
+        EventTypes.AgentEnd,
+        run,
+        run === run.root && run.interrupted ? { ...payload, interrupted: true } : payload,
+      );
       return;
     }
     const payload = this.#map(
@@ -154,6 +160,7 @@ export class Recorder {
 
   chainError(error: unknown, runId: string): void {
     const run = this.#state.tracker.take(runId);
+    if (run && isInterrupt(error)) run.root.interrupted = true;
     if (!run || run.kind === "hidden") return;
     const latencyMs = elapsed(run);
     const isAgent = run.kind === "agent";
@@ -466,7 +473,7 @@ export class Recorder {
       name,
       lcMetadata: metadata,
     });
-    run.root.llmCalls++;
+    run.owner.llmCalls++;
     run.model = this.#map("handleLLMStart", () => map.modelOf(llm, extraParams, metadata), {});
     const payload = this.#map(
       "handleLLMStart",

@@ -9,14 +9,48 @@ import { RunMap } from "./run-map.js";
  */
 export type RunKind = "agent" | "chain" | "hidden" | "llm" | "tool" | "retriever";
 
+/** Where a run sits and what it belongs to: everything a {@link Run} is made from. */
+export interface RunInit {
+  kind: RunKind;
+  name: string;
+  traceId: string;
+  /** Own span for a visible run; the nearest visible ancestor's for a hidden one. */
+  spanId: string;
+  parentSpanId: string | undefined;
+  intentId: string | undefined;
+  agent: string | undefined;
+  /** The `createAgent` name this run belongs to (tells a sub-agent from its parent). */
+  agentName: string | undefined;
+  startedAt: number;
+  /** The run this one is nested in; `undefined` for a root. */
+  parent: Run | undefined;
+  source: MetadataSource;
+}
+
 /** One run in flight: its place in the trace, and what its end event needs. */
 export class Run {
+  readonly kind: RunKind;
+  readonly name: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly intentId: string | undefined;
+  readonly agent: string | undefined;
+  readonly agentName: string | undefined;
+  readonly startedAt: number;
   /** The top-level run of this tree (itself for a root). */
   readonly root: Run;
-  /** LLM calls seen under this root: a run without one has no model answer to report. */
+  /**
+   * The agent run this run belongs to: itself for an agent, else its parent's. A named subgraph
+   * is an agent of its own, so its model calls and its final answer are its own, not the root's.
+   */
+  readonly owner: Run;
+  /** LLM calls seen under this agent run (not under its sub-agents): one without any has no answer to report. */
   llmCalls = 0;
-  /** An `agent.message` was already emitted for this root (by a legacy agent finish). */
+  /** An `agent.message` was already emitted for this run (by a legacy agent finish). */
   messageEmitted = false;
+  /** LangGraph paused this tree (`interrupt()`): the root's `agent.end` says so. */
+  interrupted = false;
   model: { model?: string; provider?: string } = {};
   callId: string | undefined;
   firstTokenAt: number | undefined;
@@ -24,23 +58,19 @@ export class Run {
   /** Last token chunk or agent step seen: the same object twice is the same callback twice. */
   lastSeen: unknown;
 
-  constructor(
-    readonly kind: RunKind,
-    readonly name: string,
-    readonly traceId: string,
-    /** Own span for a visible run; the nearest visible ancestor's for a hidden one. */
-    readonly spanId: string,
-    readonly parentSpanId: string | undefined,
-    readonly intentId: string | undefined,
-    readonly agent: string | undefined,
-    /** The `createAgent` name this run belongs to (tells a sub-agent from its parent). */
-    readonly agentName: string | undefined,
-    readonly startedAt: number,
-    root: Run | undefined,
-    source: MetadataSource,
-  ) {
-    this.root = root ?? this;
-    this.#source = source;
+  constructor(init: RunInit) {
+    this.kind = init.kind;
+    this.name = init.name;
+    this.traceId = init.traceId;
+    this.spanId = init.spanId;
+    this.parentSpanId = init.parentSpanId;
+    this.intentId = init.intentId;
+    this.agent = init.agent;
+    this.agentName = init.agentName;
+    this.startedAt = init.startedAt;
+    this.root = init.parent?.root ?? this;
+    this.owner = init.kind === "agent" || !init.parent ? this : init.parent.owner;
+    this.#source = init.source;
   }
 
   #metadata: Record<string, unknown> | undefined;
@@ -145,51 +175,36 @@ export class RunTracker {
       // A nested "agent" is a named sub-agent (see isSubAgent): its events carry its own name.
       const agent =
         this.#agent ?? (kind === "agent" ? (toAgentName(agentName) ?? parent.agent) : parent.agent);
-      run =
-        kind === "hidden"
-          ? new Run(
-              kind,
-              spec.name,
-              parent.traceId,
-              parent.spanId,
-              parent.parentSpanId,
-              parent.intentId,
-              agent,
-              agentName,
-              startedAt,
-              parent.root,
-              source,
-            )
-          : new Run(
-              kind,
-              spec.name,
-              parent.traceId,
-              this.#ids.spanId(),
-              parent.spanId,
-              parent.intentId,
-              agent,
-              agentName,
-              startedAt,
-              parent.root,
-              source,
-            );
-    } else {
-      // A top-level run starts a trace, unless it runs inside one (an intent handler, withTrace()).
-      const trace = currentTrace();
-      const agent = this.#agent ?? trace?.agent ?? toAgentName(agentName);
-      run = new Run(
+      const hidden = kind === "hidden";
+      run = new Run({
         kind,
-        spec.name,
-        trace?.traceId ?? this.#ids.traceId(),
-        this.#ids.spanId(),
-        trace?.spanId,
-        trace?.intentId,
+        name: spec.name,
+        traceId: parent.traceId,
+        spanId: hidden ? parent.spanId : this.#ids.spanId(),
+        parentSpanId: hidden ? parent.parentSpanId : parent.spanId,
+        intentId: parent.intentId,
         agent,
         agentName,
         startedAt,
-        undefined,
+        parent,
         source,
-      );
+      });
+    } else {
+      // A top-level run starts a trace, unless it runs inside one (an intent handler, withTrace()).
+      const trace = currentTrace();
+      run = new Run({
+        kind,
+        name: spec.name,
+        traceId: trace?.traceId ?? this.#ids.traceId(),
+        spanId: this.#ids.spanId(),
+        parentSpanId: trace?.spanId,
+        intentId: trace?.intentId,
+        agent: this.#agent ?? trace?.agent ?? toAgentName(agentName),
+        agentName,
+        startedAt,
+        parent: undefined,
+        source,
+      });
     }
     this.#runs.set(spec.runId, run);
     return run;

@@ -226,3 +226,49 @@ describe("a LangGraph StateGraph with two nodes", () => {
     expect(ends.length).toBe(chainStarts.length);
   });
 });
+
+describe("LangGraph: interrupts and subgraphs", () => {
+  it("a run paused by interrupt() ends with agent.end carrying interrupted: true", async () => {
+    const { interrupt, MemorySaver } = await import("@langchain/langgraph");
+    const channel = freshChannel();
+    const handler = new ChorusCallbackHandler({ chorus: t.chorus, channel });
+    const State = Annotation.Root({ answer: Annotation<string> });
+    const graph = new StateGraph(State)
+      .addNode("ask", () => ({ answer: String(interrupt("approve?")) }))
+      .addEdge(START, "ask")
+      .addEdge("ask", END)
+      .compile({ checkpointer: new MemorySaver() });
+    const result = await graph.invoke(
+      {},
+      { callbacks: [handler], configurable: { thread_id: `t-${channel}` } },
+    );
+    expect(result).toHaveProperty("__interrupt__");
+    const events = await readBack(t.chorus, channel);
+    const ends = ofType(events, "agent.end");
+    expect(ends).toHaveLength(1);
+    expect(payload(ends[0] as never)).toMatchObject({ interrupted: true });
+  });
+
+  it("with a named subgraph as a node, the final answer is one agent.message", async () => {
+    const channel = freshChannel();
+    const handler = new ChorusCallbackHandler({ chorus: t.chorus, channel });
+    const model = fakeModel().respond(new AIMessage("Forty-two."));
+    const inner = new StateGraph(MessagesAnnotation)
+      .addNode("think", async (state) => ({ messages: [await model.invoke(state.messages)] }))
+      .addEdge(START, "think")
+      .addEdge("think", END)
+      .compile({ name: "researcher" });
+    const outer = new StateGraph(MessagesAnnotation)
+      .addNode("research", inner)
+      .addEdge(START, "research")
+      .addEdge("research", END)
+      .compile({ name: "supervisor" });
+    await outer.invoke(
+      { messages: [{ role: "user", content: "The answer?" }] },
+      { callbacks: [handler] },
+    );
+    const events = await readBack(t.chorus, channel);
+    const messages = ofType(events, "agent.message");
+    expect(messages.map((e) => payload(e).text)).toEqual(["Forty-two."]);
+  });
+});
