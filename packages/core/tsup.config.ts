@@ -16,7 +16,8 @@ const browserPlatform: Plugin = {
 
 export default defineConfig([
   {
-    entry: ["src/index.ts"],
+    // `@chorus/core/adapter-kit`: the shared mechanisms of the framework adapters.
+    entry: { index: "src/index.ts", "adapter-kit": "src/adapter-kit/index.ts" },
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: true,

@@ -1,3 +1,4 @@
+import { silentLogger } from "@chorus/core/adapter-kit";
 import { type Chorus, type ChorusEvent, createConsoleLogger, type Logger } from "@chorus/core";
 import type { AgentDefinition } from "./definition.js";
 import type { AgentLifecycleEvents, LifecycleListener } from "./lifecycle.js";
@@ -101,5 +102,3 @@ function positive(value: number, name: string): number {
     throw new TypeError(`${name} must be a positive integer`);
   return value;
 }
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

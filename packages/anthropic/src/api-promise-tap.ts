@@ -1,4 +1,4 @@
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 
 /** What the adapter learns about one response, in the order the caller's use of it reveals it. */
 export interface ResponseHooks {

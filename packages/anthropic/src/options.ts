@@ -1,7 +1,7 @@
 import { Chorus, type ChorusOptions, createConsoleLogger, type Logger } from "@chorus/core";
 import type { Capture } from "./mapping.js";
 import type { EventSink } from "./recorder.js";
-import type { AdapterOnError } from "./safely.js";
+import type { AdapterOnError } from "@chorus/core/adapter-kit";
 
 /** Options of {@link wrapAnthropic}. */
 export interface WrapAnthropicOptions {

@@ -1,5 +1,5 @@
 import type { EmitEvent } from "@chorus/core";
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 
 /** The ids an event carries: which trace, which span, under which parent, for which intent. */
 export interface SpanRef {

@@ -1,4 +1,4 @@
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 
 /** How the caller's read of a stream ended. */
 export type StreamEnd =

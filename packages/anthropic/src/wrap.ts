@@ -5,7 +5,7 @@ import { type CallContext, LlmCall } from "./llm-call.js";
 import { resolveWrapOptions, type WrapAnthropicOptions } from "./options.js";
 import { PendingTools } from "./pending-tools.js";
 import { Recorder } from "./recorder.js";
-import { createSafely, type Safely } from "./safely.js";
+import { createSafely, type Safely } from "@chorus/core/adapter-kit";
 
 /** Any client with the SDK's `messages` resource: `Anthropic`, and subclasses of it. */
 export type AnthropicLike = Pick<Anthropic, "messages">;
@@ -126,7 +126,11 @@ function messagesOf(client: unknown): Messages | undefined {
 
 function createLive(options: WrapAnthropicOptions): Live {
   const resolved = resolveWrapOptions(options);
-  const safely = createSafely(resolved.onError, resolved.logger);
+  const safely = createSafely({
+    name: "@chorus/anthropic",
+    onError: resolved.onError,
+    logger: resolved.logger,
+  });
   const recorder = new Recorder({
     sink: resolved.sink,
     channel: resolved.channel,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { silentLogger } from "@chorus/core/adapter-kit";
 import {
   type CaptureMode,
   Chorus,
@@ -68,10 +69,8 @@ export interface ClientTarget {
   client(): Chorus;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export function resolveLogger(options: InstrumentOptions): Logger {
-  if (options.logger === false) return silent;
+  if (options.logger === false) return silentLogger;
   return options.logger ?? createConsoleLogger("warn");
 }
 

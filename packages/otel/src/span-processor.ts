@@ -9,7 +9,7 @@ import {
 import type { Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { toOtelSpan } from "./readable-span.js";
-import { type AdapterOnError, createSafely, type Safely } from "./safely.js";
+import { type AdapterOnError, createSafely, type Safely } from "@chorus/core/adapter-kit";
 import { installOtelTraceSource } from "./trace-source.js";
 
 export interface ChorusSpanProcessorOptions {
@@ -62,7 +62,7 @@ export class ChorusSpanProcessor implements SpanProcessor {
     this.#channel = options.channel;
     this.#maxStringLength = options.maxStringLength ?? DEFAULT_SPAN_STRING_LENGTH;
     const logger = options.logger === false ? undefined : (options.logger ?? createConsoleLogger());
-    this.#safely = createSafely(options.onError, logger);
+    this.#safely = createSafely({ name: "@chorus/otel", onError: options.onError, logger });
     this.#uninstall =
       options.linkEmits === false ? undefined : this.#safely("install", installOtelTraceSource);
   }
