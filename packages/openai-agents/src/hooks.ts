@@ -1,5 +1,5 @@
 import { getCurrentSpan } from "@openai/agents";
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 import type { SpanTracker } from "./tracker.js";
 
 /**
@@ -29,7 +29,7 @@ export function attachHooks(target: HookTarget, tracker: SpanTracker, safely: Sa
   const shift = isRunner ? 1 : 0;
   const guarded = (event: string, fn: (args: unknown[]) => void): [string, Listener] => [
     event,
-    (...args: unknown[]) => safely.guard(`hook.${event}`, () => fn(args), undefined),
+    (...args: unknown[]) => safely(`hook.${event}`, () => fn(args)),
   ];
   const listeners: [string, Listener][] = [
     guarded("agent_start", (args) => tracker.hookAgentStart(getCurrentSpan(), bag(args[1])?.model)),
@@ -52,7 +52,7 @@ export function attachHooks(target: HookTarget, tracker: SpanTracker, safely: Sa
   for (const [event, listener] of listeners) emitter.on(event, listener);
   return () => {
     for (const [event, listener] of listeners)
-      safely.guard("hooks.detach", () => emitter.off(event, listener), undefined);
+      safely("hooks.detach", () => emitter.off(event, listener));
   };
 }
 

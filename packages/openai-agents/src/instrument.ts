@@ -14,7 +14,7 @@ import {
 } from "./options.js";
 import { ChorusTracingProcessor } from "./processor.js";
 import { registryOf } from "./registry.js";
-import { Safely } from "./safely.js";
+import { createSafely, type Safely } from "@chorus/core/adapter-kit";
 import { type ObservableStream, observeStream } from "./stream.js";
 import { SpanTracker } from "./tracker.js";
 
@@ -67,7 +67,11 @@ const DEFAULT_TIMEOUT_MS = 5_000;
  * await chorus.shutdown(); // flush before exit
  */
 export function instrument(options: InstrumentOptions = {}): InstrumentHandle {
-  const safely = new Safely(resolveLogger(options), options.onError);
+  const safely = createSafely({
+    name: "@chorus/openai-agents",
+    logger: resolveLogger(options),
+    onError: options.onError,
+  });
   let target: ClientTarget | undefined;
   let chorus: Chorus | undefined;
   try {
@@ -89,9 +93,7 @@ export function instrument(options: InstrumentOptions = {}): InstrumentHandle {
     return registration.handle;
   } catch (error) {
     safely.report(error, { operation: "instrument" });
-    return inertHandle(
-      chorus ?? safely.guard("instrument.client", () => target?.client(), undefined),
-    );
+    return inertHandle(chorus ?? safely("instrument.client", () => target?.client()));
   }
 }
 
@@ -126,9 +128,8 @@ function create(
     chorus,
     processor,
     observe(target) {
-      return safely.guard(
-        "observe",
-        () => {
+      return (
+        safely("observe", () => {
           const existing = detachers.get(target);
           if (existing) return existing;
           const detach = attachHooks(target, tracker, safely);
@@ -139,17 +140,16 @@ function create(
           };
           detachers.set(target, once);
           return once;
-        },
-        () => {},
+        }) ?? (() => {})
       );
     },
     observeStream: (result) => observeStream(result, tracker, safely),
     async forceFlush(timeoutMs = DEFAULT_TIMEOUT_MS) {
       await safeFlush(chorus, timeoutMs);
     },
-    uninstrument: () => safely.guard("uninstrument", uninstrument, undefined),
+    uninstrument: () => safely("uninstrument", uninstrument),
     async shutdown(timeoutMs = DEFAULT_TIMEOUT_MS) {
-      safely.guard("uninstrument", uninstrument, undefined);
+      safely("uninstrument", uninstrument);
       await safeFlush(chorus, timeoutMs);
       if (owned) {
         registration.closed = true;

@@ -9,7 +9,7 @@ import {
   resolveOptions,
 } from "@chorus/core";
 import type { HookTarget } from "./hooks.js";
-import type { AdapterOnError } from "./safely.js";
+import type { AdapterOnError } from "@chorus/core/adapter-kit";
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {

@@ -1,6 +1,6 @@
 import type { Chorus } from "@chorus/core";
 import type { Span, SpanData, Trace, TracingProcessor } from "@openai/agents";
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 import type { SpanTracker } from "./tracker.js";
 
 /** How long `forceFlush()` and `shutdown()` (called by the SDK) wait for the hub when given no timeout. */
@@ -41,22 +41,19 @@ export class ChorusTracingProcessor implements TracingProcessor {
   }
 
   async onTraceStart(trace: Trace): Promise<void> {
-    if (this.#active)
-      this.#safely.guard("onTraceStart", () => this.#tracker.traceStart(trace), undefined);
+    if (this.#active) this.#safely("onTraceStart", () => this.#tracker.traceStart(trace));
   }
 
   async onTraceEnd(trace: Trace): Promise<void> {
-    if (this.#active)
-      this.#safely.guard("onTraceEnd", () => this.#tracker.traceEnd(trace), undefined);
+    if (this.#active) this.#safely("onTraceEnd", () => this.#tracker.traceEnd(trace));
   }
 
   async onSpanStart(span: Span<SpanData>): Promise<void> {
-    if (this.#active)
-      this.#safely.guard("onSpanStart", () => this.#tracker.spanStart(span), undefined);
+    if (this.#active) this.#safely("onSpanStart", () => this.#tracker.spanStart(span));
   }
 
   async onSpanEnd(span: Span<SpanData>): Promise<void> {
-    if (this.#active) this.#safely.guard("onSpanEnd", () => this.#tracker.spanEnd(span), undefined);
+    if (this.#active) this.#safely("onSpanEnd", () => this.#tracker.spanEnd(span));
   }
 
   /** The SDK calls this on `getGlobalTraceProvider().forceFlush()`: deliver what is queued. */

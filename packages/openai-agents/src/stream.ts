@@ -1,4 +1,4 @@
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 import type { SpanTracker } from "./tracker.js";
 
 /** The part of a `StreamedRunResult` we read: its events and the SDK trace it runs in. */
@@ -18,7 +18,7 @@ export async function* observeStream<E>(
   safely: Safely,
 ): AsyncGenerator<E, void, undefined> {
   for await (const event of result) {
-    safely.guard("observeStream", () => noteToken(result, event, tracker), undefined);
+    safely("observeStream", () => noteToken(result, event, tracker));
     yield event;
   }
 }

@@ -2,7 +2,7 @@ import type { Chorus } from "@chorus/core";
 import type { Trace } from "@openai/agents";
 import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
-import type { Safely } from "./safely.js";
+import type { Safely } from "@chorus/core/adapter-kit";
 import type { SpanRecord } from "./span-map.js";
 import { type AnySpan, hookToolKey, SpanStore, str } from "./span-store.js";
 
@@ -71,9 +71,7 @@ export class SpanTracker {
       // `agent_tool_start` instead, which brings the call id; its first child or its end flush
       // it if the hook never comes.
       if (kind === "function" && this.#store.agentOf(record)?.hooked) return;
-      queueMicrotask(() =>
-        this.#o.safely.guard("deferredStart", () => this.#start(record), undefined),
-      );
+      queueMicrotask(() => this.#o.safely("deferredStart", () => this.#start(record)));
     }
   }
 

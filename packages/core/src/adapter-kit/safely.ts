@@ -14,7 +14,14 @@ export type AdapterOnError = (error: unknown, context: AdapterErrorContext) => v
  * mapping, a hostile payload or a broken client can never throw into the framework or change
  * what the caller gets.
  */
-export type Safely = <T>(operation: string, fn: () => T) => T | undefined;
+export interface Safely {
+  <T>(operation: string, fn: () => T): T | undefined;
+  /** Report an error caught elsewhere on the framework's path (a rejected promise, say). Never throws. */
+  report(error: unknown, context: AdapterErrorContext): void;
+}
+
+/** Distinct operations warned about once each; past this they are no longer remembered, only logged at debug. */
+const MAX_WARNED_OPERATIONS = 100;
 
 export interface SafelyOptions {
   /** The adapter's package name, at the start of each warning: `"@chorus/anthropic"`. */
@@ -25,8 +32,9 @@ export interface SafelyOptions {
 
 /**
  * Build the guard of one adapter instance. Errors go to `onError` (an error thrown by `onError`
- * is swallowed too) and to the logger once per operation: a mapping bug would otherwise log on
- * every call, and the set of operation names is small and fixed, so the memory is bounded.
+ * is swallowed too) and to the logger: a warning once per operation, then debug lines, so a
+ * mapping bug in a hot path cannot flood the logs; at most {@link MAX_WARNED_OPERATIONS} names
+ * are remembered.
  *
  * @example
  * const safely = createSafely({ name: "@chorus/my-adapter", onError, logger });
@@ -35,31 +43,36 @@ export interface SafelyOptions {
 export function createSafely(options: SafelyOptions): Safely {
   const { name, onError, logger } = options;
   const warned = new Set<string>();
-  const report = (error: unknown, operation: string): void => {
+  const report = (error: unknown, context: AdapterErrorContext): void => {
     try {
-      onError?.(error, { operation });
+      onError?.(error, context);
     } catch {
       // onError is the user's code; it must not become the failure it reports.
     }
-    if (logger && !warned.has(operation)) {
-      warned.add(operation);
-      try {
-        logger.warn(`${name}: ${operation} failed; the call goes on without it`, {
-          error: describe(error),
-        });
-      } catch {
-        // a broken logger is no reason to break the caller either
+    if (!logger) return;
+    const { operation } = context;
+    try {
+      if (warned.has(operation) || warned.size >= MAX_WARNED_OPERATIONS) {
+        logger.debug(`${name}: ${operation} failed: ${describe(error)}`);
+        return;
       }
+      warned.add(operation);
+      logger.warn(`${name}: ${operation} failed; the call goes on without it`, {
+        error: describe(error),
+      });
+    } catch {
+      // a broken logger is no reason to break the caller either
     }
   };
-  return <T>(operation: string, fn: () => T): T | undefined => {
+  const guard = <T>(operation: string, fn: () => T): T | undefined => {
     try {
       return fn();
     } catch (error) {
-      report(error, operation);
+      report(error, { operation });
       return undefined;
     }
   };
+  return Object.assign(guard, { report });
 }
 
 function describe(error: unknown): string {
