@@ -3,16 +3,46 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Authenticator } from "./auth.js";
 import { AuthFailureThrottle } from "./auth-throttle.js";
-import { type HubOptions, type ResolvedHubConfig, resolveHubConfig } from "./config.js";
+import {
+  type HubLogger,
+  type HubOptions,
+  type ResolvedHubConfig,
+  resolveHubConfig,
+} from "./config.js";
 import type { HubContext } from "./context.js";
-import { LocalCommitSignal } from "./delivery/commit-signal.js";
+import { type CommitSignal, LocalCommitSignal } from "./delivery/commit-signal.js";
+import { PgCommitSignal } from "./delivery/pg-commit-signal.js";
 import { DeliveryEngine } from "./delivery/engine.js";
 import { createLogger, silentLogger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
 import { buildHttpServer } from "./http/server.js";
+import { isPostgresUrl, PgStore } from "./store/pg.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { Store } from "./store/types.js";
+
+/**
+ * The store and the commit signal that goes with it: Postgres (any number of hubs, wake-ups by
+ * `LISTEN/NOTIFY`) for a `postgres://` URL, else SQLite (one hub per file, wake-ups in process).
+ */
+async function openStorage(
+  db: string,
+  logger: HubLogger,
+): Promise<{ store: Store; commits: CommitSignal }> {
+  if (isPostgresUrl(db)) {
+    const store = await PgStore.open(db);
+    const commits = new PgCommitSignal(db, () => store.maxSeq(), logger);
+    try {
+      await commits.start();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return { store, commits };
+  }
+  if (db !== ":memory:") mkdirSync(dirname(db), { recursive: true });
+  return { store: SqliteStore.open(db), commits: new LocalCommitSignal() };
+}
 
 /** How often retention pruning runs: often enough that the database never holds much past its window. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -32,6 +62,8 @@ export interface Hub {
   readonly devKey: string | undefined;
   readonly config: ResolvedHubConfig;
   readonly store: Store;
+  /** "Seq N committed" wake-ups of the delivery tail (across hubs with Postgres). */
+  readonly commits: CommitSignal;
   /** Stop accepting, end SSE streams, close the broker, checkpoint the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -48,13 +80,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const config = resolveHubConfig(options);
   const logger =
     options.logger === false ? silentLogger : (options.logger ?? createLogger(config.logLevel));
-  if (config.db !== ":memory:") mkdirSync(dirname(config.db), { recursive: true });
-  const store = SqliteStore.open(config.db);
+  const { store, commits } = await openStorage(config.db, logger);
   const closing = new AbortController();
   // Every open stream listens for shutdown on this signal; a thousand watchers are not a leak.
   setMaxListeners(0, closing.signal);
   const metrics = new HubMetrics();
-  const commits = new LocalCommitSignal();
   const delivery = new DeliveryEngine({
     store,
     commits,
@@ -123,6 +153,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     devKey: config.devKey,
     config,
     store,
+    commits,
     close() {
       closed ??= (async () => {
         clearInterval(pruneTimer);

@@ -1,4 +1,5 @@
 import { createHub, type Hub, type HubOptions } from "../src/index.js";
+import { freshDb } from "./store-under-test.js";
 
 export const ORG_A = "acme";
 export const KEY_A = "key_acme_0123456789";
@@ -7,12 +8,15 @@ export const KEY_B = "key_globex_0123456789";
 /** A key of org A limited to reading. */
 export const KEY_A_READONLY = "key_acme_readonly_0123";
 
-/** A hub on 127.0.0.1 with random HTTP and MQTT ports, an in-memory database and two orgs. */
+/**
+ * A hub on 127.0.0.1 with random HTTP and MQTT ports, a fresh database of the store under test
+ * (in-memory SQLite, or a new Postgres database) and two orgs.
+ */
 export async function startTestHub(options: HubOptions = {}): Promise<Hub> {
   return createHub({
     port: 0,
     mqttPort: 0,
-    db: ":memory:",
+    db: options.db ?? (await freshDb()),
     logger: false,
     apiKeys: `${ORG_A}:${KEY_A},${ORG_B}:${KEY_B},${ORG_A}:${KEY_A_READONLY}:read+subscribe`,
     ...options,

@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { StateChangedPayload } from "@chorus/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteStore } from "../src/store/sqlite.js";
-import type { NewEvent } from "../src/store/types.js";
+import type { NewEvent, Store } from "../src/store/types.js";
+import { openTestStore } from "./store-under-test.js";
 
-function ev(id: string, over: Partial<NewEvent> = {}): NewEvent {
+// The store contract, run against SQLite and Postgres (vitest projects `sqlite`, `postgres`).
+
+export function ev(id: string, over: Partial<NewEvent> = {}): NewEvent {
   return {
     id,
     channel: "research",
@@ -19,9 +18,9 @@ function ev(id: string, over: Partial<NewEvent> = {}): NewEvent {
   };
 }
 
-let store: SqliteStore;
-beforeEach(() => {
-  store = SqliteStore.open(":memory:");
+let store: Store;
+beforeEach(async () => {
+  store = await openTestStore();
 });
 afterEach(async () => {
   await store.close();
@@ -173,26 +172,5 @@ describe("intents", () => {
     expect(
       (await store.listIntents("acme", { limit: 2, after: paged.next })).data.map((i) => i.id),
     ).toEqual(["i3"]);
-  });
-});
-
-describe("on disk", () => {
-  it("migrates once and keeps data and seq across reopen", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "chorus-store-"));
-    try {
-      const path = join(dir, "hub.db");
-      const a = SqliteStore.open(path);
-      await a.insertEvents("acme", [ev("a")]);
-      await a.close();
-      const b = SqliteStore.open(path);
-      expect((await b.insertEvents("acme", [ev("a"), ev("b")])).inserted.map((e) => e.seq)).toEqual(
-        [2],
-      );
-      expect(await b.ping()).toBe(true);
-      await b.close();
-      expect(await b.ping()).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -28,6 +28,9 @@ export function sendError(
   reply: FastifyReply,
   error: HttpError,
 ): FastifyReply {
+  const retryAfterMs = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (typeof retryAfterMs === "number" && !reply.hasHeader("retry-after"))
+    reply.header("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")
@@ -75,6 +78,11 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 export function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (typeof error !== "object" || error === null) return undefined;
+  if (isStorageUnavailable(error)) {
+    return new HttpError(ErrorCodes.Unavailable, "storage is unavailable; retry shortly", {
+      retryAfterMs: STORAGE_RETRY_AFTER_MS,
+    });
+  }
   const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
   if (typeof code === "string") {
     const known = FRAMEWORK_ERRORS[code];
@@ -85,6 +93,32 @@ export function toHttpError(error: unknown): HttpError | undefined {
     return new HttpError(mapped, "request refused");
   }
   return undefined;
+}
+
+/** How long a client is asked to wait while the database is away (`Retry-After`). */
+export const STORAGE_RETRY_AFTER_MS = 2_000;
+
+/**
+ * The database cannot be reached or is going away: a 503 the client retries, not a 500.
+ * Postgres: connection failures (socket codes, class 08), shutdown (57P01–57P03), too many
+ * connections (53300), a database closed to connections, and `pg`'s own pool timeout and
+ * closed-connection errors.
+ */
+export function isStorageUnavailable(error: object): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string") {
+    if (
+      ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"].includes(code)
+    )
+      return true;
+    if (code.startsWith("08") || ["57P01", "57P02", "57P03", "53300"].includes(code)) return true;
+  }
+  return (
+    typeof message === "string" &&
+    /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|not currently accepting connections/.test(
+      message,
+    )
+  );
 }
 
 /** Shorthands for the refusals routes raise most. */

@@ -1,20 +1,15 @@
 import {
-  applyMergePatch,
   type ChorusEvent,
   canTransition,
-  changedTopLevelKeys,
-  DEFAULT_ENV,
-  INTENT_CHANNEL,
   type Intent,
   type IntentListQuery,
   type IntentStatus,
   IntentEventTypes,
-  MAX_INTENT_STATE_BYTES,
   type StateChangedPayload,
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type Database from "better-sqlite3";
-import { v7 as uuidv7 } from "uuid";
+import { intentLogEvent, mergeState } from "./intent-log.js";
 import { INTENT_COLUMNS, type IntentRow, intentFromRow } from "./rows.js";
 import type { EventTable } from "./sqlite-events.js";
 import type {
@@ -138,10 +133,9 @@ export class IntentTables {
       if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
         return { error: "conflict" as const, currentVersion: current.version };
       }
-      const state = applyMergePatch(current.state, patch) as Record<string, unknown>;
-      const json = JSON.stringify(state);
-      const bytes = Buffer.byteLength(json);
-      if (bytes > MAX_INTENT_STATE_BYTES) return { error: "state_too_large" as const, bytes };
+      const merged = mergeState(current.state, patch);
+      if ("error" in merged) return merged;
+      const { state, json, changedKeys } = merged;
       const now = new Date();
       // The version guard makes the check and the write one statement: even a second writer
       // on another connection (or a future multi-process store) cannot slip in between.
@@ -160,7 +154,7 @@ export class IntentTables {
       const payload: StateChangedPayload = {
         version: intent.version,
         patch,
-        changedKeys: changedTopLevelKeys(current.state, state),
+        changedKeys,
         state,
       };
       const event = this.#log(
@@ -259,18 +253,7 @@ export class IntentTables {
     actor: string | undefined,
     at: Date,
   ): ChorusEvent {
-    const event: NewEvent = {
-      id: uuidv7(),
-      channel: INTENT_CHANNEL,
-      env: DEFAULT_ENV,
-      type,
-      intentId: intent.id,
-      payload: payload as Record<string, unknown>,
-      metadata: {},
-      occurredAt: at.toISOString(),
-    };
-    if (actor !== undefined) event.agent = actor;
     // A fresh UUIDv7 cannot collide, so the insert always stores.
-    return this.#events.insertOne(org, event, at)!;
+    return this.#events.insertOne(org, intentLogEvent(intent, type, payload, actor, at), at)!;
   }
 }

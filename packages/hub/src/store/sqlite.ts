@@ -28,16 +28,19 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #events: EventTable;
   readonly #intents: IntentTables;
+  readonly #lock: Database.Database | undefined;
   #closed = false;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, lock: Database.Database | undefined) {
     this.#db = db;
+    this.#lock = lock;
     this.#events = new EventTable(db);
     this.#intents = new IntentTables(db, this.#events);
   }
 
   /** Open (creating and migrating as needed) the database at `path`, or `:memory:`. */
   static open(path: string): SqliteStore {
+    const lock = path === ":memory:" ? undefined : lockForOneHub(path);
     const db = new Database(path);
     db.pragma("journal_mode = WAL");
     // NORMAL in WAL mode: durable across process crashes, at most the last transactions lost on power loss.
@@ -45,7 +48,7 @@ export class SqliteStore implements Store {
     db.pragma("foreign_keys = ON");
     db.pragma("busy_timeout = 5000");
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, lock);
   }
 
   async insertEvents(org: string, events: NewEvent[]): Promise<InsertResult> {
@@ -141,5 +144,32 @@ export class SqliteStore implements Store {
     // Fold the WAL back into the main file so the database is one self-contained file at rest.
     if (this.#db.memory === false) this.#db.pragma("wal_checkpoint(TRUNCATE)");
     this.#db.close();
+    this.#lock?.close();
+  }
+}
+
+/**
+ * One hub per SQLite file. Two hubs on one file would each run their own delivery tail and
+ * never hear of the other's commits, and their writers would fight over the file's lock. A
+ * second connection to `<file>.lock` takes an exclusive lock that lasts as long as it stays
+ * open; the operating system releases it when the process ends, even on `kill -9`.
+ */
+function lockForOneHub(path: string): Database.Database {
+  const lock = new Database(`${path}.lock`, { timeout: 0 });
+  try {
+    lock.pragma("locking_mode = EXCLUSIVE");
+    lock.exec("BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS hub (pid INTEGER); DELETE FROM hub;");
+    lock.prepare("INSERT INTO hub (pid) VALUES (?)").run(process.pid);
+    lock.exec("COMMIT");
+    return lock;
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code === "SQLITE_BUSY") {
+      throw new Error(
+        `another hub is already using ${path}: a SQLite database serves one hub. To run several hubs, ` +
+          "share a Postgres database instead (CHORUS_DB=postgres://… or --db postgres://…).",
+      );
+    }
+    throw error;
   }
 }

@@ -1,0 +1,116 @@
+import pg from "pg";
+import type { HubLogger } from "../config.js";
+import { COMMIT_CHANNEL } from "../store/pg-events.js";
+import type { CommitSignal } from "./commit-signal.js";
+
+/** First and longest wait before reconnecting the listening connection. */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * Commits of every hub on one Postgres database. Each write `NOTIFY`s "seq N committed" in its
+ * own transaction (see `pg-events.ts`); here one dedicated connection per hub `LISTEN`s and wakes
+ * the delivery tail. This hub's own commits are also announced at once, without the round trip.
+ *
+ * A notification sent while the listening connection is down is lost, so after every
+ * (re)connect the signal announces the store's current maximum seq: the tail then reads
+ * whatever it missed. Nothing is lost, only delayed by the outage.
+ */
+export class PgCommitSignal implements CommitSignal {
+  readonly #url: string;
+  readonly #maxSeq: () => Promise<number>;
+  readonly #logger: HubLogger;
+  readonly #listeners = new Set<(seq: number) => void>();
+  #client: pg.Client | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #delay = RECONNECT_MIN_MS;
+  #closed = false;
+  /** Connections made so far (the first is the start, the rest are reconnects). */
+  connects = 0;
+
+  constructor(url: string, maxSeq: () => Promise<number>, logger: HubLogger) {
+    this.#url = url;
+    this.#maxSeq = maxSeq;
+    this.#logger = logger;
+  }
+
+  /** Connect and listen; resolves once listening (or throws if the first attempt fails). */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  committed(seq: number): void {
+    this.#emit(seq);
+  }
+
+  subscribe(listener: (seq: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#listeners.clear();
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
+
+  /** For tests: drop the listening connection as a network failure would. */
+  dropConnection(): void {
+    this.#client?.emit("error", new Error("connection dropped (test)"));
+  }
+
+  #emit(seq: number): void {
+    for (const listener of this.#listeners) listener(seq);
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.#url });
+    const lost = (error?: Error) => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      client.removeAllListeners("notification");
+      void client.end().catch(() => {});
+      if (this.#closed) return;
+      this.#logger.warn("lost the Postgres LISTEN connection; reconnecting", {
+        error: error ? error.message : "ended",
+      });
+      this.#schedule();
+    };
+    client.on("error", lost);
+    client.on("end", () => lost());
+    client.on("notification", (message) => {
+      const seq = Number(message.payload);
+      if (Number.isSafeInteger(seq)) this.#emit(seq);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${COMMIT_CHANNEL}`);
+    if (this.#closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.#client = client;
+    this.connects++;
+    this.#delay = RECONNECT_MIN_MS;
+    // Catch up on whatever was committed while nobody listened.
+    this.#emit(await this.#maxSeq());
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#connect().catch((error: unknown) => {
+        this.#logger.warn("Postgres LISTEN reconnect failed; retrying", {
+          error: error instanceof Error ? error.message : String(error),
+          retryInMs: this.#delay,
+        });
+        this.#delay = Math.min(RECONNECT_MAX_MS, this.#delay * 2);
+        this.#schedule();
+      });
+    }, this.#delay);
+    this.#timer.unref();
+  }
+}

@@ -1,0 +1,273 @@
+import {
+  type ChorusEvent,
+  canTransition,
+  type Intent,
+  type IntentListQuery,
+  type IntentStatus,
+  IntentEventTypes,
+  type StateChangedPayload,
+  type StatusChangedPayload,
+} from "@chorus/protocol";
+import type { Pool, PoolClient } from "pg";
+import { intentLogEvent, mergeState } from "./intent-log.js";
+import { insertEventsTx } from "./pg-events.js";
+import { inTransaction } from "./pg-migrations.js";
+import { type IntentRow, intentFromRow } from "./rows.js";
+import type {
+  IntentWrite,
+  InvalidTransition,
+  NewEvent,
+  NewIntent,
+  NotFound,
+  StateTooLarge,
+  VersionConflict,
+} from "./types.js";
+
+const NOT_FOUND: NotFound = { error: "not_found" };
+const DEFAULT_INTENT_PAGE = 100;
+
+/** An intent with its assignees in assignment order (the same row shape as SQLite's). */
+const INTENT_COLUMNS = `i.pos AS rowid, i.id, i.title, i.description, i.status, i.state, i.version,
+  i.portfolio, i.parent_id, i.created_by, i.created_at, i.updated_at,
+  (SELECT COALESCE(json_agg(a.agent ORDER BY a.pos), '[]'::json)::text
+     FROM intent_assignees a WHERE a.org = i.org AND a.intent_id = i.id) AS assignees`;
+
+/**
+ * Intents in Postgres. Every write is one transaction that locks the intent's row first
+ * (`FOR UPDATE`), then writes its log event through the counter row: the lock order is always
+ * intent, then counter, so writers on several hubs never deadlock, and two writers of the same
+ * intent are serialized (If-Match stays exact across hubs).
+ */
+export class PgIntents {
+  readonly #pool: Pool;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  async get(org: string, id: string, client: Pool | PoolClient = this.#pool, lock = false) {
+    const { rows } = await client.query<IntentRow>(
+      `SELECT ${INTENT_COLUMNS} FROM intents i WHERE i.org = $1 AND i.id = $2${lock ? " FOR UPDATE OF i" : ""}`,
+      [org, id],
+    );
+    return rows[0] ? intentFromRow(rows[0]) : undefined;
+  }
+
+  create(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {
+    return this.#write(async (client) => {
+      const now = new Date();
+      const at = now.toISOString();
+      const { rowCount } = await client.query(
+        `INSERT INTO intents (org, id, title, description, status, state, version, portfolio,
+          parent_id, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING`,
+        [
+          org,
+          input.id,
+          input.title,
+          input.description ?? null,
+          input.status ?? "active",
+          JSON.stringify(input.state ?? {}),
+          input.portfolio ?? null,
+          input.parentId ?? null,
+          input.createdBy ?? null,
+          at,
+        ],
+      );
+      if (rowCount === 0) return { error: "exists" as const };
+      const newlyAssigned: string[] = [];
+      for (const agent of new Set(input.assignees ?? [])) {
+        if (await this.#addAssignee(client, org, input.id, agent, at)) newlyAssigned.push(agent);
+      }
+      const intent = (await this.get(org, input.id, client)) as Intent;
+      const log = [
+        intentLogEvent(intent, IntentEventTypes.Created, { intent }, input.createdBy, now),
+      ];
+      for (const agent of newlyAssigned) {
+        log.push(
+          intentLogEvent(intent, IntentEventTypes.Assigned, { agent }, input.createdBy, now),
+        );
+      }
+      return { intent, events: await this.#log(client, org, log, now) };
+    });
+  }
+
+  async list(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }> {
+    const params: unknown[] = [
+      org,
+      query.after && /^\d+$/.test(query.after) ? Number(query.after) : 0,
+      (query.limit ?? DEFAULT_INTENT_PAGE) + 1,
+    ];
+    const where = ["i.org = $1", "i.pos > $2"];
+    if (query.status) {
+      params.push(query.status);
+      where.push(`i.status = $${params.length}`);
+    }
+    if (query.portfolio) {
+      params.push(query.portfolio);
+      where.push(`i.portfolio = $${params.length}`);
+    }
+    if (query.assignee) {
+      params.push(query.assignee);
+      where.push(
+        `EXISTS (SELECT 1 FROM intent_assignees a WHERE a.org = i.org AND a.intent_id = i.id AND a.agent = $${params.length})`,
+      );
+    }
+    const { rows } = await this.#pool.query<IntentRow>(
+      `SELECT ${INTENT_COLUMNS} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.pos LIMIT $3`,
+      params,
+    );
+    const more = rows.length === params[2];
+    const page = more ? rows.slice(0, -1) : rows;
+    const data = page.map(intentFromRow);
+    const last = page.at(-1);
+    return more && last ? { data, next: String(last.rowid) } : { data };
+  }
+
+  patchState(
+    org: string,
+    id: string,
+    patch: Record<string, unknown>,
+    options: { ifMatch?: number; actor?: string },
+  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge> {
+    return this.#write(async (client) => {
+      const current = await this.get(org, id, client, true);
+      if (!current) return NOT_FOUND;
+      if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
+        return { error: "conflict" as const, currentVersion: current.version };
+      }
+      const merged = mergeState(current.state, patch);
+      if ("error" in merged) return merged;
+      const now = new Date();
+      await client.query(
+        "UPDATE intents SET state = $1, version = version + 1, updated_at = $2 WHERE org = $3 AND id = $4",
+        [merged.json, now.toISOString(), org, id],
+      );
+      const intent = (await this.get(org, id, client)) as Intent;
+      const payload: StateChangedPayload = {
+        version: intent.version,
+        patch,
+        changedKeys: merged.changedKeys,
+        state: merged.state,
+      };
+      const event = intentLogEvent(
+        intent,
+        IntentEventTypes.StateChanged,
+        payload,
+        options.actor,
+        now,
+      );
+      return { intent, events: await this.#log(client, org, [event], now) };
+    });
+  }
+
+  setStatus(
+    org: string,
+    id: string,
+    change: { status: IntentStatus; reason?: string; actor?: string },
+  ): Promise<IntentWrite | NotFound | InvalidTransition> {
+    return this.#write(async (client) => {
+      const current = await this.get(org, id, client, true);
+      if (!current) return NOT_FOUND;
+      if (!canTransition(current.status, change.status)) {
+        return { error: "invalid_transition" as const, from: current.status, to: change.status };
+      }
+      const now = new Date();
+      await client.query(
+        "UPDATE intents SET status = $1, version = version + 1, updated_at = $2 WHERE org = $3 AND id = $4",
+        [change.status, now.toISOString(), org, id],
+      );
+      const intent = (await this.get(org, id, client)) as Intent;
+      const payload: StatusChangedPayload = {
+        version: intent.version,
+        from: current.status,
+        to: change.status,
+      };
+      if (change.reason !== undefined) payload.reason = change.reason;
+      const event = intentLogEvent(
+        intent,
+        IntentEventTypes.StatusChanged,
+        payload,
+        change.actor,
+        now,
+      );
+      return { intent, events: await this.#log(client, org, [event], now) };
+    });
+  }
+
+  assign(
+    org: string,
+    id: string,
+    agent: string,
+    actor: string | undefined,
+    on: boolean,
+  ): Promise<IntentWrite | NotFound> {
+    return this.#write(async (client) => {
+      if (!(await this.get(org, id, client, true))) return NOT_FOUND;
+      const now = new Date();
+      const changed = on
+        ? await this.#addAssignee(client, org, id, agent, now.toISOString())
+        : ((
+            await client.query(
+              "DELETE FROM intent_assignees WHERE org = $1 AND intent_id = $2 AND agent = $3",
+              [org, id, agent],
+            )
+          ).rowCount ?? 0) > 0;
+      if (changed) {
+        await client.query("UPDATE intents SET updated_at = $1 WHERE org = $2 AND id = $3", [
+          now.toISOString(),
+          org,
+          id,
+        ]);
+      }
+      const intent = (await this.get(org, id, client)) as Intent;
+      if (!changed) return { intent, events: [] };
+      const type = on ? IntentEventTypes.Assigned : IntentEventTypes.Unassigned;
+      const event = intentLogEvent(intent, type, { agent }, actor, now);
+      return { intent, events: await this.#log(client, org, [event], now) };
+    });
+  }
+
+  appendEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound> {
+    return this.#write(async (client) => {
+      const intent = await this.get(org, id, client, true);
+      if (!intent) return NOT_FOUND;
+      return {
+        intent,
+        events: await this.#log(client, org, [{ ...event, intentId: id }], new Date()),
+      };
+    });
+  }
+
+  async #addAssignee(
+    client: PoolClient,
+    org: string,
+    id: string,
+    agent: string,
+    at: string,
+  ): Promise<boolean> {
+    const { rowCount } = await client.query(
+      "INSERT INTO intent_assignees (org, intent_id, agent, assigned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+      [org, id, agent, at],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async #log(
+    client: PoolClient,
+    org: string,
+    events: NewEvent[],
+    at: Date,
+  ): Promise<ChorusEvent[]> {
+    return (await insertEventsTx(client, org, events, at)).inserted;
+  }
+
+  async #write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      return await inTransaction(client, () => work(client));
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { Pool, PoolClient } from "pg";
+
+/**
+ * Advisory lock keys of the hub. Migrations and retention pruning must run on one hub at a time
+ * when several share a database; each takes its own key.
+ */
+export const LOCK_MIGRATE = 74_20_01;
+export const LOCK_PRUNE = 74_20_02;
+
+/**
+ * Forward-only schema of the Postgres store, the same tables and indexes as SQLite's (see
+ * `migrations.ts`) with one addition: `chorus_seq`, the counter row every writer locks.
+ *
+ * Why a counter row and not a SEQUENCE: a sequence hands out numbers at insert time, but
+ * transactions commit in any order, so a reader could see seq 12 committed while 11 is still
+ * in flight, advance its cursor past 11, and never see it (the classic outbox gap). Here a
+ * write takes the row lock (`SELECT … FOR UPDATE`), numbers its events from the counter,
+ * inserts them, moves the counter and commits; the next writer, on this hub or another, waits
+ * for that commit before it can number anything. So seq order is commit order: whatever a
+ * reader sees is a prefix with no hole that a later commit could fill, and `readAfter` needs
+ * no horizon. The cost is that writes are serialized across hubs for the span of one
+ * transaction (one batch insert); reads are never blocked.
+ */
+export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE chorus_seq (
+        id integer PRIMARY KEY CHECK (id = 1),
+        value bigint NOT NULL
+      );
+      INSERT INTO chorus_seq (id, value) VALUES (1, 0);
+
+      CREATE TABLE events (
+        seq bigint PRIMARY KEY,
+        org text NOT NULL,
+        id text NOT NULL,
+        channel text NOT NULL,
+        env text NOT NULL,
+        app text,
+        type text NOT NULL,
+        agent text,
+        trace_id text,
+        span_id text,
+        parent_span_id text,
+        intent_id text,
+        payload text NOT NULL,
+        metadata text NOT NULL,
+        occurred_at text NOT NULL,
+        received_at text NOT NULL,
+        received_ms bigint NOT NULL
+      );
+      CREATE UNIQUE INDEX events_org_id ON events (org, id);
+      CREATE INDEX events_org_channel ON events (org, channel, seq);
+      CREATE INDEX events_org_type ON events (org, type, seq);
+      CREATE INDEX events_org_agent ON events (org, agent, seq) WHERE agent IS NOT NULL;
+      CREATE INDEX events_org_trace ON events (org, trace_id, seq) WHERE trace_id IS NOT NULL;
+      CREATE INDEX events_org_intent ON events (org, intent_id, seq) WHERE intent_id IS NOT NULL;
+      CREATE INDEX events_received ON events (received_ms);
+
+      CREATE TABLE intents (
+        pos bigserial UNIQUE,
+        org text NOT NULL,
+        id text NOT NULL,
+        title text NOT NULL,
+        description text,
+        status text NOT NULL,
+        state text NOT NULL,
+        version integer NOT NULL,
+        portfolio text,
+        parent_id text,
+        created_by text,
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        PRIMARY KEY (org, id)
+      );
+      CREATE INDEX intents_org_status ON intents (org, status);
+      CREATE INDEX intents_org_portfolio ON intents (org, portfolio) WHERE portfolio IS NOT NULL;
+
+      CREATE TABLE intent_assignees (
+        pos bigserial,
+        org text NOT NULL,
+        intent_id text NOT NULL,
+        agent text NOT NULL,
+        assigned_at text NOT NULL,
+        PRIMARY KEY (org, intent_id, agent),
+        FOREIGN KEY (org, intent_id) REFERENCES intents (org, id) ON DELETE CASCADE
+      );
+      CREATE INDEX intent_assignees_agent ON intent_assignees (org, agent);
+    `,
+  },
+];
+
+/**
+ * Bring the database up to date, under a session advisory lock so that hubs starting together
+ * migrate once: the second waits for the first and then finds nothing to do.
+ */
+export async function migratePg(pool: Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [LOCK_MIGRATE]);
+    try {
+      await client.query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at text NOT NULL)",
+      );
+      const { rows } = await client.query<{ v: number | null }>(
+        "SELECT MAX(version) AS v FROM schema_migrations",
+      );
+      const current = rows[0]?.v ?? 0;
+      for (const m of PG_MIGRATIONS) {
+        if (m.version <= current) continue;
+        await inTransaction(client, async () => {
+          await client.query(m.sql);
+          await client.query(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            [m.version, new Date().toISOString()],
+          );
+        });
+      }
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [LOCK_MIGRATE]);
+    }
+  } finally {
+    client.release();
+  }
+  return PG_MIGRATIONS.at(-1)?.version ?? 0;
+}
+
+/** Run `work` in a transaction on `client`: COMMIT on success, ROLLBACK on any error. */
+export async function inTransaction<T>(client: PoolClient, work: () => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    const result = await work();
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

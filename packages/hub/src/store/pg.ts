@@ -1,0 +1,160 @@
+import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
+import pg from "pg";
+import { insertEvents, listEvents, pruneEvents, readAfter } from "./pg-events.js";
+import { PgIntents } from "./pg-intents.js";
+import { migratePg } from "./pg-migrations.js";
+import type {
+  CommittedPage,
+  EventFilter,
+  InsertResult,
+  IntentWrite,
+  InvalidTransition,
+  NewEvent,
+  NewIntent,
+  NotFound,
+  PageRequest,
+  ReadLimits,
+  StateTooLarge,
+  Store,
+  VersionConflict,
+} from "./types.js";
+
+/** Connections per hub: enough for concurrent requests, few enough for many hubs on one server. */
+export const DEFAULT_PG_POOL_SIZE = 10;
+/** A connection attempt that takes longer than this fails, so requests answer 503 quickly. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Whether a `db` setting names Postgres rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** bigint (int8) columns as JavaScript numbers: seqs and positions stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The Postgres store (`pg`, a pool per hub). The same contract as {@link SqliteStore}, proven by
+ * running the store and hub test suites against both. Several hubs can share one database:
+ * seq is numbered under a counter-row lock, so it is gap-free and in commit order across hubs
+ * (see `pg-migrations.ts`); every commit `NOTIFY`s `chorus_commits` so other hubs' tails wake.
+ */
+export class PgStore implements Store {
+  readonly pool: pg.Pool;
+  readonly #intents: PgIntents;
+  #closed = false;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+    this.#intents = new PgIntents(pool);
+  }
+
+  /** Connect, migrate (once across hubs, under an advisory lock) and return the store. */
+  static async open(url: string, options: { poolSize?: number } = {}): Promise<PgStore> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? DEFAULT_PG_POOL_SIZE,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      types,
+    });
+    // An idle client whose server went away emits 'error' on the pool; without a listener
+    // that would crash the process. The next query reconnects.
+    pool.on("error", () => {});
+    try {
+      await migratePg(pool);
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw error;
+    }
+    return new PgStore(pool);
+  }
+
+  insertEvents(org: string, events: NewEvent[]): Promise<InsertResult> {
+    return insertEvents(this.pool, org, events);
+  }
+
+  listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>> {
+    return listEvents(this.pool, org, filter, page);
+  }
+
+  readAfter(after: number, limits: ReadLimits): Promise<CommittedPage> {
+    return readAfter(this.pool, after, limits);
+  }
+
+  createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {
+    return this.#intents.create(org, input);
+  }
+
+  getIntent(org: string, id: string): Promise<Intent | undefined> {
+    return this.#intents.get(org, id);
+  }
+
+  listIntents(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }> {
+    return this.#intents.list(org, query);
+  }
+
+  patchIntentState(
+    org: string,
+    id: string,
+    patch: Record<string, unknown>,
+    options: { ifMatch?: number; actor?: string },
+  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge> {
+    return this.#intents.patchState(org, id, patch, options);
+  }
+
+  setIntentStatus(
+    org: string,
+    id: string,
+    change: { status: IntentStatus; reason?: string; actor?: string },
+  ): Promise<IntentWrite | NotFound | InvalidTransition> {
+    return this.#intents.setStatus(org, id, change);
+  }
+
+  assign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound> {
+    return this.#intents.assign(org, id, agent, actor, true);
+  }
+
+  unassign(
+    org: string,
+    id: string,
+    agent: string,
+    actor?: string,
+  ): Promise<IntentWrite | NotFound> {
+    return this.#intents.assign(org, id, agent, actor, false);
+  }
+
+  appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound> {
+    return this.#intents.appendEvent(org, id, event);
+  }
+
+  pruneEvents(cutoff: Date): Promise<number> {
+    return pruneEvents(this.pool, cutoff);
+  }
+
+  async maxSeq(): Promise<number> {
+    const { rows } = await this.pool.query<{ value: number }>(
+      "SELECT value FROM chorus_seq WHERE id = 1",
+    );
+    return rows[0]?.value ?? 0;
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      const { rows } = await this.pool.query<{ ok: number }>("SELECT 1 AS ok");
+      return rows[0]?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,182 @@
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { PgCommitSignal } from "../src/delivery/pg-commit-signal.js";
+import type { Hub } from "../src/index.js";
+import { api, startTestHub } from "./helpers.js";
+import { readSse } from "./sse-helpers.js";
+import { freshDb } from "./store-under-test.js";
+
+// Several hubs on one Postgres database: what a team runs when one machine is not enough.
+
+const hubs: Hub[] = [];
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+});
+
+async function cluster(n: number): Promise<{ db: string; hubs: Hub[] }> {
+  const db = await freshDb();
+  const started: Hub[] = [];
+  for (let i = 0; i < n; i++) started.push(await startTestHub({ db }));
+  hubs.push(...started);
+  return { db, hubs: started };
+}
+
+const event = (id: string, n: number) => ({
+  id,
+  type: "custom",
+  channel: "scale",
+  payload: { n },
+});
+
+describe("several hubs on one Postgres database", () => {
+  it("concurrent writers on three hubs: every SSE reader on every hub sees exactly what was stored, in seq order", async () => {
+    const {
+      hubs: [a, b, c],
+    } = await cluster(3);
+    const all = [a, b, c] as Hub[];
+    const readers = await Promise.all(all.map((h) => readSse(h, "/v1/channels/scale/stream")));
+    // 3 hubs × 4 writers × 15 batches of 5 events, all at once.
+    const writes: Promise<{ status: number }>[] = [];
+    for (const [h, hub] of all.entries()) {
+      for (let w = 0; w < 4; w++) {
+        writes.push(
+          (async () => {
+            for (let batch = 0; batch < 15; batch++) {
+              const events = Array.from({ length: 5 }, (_, i) =>
+                event(`h${h}-w${w}-b${batch}-${i}`, batch * 5 + i),
+              );
+              const res = await api(hub, "/v1/events", { body: { events } });
+              if (res.status !== 202 && res.status !== 200) return res;
+            }
+            return { status: 202 };
+          })(),
+        );
+      }
+    }
+    for (const res of await Promise.all(writes)) expect([200, 202]).toContain(res.status);
+    const total = 3 * 4 * 15 * 5;
+
+    const stored: { id: string; seq: number }[] = [];
+    let after = 0;
+    for (;;) {
+      const page = await api(a as Hub, `/v1/events?channel=scale&limit=1000&after=${after}`);
+      stored.push(...page.body.data);
+      if (page.body.next === undefined) break;
+      after = page.body.next;
+    }
+    expect(stored).toHaveLength(total);
+    const seqs = stored.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(total);
+
+    for (const reader of readers) {
+      await reader.until(() => reader.frames.length >= total, 20_000);
+      // Exactly the stored set, in seq order: no gap, no duplicate, nothing reordered.
+      expect(reader.frames.map((f) => f.data.id)).toEqual(stored.map((e) => e.id));
+      expect(reader.frames.map((f) => Number(f.id))).toEqual(seqs);
+      await reader.close();
+    }
+  }, 60_000);
+
+  it("the same event id posted to two hubs at once is stored once", async () => {
+    const {
+      hubs: [a, b],
+    } = await cluster(2);
+    const ids = Array.from({ length: 20 }, (_, i) => `dup-${i}`);
+    const results = await Promise.all(
+      ids.flatMap((id, n) => [
+        api(a as Hub, "/v1/events", { body: event(id, n) }),
+        api(b as Hub, "/v1/events", { body: event(id, n) }),
+      ]),
+    );
+    for (const r of results) expect([200, 202]).toContain(r.status);
+    const page = await api(a as Hub, "/v1/events?channel=scale&limit=1000");
+    expect(page.body.data.map((e: { id: string }) => e.id).sort()).toEqual([...ids].sort());
+  });
+
+  it("20 clients racing If-Match increments over three hubs end exact", async () => {
+    const { hubs: three } = await cluster(3);
+    const created = await api(three[0] as Hub, "/v1/intents", {
+      body: { id: "counter", title: "count", state: { n: 0 } },
+    });
+    expect(created.status).toBe(201);
+    const perClient = 5;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, client) => {
+        const hub = three[client % 3] as Hub;
+        for (let done = 0; done < perClient; ) {
+          const current = await api(hub, "/v1/intents/counter");
+          const res = await api(hub, "/v1/intents/counter/state", {
+            method: "PATCH",
+            body: { n: current.body.state.n + 1 },
+            headers: { "if-match": String(current.body.version) },
+          });
+          if (res.status === 200) done++;
+          else expect(res.status).toBe(409);
+        }
+      }),
+    );
+    const final = await api(three[2] as Hub, "/v1/intents/counter");
+    expect(final.body.state.n).toBe(20 * perClient);
+    expect(final.body.version).toBe(1 + 20 * perClient);
+  }, 60_000);
+
+  it("a dropped LISTEN connection loses nothing: the tail catches up after reconnecting", async () => {
+    const {
+      hubs: [a, b],
+    } = await cluster(2);
+    const reader = await readSse(a as Hub, "/v1/channels/scale/stream");
+    const signal = findSignal(a as Hub);
+    signal.dropConnection();
+    // Written on B while A is not listening: the NOTIFYs are lost for A.
+    for (let i = 0; i < 10; i++) {
+      expect((await api(b as Hub, "/v1/events", { body: event(`gap-${i}`, i) })).status).toBe(202);
+    }
+    await reader.until(() => reader.frames.length >= 10, 15_000);
+    expect(reader.frames.map((f) => f.data.id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `gap-${i}`),
+    );
+    expect(signal.connects).toBeGreaterThanOrEqual(2);
+    await reader.close();
+  });
+
+  it("Postgres unreachable: 503 with Retry-After and /readyz fails; when it returns, writes go on", async () => {
+    const {
+      db,
+      hubs: [hub],
+    } = await cluster(1);
+    const name = new URL(db).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: db.replace(`/${name}`, "/postgres") });
+    await admin.connect();
+    try {
+      expect((await api(hub as Hub, "/v1/events", { body: event("before", 0) })).status).toBe(202);
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        [name],
+      );
+      const down = await api(hub as Hub, "/v1/events", { body: event("during", 1) });
+      expect(down.status).toBe(503);
+      expect(down.body.error.code).toBe("unavailable");
+      expect(Number(down.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect((await api(hub as Hub, "/readyz", { key: null })).status).toBe(503);
+
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      const back = await api(hub as Hub, "/v1/events", { body: event("after", 2) });
+      expect(back.status).toBe(202);
+      expect((await api(hub as Hub, "/readyz", { key: null })).status).toBe(200);
+      const listed = await api(hub as Hub, "/v1/events?channel=scale");
+      expect(listed.body.data.map((e: { id: string }) => e.id)).toEqual(["before", "after"]);
+    } finally {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`).catch(() => {});
+      await admin.end();
+    }
+  });
+});
+
+/** The hub's commit signal, for the LISTEN-drop test. */
+function findSignal(hub: Hub): PgCommitSignal {
+  const signal = hub.commits;
+  if (!(signal instanceof PgCommitSignal)) throw new Error("hub has no Postgres commit signal");
+  return signal;
+}
