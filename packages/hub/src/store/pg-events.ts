@@ -182,7 +182,7 @@ export async function readAfter(
   return {
     data: rows
       .slice(0, limits.maxEvents)
-      .map((row) => ({ org: row.org, event: eventFromRow(row) })),
+      .map((row) => ({ org: row.org, event: eventFromRow(row), bytes: row.bytes })),
     more,
   };
 }
