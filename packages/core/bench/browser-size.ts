@@ -22,6 +22,8 @@ export interface BrowserBundle {
   inputs: Array<{ name: string; bytes: number }>;
   /** The modules that put code into the entry chunk. */
   entryModules: string[];
+  /** Minified bytes each package puts into the entry chunk, largest first. */
+  entryByPackage: Array<{ name: string; bytes: number }>;
 }
 
 const NODE_BUILTINS =
@@ -65,6 +67,7 @@ export async function bundleForBrowser(
   });
   let entry: BundleSize | undefined;
   let entryModules: string[] = [];
+  let entryByPackage: Array<{ name: string; bytes: number }> = [];
   let realtime: BundleSize = { min: 0, gz: 0 };
   for (const file of result.outputFiles) {
     const size = { min: file.contents.length, gz: gzipSync(file.contents, { level: 9 }).length };
@@ -74,6 +77,9 @@ export async function bundleForBrowser(
       entryModules = Object.entries(meta.inputs)
         .filter(([, input]) => input.bytesInOutput > 0)
         .map(([path]) => path);
+      entryByPackage = byPackage(
+        Object.entries(meta.inputs).map(([path, input]) => [path, input.bytesInOutput]),
+      );
     } else realtime = { min: realtime.min + size.min, gz: realtime.gz + size.gz };
   }
   if (entry === undefined) throw new Error("esbuild produced no entry chunk");
@@ -81,8 +87,11 @@ export async function bundleForBrowser(
     entry,
     realtime,
     nodeImports,
-    inputs: inputsByPackage(result.metafile),
+    inputs: byPackage(
+      Object.entries(result.metafile.inputs).map(([path, input]) => [path, input.bytes]),
+    ),
     entryModules,
+    entryByPackage,
   };
 }
 
@@ -90,12 +99,12 @@ function relative(path: string, metafile: Metafile): string {
   return Object.keys(metafile.outputs).find((out) => path.endsWith(out)) ?? path;
 }
 
-function inputsByPackage(metafile: Metafile): Array<{ name: string; bytes: number }> {
+function byPackage(sizes: Array<[string, number]>): Array<{ name: string; bytes: number }> {
   const totals = new Map<string, number>();
-  for (const [path, input] of Object.entries(metafile.inputs)) {
+  for (const [path, bytes] of sizes) {
     const match = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(path);
     const name = match?.[1] ?? (path.includes("protocol/") ? "@chorus/protocol" : "@chorus/core");
-    totals.set(name, (totals.get(name) ?? 0) + input.bytes);
+    totals.set(name, (totals.get(name) ?? 0) + bytes);
   }
   return [...totals].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }

@@ -32,9 +32,9 @@ console.log(line("realtime chunk, loaded on first use (mqtt.js)", everything.rea
 console.log(line("@chorus/protocol alone, every export", protocol.entry));
 const budget = everything.entry.gz <= BROWSER_BUDGET_GZ_BYTES ? "within" : "OVER";
 console.log(`budget ${kb(BROWSER_BUDGET_GZ_BYTES)} gz without realtime: ${budget}`);
-console.log("largest inputs of the entry (bytes before minifying):");
-for (const input of everything.inputs.filter((i) => i.name !== "mqtt").slice(0, 6)) {
-  console.log(`  ${input.name.padEnd(24)} ${kb(input.bytes).padStart(9)}`);
+console.log("what the entry is made of (minified bytes by package):");
+for (const part of everything.entryByPackage.filter((p) => p.bytes > 0)) {
+  console.log(`  ${part.name.padEnd(24)} ${kb(part.bytes).padStart(9)}`);
 }
 if (everything.nodeImports.length > 0) {
   console.log(`Node built-ins reached: ${everything.nodeImports.join(", ")}`);

@@ -28,6 +28,9 @@ describe("the browser entry, bundled", () => {
       PACKAGE_DIR,
     );
     expect(bundle.nodeImports).toEqual([]);
+    // The `browser` export condition chose the browser build, not the Node one.
+    expect(bundle.entryModules.some((m) => /(^|\/)dist\/browser\.js$/.test(m))).toBe(true);
+    expect(bundle.entryModules).not.toContain("dist/index.js");
     // The page's own chunk does not carry mqtt.js; realtime loads it.
     expect(bundle.inputs.map((i) => i.name)).toContain("mqtt");
     expect(bundle.realtime.min).toBeGreaterThan(100_000);
