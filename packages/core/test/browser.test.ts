@@ -125,6 +125,37 @@ describe("the browser entry in a real Chromium, against a real hub", () => {
     await page.close();
   });
 
+  it("stamps trace context in a page: withTrace holds for the synchronous part of its function", async () => {
+    const page = await openPage();
+    const ids = await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({
+          url: g.location.origin,
+          apiKey: key,
+          channel: "page-trace",
+        });
+        const out = chorus.withTrace(() => ({
+          outer: chorus.emit({ type: "agent.start" }),
+          inner: chorus.withTrace(() => chorus.emit({ type: "tool.start" })),
+        }));
+        const outside = chorus.emit({ type: "custom" });
+        await chorus.close();
+        return { ...out, outside };
+      },
+      { key: KEY_A },
+    );
+    const stored = await storedEvents(hub, { channel: "page-trace" });
+    const byId = new Map(stored.map((e) => [e.id, e as typeof e & Partial<Core.ChorusEvent>]));
+    const outer = byId.get(ids.outer ?? "");
+    const inner = byId.get(ids.inner ?? "");
+    expect(outer?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(inner?.traceId).toBe(outer?.traceId);
+    expect(inner?.parentSpanId).toBe(outer?.spanId);
+    expect(byId.get(ids.outside ?? "")?.traceId).toBeUndefined();
+    await page.close();
+  });
+
   it("streams a channel, and a stream opened with { after } resumes with nothing missed or repeated", async () => {
     const page = await openPage();
     await page.evaluate(
