@@ -140,6 +140,16 @@ describe("several hubs on one Postgres database", () => {
     await reader.close();
   });
 
+  it("a NUL character Postgres text cannot hold is a 400, not a 500", async () => {
+    const {
+      hubs: [hub],
+    } = await cluster(1);
+    const res = await api(hub as Hub, "/v1/intents", { body: { title: "a\u0000b" } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("validation_failed");
+    expect(res.body.error.message).toMatch(/NUL/);
+  });
+
   it("Postgres unreachable: 503 with Retry-After and /readyz fails; when it returns, writes go on", async () => {
     const {
       db,

@@ -84,6 +84,13 @@ export function toHttpError(error: unknown): HttpError | undefined {
     });
   }
   const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+  // Postgres `text` cannot hold U+0000, which JSON allows in a title or description.
+  if (code === "22021" || code === "22P05") {
+    return new HttpError(
+      ErrorCodes.ValidationFailed,
+      "text fields cannot contain the NUL character (\\u0000)",
+    );
+  }
   if (typeof code === "string") {
     const known = FRAMEWORK_ERRORS[code];
     if (known) return new HttpError(known[0], known[1]);
