@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { systemTool } from "./system-tools.js";
 
 /*
  * The real browser of the browser tests (core's browser entry, the console): Debian's Chromium,
@@ -21,9 +22,17 @@ const FLAGS = [
 ];
 
 /**
- * Launch the real Chromium. Missing, it is a failure with the fix in the message, never a skip:
- * these tests are the only proof the code works in a browser.
+ * Whether the browser tests run (`describe.runIf(chromiumRuns)`): always under CI, where a
+ * missing Chromium fails them; skipped with a warning on a machine without it (see
+ * system-tools.ts).
  */
+export const chromiumRuns = systemTool(
+  "browser tests in Chromium",
+  existsSync(CHROMIUM_PATH),
+  "apt-get install chromium, or set CHORUS_CHROMIUM_PATH",
+);
+
+/** Launch the real Chromium; missing, it fails with the fix in the message. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(

@@ -1,12 +1,11 @@
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import Anthropic from "@anthropic-ai/sdk";
 import type { MessageParam } from "@anthropic-ai/sdk/resources/messages";
 import { Chorus, type EmitEvent } from "@chorus/core";
 import { Anthropic as PostHogAnthropic } from "@posthog/ai/anthropic";
 import { PostHog } from "posthog-node";
+import { startReceiver } from "../../../scripts/bench-receiver-client.js";
 import { wrapAnthropic } from "../src/index.js";
 import { type MessageBody, message, sseEvents, text, toolUse } from "../test/helpers/messages.js";
 
@@ -215,16 +214,6 @@ function printTable(title: string, rows: { name: string; us: number[][] }[]): vo
       `| ${name} | ${spread(base, 1)} | ${spread(ratio(adapter, base))} | ${spread(ratio(full, base))} | ${spread(ratio(posthog, base))} | ${spread(ratio(full, posthog))} |`,
     );
   }
-}
-
-/** The counting receiver (`scripts/bench-receiver.mjs`) in a child process. */
-async function startReceiver(): Promise<{ url: string; stop(): void }> {
-  const script = fileURLToPath(new URL("../../../scripts/bench-receiver.mjs", import.meta.url));
-  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve) => {
-    child.stdout.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 /** A local HTTP server with the same canned answers, for the cost beside a real socket. */

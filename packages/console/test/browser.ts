@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { screenshot as saveScreenshot } from "../../../test/chromium.js";
 
-export { launchChromium } from "../../../test/chromium.js";
+export { chromiumRuns, launchChromium } from "../../../test/chromium.js";
 
 /** Screenshots land here, a CI artifact (gitignored). */
 export const ARTIFACTS_DIR = join(import.meta.dirname, "..", "test-output");

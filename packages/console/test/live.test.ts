@@ -5,10 +5,10 @@ import { Chorus } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, screenshot } from "./browser.js";
+import { chromiumRuns, launchChromium, screenshot } from "./browser.js";
 import { client, KEY, openConsole, startHub } from "./helpers.js";
 
-describe("the console stays live in a real Chromium", () => {
+describe.runIf(chromiumRuns)("the console stays live in a real Chromium", () => {
   let browser: Browser;
   const dirs: string[] = [];
   beforeAll(async () => {

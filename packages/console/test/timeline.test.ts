@@ -1,10 +1,10 @@
 import type { Hub } from "@chorus/hub";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, screenshot } from "./browser.js";
+import { chromiumRuns, launchChromium, screenshot } from "./browser.js";
 import { client, KEY, openConsole, startHub } from "./helpers.js";
 
-describe("the timeline in a real Chromium", () => {
+describe.runIf(chromiumRuns)("the timeline in a real Chromium", () => {
   let hub: Hub;
   let browser: Browser;
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import type { Hub } from "@chorus/hub";
 import type { ChorusEvent } from "@chorus/protocol";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, screenshot } from "./browser.js";
+import { chromiumRuns, launchChromium, screenshot } from "./browser.js";
 import { KEY, openConsole, startHub } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -66,7 +66,7 @@ function depths(events: ChorusEvent[]): Map<string, number> {
   return new Map([...parent.keys()].map((span) => [span, depth(span)]));
 }
 
-describe("the trace view of the demo's run", () => {
+describe.runIf(chromiumRuns)("the trace view of the demo's run", () => {
   let hub: Hub;
   let browser: Browser;
   beforeAll(async () => {

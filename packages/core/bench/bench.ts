@@ -1,7 +1,13 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Chorus, type ChorusOptions, type EmitEvent } from "../src/index.js";
-import { BENCH_KEY, refusedUrl, startHangingServer, startHubProcess } from "./servers.js";
+import { Chorus, type ChorusOptions } from "../src/index.js";
+import {
+  BENCH_KEY,
+  refusedUrl,
+  startHangingServer,
+  startHubProcess,
+  toolEvent as event,
+} from "./servers.js";
 import { measure, type OpCost } from "./stats.js";
 
 /*
@@ -14,20 +20,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SAMPLE = { blocks: 2000, blockSize: 100, warmupBlocks: 200 };
 const THROUGHPUT_EVENTS = 100_000;
 const OUTAGE_EMITS = 1_000_000;
-
-/** A typical adapter event: a tool call with arguments, stamped and captured by emit(). */
-function event(i: number): EmitEvent {
-  return {
-    type: "tool.start",
-    agent: "bench-agent",
-    payload: {
-      name: "search",
-      callId: `call-${i}`,
-      arguments: { query: "what is chorus", limit: 10 },
-    },
-    metadata: { framework: "bench", model: "model-x" },
-  };
-}
 
 function makeClient(url: string, extra: ChorusOptions = {}): Chorus {
   return new Chorus({

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { Chorus, type EmitEvent } from "../src/index.js";
+import { Chorus } from "../src/index.js";
+import { startReceiver } from "../../../scripts/bench-receiver-client.js";
+import { toolEvent } from "./servers.js";
 import { measure } from "./stats.js";
 
 /*
@@ -25,45 +25,6 @@ const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 5);
 const RATE = 1000; // events per second in the steady run
 const SAMPLE = { blocks: 300, blockSize: 100, warmupBlocks: 50 };
 const KEY = "key_bench_0123456789";
-
-interface ReceiverStats {
-  events: { requests: number; items: number; latencies: number[] };
-  traces: { requests: number; items: number; latencies: number[] };
-}
-
-/** The receiver (`scripts/bench-receiver.mjs`): its own process, counting what arrives. */
-async function startReceiver(): Promise<{
-  url: string;
-  stats(): Promise<ReceiverStats>;
-  reset(): Promise<void>;
-  stop(): void;
-}> {
-  const script = fileURLToPath(new URL("../../../scripts/bench-receiver.mjs", import.meta.url));
-  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve) => {
-    child.stdout.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    url,
-    stats: async () => (await (await fetch(`${url}/stats`)).json()) as ReceiverStats,
-    reset: async () => void (await fetch(`${url}/reset`, { method: "POST" })),
-    stop: () => child.kill(),
-  };
-}
-
-function toolEvent(i: number): EmitEvent {
-  return {
-    type: "tool.start",
-    agent: "bench-agent",
-    payload: {
-      name: "search",
-      callId: `call-${i}`,
-      arguments: { query: "what is chorus", limit: 10 },
-    },
-    metadata: { framework: "bench", model: "model-x" },
-  };
-}
 
 interface Contender {
   name: string;

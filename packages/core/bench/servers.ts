@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
+import type { EmitEvent } from "../src/index.js";
 
 export const BENCH_KEY = "key_bench_0123456789";
 
@@ -41,7 +42,12 @@ export async function startHubProcess(
 }
 
 /** A server that accepts connections and never answers: a hung hub. */
-export async function startHangingServer(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startHangingServer(): Promise<{
+  url: string;
+  /** Connections open now. */
+  readonly accepted: number;
+  stop(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -52,6 +58,9 @@ export async function startHangingServer(): Promise<{ url: string; stop(): Promi
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    get accepted() {
+      return sockets.size;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -67,4 +76,18 @@ export async function refusedUrl(): Promise<string> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+/** A typical adapter event: a tool call with arguments, stamped and captured by emit(). */
+export function toolEvent(i: number): EmitEvent {
+  return {
+    type: "tool.start",
+    agent: "bench-agent",
+    payload: {
+      name: "search",
+      callId: `call-${i}`,
+      arguments: { query: "what is chorus", limit: 10 },
+    },
+    metadata: { framework: "bench", model: "model-x" },
+  };
 }

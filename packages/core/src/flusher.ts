@@ -81,7 +81,7 @@ export class Flusher {
     if (this.#stopped) return;
     const now = Date.now();
     this.#oldestAt ??= now;
-    this.#wake(this.#lingerLeft(now));
+    this.#wake(this.#lingerLeft(now), now);
   }
 
   /** How long the queue's partial batch may still linger (0: send now). */
@@ -141,9 +141,9 @@ export class Flusher {
       waiter.resolve(this.#deps.counters.settled >= waiter.target);
   }
 
-  #wake(delayMs: number): void {
+  #wake(delayMs: number, now = Date.now()): void {
     if (this.#stopped) return;
-    const at = Math.max(Date.now() + delayMs, this.#blockedUntil);
+    const at = Math.max(now + delayMs, this.#blockedUntil);
     if (this.#timer !== undefined && this.#timerAt <= at) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;

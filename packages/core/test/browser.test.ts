@@ -5,7 +5,7 @@ import type { Hub } from "@chorus/hub";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, screenshot } from "../../../test/chromium.js";
+import { chromiumRuns, launchChromium, screenshot } from "../../../test/chromium.js";
 import { bundleForBrowser } from "../bench/browser-size.js";
 import type * as Core from "../src/index.js";
 import { client, closeAll, KEY_A, refusedPort, startHub, storedEvents } from "./helpers.js";
@@ -52,7 +52,7 @@ describe("the browser entry, bundled", () => {
   });
 });
 
-describe("the browser entry in a real Chromium, against a real hub", () => {
+describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a real hub", () => {
   let hub: Hub;
   let browser: Browser;
   let pageDir: string;

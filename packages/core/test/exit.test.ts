@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "@chorus/hub";
+import { startHangingServer } from "../bench/servers.js";
 import {
   closeAll,
   client,
@@ -52,29 +52,6 @@ function run(url: string, close: boolean) {
   });
 }
 
-/** A "hub" that accepts connections and never answers a byte. */
-async function hangingServer() {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get accepted() {
-      return sockets.size;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe("nothing of Chorus keeps a process alive", () => {
   let hub: Hub;
   beforeAll(async () => {
@@ -105,19 +82,19 @@ describe("nothing of Chorus keeps a process alive", () => {
     });
 
     it(`hub accepting and never answering, ${how}: exits 0 though a request hangs`, async () => {
-      const hanging = await hangingServer();
+      const hanging = await startHangingServer();
       try {
         const { code, signal } = await run(hanging.url, close);
         expect(signal).toBeNull(); // not killed by the watchdog
         expect(code).toBe(0);
       } finally {
-        await hanging.close();
+        await hanging.stop();
       }
     });
   }
 
   it("close(timeout) aborts the request in flight and counts its events as dropped", async () => {
-    const hanging = await hangingServer();
+    const hanging = await startHangingServer();
     try {
       const chorus = client({ url: hanging.url, timeoutMs: REQUEST_TIMEOUT_MS });
       for (let i = 0; i < 5; i++) chorus.emit({ type: "custom" });
@@ -126,7 +103,7 @@ describe("nothing of Chorus keeps a process alive", () => {
       await chorus.close(100);
       expect(chorus.stats()).toMatchObject({ sent: 0, dropped: 5, queued: 0 });
     } finally {
-      await hanging.close();
+      await hanging.stop();
     }
   });
 

@@ -1,17 +1,18 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { PgStore } from "../src/store/pg.js";
+import { postgresBinDir } from "./pg-bin.js";
 
 /**
  * Vitest global setup of the `postgres` project: a throwaway Postgres cluster from Debian's
  * `postgresql` package (no Docker), on a free loopback port, with fsync off (tests need speed,
  * not durability). A template database is migrated once; each test store or hub gets a fresh
- * copy of it (`freshDb()` in store-under-test.ts). Missing Postgres is a failure, never a skip:
- * `.ci/run` installs it.
+ * copy of it (`freshDb()` in store-under-test.ts). Missing Postgres fails here; vitest.config.ts
+ * leaves the project out, with a warning, only outside CI (`.ci/run` installs it).
  */
 export const TEMPLATE_DB = "chorus_template";
 
@@ -22,17 +23,13 @@ declare module "vitest" {
 }
 
 function binDir(): string {
-  const root = "/usr/lib/postgresql";
-  const versions = existsSync(root)
-    ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb")))
-    : [];
-  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) {
+  const bin = postgresBinDir();
+  if (!bin) {
     throw new Error(
       "Postgres tests need Debian's postgresql package (initdb, pg_ctl): apt-get install postgresql",
     );
   }
-  return join(root, newest, "bin");
+  return bin;
 }
 
 async function freePort(): Promise<number> {

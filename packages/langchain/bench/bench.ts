@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
+import { startReceiver } from "../../../scripts/bench-receiver-client.js";
 import { question, scriptedAgent } from "./agent.js";
 import {
   bare,
@@ -24,16 +23,6 @@ import {
 const RUNS = Number(process.env.BENCH_RUNS ?? 25);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 24);
 const WARMUP_RUNS = Number(process.env.BENCH_WARMUP ?? 100);
-
-/** The counting receiver (`scripts/bench-receiver.mjs`) in its own process. */
-async function startReceiver(): Promise<{ url: string; stop(): void }> {
-  const script = fileURLToPath(new URL("../../../scripts/bench-receiver.mjs", import.meta.url));
-  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve) => {
-    child.stdout.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
-}
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 

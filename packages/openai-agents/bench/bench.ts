@@ -11,7 +11,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { instrument } from "../src/index.js";
-import { startReceiver } from "./receiver.js";
+import { startReceiver } from "../../../scripts/bench-receiver-client.js";
 import { createLoop, type Loop } from "./loop.js";
 
 /*

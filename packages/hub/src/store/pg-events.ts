@@ -1,7 +1,13 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
 import { inTransaction, LOCK_PRUNE } from "./pg-migrations.js";
-import { type EventRow, eventFromRow, orderEvent } from "./rows.js";
+import {
+  EVENT_OVERHEAD_BYTES,
+  type EventRow,
+  eventFromRow,
+  FILTER_COLUMNS,
+  orderEvent,
+} from "./rows.js";
 import type {
   CommittedPage,
   EventFilter,
@@ -11,8 +17,6 @@ import type {
   ReadLimits,
 } from "./types.js";
 
-/** Bytes counted per event beside its payload and metadata: ids, names and timestamps. */
-const EVENT_OVERHEAD_BYTES = 256;
 /** Rows deleted per retention statement: keeps each delete short while pruning a backlog. */
 const PRUNE_CHUNK = 5_000;
 /** The channel `NOTIFY` carries "seq N committed" on, for every hub's delivery tail. */
@@ -111,19 +115,6 @@ export async function insertEvents(
   }
 }
 
-const COLUMN: Record<
-  "channel" | "type" | "agent" | "app" | "env" | "traceId" | "intentId",
-  string
-> = {
-  channel: "channel",
-  type: "type",
-  agent: "agent",
-  app: "app",
-  env: "env",
-  traceId: "trace_id",
-  intentId: "intent_id",
-};
-
 export async function listEvents(
   pool: Pool,
   org: string,
@@ -136,7 +127,10 @@ export async function listEvents(
     params.push(value);
     return `$${params.length}`;
   };
-  for (const [key, column] of Object.entries(COLUMN) as [keyof typeof COLUMN, string][]) {
+  for (const [key, column] of Object.entries(FILTER_COLUMNS) as [
+    keyof typeof FILTER_COLUMNS,
+    string,
+  ][]) {
     const value = filter[key];
     if (value !== undefined) where.push(`${column} = ${param(value)}`);
   }
@@ -201,16 +195,16 @@ async function sizedRows<R extends SizedRow>(
   if (maxBytes === undefined) return { rows: (await pool.query<R>(sql, params)).rows, cut: false };
   params.push(maxBytes);
   const bound = `$${params.length}`;
-  const { rows } = await pool.query<R & { before: number }>(
-    `SELECT * FROM (SELECT q.*, COALESCE(SUM(q.bytes) OVER (ORDER BY q.seq
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM (${sql}) q) s
+  const { rows } = await pool.query<R & { before: number; total: number }>(
+    `SELECT * FROM (SELECT q.*, COUNT(*) OVER () AS total,
+        COALESCE(SUM(q.bytes) OVER (ORDER BY q.seq
+          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM (${sql}) q) s
       WHERE s.before < ${bound} ORDER BY s.seq`,
     params,
   );
-  // A row exists past the last one returned when the limit was not what stopped us.
-  const probe = rows.at(-1);
-  const cut = probe !== undefined && probe.before + probe.bytes >= maxBytes;
-  return { rows, cut };
+  // `total` counts the rows the query matched within its limit: fewer returned means the byte
+  // bound left some unread.
+  return { rows, cut: rows.length < (rows[0]?.total ?? 0) };
 }
 
 /** Delete events received before `cutoff`, in chunks, by one hub at a time (advisory lock). */

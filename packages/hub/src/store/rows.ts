@@ -1,6 +1,23 @@
 import type { ChorusEvent, Intent, IntentStatus } from "@chorus/protocol";
 
-/** Row shapes as SQLite returns them, and their mapping to wire objects. */
+/** Row shapes as the stores return them, and their mapping to wire objects. */
+
+/** Bytes counted per event beside its payload and metadata: ids, names and timestamps. */
+export const EVENT_OVERHEAD_BYTES = 256;
+
+/** Event filter fields that are plain column equality, and their columns (both stores). */
+export const FILTER_COLUMNS: Record<
+  "channel" | "type" | "agent" | "app" | "env" | "traceId" | "intentId",
+  string
+> = {
+  channel: "channel",
+  type: "type",
+  agent: "agent",
+  app: "app",
+  env: "env",
+  traceId: "trace_id",
+  intentId: "intent_id",
+};
 export interface EventRow {
   seq: number;
   id: string;

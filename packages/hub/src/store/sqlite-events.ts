@@ -1,6 +1,12 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type Database from "better-sqlite3";
-import { type EventRow, eventFromRow, orderEvent } from "./rows.js";
+import {
+  EVENT_OVERHEAD_BYTES,
+  type EventRow,
+  eventFromRow,
+  FILTER_COLUMNS,
+  orderEvent,
+} from "./rows.js";
 import type {
   CommittedPage,
   EventFilter,
@@ -16,8 +22,6 @@ const MAX_CACHED_QUERIES = 256;
 const EXISTS_CHUNK = 500;
 /** Rows deleted per retention statement: keeps each write lock short while pruning a backlog. */
 const PRUNE_CHUNK = 5_000;
-/** Bytes counted per event beside its payload and metadata: ids, names and timestamps. */
-const EVENT_OVERHEAD_BYTES = 256;
 
 const EVENT_COLUMNS = `seq, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id,
     intent_id, payload, metadata, occurred_at, received_at,
@@ -186,19 +190,6 @@ export class EventTable {
   }
 }
 
-const COLUMN: Record<
-  "channel" | "type" | "agent" | "app" | "env" | "traceId" | "intentId",
-  string
-> = {
-  channel: "channel",
-  type: "type",
-  agent: "agent",
-  app: "app",
-  env: "env",
-  traceId: "trace_id",
-  intentId: "intent_id",
-};
-
 function buildQuery(
   org: string,
   filter: EventFilter,
@@ -206,7 +197,10 @@ function buildQuery(
 ): { sql: string; params: Record<string, unknown> } {
   const where = ["org = @org", "seq > @after"];
   const params: Record<string, unknown> = { org, after: page.after ?? 0, limit: page.limit + 1 };
-  for (const [key, column] of Object.entries(COLUMN) as [keyof typeof COLUMN, string][]) {
+  for (const [key, column] of Object.entries(FILTER_COLUMNS) as [
+    keyof typeof FILTER_COLUMNS,
+    string,
+  ][]) {
     const value = filter[key];
     if (value === undefined) continue;
     where.push(`${column} = @${key}`);
