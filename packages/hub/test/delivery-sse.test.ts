@@ -119,9 +119,11 @@ describe.each(REPLAY_SOURCES)("delivery: replay from $source", ({ replayCacheByt
       const rest = await readSse(hub, "/v1/channels/slow/stream", {
         headers: { "last-event-id": String(from) },
       });
-      await rest.until(() => got.length + rest.frames.length >= all.length, 20_000).catch((error: unknown) => {
-        if (!rest.ended) throw error; // stuck, not dropped
-      });
+      await rest
+        .until(() => got.length + rest.frames.length >= all.length, 20_000)
+        .catch((error: unknown) => {
+          if (!rest.ended) throw error; // stuck, not dropped
+        });
       got.push(...rest.frames.map((f) => Number(f.id)));
       await rest.close();
       from = got.at(-1) ?? from;
