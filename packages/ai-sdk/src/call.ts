@@ -1,0 +1,265 @@
+import { currentTrace, EventTypes, type LlmErrorPayload, type TraceIdPool } from "@chorus/core";
+import {
+  type AnswerSummary,
+  type Capture,
+  errorInfo,
+  errorMetadata,
+  llmStartPayload,
+  modelId,
+  promptToolResults,
+  providerName,
+  resultMessage,
+  summarizeAnswer,
+  type ToolResult,
+  toTokenUsage,
+} from "./mapping.js";
+import type { PendingTools } from "./pending-tools.js";
+import type { Recorder, SpanRef } from "./recorder.js";
+import { StreamAssembler } from "./stream-assembler.js";
+import { isObj, str } from "./values.js";
+
+/** What every call through one middleware shares. */
+export interface CallContext {
+  recorder: Recorder;
+  pending: PendingTools;
+  capture: Capture;
+  emitTokens: boolean;
+  ids: TraceIdPool;
+}
+
+/**
+ * One model call (`doGenerate` or `doStream`; the SDK makes one per step of a tool loop and per
+ * retry), from request to the end of its answer: `llm.start` when it is made, then `llm.end`
+ * (with `agent.message` and a `tool.start` per tool call) or `llm.error`, exactly once.
+ *
+ * Where it hangs: inside a trace (`withTrace`, an intent handler) a child of that span. Outside
+ * one, a call whose prompt carries the results of tool calls this middleware saw is the next
+ * step of that loop: same trace, same parent as the step that asked. Anything else starts a
+ * trace. So one `generateText` with tools is one trace, with or without a `withTrace` around it.
+ */
+export class LlmCall {
+  readonly span: SpanRef;
+  readonly #ctx: CallContext;
+  readonly #startedAt = performance.now();
+  readonly #model: string | undefined;
+  readonly #provider: string | undefined;
+  readonly #metadata: Record<string, unknown>;
+  #ended = false;
+  #firstTokenMs: number | undefined;
+  #tokens = 0;
+
+  constructor(ctx: CallContext, params: unknown, model: unknown, method: "generate" | "stream") {
+    this.#ctx = ctx;
+    this.span = this.#spanFor(params);
+    this.#model = modelId(model);
+    this.#provider = providerName(model);
+    this.#metadata = { method };
+    const provider = isObj(model) ? str(model.provider) : undefined;
+    if (provider !== undefined) this.#metadata.modelProvider = provider;
+  }
+
+  /** Close the tool calls whose results this prompt carries, then announce the call. */
+  begin(params: unknown, model: unknown): void {
+    const { recorder } = this.#ctx;
+    recorder.safely(EventTypes.ToolEnd, () => this.#endTools(promptToolResults(params)));
+    recorder.emit(
+      EventTypes.LlmStart,
+      this.span,
+      llmStartPayload(params, model, this.#ctx.capture),
+      this.#metadata,
+    );
+  }
+
+  /** A `doGenerate` result. */
+  generated(result: unknown): void {
+    const r = isObj(result) ? result : {};
+    const content = Array.isArray(r.content) ? r.content : [];
+    const summary = summarizeAnswer(content, r.finishReason, r.usage, this.#ctx.capture);
+    this.#finish(summary, isObj(r.response) ? r.response : {});
+  }
+
+  failed(error: unknown, usage?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const payload: LlmErrorPayload = { error: errorInfo(error), latencyMs: this.#elapsed() };
+    if (this.#model !== undefined) payload.model = this.#model;
+    if (this.#provider !== undefined) payload.provider = this.#provider;
+    const tokens = toTokenUsage(usage);
+    if (tokens !== undefined) payload.usage = tokens;
+    this.#ctx.recorder.emit(EventTypes.LlmError, this.span, payload, {
+      ...this.#metadata,
+      ...errorMetadata(error),
+    });
+  }
+
+  /**
+   * The stream the SDK reads, observed on its way through: every part, error and cancellation
+   * passes unchanged (the same objects, in order, pulled only as the reader pulls).
+   */
+  observe<T>(source: ReadableStream<T>): ReadableStream<T> {
+    const { recorder, capture, emitTokens } = this.#ctx;
+    const assembler = new StreamAssembler();
+    const reader = source.getReader();
+    return new ReadableStream<T>(
+      {
+        pull: async (controller) => {
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (error) {
+            recorder.safely(EventTypes.LlmError, () => this.failed(error, assembler.usage));
+            controller.error(error);
+            return;
+          }
+          if (next.done) {
+            recorder.safely(EventTypes.LlmEnd, () => this.#streamEnded(assembler));
+            controller.close();
+            return;
+          }
+          const part = next.value;
+          recorder.safely("llm.stream", () => {
+            const { first, delta } = assembler.add(part);
+            if (first && this.#firstTokenMs === undefined) this.#firstTokenMs = this.#elapsed();
+            if (delta !== undefined && emitTokens && capture === "full") {
+              recorder.emit(
+                EventTypes.LlmToken,
+                this.span,
+                { token: delta, index: this.#tokens++ },
+                this.#metadata,
+              );
+            }
+          });
+          controller.enqueue(part);
+        },
+        cancel: async (reason) => {
+          recorder.safely(EventTypes.LlmError, () =>
+            this.failed(
+              { name: "AbortError", message: `the stream was cancelled: ${describe(reason)}` },
+              assembler.usage,
+            ),
+          );
+          await reader.cancel(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  #streamEnded(assembler: StreamAssembler): void {
+    if (!assembler.finished && assembler.error !== undefined) {
+      this.failed(assembler.error, assembler.usage);
+      return;
+    }
+    const summary = summarizeAnswer(
+      assembler.content(),
+      assembler.finishReason,
+      assembler.usage,
+      this.#ctx.capture,
+    );
+    const extra: Record<string, unknown> = {};
+    if (!assembler.finished) extra.incomplete = true;
+    if (assembler.error !== undefined) extra.streamError = errorInfo(assembler.error).message;
+    this.#finish(summary, assembler.response, extra);
+  }
+
+  #finish(summary: AnswerSummary, response: Record<string, unknown>, extra = {}): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const { recorder, pending, capture, ids } = this.#ctx;
+    const metadata: Record<string, unknown> = { ...this.#metadata, ...extra };
+    const responseId = str(response.id);
+    if (responseId !== undefined) metadata.responseId = responseId;
+    const end = { ...summary.end, latencyMs: this.#elapsed() };
+    const model = str(response.modelId) ?? this.#model;
+    if (model !== undefined) end.model = model;
+    if (this.#provider !== undefined) end.provider = this.#provider;
+    if (this.#firstTokenMs !== undefined) end.timeToFirstTokenMs = this.#firstTokenMs;
+    recorder.emit(EventTypes.LlmEnd, this.span, end, metadata);
+
+    if (capture === "full" && summary.text !== "") {
+      recorder.emit(
+        EventTypes.AgentMessage,
+        this.span,
+        { role: "assistant", text: summary.text },
+        this.#metadata,
+      );
+    }
+    const now = performance.now();
+    for (const tool of summary.toolCalls) {
+      recorder.safely(EventTypes.ToolStart, () => {
+        // A tool call is a child of the model call that asked for it; its end reuses this span.
+        const span: SpanRef = {
+          ...this.span,
+          spanId: ids.spanId(),
+          parentSpanId: this.span.spanId,
+        };
+        const payload = {
+          name: tool.name,
+          callId: tool.callId,
+          ...(capture === "full" ? { arguments: tool.input } : {}),
+        };
+        recorder.emit(EventTypes.ToolStart, span, payload, {
+          ...(tool.providerExecuted ? { providerExecuted: true } : {}),
+        });
+        pending.add(tool.callId, { name: tool.name, startedAt: now, span, step: this.span });
+      });
+    }
+    // A provider-executed tool's result is in the same answer.
+    if (summary.toolResults.length > 0) this.#endTools(summary.toolResults);
+  }
+
+  #endTools(results: Iterable<ToolResult>): void {
+    const { recorder, pending, capture } = this.#ctx;
+    if (pending.size === 0) return;
+    for (const result of results) {
+      const tool = pending.take(result.callId);
+      if (tool === undefined) continue;
+      const latencyMs = Math.round(performance.now() - tool.startedAt);
+      const base = { name: tool.name, callId: result.callId, latencyMs };
+      if (result.isError) {
+        const message = capture === "full" ? resultMessage(result.output) : "tool error";
+        recorder.emit(EventTypes.ToolError, tool.span, { ...base, error: { message } });
+      } else {
+        recorder.emit(
+          EventTypes.ToolEnd,
+          tool.span,
+          capture === "full" ? { ...base, result: result.output } : base,
+        );
+      }
+      if (pending.size === 0) return;
+    }
+  }
+
+  #spanFor(params: unknown): SpanRef {
+    const { ids, pending } = this.#ctx;
+    const parent = currentTrace();
+    if (parent !== undefined) {
+      const span: SpanRef = {
+        traceId: parent.traceId,
+        spanId: ids.spanId(),
+        parentSpanId: parent.spanId,
+      };
+      if (parent.intentId !== undefined) span.intentId = parent.intentId;
+      if (parent.agent !== undefined) span.agent = parent.agent;
+      return span;
+    }
+    if (pending.size > 0) {
+      for (const result of promptToolResults(params)) {
+        const step = pending.get(result.callId)?.step;
+        if (step === undefined) continue;
+        const { spanId: _, ...same } = step;
+        return { ...same, spanId: ids.spanId() };
+      }
+    }
+    return { traceId: ids.traceId(), spanId: ids.spanId() };
+  }
+
+  #elapsed(): number {
+    return Math.round(performance.now() - this.#startedAt);
+  }
+}
+
+function describe(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return reason === undefined ? "no reason given" : String(reason);
+}
