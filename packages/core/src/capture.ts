@@ -237,7 +237,16 @@ export class Capture {
     const n = Math.min(keys.length, MAX_ENTRIES);
     for (let i = 0; i < n; i++) {
       const key = keys[i] as string;
-      this.#put(out, key, () => (object as Record<string, unknown>)[key], depth, ancestors);
+      const action = this.#action(key);
+      if (action === DROP) continue;
+      let v: unknown;
+      try {
+        v = (object as Record<string, unknown>)[key];
+      } catch (error) {
+        out[key] = `[Unserializable: ${describe(error)}]`;
+        continue;
+      }
+      this.#put(out, key, v, action, depth, ancestors);
     }
     if (keys.length > MAX_ENTRIES) out["…"] = `[${keys.length - MAX_ENTRIES} more keys]`;
     return out;
@@ -255,27 +264,22 @@ export class Capture {
         out["…"] = `[${map.size - MAX_ENTRIES} more keys]`;
         break;
       }
-      this.#put(out, typeof k === "string" ? k : String(k), () => v, depth, ancestors);
+      const key = typeof k === "string" ? k : String(k);
+      const action = this.#action(key);
+      if (action !== DROP) this.#put(out, key, v, action, depth, ancestors);
     }
     return out;
   }
 
+  /** Put the copy of `v` (read from `key`, whose action is not DROP) into `out`. */
   #put(
     out: Record<string, unknown>,
     key: string,
-    read: () => unknown,
+    v: unknown,
+    action: KeyAction,
     depth: number,
     ancestors: object[],
   ): void {
-    const action = this.#action(key);
-    if (action === DROP) return;
-    let v: unknown;
-    try {
-      v = read();
-    } catch (error) {
-      out[key] = `[Unserializable: ${describe(error)}]`;
-      return;
-    }
     // A number, boolean or null under a secret-looking key (`maxTokens`-like counts, flags) is
     // not a secret; anything else is replaced, unless it is a canonical field at the top.
     if (

@@ -1,9 +1,11 @@
 import {
   type EventInput,
   eventInputSchema,
+  idSchema,
   MAX_EVENT_BYTES,
   SPAN_ID_PATTERN,
   TRACE_ID_PATTERN,
+  timestampSchema,
 } from "@chorus/protocol";
 import { CANONICAL_PAYLOAD_FIELDS, Capture, type CaptureOptions } from "./capture.js";
 import { type ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
@@ -66,10 +68,11 @@ const ENVELOPE_MEMO_SIZE = 1024;
  * Validation is the hub's own `eventInputSchema`. Because that schema checks each field on its
  * own (a strict object, no cross-field rules), a combination of type, channel, env, app, agent
  * and intent id that passed once passes again; it is memoized, and later events with that
- * envelope only have their trace ids checked (with the protocol's own patterns). Payload and
- * metadata are plain objects by construction after capture. Events carrying their own `id` or
- * `occurredAt`, unknown fields, or a new envelope take the full schema. This keeps `emit()`
- * in the low microseconds on the hot path.
+ * envelope only have their trace ids, and their own `id` and `occurredAt` when they carry them
+ * (adapters stamp a span's start time), checked with the protocol's own patterns and schemas.
+ * Payload and metadata are plain objects by construction after capture. Events with unknown
+ * fields or a new envelope take the full schema. This keeps `emit()` in the low microseconds
+ * on the hot path.
  */
 export class EventBuilder {
   readonly #defaults: EventDefaults;
@@ -149,11 +152,11 @@ export class EventBuilder {
     const stampTime = event.occurredAt === undefined;
     const envelope = unknownKeys ? undefined : envelopeKey(event);
     const fast =
-      stampId &&
-      stampTime &&
       envelope !== undefined &&
       this.#validEnvelopes.has(envelope) &&
-      traceIdsValid(event);
+      traceIdsValid(event) &&
+      (stampId || idSchema.safeParse(event.id).success) &&
+      (stampTime || timestampSchema.safeParse(event.occurredAt).success);
     if (!fast) {
       const parsed = eventInputSchema.safeParse(event);
       if (!parsed.success) {

@@ -35,6 +35,10 @@ describe("EventBuilder", () => {
       { type: "custom", unknown: 1 },
       { type: "custom", id: "has spaces" },
       { type: "custom", occurredAt: "yesterday" },
+      { type: "custom", occurredAt: 1_700_000_000_000 },
+      { type: "custom", occurredAt: new Date("not a date") },
+      { type: "custom", id: 42 },
+      { type: "custom", id: "x".repeat(200) },
       { type: "custom", channel: "a\u0007b" },
       { type: "custom", agent: 42 },
       { type: "custom", channel: "c", env: "" },
@@ -44,6 +48,22 @@ describe("EventBuilder", () => {
       expect(result.ok, JSON.stringify(event)).toBe(false);
       if (!result.ok) expect(result.error).toBeInstanceOf(ValidationError);
     }
+  });
+
+  it("keeps an event's own id and time on the memoized path (adapters stamp a span's start)", () => {
+    const b = builder();
+    expect(b.build({ type: "custom" }).ok).toBe(true);
+    const own = b.build({
+      type: "custom",
+      id: "run-1:start",
+      occurredAt: new Date(Date.UTC(2026, 0, 2)),
+    });
+    expect(own.ok && own.value.event).toMatchObject({
+      id: "run-1:start",
+      occurredAt: "2026-01-02T00:00:00.000Z",
+    });
+    const offset = b.build({ type: "custom", occurredAt: "2026-01-02T03:04:05+02:00" });
+    expect(offset.ok && offset.value.event.occurredAt).toBe("2026-01-02T03:04:05+02:00");
   });
 
   it("takes trace context from the current span, explicit fields winning", () => {
