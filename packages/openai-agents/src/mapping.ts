@@ -96,7 +96,7 @@ export function llmEnd(
     const payload: LlmErrorPayload = {
       model: call.model,
       provider: PROVIDER,
-      error: errorInfo(error),
+      error: modelErrorInfo(error),
       latencyMs: timing.latencyMs,
     };
     return { type: EventTypes.LlmError, payload: compact(payload) };
@@ -233,6 +233,39 @@ export function errorInfo(error: SpanErrorLike): ErrorInfo {
     typeof detail === "string" && detail !== "" ? `${error.message}: ${detail}` : error.message;
   const type = typeof error.data?.type === "string" ? error.data.type : undefined;
   return type === undefined ? { message } : { message, type };
+}
+
+/**
+ * The OpenAI client's error classes by HTTP status, as `openai` creates them
+ * (`APIError.generate`, listed in its README under "Handling errors").
+ */
+const OPENAI_ERROR_CLASSES: Readonly<Record<number, string>> = {
+  400: "BadRequestError",
+  401: "AuthenticationError",
+  403: "PermissionDeniedError",
+  404: "NotFoundError",
+  409: "ConflictError",
+  422: "UnprocessableEntityError",
+  429: "RateLimitError",
+};
+
+/**
+ * The error of a model that traces itself: the SDK's own OpenAI models, whose failures are the
+ * `openai` client's `APIError`s. The SDK records only the error's message on the span (never the
+ * error, its `status` or the body's `type`), and that client writes the HTTP status at the start
+ * of every message (`"500 The server had an error"`): the status is read from there, and the
+ * error class the client picks for it is the type. A message not of that form is left as it is.
+ */
+export function modelErrorInfo(error: SpanErrorLike): ErrorInfo {
+  const info = errorInfo(error);
+  const match = /^([1-5]\d\d) /.exec(error.message);
+  if (!match) return info;
+  const status = Number(match[1]);
+  const type =
+    info.type ??
+    OPENAI_ERROR_CLASSES[status] ??
+    (status >= 500 ? "InternalServerError" : "APIError");
+  return { ...info, status, type };
 }
 
 /** Tool arguments arrive as a JSON string; parsed, they read better and redact per key. */

@@ -59,8 +59,11 @@ async function runWith(
       tools: [getWeather],
     });
     if (options.hooks) handle.observe(agent);
-    const result = await run(agent, `Weather in ${city}?`);
-    return { result, events: await readEvents(chorus, channel) };
+    const outcome = await run(agent, `Weather in ${city}?`).then(
+      (result) => ({ result, error: undefined }),
+      (error: unknown) => ({ result: undefined, error }),
+    );
+    return { ...outcome, events: await readEvents(chorus, channel) };
   } finally {
     await openai.close();
   }
@@ -69,7 +72,7 @@ async function runWith(
 describe("a model that traces itself", () => {
   it("Responses API: llm events from response spans, call ids from the model's output", async () => {
     const { result, events } = await runWith(true, responsesScript(), "Oslo");
-    expect(result.finalOutput).toBe("Snow in Oslo.");
+    expect(result?.finalOutput).toBe("Snow in Oslo.");
     expect(events.map((e) => e.type)).toEqual([
       "agent.start",
       "agent.start",
@@ -131,9 +134,33 @@ describe("a model that traces itself", () => {
     for (const start of starts) expect(start.payload.model).toBe("gpt-test-2025");
   });
 
+  it("Responses API answering 500: llm.error carries the HTTP status and the client's error class", async () => {
+    const { error: failed, events } = await runWith(true, [], "Oslo");
+    expect(failed).toMatchObject({ status: 500 });
+    const [error] = ofType(events, "llm.error");
+    // The SDK keeps only the error's message on its span, so the body's `type` never reaches a
+    // trace processor; the class the OpenAI client raised for the status does.
+    expect(error?.payload).toMatchObject({
+      provider: "openai",
+      error: { status: 500, type: "InternalServerError" },
+    });
+    expect(error?.payload).toMatchObject({
+      error: { message: expect.stringContaining("script exhausted") },
+    });
+  });
+
+  it("Chat Completions answering 500: llm.error carries the HTTP status and the client's error class", async () => {
+    const { error: failed, events } = await runWith(false, [], "Rome");
+    expect(failed).toMatchObject({ status: 500 });
+    expect(ofType(events, "llm.error")[0]?.payload).toMatchObject({
+      model: "gpt-chat-test",
+      error: { status: 500, type: "InternalServerError" },
+    });
+  });
+
   it("Chat Completions: llm events from generation spans", async () => {
     const { result, events } = await runWith(false, chatScript(), "Rome");
-    expect(result.finalOutput).toBe("Sun in Rome.");
+    expect(result?.finalOutput).toBe("Sun in Rome.");
     const [first, second] = ofType(events, "llm.end");
     expect(first?.payload).toMatchObject({
       model: "gpt-chat-test",

@@ -23,7 +23,12 @@ export async function startFakeOpenAI(script: Record<string, unknown>[]): Promis
     req.on("end", () => {
       requests.push({ path: req.url ?? "", body: raw ? JSON.parse(raw) : undefined });
       const body = queue.shift();
-      res.writeHead(body ? 200 : 500, { "content-type": "application/json" });
+      // An exhausted script answers as OpenAI does when it fails, and says not to retry (the
+      // SDK honours `x-should-retry`), so a test of the failure does not wait out the SDK's backoff.
+      res.writeHead(body ? 200 : 500, {
+        "content-type": "application/json",
+        ...(body ? {} : { "x-should-retry": "false" }),
+      });
       res.end(
         JSON.stringify(body ?? { error: { message: "script exhausted", type: "server_error" } }),
       );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toSpanId, toTraceId } from "../src/ids.js";
-import { errorInfo } from "../src/mapping.js";
+import { errorInfo, modelErrorInfo } from "../src/mapping.js";
 import { fromGeneration, fromResponse } from "../src/model-call.js";
 import { BoundedMap } from "../src/span-map.js";
 import { toTokenUsage } from "../src/usage.js";
@@ -174,5 +174,37 @@ describe("errorInfo", () => {
       message: "Error running tool: boom",
     });
     expect(errorInfo({ message: "x" })).toEqual({ message: "x" });
+  });
+});
+
+describe("modelErrorInfo", () => {
+  it("reads the status the OpenAI client writes first in its message, and the class it picks", () => {
+    expect(modelErrorInfo({ message: "429 Rate limit reached" })).toEqual({
+      message: "429 Rate limit reached",
+      status: 429,
+      type: "RateLimitError",
+    });
+    expect(modelErrorInfo({ message: "503 upstream" })).toMatchObject({
+      status: 503,
+      type: "InternalServerError",
+    });
+    expect(modelErrorInfo({ message: "418 teapot" })).toMatchObject({
+      status: 418,
+      type: "APIError",
+    });
+  });
+
+  it("leaves other messages alone, and keeps a type the SDK recorded", () => {
+    expect(modelErrorInfo({ message: "Connection error." })).toEqual({
+      message: "Connection error.",
+    });
+    expect(modelErrorInfo({ message: "2024 was a year" })).toEqual({ message: "2024 was a year" });
+    expect(modelErrorInfo({ message: "400 bad", data: { type: "invalid_request_error" } })).toEqual(
+      {
+        message: "400 bad",
+        status: 400,
+        type: "invalid_request_error",
+      },
+    );
   });
 });
