@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // `import.meta.url` in the CommonJS build too: src/otlp/schema.ts finds proto/ with it.
+  shims: true,
 });

@@ -13,5 +13,17 @@ export {
   resolveHubConfig,
 } from "./config.js";
 export { createHub, type Hub } from "./hub.js";
+export {
+  decodeOtlpTraces,
+  MAX_OTLP_SPANS,
+  OtlpDecodeError,
+  type OtlpFormat,
+  otlpFormatOf,
+} from "./otlp/decode.js";
+export {
+  decodeOtlpTraceResponse,
+  encodeOtlpTraceResponse,
+  type OtlpTraceResponse,
+} from "./otlp/response.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";

@@ -18,4 +18,19 @@ describe("built dist", () => {
     expect(typeof mod.createHub).toBe("function");
     expect(mod.parseDuration("7d")).toBe(7 * 86_400_000);
   });
+  // The OTLP decoder reads the vendored .proto files from the package's proto/ folder.
+  it("decodes OTLP protobuf from both builds", async () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require("@chorus/hub") as typeof import("../src/index.js");
+    const esm = await import("@chorus/hub");
+    for (const { encodeOtlpTraceResponse, decodeOtlpTraceResponse, decodeOtlpTraces } of [
+      cjs,
+      esm,
+    ]) {
+      const partial = { partialSuccess: { rejectedSpans: 1 } };
+      const bytes = encodeOtlpTraceResponse(partial, "protobuf");
+      expect(decodeOtlpTraceResponse(bytes, "protobuf")).toEqual(partial);
+      expect(decodeOtlpTraces(new Uint8Array(), "application/x-protobuf")).toEqual([]);
+    }
+  });
 });

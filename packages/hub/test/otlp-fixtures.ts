@@ -1,0 +1,128 @@
+import { readFileSync } from "node:fs";
+import type { OtelAttributes, OtelSpan } from "@chorus/protocol";
+import { ROOT_CONTEXT, type SpanKind, trace, TraceFlags } from "@opentelemetry/api";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  BasicTracerProvider,
+  type IdGenerator,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+
+/**
+ * Spans recorded from the real SDKs by `@chorus/otel` (packages/otel/test/fixtures, written by its
+ * scripts/record-fixtures.ts): the Vercel AI SDK's `ai.*` spans, `gen_ai.*` semantic conventions
+ * and OpenInference. Read from there so both packages test against one recording.
+ */
+export const FIXTURES = ["ai-sdk-6", "gen-ai-semconv", "openinference-langchain"] as const;
+
+export interface RecordedSpan {
+  name: string;
+  kind?: number;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  startTime: [number, number];
+  endTime: [number, number];
+  status: { code: number; message?: string };
+  attributes: OtelAttributes;
+  events: { name: string; time: [number, number]; attributes?: OtelAttributes }[];
+  scope: string;
+}
+
+export function loadRecorded(name: (typeof FIXTURES)[number]): RecordedSpan[] {
+  const url = new URL(`../../otel/test/fixtures/${name}.json`, import.meta.url);
+  return JSON.parse(readFileSync(url, "utf8")) as RecordedSpan[];
+}
+
+const ms = ([s, ns]: [number, number]) => s * 1000 + ns / 1e6;
+
+/** A recorded span as the in-process path hands it to the mapping (what `toOtelSpan` builds). */
+export function asOtelSpan(s: RecordedSpan, resource?: OtelAttributes): OtelSpan {
+  return {
+    name: s.name,
+    traceId: s.traceId,
+    spanId: s.spanId,
+    ...(s.parentSpanId && { parentSpanId: s.parentSpanId }),
+    startTimeMs: ms(s.startTime),
+    endTimeMs: ms(s.endTime),
+    attributes: s.attributes,
+    status: s.status,
+    events: s.events.map((e) => ({
+      name: e.name,
+      timeMs: ms(e.time),
+      ...(e.attributes && { attributes: e.attributes }),
+    })),
+    ...(resource && { resource }),
+    scope: s.scope,
+  };
+}
+
+/**
+ * A real `BasicTracerProvider` that re-records spans with their original ids, times, attributes,
+ * events and status: an id generator hands out the recorded ids and a remote parent context
+ * carries the recorded parent. What it exports is what an instrumented app would export.
+ */
+export class Replayer {
+  readonly provider: BasicTracerProvider;
+  #next: RecordedSpan | undefined;
+
+  constructor(processors: SpanProcessor[], resource: OtelAttributes = {}) {
+    const ids: IdGenerator = {
+      generateTraceId: () => this.#current().traceId,
+      generateSpanId: () => this.#current().spanId,
+    };
+    this.provider = new BasicTracerProvider({
+      idGenerator: ids,
+      spanProcessors: processors,
+      resource: resourceFromAttributes(resource as Record<string, string>),
+    });
+  }
+
+  replay(spans: readonly RecordedSpan[]): void {
+    for (const s of spans) {
+      this.#next = s;
+      const tracer = this.provider.getTracer(s.scope);
+      const parent = s.parentSpanId
+        ? trace.setSpanContext(ROOT_CONTEXT, {
+            traceId: s.traceId,
+            spanId: s.parentSpanId,
+            traceFlags: TraceFlags.SAMPLED,
+            isRemote: true,
+          })
+        : ROOT_CONTEXT;
+      const span = tracer.startSpan(
+        s.name,
+        {
+          startTime: s.startTime,
+          attributes: s.attributes as Record<string, string>,
+          kind: (s.kind ?? 0) as SpanKind,
+        },
+        parent,
+      );
+      for (const e of s.events)
+        span.addEvent(e.name, e.attributes as Record<string, string>, e.time);
+      span.setStatus(s.status);
+      span.end(s.endTime);
+      this.#next = undefined;
+    }
+  }
+
+  #current(): RecordedSpan {
+    if (!this.#next) throw new Error("Replayer: a span was started outside replay()");
+    return this.#next;
+  }
+}
+
+/** Replay into memory and return the SDK's ReadableSpans (what an exporter serializes). */
+export function recordedReadableSpans(
+  spans: readonly RecordedSpan[],
+  resource?: OtelAttributes,
+): ReadableSpan[] {
+  const memory = new InMemorySpanExporter();
+  const replayer = new Replayer([new SimpleSpanProcessor(memory)], resource);
+  replayer.replay(spans);
+  return memory.getFinishedSpans();
+}
