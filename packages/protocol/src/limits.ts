@@ -19,3 +19,9 @@ export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
 /** Bytes of an intent's state document after a patch: state is coordination data, not a blob store. */
 export const MAX_INTENT_STATE_BYTES = 1024 * 1024;
+/**
+ * Levels of nesting (objects and arrays) in one JSON body or MQTT payload. The hub walks what it
+ * accepts recursively (size, schema, merge patch, deep equality), and a few thousand levels
+ * would overflow the stack; 128 is far beyond any real event or intent state and far below that.
+ */
+export const MAX_JSON_DEPTH = 128;

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import { MAX_JSON_DEPTH } from "@chorus/protocol";
+import { JsonTextError, parseJsonText } from "../json.js";
 import { HttpError } from "./errors.js";
 
 /** Content types the API reads. Merge patch is JSON with a different meaning, parsed the same way. */
@@ -22,27 +24,16 @@ export function installJsonParser(app: FastifyInstance): void {
   });
 }
 
-/**
- * JSON.parse, refusing `__proto__` keys: merging such a key (merge patch, spreads) would swap
- * an object's prototype. The reviver costs time, so it only runs when the text could hold one.
- */
+/** {@link parseJsonText} with its refusals as 400s. */
 export function parseJson(text: string): unknown {
-  if (text.trim() === "") return undefined;
   try {
-    if (!/__proto__|\\u/.test(text)) return JSON.parse(text);
-    return JSON.parse(text, (key, value: unknown) => {
-      if (key === "__proto__") throw new ProtoKeyError();
-      return value;
-    });
+    return parseJsonText(text);
   } catch (error) {
-    if (error instanceof ProtoKeyError) {
-      throw new HttpError("validation_failed", "keys named __proto__ are not accepted");
+    if (!(error instanceof JsonTextError)) throw error;
+    if (error.reason === "invalid_json") {
+      throw new HttpError("invalid_json", `request body is ${error.message}`);
     }
-    throw new HttpError(
-      "invalid_json",
-      `request body is not valid JSON: ${(error as Error).message}`,
-    );
+    const details = error.reason === "too_deep" ? { maxDepth: MAX_JSON_DEPTH } : undefined;
+    throw new HttpError("validation_failed", error.message, details);
   }
 }
-
-class ProtoKeyError extends Error {}

@@ -7,11 +7,13 @@ import {
 } from "@chorus/protocol";
 import type { HubContext } from "../context.js";
 import { normalizeEvents, storeAndPublish } from "../ingest.js";
+import { type JsonTextError, parseJsonText } from "../json.js";
 
 /** Why a publish on `chorus-in/` was not stored; the `reason` label of the dropped counter. */
 export type DropReason =
   | "too_large"
   | "invalid_json"
+  | "too_deep"
   | "invalid_event"
   | "topic_conflict"
   | "wrong_org"
@@ -57,9 +59,11 @@ export async function ingestPublish(
   if (payload.length > MAX_BODY_BYTES) return { ok: false, reason: "too_large" };
   let body: unknown;
   try {
-    body = JSON.parse(payload.toString("utf8"));
-  } catch {
-    return { ok: false, reason: "invalid_json" };
+    body = parseJsonText(payload.toString("utf8"));
+  } catch (error) {
+    // Too deep to walk safely, or a __proto__ key: refused like any invalid publish.
+    const reason = (error as JsonTextError).reason === "too_deep" ? "too_deep" : "invalid_json";
+    return { ok: false, reason };
   }
 
   let raw: unknown[];
