@@ -71,6 +71,15 @@ describe("chorus hub", () => {
     expect(c.err.join("\n")).toMatch(/--port must be a port number/);
     expect(await main(["hub", "--bogus"], c.io)).toBe(2);
     expect(await main(["hub", "--rate-limit", "lots"], c.io)).toBe(2);
+    // A bare number is not milliseconds: it needs a unit.
+    for (const bad of ["7", "7 days", "0h", "soon"]) {
+      c.err.length = 0;
+      expect(await main(["hub", "--retention", bad, "--db", ":memory:"], c.io), bad).toBe(2);
+      expect(c.err.join("\n")).toMatch(/--retention: invalid duration/);
+    }
+    c.err.length = 0;
+    await main(["hub", "--retention", "7"], c.io);
+    expect(c.err.join("\n")).toMatch(/a number and a unit \(ms, s, m, h, d, w\)/);
     expect(await main(["nope"], c.io)).toBe(2);
   });
 

@@ -22,7 +22,7 @@ export interface HubOptions {
   mqttPort?: number | false;
   /** SQLite file or `:memory:`. Env `CHORUS_DB`, default `.chorus/hub.db`. */
   db?: string;
-  /** Keep events this long (`7d`, `12h`, `30m`, or milliseconds). Env `CHORUS_RETENTION`. Default: forever. */
+  /** Keep events this long: `7d`, `12h`, `30m` (a unit is required), or a number of milliseconds. Env `CHORUS_RETENTION`. Default: forever. */
   retention?: string | number;
   /** `org:key,org2:key2` or a list. Env `CHORUS_API_KEYS`. Without keys a dev org and key are created. */
   apiKeys?: string | ApiKeyConfig[];
@@ -126,16 +126,27 @@ export function parseRateLimit(value: string | RateLimit | false): RateLimit | u
   return { max: Number(match[1]), windowMs: UNITS[match[2] as string] as number };
 }
 
-/** Parse `7d`, `12h`, `30m`, `45s`, `500ms` or a bare number of milliseconds. */
+/** The units a duration string must end with, as help texts name them. */
+export const DURATION_UNITS = "ms, s, m, h, d, w";
+
+/**
+ * Parse `7d`, `12h`, `30m`, `45s`, `500ms` (units {@link DURATION_UNITS}); a number is
+ * milliseconds. A string needs its unit: `"7"` is refused rather than read as 7 ms, which
+ * would make `--retention 7` delete every event within a minute.
+ */
 export function parseDuration(value: string | number): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`invalid duration: ${value}`);
     return value;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(value);
-  if (!match) throw new Error(`invalid duration "${value}" (use e.g. 7d, 12h, 30m)`);
-  const ms = Number(match[1]) * (UNITS[match[2] ?? "ms"] ?? 1);
-  if (ms <= 0) throw new Error(`invalid duration "${value}"`);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
+  if (!match) {
+    throw new Error(
+      `invalid duration "${value}": a number and a unit (${DURATION_UNITS}), e.g. 7d, 12h, 30m`,
+    );
+  }
+  const ms = Number(match[1]) * (UNITS[match[2] as string] as number);
+  if (ms <= 0) throw new Error(`invalid duration "${value}": must be more than 0`);
   return ms;
 }
 

@@ -6,6 +6,7 @@ export {
   DEFAULT_PORT,
   type HubLogger,
   type HubOptions,
+  DURATION_UNITS,
   parseDuration,
   parseRateLimit,
   type RateLimit,

@@ -56,4 +56,16 @@ describe("hub configuration", () => {
     expect(parseDuration("7d")).toBe(604_800_000);
     expect(() => parseDuration("soon")).toThrow(/invalid duration/);
   });
+
+  it("refuses a duration without a unit instead of reading it as milliseconds", () => {
+    for (const bad of ["7", "0d", "", "7 days", "-1h", "1y"]) {
+      expect(() => parseDuration(bad), bad).toThrow(/invalid duration/);
+    }
+    expect(() => resolveHubConfig({ db: ":memory:" }, { CHORUS_RETENTION: "7" })).toThrow(
+      /ms, s, m, h, d, w/,
+    );
+    expect(parseDuration("30m")).toBe(1_800_000);
+    expect(parseDuration("1.5h")).toBe(5_400_000);
+    expect(parseDuration(250)).toBe(250);
+  });
 });

@@ -1,6 +1,12 @@
 import { parseArgs } from "node:util";
 import { consoleAssetsDir, consoleLink } from "@chorus/console";
-import { createHub, type HubOptions, parseRateLimit } from "@chorus/hub";
+import {
+  createHub,
+  DURATION_UNITS,
+  type HubOptions,
+  parseDuration,
+  parseRateLimit,
+} from "@chorus/hub";
 import { ExitCode, UsageError } from "../exit-codes.js";
 import { type Io, paint } from "../io.js";
 
@@ -15,6 +21,7 @@ Options (each also an environment variable):
                       "off" to disable TCP (WebSocket /mqtt stays)
   --db <path>         SQLite file, or :memory:             CHORUS_DB         (.chorus/hub.db)
   --retention <dur>   keep events this long: 7d, 12h, 30m  CHORUS_RETENTION  (forever)
+                      (a unit is required: ${DURATION_UNITS})
   --api-keys <spec>   org:key,org2:key2 (org:key:read+subscribe narrows scopes)
                                                            CHORUS_API_KEYS   (a dev key)
   --rate-limit <n/u>  requests per key: 600/s, 60000/m, off CHORUS_RATE_LIMIT (60000/m)
@@ -68,7 +75,15 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
     if (mp !== undefined) options.mqttPort = mp;
   }
   if (str("db") !== undefined) options.db = str("db");
-  if (str("retention") !== undefined) options.retention = str("retention");
+  const retention = str("retention");
+  if (retention !== undefined) {
+    try {
+      parseDuration(retention);
+    } catch (error) {
+      throw new UsageError(`--retention: ${(error as Error).message}`);
+    }
+    options.retention = retention;
+  }
   if (str("api-keys") !== undefined) options.apiKeys = str("api-keys");
   const rate = str("rate-limit");
   if (rate !== undefined) {
