@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
+import type { Server } from "node:http";
+import { errorEnvelope, MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { HubContext } from "../context.js";
 import { installAuth } from "./auth-hook.js";
@@ -60,6 +61,7 @@ export async function buildHttpServer(
     if (ctx.closing.aborted) throw new HttpError("unavailable", "the hub is shutting down");
   });
   const connections = trackConnections(app.server);
+  refuseConnect(app.server);
   // preClose runs just before fastify calls server.close(); draining on the next turn means no
   // new socket can arrive after it.
   app.addHook("preClose", async () => {
@@ -101,4 +103,34 @@ export async function buildHttpServer(
 
   await app.ready();
   return app;
+}
+
+/**
+ * Answer `CONNECT` (a proxy tunnel request) with a JSON 400. Node hands CONNECT to the server's
+ * `connect` event instead of fastify, and with no listener it drops the socket unanswered.
+ * The hub is no proxy, so the answer is written straight to the socket, which then closes.
+ */
+function refuseConnect(server: Server): void {
+  server.on("connect", (request, socket) => {
+    socket.on("error", () => socket.destroy());
+    const requestId = randomUUID();
+    const body = JSON.stringify(
+      errorEnvelope(
+        "validation_failed",
+        `CONNECT ${request.url ?? ""} is not supported: the hub is not a proxy`,
+        { requestId },
+      ),
+    );
+    socket.end(
+      [
+        "HTTP/1.1 400 Bad Request",
+        "Content-Type: application/json; charset=utf-8",
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        `X-Request-Id: ${requestId}`,
+        "Connection: close",
+        "",
+        body,
+      ].join("\r\n"),
+    );
+  });
 }
