@@ -3,6 +3,7 @@ import { Aedes, type Client } from "aedes";
 import type { HubContext } from "../context.js";
 import type { Frame } from "../delivery/frame.js";
 import { createAuthHooks } from "./auth.js";
+import { isolateSubscriber } from "./isolation.js";
 import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "./packet-limit.js";
 import { MqttSessions } from "./sessions.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
@@ -10,8 +11,6 @@ import { attachWebSocket } from "./websocket.js";
 
 /** A socket that has not sent CONNECT holds memory for nothing; a real client sends it at once. */
 const CONNECT_TIMEOUT_MS = 10_000;
-/** A subscriber that stops reading must not stall delivery to everyone else (aedes' deadlock note). */
-const DRAIN_TIMEOUT_MS = 30_000;
 
 export interface BrokerHandle {
   /** TCP port of the listener, undefined when TCP is disabled (`mqttPort: false`). */
@@ -31,7 +30,8 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
   const aedes = await Aedes.createBroker({
     ...createAuthHooks(ctx, sessions),
     connectTimeout: CONNECT_TIMEOUT_MS,
-    drainTimeout: DRAIN_TIMEOUT_MS,
+    // A socket that takes nothing for this long is closed, as a stuck SSE socket is.
+    drainTimeout: ctx.delivery.limits.writeTimeoutMs,
   });
 
   aedes.on("client", (client) => {
@@ -46,8 +46,14 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
   aedes.on("clientDisconnect", (client) => {
     if (sessions.disconnected(client)) metrics.mqttClients.dec();
   });
-  const onClientError = (client: Client | null, error: Error) =>
+  const onClientError = (client: Client | null, error: Error) => {
+    if (error.message === "drain timeout") {
+      metrics.slowConsumerDrops.inc({ kind: "mqtt", reason: "write_timeout" });
+      logger.info("mqtt subscriber dropped", { clientId: client?.id, reason: "write_timeout" });
+      return;
+    }
     logger.debug("mqtt client error", { clientId: client?.id, error: error.message });
+  };
   aedes.on("clientError", onClientError);
   aedes.on("connectionError", onClientError);
 
@@ -62,15 +68,29 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
       limit: MAX_MQTT_PACKET_BYTES,
     });
   };
+  // Every connection's deliveries are decoupled from the others' before it can subscribe.
+  const isolate = (client: Client) => {
+    const held = isolateSubscriber(client, ctx, (reason) => {
+      logger.info("mqtt subscriber dropped", { clientId: client.id, reason });
+      client.close();
+    });
+    const release = ctx.delivery.account({
+      kind: "mqtt",
+      get bufferedBytes() {
+        return held.bufferedBytes;
+      },
+    });
+    client.conn.once("close", release);
+  };
   const ws = attachWebSocket(httpServer, (stream, request) => {
-    aedes.handle(stream, request);
+    isolate(aedes.handle(stream, request));
     limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize);
   });
   let tcp: TcpListener | undefined;
   try {
     if (config.mqttPort !== false) {
       tcp = await listenTcp(config.host, config.mqttPort, (socket) => {
-        aedes.handle(socket);
+        isolate(aedes.handle(socket));
         limitPacketSize(socket, MAX_MQTT_PACKET_BYTES, oversize);
       });
     }
