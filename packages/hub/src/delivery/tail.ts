@@ -77,6 +77,15 @@ export class DeliveryTail {
     return this.#cursor;
   }
 
+  /**
+   * The newest seq this hub knows is committed: its own writes count at once, before the tail
+   * has read them (on Postgres that read lags the commit), so a stream that starts "now" after a
+   * write of this hub does not begin before it.
+   */
+  get newest(): number {
+    return Math.max(this.#cursor, this.#target);
+  }
+
   addSink(sink: DeliverySink): () => void {
     this.#sinks.add(sink);
     return () => this.#sinks.delete(sink);

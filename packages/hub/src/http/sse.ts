@@ -156,10 +156,11 @@ class SseStream {
       keyId: this.#options.keyId,
     });
 
-    // Without a starting point the stream starts at the tail: everything after it will be
-    // offered by the tail, so an exact stream is live at once.
+    // Without a starting point the stream starts at the newest commit this hub knows of:
+    // everything after it will be offered by the tail (which skips what is not above the
+    // cursor while it catches up), so an exact stream is live at once.
     const after = this.#options.after;
-    this.#cursor = after ?? ctx.delivery.tail.cursor;
+    this.#cursor = after ?? ctx.delivery.tail.newest;
     this.#outbox.push(Buffer.from(formatSseRetry(SSE_RETRY_MS) + formatSseReady(this.#cursor)));
     if (ctx.closing.aborted) {
       this.close();
