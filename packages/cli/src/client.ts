@@ -1,4 +1,5 @@
-import { Chorus, type Logger } from "@chorus/core";
+import { Chorus, hubBaseUrl, type Logger } from "@chorus/core";
+import { UsageError } from "./exit-codes.js";
 import { reportFailure } from "./failures.js";
 import { type Io, paint } from "./io.js";
 
@@ -27,11 +28,25 @@ function cliLogger(io: Io): Logger {
 }
 
 /**
+ * A URL core cannot use (`127.0.0.1:7420`, no scheme) is a usage error (exit 2): core would
+ * warn and fall back to the default URL, and the command would talk to another hub.
+ */
+function checkUrl(flags: ConnectionFlags): void {
+  const env = process.env.CHORUS_URL?.trim();
+  const url = flags.url ?? (env === "" ? undefined : env);
+  if (url === undefined || hubBaseUrl(url) !== undefined) return;
+  const source = flags.url === undefined ? "CHORUS_URL" : "--url";
+  const hint = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? "" : `; did you mean http://${url}?`;
+  throw new UsageError(`${source} "${url}" is not an http(s) URL${hint}`);
+}
+
+/**
  * A client for one command run. `failOpen: false` because a command must tell the user when
  * the hub is down (exit 3) rather than print an empty answer; no drain on exit because the CLI
  * never queues, it only makes awaited calls.
  */
 export function openClient(flags: ConnectionFlags, io: Io): Chorus {
+  checkUrl(flags);
   return new Chorus({
     ...(flags.url === undefined ? {} : { url: flags.url }),
     ...(flags.key === undefined ? {} : { apiKey: flags.key }),

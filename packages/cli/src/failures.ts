@@ -11,7 +11,7 @@ import type { Io } from "./io.js";
 
 /**
  * The one place a failure becomes a message and an exit code:
- * hub unreachable or not serving → 3, key refused (401/403) → 4, the hub refusing the request
+ * hub unreachable, not serving or not a hub at all → 3, key refused (401/403) → 4, the hub refusing the request
  * (404, 409, 422, 400) → 1 with its message, a bad argument caught before sending → 2.
  * Messages never contain the API key: core's errors carry the hub's message, not our headers.
  */
@@ -24,6 +24,13 @@ export function reportFailure(
   if (error instanceof UsageError) {
     io.err(`chorus ${context.command}: ${error.message}`);
     return ExitCode.Usage;
+  }
+  if (notAHub(error)) {
+    const status = (error as ChorusError).status;
+    io.err(
+      `chorus: the server at ${url} is not a Chorus hub: it answered ${status} without the hub's error body (set CHORUS_URL or --url to the hub's base URL)`,
+    );
+    return ExitCode.Unreachable;
   }
   if (error instanceof ConnectionError) {
     io.err(`chorus: ${unreachable(error, url)}`);
@@ -110,4 +117,22 @@ function socketCode(error: unknown): string | undefined {
         : (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * An HTTP error without the hub's error envelope: every hub error carries a `requestId`, so
+ * this answer came from some other server (a web server, another app on the port). A 401/403
+ * stays a key problem (a proxy in front of the hub may guard it) and a 5xx is already "not
+ * serving".
+ */
+function notAHub(error: unknown): boolean {
+  if (!(error instanceof ChorusError) || error.status === undefined) return false;
+  const { status } = error;
+  return (
+    error.requestId === undefined &&
+    status >= 400 &&
+    status < 500 &&
+    status !== 401 &&
+    status !== 403
+  );
 }

@@ -103,11 +103,12 @@ describe("chorus hub", () => {
     child = run.child;
     await run.waitFor("Press Ctrl+C");
     const { stdout } = run.output();
-    expect(stdout).toMatch(/HTTP API\s+http:\/\/127\.0\.0\.1:\d+\/v1/);
+    // The base URL, usable as CHORUS_URL as printed.
+    expect(stdout).toMatch(/HTTP API\s+http:\/\/127\.0\.0\.1:\d+\n/);
     expect(stdout).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/MQTT\/WS\s+ws:\/\/127\.0\.0\.1:\d+\/mqtt/);
     const key = /(dev_[A-Za-z0-9_-]+)/.exec(stdout)?.[1];
-    const url = /HTTP API\s+(http:\/\/\S+)\/v1/.exec(stdout)?.[1];
+    const url = /HTTP API\s+(http:\/\/\S+)/.exec(stdout)?.[1];
     expect(key).toBeDefined();
     const res = await fetch(`${url}/v1/events`, {
       method: "POST",

@@ -281,9 +281,14 @@ export class Flusher {
     counters.failed += count;
     counters.settled += count;
     diagnostics.report(error, { operation: "flush", events: count });
+    // A 404 on POST /v1/events means the URL does not point at the hub's API at all (a path
+    // prefix, another server): say so, since flush() still resolves once the queue is empty.
+    const notFound = error instanceof ChorusError && error.status === 404;
     diagnostics.warnRateLimited(
       `refused:${error instanceof ChorusError ? error.code : "unknown"}`,
-      "the hub refused a batch of events; they were dropped",
+      notFound
+        ? `POST ${this.#deps.http.url("/v1/events")} answered 404, so ${count} events were dropped: is ${this.#deps.http.baseUrl} the hub's base URL (CHORUS_URL, e.g. http://127.0.0.1:7420)?`
+        : "the hub refused a batch of events; they were dropped",
       { events: count, error: error instanceof Error ? error.message : String(error) },
     );
   }

@@ -39,6 +39,7 @@ export {
 export {
   type ChorusOptions,
   type FetchFunction,
+  hubBaseUrl,
   type ResolvedOptions,
   resolveOptions,
 } from "./options.js";

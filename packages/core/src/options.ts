@@ -112,6 +112,26 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_URL = "http://127.0.0.1:7420";
+
+/**
+ * The hub's base URL from what a user wrote: trailing slashes and a trailing `/v1` go (the
+ * hub prints its API as `…/v1`, and the client adds `/v1/…` to every path itself, so
+ * `http://host:7420/v1` would otherwise ask for `/v1/v1/events`). `undefined` when `url` is
+ * not an http(s) URL, e.g. `127.0.0.1:7420` without a scheme.
+ *
+ * @example
+ * hubBaseUrl("http://127.0.0.1:7420/v1/"); // "http://127.0.0.1:7420"
+ */
+export function hubBaseUrl(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return undefined;
+  return url.trim().replace(/\/+$/, "").replace(/\/v1$/, "").replace(/\/+$/, "");
+}
 export const DEFAULT_CHANNEL = "default";
 /** Ten seconds: longer than any healthy hub answer, short enough that a hung hub is noticed. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -208,13 +228,10 @@ export function resolveOptions(
     numbers[key] = value;
   }
 
-  let url = str(options.url, "CHORUS_URL") ?? DEFAULT_URL;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
-    url = url.replace(/\/+$/, "");
-  } catch {
-    problems.push(`url "${url}" is not an http(s) URL; using ${DEFAULT_URL}`);
+  const rawUrl = str(options.url, "CHORUS_URL") ?? DEFAULT_URL;
+  let url = hubBaseUrl(rawUrl);
+  if (url === undefined) {
+    problems.push(`url "${rawUrl}" is not an http(s) URL; using ${DEFAULT_URL}`);
     url = DEFAULT_URL;
   }
 

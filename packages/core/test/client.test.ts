@@ -9,7 +9,15 @@ import {
   ValidationError,
   withTrace,
 } from "../src/index.js";
-import { client, closeAll, KEY_B, refusedPort, startHub, storedEvents } from "./helpers.js";
+import {
+  client,
+  closeAll,
+  KEY_B,
+  recordingLogger,
+  refusedPort,
+  startHub,
+  storedEvents,
+} from "./helpers.js";
 
 let hub: Hub;
 beforeAll(async () => {
@@ -39,6 +47,26 @@ describe("emit and delivery", () => {
       { timeToFirstTokenMs: 120, usage: { inputTokens: 3 } },
       { name: "gh", arguments: { token: "[REDACTED]" } },
     ]);
+  });
+
+  it("takes the API URL the hub prints (…/v1) as its base URL", async () => {
+    const chorus = client({ url: `${hub.url}/v1/`, channel: "v1-url" });
+    expect(chorus.options.url).toBe(hub.url);
+    chorus.emit({ type: "custom", payload: { n: 1 } });
+    expect(await chorus.flush(5000)).toBe(true);
+    expect(chorus.errors).toEqual([]);
+    expect((await storedEvents(hub, { channel: "v1-url" })).map((e) => e.payload)).toEqual([
+      { n: 1 },
+    ]);
+  });
+
+  it("says loudly when the URL answers 404 (not the hub's base URL), without throwing", async () => {
+    const logger = recordingLogger();
+    const chorus = client({ url: `${hub.url}/elsewhere`, channel: "lost", logger });
+    chorus.emit({ type: "custom" });
+    expect(await chorus.flush(5000)).toBe(true); // drained: refused events are not retried
+    const warning = logger.lines.find((l) => l.level === "warn");
+    expect(warning?.message).toMatch(/answered 404.*is .*elsewhere.* the hub's base URL/);
   });
 
   it("delivers emitted events in order, stamped with id, time, defaults and trace context", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveOptions } from "../src/options.js";
+import { hubBaseUrl, resolveOptions } from "../src/options.js";
 
 describe("options", () => {
   it("reads every option from CHORUS_* variables, explicit options winning", () => {
@@ -48,5 +48,14 @@ describe("options", () => {
     expect(options.timeoutMs).toBe(10_000);
     expect(options.failOpen).toBe(true);
     expect(problems).toHaveLength(3);
+  });
+
+  it("strips a trailing /v1 from the URL and refuses one without a scheme", () => {
+    expect(hubBaseUrl("http://127.0.0.1:7420/v1")).toBe("http://127.0.0.1:7420");
+    expect(hubBaseUrl("https://hub.example/chorus/v1/")).toBe("https://hub.example/chorus");
+    expect(hubBaseUrl("http://hub.example/v10")).toBe("http://hub.example/v10");
+    expect(hubBaseUrl("127.0.0.1:7420")).toBeUndefined();
+    expect(hubBaseUrl("localhost:7420")).toBeUndefined();
+    expect(resolveOptions({ url: "http://h:1/v1" }, {}).options.url).toBe("http://h:1");
   });
 });

@@ -127,7 +127,8 @@ export async function hubCommand(argv: string[], io: Io, signal?: AbortSignal): 
   const b = (s: string) => paint(io, "bold", s);
   io.out(`${b("Chorus hub")} is running`);
   io.out(`  console    ${hub.config.consoleDir ? `${hub.url}/` : "(not built)"}`);
-  io.out(`  HTTP API   ${hub.url}/v1`);
+  // The base URL, as CHORUS_URL and --url take it (routes live under /v1).
+  io.out(`  HTTP API   ${hub.url}`);
   io.out(`  SSE        ${hub.url}/v1/channels/<channel>/stream`);
   io.out(`  MQTT       ${hub.mqttUrl ?? "(TCP listener off)"}`);
   io.out(`  MQTT/WS    ${hub.wsUrl}`);

@@ -1,0 +1,64 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/index.js";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), color: false },
+    out,
+    err,
+  };
+}
+
+/** A web server that is not a hub: every path is an HTML 404 (or a 200 page). */
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    res.writeHead(req.url?.startsWith("/ok") ? 200 : 404, { "content-type": "text/html" });
+    res.end("<html><body>Not Found</body></html>");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe("where the hub is", () => {
+  it("refuses a --url or CHORUS_URL without a scheme with exit 2 instead of using the default", async () => {
+    const c = capture();
+    expect(await main(["intents", "list", "--url", "127.0.0.1:7531", "--key", "k"], c.io)).toBe(2);
+    expect(c.err.join("\n")).toMatch(
+      /--url "127\.0\.0\.1:7531" is not an http\(s\) URL; did you mean http:\/\/127\.0\.0\.1:7531\?/,
+    );
+    const saved = process.env.CHORUS_URL;
+    process.env.CHORUS_URL = "localhost:7420";
+    try {
+      const e = capture();
+      expect(await main(["emit", "-c", "x", "-t", "custom", "--key", "k"], e.io)).toBe(2);
+      expect(e.err.join("\n")).toMatch(/CHORUS_URL "localhost:7420" is not an http\(s\) URL/);
+    } finally {
+      if (saved === undefined) delete process.env.CHORUS_URL;
+      else process.env.CHORUS_URL = saved;
+    }
+  });
+
+  it("answers 3 for a server that is not a hub", async () => {
+    for (const argv of [
+      ["intents", "list"],
+      ["intents", "show", "some-id"],
+      ["emit", "-c", "x", "-t", "custom"],
+    ]) {
+      const c = capture();
+      expect(
+        await main([...argv, "--url", url, "--key", "key_0123456789abcdef"], c.io),
+        argv.join(" "),
+      ).toBe(3);
+      expect(c.err.join("\n")).toContain(`the server at ${url} is not a Chorus hub`);
+    }
+  });
+});
