@@ -1,4 +1,10 @@
-import { type ChorusEvent, parseLastEventId, SSE_READY_EVENT } from "@chorus/protocol";
+import {
+  type ChorusEvent,
+  type Intent,
+  parseLastEventId,
+  SSE_READY_EVENT,
+  SSE_SNAPSHOT_EVENT,
+} from "@chorus/protocol";
 import { EventSource, type EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
@@ -51,6 +57,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   readonly #channel: AsyncChannel<ChorusEvent>;
   #source: EventSource | undefined;
   #lastSeq: number | undefined;
+  #snapshot: Intent | undefined;
   #attempt = 0;
   #failure: ChorusError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,6 +88,15 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   /** Seq of the last event received: resume a later stream from here with `{ after }`. */
   get lastEventId(): number | undefined {
     return this.#lastSeq;
+  }
+
+  /**
+   * Intent streams only: the intent as the hub sent it (`chorus.snapshot`) when the current
+   * connection opened, before its events. It is not yielded by the iteration; an intent event
+   * whose `version` is at or below the snapshot's is already reflected in it.
+   */
+  get snapshot(): Intent | undefined {
+    return this.#snapshot;
   }
 
   /** Whether the SSE connection is currently open. */
@@ -212,6 +228,12 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     }
     const data = (event as MessageEvent).data;
     if (typeof data !== "string") return;
+    if (event.type === SSE_SNAPSHOT_EVENT) {
+      // An intent stream's opening state: kept apart, never yielded as an event.
+      const snapshot = safeJson(data);
+      if (snapshot && typeof snapshot === "object") this.#snapshot = snapshot as Intent;
+      return;
+    }
     let parsed: ChorusEvent;
     try {
       parsed = JSON.parse(data) as ChorusEvent;

@@ -146,6 +146,9 @@ describe("SSE streams", () => {
       "intent.assigned",
       "intent.state_changed",
     ]);
+    // The hub's opening `chorus.snapshot` is kept apart, not yielded as an event.
+    expect(intentStream.snapshot).toMatchObject({ id, title: "streamed" });
+    expect(agentStream.snapshot).toBeUndefined();
     // once assigned, the agent sees the intent's whole log
     expect((await fromAgent).map((e) => e.type)).toEqual([
       "intent.created",

@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { SSE_READY_EVENT } from "@chorus/protocol";
+import { SSE_READY_EVENT, SSE_SNAPSHOT_EVENT } from "@chorus/protocol";
 import { EventSource } from "eventsource";
 import type { Hub } from "../src/index.js";
 import { KEY_A } from "./helpers.js";
@@ -28,6 +28,7 @@ export async function readSse(
   });
   const frames: SseFrame[] = [];
   let readyAfter: number | undefined;
+  const snapshots: SseFrame[] = [];
   let raw = "";
   let ended = false;
   const waiters = new Set<() => void>();
@@ -50,6 +51,7 @@ export async function readSse(
           const frame = parseBlock(block);
           // The stream's opening `chorus.ready` marks where it starts; tests read it apart.
           if (frame?.event === SSE_READY_EVENT) readyAfter = Number(frame.id);
+          else if (frame?.event === SSE_SNAPSHOT_EVENT) snapshots.push(frame);
           else if (frame) frames.push(frame);
           end = buffer.indexOf("\n\n");
         }
@@ -72,6 +74,8 @@ export async function readSse(
     get readyAfter() {
       return readyAfter;
     },
+    /** The `chorus.snapshot` messages of an intent stream (one per connection). */
+    snapshots,
     get ended() {
       return ended;
     },

@@ -91,6 +91,36 @@ describe("SSE streams", () => {
     await replay.close();
   });
 
+  it("opens an intent stream with the intent's snapshot, right after chorus.ready", async () => {
+    await api(hub, "/v1/intents", { body: { id: "snap", title: "s", state: { a: 1 } } });
+    await api(hub, "/v1/intents/snap/state", { method: "PATCH", body: { b: 2 } });
+    const { body: current } = await api(hub, "/v1/intents/snap");
+    const stream = await readSse(hub, "/v1/intents/snap/stream");
+    await stream.until(() => stream.snapshots.length === 1);
+    expect(stream.snapshots[0]?.data).toEqual(current);
+    expect(stream.snapshots[0]?.data).toMatchObject({ version: 2, state: { a: 1, b: 2 } });
+    // No `id:` line: the snapshot does not move the client's Last-Event-ID.
+    expect(stream.snapshots[0]?.id).toBeUndefined();
+    expect(stream.raw.indexOf("event: chorus.ready")).toBeLessThan(
+      stream.raw.indexOf("event: chorus.snapshot"),
+    );
+    // Events after it still arrive, after the snapshot.
+    await api(hub, "/v1/intents/snap/state", { method: "PATCH", body: { c: 3 } });
+    await stream.until(() => stream.frames.length === 1);
+    expect(stream.frames[0]?.data.payload).toMatchObject({ state: { a: 1, b: 2, c: 3 } });
+    expect(stream.raw.indexOf("event: chorus.snapshot")).toBeLessThan(
+      stream.raw.indexOf("event: intent.state_changed"),
+    );
+    await stream.close();
+
+    // A replay from the start opens with the current snapshot too.
+    const replay = await readSse(hub, "/v1/intents/snap/stream?after=0");
+    await replay.until(() => replay.frames.length === 3);
+    expect(replay.snapshots.map((f) => f.data.version)).toEqual([3]);
+    expect(replay.frames[0]?.event).toBe("intent.created");
+    await replay.close();
+  });
+
   it("streams an agent's assignments and everything on its intents", async () => {
     const stream = await readSse(hub, "/v1/agents/bot/stream");
     await api(hub, "/v1/intents", { body: { id: "for-bot", title: "b", assignees: ["bot"] } });

@@ -16,6 +16,16 @@ export const SSE_RETRY_MS = 2_000;
  */
 export const SSE_READY_EVENT = "chorus.ready";
 
+/**
+ * Right after {@link SSE_READY_EVENT}, an intent stream (`/v1/intents/:id/stream`) sends the
+ * intent as `GET /v1/intents/:id` returns it, read after the stream's starting point was fixed,
+ * so a watcher needs no extra read. It has no `id:` (it must not move the client's
+ * `Last-Event-ID` cursor) and is sent on every connection, resumed ones included. Events that
+ * follow may already be reflected in it: an intent event whose `version` is at or below the
+ * snapshot's `version` changes nothing.
+ */
+export const SSE_SNAPSHOT_EVENT = "chorus.snapshot";
+
 export interface SseMessage {
   id?: string | number;
   event?: string;

@@ -1,5 +1,12 @@
 import type { ServerResponse } from "node:http";
-import { formatSseComment, formatSseReady, formatSseRetry, SSE_RETRY_MS } from "@chorus/protocol";
+import {
+  formatSseComment,
+  formatSseMessage,
+  formatSseReady,
+  formatSseRetry,
+  SSE_RETRY_MS,
+  SSE_SNAPSHOT_EVENT,
+} from "@chorus/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../context.js";
 import type { Frame } from "../delivery/frame.js";
@@ -29,6 +36,11 @@ export interface SseStreamOptions {
   pingIntervalMs: number;
   /** `keyId` of the caller: streams are capped per key. */
   keyId: string;
+  /**
+   * Read the value sent as {@link SSE_SNAPSHOT_EVENT} right after `chorus.ready` (intent
+   * streams). It is read once the starting point is fixed, so no event after it is missed.
+   */
+  snapshot?: () => Promise<unknown>;
 }
 
 /**
@@ -166,7 +178,28 @@ class SseStream {
       this.close();
       return;
     }
-    if (after === undefined && this.#exact) this.#setPhase("live");
+    const snapshot = this.#options.snapshot;
+    if (snapshot) {
+      // Replay (from the cursor just fixed) only once the snapshot is written: frames the tail
+      // offers meanwhile are held, and written after it.
+      this.#setPhase("replay");
+      this.#pumping = true;
+      snapshot().then(
+        (value) => {
+          this.#pumping = false;
+          if (this.#phase === "closed") return;
+          if (value !== undefined) {
+            const data = JSON.stringify(value);
+            this.#outbox.push(Buffer.from(formatSseMessage({ event: SSE_SNAPSHOT_EVENT, data })));
+          }
+          this.#schedule();
+        },
+        (error: unknown) => {
+          this.#pumping = false;
+          this.#fail(error);
+        },
+      );
+    } else if (after === undefined && this.#exact) this.#setPhase("live");
     else {
       this.#setPhase("replay");
       this.#schedule();

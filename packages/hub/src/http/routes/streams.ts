@@ -36,6 +36,7 @@ export function registerStreamRoutes(
     reply: FastifyReply,
     filter: EventFilter,
     after: number | undefined,
+    snapshot?: () => Promise<unknown>,
   ) => {
     const principal = principalOf(request);
     return streamEvents(ctx, request, reply, {
@@ -44,6 +45,7 @@ export function registerStreamRoutes(
       after: parseLastEventId(headerValue(request.headers["last-event-id"])) ?? after,
       pingIntervalMs: options.pingIntervalMs,
       keyId: principal.keyId,
+      snapshot,
     });
   };
 
@@ -61,8 +63,11 @@ export function registerStreamRoutes(
     const id = intentIdParam(request);
     const { after, ...query } = parseWith(intentStreamQuerySchema, request.query, "query");
     // 404 for an unknown intent, and for another org's: the store is scoped to the caller's org.
-    if (!(await ctx.store.getIntent(principalOf(request).org, id))) throw notFound("intent");
-    await open(request, reply, { ...query, intentId: id }, after);
+    const org = principalOf(request).org;
+    if (!(await ctx.store.getIntent(org, id))) throw notFound("intent");
+    // The stream opens with the intent as it is (`chorus.snapshot`), read after the cursor.
+    const snapshot = async () => (await ctx.store.getIntent(org, id)) ?? undefined;
+    await open(request, reply, { ...query, intentId: id }, after, snapshot);
   });
 
   app.get("/v1/agents/:agent/stream", route, async (request, reply) => {
