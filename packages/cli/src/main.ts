@@ -4,6 +4,7 @@ import { intentsCommand } from "./commands/intents.js";
 import { tailCommand } from "./commands/tail.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 import { type Io, processIo } from "./io.js";
+import { version } from "./version.js";
 
 export const HELP = `Usage: chorus <command> [options]
 
@@ -16,6 +17,8 @@ Commands:
 Run "chorus <command> --help" for a command's options.
 Client commands read CHORUS_URL (default http://127.0.0.1:7420) and CHORUS_API_KEY,
 or take --url and --key.
+
+Options: -h, --help; -v, --version prints the version.
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 hub unreachable, 4 key refused.`;
 
@@ -38,6 +41,10 @@ export async function main(
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(HELP);
     return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+  }
+  if (name === "--version" || name === "-v") {
+    io.out(version);
+    return ExitCode.Ok;
   }
   // hasOwn: "chorus constructor" must be an unknown command, not Object's prototype.
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;

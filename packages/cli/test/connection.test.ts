@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/index.js";
@@ -26,6 +28,17 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+});
+
+describe("chorus --version", () => {
+  it("prints the package's version and exits 0", async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8"));
+    for (const flag of ["--version", "-v"]) {
+      const c = capture();
+      expect(await main([flag], c.io)).toBe(0);
+      expect(c.out).toEqual([pkg.version]);
+    }
+  });
 });
 
 describe("where the hub is", () => {

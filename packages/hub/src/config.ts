@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { type ApiKeyConfig, parseApiKeys } from "./auth.js";
+import { generateDevKey } from "./dev-key.js";
 import {
   type DeliveryLimits,
   type DeliveryOptions,
@@ -70,7 +70,10 @@ export interface ResolvedHubConfig {
   db: string;
   retentionMs: number | undefined;
   apiKeys: ApiKeyConfig[];
-  /** Set when no keys were configured and a dev key was generated. */
+  /**
+   * Set when no keys were configured: a generated dev key, which `createHub` replaces with the
+   * one kept beside a SQLite database file (`<db>.dev-key`) so restarts keep it.
+   */
   devKey: string | undefined;
   secret: string | undefined;
   realtimeTtlMs: number;
@@ -186,7 +189,7 @@ export function resolveHubConfig(
         `refusing to listen on ${host} without API keys: set CHORUS_API_KEYS=org:key (or bind to 127.0.0.1)`,
       );
     }
-    devKey = `dev_${randomBytes(18).toString("base64url")}`;
+    devKey = generateDevKey();
     apiKeys = [{ org: DEV_ORG, key: devKey }];
   }
   const retention = options.retention ?? env.CHORUS_RETENTION;

@@ -4,12 +4,14 @@ import { dirname } from "node:path";
 import { Authenticator } from "./auth.js";
 import { AuthFailureThrottle } from "./auth-throttle.js";
 import {
+  DEV_ORG,
   type HubLogger,
   type HubOptions,
   type ResolvedHubConfig,
   resolveHubConfig,
 } from "./config.js";
 import type { HubContext } from "./context.js";
+import { storedDevKey } from "./dev-key.js";
 import { type CommitSignal, LocalCommitSignal } from "./delivery/commit-signal.js";
 import { PgCommitSignal } from "./delivery/pg-commit-signal.js";
 import { DeliveryEngine } from "./delivery/engine.js";
@@ -42,6 +44,18 @@ async function openStorage(
   }
   if (db !== ":memory:") mkdirSync(dirname(db), { recursive: true });
   return { store: SqliteStore.open(db), commits: new LocalCommitSignal() };
+}
+
+/**
+ * A SQLite file's dev key is kept beside it (see {@link storedDevKey}), so a restarted hub
+ * accepts the key clients already hold. `:memory:` and Postgres keep a fresh key per start.
+ * Runs after the store is open: its one-hub lock means no other hub writes the key file.
+ */
+function withKeptDevKey(config: ResolvedHubConfig): ResolvedHubConfig {
+  if (config.devKey === undefined || config.db === ":memory:" || isPostgresUrl(config.db))
+    return config;
+  const key = storedDevKey(config.db);
+  return { ...config, devKey: key, apiKeys: [{ org: DEV_ORG, key }] };
 }
 
 /** How often retention pruning runs: often enough that the database never holds much past its window. */
@@ -77,10 +91,18 @@ export interface Hub {
  * await hub.close();
  */
 export async function createHub(options: HubOptions = {}): Promise<Hub> {
-  const config = resolveHubConfig(options);
+  const resolved = resolveHubConfig(options);
   const logger =
-    options.logger === false ? silentLogger : (options.logger ?? createLogger(config.logLevel));
-  const { store, commits } = await openStorage(config.db, logger);
+    options.logger === false ? silentLogger : (options.logger ?? createLogger(resolved.logLevel));
+  const { store, commits } = await openStorage(resolved.db, logger);
+  let config: ResolvedHubConfig;
+  try {
+    config = withKeptDevKey(resolved);
+  } catch (error) {
+    await commits.close();
+    await store.close();
+    throw error;
+  }
   const closing = new AbortController();
   // Every open stream listens for shutdown on this signal; a thousand watchers are not a leak.
   setMaxListeners(0, closing.signal);

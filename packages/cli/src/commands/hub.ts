@@ -28,8 +28,8 @@ Options (each also an environment variable):
   --log-level <lvl>   debug, info, warn, error             CHORUS_LOG_LEVEL  (info)
   -h, --help          show this help
 
-Without API keys the hub creates org "dev" with a fresh key, prints it, and refuses to bind
-beyond loopback. CHORUS_SECRET sets the secret that signs realtime credentials.`;
+Without API keys the hub creates org "dev" with a key, prints it, and refuses to bind beyond
+loopback. The key is kept in <db>.dev-key (mode 0600) and reused on restart (:memory:: new each start). CHORUS_SECRET sets the secret that signs realtime credentials.`;
 
 function port(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
