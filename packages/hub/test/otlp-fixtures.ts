@@ -3,13 +3,13 @@ import type { OtelAttributes, OtelSpan } from "@chorus/protocol";
 import { ROOT_CONTEXT, type SpanKind, trace, TraceFlags } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
-  BasicTracerProvider,
   type IdGenerator,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
 /**
  * Spans recorded from the real SDKs by `@chorus/otel` (packages/otel/test/fixtures, written by its
@@ -61,12 +61,12 @@ export function asOtelSpan(s: RecordedSpan, resource?: OtelAttributes): OtelSpan
 }
 
 /**
- * A real `BasicTracerProvider` that re-records spans with their original ids, times, attributes,
+ * A real `NodeTracerProvider` (not registered globally) that re-records spans with their original ids, times, attributes,
  * events and status: an id generator hands out the recorded ids and a remote parent context
  * carries the recorded parent. What it exports is what an instrumented app would export.
  */
 export class Replayer {
-  readonly provider: BasicTracerProvider;
+  readonly provider: NodeTracerProvider;
   #next: RecordedSpan | undefined;
 
   constructor(processors: SpanProcessor[], resource: OtelAttributes = {}) {
@@ -74,7 +74,7 @@ export class Replayer {
       generateTraceId: () => this.#current().traceId,
       generateSpanId: () => this.#current().spanId,
     };
-    this.provider = new BasicTracerProvider({
+    this.provider = new NodeTracerProvider({
       idGenerator: ids,
       spanProcessors: processors,
       resource: resourceFromAttributes(resource as Record<string, string>),

@@ -15,6 +15,7 @@ import { registerIntentRoutes } from "./routes/intents.js";
 import { registerOpsRoutes } from "./routes/ops.js";
 import { registerRealtimeRoutes } from "./routes/realtime.js";
 import { registerStreamRoutes } from "./routes/streams.js";
+import { registerTraceRoutes } from "./routes/traces.js";
 
 /**
  * Longest path parameter, in URL-encoded characters: names may be 200 characters and
@@ -94,6 +95,7 @@ export async function buildHttpServer(
 
   registerOpsRoutes(app, ctx);
   registerEventRoutes(app, ctx);
+  registerTraceRoutes(app, ctx);
   registerIntentRoutes(app, ctx);
   registerStreamRoutes(app, ctx, {
     pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
