@@ -37,6 +37,15 @@ export function loadRecorded(name: (typeof FIXTURES)[number]): RecordedSpan[] {
   return JSON.parse(readFileSync(url, "utf8")) as RecordedSpan[];
 }
 
+/**
+ * The same spans in a trace of their own: the first four hex characters of every trace id become
+ * `tag`'s, so one hub can receive one recording several times without the copies being duplicates.
+ */
+export function retrace(spans: readonly RecordedSpan[], tag: number): RecordedSpan[] {
+  const prefix = tag.toString(16).padStart(4, "0");
+  return spans.map((s) => ({ ...s, traceId: prefix + s.traceId.slice(4) }));
+}
+
 const ms = ([s, ns]: [number, number]) => s * 1000 + ns / 1e6;
 
 /** A recorded span as the in-process path hands it to the mapping (what `toOtelSpan` builds). */

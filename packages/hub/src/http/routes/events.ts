@@ -9,13 +9,18 @@ import type { HubContext } from "../../context.js";
 import { type EventIssue, normalizeEvents, storeAndPublish } from "../../ingest.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
+import { parseTraceparent, withTraceParent } from "../traceparent.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 
 /** `POST /v1/events` and `GET /v1/events`. */
 export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void {
   app.post("/v1/events", { config: { scope: "publish" } }, async (request, reply) => {
     const { org } = principalOf(request);
-    const raw = eventsOf(requireObjectBody(request.body));
+    // A W3C traceparent header puts every event without a trace of its own into the caller's trace.
+    const raw = withTraceParent(
+      eventsOf(requireObjectBody(request.body)),
+      parseTraceparent(request.headers.traceparent),
+    );
     const normalized = normalizeEvents(raw);
     if (!normalized.ok) {
       ctx.metrics.eventsRejected.inc({ source: "http" }, normalized.problems.length);
