@@ -17,11 +17,15 @@ export const MAX_ID_LENGTH = 128;
 /** Page size for list endpoints when the caller gives none, and the most they may ask for. */
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
-/** Bytes of an intent's state document after a patch: state is coordination data, not a blob store. */
-export const MAX_INTENT_STATE_BYTES = 1024 * 1024;
 /**
  * Levels of nesting (objects and arrays) in one JSON body or MQTT payload. The hub walks what it
  * accepts recursively (size, schema, merge patch, deep equality), and a few thousand levels
  * would overflow the stack; 128 is far beyond any real event or intent state and far below that.
  */
 export const MAX_JSON_DEPTH = 128;
+/**
+ * Bytes of one list page (events, intents, an intent's log): a page stops early, with `next`,
+ * once its rows reach this, so `limit=1000` of large rows cannot build a response of hundreds of
+ * megabytes. The row that crosses it is kept, so a page always holds at least one row.
+ */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;

@@ -4,26 +4,68 @@ import {
   DEFAULT_ENV,
   INTENT_CHANNEL,
   type Intent,
-  MAX_INTENT_STATE_BYTES,
+  IntentEventTypes,
+  MAX_EVENT_BYTES,
+  type StateChangedPayload,
 } from "@chorus/protocol";
 import { v7 as uuidv7 } from "uuid";
-import type { NewEvent, StateTooLarge } from "./types.js";
+import type { NewEvent, NewIntent, StateTooLarge } from "./types.js";
 
 /**
  * What every store does the same way around an intent write: the merged state and its size
  * check, and the log event a write appends. Stores differ only in how they lock and write rows.
  */
 
-/** The state after a merge patch, serialized, or the error when it grows past the limit. */
+/**
+ * The state after a merge patch, serialized, or the error when the `intent.state_changed` event
+ * that carries it (state, patch and changed keys together) would pass the per-event limit: every
+ * stored event, intent log events included, fits {@link MAX_EVENT_BYTES}.
+ */
 export function mergeState(
-  current: Record<string, unknown>,
+  current: Intent,
   patch: Record<string, unknown>,
+  actor: string | undefined,
 ): { state: Record<string, unknown>; json: string; changedKeys: string[] } | StateTooLarge {
-  const state = applyMergePatch(current, patch) as Record<string, unknown>;
-  const json = JSON.stringify(state);
-  const bytes = Buffer.byteLength(json);
-  if (bytes > MAX_INTENT_STATE_BYTES) return { error: "state_too_large", bytes };
-  return { state, json, changedKeys: changedTopLevelKeys(current, state) };
+  const state = applyMergePatch(current.state, patch) as Record<string, unknown>;
+  const changedKeys = changedTopLevelKeys(current.state, state);
+  const payload: StateChangedPayload = { version: current.version + 1, patch, changedKeys, state };
+  const draft = intentLogEvent(current, IntentEventTypes.StateChanged, payload, actor, new Date());
+  const bytes = eventBytes(draft);
+  if (bytes > MAX_EVENT_BYTES) return { error: "state_too_large", bytes, limit: MAX_EVENT_BYTES };
+  return { state, json: JSON.stringify(state), changedKeys };
+}
+
+/**
+ * Refuse a new intent whose `intent.created` event (the whole intent, state included) would
+ * pass the per-event limit. Measured on the intent as the store will write it, timestamps and
+ * version included, before anything is stored.
+ */
+export function createTooLarge(input: NewIntent): StateTooLarge | undefined {
+  const at = new Date();
+  const intent: Intent = {
+    id: input.id,
+    title: input.title,
+    status: input.status ?? "active",
+    state: input.state ?? {},
+    version: 1,
+    assignees: [...new Set(input.assignees ?? [])],
+    createdAt: at.toISOString(),
+    updatedAt: at.toISOString(),
+  };
+  if (input.description !== undefined) intent.description = input.description;
+  if (input.portfolio !== undefined) intent.portfolio = input.portfolio;
+  if (input.parentId !== undefined) intent.parentId = input.parentId;
+  if (input.createdBy !== undefined) intent.createdBy = input.createdBy;
+  const draft = intentLogEvent(intent, IntentEventTypes.Created, { intent }, input.createdBy, at);
+  const bytes = eventBytes(draft);
+  return bytes > MAX_EVENT_BYTES
+    ? { error: "state_too_large", bytes, limit: MAX_EVENT_BYTES }
+    : undefined;
+}
+
+/** Bytes of an event's JSON, measured as a published event is (ingest.ts). */
+function eventBytes(event: NewEvent): number {
+  return Buffer.byteLength(JSON.stringify(event), "utf8");
 }
 
 /** The log event of an intent write, on the intents channel, stamped now. */

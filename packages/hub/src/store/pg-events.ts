@@ -148,7 +148,7 @@ export async function listEvents(
     );
   }
   const limit = param(page.limit + 1);
-  const rows = await sizedRows(
+  const rows = await sizedRows<SizedRow>(
     pool,
     `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ${limit}`,
     params,
@@ -186,20 +186,21 @@ export async function readAfter(
  * holds at least one event). The running total is computed by Postgres, and rows past the bound
  * are filtered there too, so a page of large events never crosses the wire whole.
  */
-async function sizedRows<R extends SizedRow>(
+export async function sizedRows<R extends { bytes: number }>(
   pool: Pool,
   sql: string,
   params: unknown[],
   maxBytes: number | undefined,
+  order = "seq",
 ): Promise<{ rows: R[]; cut: boolean }> {
   if (maxBytes === undefined) return { rows: (await pool.query<R>(sql, params)).rows, cut: false };
   params.push(maxBytes);
   const bound = `$${params.length}`;
   const { rows } = await pool.query<R & { before: number; total: number }>(
     `SELECT * FROM (SELECT q.*, COUNT(*) OVER () AS total,
-        COALESCE(SUM(q.bytes) OVER (ORDER BY q.seq
+        COALESCE(SUM(q.bytes) OVER (ORDER BY q.${order}
           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM (${sql}) q) s
-      WHERE s.before < ${bound} ORDER BY s.seq`,
+      WHERE s.before < ${bound} ORDER BY s.${order}`,
     params,
   );
   // `total` counts the rows the query matched within its limit: fewer returned means the byte

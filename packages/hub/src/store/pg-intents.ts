@@ -9,10 +9,10 @@ import {
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
-import { intentLogEvent, mergeState } from "./intent-log.js";
-import { insertEventsTx } from "./pg-events.js";
+import { createTooLarge, intentLogEvent, mergeState } from "./intent-log.js";
+import { insertEventsTx, sizedRows } from "./pg-events.js";
 import { inTransaction } from "./pg-migrations.js";
-import { type IntentRow, intentFromRow } from "./rows.js";
+import { EVENT_OVERHEAD_BYTES, type IntentRow, intentFromRow } from "./rows.js";
 import type {
   IntentWrite,
   InvalidTransition,
@@ -31,6 +31,10 @@ const INTENT_COLUMNS = `i.pos AS rowid, i.id, i.title, i.description, i.status, 
   i.portfolio, i.parent_id, i.created_by, i.created_at, i.updated_at,
   (SELECT COALESCE(json_agg(a.agent ORDER BY a.pos), '[]'::json)::text
      FROM intent_assignees a WHERE a.org = i.org AND a.intent_id = i.id) AS assignees`;
+
+/** The size of an intent row in a list page, as SQLite's `INTENT_BYTES` counts it. */
+const PG_INTENT_BYTES = `octet_length(i.state) + octet_length(i.title)
+  + COALESCE(octet_length(i.description), 0) + ${EVENT_OVERHEAD_BYTES} AS bytes`;
 
 /**
  * Intents in Postgres. Every write is one transaction that locks the intent's row first
@@ -53,7 +57,12 @@ export class PgIntents {
     return rows[0] ? intentFromRow(rows[0]) : undefined;
   }
 
-  create(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {
+  create(
+    org: string,
+    input: NewIntent,
+  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge> {
+    const tooLarge = createTooLarge(input);
+    if (tooLarge) return Promise.resolve(tooLarge);
     return this.#write(async (client) => {
       const now = new Date();
       const at = now.toISOString();
@@ -92,7 +101,11 @@ export class PgIntents {
     });
   }
 
-  async list(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }> {
+  async list(
+    org: string,
+    query: IntentListQuery,
+    maxBytes?: number,
+  ): Promise<{ data: Intent[]; next?: string }> {
     const params: unknown[] = [
       org,
       query.after && /^\d+$/.test(query.after) ? Number(query.after) : 0,
@@ -113,12 +126,16 @@ export class PgIntents {
         `EXISTS (SELECT 1 FROM intent_assignees a WHERE a.org = i.org AND a.intent_id = i.id AND a.agent = $${params.length})`,
       );
     }
-    const { rows } = await this.#pool.query<IntentRow>(
-      `SELECT ${INTENT_COLUMNS} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.pos LIMIT $3`,
+    const limit = params[2] as number;
+    const { rows, cut } = await sizedRows<IntentRow & { bytes: number }>(
+      this.#pool,
+      `SELECT ${INTENT_COLUMNS}, ${PG_INTENT_BYTES} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.pos LIMIT $3`,
       params,
+      maxBytes,
+      "rowid",
     );
-    const more = rows.length === params[2];
-    const page = more ? rows.slice(0, -1) : rows;
+    const more = rows.length === limit || cut;
+    const page = rows.slice(0, limit - 1);
     const data = page.map(intentFromRow);
     const last = page.at(-1);
     return more && last ? { data, next: String(last.rowid) } : { data };
@@ -136,7 +153,7 @@ export class PgIntents {
       if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
         return { error: "conflict" as const, currentVersion: current.version };
       }
-      const merged = mergeState(current.state, patch);
+      const merged = mergeState(current, patch, options.actor);
       if ("error" in merged) return merged;
       const now = new Date();
       await client.query(

@@ -85,7 +85,10 @@ export class PgStore implements Store {
     return readAfter(this.pool, after, limits);
   }
 
-  createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {
+  createIntent(
+    org: string,
+    input: NewIntent,
+  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge> {
     return this.#intents.create(org, input);
   }
 
@@ -93,8 +96,12 @@ export class PgStore implements Store {
     return this.#intents.get(org, id);
   }
 
-  listIntents(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }> {
-    return this.#intents.list(org, query);
+  listIntents(
+    org: string,
+    query: IntentListQuery,
+    maxBytes?: number,
+  ): Promise<{ data: Intent[]; next?: string }> {
+    return this.#intents.list(org, query, maxBytes);
   }
 
   patchIntentState(

@@ -117,6 +117,13 @@ export function intentFromRow(row: IntentRow): Intent {
   return intent;
 }
 
+/**
+ * The size of an intent row as SQLite list pages count it (over the `intents i` alias): state,
+ * title and description plus the per-row allowance. Postgres counts the same in octets.
+ */
+export const INTENT_BYTES = `length(i.state) + length(i.title) + COALESCE(length(i.description), 0)
+  + ${EVENT_OVERHEAD_BYTES} AS bytes`;
+
 /** SELECT list for an intent with its assignees in assignment order. */
 export const INTENT_COLUMNS = `i.rowid AS rowid, i.id, i.title, i.description, i.status, i.state, i.version,
   i.portfolio, i.parent_id, i.created_by, i.created_at, i.updated_at,

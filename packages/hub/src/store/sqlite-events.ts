@@ -233,7 +233,7 @@ function buildQuery(
  * Rows until their sizes pass `maxBytes` (the row that passes it is kept, so a page always
  * holds at least one event). `cut` says a row was left unread because of the byte bound.
  */
-function takeBytes<R extends { bytes: number }>(
+export function takeBytes<R extends { bytes: number }>(
   rows: IterableIterator<R>,
   maxBytes: number,
 ): { rows: R[]; cut: boolean } {

@@ -9,9 +9,9 @@ import {
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type Database from "better-sqlite3";
-import { intentLogEvent, mergeState } from "./intent-log.js";
-import { INTENT_COLUMNS, type IntentRow, intentFromRow } from "./rows.js";
-import type { EventTable } from "./sqlite-events.js";
+import { createTooLarge, intentLogEvent, mergeState } from "./intent-log.js";
+import { INTENT_BYTES, INTENT_COLUMNS, type IntentRow, intentFromRow } from "./rows.js";
+import { type EventTable, takeBytes } from "./sqlite-events.js";
 import type {
   IntentWrite,
   InvalidTransition,
@@ -46,7 +46,9 @@ export class IntentTables {
     return row ? intentFromRow(row) : undefined;
   }
 
-  create(org: string, input: NewIntent): IntentWrite | { error: "exists" } {
+  create(org: string, input: NewIntent): IntentWrite | { error: "exists" } | StateTooLarge {
+    const tooLarge = createTooLarge(input);
+    if (tooLarge) return tooLarge;
     return this.#db.transaction(() => {
       const now = new Date();
       const at = now.toISOString();
@@ -87,7 +89,7 @@ export class IntentTables {
     })();
   }
 
-  list(org: string, query: IntentListQuery): { data: Intent[]; next?: string } {
+  list(org: string, query: IntentListQuery, maxBytes?: number): { data: Intent[]; next?: string } {
     const where = ["i.org = @org", "i.rowid > @after"];
     const params: Record<string, unknown> = {
       org,
@@ -108,14 +110,17 @@ export class IntentTables {
       );
       params.assignee = query.assignee;
     }
-    const rows = this.#db
-      .prepare(
-        `SELECT ${INTENT_COLUMNS} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.rowid LIMIT @limit`,
-      )
-      .all(params) as IntentRow[];
+    const stmt = this.#db.prepare(
+      `SELECT ${INTENT_COLUMNS}, ${INTENT_BYTES} FROM intents i WHERE ${where.join(" AND ")} ORDER BY i.rowid LIMIT @limit`,
+    );
+    const iterate = () => stmt.iterate(params) as IterableIterator<IntentRow & { bytes: number }>;
+    const { rows, cut } =
+      maxBytes === undefined
+        ? { rows: [...iterate()], cut: false }
+        : takeBytes(iterate(), maxBytes);
     const limit = params.limit as number;
-    const more = rows.length === limit;
-    const page = more ? rows.slice(0, -1) : rows;
+    const more = rows.length === limit || cut;
+    const page = rows.slice(0, limit - 1);
     const data = page.map(intentFromRow);
     const last = page.at(-1);
     return more && last ? { data, next: String(last.rowid) } : { data };
@@ -133,7 +138,7 @@ export class IntentTables {
       if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
         return { error: "conflict" as const, currentVersion: current.version };
       }
-      const merged = mergeState(current.state, patch);
+      const merged = mergeState(current, patch, options.actor);
       if ("error" in merged) return merged;
       const { state, json, changedKeys } = merged;
       const now = new Date();

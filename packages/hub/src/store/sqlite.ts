@@ -67,7 +67,10 @@ export class SqliteStore implements Store {
     return this.#events.readAfter(after, limits);
   }
 
-  async createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }> {
+  async createIntent(
+    org: string,
+    input: NewIntent,
+  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge> {
     return this.#intents.create(org, input);
   }
 
@@ -78,8 +81,9 @@ export class SqliteStore implements Store {
   async listIntents(
     org: string,
     query: IntentListQuery,
+    maxBytes?: number,
   ): Promise<{ data: Intent[]; next?: string }> {
-    return this.#intents.list(org, query);
+    return this.#intents.list(org, query, maxBytes);
   }
 
   async patchIntentState(

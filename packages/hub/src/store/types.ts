@@ -31,9 +31,21 @@ export interface Store {
    */
   readAfter(after: number, limits: ReadLimits): Promise<CommittedPage>;
 
-  createIntent(org: string, input: NewIntent): Promise<IntentWrite | { error: "exists" }>;
+  createIntent(
+    org: string,
+    input: NewIntent,
+  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge>;
   getIntent(org: string, id: string): Promise<Intent | undefined>;
-  listIntents(org: string, query: IntentListQuery): Promise<{ data: Intent[]; next?: string }>;
+  /**
+   * Intents matching the query, in creation order. With `maxBytes` the page stops once its
+   * intents' stored JSON (state, title, description) adds up to that many bytes (at least one
+   * intent is returned), with `next` to read on.
+   */
+  listIntents(
+    org: string,
+    query: IntentListQuery,
+    maxBytes?: number,
+  ): Promise<{ data: Intent[]; next?: string }>;
   /**
    * Merge-patch the state. With `ifMatch`, the version check and the write are one atomic
    * statement. Every accepted patch increments the version and logs `intent.state_changed`.
@@ -144,7 +156,9 @@ export interface InvalidTransition {
   from: IntentStatus;
   to: IntentStatus;
 }
+/** The intent log event a write would produce passes the per-event limit: nothing was stored. */
 export interface StateTooLarge {
   error: "state_too_large";
   bytes: number;
+  limit: number;
 }

@@ -2,6 +2,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   eventQuerySchema,
   MAX_BATCH_EVENTS,
+  MAX_PAGE_BYTES,
   type PublishResult,
 } from "@chorus/protocol";
 import type { FastifyInstance } from "fastify";
@@ -40,7 +41,11 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
   app.get("/v1/events", { config: { scope: "read" } }, async (request) => {
     const { org } = principalOf(request);
     const { after, limit, ...filter } = parseWith(eventQuerySchema, request.query, "query");
-    return ctx.store.listEvents(org, filter, { after, limit: limit ?? DEFAULT_PAGE_LIMIT });
+    return ctx.store.listEvents(org, filter, {
+      after,
+      limit: limit ?? DEFAULT_PAGE_LIMIT,
+      maxBytes: MAX_PAGE_BYTES,
+    });
   });
 }
 

@@ -12,7 +12,7 @@ type WriteRefusal =
   | { error: "exists" }
   | { error: "conflict"; currentVersion: number }
   | { error: "invalid_transition"; from: string; to: string }
-  | { error: "state_too_large"; bytes: number };
+  | { error: "state_too_large"; bytes: number; limit: number };
 
 /**
  * Turn a store write into an HTTP answer: signal the commit of its log events (so SSE and
@@ -55,10 +55,8 @@ function refusalError(refusal: WriteRefusal): HttpError {
     case "state_too_large":
       return new HttpError(
         "payload_too_large",
-        `state would be ${refusal.bytes} bytes after the patch`,
-        {
-          bytes: refusal.bytes,
-        },
+        `the intent's log event would be ${refusal.bytes} bytes with this state; the limit is ${refusal.limit}`,
+        { bytes: refusal.bytes, limit: refusal.limit },
       );
   }
 }

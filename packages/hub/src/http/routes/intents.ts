@@ -9,6 +9,7 @@ import {
   intentListQuerySchema,
   intentStatusChangeSchema,
   jsonObjectSchema,
+  MAX_PAGE_BYTES,
   nameSchema,
   RESERVED_INTENT_EVENT_TYPES,
 } from "@chorus/protocol";
@@ -49,7 +50,8 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
 
   app.get("/v1/intents", read, async (request) => {
     const { org } = principalOf(request);
-    return ctx.store.listIntents(org, parseWith(intentListQuerySchema, request.query, "query"));
+    const query = parseWith(intentListQuerySchema, request.query, "query");
+    return ctx.store.listIntents(org, query, MAX_PAGE_BYTES);
   });
 
   app.get("/v1/intents/:id", read, async (request, reply) => {
@@ -123,7 +125,11 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     const { after, limit, type } = parseWith(intentLogQuerySchema, request.query, "query");
     if (!(await ctx.store.getIntent(org, id))) throw notFound("intent");
     const filter = type === undefined ? { intentId: id } : { intentId: id, type };
-    return ctx.store.listEvents(org, filter, { after, limit: limit ?? DEFAULT_PAGE_LIMIT });
+    return ctx.store.listEvents(org, filter, {
+      after,
+      limit: limit ?? DEFAULT_PAGE_LIMIT,
+      maxBytes: MAX_PAGE_BYTES,
+    });
   });
 }
 
