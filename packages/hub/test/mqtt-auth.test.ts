@@ -75,6 +75,33 @@ describe("connect", () => {
     await again.endAsync();
   });
 
+  test("a persistent session's client id stays its org's after the holder disconnects", async () => {
+    const options = { clientId: "persistent-id", clean: false } as const;
+    const first = await connectMqtt(hub.mqttUrl!, KEY_A, options);
+    await first.subscribeAsync("chorus/acme/#", { qos: 1 });
+    await first.endAsync();
+    await api(hub, "/v1/events", { body: event });
+    // Another org can neither resume the session (clean=false) nor wipe it (clean=true).
+    for (const clean of [false, true]) {
+      await expect(
+        connectMqtt(hub.wsUrl, KEY_B, { clientId: "persistent-id", clean }),
+      ).rejects.toMatchObject({ code: 2 });
+    }
+    expect(await metric(hub, "chorus_mqtt_denied_total", '{kind="connect"}')).toBe(2);
+    // The owner resumes its session, subscription included, without subscribing again.
+    const again = await connectMqtt(hub.mqttUrl!, KEY_A, options);
+    const received = collect(again);
+    await api(hub, "/v1/events", { body: { ...event, type: "after.resume" } });
+    const [msg] = await received.next(1);
+    expect(msg?.body.type).toBe("after.resume");
+    // Ending the session with clean=true frees the id.
+    await again.endAsync();
+    const ended = await connectMqtt(hub.mqttUrl!, KEY_A, { clientId: "persistent-id" });
+    await ended.endAsync();
+    const other = await connectMqtt(hub.wsUrl, KEY_B, { clientId: "persistent-id" });
+    await other.endAsync();
+  });
+
   test("an expired token is refused", async () => {
     await expect(
       connectMqtt(hub.mqttUrl!, token("late", -1_000), { clientId: "late" }),

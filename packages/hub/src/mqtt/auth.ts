@@ -80,8 +80,9 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
         done(error, null);
         return;
       }
-      const holder = sessions.holderOrg(client.id);
-      if (holder !== undefined && holder !== principal.org) {
+      // Refused rather than given a separate session: the id names one session, the owner's.
+      const owner = sessions.ownerOrg(client.id);
+      if (owner !== undefined && owner !== principal.org) {
         metrics.mqttDenied.inc({ kind: "connect" });
         logger.warn("mqtt connect refused: client id in use by another org", {
           clientId: client.id,

@@ -17,6 +17,14 @@ export class MqttSessions {
   readonly #connected = new Set<Client>();
   /** Connected clients by MQTT client id, to keep one org from taking over another's id. */
   readonly #byId = new Map<string, Client>();
+  /**
+   * The org that owns each persistent session (`clean=false`) by client id, connected or not:
+   * aedes keeps the session's subscriptions under the bare client id, so another org's CONNECT
+   * with that id would resume it (`clean=false`) or wipe it (`clean=true`). The entry goes when
+   * the owning org ends the session with a `clean=true` CONNECT, or the broker closes (the
+   * sessions live in its memory).
+   */
+  readonly #owners = new Map<string, string>();
   readonly #expiryTimers = new Map<Client, NodeJS.Timeout>();
 
   /** Called from `authenticate`, before the client is registered. */
@@ -33,13 +41,15 @@ export class MqttSessions {
   }
 
   /**
-   * The org of the connected client holding `clientId`, if any. A CONNECT with a taken id
-   * makes the broker close the holder (MQTT-3.1.4-2): fine within an org, a denial of service
-   * across orgs.
+   * The org `clientId` belongs to: that of the connected client holding it, or of the persistent
+   * session kept under it. A CONNECT with a taken id makes the broker close the holder
+   * (MQTT-3.1.4-2) and resume or wipe its session: fine within an org; across orgs, a denial of
+   * service and a session handed to a stranger, so the broker refuses it.
    */
-  holderOrg(clientId: string): string | undefined {
+  ownerOrg(clientId: string): string | undefined {
     const holder = this.#byId.get(clientId);
-    return holder ? this.#principals.get(holder)?.org : undefined;
+    const org = holder ? this.#principals.get(holder)?.org : undefined;
+    return org ?? this.#owners.get(clientId);
   }
 
   /**
@@ -50,6 +60,11 @@ export class MqttSessions {
     if (this.#connected.has(client)) return false;
     this.#connected.add(client);
     this.#byId.set(client.id, client);
+    const org = this.#principals.get(client)?.org;
+    if (org !== undefined) {
+      if (client.clean === false) this.#owners.set(client.id, org);
+      else if (this.#owners.get(client.id) === org) this.#owners.delete(client.id);
+    }
     const expiresAt = this.#principals.get(client)?.expiresAt;
     if (expiresAt !== undefined) {
       const delay = Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS);
@@ -79,5 +94,6 @@ export class MqttSessions {
     this.#expiryTimers.clear();
     this.#connected.clear();
     this.#byId.clear();
+    this.#owners.clear();
   }
 }
