@@ -22,7 +22,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     // Keep what the other configs write into the same folder.
-    clean: ["!bench.*", "!browser.*"],
+    clean: ["!bench*", "!browser*"],
     target: "node20",
   },
   {
@@ -35,6 +35,11 @@ export default defineConfig([
     clean: false,
     target: "es2022",
     esbuildPlugins: [browserPlatform],
+    // The chunks loaded on first use (schemas, SSE client, realtime) are named so that the Node
+    // config's clean keeps them.
+    esbuildOptions(options) {
+      options.chunkNames = "browser-[name]-[hash]";
+    },
   },
   {
     // `pnpm bench` runs dist/bench.js; it bundles src (dependencies stay external) and is not exported.
@@ -44,5 +49,8 @@ export default defineConfig([
     sourcemap: false,
     clean: false,
     target: "node20",
+    esbuildOptions(options) {
+      options.chunkNames = "bench-[name]-[hash]";
+    },
   },
 ]);

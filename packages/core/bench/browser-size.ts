@@ -12,16 +12,20 @@ export interface BundleSize {
 }
 
 export interface BrowserBundle {
-  /** The chunk a page loads for `@chorus/core`: everything but realtime's MQTT client. */
+  /** What a page loads for `@chorus/core` up front: the entry chunk and what it imports statically. */
   entry: BundleSize;
-  /** The chunk loaded on first realtime use (mqtt.js's browser build). */
+  /** Every chunk loaded on first use (realtime, the SSE client, the schemas), together. */
   realtime: BundleSize;
+  /** The chunks loaded on first use, each named by the package that makes most of it. */
+  lazy: Array<{ name: string; size: BundleSize; packages: string[] }>;
   /** Modules with a `node:` specifier or a bare Node built-in that the bundle asked for. */
   nodeImports: string[];
   /** Input bytes by package, largest first, for "what got big". */
   inputs: Array<{ name: string; bytes: number }>;
   /** The modules that put code into the entry chunk. */
   entryModules: string[];
+  /** The modules that put code into any chunk. */
+  modules: string[];
   /** Minified bytes each package puts into the entry chunk, largest first. */
   entryByPackage: Array<{ name: string; bytes: number }>;
 }
@@ -65,32 +69,55 @@ export async function bundleForBrowser(
     logLevel: "silent",
     plugins: [refuseNodeBuiltins(nodeImports)],
   });
-  let entry: BundleSize | undefined;
-  let entryModules: string[] = [];
-  let entryByPackage: Array<{ name: string; bytes: number }> = [];
-  let realtime: BundleSize = { min: 0, gz: 0 };
+  const outputs = result.metafile.outputs;
+  const sizes = new Map<string, BundleSize>();
   for (const file of result.outputFiles) {
     const size = { min: file.contents.length, gz: gzipSync(file.contents, { level: 9 }).length };
-    const meta = result.metafile.outputs[relative(file.path, result.metafile)];
-    if (meta?.entryPoint === "<stdin>") {
-      entry = size;
-      entryModules = Object.entries(meta.inputs)
-        .filter(([, input]) => input.bytesInOutput > 0)
-        .map(([path]) => path);
-      entryByPackage = byPackage(
-        Object.entries(meta.inputs).map(([path, input]) => [path, input.bytesInOutput]),
-      );
-    } else realtime = { min: realtime.min + size.min, gz: realtime.gz + size.gz };
+    sizes.set(relative(file.path, result.metafile), size);
   }
+  const entryName = Object.keys(outputs).find((o) => outputs[o]?.entryPoint === "<stdin>");
+  // The entry and the chunks it imports statically load up front; the rest load on first use.
+  const upFront = new Set<string>();
+  const visit = (name: string) => {
+    if (upFront.has(name) || outputs[name] === undefined) return;
+    upFront.add(name);
+    for (const i of outputs[name].imports) if (i.kind === "import-statement") visit(i.path);
+  };
+  if (entryName !== undefined) visit(entryName);
+  let entry: BundleSize | undefined;
+  const entryInputs: Array<[string, number]> = [];
+  const lazy: BrowserBundle["lazy"] = [];
+  const modules = new Set<string>();
+  let realtime: BundleSize = { min: 0, gz: 0 };
+  for (const [name, meta] of Object.entries(outputs)) {
+    const size = sizes.get(name);
+    if (size === undefined || name.endsWith(".map")) continue;
+    const inputs = Object.entries(meta.inputs).map(([path, i]) => [path, i.bytesInOutput]) as Array<
+      [string, number]
+    >;
+    for (const [path, bytes] of inputs) if (bytes > 0) modules.add(path);
+    if (upFront.has(name)) {
+      entry = entry ? { min: entry.min + size.min, gz: entry.gz + size.gz } : size;
+      entryInputs.push(...inputs);
+    } else {
+      realtime = { min: realtime.min + size.min, gz: realtime.gz + size.gz };
+      const packages = byPackage(inputs).filter((p) => p.bytes > 0);
+      lazy.push({ name: packages[0]?.name ?? name, size, packages: packages.map((p) => p.name) });
+    }
+  }
+  const entryModules = entryInputs.filter(([, bytes]) => bytes > 0).map(([path]) => path);
+  const entryByPackage = byPackage(entryInputs);
   if (entry === undefined) throw new Error("esbuild produced no entry chunk");
   return {
     entry,
     realtime,
+    lazy: lazy.sort((a, b) => b.size.min - a.size.min),
     nodeImports,
     inputs: byPackage(
       Object.entries(result.metafile.inputs).map(([path, input]) => [path, input.bytes]),
     ),
     entryModules,
+    modules: [...modules],
     entryByPackage,
   };
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes } from "@chorus/protocol";
+import { ErrorCodes } from "@chorus/protocol/wire";
 
 /**
  * What a failure means for whoever is deciding what to do next. The one place that decides what

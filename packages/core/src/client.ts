@@ -111,7 +111,11 @@ export class Chorus implements AsyncDisposable {
     const { json, bytes } = built.value;
     const id = built.value.event.id as string;
     this.#s.counters.enqueued++;
-    const dropped = this.#s.queue.push({ id, json, bytes });
+    const dropped = this.#s.queue.push(
+      built.value.unchecked
+        ? { id, json, bytes, unchecked: built.value.event }
+        : { id, json, bytes },
+    );
     if (dropped > 0) this.#s.flusher.onDropped(dropped);
     this.#s.flusher.notify();
     return id;

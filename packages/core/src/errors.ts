@@ -1,4 +1,5 @@
-import { ErrorCodes, type ErrorCode, isErrorEnvelope } from "@chorus/protocol";
+import type { ErrorCode } from "@chorus/protocol";
+import { ErrorCodes, isErrorEnvelope } from "@chorus/protocol/wire";
 
 /**
  * The client's typed error tree. Every error carries the same `code` the hub puts in its JSON

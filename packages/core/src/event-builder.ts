@@ -1,16 +1,9 @@
-import {
-  type EventInput,
-  eventInputSchema,
-  idSchema,
-  MAX_EVENT_BYTES,
-  SPAN_ID_PATTERN,
-  TRACE_ID_PATTERN,
-  timestampSchema,
-} from "@chorus/protocol";
+import type { EventInput } from "@chorus/protocol";
+import { MAX_EVENT_BYTES, SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "@chorus/protocol/wire";
 import { CANONICAL_PAYLOAD_FIELDS, Capture, type CaptureOptions } from "./capture.js";
 import { type ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
 import { EventIdGenerator } from "./ids.js";
-import { utf8Length } from "./platform.js";
+import { loadSchemas, type Schemas, schemasNow, utf8Length } from "./platform.js";
 import { currentTrace } from "./trace.js";
 import { describeIssues } from "./validate.js";
 
@@ -49,12 +42,17 @@ export interface BuiltEvent {
   event: EventInput;
   json: string;
   bytes: number;
+  /**
+   * Set when the schemas were not loaded yet (the browser entry loads them on first use): the
+   * event still has to pass {@link EventBuilder.check} before it is sent.
+   */
+  unchecked?: true;
 }
 
 export type BuildResult = { ok: true; value: BuiltEvent } | { ok: false; error: ChorusError };
 
-/** The fields of the protocol's (strict) event schema. */
-const EVENT_KEYS: ReadonlySet<string> = new Set(Object.keys(eventInputSchema.shape));
+/** The fields of the protocol's (strict) event schema, read from the schema once it is loaded. */
+let eventKeys: ReadonlySet<string> | undefined;
 /** Name fields whose validity is memoized together (see {@link EventBuilder}). */
 const ENVELOPE_KEYS = ["type", "channel", "env", "app", "agent", "intentId"] as const;
 /** Distinct envelopes remembered per client: an app uses a handful of channels and types. */
@@ -111,12 +109,14 @@ export class EventBuilder {
     }
     const source = input as Record<string, unknown>;
     const event: Record<string, unknown> = {};
-    let unknownKeys = false;
+    const schemas = schemasNow();
+    const keys = schemas && (eventKeys ??= new Set(Object.keys(schemas.eventInputSchema.shape)));
+    let unknownKeys = keys === undefined;
     for (const key of Object.keys(source)) {
       const value = source[key];
       if (value === undefined) continue;
       event[key] = value;
-      if (!EVENT_KEYS.has(key)) unknownKeys = true;
+      if (keys !== undefined && !keys.has(key)) unknownKeys = true;
     }
 
     const defaults = this.#defaults;
@@ -152,26 +152,25 @@ export class EventBuilder {
     const stampTime = event.occurredAt === undefined;
     const envelope = unknownKeys ? undefined : envelopeKey(event);
     const fast =
+      schemas !== undefined &&
       envelope !== undefined &&
       this.#validEnvelopes.has(envelope) &&
       traceIdsValid(event) &&
-      (stampId || idSchema.safeParse(event.id).success) &&
-      (stampTime || timestampSchema.safeParse(event.occurredAt).success);
+      (stampId || schemas.idSchema.safeParse(event.id).success) &&
+      (stampTime || schemas.timestampSchema.safeParse(event.occurredAt).success);
+    let unchecked = false;
     if (!fast) {
-      const parsed = eventInputSchema.safeParse(event);
-      if (!parsed.success) {
-        const { message, field } = describeIssues(parsed.error.issues);
-        return {
-          ok: false,
-          error: new ValidationError(`invalid event: ${message}`, {
-            field,
-            details: parsed.error.issues,
-          }),
-        };
-      }
-      if (envelope !== undefined) {
-        if (this.#validEnvelopes.size >= ENVELOPE_MEMO_SIZE) this.#validEnvelopes.clear();
-        this.#validEnvelopes.add(envelope);
+      if (schemas === undefined) {
+        // The browser entry before its first validation: check when the batch goes out.
+        unchecked = true;
+        loadSchemas().catch(() => {}); // a failed load is retried by the check before sending
+      } else {
+        const error = invalidEvent(schemas, event);
+        if (error !== undefined) return { ok: false, error };
+        if (envelope !== undefined) {
+          if (this.#validEnvelopes.size >= ENVELOPE_MEMO_SIZE) this.#validEnvelopes.clear();
+          this.#validEnvelopes.add(envelope);
+        }
       }
     }
 
@@ -191,7 +190,9 @@ export class EventBuilder {
         ),
       };
     }
-    return { ok: true, value: { event: event as EventInput, json, bytes } };
+    const value: BuiltEvent = { event: event as EventInput, json, bytes };
+    if (unchecked) value.unchecked = true;
+    return { ok: true, value };
   }
 
   /** `toISOString()` once per millisecond: a burst of events shares the string. */
@@ -227,4 +228,15 @@ function traceIdsValid(event: Record<string, unknown>): boolean {
     (parentSpanId === undefined ||
       (typeof parentSpanId === "string" && SPAN_ID_PATTERN.test(parentSpanId)))
   );
+}
+
+/** The schema's verdict on a built event, as `emit()` reports it; `undefined` when valid. */
+export function invalidEvent(schemas: Schemas, event: unknown): ValidationError | undefined {
+  const parsed = schemas.eventInputSchema.safeParse(event);
+  if (parsed.success) return undefined;
+  const { message, field } = describeIssues(parsed.error.issues);
+  return new ValidationError(`invalid event: ${message}`, {
+    field,
+    details: parsed.error.issues,
+  });
 }

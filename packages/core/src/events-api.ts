@@ -1,16 +1,10 @@
-import {
-  type ChorusEvent,
-  type EventQuery,
-  eventQuerySchema,
-  MAX_BATCH_EVENTS,
-  type Page,
-  type PublishResult,
-} from "@chorus/protocol";
+import type { ChorusEvent, EventQuery, Page, PublishResult } from "@chorus/protocol";
+import { MAX_BATCH_EVENTS } from "@chorus/protocol/wire";
 import { ValidationError } from "./errors.js";
 import type { BuildResult, EmitEvent } from "./event-builder.js";
 import { failOpen, type FailOpenPolicy } from "./fail-open.js";
 import type { Transport } from "./transport.js";
-import { invalidArgument, parseOrThrow } from "./validate.js";
+import { invalidArgument, parseOrThrow, schemas } from "./validate.js";
 
 export interface ApiContext {
   transport: Transport;
@@ -45,6 +39,7 @@ export class EventsApi {
     if (list.length === 0) throw invalidArgument("events", "at least one event is required");
     if (list.length > MAX_BATCH_EVENTS)
       throw invalidArgument("events", `at most ${MAX_BATCH_EVENTS} events per call`);
+    await schemas(); // so that build() validates now (a page loads them on first use)
     const jsons = list.map((input, index) => {
       const built = this.#ctx.build(input);
       if (built.ok) return built.value.json;
@@ -76,7 +71,7 @@ export class EventsApi {
    * const { data, next } = await chorus.events.list({ channel: "research", limit: 100 });
    */
   async list(query: EventQuery = {}): Promise<Page<ChorusEvent>> {
-    const parsed = parseOrThrow(eventQuerySchema, query);
+    const parsed = parseOrThrow((await schemas()).eventQuerySchema, query);
     return failOpen(this.#ctx.policy, "events.list", { data: [] }, async () => {
       const response = await this.#ctx.transport.call(
         { method: "GET", path: "/v1/events", query: parsed },

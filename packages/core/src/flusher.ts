@@ -7,7 +7,8 @@ import type { DeliveryQueue, QueuedEvent } from "./queue.js";
 import { classify } from "./classify.js";
 import type { Counters } from "./stats.js";
 import { recordOutcome } from "./transport.js";
-import { holdHost, type Timer } from "./platform.js";
+import { invalidEvent } from "./event-builder.js";
+import { holdHost, loadSchemas, type Schemas, type Timer } from "./platform.js";
 
 export interface FlusherConfig {
   /**
@@ -180,13 +181,18 @@ export class Flusher {
           this.#wake(Math.max(1, breaker.msUntilProbe));
           break;
         }
-        const batch = queue.take(this.#batchCap ?? config.maxBatchSize, config.maxBatchBytes);
+        let batch = queue.take(this.#batchCap ?? config.maxBatchSize, config.maxBatchBytes);
         // What stays queued is a backlog older than anything queued from now on.
         if (queue.length === 0) this.#oldestAt = undefined;
         this.#inFlight = batch.length;
-        let outcome: Outcome;
+        let outcome: Outcome = "continue";
         try {
-          outcome = await this.#send(batch);
+          if (batch.some((e) => e.unchecked !== undefined)) batch = await this.#check(batch);
+          if (batch.length > 0 && !this.#stopped) outcome = await this.#send(batch);
+          else {
+            breaker.release(); // nothing sent: the slot tryAcquire gave tells nothing about the hub
+            if (batch.length > 0) this.#deps.queue.requeue(batch); // stopped: counted as dropped
+          }
         } finally {
           this.#inFlight = 0;
         }
@@ -206,6 +212,43 @@ export class Flusher {
       this.#running = false;
       this.#settle();
     }
+  }
+
+  /**
+   * The schema check of events `emit()` queued before the schemas loaded (browser entry): an
+   * invalid one is dropped with the same count, report and warning as `emit()` gives, and the
+   * rest of its batch goes out. If the schemas cannot be loaded (a page offline), the batch goes
+   * unchecked: the hub validates every event too and refuses only the invalid ones.
+   */
+  async #check(batch: QueuedEvent[]): Promise<QueuedEvent[]> {
+    const { counters, diagnostics } = this.#deps;
+    let schemas: Schemas | undefined;
+    try {
+      schemas = await loadSchemas();
+    } catch (error) {
+      diagnostics.warnRateLimited(
+        "schemas_unavailable",
+        "could not load the event schemas; the hub checks these events",
+        { error: error instanceof Error ? error.message : String(error) },
+      );
+    }
+    const kept: QueuedEvent[] = [];
+    for (const item of batch) {
+      const error =
+        schemas && item.unchecked !== undefined ? invalidEvent(schemas, item.unchecked) : undefined;
+      if (error === undefined) {
+        kept.push({ id: item.id, json: item.json, bytes: item.bytes });
+        continue;
+      }
+      counters.invalid++;
+      counters.settled++;
+      diagnostics.report(error, { operation: "emit", events: 1 });
+      diagnostics.warnRateLimited(
+        "invalid_event",
+        `emit() dropped an invalid event: ${error.message}`,
+      );
+    }
+    return kept;
   }
 
   async #send(batch: QueuedEvent[]): Promise<Outcome> {

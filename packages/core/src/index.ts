@@ -83,15 +83,17 @@ export type {
   ToolErrorPayload,
   ToolStartPayload,
 } from "@chorus/protocol";
-export {
-  type ChorusEvent,
-  type EventQuery,
-  EventTypes,
-  type Intent,
-  type IntentCreate,
-  type IntentEventInput,
-  IntentEventTypes,
-  type IntentStatus,
-  type Page,
-  type PublishResult,
+export type {
+  ChorusEvent,
+  EventQuery,
+  Intent,
+  IntentCreate,
+  IntentEventInput,
+  IntentStatus,
+  Page,
+  PublishResult,
 } from "@chorus/protocol";
+export {
+  EventTypes,
+  IntentEventTypes,
+} from "@chorus/protocol/wire";

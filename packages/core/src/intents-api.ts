@@ -1,28 +1,21 @@
-import {
-  AGENT_HEADER,
-  type ChorusEvent,
-  type EventQuery,
-  intentLogQuerySchema,
-  idSchema,
-  type Intent,
-  type IntentCreate,
-  type IntentEventInput,
-  type IntentListQuery,
-  type IntentStatus,
-  intentCreateSchema,
-  intentEventInputSchema,
-  intentListQuerySchema,
-  intentStatusChangeSchema,
-  jsonObjectSchema,
-  nameSchema,
-  type Page,
+import type {
+  ChorusEvent,
+  EventQuery,
+  Intent,
+  IntentCreate,
+  IntentEventInput,
+  IntentListQuery,
+  IntentStatus,
+  Page,
 } from "@chorus/protocol";
+import { AGENT_HEADER } from "@chorus/protocol/wire";
 import type { ApiContext } from "./events-api.js";
 import { failOpen } from "./fail-open.js";
 import type { HttpMethod } from "./http.js";
 import { newEventId } from "./ids.js";
 import { currentTrace } from "./trace.js";
-import { invalidArgument, parseOrThrow } from "./validate.js";
+import type { Schemas } from "./platform.js";
+import { invalidArgument, parseOrThrow, schemas } from "./validate.js";
 
 /** A page of intents; `next` is the opaque cursor for `list({ after })`. */
 export interface IntentPage {
@@ -72,23 +65,26 @@ export class IntentsApi {
    * const intent = await chorus.intents.create({ title: "Research X", assignees: ["researcher"] });
    */
   async create(input: IntentCreate, options: WriteOptions = {}): Promise<Intent | undefined> {
-    const body = parseOrThrow(intentCreateSchema, input);
+    const s = await schemas();
+    const body = parseOrThrow(s.intentCreateSchema, input);
     // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
     return this.#call("intents.create", undefined, "POST", "/v1/intents", {
       json: body,
-      headers: this.#actor(options),
+      headers: this.#actor(s, options),
       idempotent: false,
     });
   }
 
   async get(id: string): Promise<Intent | undefined> {
-    return this.#call("intents.get", undefined, "GET", `/v1/intents/${this.#id(id)}`, {
+    const s = await schemas();
+    return this.#call("intents.get", undefined, "GET", `/v1/intents/${this.#id(s, id)}`, {
       idempotent: true,
     });
   }
 
   async list(query: IntentListQuery = {}): Promise<IntentPage> {
-    const parsed = parseOrThrow(intentListQuerySchema, query);
+    const s = await schemas();
+    const parsed = parseOrThrow(s.intentListQuerySchema, query);
     return this.#call("intents.list", { data: [] } as IntentPage, "GET", "/v1/intents", {
       query: parsed,
       idempotent: true,
@@ -107,8 +103,9 @@ export class IntentsApi {
     patch: Record<string, unknown>,
     options: WriteOptions & { ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
-    const body = parseOrThrow(jsonObjectSchema, patch, "patch");
-    const headers = this.#actor(options);
+    const s = await schemas();
+    const body = parseOrThrow(s.jsonObjectSchema, patch, "patch");
+    const headers = this.#actor(s, options);
     if (options.ifMatch !== undefined) {
       if (!Number.isInteger(options.ifMatch) || options.ifMatch < 1) {
         throw invalidArgument("ifMatch", "must be a positive integer version");
@@ -119,7 +116,7 @@ export class IntentsApi {
       "intents.patchState",
       undefined,
       "PATCH",
-      `/v1/intents/${this.#id(id)}/state`,
+      `/v1/intents/${this.#id(s, id)}/state`,
       {
         json: body,
         contentType: "application/merge-patch+json",
@@ -135,16 +132,17 @@ export class IntentsApi {
     status: IntentStatus,
     options: WriteOptions & { reason?: string } = {},
   ): Promise<Intent | undefined> {
+    const s = await schemas();
     const { actor, ...change } = options;
-    const body = parseOrThrow(intentStatusChangeSchema, { status, ...change });
+    const body = parseOrThrow(s.intentStatusChangeSchema, { status, ...change });
     return this.#call(
       "intents.setStatus",
       undefined,
       "POST",
-      `/v1/intents/${this.#id(id)}/status`,
+      `/v1/intents/${this.#id(s, id)}/status`,
       {
         json: body,
-        headers: this.#actor({ actor }),
+        headers: this.#actor(s, { actor }),
         idempotent: false,
       },
     );
@@ -152,10 +150,11 @@ export class IntentsApi {
 
   /** Add an assignee. Assigning twice leaves the same set, so retries are harmless. */
   async assign(id: string, agent: string, options: WriteOptions = {}): Promise<Intent | undefined> {
-    const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
-    const path = `/v1/intents/${this.#id(id)}/assignees/${name}`;
+    const s = await schemas();
+    const name = encodeURIComponent(parseOrThrow(s.nameSchema, agent, "agent"));
+    const path = `/v1/intents/${this.#id(s, id)}/assignees/${name}`;
     return this.#call("intents.assign", undefined, "POST", path, {
-      headers: this.#actor(options),
+      headers: this.#actor(s, options),
       idempotent: true,
     });
   }
@@ -165,10 +164,11 @@ export class IntentsApi {
     agent: string,
     options: WriteOptions = {},
   ): Promise<Intent | undefined> {
-    const name = encodeURIComponent(parseOrThrow(nameSchema, agent, "agent"));
-    const path = `/v1/intents/${this.#id(id)}/assignees/${name}`;
+    const s = await schemas();
+    const name = encodeURIComponent(parseOrThrow(s.nameSchema, agent, "agent"));
+    const path = `/v1/intents/${this.#id(s, id)}/assignees/${name}`;
     return this.#call("intents.unassign", undefined, "DELETE", path, {
-      headers: this.#actor(options),
+      headers: this.#actor(s, options),
       idempotent: true,
     });
   }
@@ -188,13 +188,14 @@ export class IntentsApi {
 
   /** Post a comment or a custom `intent.*` event to the intent's log. Retries are deduplicated by id. */
   async post(id: string, input: IntentEventInput): Promise<PostedIntentEvent | undefined> {
+    const s = await schemas();
     const agent = input.agent ?? this.#agentFromContext();
-    const body = parseOrThrow(intentEventInputSchema, {
+    const body = parseOrThrow(s.intentEventInputSchema, {
       ...input,
       id: input.id ?? newEventId(),
       ...(agent === undefined ? {} : { agent }),
     });
-    return this.#call("intents.post", undefined, "POST", `/v1/intents/${this.#id(id)}/events`, {
+    return this.#call("intents.post", undefined, "POST", `/v1/intents/${this.#id(s, id)}/events`, {
       json: body,
       idempotent: true,
     });
@@ -205,16 +206,17 @@ export class IntentsApi {
     id: string,
     query: Pick<EventQuery, "type" | "after" | "limit"> = {},
   ): Promise<Page<ChorusEvent>> {
-    const parsed = parseOrThrow(intentLogQuerySchema, query);
-    const path = `/v1/intents/${this.#id(id)}/events`;
+    const s = await schemas();
+    const parsed = parseOrThrow(s.intentLogQuerySchema, query);
+    const path = `/v1/intents/${this.#id(s, id)}/events`;
     return this.#call("intents.events", { data: [] } as Page<ChorusEvent>, "GET", path, {
       query: parsed,
       idempotent: true,
     });
   }
 
-  #id(id: string): string {
-    return encodeURIComponent(parseOrThrow(idSchema, id, "id"));
+  #id(s: Schemas, id: string): string {
+    return encodeURIComponent(parseOrThrow(s.idSchema, id, "id"));
   }
 
   #agentFromContext(): string | undefined {
@@ -222,10 +224,10 @@ export class IntentsApi {
   }
 
   /** The `Chorus-Agent` header of a write, when an actor is known. */
-  #actor(options: WriteOptions): Record<string, string> {
+  #actor(s: Schemas, options: WriteOptions): Record<string, string> {
     const actor = options.actor ?? this.#agentFromContext();
     if (actor === undefined) return {};
-    return { [AGENT_HEADER]: parseOrThrow(nameSchema, actor, "actor") };
+    return { [AGENT_HEADER]: parseOrThrow(s.nameSchema, actor, "actor") };
   }
 
   #call<T>(

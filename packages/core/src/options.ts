@@ -1,4 +1,4 @@
-import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol";
+import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol/wire";
 import { type CaptureMode, DEFAULT_MAX_STRING_LENGTH } from "./capture.js";
 import type { Logger, LogLevel, OnError } from "./logger.js";
 import { DEFAULT_REALTIME_TRANSPORT, environment } from "./platform.js";

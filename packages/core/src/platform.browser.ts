@@ -1,5 +1,7 @@
+import type { EventSource } from "eventsource";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { FetchFunction } from "./options.js";
+import type * as protocolSchemas from "./protocol-schemas.js";
 
 /*
  * `platform.ts` for browsers (and any runtime without Node built-ins): Web Crypto, TextEncoder,
@@ -95,3 +97,56 @@ export type Timer = ReturnType<typeof setTimeout>;
 
 /** A page's timers never keep anything alive: nothing to do. */
 export function holdHost(_timer: Timer, _hold: boolean): void {}
+
+export type Schemas = typeof protocolSchemas;
+let schemas: Schemas | undefined;
+let loadingSchemas: Promise<Schemas> | undefined;
+
+/**
+ * The protocol's schemas once loaded. A page loads them (and zod with them) on first use, in
+ * their own chunk: until then `emit()` queues events unchecked and the flusher checks them
+ * before their batch is sent (see `Flusher`), so an invalid event is still dropped with a
+ * warning and never poisons a batch.
+ */
+export function schemasNow(): Schemas | undefined {
+  return schemas;
+}
+
+export function loadSchemas(): Promise<Schemas> {
+  loadingSchemas ??= import("./protocol-schemas.js").then(
+    (mod) => {
+      schemas = mod;
+      return mod;
+    },
+    (error: unknown) => {
+      loadingSchemas = undefined; // a failed chunk load (network) is tried again next time
+      throw error;
+    },
+  );
+  return loadingSchemas;
+}
+
+let eventSource: typeof EventSource | undefined;
+let loadingEventSource: Promise<typeof EventSource> | undefined;
+
+/**
+ * The SSE client (the `eventsource` package: a page's own `EventSource` cannot send the API key
+ * or our `Last-Event-ID`), loaded when the first stream opens, in its own chunk.
+ */
+export function eventSourceNow(): typeof EventSource | undefined {
+  return eventSource;
+}
+
+export function loadEventSource(): Promise<typeof EventSource> {
+  loadingEventSource ??= import("eventsource").then(
+    (mod) => {
+      eventSource = mod.EventSource;
+      return mod.EventSource;
+    },
+    (error: unknown) => {
+      loadingEventSource = undefined; // a failed chunk load is tried again on the next attempt
+      throw error;
+    },
+  );
+  return loadingEventSource;
+}

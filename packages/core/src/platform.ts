@@ -1,8 +1,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomFillSync } from "node:crypto";
+import { EventSource } from "eventsource";
 import { connect } from "mqtt";
 import { nodeFetch } from "./node-fetch.js";
 import type { FetchFunction } from "./options.js";
+import * as protocolSchemas from "./protocol-schemas.js";
 
 /*
  * Everything @chorus/core needs from its host, Node edition. `platform.browser.ts` is the same
@@ -96,4 +98,26 @@ export type Timer = ReturnType<typeof setTimeout>;
 export function holdHost(timer: Timer, hold: boolean): void {
   if (hold) timer.ref();
   else timer.unref();
+}
+
+/** The protocol's schemas core validates with. */
+export type Schemas = typeof protocolSchemas;
+
+/** The schemas if loaded: in Node always, so `emit()` validates synchronously. */
+export function schemasNow(): Schemas | undefined {
+  return protocolSchemas;
+}
+
+/** The schemas, loaded (the browser edition loads them on first use). */
+export function loadSchemas(): Promise<Schemas> {
+  return Promise.resolve(protocolSchemas);
+}
+
+/** The SSE client of streams (the browser edition loads it when the first stream opens). */
+export function eventSourceNow(): typeof EventSource | undefined {
+  return EventSource;
+}
+
+export function loadEventSource(): Promise<typeof EventSource> {
+  return Promise.resolve(EventSource);
 }

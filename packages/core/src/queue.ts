@@ -6,6 +6,11 @@ export interface QueuedEvent {
   readonly json: string;
   /** UTF-8 length of `json`. */
   readonly bytes: number;
+  /**
+   * The event, when it still has to pass the schema before it is sent: `emit()` in a page
+   * before the schemas loaded (see `Flusher`). Never set in Node.
+   */
+  readonly unchecked?: unknown;
 }
 
 export interface QueueLimits {

@@ -1,4 +1,5 @@
-import { decodeTopicLevel, type RealtimeCredentials } from "@chorus/protocol";
+import type { RealtimeCredentials } from "@chorus/protocol";
+import { decodeTopicLevel } from "@chorus/protocol/wire";
 import type { MqttClient } from "mqtt";
 import { AuthenticationError, ConnectionError } from "./errors.js";
 import { loadMqttConnect } from "./platform.js";

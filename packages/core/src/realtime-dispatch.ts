@@ -1,5 +1,5 @@
 import type { ChorusEvent } from "@chorus/protocol";
-import { topicMatches } from "@chorus/protocol";
+import { topicMatches } from "@chorus/protocol/wire";
 import type { Diagnostics } from "./logger.js";
 import { RingBuffer } from "./ring-buffer.js";
 

@@ -1,17 +1,13 @@
-import {
-  type ChorusEvent,
-  type Intent,
-  parseLastEventId,
-  SSE_READY_EVENT,
-  SSE_SNAPSHOT_EVENT,
-} from "@chorus/protocol";
-import { EventSource, type EventSourceFetchInit } from "eventsource";
+import type { ChorusEvent, Intent } from "@chorus/protocol";
+import { parseLastEventId, SSE_READY_EVENT, SSE_SNAPSHOT_EVENT } from "@chorus/protocol/wire";
+import type { EventSource, EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
 import { classify } from "./classify.js";
 import { type ChorusError, errorFromResponse } from "./errors.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
+import { eventSourceNow, loadEventSource } from "./platform.js";
 
 /** Filters of an SSE stream. `after` resumes after that seq (otherwise the stream starts live). */
 export interface StreamFilters {
@@ -53,7 +49,8 @@ export interface StreamDeps {
  */
 export class EventStream implements AsyncIterable<ChorusEvent> {
   readonly #deps: StreamDeps;
-  readonly #url: string;
+  /** A promise while the stream's arguments wait for the schemas (browser entry, see `StreamsApi`). */
+  #url: string | Promise<string>;
   readonly #channel: AsyncChannel<ChorusEvent>;
   #source: EventSource | undefined;
   #lastSeq: number | undefined;
@@ -70,7 +67,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   constructor(
     deps: StreamDeps,
-    url: string,
+    url: string | Promise<string>,
     after: number | undefined,
     onClose: () => void = () => {},
   ) {
@@ -152,8 +149,13 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   #open(): void {
     if (this.#closed) return;
+    const EventSourceClass = eventSourceNow();
+    if (typeof this.#url !== "string" || EventSourceClass === undefined) {
+      void this.#load();
+      return;
+    }
     this.#failure = undefined;
-    const source = new TappedEventSource(
+    const source = new (tapped(EventSourceClass))(
       this.#url,
       (request, init) => this.#fetch(request, init),
       (event) => {
@@ -161,6 +163,51 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       },
     );
     this.#source = source;
+  }
+
+  /**
+   * The browser entry, first open: the stream's URL once its arguments passed the schemas (a
+   * refusal ends the stream with its `ValidationError`, as a hub refusal would), and the SSE
+   * client's chunk (a failed load is retried with the reconnect backoff, like a network error).
+   */
+  async #load(): Promise<void> {
+    try {
+      this.#url = await this.#url;
+    } catch (error) {
+      this.#end(error as ChorusError);
+      return;
+    }
+    try {
+      await loadEventSource();
+    } catch (error) {
+      if (this.#closed) return;
+      this.#deps.diagnostics.warnRateLimited(
+        "stream_reconnect",
+        "stream disconnected; reconnecting",
+        {
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
+      this.#timer = setTimeout(
+        () => this.#open(),
+        retryDelay(this.#attempt++, RECONNECT_BACKOFF, undefined),
+      );
+      return;
+    }
+    this.#open();
+  }
+
+  /** End the iteration with `failure` (a refusal that retrying cannot fix). */
+  #end(failure: ChorusError): void {
+    if (this.#closed) return;
+    this.#dropConnection();
+    this.#deps.diagnostics.report(failure, {
+      operation: "stream",
+      url: typeof this.#url === "string" ? this.#url : undefined,
+    });
+    this.#closed = true;
+    this.#channel.end(failure);
+    this.#onClose();
   }
 
   /**
@@ -261,11 +308,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     // A refusal that reconnecting cannot fix (revoked key, missing scope, unknown intent) ends
     // the iteration with its typed error.
     if (status !== undefined && failure && classify(failure).kind === "caller") {
-      this.#dropConnection();
-      this.#deps.diagnostics.report(failure, { operation: "stream", url: this.#url });
-      this.#closed = true;
-      this.#channel.end(failure);
-      this.#onClose();
+      this.#end(failure);
       return;
     }
     // Everything else (network error, end of stream, 5xx, 429) is retried by us, with backoff,
@@ -302,28 +345,42 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   }
 }
 
-/** An EventSource that hands every event (any `event:` name, open, error) to one tap. */
-class TappedEventSource extends EventSource {
-  readonly #tap: (event: Event) => void;
+type TappedEventSource = EventSource;
+type TappedConstructor = new (
+  url: string,
+  fetch: (url: string | URL, init: EventSourceFetchInit) => Promise<Response>,
+  tap: (event: Event) => void,
+) => TappedEventSource;
+let tappedClass: TappedConstructor | undefined;
 
-  constructor(
-    url: string,
-    fetch: (url: string | URL, init: EventSourceFetchInit) => Promise<Response>,
-    tap: (event: Event) => void,
-  ) {
-    super(url, { fetch });
-    this.#tap = tap;
-  }
+/**
+ * An EventSource that hands every event (any `event:` name, open, error) to one tap: a subclass
+ * of the SSE client's class, made once it is loaded (the browser entry loads it lazily).
+ */
+function tapped(Base: typeof EventSource): TappedConstructor {
+  tappedClass ??= class extends Base {
+    readonly #tap: (event: Event) => void;
 
-  override dispatchEvent(event: Event): boolean {
-    // Events are dispatched only after the (async) fetch resolves, so #tap is set by then.
-    try {
-      this.#tap(event);
-    } catch {
-      // a tap failure must not break the EventSource
+    constructor(
+      url: string,
+      fetch: (url: string | URL, init: EventSourceFetchInit) => Promise<Response>,
+      tap: (event: Event) => void,
+    ) {
+      super(url, { fetch });
+      this.#tap = tap;
     }
-    return super.dispatchEvent(event);
-  }
+
+    override dispatchEvent(event: Event): boolean {
+      // Events are dispatched only after the (async) fetch resolves, so #tap is set by then.
+      try {
+        this.#tap(event);
+      } catch {
+        // a tap failure must not break the EventSource
+      }
+      return super.dispatchEvent(event);
+    }
+  };
+  return tappedClass;
 }
 
 function safeJson(text: string): unknown {

@@ -1,5 +1,5 @@
-import { idSchema, nameSchema, type StreamQuery, streamQuerySchema } from "@chorus/protocol";
 import { EventStream, type StreamDeps, type StreamFilters } from "./stream.js";
+import { loadSchemas, type Schemas, schemasNow } from "./platform.js";
 import { parseOrThrow } from "./validate.js";
 
 /** `chorus.stream`: the hub's four SSE endpoints. */
@@ -14,26 +14,35 @@ export class StreamsApi {
 
   /** Events of one channel, filtered. */
   channel(name: string, filters: StreamFilters = {}): EventStream {
-    const channel = parseOrThrow(nameSchema, name, "channel");
-    return this.#start(`/v1/channels/${encodeURIComponent(channel)}/stream`, filters);
+    return this.#start(
+      (s) =>
+        `/v1/channels/${encodeURIComponent(parseOrThrow(s.nameSchema, name, "channel"))}/stream`,
+      filters,
+    );
   }
 
   /** One intent's log (`types` narrows it). */
   intent(id: string, filters: Omit<StreamFilters, "intentId"> = {}): EventStream {
-    const intentId = parseOrThrow(idSchema, id, "id");
-    return this.#start(`/v1/intents/${encodeURIComponent(intentId)}/stream`, filters);
+    return this.#start(
+      (s) => `/v1/intents/${encodeURIComponent(parseOrThrow(s.idSchema, id, "id"))}/stream`,
+      filters,
+    );
   }
 
   /** Everything on intents assigned to an agent, and its assignments. */
   agent(name: string, filters: StreamFilters = {}): EventStream {
-    const agent = parseOrThrow(nameSchema, name, "agent");
-    return this.#start(`/v1/agents/${encodeURIComponent(agent)}/stream`, filters);
+    return this.#start(
+      (s) => `/v1/agents/${encodeURIComponent(parseOrThrow(s.nameSchema, name, "agent"))}/stream`,
+      filters,
+    );
   }
 
   /** Every intent in a portfolio. */
   portfolio(id: string, filters: StreamFilters = {}): EventStream {
-    const portfolio = parseOrThrow(idSchema, id, "id");
-    return this.#start(`/v1/portfolios/${encodeURIComponent(portfolio)}/stream`, filters);
+    return this.#start(
+      (s) => `/v1/portfolios/${encodeURIComponent(parseOrThrow(s.idSchema, id, "id"))}/stream`,
+      filters,
+    );
   }
 
   /** Close every stream this client opened. */
@@ -41,14 +50,28 @@ export class StreamsApi {
     for (const stream of [...this.#open]) stream.close();
   }
 
-  #start(path: string, filters: StreamFilters): EventStream {
+  /**
+   * Arguments are checked with the protocol's schemas: at once (a `ValidationError` is thrown
+   * here) when they are loaded, which in Node is always. A page that opens a stream before its
+   * first validation loads them with the SSE client, and a refusal then ends the stream's
+   * iteration with that `ValidationError`, as a refusal by the hub would.
+   */
+  #start(path: (s: Schemas) => string, filters: StreamFilters): EventStream {
     const { after, types, ...rest } = filters;
     const query: Record<string, string | undefined> = { ...rest };
     if (types !== undefined) query.types = typeof types === "string" ? types : types.join(",");
-    const parsed = parseOrThrow(streamQuerySchema, dropUndefined({ ...query, after }));
-    const url = this.#deps.http.url(path, dropUndefined(query));
-    const stream = new EventStream(this.#deps, url, (parsed as StreamQuery).after, () =>
-      this.#open.delete(stream),
+    const check = (s: Schemas): { url: string; after: number | undefined } => {
+      const checked = path(s);
+      const parsed = parseOrThrow(s.streamQuerySchema, dropUndefined({ ...query, after }));
+      return { url: this.#deps.http.url(checked, dropUndefined(query)), after: parsed.after };
+    };
+    const schemas = schemasNow();
+    const now = schemas && check(schemas);
+    const stream = new EventStream(
+      this.#deps,
+      now ? now.url : loadSchemas().then((s) => check(s).url),
+      now ? now.after : after,
+      () => this.#open.delete(stream),
     );
     this.#open.add(stream);
     return stream;

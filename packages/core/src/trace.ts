@@ -1,4 +1,4 @@
-import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "@chorus/protocol";
+import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "@chorus/protocol/wire";
 import { newSpanId, newTraceId } from "./ids.js";
 import { contextStorage } from "./platform.js";
 

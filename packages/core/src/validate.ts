@@ -1,4 +1,13 @@
 import { ValidationError } from "./errors.js";
+import { loadSchemas, type Schemas, schemasNow } from "./platform.js";
+
+/**
+ * The protocol's schemas for an awaited call: at once in Node, where they load with core; in a
+ * page, loaded on first use (the call is async anyway).
+ */
+export function schemas(): Schemas | Promise<Schemas> {
+  return schemasNow() ?? loadSchemas();
+}
 
 /** The part of a zod issue we read; typed structurally so core needs no direct zod dependency. */
 interface Issue {

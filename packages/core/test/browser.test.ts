@@ -31,16 +31,22 @@ describe("the browser entry, bundled", () => {
     // The `browser` export condition chose the browser build, not the Node one.
     expect(bundle.entryModules.some((m) => /(^|\/)dist\/browser\.js$/.test(m))).toBe(true);
     expect(bundle.entryModules).not.toContain("dist/index.js");
-    // The page's own chunk does not carry mqtt.js; realtime loads it.
-    expect(bundle.inputs.map((i) => i.name)).toContain("mqtt");
+    // What a page loads up front carries neither mqtt.js, the SSE client, zod, nor core's
+    // realtime machinery: each is a chunk loaded on first use.
+    expect(
+      bundle.entryModules.filter((m) => /mqtt|eventsource|zod|realtime-client/.test(m)),
+    ).toEqual([]);
+    const lazy = bundle.lazy.map((chunk) => chunk.packages);
+    expect(lazy).toContainEqual(["mqtt"]);
+    expect(lazy).toContainEqual(expect.arrayContaining(["eventsource", "eventsource-parser"]));
+    expect(lazy).toContainEqual(expect.arrayContaining(["zod"]));
     expect(bundle.realtime.min).toBeGreaterThan(100_000);
     expect(bundle.entry.min).toBeLessThan(bundle.realtime.min);
-    // zod's locales other than English stay out (protocol uses zod/mini), and so does mqtt.js.
-    expect(bundle.entryModules.some((m) => m.includes("zod/v4/locales/en.js"))).toBe(true);
-    expect(
-      bundle.entryModules.filter((m) => /zod\/v4\/locales\/(?!en\.js|index\.js)/.test(m)),
-    ).toEqual([]);
-    expect(bundle.entryModules.filter((m) => m.includes("/mqtt"))).toEqual([]);
+    // zod's locales other than English stay out of every chunk (protocol uses zod/mini).
+    expect(bundle.modules.some((m) => m.includes("zod/v4/locales/en.js"))).toBe(true);
+    expect(bundle.modules.filter((m) => /zod\/v4\/locales\/(?!en\.js|index\.js)/.test(m))).toEqual(
+      [],
+    );
   });
 
   it("refuses Node built-ins: the check sees one when a module asks for it", async () => {
@@ -58,23 +64,25 @@ describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a re
   let pageDir: string;
 
   beforeAll(async () => {
-    const result = await build({
+    // The page loads the entry as a page's bundler splits it (ESM, code splitting): realtime,
+    // the SSE client and the schemas are chunks the page fetches from the hub on first use.
+    pageDir = mkdtempSync(join(tmpdir(), "chorus-core-page-"));
+    await build({
       stdin: { contents: 'export * from "@chorus/core";', resolveDir: PACKAGE_DIR, loader: "ts" },
       bundle: true,
-      format: "iife",
-      globalName: "ChorusCore",
+      format: "esm",
+      splitting: true,
+      outdir: pageDir,
+      entryNames: "core",
       platform: "browser",
       target: "es2022",
-      write: false,
       logLevel: "silent",
     });
     // The hub serves the page (as it serves the console): a document from a real response,
     // at the hub's origin, as a user's page would be.
-    pageDir = mkdtempSync(join(tmpdir(), "chorus-core-page-"));
-    writeFileSync(join(pageDir, "core.js"), result.outputFiles[0]?.text ?? "");
     writeFileSync(
       join(pageDir, "index.html"),
-      '<!doctype html><meta charset="utf-8"><script src="core.js"></script><body>core</body>',
+      '<!doctype html><meta charset="utf-8"><script type="module">import * as core from "./core.js"; globalThis.ChorusCore = core;</script><body>core</body>',
     );
     browser = await launchChromium();
     hub = await startHub({ consoleDir: pageDir });
@@ -95,6 +103,111 @@ describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a re
     expect(errors).toEqual([]);
     return page;
   }
+
+  it("loads schemas, SSE client and realtime on first use; an invalid event emitted before the schemas arrive is dropped with a warning and the rest of its batch is delivered", async () => {
+    const page = await browser.newPage();
+    const fetched: string[] = [];
+    page.on("request", (request) => fetched.push(new URL(request.url()).pathname));
+    await page.goto(`${hub.url}/`);
+    const chunks = () => fetched.filter((path) => path.endsWith(".js") && path !== "/core.js");
+    // Up front the page loads the entry and what it imports statically; record that set.
+    const upFront = chunks();
+    const outcome = await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const warnings: string[] = [];
+        const reported: string[] = [];
+        const chorus = new g.ChorusCore.Chorus({
+          url: g.location.origin,
+          apiKey: key,
+          channel: "page-invalid",
+          logger: { debug() {}, info() {}, error() {}, warn: (message) => warnings.push(message) },
+          onError: (error, context) => reported.push(`${context.operation}: ${String(error)}`),
+        });
+        const ids = [
+          chorus.emit({ type: "custom", payload: { n: 1 } }),
+          chorus.emit({ type: "custom", channel: "bad\u0001name", payload: { n: 2 } }),
+          chorus.emit({ type: "custom", payload: { n: 3 } }),
+        ];
+        const delivered = await chorus.flush();
+        const { sent, invalid, failed } = chorus.stats();
+        // The schemas are loaded now: emit() refuses an invalid event at once, as in Node.
+        const later = chorus.emit({ type: "custom", channel: "bad\u0001name" }) ?? null;
+        await chorus.close();
+        return { ids, delivered, sent, invalid, failed, later, warnings, reported };
+      },
+      { key: KEY_A },
+    );
+    expect(outcome.delivered).toBe(true);
+    expect(outcome.sent).toBe(2);
+    expect(outcome.invalid).toBe(1);
+    expect(outcome.failed).toBe(0); // the hub never saw the invalid one: the batch went through
+    expect(outcome.later).toBeNull();
+    expect(
+      outcome.warnings.filter((w) => w.startsWith("emit() dropped an invalid event")),
+    ).toHaveLength(1);
+    expect(outcome.reported).toEqual([
+      expect.stringMatching(/^emit: .*channel/),
+      expect.stringMatching(/^emit: .*channel/),
+    ]);
+    const stored = await storedEvents(hub, { channel: "page-invalid" });
+    expect(stored.map((e) => e.id).sort()).toEqual([outcome.ids[0], outcome.ids[2]].sort());
+    const afterEmit = chunks();
+    expect(afterEmit.length).toBeGreaterThan(upFront.length); // the schemas' chunk
+
+    // A stream and realtime each fetch their own chunks the first time they are used.
+    await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({ url: g.location.origin, apiKey: key });
+        const stream = chorus.stream.channel("page-lazy");
+        await new Promise<void>((resolve) => stream.onConnection((up) => up && resolve()));
+        stream.close();
+        await chorus.close();
+      },
+      { key: KEY_A },
+    );
+    const afterStream = chunks();
+    expect(afterStream.length).toBeGreaterThan(afterEmit.length); // the SSE client's chunk
+    await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({ url: g.location.origin, apiKey: key });
+        await chorus.realtime.connect();
+        await chorus.close();
+      },
+      { key: KEY_A },
+    );
+    expect(chunks().length).toBeGreaterThan(afterStream.length); // realtime and mqtt.js
+    await page.close();
+  });
+
+  it("a stream opened before the schemas loaded ends with the ValidationError of a bad name", async () => {
+    const page = await openPage();
+    const outcome = await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({
+          url: g.location.origin,
+          apiKey: key,
+          logger: false,
+        });
+        const stream = chorus.stream.channel("bad\u0001name");
+        try {
+          for await (const _ of stream) return "an event";
+          return "ended";
+        } catch (error) {
+          const e = error as { name: string; field?: string };
+          return `${e.name} ${e.field}`;
+        } finally {
+          await chorus.close();
+        }
+      },
+      { key: KEY_A },
+    );
+    expect(outcome).toBe("ValidationError channel");
+    await page.close();
+  });
 
   it("emits from a page in batches; the hub stores every event once", async () => {
     const page = await openPage();

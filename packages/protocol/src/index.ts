@@ -1,7 +1,9 @@
 export * from "./errors.js";
 export * from "./event-types.js";
+export * from "./headers.js";
 export * from "./intents.js";
 export * from "./limits.js";
+export * from "./patterns.js";
 export type * from "./payloads.js";
 export * from "./realtime.js";
 export * from "./schemas.js";

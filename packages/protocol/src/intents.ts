@@ -1,5 +1,6 @@
 import { idSchema, jsonObjectSchema, nameSchema, typeSchema } from "./schemas.js";
-import { z } from "./zod.js";
+import * as z from "zod/mini";
+import "./zod.js";
 
 export const INTENT_STATUSES = ["draft", "active", "blocked", "completed", "cancelled"] as const;
 export type IntentStatus = (typeof INTENT_STATUSES)[number];
@@ -130,9 +131,3 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-
-/**
- * Request header naming the agent that makes an intent write; the hub records it as the
- * `agent` of the log event (who changed the state, set the status, assigned whom).
- */
-export const AGENT_HEADER = "chorus-agent";

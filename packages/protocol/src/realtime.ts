@@ -1,4 +1,5 @@
-import { z } from "./zod.js";
+import * as z from "zod/mini";
+import "./zod.js";
 
 /** Answer of `POST /v1/realtime/credentials`. */
 export interface RealtimeCredentials {

@@ -5,7 +5,9 @@ import {
   MAX_PAGE_LIMIT,
   MAX_TYPE_LENGTH,
 } from "./limits.js";
-import { z } from "./zod.js";
+import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "./patterns.js";
+import * as z from "zod/mini";
+import "./zod.js";
 
 /*
  * One source of truth for what hub and client accept. The hub validates every request with
@@ -24,8 +26,6 @@ import { z } from "./zod.js";
 const NAME_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]+$/;
 const TYPE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
-export const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
-export const SPAN_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 export const nameSchema = z
   .string()

@@ -1,13 +1,14 @@
 import { en } from "zod/locales";
-import * as z from "zod/mini";
+import { config } from "zod/mini";
 
 /*
- * The one zod import of @chorus/protocol. `zod/mini` rather than `zod`: the same validators and
- * issues, but functions instead of methods, so a bundler keeps only what the schemas use (the
- * browser entry of @chorus/core carries these schemas; `import { z } from "zod"` pulled every
- * locale into it). zod/mini ships no messages, so English, the hub's language, is set here,
- * unless the process already chose a locale (zod's own classic build does the same).
+ * zod's configuration for @chorus/protocol, imported (for its effect) by every module with
+ * schemas. `zod/mini` rather than `zod`: the same validators and issues, but functions instead
+ * of methods, so a bundler keeps only what the schemas use (`import { z } from "zod"` pulled
+ * every locale into the browser entry of @chorus/core). Each module imports `zod/mini` itself
+ * (`import * as z`): a namespace passed on from here would reach a bundler as a value, and it
+ * would keep all of zod. zod/mini ships no messages, so English, the hub's language, is set
+ * here, unless the process already chose a locale (zod's own classic build does the same).
+ * `package.json` lists this module under `sideEffects` so bundlers keep it.
  */
-if (z.config().localeError === undefined) z.config(en());
-
-export { z };
+if (config().localeError === undefined) config(en());

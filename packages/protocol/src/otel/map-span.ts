@@ -1,5 +1,6 @@
 import { EventTypes } from "../event-types.js";
-import { nameSchema, SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "../schemas.js";
+import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "../patterns.js";
+import { nameSchema } from "../schemas.js";
 import { ATTRIBUTES } from "./attributes.js";
 import { type Classification, classify } from "./classify.js";
 import {

@@ -1,0 +1,20 @@
+/*
+ * The protocol's (zod) schemas core validates with, in one module: Node loads it with core
+ * (`platform.ts`), so `emit()` validates synchronously; the browser entry loads it on first use
+ * (`platform.browser.ts`), so a page that never validates never downloads zod.
+ */
+export {
+  eventInputSchema,
+  eventQuerySchema,
+  idSchema,
+  intentCreateSchema,
+  intentEventInputSchema,
+  intentListQuerySchema,
+  intentLogQuerySchema,
+  intentStatusChangeSchema,
+  jsonObjectSchema,
+  nameSchema,
+  streamQuerySchema,
+  timestampSchema,
+  typeSchema,
+} from "@chorus/protocol";
