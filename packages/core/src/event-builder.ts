@@ -110,7 +110,9 @@ export class EventBuilder {
     const source = input as Record<string, unknown>;
     const event: Record<string, unknown> = {};
     const schemas = schemasNow();
-    const keys = schemas && (eventKeys ??= new Set(Object.keys(schemas.eventInputSchema.shape)));
+    if (schemas !== undefined && eventKeys === undefined)
+      eventKeys = new Set(Object.keys(schemas.eventInputSchema.shape));
+    const keys = eventKeys;
     let unknownKeys = keys === undefined;
     for (const key of Object.keys(source)) {
       const value = source[key];

@@ -252,7 +252,7 @@ export class Flusher {
   }
 
   async #send(batch: QueuedEvent[]): Promise<Outcome> {
-    const { http, breaker, counters, queue } = this.#deps;
+    const { http, breaker, counters } = this.#deps;
     let body = '{"events":[';
     for (let i = 0; i < batch.length; i++)
       body += i === 0 ? (batch[i] as QueuedEvent).json : `,${(batch[i] as QueuedEvent).json}`;

@@ -1,12 +1,10 @@
 import type { ChorusEvent } from "@chorus/protocol";
 import { eventTopic, INGEST_TOPIC_ROOT, subscriptionFilter } from "@chorus/protocol/wire";
 import { AsyncChannel } from "./async-channel.js";
-import type { BuildResult, EmitEvent } from "./event-builder.js";
-import type { Diagnostics } from "./logger.js";
+import type { EmitEvent } from "./event-builder.js";
 import { type RealtimeCallback, SubscriptionRegistry } from "./realtime-dispatch.js";
 import { RealtimeSession, type RealtimeStatus } from "./realtime-session.js";
 import { RingBuffer } from "./ring-buffer.js";
-import type { Transport } from "./transport.js";
 import type { Schemas } from "./platform.js";
 import type {
   RealtimeDeps,
