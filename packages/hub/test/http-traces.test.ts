@@ -10,7 +10,7 @@ import {
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeOtlpTraceResponse, type Hub } from "../src/index.js";
+import { decodeOtlpTraceResponse, decodeOtlpTraces, type Hub } from "../src/index.js";
 import { DEFAULT_TRACE_CHANNEL } from "../src/http/routes/traces.js";
 import { decodeOtlpStatus } from "../src/otlp/response.js";
 import { otlpTypes } from "../src/otlp/schema.js";
@@ -254,6 +254,16 @@ describe("POST /v1/traces", { timeout: 60_000 }, () => {
       expect(res.status).toBe(400);
       expect(JSON.parse(new TextDecoder().decode(res.bytes)).error.message).toBeTruthy();
     }
+  });
+
+  it("applies the hub's JSON nesting limit to OTLP/JSON", async () => {
+    const deep = `{"resourceSpans":${"[".repeat(200)}${"]".repeat(200)}}`;
+    const res = await post(hub, deep, "application/json");
+    expect(res.status).toBe(400);
+    expect(JSON.parse(new TextDecoder().decode(res.bytes)).error.details.maxDepth).toBeGreaterThan(
+      0,
+    );
+    expect(() => decodeOtlpTraces(deep, "application/json")).toThrow(/malformed JSON/);
   });
 
   it("refuses a gzip bomb with 413 without inflating it", async () => {

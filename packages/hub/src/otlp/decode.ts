@@ -1,4 +1,5 @@
 import type { OtelAttributes, OtelAttributeValue, OtelSpan, OtelSpanEvent } from "@chorus/protocol";
+import { parseJsonText } from "../json.js";
 import { otlpTypes } from "./schema.js";
 
 /** The two OTLP/HTTP encodings. */
@@ -75,7 +76,8 @@ export function decodeOtlpTraces(
   try {
     if (value instanceof Uint8Array)
       value = new TextDecoder("utf-8", { fatal: true }).decode(value);
-    if (typeof value === "string") value = JSON.parse(value);
+    // The hub's JSON rules: no `__proto__` keys, nesting bounded (MAX_JSON_DEPTH).
+    if (typeof value === "string") value = parseJsonText(value);
   } catch (error) {
     throw new OtlpDecodeError(`malformed JSON: ${(error as Error).message}`);
   }
