@@ -77,7 +77,8 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: HubContext): void
         }
         const response: OtlpTraceResponse = {};
         if (rejected > 0) {
-          ctx.metrics.eventsRejected.inc({ source: "otlp" }, rejected);
+          // A refused span is its two events (start and end) not stored.
+          ctx.metrics.eventsRejected.inc({ source: "otlp" }, rejected * 2);
           response.partialSuccess = {
             rejectedSpans: rejected,
             errorMessage: `${rejected} GenAI span(s) could not be stored: ${reason}`,
