@@ -50,7 +50,7 @@ export interface StreamDeps {
 export class EventStream implements AsyncIterable<ChorusEvent> {
   readonly #deps: StreamDeps;
   /** A promise while the stream's arguments wait for the schemas (browser entry, see `StreamsApi`). */
-  #url: string | Promise<string>;
+  #url: string | (() => Promise<string>);
   readonly #channel: AsyncChannel<ChorusEvent>;
   #source: EventSource | undefined;
   #lastSeq: number | undefined;
@@ -67,7 +67,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   constructor(
     deps: StreamDeps,
-    url: string | Promise<string>,
+    url: string | (() => Promise<string>),
     after: number | undefined,
     onClose: () => void = () => {},
   ) {
@@ -168,18 +168,22 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   /**
    * The browser entry, first open: the stream's URL once its arguments passed the schemas (a
    * refusal ends the stream with its `ValidationError`, as a hub refusal would), and the SSE
-   * client's chunk (a failed load is retried with the reconnect backoff, like a network error).
+   * client's chunk. A chunk that cannot be downloaded (the page's server away) is tried again
+   * with the reconnect backoff, like a network error.
    */
   async #load(): Promise<void> {
     try {
-      this.#url = await this.#url;
-    } catch (error) {
-      this.#end(error as ChorusError);
-      return;
-    }
-    try {
+      if (typeof this.#url !== "string") {
+        const url = await this.#url();
+        if (this.#closed) return;
+        this.#url = url;
+      }
       await loadEventSource();
     } catch (error) {
+      if (classify(error).kind === "caller") {
+        this.#end(error as ChorusError); // the name or filters did not pass the schema
+        return;
+      }
       if (this.#closed) return;
       this.#deps.diagnostics.warnRateLimited(
         "stream_reconnect",

@@ -69,7 +69,7 @@ export class StreamsApi {
     const now = schemas && check(schemas);
     const stream = new EventStream(
       this.#deps,
-      now ? now.url : loadSchemas().then((s) => check(s).url),
+      now ? now.url : () => loadSchemas().then((s) => check(s).url),
       now ? now.after : after,
       () => this.#open.delete(stream),
     );

@@ -209,6 +209,32 @@ describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a re
     await page.close();
   });
 
+  it("a stream opened while the page cannot download the schemas tries again and connects", async () => {
+    const page = await openPage();
+    let requests = 0;
+    await page.route("**/*protocol-schemas*", (route) =>
+      requests++ === 0 ? route.abort() : route.continue(),
+    );
+    const connected = await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({
+          url: g.location.origin,
+          apiKey: key,
+          logger: false,
+        });
+        const stream = chorus.stream.channel("page-retry");
+        await new Promise<void>((resolve) => stream.onConnection((up) => up && resolve()));
+        await chorus.close();
+        return true;
+      },
+      { key: KEY_A },
+    );
+    expect(connected).toBe(true);
+    expect(requests).toBeGreaterThan(1);
+    await page.close();
+  });
+
   it("emits from a page in batches; the hub stores every event once", async () => {
     const page = await openPage();
     const ids = await page.evaluate(
