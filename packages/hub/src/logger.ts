@@ -1,17 +1,97 @@
+import pino, { type DestinationStream, type Logger } from "pino";
 import type { HubLogger } from "./config.js";
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+/** What a redacted value reads as in a log line. */
+const CENSOR = "[REDACTED]";
 
-/** JSON lines on stderr. Callers never pass secrets; keys are referred to by `keyId` only. */
-export function createLogger(level: keyof typeof LEVELS): HubLogger {
-  const min = LEVELS[level];
-  const write = (lvl: keyof typeof LEVELS) => (msg: string, fields?: Record<string, unknown>) => {
-    if (LEVELS[lvl] < min) return;
-    process.stderr.write(
-      `${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`,
-    );
+/**
+ * Fields pino blanks wherever they appear at these paths: credentials in request headers
+ * (fastify's request logs, at `debug`), and any field a call site might name after a secret.
+ * Callers refer to keys by `keyId`; this is the net under that rule.
+ */
+const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-api-key"]',
+  "headers.authorization",
+  "headers.cookie",
+  "authorization",
+  "apiKey",
+  "api_key",
+  "key",
+  "token",
+  "accessToken",
+  "access_token",
+  "password",
+  "secret",
+  "*.authorization",
+  "*.apiKey",
+  "*.access_token",
+  "*.token",
+];
+
+/** Query parameters that carry a credential (`?access_token=` on GET and SSE routes). */
+const SECRET_PARAMS = /([?&](?:access_token|api_key|apikey|key|token)=)[^&#]*/gi;
+
+/** `url` with every credential query value replaced by `[REDACTED]`. */
+export function redactUrl(url: unknown): unknown {
+  return typeof url === "string" ? url.replace(SECRET_PARAMS, `$1${CENSOR}`) : url;
+}
+
+/** What a request log line says about the request: never its headers, its URL redacted. */
+function requestSerializer(req: {
+  method?: string;
+  url?: string;
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}) {
+  return {
+    method: req.method,
+    url: redactUrl(req.url),
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
   };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+/** The pino instance behind a hub logger made by {@link createLogger} (fastify logs through it). */
+const PINO = Symbol.for("chorus.hub.pino");
+
+type PinoBacked = HubLogger & { [PINO]?: Logger };
+
+/**
+ * JSON lines on stderr through pino, fastify's own logger: `{"level":"info","time":"…",…,"msg":…}`,
+ * with credentials redacted (see {@link REDACT_PATHS}, {@link redactUrl}).
+ */
+export function createLogger(
+  level: "debug" | "info" | "warn" | "error",
+  destination: DestinationStream = pino.destination({ fd: 2, sync: true }),
+): HubLogger {
+  const base = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      serializers: { req: requestSerializer, url: redactUrl, err: pino.stdSerializers.err },
+    },
+    destination,
+  );
+  const at =
+    (lvl: "debug" | "info" | "warn" | "error") => (msg: string, fields?: Record<string, unknown>) =>
+      base[lvl](fields ?? {}, msg);
+  const logger: PinoBacked = {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+  };
+  logger[PINO] = base;
+  return logger;
+}
+
+/** The pino instance of a logger from {@link createLogger}; undefined for a caller's own logger. */
+export function pinoOf(logger: HubLogger): Logger | undefined {
+  return (logger as PinoBacked)[PINO];
 }
 
 export const silentLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { errorEnvelope, MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from "fastify";
 import type { HubContext } from "../context.js";
+import { pinoOf } from "../logger.js";
 import { installAuth } from "./auth-hook.js";
 import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
@@ -32,16 +38,26 @@ export interface HttpServerInternals {
 /**
  * The hub's HTTP API and SSE endpoints on a fastify instance, ready to `listen`.
  *
- * Fastify's own logger stays off: request logs would carry the Authorization header, and the
- * hub logs through `ctx.logger` naming callers by `keyId` only. `/mqtt` is left alone: the
- * broker attaches its WebSocket upgrade handler to `app.server`.
+ * Fastify logs through the hub's own pino (see `logger.ts`), whose serializers and redaction
+ * keep the Authorization header and `access_token` query values out of every line; its
+ * per-request lines only at `debug`. A caller's own logger (or `logger: false`) leaves fastify
+ * silent. `/mqtt` is left alone: the broker attaches its WebSocket upgrade handler to
+ * `app.server`.
  */
 export async function buildHttpServer(
   ctx: HubContext,
   internals: HttpServerInternals = {},
 ): Promise<FastifyInstance> {
+  const pino = pinoOf(ctx.logger);
   const app = Fastify({
-    logger: false,
+    ...(pino === undefined
+      ? { logger: false }
+      : {
+          loggerInstance: pino as FastifyBaseLogger,
+          logController: new LogController({
+            disableRequestLogging: !pino.isLevelEnabled("debug"),
+          }),
+        }),
     bodyLimit: MAX_BODY_BYTES,
     genReqId: () => randomUUID(),
     // Our onRequest hook answers 503 with the protocol envelope once shutdown begins.
