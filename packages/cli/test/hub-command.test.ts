@@ -63,6 +63,9 @@ describe("chorus hub", () => {
       rateLimit: { max: 600, windowMs: 1000 },
     });
     expect(parseHubArgs(["--rate-limit", "off"])).toEqual({ rateLimit: false });
+    expect(parseHubArgs(["--trust-proxy", "10.0.0.1, 10.1.0.0/16"])).toEqual({
+      trustProxy: ["10.0.0.1", "10.1.0.0/16"],
+    });
   });
 
   it("answers a bad flag with usage and exit code 2", async () => {
@@ -71,6 +74,7 @@ describe("chorus hub", () => {
     expect(c.err.join("\n")).toMatch(/--port must be a port number/);
     expect(await main(["hub", "--bogus"], c.io)).toBe(2);
     expect(await main(["hub", "--rate-limit", "lots"], c.io)).toBe(2);
+    expect(await main(["hub", "--trust-proxy", "proxy.local"], c.io)).toBe(2);
     // A bare number is not milliseconds: it needs a unit.
     for (const bad of ["7", "7 days", "0h", "soon"]) {
       c.err.length = 0;

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { type ApiKeyConfig, parseApiKeys } from "./auth.js";
 import { generateDevKey } from "./dev-key.js";
 import {
@@ -48,6 +49,14 @@ export interface HubOptions {
    * (`off` disables). Default {@link DEFAULT_AUTH_FAILURE_LIMIT}.
    */
   authFailureLimit?: string | RateLimit | false;
+  /**
+   * Reverse proxies whose `X-Forwarded-For` to believe: addresses, CIDR ranges
+   * (`10.0.0.0/8`) or `loopback`, `linklocal`, `uniquelocal`, comma-separated or a list. The
+   * client address (failed-auth throttle, per-address limits) is then the one the nearest
+   * untrusted hop names. Env `CHORUS_TRUST_PROXY`. Default: none, so the socket's address
+   * counts and a client's own `X-Forwarded-For` is ignored.
+   */
+  trustProxy?: string | string[];
   /** Send buffer per connection, write timeout, streams per key: see {@link DeliveryOptions}. */
   delivery?: DeliveryOptions;
   /**
@@ -81,6 +90,8 @@ export interface ResolvedHubConfig {
   publicHost: string | undefined;
   rateLimit: RateLimit | undefined;
   authFailureLimit: RateLimit | undefined;
+  /** Trusted proxies (see {@link HubOptions.trustProxy}); empty trusts none. */
+  trustProxy: string[];
   delivery: DeliveryLimits;
   consoleDir: string | undefined;
 }
@@ -223,5 +234,33 @@ export function resolveHubConfig(
     rateLimit: parseRateLimit(
       options.rateLimit ?? (env.CHORUS_RATE_LIMIT || undefined) ?? DEFAULT_RATE_LIMIT,
     ),
+    trustProxy: parseTrustProxy(options.trustProxy ?? env.CHORUS_TRUST_PROXY ?? ""),
   };
+}
+
+/** Names fastify's trustProxy (proxy-addr) accepts for well-known ranges. */
+const PROXY_RANGES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/**
+ * Parse `10.0.0.1, 10.1.0.0/16, loopback` (or a list) into trusted proxy entries, refusing
+ * anything that is not an address, a CIDR range or a named range: a typo must not silently
+ * trust nobody, or everybody.
+ */
+export function parseTrustProxy(value: string | string[]): string[] {
+  const entries = (Array.isArray(value) ? value : value.split(","))
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of entries) {
+    const [address = "", bits, ...rest] = entry.split("/");
+    const family = isIP(address);
+    const validBits =
+      bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (PROXY_RANGES.has(entry)) continue;
+    if (family === 0 || !validBits || rest.length > 0) {
+      throw new Error(
+        `invalid trusted proxy "${entry}" (use addresses, CIDR ranges like 10.0.0.0/8, or loopback)`,
+      );
+    }
+  }
+  return entries;
 }

@@ -9,6 +9,7 @@ export {
   DURATION_UNITS,
   parseDuration,
   parseRateLimit,
+  parseTrustProxy,
   type RateLimit,
   type ResolvedHubConfig,
   resolveHubConfig,

@@ -6,6 +6,7 @@ import {
   type HubOptions,
   parseDuration,
   parseRateLimit,
+  parseTrustProxy,
 } from "@chorus/hub";
 import { ExitCode, UsageError } from "../exit-codes.js";
 import { type Io, paint } from "../io.js";
@@ -25,6 +26,8 @@ Options (each also an environment variable):
   --api-keys <spec>   org:key,org2:key2 (org:key:read+subscribe narrows scopes)
                                                            CHORUS_API_KEYS   (a dev key)
   --rate-limit <n/u>  requests per key: 600/s, 60000/m, off CHORUS_RATE_LIMIT (60000/m)
+  --trust-proxy <ips> reverse proxies whose X-Forwarded-For to believe: addresses, CIDR
+                      ranges, loopback                     CHORUS_TRUST_PROXY (none)
   --log-level <lvl>   debug, info, warn, error             CHORUS_LOG_LEVEL  (info)
   -h, --help          show this help
 
@@ -53,6 +56,7 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
         retention: { type: "string" },
         "api-keys": { type: "string" },
         "rate-limit": { type: "string" },
+        "trust-proxy": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -91,6 +95,14 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
       options.rateLimit = parseRateLimit(rate) ?? false;
     } catch (error) {
       throw new UsageError(`--rate-limit: ${(error as Error).message}`);
+    }
+  }
+  const trustProxy = str("trust-proxy");
+  if (trustProxy !== undefined) {
+    try {
+      options.trustProxy = parseTrustProxy(trustProxy);
+    } catch (error) {
+      throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
     }
   }
   const level = str("log-level");
