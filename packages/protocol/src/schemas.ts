@@ -27,6 +27,11 @@ const NAME_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]+$/;
 const TYPE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
+/** What `nameSchema` accepts, without a schema run: for hot paths that check one name. */
+export function isName(value: unknown): value is string {
+  return typeof value === "string" && value.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(value);
+}
+
 export const nameSchema = z
   .string()
   .check(

@@ -1,6 +1,6 @@
 import { EventTypes } from "../event-types.js";
 import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "../patterns.js";
-import { nameSchema } from "../schemas.js";
+import { isName } from "../schemas.js";
 import { ATTRIBUTES } from "./attributes.js";
 import { type Classification, classify } from "./classify.js";
 import {
@@ -83,8 +83,9 @@ export function mapSpanEnd(span: OtelSpan, options: MapOptions = {}): MappedEven
       type = EventTypes.LlmEnd;
       const finishReason = finishReasonOf(attrs);
       const ttft = num(attrs, ATTRIBUTES.timeToFirstTokenMs);
-      const output = outputOf(attrs);
-      const toolCalls = toolCallsOf(attrs);
+      const messages = json(attrs, ATTRIBUTES.outputMessages);
+      const output = outputOf(attrs, messages);
+      const toolCalls = toolCallsOf(attrs, messages);
       payload = {
         ...modelOf(attrs),
         ...(usage && { usage }),
@@ -143,12 +144,12 @@ function build(
     spanId: span.spanId,
     ...(span.parentSpanId !== undefined &&
       SPAN_ID_PATTERN.test(span.parentSpanId) && { parentSpanId: span.parentSpanId }),
-    ...(agent !== undefined && nameSchema.safeParse(agent).success && { agent }),
-    payload: clip(payload, limit, 0) as Record<string, unknown>,
+    ...(isName(agent) && { agent }),
+    payload: fits(payload, limit, 0) ? payload : (clip(payload, limit, 0) as Record<string, unknown>),
     metadata: {
       framework: "opentelemetry",
       convention: kind.convention,
-      spanName: clip(span.name, limit, 0),
+      spanName: fits(span.name, limit, 0) ? span.name : clip(span.name, limit, 0),
       ...(span.scope && { scope: span.scope }),
       ...(responseId && { responseId }),
       ...(conversationId && { conversationId }),
@@ -179,6 +180,22 @@ function validIds(span: OtelSpan): boolean {
     SPAN_ID_PATTERN.test(span.spanId) &&
     !/^0+$/.test(span.traceId)
   );
+}
+
+/**
+ * Whether `value` is within the cut already (no string over `limit`, no nesting past MAX_DEPTH):
+ * a walk that allocates nothing, so the common span (short attributes) is not copied by `clip`.
+ */
+function fits(value: unknown, limit: number, depth: number): boolean {
+  if (typeof value === "string") return value.length <= limit;
+  if (typeof value !== "object" || value === null) return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!fits(v, limit, depth + 1)) return false;
+    return true;
+  }
+  for (const k in value) if (!fits((value as Record<string, unknown>)[k], limit, depth + 1)) return false;
+  return true;
 }
 
 /** Cut long strings and deep nesting; everything else is already JSON (it came from attributes). */

@@ -65,8 +65,11 @@ export function inputMessagesOf(attrs: OtelAttributes): unknown[] | undefined {
   return [{ role: "system", content: system }, ...(list ?? [])];
 }
 
-export function outputOf(attrs: OtelAttributes): unknown {
-  const messages = json(attrs, ATTRIBUTES.outputMessages);
+/** `messages`: the output messages attribute, when the caller has decoded it already. */
+export function outputOf(
+  attrs: OtelAttributes,
+  messages: unknown = json(attrs, ATTRIBUTES.outputMessages),
+): unknown {
   if (messages !== undefined) return messages;
   const text = first(attrs, ATTRIBUTES.outputText);
   if (typeof text === "string") return parse(text);
@@ -97,7 +100,10 @@ export function toolNamesOf(attrs: OtelAttributes): string[] | undefined {
 }
 
 /** Tool calls the model asked for: AI SDK's list, or `tool_call` parts of GenAI output messages. */
-export function toolCallsOf(attrs: OtelAttributes): LlmEndPayload["toolCalls"] {
+export function toolCallsOf(
+  attrs: OtelAttributes,
+  output: unknown = json(attrs, ATTRIBUTES.outputMessages),
+): LlmEndPayload["toolCalls"] {
   const calls: { name: string; callId?: string }[] = [];
   const aiSdk = json(attrs, ATTRIBUTES.toolCalls);
   if (Array.isArray(aiSdk)) {
@@ -110,7 +116,6 @@ export function toolCallsOf(attrs: OtelAttributes): LlmEndPayload["toolCalls"] {
         });
     }
   }
-  const output = json(attrs, ATTRIBUTES.outputMessages);
   if (Array.isArray(output)) {
     for (const message of output) {
       const parts = (message as { parts?: unknown })?.parts;

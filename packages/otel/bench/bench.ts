@@ -1,0 +1,174 @@
+import { readFileSync } from "node:fs";
+import type { Attributes } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { Chorus } from "@chorus/core";
+import { startReceiver } from "../../../scripts/bench-receiver-client.js";
+import { ChorusSpanProcessor } from "../src/index.js";
+
+/*
+ * `pnpm bench`: what `ChorusSpanProcessor` adds per span, against what the usual way of shipping
+ * the same spans adds (BatchSpanProcessor + OTLP/HTTP exporter, the SDK's defaults), in one run.
+ * Issue 13's target: Chorus added ÷ BatchSpanProcessor+OTLP added ≤ 1.0.
+ *
+ * - Spans are the recorded fixtures' GenAI spans (AI SDK 6 `doGenerate`/`doStream` and
+ *   `ai.toolCall`, `gen_ai.*` chat and execute_tool), replayed through a real tracer: request
+ *   attributes at start, response attributes (usage, finish reason, output, tool result) set
+ *   before `end()`, as the instrumentations do.
+ * - Three tracer providers: no processor (baseline: the SDK's own span cost), ChorusSpanProcessor
+ *   with a real Chorus client, BatchSpanProcessor with the OTLP/HTTP exporter. Both deliver to one
+ *   counting receiver in another process (`scripts/bench-receiver.mjs`); delivery is inside the
+ *   window (`chorus.flush()`, `provider.forceFlush()`), and the receiver's counts are checked.
+ * - CPU µs of this process per span; rounds interleave the variants (rotating who goes first);
+ *   no GC is forced; figures are `median [min–max]` over rounds.
+ */
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const SPANS = Number(process.env.BENCH_SPANS ?? 2000);
+/** Spans between yields to the event loop, so exporters' timers and sockets run as in an app. */
+const BURST = 20;
+
+interface RecordedSpan {
+  name: string;
+  attributes: Attributes;
+}
+
+/** Attributes an instrumentation sets once the call is done; the rest are known at start. */
+const RESPONSE = /^(ai\.response\.|ai\.usage\.|gen_ai\.response\.|gen_ai\.usage\.|gen_ai\.output\.|ai\.toolCall\.result|gen_ai\.tool\.call\.result)/;
+
+interface SpanShape {
+  name: string;
+  start: Attributes;
+  end: Attributes;
+}
+
+function shapes(): SpanShape[] {
+  const read = (name: string) =>
+    JSON.parse(
+      readFileSync(new URL(`../test/fixtures/${name}.json`, import.meta.url), "utf8"),
+    ) as RecordedSpan[];
+  const aiSdk = read("ai-sdk-6").filter((s) =>
+    /\.(doGenerate|doStream)$|^ai\.toolCall$/.test(String(s.attributes["ai.operationId"])),
+  );
+  const genAi = read("gen-ai-semconv").filter((s) =>
+    ["chat", "execute_tool"].includes(String(s.attributes["gen_ai.operation.name"])),
+  );
+  return [...aiSdk, ...genAi].map((s) => {
+    const start: Attributes = {};
+    const end: Attributes = {};
+    for (const [k, v] of Object.entries(s.attributes)) (RESPONSE.test(k) ? end : start)[k] = v;
+    return { name: s.name, start, end };
+  });
+}
+
+interface Variant {
+  name: string;
+  provider: BasicTracerProvider;
+  flush(): Promise<void>;
+}
+
+function variant(name: string, processors: SpanProcessor[], flush: () => Promise<void>): Variant {
+  return { name, provider: new BasicTracerProvider({ spanProcessors: processors }), flush };
+}
+
+/** CPU µs of this process per span, delivery of what the window produced included. */
+async function timeSpans(v: Variant, spans: SpanShape[], count: number): Promise<number> {
+  const tracer = v.provider.getTracer("bench");
+  await v.flush(); // what an earlier window left is not this one's
+  const started = process.cpuUsage();
+  for (let i = 0; i < count; i++) {
+    const shape = spans[i % spans.length] as SpanShape;
+    const span = tracer.startSpan(shape.name, { attributes: shape.start });
+    span.setAttributes(shape.end);
+    span.end();
+    if (i % BURST === BURST - 1) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await v.flush();
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / count;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+const fmt = (n: number, digits: number) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const spread = (values: number[], digits = 2) =>
+  `${fmt(median(values), digits)} [${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)}]`;
+
+async function main(): Promise<void> {
+  const receiver = await startReceiver();
+  const chorus = new Chorus({
+    url: receiver.url,
+    apiKey: "bench_key_0123456789",
+    channel: "bench",
+    logger: false,
+    drainOnExit: false,
+  });
+  const spans = shapes();
+  const nothing = async () => {};
+  const batch = new BatchSpanProcessor(
+    new OTLPTraceExporter({ url: `${receiver.url}/v1/traces` }),
+  );
+  const variants: Variant[] = [
+    variant("baseline", [], nothing),
+    variant(
+      "ChorusSpanProcessor",
+      [new ChorusSpanProcessor({ chorus, logger: false, linkEmits: false })],
+      async () => void (await chorus.flush(30_000)),
+    ),
+    variant("BatchSpanProcessor + OTLP/HTTP", [batch], () => batch.forceFlush()),
+  ];
+  const [, ours, otel] = variants as [Variant, Variant, Variant];
+
+  for (const v of variants) await timeSpans(v, spans, SPANS); // warm-up: JIT, sockets
+  await receiver.reset();
+  const samples: number[][] = variants.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const index = (r + k) % variants.length;
+      samples[index]?.push(await timeSpans(variants[index] as Variant, spans, SPANS));
+    }
+    process.stderr.write(`round ${r + 1}/${ROUNDS}\n`);
+  }
+  const stats = await receiver.stats();
+  // Every span of the fixtures set is a GenAI span: two events each (start, end or error).
+  const expectedEvents = ROUNDS * SPANS * 2;
+  const expectedSpans = ROUNDS * SPANS;
+  if (stats.events.items !== expectedEvents || stats.traces.items !== expectedSpans)
+    throw new Error(
+      `receiver got ${stats.events.items}/${expectedEvents} events, ${stats.traces.items}/${expectedSpans} spans`,
+    );
+
+  const [base, chorusCpu, otelCpu] = samples as [number[], number[], number[]];
+  const oursAdded = chorusCpu.map((x, r) => x - (base[r] as number));
+  const otelAdded = otelCpu.map((x, r) => x - (base[r] as number));
+  const ratio = oursAdded.map((x, r) => x / (otelAdded[r] as number));
+  console.log(
+    `\nGenAI spans (${spans.map((s) => s.name).join(", ")}): ${ROUNDS} rounds × ${SPANS} spans, CPU µs per span, median [min–max] over rounds, Node ${process.version}\n`,
+  );
+  console.log(
+    `| baseline (SDK span, no processor) µs | ${ours.name} added µs | ${otel.name} added µs | Chorus added ÷ OTLP added |`,
+  );
+  console.log("|---:|---:|---:|---:|");
+  console.log(
+    `| ${spread(base, 1)} | ${spread(oursAdded, 1)} | ${spread(otelAdded, 1)} | ${spread(ratio)} |`,
+  );
+  console.log(
+    `\nreceiver: ${stats.events.items} Chorus events in ${stats.events.requests} requests (${stats.events.bytes} bytes); ` +
+      `${stats.traces.items} OTLP spans in ${stats.traces.requests} requests (${stats.traces.bytes} bytes)`,
+  );
+  await chorus.close(1000);
+  for (const v of variants) await v.provider.shutdown();
+  receiver.stop();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
