@@ -38,7 +38,8 @@ interface RecordedSpan {
 }
 
 /** Attributes an instrumentation sets once the call is done; the rest are known at start. */
-const RESPONSE = /^(ai\.response\.|ai\.usage\.|gen_ai\.response\.|gen_ai\.usage\.|gen_ai\.output\.|ai\.toolCall\.result|gen_ai\.tool\.call\.result)/;
+const RESPONSE =
+  /^(ai\.response\.|ai\.usage\.|gen_ai\.response\.|gen_ai\.usage\.|gen_ai\.output\.|ai\.toolCall\.result|gen_ai\.tool\.call\.result)/;
 
 interface SpanShape {
   name: string;
@@ -112,9 +113,7 @@ async function main(): Promise<void> {
   });
   const spans = shapes();
   const nothing = async () => {};
-  const batch = new BatchSpanProcessor(
-    new OTLPTraceExporter({ url: `${receiver.url}/v1/traces` }),
-  );
+  const batch = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${receiver.url}/v1/traces` }));
   const variants: Variant[] = [
     variant("baseline", [], nothing),
     variant(

@@ -145,7 +145,9 @@ function build(
     ...(span.parentSpanId !== undefined &&
       SPAN_ID_PATTERN.test(span.parentSpanId) && { parentSpanId: span.parentSpanId }),
     ...(isName(agent) && { agent }),
-    payload: fits(payload, limit, 0) ? payload : (clip(payload, limit, 0) as Record<string, unknown>),
+    payload: fits(payload, limit, 0)
+      ? payload
+      : (clip(payload, limit, 0) as Record<string, unknown>),
     metadata: {
       framework: "opentelemetry",
       convention: kind.convention,
@@ -194,7 +196,8 @@ function fits(value: unknown, limit: number, depth: number): boolean {
     for (const v of value) if (!fits(v, limit, depth + 1)) return false;
     return true;
   }
-  for (const k in value) if (!fits((value as Record<string, unknown>)[k], limit, depth + 1)) return false;
+  for (const k in value)
+    if (!fits((value as Record<string, unknown>)[k], limit, depth + 1)) return false;
   return true;
 }
 

@@ -1,0 +1,199 @@
+import { type Chorus, createConsoleLogger, type Logger } from "@chorus/core";
+import { type AdapterOnError, createSafely } from "@chorus/core/adapter-kit";
+import type { ChorusEvent } from "@chorus/protocol";
+import type { AttributeValue } from "@opentelemetry/api";
+import {
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base";
+import { phaseOf, type SpanSource, spanFromEvents } from "./span-from-events.js";
+
+export interface ExportToOtlpOptions {
+  /** The client whose SSE stream is followed (`chorus.stream.channel`). It is not closed. */
+  chorus: Chorus;
+  /** The channel to export. */
+  channel: string;
+  /**
+   * An OpenTelemetry `SpanExporter`, e.g. `new OTLPTraceExporter({ url })` from
+   * `@opentelemetry/exporter-trace-otlp-proto`: it does the OTLP serialization and transport.
+   */
+  exporter: SpanExporter;
+  /** Resume after this seq (e.g. `lastEventId` of a previous run); default: from now on. */
+  after?: number;
+  /** Resource attributes of the exported spans; `service.name` defaults to `chorus`. */
+  resource?: Record<string, AttributeValue>;
+  /** Started spans waiting for their end, at most (oldest dropped first). Default 10,000. */
+  maxPendingSpans?: number;
+  /** Finished spans waiting for the exporter, at most (the batch processor's queue). Default 2048. */
+  maxQueueSize?: number;
+  /** Delay between exports, ms (default 1000). */
+  scheduledDelayMillis?: number;
+  /** Called with errors of the exporter's own (never thrown into your process). */
+  onError?: AdapterOnError;
+  /** Diagnostics; `false` silences them. Default: the console. */
+  logger?: Logger | false;
+}
+
+export interface OtlpExportStats {
+  /** Events read from the stream. */
+  events: number;
+  /** Spans handed to the batch processor. */
+  spans: number;
+  /** Started spans dropped unfinished because more than `maxPendingSpans` were open. */
+  droppedPending: number;
+  /** Started spans waiting for their end right now. */
+  pending: number;
+}
+
+export interface OtlpExport {
+  /** Seq of the last event read: pass it as `after` to resume in a later run. */
+  readonly lastEventId: number | undefined;
+  stats(): OtlpExportStats;
+  /** Export what is finished now (bounded by `timeoutMs`, default 5 s). Never rejects. */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Stop following, export what is finished, shut the exporter down; within `timeoutMs`. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Open spans kept waiting for their end: a run with thousands of open tool calls still fits. */
+export const DEFAULT_MAX_PENDING_SPANS = 10_000;
+/** Events of an open span kept as span events (`agent.message`, custom): a chatty span stays bounded. */
+const MAX_EVENTS_PER_SPAN = 128;
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+interface Pending {
+  start: ChorusEvent;
+  between: ChorusEvent[];
+}
+
+/**
+ * Export a channel's Chorus events as OTLP spans, for a collector, Langfuse, Phoenix or Jaeger.
+ * It follows the channel's SSE stream (resuming after drops, from `after` if given), pairs each
+ * start event with its end or error event by trace and span id, and hands the span, with GenAI
+ * semantic-convention attributes, to `exporter` through the SDK's `BatchSpanProcessor`.
+ *
+ * Fail-open and bounded: open spans are capped (`maxPendingSpans`, oldest dropped first), finished
+ * spans wait in the batch processor's bounded queue (dropped when the collector is down), and
+ * nothing is thrown into your process.
+ *
+ * @example
+ * import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+ * const otlp = exportToOtlp({
+ *   chorus,
+ *   channel: "research",
+ *   exporter: new OTLPTraceExporter({ url: "http://localhost:4318/v1/traces" }),
+ * });
+ * // … later
+ * await otlp.close();
+ */
+export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
+  const logger = options.logger === false ? undefined : (options.logger ?? createConsoleLogger());
+  const safely = createSafely({ name: "@chorus/otel exporter", onError: options.onError, logger });
+  const maxPending = Math.max(1, options.maxPendingSpans ?? DEFAULT_MAX_PENDING_SPANS);
+  const processor = new BatchSpanProcessor(options.exporter, {
+    maxQueueSize: options.maxQueueSize ?? 2048,
+    scheduledDelayMillis: options.scheduledDelayMillis ?? 1000,
+  });
+  const source: SpanSource = {
+    resource: resourceOf({ "service.name": "chorus", ...options.resource }),
+    scope: { name: "@chorus/otel" },
+  };
+  const stream = options.chorus.stream.channel(options.channel, {
+    ...(options.after !== undefined && { after: options.after }),
+  });
+  /** Keyed by `traceId:spanId`; a Map iterates in insertion order, so the first key is the oldest. */
+  const pending = new Map<string, Pending>();
+  const counts = { events: 0, spans: 0, droppedPending: 0 };
+
+  const handle = (event: ChorusEvent) => {
+    counts.events++;
+    if (!event.traceId || !event.spanId) return;
+    const key = `${event.traceId}:${event.spanId}`;
+    const phase = phaseOf(event.type);
+    if (phase?.phase === "start") {
+      pending.delete(key); // a repeated start moves to the back
+      pending.set(key, { start: event, between: [] });
+      while (pending.size > maxPending) {
+        const oldest = pending.keys().next().value as string;
+        pending.delete(oldest);
+        counts.droppedPending++;
+      }
+      return;
+    }
+    const open = pending.get(key);
+    if (!phase) {
+      if (open && open.between.length < MAX_EVENTS_PER_SPAN) open.between.push(event);
+      return;
+    }
+    pending.delete(key);
+    const span = spanFromEvents(open?.start, event, source, open?.between);
+    if (!span) return;
+    counts.spans++;
+    processor.onEnd(span as ReadableSpan);
+  };
+
+  const following = (async () => {
+    try {
+      for await (const event of stream) safely("event", () => handle(event));
+    } catch (error) {
+      // A permanent refusal (bad key, unknown channel): reported, never thrown.
+      safely("stream", () => {
+        throw error;
+      });
+    }
+  })();
+
+  const bounded = <T>(promise: Promise<T>, timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+      promise.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          safely("export", () => {
+            throw error;
+          });
+          resolve();
+        },
+      );
+    });
+
+  let closing: Promise<void> | undefined;
+  return {
+    get lastEventId() {
+      return stream.lastEventId;
+    },
+    stats: () => ({ ...counts, pending: pending.size }),
+    flush: (timeoutMs = DEFAULT_TIMEOUT_MS) => bounded(processor.forceFlush(), timeoutMs),
+    close(timeoutMs = DEFAULT_TIMEOUT_MS) {
+      closing ??= (async () => {
+        stream.close();
+        await bounded(following, timeoutMs);
+        pending.clear();
+        await bounded(processor.shutdown(), timeoutMs);
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * A resource as the exporters read it (`attributes`, `schemaUrl`), without depending on
+ * `@opentelemetry/resources` (whose constructor differs between SDK 1.x and 2.x).
+ */
+function resourceOf(attributes: Record<string, AttributeValue>): ReadableSpan["resource"] {
+  const resource = {
+    attributes,
+    asyncAttributesPending: false,
+    schemaUrl: undefined,
+    waitForAsyncAttributes: async () => {},
+    getRawAttributes: () => Object.entries(attributes),
+    merge: () => resource,
+  };
+  return resource as unknown as ReadableSpan["resource"];
+}

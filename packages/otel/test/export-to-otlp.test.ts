@@ -1,0 +1,208 @@
+import type { ChorusEvent } from "@chorus/core";
+import { mapSpan, type MappedEvent, type OtelSpan } from "@chorus/protocol";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportToOtlp } from "../src/index.js";
+import { loadFixture } from "./helpers/fixtures.js";
+import { startTestHub, type TestHub, until } from "./helpers/hub.js";
+import { startOtlpReceiver } from "./helpers/otlp-receiver.js";
+
+/*
+ * Chorus events out as OTLP: the real hub's SSE stream, the real OTLP/protobuf exporter, and a
+ * local collector decoding with the official opentelemetry-proto definitions. Round trip: the
+ * fixtures' spans, mapped to events and stored in the hub, come back out of the collector as
+ * spans that the same mapping reads into the same fields.
+ */
+
+let t: TestHub;
+beforeAll(async () => {
+  t = await startTestHub();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+let channels = 0;
+const freshChannel = () => `otlp-out-${process.pid}-${++channels}`;
+
+/** The fields a GenAI backend shows, per event kind. */
+function essentials(event: Pick<MappedEvent, "type" | "payload">): Record<string, unknown> {
+  const p = event.payload as Record<string, unknown>;
+  const usage = p.usage as Record<string, unknown> | undefined;
+  const pick = (...keys: string[]) =>
+    Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
+  if (event.type.startsWith("llm."))
+    return {
+      ...pick("model", "provider", "messages", "tools", "finishReason", "toolCalls", "error"),
+      ...(usage && {
+        usage: {
+          input: usage.inputTokens,
+          output: usage.outputTokens,
+          cached: usage.cacheReadTokens,
+        },
+      }),
+    };
+  if (event.type.startsWith("tool.")) return pick("name", "callId", "arguments", "result", "error");
+  return pick("name", "error");
+}
+
+describe("exportToOtlp", () => {
+  it("turns the stored events of recorded GenAI spans back into the same spans at a real OTLP/protobuf collector", async () => {
+    const channel = freshChannel();
+    const collector = await startOtlpReceiver();
+    const source = [
+      ...loadFixture("ai-sdk-6"),
+      ...loadFixture("gen-ai-semconv"),
+      ...loadFixture("openinference-langchain"),
+    ];
+    const events = source.flatMap((span) => mapSpan(span));
+    const spanCount = events.length / 2;
+    expect(spanCount).toBeGreaterThan(15);
+    const otlp = exportToOtlp({
+      chorus: t.chorus,
+      channel,
+      exporter: new OTLPTraceExporter({ url: collector.url }),
+      after: 0,
+      scheduledDelayMillis: 20,
+      logger: false,
+    });
+    try {
+      for (const e of events) t.chorus.emit({ ...e, channel });
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === events.length, 20_000);
+      await otlp.flush();
+      await until(() => collector.spans.length === spanCount, 20_000);
+      expect(otlp.stats()).toMatchObject({ spans: spanCount, pending: 0, droppedPending: 0 });
+
+      const back = new Map<string, OtelSpan>(collector.spans.map((s) => [s.spanId, s]));
+      for (let i = 0; i < events.length; i += 2) {
+        const [start, end] = [events[i] as MappedEvent, events[i + 1] as MappedEvent];
+        const span = back.get(start.spanId);
+        expect(span, start.spanId).toBeDefined();
+        expect(span?.traceId).toBe(start.traceId);
+        expect(span?.parentSpanId).toBe(start.parentSpanId);
+        expect(span?.resource?.["service.name"]).toBe("chorus");
+        expect(span?.scope).toBe("@chorus/otel");
+        expect(Math.abs((span?.startTimeMs ?? 0) - Date.parse(start.occurredAt))).toBeLessThan(1);
+        expect(Math.abs((span?.endTimeMs ?? 0) - Date.parse(end.occurredAt))).toBeLessThan(1);
+        const [start2, end2] = mapSpan(span as OtelSpan);
+        expect(start2?.type).toBe(start.type);
+        expect(end2?.type).toBe(end.type);
+        expect(essentials(start2 as MappedEvent)).toEqual(essentials(start));
+        expect(essentials(end2 as MappedEvent)).toEqual(essentials(end));
+      }
+      // The failed tool call of the gen_ai fixture is an error span with its exception.
+      const failed = collector.spans.find((s) => s.attributes["error.type"] === "NotFound");
+      expect(failed?.status?.code).toBe(2);
+      expect(failed?.events?.some((e) => e.name === "exception")).toBe(true);
+      expect(failed?.attributes["gen_ai.operation.name"]).toBe("execute_tool");
+    } finally {
+      await otlp.close();
+      await collector.close();
+    }
+  }, 60_000);
+
+  it("keeps at most maxPendingSpans open spans, dropping the oldest; an end without its start is still a span", async () => {
+    const channel = freshChannel();
+    const exporter = new InMemorySpanExporter();
+    const otlp = exportToOtlp({
+      chorus: t.chorus,
+      channel,
+      exporter,
+      after: 0,
+      maxPendingSpans: 2,
+      scheduledDelayMillis: 20,
+      logger: false,
+    });
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const spanId = (i: number) => `00f067aa0ba902b${i}`;
+    const t0 = Date.parse("2026-12-01T10:00:00.000Z");
+    try {
+      for (let i = 0; i < 5; i++)
+        t.chorus.emit({
+          channel,
+          type: "tool.start",
+          traceId,
+          spanId: spanId(i),
+          payload: { name: "search", callId: `call_${i}`, arguments: { q: i } },
+          occurredAt: new Date(t0 + i).toISOString(),
+        });
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === 5, 20_000);
+      expect(otlp.stats()).toMatchObject({ pending: 2, droppedPending: 3 });
+      for (let i = 0; i < 5; i++)
+        t.chorus.emit({
+          channel,
+          type: "tool.end",
+          traceId,
+          spanId: spanId(i),
+          payload: { name: "search", callId: `call_${i}`, result: "ok", latencyMs: 40 },
+          occurredAt: new Date(t0 + 100).toISOString(),
+        });
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === 10, 20_000);
+      await otlp.flush();
+      const spans = exporter.getFinishedSpans();
+      expect(spans).toHaveLength(5);
+      expect(otlp.stats()).toMatchObject({ pending: 0, spans: 5 });
+      const startMs = (i: number) => {
+        const s = spans.find((x) => x.spanContext().spanId === spanId(i));
+        return (s?.startTime[0] ?? 0) * 1000 + (s?.startTime[1] ?? 0) / 1e6;
+      };
+      // The two newest kept their start event; the three dropped start latencyMs before their end.
+      expect(startMs(4)).toBe(t0 + 4);
+      expect(startMs(3)).toBe(t0 + 3);
+      for (const i of [0, 1, 2]) expect(startMs(i)).toBe(t0 + 60);
+      const arguments3 = spans.find((x) => x.spanContext().spanId === spanId(3))?.attributes;
+      expect(arguments3?.["gen_ai.tool.call.arguments"]).toBe('{"q":3}');
+    } finally {
+      await otlp.close();
+    }
+  }, 60_000);
+
+  it("fails open when the collector is down: nothing thrown, close() returns, the stream keeps being read", async () => {
+    const channel = freshChannel();
+    const collector = await startOtlpReceiver();
+    await collector.close(); // nothing listens there any more
+    const errors: unknown[] = [];
+    const unhandled = (e: unknown) => errors.push(e);
+    process.on("unhandledRejection", unhandled);
+    const otlp = exportToOtlp({
+      chorus: t.chorus,
+      channel,
+      exporter: new OTLPTraceExporter({ url: collector.url, timeoutMillis: 500 }),
+      after: 0,
+      maxQueueSize: 16,
+      scheduledDelayMillis: 20,
+      logger: false,
+    });
+    try {
+      const events: ChorusEvent[] = [];
+      for (let i = 0; i < 100; i++)
+        for (const [type, phase] of [
+          ["llm.start", "start"],
+          ["llm.end", "end"],
+        ] as const)
+          events.push({
+            id: `down-${i}-${phase}`,
+            seq: 0,
+            channel,
+            type,
+            traceId: "5bf92f3577b34da6a3ce929d0e0e4736",
+            spanId: `10f067aa0ba9${String(1000 + i)}`,
+            payload: { model: "m", usage: { inputTokens: 1, outputTokens: 1 } },
+            occurredAt: new Date().toISOString(),
+          } as ChorusEvent);
+      for (const { seq: _seq, ...e } of events) t.chorus.emit(e);
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === 200, 20_000);
+      expect(otlp.stats().spans).toBe(100);
+      await otlp.flush(2_000);
+    } finally {
+      await otlp.close(2_000);
+      process.off("unhandledRejection", unhandled);
+    }
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
