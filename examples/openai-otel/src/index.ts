@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   });
   trace.setGlobalTracerProvider(provider);
   // OpenInference's instrumentation of the openai SDK (manual: this is an ES module).
-  new OpenAIInstrumentation({ tracerProvider: provider }).manuallyInstrument({ OpenAI });
+  new OpenAIInstrumentation({ tracerProvider: provider }).manuallyInstrument(OpenAI);
   const tracer = provider.getTracer("openai-otel-example");
 
   const client = live ? new OpenAI() : new OpenAI({ apiKey: "offline", fetch: scriptedFetch });

@@ -1,4 +1,3 @@
-import type { ChorusEvent } from "@chorus/core";
 import { mapSpan, type MappedEvent, type OtelSpan } from "@chorus/protocol";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
@@ -178,7 +177,7 @@ describe("exportToOtlp", () => {
       logger: false,
     });
     try {
-      const events: ChorusEvent[] = [];
+      const events: Parameters<typeof t.chorus.emit>[0][] = [];
       for (let i = 0; i < 100; i++)
         for (const [type, phase] of [
           ["llm.start", "start"],
@@ -186,15 +185,14 @@ describe("exportToOtlp", () => {
         ] as const)
           events.push({
             id: `down-${i}-${phase}`,
-            seq: 0,
             channel,
             type,
             traceId: "5bf92f3577b34da6a3ce929d0e0e4736",
             spanId: `10f067aa0ba9${String(1000 + i)}`,
             payload: { model: "m", usage: { inputTokens: 1, outputTokens: 1 } },
             occurredAt: new Date().toISOString(),
-          } as ChorusEvent);
-      for (const { seq: _seq, ...e } of events) t.chorus.emit(e);
+          });
+      for (const e of events) t.chorus.emit(e);
       await t.chorus.flush(5_000);
       await until(() => otlp.stats().events === 200, 20_000);
       expect(otlp.stats().spans).toBe(100);
