@@ -12,10 +12,22 @@ export interface Principal {
   org: string;
   scopes: ReadonlySet<Scope>;
   /** How the caller authenticated; never the secret itself. */
-  via: "api_key" | "realtime_token";
+  via: "api_key" | "realtime_token" | "access_token";
   /** Short, non-reversible label for logs: the first 8 hex characters of the key's SHA-256. */
   keyId: string;
+  /** Set on an access token narrowed to channels: it may touch those channels and nothing else. */
+  channels?: ReadonlySet<string>;
+  /** Expiry (epoch ms) of a token; a token never mints one that outlives it. */
+  expiresAt?: number;
 }
+
+/** Whether the principal may act with `scope` (`admin` implies every scope). */
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.has(scope) || principal.scopes.has("admin");
+}
+
+/** Why a bearer secret was refused: the client's fix differs. */
+export type AuthFailure = "invalid" | "expired";
 
 /**
  * Shortest API key accepted: failed authentication is not throttled per client, so a key must
@@ -77,6 +89,29 @@ interface TokenClaims {
 const TOKEN_PREFIX = "crt1.";
 
 /**
+ * An access token (`POST /v1/tokens`) is `cat1.base64url(claims).base64url(hmac)`. The HMAC
+ * covers the prefix too, so a realtime token can never pass for an access token or the reverse.
+ */
+export const ACCESS_TOKEN_PREFIX = "cat1.";
+
+interface AccessClaims {
+  org: string;
+  scopes: Scope[];
+  /** Channels the token is narrowed to; absent: not narrowed. */
+  ch?: string[];
+  /** Expiry, epoch milliseconds. */
+  exp: number;
+  /** keyId of the key (or token) that minted it, so logs can tie the two together. */
+  kid: string;
+}
+
+export interface AccessTokenGrant {
+  scopes: Scope[];
+  channels?: string[] | undefined;
+  ttlMs: number;
+}
+
+/**
  * Authenticates API keys and issues / verifies short-lived realtime tokens.
  * Keys are held only as SHA-256 digests, looked up by digest, so comparisons leak no timing
  * about the key and a heap dump holds no key.
@@ -128,6 +163,68 @@ export class Authenticator {
     const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
     const sig = createHmac("sha256", this.#secret).update(body).digest("base64url");
     return { token: `${TOKEN_PREFIX}${body}.${sig}`, expiresAt: new Date(exp) };
+  }
+
+  /**
+   * Mint an access token narrowed to `grant`. The caller has checked that the grant is no wider
+   * than `principal` (see routes/tokens.ts); the expiry is capped at the principal's own.
+   */
+  issueAccessToken(
+    principal: Principal,
+    grant: AccessTokenGrant,
+  ): { token: string; expiresAt: Date } {
+    const exp = Math.min(Date.now() + grant.ttlMs, principal.expiresAt ?? Number.POSITIVE_INFINITY);
+    const claims: AccessClaims = {
+      org: principal.org,
+      scopes: grant.scopes,
+      ...(grant.channels ? { ch: grant.channels } : {}),
+      exp,
+      kid: principal.keyId,
+    };
+    const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
+    return {
+      token: `${ACCESS_TOKEN_PREFIX}${body}.${this.#sign(ACCESS_TOKEN_PREFIX + body)}`,
+      expiresAt: new Date(exp),
+    };
+  }
+
+  /** The principal of an access token, or why it was refused. */
+  verifyAccessToken(token: string): Principal | AuthFailure {
+    if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return "invalid";
+    const rest = token.slice(ACCESS_TOKEN_PREFIX.length);
+    const dot = rest.indexOf(".");
+    if (dot < 0) return "invalid";
+    const body = rest.slice(0, dot);
+    const sig = Buffer.from(rest.slice(dot + 1), "base64url");
+    const expected = Buffer.from(this.#sign(ACCESS_TOKEN_PREFIX + body), "base64url");
+    if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return "invalid";
+    let claims: AccessClaims;
+    try {
+      claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as AccessClaims;
+    } catch {
+      return "invalid";
+    }
+    if (typeof claims.exp !== "number" || typeof claims.kid !== "string") return "invalid";
+    if (claims.exp <= Date.now()) return "expired";
+    return {
+      org: claims.org,
+      scopes: new Set(claims.scopes),
+      via: "access_token",
+      // The minting key's id: its tokens share its rate limit and stream cap, and logs name it.
+      keyId: claims.kid,
+      expiresAt: claims.exp,
+      ...(claims.ch ? { channels: new Set(claims.ch) } : {}),
+    };
+  }
+
+  /** An `Authorization: Bearer` secret: an API key or an access token. */
+  authenticateBearer(secret: string): Principal | AuthFailure {
+    if (secret.startsWith(ACCESS_TOKEN_PREFIX)) return this.verifyAccessToken(secret);
+    return this.authenticateKey(secret) ?? "invalid";
+  }
+
+  #sign(data: string): string {
+    return createHmac("sha256", this.#secret).update(data).digest("base64url");
   }
 
   /** Verify signature, expiry and (when given) the client id the token was issued for. */

@@ -65,6 +65,12 @@ export interface HubOptions {
    * is a JSON 404 like any unknown path.
    */
   consoleDir?: string;
+  /**
+   * Origins allowed to call the API from a browser (`https://app.example.com`), given CORS
+   * headers on preflights and answers; any other origin gets none. Env `CHORUS_CORS_ORIGINS`
+   * (comma-separated). Default: none (the console is same-origin).
+   */
+  corsOrigins?: string | string[];
 }
 
 export interface RateLimit {
@@ -94,6 +100,7 @@ export interface ResolvedHubConfig {
   trustProxy: string[];
   delivery: DeliveryLimits;
   consoleDir: string | undefined;
+  corsOrigins: string[];
 }
 
 export const DEFAULT_PORT = 7420;
@@ -170,6 +177,31 @@ export function isLoopback(host: string): boolean {
   );
 }
 
+/**
+ * Parse the CORS allowlist: each entry an origin exactly as a browser sends it (scheme, host,
+ * port if not the default; no path, no trailing slash). Anything else stops the hub: an entry
+ * that can never match would silently block the page it was meant for.
+ */
+export function parseCorsOrigins(value: string | string[]): string[] {
+  const entries = (typeof value === "string" ? value.split(",") : value)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== entry || !/^https?:$/.test(new URL(entry).protocol)) {
+      throw new Error(
+        `CHORUS_CORS_ORIGINS: "${entry}" is not an origin (use e.g. https://app.example.com or http://localhost:5173${origin && origin !== "null" ? `; did you mean ${origin}?` : ""})`,
+      );
+    }
+  }
+  return [...new Set(entries)];
+}
+
 function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
@@ -226,6 +258,7 @@ export function resolveHubConfig(
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
     delivery: resolveDeliveryLimits(options.delivery, env),
     consoleDir: options.consoleDir ?? (env.CHORUS_CONSOLE_DIR || undefined),
+    corsOrigins: parseCorsOrigins(options.corsOrigins ?? env.CHORUS_CORS_ORIGINS ?? ""),
     authFailureLimit: parseRateLimit(
       options.authFailureLimit ??
         (env.CHORUS_AUTH_FAILURE_LIMIT || undefined) ??

@@ -15,7 +15,7 @@ import { storedDevKey } from "./dev-key.js";
 import { type CommitSignal, LocalCommitSignal } from "./delivery/commit-signal.js";
 import { PgCommitSignal } from "./delivery/pg-commit-signal.js";
 import { DeliveryEngine } from "./delivery/engine.js";
-import { createLogger, silentLogger } from "./logger.js";
+import { createLogger, redactingLogger, silentLogger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
 import { buildHttpServer } from "./http/server.js";
@@ -93,7 +93,9 @@ export interface Hub {
 export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const resolved = resolveHubConfig(options);
   const logger =
-    options.logger === false ? silentLogger : (options.logger ?? createLogger(resolved.logLevel));
+    options.logger === false
+      ? silentLogger
+      : redactingLogger(options.logger ?? createLogger(resolved.logLevel));
   const { store, commits } = await openStorage(resolved.db, logger);
   let config: ResolvedHubConfig;
   try {

@@ -95,3 +95,43 @@ export function pinoOf(logger: HubLogger): Logger | undefined {
 }
 
 export const silentLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Tokens may arrive in a URL (`?access_token=`), so any logged text that quotes a URL, an error
+ * or a header could carry one: every field of every line passes through here first, whatever
+ * the logger (the built-in one or the caller's `logger` option). Keys never reach a log line at
+ * all; they are named by `keyId`.
+ */
+const TOKEN_PATTERNS: [RegExp, string][] = [
+  [/(access_token=)[^&\s"'#]*/gi, "$1[redacted]"],
+  [/\b(cat1|crt1)\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?/g, "$1.[redacted]"],
+];
+
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of TOKEN_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return redactSecrets(value);
+  if (depth > 4 || value === null || typeof value !== "object") return value;
+  if (value instanceof Error) return redactSecrets(value.stack ?? value.message);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, depth + 1)]));
+}
+
+/** `logger` with {@link redactSecrets} applied to the message and every field. */
+export function redactingLogger(logger: HubLogger): HubLogger {
+  const wrap = (write: HubLogger["info"]) => (msg: string, fields?: Record<string, unknown>) =>
+    write(
+      redactSecrets(msg),
+      fields === undefined ? undefined : (redactValue(fields, 0) as Record<string, unknown>),
+    );
+  return {
+    debug: wrap(logger.debug.bind(logger)),
+    info: wrap(logger.info.bind(logger)),
+    warn: wrap(logger.warn.bind(logger)),
+    error: wrap(logger.error.bind(logger)),
+  };
+}

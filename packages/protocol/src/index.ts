@@ -8,5 +8,6 @@ export type * from "./payloads.js";
 export * from "./realtime.js";
 export * from "./schemas.js";
 export * from "./sse.js";
+export * from "./tokens.js";
 export * from "./topics.js";
 export * from "./otel/index.js";

@@ -13,6 +13,7 @@ import { installAuth } from "./auth-hook.js";
 import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
 import { installConsole } from "./console.js";
+import { installCors } from "./cors.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
 import { installRateLimit } from "./rate-limit.js";
@@ -22,6 +23,7 @@ import { registerOpsRoutes } from "./routes/ops.js";
 import { registerRealtimeRoutes } from "./routes/realtime.js";
 import { registerStreamRoutes } from "./routes/streams.js";
 import { registerTraceRoutes } from "./routes/traces.js";
+import { registerTokenRoutes } from "./routes/tokens.js";
 
 /**
  * Longest path parameter, in URL-encoded characters: names may be 200 characters and
@@ -76,6 +78,9 @@ export async function buildHttpServer(
     },
   });
 
+  // First, so a listed origin's preflight is answered before auth, and every answer to it
+  // (errors included) carries the CORS headers its page needs to read it.
+  await installCors(app, ctx);
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("x-request-id", _request.id);
     if (ctx.closing.aborted) throw new HttpError("unavailable", "the hub is shutting down");
@@ -120,6 +125,7 @@ export async function buildHttpServer(
     pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
   });
   registerRealtimeRoutes(app, ctx);
+  registerTokenRoutes(app, ctx);
   await installConsole(app, ctx);
 
   await app.ready();

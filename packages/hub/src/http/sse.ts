@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import {
   formatSseComment,
   formatSseMessage,
@@ -70,6 +70,8 @@ export async function streamEvents(
   // around each and no trip through the response's cork-and-uncork.
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, {
+    // What hooks set before the hijack (CORS headers for an allowed origin among them).
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     "x-accel-buffering": "no",

@@ -8,15 +8,17 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../../context.js";
 import { type EventIssue, normalizeEvents, storeAndPublish } from "../../ingest.js";
-import { principalOf } from "../auth-hook.js";
+import { allowChannel, principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
 import { parseTraceparent, withTraceParent } from "../traceparent.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 
 /** `POST /v1/events` and `GET /v1/events`. */
 export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.post("/v1/events", { config: { scope: "publish" } }, async (request, reply) => {
-    const { org } = principalOf(request);
+  const route = (scope: "publish" | "read") => ({ config: { scope, channelChecked: true } });
+  app.post("/v1/events", route("publish"), async (request, reply) => {
+    const principal = principalOf(request);
+    const { org } = principal;
     // A W3C traceparent header puts every event without a trace of its own into the caller's trace.
     const raw = withTraceParent(
       eventsOf(requireObjectBody(request.body)),
@@ -27,6 +29,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
       ctx.metrics.eventsRejected.inc({ source: "http" }, normalized.problems.length);
       throw refusal(normalized.problems, raw.length);
     }
+    for (const event of normalized.events) allowChannel(principal, event.channel);
     const result = await storeAndPublish(ctx, org, normalized.events);
     ctx.metrics.eventsIngested.inc({ source: "http" }, result.inserted.length);
     if (result.duplicates > 0) ctx.metrics.eventsDuplicate.inc(result.duplicates);
@@ -38,9 +41,11 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
     return reply.code(202).send(body);
   });
 
-  app.get("/v1/events", { config: { scope: "read" } }, async (request) => {
-    const { org } = principalOf(request);
+  app.get("/v1/events", route("read"), async (request) => {
+    const principal = principalOf(request);
+    const { org } = principal;
     const { after, limit, ...filter } = parseWith(eventQuerySchema, request.query, "query");
+    allowChannel(principal, filter.channel);
     return ctx.store.listEvents(org, filter, {
       after,
       limit: limit ?? DEFAULT_PAGE_LIMIT,

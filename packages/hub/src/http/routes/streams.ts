@@ -8,7 +8,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../../context.js";
 import type { EventFilter } from "../../store/types.js";
-import { principalOf } from "../auth-hook.js";
+import { allowChannel, principalOf } from "../auth-hook.js";
 import { notFound } from "../errors.js";
 import { streamEvents } from "../sse.js";
 import { parseWith } from "../validate.js";
@@ -49,12 +49,14 @@ export function registerStreamRoutes(
     });
   };
 
-  app.get("/v1/channels/:channel/stream", route, async (request, reply) => {
+  const channelRoute = { config: { ...route.config, channelChecked: true } };
+  app.get("/v1/channels/:channel/stream", channelRoute, async (request, reply) => {
     const channel = parseWith(
       nameSchema,
       (request.params as { channel?: unknown }).channel,
       "params.channel",
     );
+    allowChannel(principalOf(request), channel);
     const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
     await open(request, reply, { ...query, channel }, after);
   });
