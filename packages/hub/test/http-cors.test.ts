@@ -86,7 +86,7 @@ describe("CORS for the origins in CHORUS_CORS_ORIGINS", () => {
   it("gives an unlisted origin no CORS headers, on preflights and answers", async () => {
     const res = await preflight(hub, "/v1/events", UNLISTED);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("not_found");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
     expect(res.headers.get("access-control-allow-methods")).toBeNull();
     const actual = await api(hub, "/v1/events", { headers: { origin: UNLISTED } });
