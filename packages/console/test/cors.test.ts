@@ -73,7 +73,10 @@ describe.runIf(chromiumRuns)("a page on another origin, in Chromium", () => {
   async function open(origin: string): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 900, height: 400 } });
     await page.goto(origin);
-    await page.evaluate(([url, key]) => (window as any).watch(url, key, "research"), [hub.url, KEY]);
+    await page.evaluate(
+      ([url, key]) => (window as any).watch(url, key, "research"),
+      [hub.url, KEY],
+    );
     return page;
   }
 

@@ -38,6 +38,12 @@ export interface HubOptions {
   /** Host name put into the URLs the hub hands out (credentials). Default: the bound host. */
   publicHost?: string;
   /**
+   * The URL clients reach the hub by, e.g. `https://chorus.example.com` behind a TLS proxy:
+   * realtime credentials then name `wss://chorus.example.com/mqtt`. Env `CHORUS_PUBLIC_URL`.
+   * Default: derived from each request's Host.
+   */
+  publicUrl?: string;
+  /**
    * Requests each API key may make per window, answered beyond with 429 and `Retry-After`.
    * `"600/s"`, `"60000/m"`, an object, or `false`. Env `CHORUS_RATE_LIMIT` (`off` disables).
    * Default {@link DEFAULT_RATE_LIMIT}.
@@ -94,6 +100,7 @@ export interface ResolvedHubConfig {
   realtimeTtlMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
   publicHost: string | undefined;
+  publicUrl: URL | undefined;
   rateLimit: RateLimit | undefined;
   authFailureLimit: RateLimit | undefined;
   /** Trusted proxies (see {@link HubOptions.trustProxy}); empty trusts none. */
@@ -202,6 +209,23 @@ export function parseCorsOrigins(value: string | string[]): string[] {
   return [...new Set(entries)];
 }
 
+/** `http(s)://host[:port][/prefix]`; anything else stops the hub rather than hand out bad URLs. */
+export function parsePublicUrl(value: string | undefined): URL | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username) {
+    throw new Error(
+      `CHORUS_PUBLIC_URL: "${value}" must be an http(s) URL such as https://chorus.example.com`,
+    );
+  }
+  return url;
+}
+
 function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
@@ -256,6 +280,7 @@ export function resolveHubConfig(
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
+    publicUrl: parsePublicUrl(options.publicUrl ?? (env.CHORUS_PUBLIC_URL || undefined)),
     delivery: resolveDeliveryLimits(options.delivery, env),
     consoleDir: options.consoleDir ?? (env.CHORUS_CONSOLE_DIR || undefined),
     corsOrigins: parseCorsOrigins(options.corsOrigins ?? env.CHORUS_CORS_ORIGINS ?? ""),

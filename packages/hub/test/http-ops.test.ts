@@ -1,5 +1,7 @@
+import { request } from "node:http";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveHubConfig } from "../src/config.js";
 import type { Hub, HubLogger } from "../src/index.js";
 import { api, KEY_A, KEY_A_READONLY, KEY_B, ORG_A, startTestHub } from "./helpers.js";
 
@@ -59,6 +61,47 @@ describe("POST /v1/realtime/credentials", () => {
     } finally {
       await wide.close();
     }
+  });
+
+  it("names wss:// under the public URL the hub is reached by, behind TLS", async () => {
+    const behindTls = await startTestHub({ publicUrl: "https://chorus.example.com/base/" });
+    try {
+      const res = await api(behindTls, "/v1/realtime/credentials", { method: "POST" });
+      expect(res.body.wsUrl).toBe("wss://chorus.example.com/base/mqtt");
+      expect(res.body.url).toBe(`mqtt://chorus.example.com:${behindTls.mqttPort}`);
+    } finally {
+      await behindTls.close();
+    }
+    expect(() => resolveHubConfig({ publicUrl: "chorus.example.com" })).toThrow(
+      "CHORUS_PUBLIC_URL",
+    );
+    expect(
+      resolveHubConfig({}, { CHORUS_PUBLIC_URL: "http://10.0.0.5:8080" }).publicUrl?.host,
+    ).toBe("10.0.0.5:8080");
+  });
+
+  it("otherwise names the host and port the request came in on (its Host header)", async () => {
+    const body = await new Promise<{ wsUrl: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: hub.httpPort,
+          path: "/v1/realtime/credentials",
+          method: "POST",
+          headers: { host: "chorus.internal:8080", authorization: `Bearer ${KEY_A}` },
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => {
+            text += c;
+          });
+          res.on("end", () => resolve(JSON.parse(text)));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(body.wsUrl).toBe("ws://chorus.internal:8080/mqtt");
   });
 
   let hub: Hub;

@@ -193,3 +193,51 @@ describe("publish", () => {
     expect(await metric(hub, "chorus_mqtt_ingest_dropped_total", '{reason="forbidden"}')).toBe(1);
   });
 });
+
+describe("narrowed realtime credentials", () => {
+  test('{ scopes: ["subscribe"] } gives credentials that read but cannot publish', async () => {
+    const res = await api(hub, "/v1/realtime/credentials", { body: { scopes: ["subscribe"] } });
+    expect(res.status).toBe(200);
+    const creds = res.body;
+    const client = await connectMqtt(creds.wsUrl, creds.password, { clientId: creds.clientId });
+    const inbox = collect(client);
+    await client.subscribeAsync(`${creds.topicPrefix}#`);
+    await api(hub, "/v1/events", { body: event });
+    await inbox.next();
+    const gone = closed(client);
+    client.publish("chorus-in/acme", JSON.stringify({ ...event, type: "from.browser" }));
+    await gone;
+    const stored = await hub.store.listEvents(ORG_A, { type: "from.browser" }, { limit: 10 });
+    expect(stored.data).toEqual([]);
+    expect(await metric(hub, "chorus_mqtt_ingest_dropped_total", '{reason="forbidden"}')).toBe(1);
+  });
+
+  test("are never wider than the key that asked (403), and a bad scope is 400", async () => {
+    const wider = await api(hub, "/v1/realtime/credentials", {
+      key: KEY_A_READONLY,
+      body: { scopes: ["subscribe", "publish"] },
+    });
+    expect(wider.status).toBe(403);
+    expect(wider.body.error.details.missing).toEqual(["publish"]);
+    const bad = await api(hub, "/v1/realtime/credentials", { body: { scopes: ["everything"] } });
+    expect(bad.status).toBe(400);
+  });
+
+  test("a token from POST /v1/tokens gets credentials no wider than itself", async () => {
+    const minted = await api(hub, "/v1/tokens", { body: { scopes: ["subscribe"] } });
+    const token = minted.body.token as string;
+    const creds = await api(hub, "/v1/realtime/credentials", { key: token, body: {} });
+    expect(creds.status).toBe(200);
+    const client = await connectMqtt(creds.body.wsUrl, creds.body.password, {
+      clientId: creds.body.clientId,
+    });
+    const gone = closed(client);
+    client.publish("chorus-in/acme", JSON.stringify(event));
+    await gone;
+    const asked = await api(hub, "/v1/realtime/credentials", {
+      key: token,
+      body: { scopes: ["publish"] },
+    });
+    expect(asked.status).toBe(403);
+  });
+});

@@ -1,6 +1,9 @@
 import * as z from "zod/mini";
 import "./zod.js";
 
+export const SCOPES = ["publish", "subscribe", "read", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
 /** Answer of `POST /v1/realtime/credentials`. */
 export interface RealtimeCredentials {
   /** `mqtt://host:port` of the TCP listener; absent when the hub runs without one. */
@@ -21,8 +24,10 @@ export const realtimeCredentialsRequestSchema = z.strictObject({
   clientId: z.optional(
     z.string().check(z.minLength(1), z.maxLength(100), z.regex(/^[A-Za-z0-9_.-]+$/)),
   ),
+  /**
+   * Narrow the credentials (e.g. `["subscribe"]`: the broker refuses every publish); each scope
+   * must be one the caller holds. Default: the caller's scopes.
+   */
+  scopes: z.optional(z.array(z.enum(SCOPES)).check(z.minLength(1), z.maxLength(SCOPES.length))),
 });
 export type RealtimeCredentialsRequest = z.infer<typeof realtimeCredentialsRequestSchema>;
-
-export const SCOPES = ["publish", "subscribe", "read", "admin"] as const;
-export type Scope = (typeof SCOPES)[number];

@@ -1,13 +1,16 @@
 import { randomBytes } from "node:crypto";
 import {
   type RealtimeCredentials,
+  type Scope,
   realtimeCredentialsRequestSchema,
   TOPIC_ROOT,
   encodeTopicLevel,
 } from "@chorus/protocol";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { hasScope, type Principal } from "../../auth.js";
 import type { HubContext } from "../../context.js";
 import { principalOf } from "../auth-hook.js";
+import { HttpError } from "../errors.js";
 import { parseWith } from "../validate.js";
 
 /**
@@ -24,15 +27,18 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
       (input.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000,
     );
     const clientId = input.clientId ?? `chorus-${randomBytes(8).toString("hex")}`;
-    const { token, expiresAt } = ctx.auth.issueToken(principal, clientId, ttlMs);
+    const narrowed = narrowScopes(principal, input.scopes);
+    const { token, expiresAt } = ctx.auth.issueToken(narrowed, clientId, ttlMs);
     // Bound to every interface, the hub cannot know which of its addresses the client can
     // reach: the Host it was called on is the best answer (CHORUS_PUBLIC_HOST overrides).
     const bound = ctx.addresses.host;
     const host = urlHost(
-      ctx.config.publicHost ?? (WILDCARD_HOSTS.has(bound) ? request.hostname : bound),
+      ctx.config.publicUrl?.hostname ??
+        ctx.config.publicHost ??
+        (WILDCARD_HOSTS.has(bound) ? request.hostname : bound),
     );
     const credentials: Omit<RealtimeCredentials, "url"> & { url?: string } = {
-      wsUrl: `ws://${host}:${ctx.addresses.httpPort}/mqtt`,
+      wsUrl: webSocketUrl(ctx, request),
       username: principal.org,
       password: token,
       clientId,
@@ -44,6 +50,39 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
       credentials.url = `mqtt://${host}:${ctx.addresses.mqttPort}`;
     return credentials;
   });
+}
+
+/** Every scope asked for must be one the caller holds; absent, the caller's own. */
+function narrowScopes(principal: Principal, asked: Scope[] | undefined): Principal {
+  if (!asked) return principal;
+  const missing = asked.filter((s) => !hasScope(principal, s));
+  if (missing.length > 0) {
+    throw new HttpError(
+      "forbidden",
+      `credentials cannot be wider than their caller, which lacks ${missing.map((s) => `"${s}"`).join(", ")}`,
+      { missing },
+    );
+  }
+  return { ...principal, scopes: new Set(asked) };
+}
+
+/**
+ * Where a client reaches the broker's WebSocket: under the hub's public URL when one is set
+ * (`https://` gives `wss://`, a path prefix is kept), else `CHORUS_PUBLIC_HOST` with the bound
+ * port, else the host and scheme the request came in on (the Host header, so a client behind a
+ * port mapping gets the port it used; behind a trusted proxy, its forwarded host and scheme).
+ */
+function webSocketUrl(ctx: HubContext, request: FastifyRequest): string {
+  const publicUrl = ctx.config.publicUrl;
+  if (publicUrl) {
+    const scheme = publicUrl.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${publicUrl.host}${publicUrl.pathname.replace(/\/+$/, "")}/mqtt`;
+  }
+  if (ctx.config.publicHost !== undefined) {
+    return `ws://${urlHost(ctx.config.publicHost)}:${ctx.addresses.httpPort}/mqtt`;
+  }
+  const scheme = request.protocol === "https" ? "wss" : "ws";
+  return `${scheme}://${request.host}/mqtt`;
 }
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
