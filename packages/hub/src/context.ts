@@ -4,6 +4,7 @@ import type { HubLogger, ResolvedHubConfig } from "./config.js";
 import type { CommitSignal } from "./delivery/commit-signal.js";
 import type { DeliveryEngine } from "./delivery/engine.js";
 import type { HubMetrics } from "./metrics.js";
+import type { Presence } from "./presence.js";
 import type { Store } from "./store/types.js";
 
 /** What every part of one hub shares. Passed explicitly; nothing lives at module scope. */
@@ -18,6 +19,8 @@ export interface HubContext {
   /** Failed authentications per remote address; undefined when the limit is off. */
   authThrottle: AuthFailureThrottle | undefined;
   metrics: HubMetrics;
+  /** Agents holding their agent stream on this hub (`GET /v1/agents`). */
+  presence: Presence;
   logger: HubLogger;
   /** Where the HTTP and MQTT listeners ended up (filled in as they start). */
   addresses: { httpPort: number; mqttPort: number | undefined; host: string };

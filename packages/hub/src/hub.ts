@@ -15,6 +15,7 @@ import { storedDevKey } from "./dev-key.js";
 import { type CommitSignal, LocalCommitSignal } from "./delivery/commit-signal.js";
 import { PgCommitSignal } from "./delivery/pg-commit-signal.js";
 import { DeliveryEngine } from "./delivery/engine.js";
+import { Presence } from "./presence.js";
 import { createLogger, redactingLogger, silentLogger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
@@ -125,6 +126,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     auth: new Authenticator(config.apiKeys, config.secret),
     authThrottle: config.authFailureLimit && new AuthFailureThrottle(config.authFailureLimit),
     metrics,
+    presence: new Presence(),
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: config.host },
     closing: closing.signal,

@@ -6,6 +6,7 @@ import type { HubContext } from "../src/context.js";
 import { LocalCommitSignal } from "../src/delivery/commit-signal.js";
 import { DeliveryEngine } from "../src/delivery/engine.js";
 import { buildHttpServer } from "../src/http/server.js";
+import { Presence } from "../src/presence.js";
 import { HubMetrics } from "../src/metrics.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 import type { Store } from "../src/store/types.js";
@@ -84,6 +85,7 @@ async function startServer(
     auth: new Authenticator(config.apiKeys),
     authThrottle: undefined,
     metrics,
+    presence: new Presence(),
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
     closing: closing.signal,

@@ -17,6 +17,7 @@ import { installCors } from "./cors.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
 import { installRateLimit } from "./rate-limit.js";
+import { registerAgentRoutes } from "./routes/agents.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerIntentRoutes } from "./routes/intents.js";
 import { registerOpsRoutes } from "./routes/ops.js";
@@ -126,6 +127,7 @@ export async function buildHttpServer(
   });
   registerRealtimeRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerAgentRoutes(app, ctx);
   await installConsole(app, ctx);
 
   await app.ready();

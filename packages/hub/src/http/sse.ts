@@ -41,6 +41,8 @@ export interface SseStreamOptions {
    * streams). It is read once the starting point is fixed, so no event after it is missed.
    */
   snapshot?: () => Promise<unknown>;
+  /** Called once the stream is accepted; what it returns is called once when it ends (presence). */
+  onOpen?: () => () => void;
 }
 
 /**
@@ -64,6 +66,13 @@ export async function streamEvents(
     );
   }
   reply.hijack();
+  const leave = options.onOpen?.();
+  const done = leave
+    ? () => {
+        release();
+        leave();
+      }
+    : release;
   const res = reply.raw;
   // The body is delimited by the end of the connection (it closes with the stream anyway), not
   // chunked: events then go to the socket as they are, one write per pass, with no chunk framing
@@ -86,7 +95,7 @@ export async function streamEvents(
     route: routeLabel(request),
     status: "200",
   });
-  new SseStream(ctx, res, options, request.id, release).start();
+  new SseStream(ctx, res, options, request.id, done).start();
 }
 
 /** Replaying from the store, live from the shared tail, or gone. */

@@ -37,9 +37,11 @@ export function registerStreamRoutes(
     filter: EventFilter,
     after: number | undefined,
     snapshot?: () => Promise<unknown>,
+    onOpen?: () => () => void,
   ) => {
     const principal = principalOf(request);
     return streamEvents(ctx, request, reply, {
+      ...(onOpen ? { onOpen } : {}),
       org: principal.org,
       filter,
       after: parseLastEventId(headerValue(request.headers["last-event-id"])) ?? after,
@@ -79,7 +81,11 @@ export function registerStreamRoutes(
       "params.agent",
     );
     const { after, ...query } = parseWith(streamQuerySchema, request.query, "query");
-    await open(request, reply, { ...query, assignedTo: agent }, after);
+    // The runner holding its agent's stream is what makes the agent online (GET /v1/agents).
+    const org = principalOf(request).org;
+    await open(request, reply, { ...query, assignedTo: agent }, after, undefined, () =>
+      ctx.presence.open(org, agent),
+    );
   });
 
   app.get("/v1/portfolios/:id/stream", route, async (request, reply) => {
