@@ -43,6 +43,13 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>Another site</title>
   };
 </script>`;
 
+/** What PAGE's script leaves on its window. */
+interface PageGlobals {
+  watch(hub: string, key: string, channel: string): Promise<void>;
+  status: string;
+  received: string[];
+}
+
 /** A static site on its own port: a different origin from the hub's. */
 async function serveSite(): Promise<{ server: Server; origin: string }> {
   const server = createServer((_req, res) => {
@@ -74,20 +81,24 @@ describe.runIf(chromiumRuns)("a page on another origin, in Chromium", () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 400 } });
     await page.goto(origin);
     await page.evaluate(
-      ([url, key]) => (window as any).watch(url, key, "research"),
-      [hub.url, KEY],
+      ({ url, key }) => (globalThis as unknown as PageGlobals).watch(url, key, "research"),
+      { url: hub.url, key: KEY },
     );
     return page;
   }
 
   it("in the allowlist: gets a token and reads the channel's stream with ?access_token=", async () => {
     const page = await open(listed.origin);
-    await expect.poll(() => page.evaluate(() => (window as any).status)).toBe("live");
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).status))
+      .toBe("live");
     const chorus = client(hub.url, "research");
     chorus.emit({ type: "demo.note", payload: { text: "hello from node" } });
     await chorus.flush();
     await expect
-      .poll(() => page.evaluate(() => (window as any).received), { timeout: 30_000 })
+      .poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).received), {
+        timeout: 30_000,
+      })
       .toEqual(["hello from node"]);
     await screenshot(page, "cors-allowed-origin");
     await chorus.close();
@@ -95,7 +106,9 @@ describe.runIf(chromiumRuns)("a page on another origin, in Chromium", () => {
 
   it("not in the allowlist: the browser refuses it the hub's answers", async () => {
     const page = await open(unlisted.origin);
-    await expect.poll(() => page.evaluate(() => (window as any).status)).toBe("refused");
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).status))
+      .toBe("refused");
     expect(await page.locator("#log").textContent()).toContain("Failed to fetch");
     await screenshot(page, "cors-refused-origin");
   });
