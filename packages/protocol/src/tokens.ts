@@ -1,6 +1,7 @@
 import { SCOPES } from "./realtime.js";
 import { nameSchema } from "./schemas.js";
-import { z } from "./zod.js";
+import * as z from "zod/mini";
+import "./zod.js";
 
 /** Longest life of a token from `POST /v1/tokens`: a day. */
 export const MAX_TOKEN_TTL_SECONDS = 24 * 3600;
