@@ -1,5 +1,5 @@
-import { silentLogger } from "@chorus/core/adapter-kit";
-import { type Chorus, type ChorusEvent, createConsoleLogger, type Logger } from "@chorus/core";
+import { resolveAdapterLogger } from "@chorus/core/adapter-kit";
+import type { Chorus, ChorusEvent, Logger } from "@chorus/core";
 import type { AgentDefinition } from "./definition.js";
 import type { AgentLifecycleEvents, LifecycleListener } from "./lifecycle.js";
 import { DEFAULT_MAX_PATCH_ATTEMPTS } from "./patch.js";
@@ -71,8 +71,7 @@ export function resolveRunOptions(
   const agentOptions = definition.options;
   return {
     chorus: options.chorus,
-    logger:
-      options.logger === false ? silentLogger : (options.logger ?? createConsoleLogger("warn")),
+    logger: resolveAdapterLogger(options.logger, undefined),
     onError: options.onError,
     after: checkAfter(options.after),
     concurrency: positive(

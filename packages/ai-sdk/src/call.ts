@@ -13,7 +13,8 @@ import {
   type ToolResult,
   toTokenUsage,
 } from "./mapping.js";
-import type { PendingTools } from "./pending-tools.js";
+import type { BoundedMap } from "@chorus/core/adapter-kit";
+import type { PendingTool } from "./pending-tools.js";
 import type { Recorder, SpanRef } from "./recorder.js";
 import { StreamAssembler } from "./stream-assembler.js";
 import { isObj, str } from "./values.js";
@@ -21,7 +22,8 @@ import { isObj, str } from "./values.js";
 /** What every call through one middleware shares. */
 export interface CallContext {
   recorder: Recorder;
-  pending: PendingTools;
+  /** Call id → tool call the model asked for whose result has not come back, oldest first. */
+  pending: BoundedMap<string, PendingTool>;
   capture: Capture;
   emitTokens: boolean;
   ids: TraceIdPool;
@@ -201,7 +203,7 @@ export class LlmCall {
         recorder.emit(EventTypes.ToolStart, span, payload, {
           ...(tool.providerExecuted ? { providerExecuted: true } : {}),
         });
-        pending.add(tool.callId, { name: tool.name, startedAt: now, span, step: this.span });
+        pending.set(tool.callId, { name: tool.name, startedAt: now, span, step: this.span });
       });
     }
     // A provider-executed tool's result is in the same answer.

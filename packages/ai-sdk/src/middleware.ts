@@ -1,9 +1,9 @@
 import { TraceIdPool } from "@chorus/core";
-import { createSafely } from "@chorus/core/adapter-kit";
+import { BoundedMap, createSafely } from "@chorus/core/adapter-kit";
 import type { LanguageModelMiddleware } from "ai";
 import { LlmCall } from "./call.js";
 import { type ChorusMiddlewareOptions, resolveOptions } from "./options.js";
-import { PendingTools } from "./pending-tools.js";
+import { MAX_PENDING_TOOLS, type PendingTool } from "./pending-tools.js";
 import { Recorder } from "./recorder.js";
 
 /**
@@ -35,7 +35,7 @@ export function chorusMiddleware(options: ChorusMiddlewareOptions = {}): Languag
       agent: resolved.agent,
       safely,
     }),
-    pending: new PendingTools(),
+    pending: new BoundedMap<string, PendingTool>(MAX_PENDING_TOOLS),
     capture: resolved.capture,
     emitTokens: resolved.emitTokens,
     ids: new TraceIdPool(),

@@ -1,5 +1,5 @@
-import { Chorus, type ChorusOptions, createConsoleLogger, type Logger } from "@chorus/core";
-import type { AdapterOnError } from "@chorus/core/adapter-kit";
+import { Chorus, type ChorusOptions, type Logger } from "@chorus/core";
+import { type AdapterOnError, resolveAdapterLogger, resolveClient } from "@chorus/core/adapter-kit";
 import type { Capture } from "./mapping.js";
 import type { EventSink } from "./recorder.js";
 
@@ -37,28 +37,18 @@ export interface ResolvedOptions {
   capture: Capture;
   emitTokens: boolean;
   onError: AdapterOnError | undefined;
-  logger: Logger | undefined;
-}
-
-/**
- * Duck-typed rather than `instanceof`: an application may load @chorus/core twice (ESM and
- * CJS, or two versions), and any of those clients must be accepted as one.
- */
-function isSink(value: unknown): value is EventSink & { options?: { capture?: unknown } } {
-  return (
-    typeof value === "object" && value !== null && typeof (value as EventSink).emit === "function"
-  );
+  logger: Logger;
 }
 
 export function resolveOptions(options: ChorusMiddlewareOptions): ResolvedOptions {
-  const given = options.chorus;
-  const sink = isSink(given) ? given : new Chorus(given ?? {});
-  const clientCapture = (sink as { options?: { capture?: unknown } }).options?.capture;
+  const sink: EventSink & { options?: { capture?: unknown } } = resolveClient(
+    options.chorus,
+    (o) => new Chorus(o),
+  ).chorus;
+  const clientCapture = sink.options?.capture;
   const capture: Capture =
     options.capture ??
     (clientCapture === "metadata" || clientCapture === "full" ? clientCapture : "full");
-  const chorusLogger = !isSink(given) ? given?.logger : undefined;
-  const logger = options.logger ?? chorusLogger ?? createConsoleLogger("warn");
   return {
     sink,
     channel: options.channel,
@@ -66,6 +56,6 @@ export function resolveOptions(options: ChorusMiddlewareOptions): ResolvedOption
     capture,
     emitTokens: options.emitTokens === true,
     onError: options.onError,
-    logger: logger === false ? undefined : logger,
+    logger: resolveAdapterLogger(options.logger, options.chorus),
   };
 }

@@ -12,7 +12,8 @@ import {
   toolResults,
 } from "./mapping.js";
 import type { LlmErrorPayload } from "@chorus/core";
-import type { PendingTools } from "./pending-tools.js";
+import type { BoundedMap } from "@chorus/core/adapter-kit";
+import type { PendingTool } from "./pending-tools.js";
 import type { Recorder, SpanRef } from "./recorder.js";
 import { StreamAccumulator } from "./stream-accumulator.js";
 import { observeStream, type StreamEnd } from "./stream-observer.js";
@@ -22,7 +23,8 @@ import { isObj, str } from "./values.js";
 /** What every call of one wrapped client shares. */
 export interface CallContext {
   recorder: Recorder;
-  pending: PendingTools;
+  /** Call id → tool call the model asked for whose result has not come back, oldest first. */
+  pending: BoundedMap<string, PendingTool>;
   capture: Capture;
   emitTokens: boolean;
   ids: TraceIdPool;
@@ -204,7 +206,7 @@ export class LlmCall {
           ...(capture === "full" ? { arguments: tool.input } : {}),
         };
         recorder.emit(EventTypes.ToolStart, span, payload);
-        pending.add(tool.id, { name: tool.name, startedAt: now, span });
+        pending.set(tool.id, { name: tool.name, startedAt: now, span });
       });
     }
   }

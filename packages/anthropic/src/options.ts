@@ -1,7 +1,7 @@
-import { Chorus, type ChorusOptions, createConsoleLogger, type Logger } from "@chorus/core";
+import { Chorus, type ChorusOptions, type Logger } from "@chorus/core";
 import type { Capture } from "./mapping.js";
 import type { EventSink } from "./recorder.js";
-import type { AdapterOnError } from "@chorus/core/adapter-kit";
+import { type AdapterOnError, resolveAdapterLogger, resolveClient } from "@chorus/core/adapter-kit";
 
 /** Options of {@link wrapAnthropic}. */
 export interface WrapAnthropicOptions {
@@ -39,43 +39,24 @@ export interface ResolvedWrapOptions {
   capture: Capture;
   emitTokens: boolean;
   onError: AdapterOnError | undefined;
-  logger: Logger | undefined;
-}
-
-/**
- * Duck-typed rather than `instanceof`: an application may load @chorus/core twice (ESM and
- * CJS, or two versions), and any of those clients must be accepted as one.
- */
-function isSink(value: unknown): value is EventSink & { options?: { capture?: unknown } } {
-  return (
-    typeof value === "object" && value !== null && typeof (value as EventSink).emit === "function"
-  );
+  logger: Logger;
 }
 
 export function resolveWrapOptions(options: WrapAnthropicOptions): ResolvedWrapOptions {
-  const given = options.chorus;
-  let sink: EventSink & { options?: { capture?: unknown } };
-  let owned: Chorus | undefined;
-  if (isSink(given)) {
-    sink = given;
-  } else {
-    owned = new Chorus(given ?? {});
-    sink = owned;
-  }
+  const { chorus, owned } = resolveClient(options.chorus, (o) => new Chorus(o));
+  const sink: EventSink & { options?: { capture?: unknown } } = chorus;
   const clientCapture = sink.options?.capture;
   const capture: Capture =
     options.capture ??
     (clientCapture === "metadata" || clientCapture === "full" ? clientCapture : "full");
-  const chorusLogger = !isSink(given) ? given?.logger : undefined;
-  const logger = options.logger ?? chorusLogger ?? createConsoleLogger("warn");
   return {
     sink,
-    owned,
+    owned: owned ? chorus : undefined,
     channel: options.channel,
     agent: options.agent,
     capture,
     emitTokens: options.emitTokens === true,
     onError: options.onError,
-    logger: logger === false ? undefined : logger,
+    logger: resolveAdapterLogger(options.logger, options.chorus),
   };
 }

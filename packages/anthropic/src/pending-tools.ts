@@ -15,34 +15,3 @@ export interface PendingTool {
   /** The tool's own span: its end carries the same ids as its start. */
   span: SpanRef;
 }
-
-/** Call id → pending tool call, oldest first (a `Map` keeps insertion order). */
-export class PendingTools {
-  readonly #calls = new Map<string, PendingTool>();
-  readonly #max: number;
-
-  constructor(max: number = MAX_PENDING_TOOLS) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#calls.size;
-  }
-
-  add(callId: string, tool: PendingTool): void {
-    this.#calls.delete(callId);
-    this.#calls.set(callId, tool);
-    while (this.#calls.size > this.#max) {
-      const oldest = this.#calls.keys().next();
-      if (oldest.done) break;
-      this.#calls.delete(oldest.value);
-    }
-  }
-
-  /** Remove and return the call, if it is still pending (a result is matched once). */
-  take(callId: string): PendingTool | undefined {
-    const tool = this.#calls.get(callId);
-    if (tool !== undefined) this.#calls.delete(callId);
-    return tool;
-  }
-}

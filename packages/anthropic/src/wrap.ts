@@ -3,9 +3,9 @@ import { TraceIdPool } from "@chorus/core";
 import { tapApiPromise } from "./api-promise-tap.js";
 import { type CallContext, LlmCall } from "./llm-call.js";
 import { resolveWrapOptions, type WrapAnthropicOptions } from "./options.js";
-import { PendingTools } from "./pending-tools.js";
+import { MAX_PENDING_TOOLS, type PendingTool } from "./pending-tools.js";
 import { Recorder } from "./recorder.js";
-import { createSafely, type Safely } from "@chorus/core/adapter-kit";
+import { BoundedMap, createSafely, type Safely } from "@chorus/core/adapter-kit";
 
 /** Any client with the SDK's `messages` resource: `Anthropic`, and subclasses of it. */
 export type AnthropicLike = Pick<Anthropic, "messages">;
@@ -139,7 +139,7 @@ function createLive(options: WrapAnthropicOptions): Live {
   });
   const ctx: CallContext = {
     recorder,
-    pending: new PendingTools(),
+    pending: new BoundedMap<string, PendingTool>(MAX_PENDING_TOOLS),
     capture: resolved.capture,
     emitTokens: resolved.emitTokens,
     ids: new TraceIdPool(),

@@ -3,7 +3,6 @@ import type { MessageParam } from "@anthropic-ai/sdk/resources/messages";
 import { withTrace } from "@chorus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wrapAnthropic } from "../src/index.js";
-import { PendingTools } from "../src/pending-tools.js";
 import { startFakeApi, type FakeApi } from "./helpers/fake-api.js";
 import { only, startTestHub, type TestHub, types } from "./helpers/hub.js";
 import { message, sseEvents, text, toolUse } from "./helpers/messages.js";
@@ -248,19 +247,5 @@ describe("tool calls", () => {
     expect(llmStarts.every((e) => e.parentSpanId === outer.spanId)).toBe(true);
     expect(llmStarts[0]!.spanId).not.toBe(llmStarts[1]!.spanId);
     expect(only(trace, "tool.start").parentSpanId).toBe(llmStarts[0]!.spanId);
-  });
-});
-
-describe("PendingTools", () => {
-  it("is bounded and evicts the oldest call", () => {
-    const pending = new PendingTools(2);
-    const span = { traceId: "a".repeat(32), spanId: "b".repeat(16) };
-    pending.add("one", { name: "t", startedAt: 0, span });
-    pending.add("two", { name: "t", startedAt: 0, span });
-    pending.add("three", { name: "t", startedAt: 0, span });
-    expect(pending.size).toBe(2);
-    expect(pending.take("one")).toBeUndefined();
-    expect(pending.take("two")?.name).toBe("t");
-    expect(pending.take("two")).toBeUndefined();
   });
 });

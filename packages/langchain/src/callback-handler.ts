@@ -1,4 +1,4 @@
-import type { Chorus } from "@chorus/core";
+import { Chorus } from "@chorus/core";
 import type { AgentAction, AgentFinish } from "@langchain/core/agents";
 import {
   BaseCallbackHandler,
@@ -10,14 +10,19 @@ import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { ChainValues } from "@langchain/core/utils/types";
-import { type ChorusCallbackHandlerOptions, resolveClient } from "./options.js";
+import {
+  createSafely,
+  resolveAdapterLogger,
+  resolveClient,
+  type Safely,
+} from "@chorus/core/adapter-kit";
+import type { ChorusCallbackHandlerOptions } from "./options.js";
 import { Recorder } from "./recorder.js";
-import { Reporter, safely } from "./safely.js";
 
 /** Everything a handler and its `copy()`s share, so a run started through one ends through the other. */
 interface HandlerState {
   recorder: Recorder;
-  reporter: Reporter;
+  safely: Safely;
   /** The handler created the client, so `close()` closes it. */
   owned: boolean;
 }
@@ -64,18 +69,22 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       this.#state = options.#state;
       return;
     }
-    const reporter = new Reporter(options.onError, options.logger);
-    const { chorus, owned } = resolveClient(options.chorus);
+    const safely = createSafely({
+      name: "@chorus/langchain",
+      onError: options.onError,
+      logger: resolveAdapterLogger(options.logger, options.chorus),
+    });
+    const { chorus, owned } = resolveClient(options.chorus, (o) => new Chorus(o));
     const recorder = new Recorder({
       chorus,
-      reporter,
+      safely,
       channel: options.channel,
       agent: options.agent,
       content: options.capture !== "metadata",
       verbose: options.verbose === true,
       emitTokens: options.emitTokens === true,
     });
-    this.#state = { recorder, reporter, owned };
+    this.#state = { recorder, safely, owned };
   }
 
   /** The client events go through. */
@@ -91,7 +100,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     try {
       return await this.chorus.flush(timeoutMs);
     } catch (error) {
-      this.#state.reporter.report(error, { operation: "flush" });
+      this.#state.safely.report(error, { operation: "flush" });
       return false;
     }
   }
@@ -102,7 +111,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
       if (this.#state.owned) await this.chorus.close(timeoutMs);
       else await this.chorus.flush(timeoutMs);
     } catch (error) {
-      this.#state.reporter.report(error, { operation: "close" });
+      this.#state.safely.report(error, { operation: "close" });
     }
   }
 
@@ -265,6 +274,6 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
 
   /** Every callback runs through here: whatever happens inside, LangChain gets `undefined` back. */
   #guard(operation: string, fn: () => void): void {
-    safely(this.#state.reporter, operation, fn, undefined);
+    this.#state.safely(operation, fn);
   }
 }

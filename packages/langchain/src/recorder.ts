@@ -1,4 +1,5 @@
 import type { Chorus } from "@chorus/core";
+import type { Safely } from "@chorus/core/adapter-kit";
 import { EventTypes } from "@chorus/core";
 import type { AgentAction, AgentFinish } from "@langchain/core/agents";
 import type { HandleLLMNewTokenCallbackFields } from "@langchain/core/callbacks/base";
@@ -12,14 +13,13 @@ import * as map from "./mapping.js";
 import { finalAssistantText } from "./messages.js";
 import { AdapterEventTypes } from "./payloads.js";
 import { type Run, RunTracker } from "./run-tracker.js";
-import { type Reporter, safely } from "./safely.js";
 
 /** LangGraph tags its plumbing (`__start__`, channel writes) with this; even verbose mode skips it. */
 const HIDDEN_TAG = "langsmith:hidden";
 
 export interface RecorderOptions {
   chorus: Chorus;
-  reporter: Reporter;
+  safely: Safely;
   channel: string | undefined;
   agent: string | undefined;
   /** `false` is `capture: "metadata"`. */
@@ -30,7 +30,7 @@ export interface RecorderOptions {
 
 interface HandlerState {
   tracker: RunTracker;
-  reporter: Reporter;
+  safely: Safely;
   content: boolean;
   verbose: boolean;
   emitTokens: boolean;
@@ -50,7 +50,7 @@ export class Recorder {
   constructor(options: RecorderOptions) {
     this.#state = {
       tracker: new RunTracker(options.chorus, options.channel, options.agent),
-      reporter: options.reporter,
+      safely: options.safely,
       content: options.content,
       verbose: options.verbose,
       emitTokens: options.emitTokens,
@@ -496,7 +496,8 @@ export class Recorder {
 
   /** A payload that could not be built costs its content fields, not the event (nor the run's end). */
   #map<T>(operation: string, build: () => T, fallback: T): T {
-    return safely(this.#state.reporter, `${operation} (mapping)`, build, fallback);
+    const built = this.#state.safely(`${operation} (mapping)`, build);
+    return built === undefined ? fallback : built;
   }
 }
 

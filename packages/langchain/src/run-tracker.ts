@@ -1,6 +1,14 @@
 import { type Chorus, currentTrace, TraceIdPool } from "@chorus/core";
 import { agentNameOf, runMetadata, toAgentName } from "./metadata.js";
-import { RunMap } from "./run-map.js";
+import { BoundedMap } from "@chorus/core/adapter-kit";
+
+/**
+ * Runs in flight at once, per handler. A run whose end never arrives (an aborted stream, a
+ * framework bug, a handler attached half-way through a run) would otherwise stay forever; ten
+ * thousand covers any real concurrency (each entry is a few hundred bytes) while bounding the
+ * leak. The oldest run is evicted first: it is the one most likely to be orphaned.
+ */
+export const MAX_RUNS_IN_FLIGHT = 10_000;
 
 /**
  * How a LangChain run shows up: `agent` (the root run, or a named sub-agent), `chain` (a nested
@@ -113,7 +121,7 @@ export interface OpenRun {
  * parent's span. Emitting goes through here too, so every event carries the same ids.
  */
 export class RunTracker {
-  readonly #runs = new RunMap<Run>();
+  readonly #runs = new BoundedMap<string, Run>(MAX_RUNS_IN_FLIGHT);
   readonly #ids = new TraceIdPool();
   readonly #chorus: Chorus;
   readonly #channel: string | undefined;

@@ -4,8 +4,6 @@ import { describe, expect, it } from "vitest";
 import { customEvent, toolArguments, toolEndEvent } from "../src/mapping.js";
 import { compactMessages, finalAssistantText, MAX_MESSAGES } from "../src/messages.js";
 import { toAgentName } from "../src/metadata.js";
-import { RunMap } from "../src/run-map.js";
-import { Reporter, safely } from "../src/safely.js";
 import { finishReasonOf, usageOf } from "../src/usage.js";
 
 const result = (message: unknown, llmOutput?: unknown) => ({
@@ -141,51 +139,6 @@ describe("mapping", () => {
   it("agent names are made valid for the hub", () => {
     expect(toAgentName("team/alpha#1")).toBe("team_alpha_1");
     expect(toAgentName("   ")).toBeUndefined();
-  });
-});
-
-describe("run map", () => {
-  it("never holds more than its limit, evicting the oldest run first", () => {
-    const runs = new RunMap<number>(3);
-    for (let i = 0; i < 5; i++) runs.set(`r${i}`, i);
-    expect(runs.size).toBe(3);
-    expect(runs.evicted).toBe(2);
-    expect(runs.has("r0")).toBe(false);
-    expect(runs.has("r1")).toBe(false);
-    expect(runs.get("r4")).toBe(4);
-    expect(runs.take("r4")).toBe(4);
-    expect(runs.take("r4")).toBeUndefined(); // a second end of the same run finds nothing
-  });
-});
-
-describe("safely", () => {
-  it("returns the fallback, reports once to onError, and survives a throwing onError and logger", () => {
-    const seen: string[] = [];
-    const reporter = new Reporter(
-      (_e, ctx) => {
-        seen.push(ctx.operation);
-        throw new Error("onError broke");
-      },
-      {
-        debug() {},
-        info() {},
-        warn() {
-          throw new Error("logger broke");
-        },
-        error() {},
-      },
-    );
-    expect(
-      safely(
-        reporter,
-        "op",
-        () => {
-          throw new Error("x");
-        },
-        42,
-      ),
-    ).toBe(42);
-    expect(seen).toEqual(["op"]);
   });
 });
 

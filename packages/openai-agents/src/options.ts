@@ -1,15 +1,18 @@
 import { createHash } from "node:crypto";
-import { silentLogger } from "@chorus/core/adapter-kit";
 import {
   type CaptureMode,
   Chorus,
   type ChorusOptions,
-  createConsoleLogger,
   type Logger,
   resolveOptions,
 } from "@chorus/core";
+import {
+  type AdapterOnError,
+  isChorusClient,
+  resolveAdapterLogger,
+  resolveClient as resolveKitClient,
+} from "@chorus/core/adapter-kit";
 import type { HookTarget } from "./hooks.js";
-import type { AdapterOnError } from "@chorus/core/adapter-kit";
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -70,16 +73,7 @@ export interface ClientTarget {
 }
 
 export function resolveLogger(options: InstrumentOptions): Logger {
-  if (options.logger === false) return silentLogger;
-  return options.logger ?? createConsoleLogger("warn");
-}
-
-export function isChorus(value: unknown): value is Chorus {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { emit?: unknown }).emit === "function"
-  );
+  return resolveAdapterLogger(options.logger, options.chorus);
 }
 
 /**
@@ -89,7 +83,7 @@ export function isChorus(value: unknown): value is Chorus {
  */
 export function resolveClient(options: InstrumentOptions): ClientTarget {
   const given = options.chorus;
-  if (isChorus(given)) return { key: given, owned: false, client: () => given };
+  if (isChorusClient(given)) return { key: given, owned: false, client: () => given };
   const base: ChorusOptions = given ?? {};
   const clientOptions: ChorusOptions = {
     ...base,
@@ -112,5 +106,9 @@ export function resolveClient(options: InstrumentOptions): ClientTarget {
     resolved.env ?? "",
     resolved.app ?? "",
   ].join("\n");
-  return { key, owned: true, client: () => new Chorus(clientOptions) };
+  return {
+    key,
+    owned: true,
+    client: () => resolveKitClient(clientOptions, (o) => new Chorus(o)).chorus,
+  };
 }

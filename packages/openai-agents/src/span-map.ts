@@ -1,47 +1,4 @@
 /**
- * A Map with a size bound that evicts the oldest insertion. Records are deleted when their span
- * ends, so the bound only matters for spans that never end (a run abandoned mid-stream, a
- * process that cancels without cleanup): those are the oldest, and they go first.
- */
-export class BoundedMap<K, V> {
-  readonly #map = new Map<K, V>();
-  readonly #max: number;
-  /** How many entries were evicted to make room; a non-zero count means runs leaked spans. */
-  evicted = 0;
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#map.size;
-  }
-
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-
-  set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    while (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done) break;
-      this.#map.delete(oldest.value);
-      this.evicted++;
-    }
-  }
-
-  delete(key: K): void {
-    this.#map.delete(key);
-  }
-
-  clear(): void {
-    this.#map.clear();
-  }
-}
-
-/**
  * Spans open at once across all concurrent runs. A run keeps a handful open (task, agent, turn,
  * a model call, its tools), so this covers over a thousand concurrent runs at a few hundred
  * bytes each; past it, the oldest (most likely leaked) record goes.

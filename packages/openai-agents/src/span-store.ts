@@ -1,13 +1,8 @@
 import { currentTrace } from "@chorus/core";
 import type { Span, SpanData } from "@openai/agents";
+import { BoundedMap } from "@chorus/core/adapter-kit";
 import { toSpanId, toTraceId } from "./ids.js";
-import {
-  BoundedMap,
-  MAX_OPEN_SPANS,
-  MAX_OPEN_TRACES,
-  type SpanRecord,
-  type TraceRecord,
-} from "./span-map.js";
+import { MAX_OPEN_SPANS, MAX_OPEN_TRACES, type SpanRecord, type TraceRecord } from "./span-map.js";
 
 type Bag = Record<string, unknown>;
 export type AnySpan = Span<SpanData>;

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { toSpanId, toTraceId } from "../src/ids.js";
 import { errorInfo, modelErrorInfo } from "../src/mapping.js";
 import { fromGeneration, fromResponse } from "../src/model-call.js";
-import { BoundedMap } from "../src/span-map.js";
 import { toTokenUsage } from "../src/usage.js";
 
 describe("toTokenUsage", () => {
@@ -152,19 +151,6 @@ describe("ids", () => {
     expect(toSpanId("span_abc")).toMatch(/^[0-9a-f]{16}$/);
     expect(toSpanId("span_abc")).toBe(toSpanId("span_abc"));
     expect(toSpanId("span_abc")).not.toBe(toSpanId("span_abd"));
-  });
-});
-
-describe("BoundedMap", () => {
-  it("evicts the oldest insertion past its bound and counts it", () => {
-    const map = new BoundedMap<string, number>(2);
-    map.set("a", 1);
-    map.set("b", 2);
-    map.set("c", 3);
-    expect(map.get("a")).toBeUndefined();
-    expect(map.get("c")).toBe(3);
-    expect(map.size).toBe(2);
-    expect(map.evicted).toBe(1);
   });
 });
 

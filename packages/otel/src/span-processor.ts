@@ -1,4 +1,4 @@
-import { type Chorus, createConsoleLogger, type Logger } from "@chorus/core";
+import type { Chorus, Logger } from "@chorus/core";
 import {
   ATTRIBUTES,
   DEFAULT_SPAN_STRING_LENGTH,
@@ -9,7 +9,12 @@ import {
 import type { Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { toOtelSpan } from "./readable-span.js";
-import { type AdapterOnError, createSafely, type Safely } from "@chorus/core/adapter-kit";
+import {
+  type AdapterOnError,
+  createSafely,
+  resolveAdapterLogger,
+  type Safely,
+} from "@chorus/core/adapter-kit";
 import { installOtelTraceSource } from "./trace-source.js";
 
 export interface ChorusSpanProcessorOptions {
@@ -61,8 +66,11 @@ export class ChorusSpanProcessor implements SpanProcessor {
     this.#chorus = options.chorus;
     this.#channel = options.channel;
     this.#maxStringLength = options.maxStringLength ?? DEFAULT_SPAN_STRING_LENGTH;
-    const logger = options.logger === false ? undefined : (options.logger ?? createConsoleLogger());
-    this.#safely = createSafely({ name: "@chorus/otel", onError: options.onError, logger });
+    this.#safely = createSafely({
+      name: "@chorus/otel",
+      onError: options.onError,
+      logger: resolveAdapterLogger(options.logger, options.chorus),
+    });
     this.#uninstall =
       options.linkEmits === false ? undefined : this.#safely("install", installOtelTraceSource);
   }

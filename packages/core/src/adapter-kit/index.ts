@@ -1,7 +1,16 @@
 /**
  * `@chorus/core/adapter-kit`: what every framework adapter needs and none should write again.
- * The throw guard (one shape, one warning policy) and the silent logger.
+ * The throw guard (one shape, one warning policy), the bounded oldest-first map, the client
+ * resolver and the silent logger.
  */
+export { BoundedMap } from "./bounded-map.js";
+export {
+  type ClientOption,
+  isChorusClient,
+  type ResolvedClient,
+  resolveAdapterLogger,
+  resolveClient,
+} from "./client.js";
 export {
   type AdapterErrorContext,
   type AdapterOnError,

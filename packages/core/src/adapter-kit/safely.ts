@@ -44,11 +44,9 @@ export function createSafely(options: SafelyOptions): Safely {
   const { name, onError, logger } = options;
   const warned = new Set<string>();
   const report = (error: unknown, context: AdapterErrorContext): void => {
-    try {
-      onError?.(error, context);
-    } catch {
-      // onError is the user's code; it must not become the failure it reports.
-    }
+    // onError is the user's code; it must not become the failure it reports, not even by
+    // returning a promise that rejects (an `async` onError).
+    ignoreFailure(() => onError?.(error, context));
     if (!logger) return;
     const { operation } = context;
     try {
@@ -73,6 +71,27 @@ export function createSafely(options: SafelyOptions): Safely {
     }
   };
   return Object.assign(guard, { report });
+}
+
+function ignoreFailure(fn: () => unknown): void {
+  try {
+    const result = fn();
+    if (isThenable(result)) result.then(undefined, () => {});
+  } catch {
+    // swallowed on purpose: see report()
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  try {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      typeof (value as { then?: unknown }).then === "function"
+    );
+  } catch {
+    return false;
+  }
 }
 
 function describe(error: unknown): string {
