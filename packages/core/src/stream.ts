@@ -55,6 +55,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #source: EventSource | undefined;
   #lastSeq: number | undefined;
   #snapshot: Intent | undefined;
+  #epoch: string | undefined;
   #attempt = 0;
   #failure: ChorusError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -94,6 +95,17 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
    */
   get snapshot(): Intent | undefined {
     return this.#snapshot;
+  }
+
+  /**
+   * The hub store's epoch, from the `chorus.ready` message of the current connection. Seqs are
+   * comparable only within one epoch: when a reconnect finds a different epoch (the hub's store
+   * was replaced, e.g. an in-memory hub restarted and counts from seq 1 again), the stream
+   * starts over from the beginning (`after=0`) instead of skipping every event up to its old
+   * cursor. Keep it with `lastEventId` if you store the cursor.
+   */
+  get epoch(): string | undefined {
+    return this.#epoch;
   }
 
   /** Whether the SSE connection is currently open. */
@@ -270,6 +282,20 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       return;
     }
     if (event.type === SSE_READY_EVENT) {
+      const epoch = readyEpoch((event as MessageEvent).data);
+      if (epoch !== undefined && this.#epoch !== undefined && epoch !== this.#epoch) {
+        // Another store: our cursor means nothing there. Start again from its first event.
+        this.#epoch = epoch;
+        this.#lastSeq = 0;
+        this.#deps.diagnostics.warnRateLimited(
+          "stream_epoch_changed",
+          "the hub's store changed (new epoch); the stream restarts from the beginning",
+        );
+        this.#dropConnection();
+        this.#open();
+        return;
+      }
+      if (epoch !== undefined) this.#epoch = epoch;
       // Where the hub started this stream: resume from here even if no event arrives first.
       const after = parseLastEventId((event as MessageEvent).lastEventId);
       if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {
@@ -385,6 +411,15 @@ function tapped(Base: typeof EventSource): TappedConstructor {
     }
   };
   return tappedClass;
+}
+
+/** The `epoch` of a `chorus.ready` message's data, if it names one. */
+function readyEpoch(data: unknown): string | undefined {
+  if (typeof data !== "string") return undefined;
+  const parsed = safeJson(data) as { epoch?: unknown } | undefined;
+  return parsed && typeof parsed === "object" && typeof parsed.epoch === "string"
+    ? parsed.epoch
+    : undefined;
 }
 
 function safeJson(text: string): unknown {

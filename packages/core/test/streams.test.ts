@@ -71,6 +71,51 @@ describe("SSE streams", () => {
     }
   });
 
+  it("follows a restarted in-memory hub from its seq 1 (new epoch), not from the old cursor", async () => {
+    const first = await startHub();
+    const port = first.httpPort;
+    let second: Hub | undefined;
+    try {
+      const reader = client({ url: first.url });
+      const stream = reader.stream.channel("epoch", { after: 0 });
+      // One iterator throughout: `break` in for-await would close the stream.
+      const iterator = stream[Symbol.asyncIterator]();
+      const take = async (n: number) => {
+        const out: ChorusEvent[] = [];
+        while (out.length < n) {
+          const next = await iterator.next();
+          if (next.done) break;
+          out.push(next.value);
+        }
+        return out;
+      };
+      const before = take(5);
+      const publisher = client({ url: first.url, channel: "epoch" });
+      for (let i = 0; i < 5; i++) publisher.emit({ type: "custom", payload: { hub: 1, i } });
+      await publisher.flush();
+      await before;
+      const oldEpoch = stream.epoch;
+      expect(oldEpoch).toMatch(/^[0-9a-f]{32}$/);
+      expect(stream.lastEventId).toBe(5);
+      await first.close();
+      // The same URL, a new in-memory store: seqs start at 1 again, below the reader's cursor.
+      second = await startHub({ port });
+      const again = client({ url: second.url, channel: "epoch" });
+      for (let i = 0; i < 3; i++) again.emit({ type: "custom", payload: { hub: 2, i } });
+      await again.flush();
+      const after = await take(3);
+      expect(after.map((e) => [e.seq, (e.payload as { hub: number }).hub])).toEqual([
+        [1, 2],
+        [2, 2],
+        [3, 2],
+      ]);
+      expect(stream.epoch).not.toBe(oldEpoch);
+    } finally {
+      await second?.close();
+      await first.close().catch(() => {});
+    }
+  }, 30_000);
+
   it("a live stream that drops before its first event still resumes where it started", async () => {
     const proxy = await tcpProxy(hub.httpPort);
     try {

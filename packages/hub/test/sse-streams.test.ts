@@ -28,7 +28,7 @@ describe("SSE streams", () => {
     const after = stream.readyAfter;
     expect(after).toBe(Number(frame?.id) - 1);
     expect(stream.raw).toBe(
-      `retry: 2000\n\nid: ${after}\nevent: chorus.ready\ndata: {"after":${after}}\n\n` +
+      `retry: 2000\n\nid: ${after}\nevent: chorus.ready\ndata: {"after":${after},"epoch":"${hub.store.epoch}"}\n\n` +
         `id: ${frame?.id}\nevent: agent.message\ndata: ${JSON.stringify(frame?.data)}\n\n`,
     );
     await stream.close();

@@ -45,13 +45,25 @@ export function formatSseEvent(event: { seq: number; type: string }): string {
   return formatSseMessage({ id: event.seq, event: event.type, data: JSON.stringify(event) });
 }
 
-/** The {@link SSE_READY_EVENT} message for a stream starting after `cursor`. */
-export function formatSseReady(cursor: number): string {
+/**
+ * The {@link SSE_READY_EVENT} message for a stream starting after `cursor`, with the store's
+ * `epoch`: `data: {"after": <seq>, "epoch": "<id>"}`. Seqs are comparable only within one
+ * epoch; a client that resumed with a cursor from another epoch (the hub's store was replaced,
+ * e.g. an in-memory hub restarted) must start again from the beginning (`after=0`).
+ */
+export function formatSseReady(cursor: number, epoch?: string): string {
   return formatSseMessage({
     id: cursor,
     event: SSE_READY_EVENT,
-    data: JSON.stringify({ after: cursor }),
+    data: JSON.stringify(epoch === undefined ? { after: cursor } : { after: cursor, epoch }),
   });
+}
+
+/** The data of a {@link SSE_READY_EVENT} message. */
+export interface SseReadyData {
+  after: number;
+  /** The hub store's epoch (see {@link formatSseReady}). */
+  epoch?: string;
 }
 
 export function formatSseComment(text: string): string {

@@ -184,7 +184,9 @@ class SseStream {
     // cursor while it catches up), so an exact stream is live at once.
     const after = this.#options.after;
     this.#cursor = after ?? ctx.delivery.tail.newest;
-    this.#outbox.push(Buffer.from(formatSseRetry(SSE_RETRY_MS) + formatSseReady(this.#cursor)));
+    this.#outbox.push(
+      Buffer.from(formatSseRetry(SSE_RETRY_MS) + formatSseReady(this.#cursor, ctx.store.epoch)),
+    );
     if (ctx.closing.aborted) {
       this.close();
       return;

@@ -66,7 +66,24 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX intent_assignees_agent ON intent_assignees (org, agent);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The store's epoch: a random id made with the database and kept with it. Clients keep
+      -- it with their seq cursor; a different epoch means seqs restarted (a new database).
+      CREATE TABLE chorus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO chorus_meta (key, value) VALUES ('epoch', lower(hex(randomblob(16))));
+    `,
+  },
 ];
+
+/** The store's epoch (see migration 2). */
+export function readEpoch(db: Database.Database): string {
+  const row = db.prepare("SELECT value FROM chorus_meta WHERE key = 'epoch'").get() as {
+    value: string;
+  };
+  return row.value;
+}
 
 export function migrate(db: Database.Database): number {
   db.exec(

@@ -89,6 +89,15 @@ export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX intent_assignees_agent ON intent_assignees (org, agent);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The store's epoch: a random id made with the database and kept with it (see the
+      -- SQLite migration 2).
+      CREATE TABLE chorus_meta (key text PRIMARY KEY, value text NOT NULL);
+      INSERT INTO chorus_meta (key, value) VALUES ('epoch', replace(gen_random_uuid()::text, '-', ''));
+    `,
+  },
 ];
 
 /**

@@ -46,10 +46,12 @@ const types = {
 export class PgStore implements Store {
   readonly pool: pg.Pool;
   readonly #intents: PgIntents;
+  readonly epoch: string;
   #closed = false;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, epoch: string) {
     this.pool = pool;
+    this.epoch = epoch;
     this.#intents = new PgIntents(pool);
   }
 
@@ -64,13 +66,18 @@ export class PgStore implements Store {
     // An idle client whose server went away emits 'error' on the pool; without a listener
     // that would crash the process. The next query reconnects.
     pool.on("error", () => {});
+    let epoch: string;
     try {
       await migratePg(pool);
+      const { rows } = await pool.query<{ value: string }>(
+        "SELECT value FROM chorus_meta WHERE key = 'epoch'",
+      );
+      epoch = rows[0]?.value as string;
     } catch (error) {
       await pool.end().catch(() => {});
       throw error;
     }
-    return new PgStore(pool);
+    return new PgStore(pool, epoch);
   }
 
   insertEvents(org: string, events: NewEvent[]): Promise<InsertResult> {

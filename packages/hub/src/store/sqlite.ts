@@ -1,6 +1,6 @@
 import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
 import Database from "better-sqlite3";
-import { migrate } from "./migrations.js";
+import { migrate, readEpoch } from "./migrations.js";
 import { EventTable } from "./sqlite-events.js";
 import { IntentTables } from "./sqlite-intents.js";
 import type {
@@ -29,11 +29,13 @@ export class SqliteStore implements Store {
   readonly #events: EventTable;
   readonly #intents: IntentTables;
   readonly #lock: Database.Database | undefined;
+  readonly epoch: string;
   #closed = false;
 
   private constructor(db: Database.Database, lock: Database.Database | undefined) {
     this.#db = db;
     this.#lock = lock;
+    this.epoch = readEpoch(db);
     this.#events = new EventTable(db);
     this.#intents = new IntentTables(db, this.#events);
   }

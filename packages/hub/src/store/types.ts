@@ -16,6 +16,12 @@ import type {
  */
 export interface Store {
   /**
+   * A random id made with the database and kept with it: stable across restarts of a hub on
+   * the same SQLite file or Postgres database, new for every `:memory:` store. Seqs are only
+   * comparable within one epoch.
+   */
+  readonly epoch: string;
+  /**
    * Insert validated events in one transaction. Events whose `id` the org already has are
    * duplicates: not stored again, not returned in `inserted`. `ids` is in input order.
    */

@@ -46,11 +46,13 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
     const { org } = principal;
     const { after, limit, ...filter } = parseWith(eventQuerySchema, request.query, "query");
     allowChannel(principal, filter.channel);
-    return ctx.store.listEvents(org, filter, {
+    const page = await ctx.store.listEvents(org, filter, {
       after,
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
+    // The epoch says which store the seqs belong to (see `formatSseReady`).
+    return { ...page, epoch: ctx.store.epoch };
   });
 }
 

@@ -125,11 +125,13 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     const { after, limit, type } = parseWith(intentLogQuerySchema, request.query, "query");
     if (!(await ctx.store.getIntent(org, id))) throw notFound("intent");
     const filter = type === undefined ? { intentId: id } : { intentId: id, type };
-    return ctx.store.listEvents(org, filter, {
+    const page = await ctx.store.listEvents(org, filter, {
       after,
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
+    // The epoch says which store the seqs belong to (see `formatSseReady`).
+    return { ...page, epoch: ctx.store.epoch };
   });
 }
 
