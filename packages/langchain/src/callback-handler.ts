@@ -17,6 +17,7 @@ import {
   type Safely,
 } from "@chorus/core/adapter-kit";
 import type { ChorusCallbackHandlerOptions } from "./options.js";
+import type { Callback } from "./callbacks.js";
 import { Recorder } from "./recorder.js";
 
 /** Everything a handler and its `copy()`s share, so a run started through one ends through the other. */
@@ -116,7 +117,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleChainStart(
-    chain: Serialized,
+    serialized: Serialized,
     inputs: ChainValues,
     runId: string,
     parentRunId?: string,
@@ -125,21 +126,28 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     _runType?: string,
     runName?: string,
   ): void {
-    this.#guard("handleChainStart", () =>
-      this.#state.recorder.chainStart(chain, inputs, runId, parentRunId, tags, metadata, runName),
-    );
+    this.#record({
+      callback: "handleChainStart",
+      runId,
+      parentRunId,
+      serialized,
+      inputs,
+      tags,
+      metadata,
+      runName,
+    });
   }
 
   override handleChainEnd(outputs: ChainValues, runId: string): void {
-    this.#guard("handleChainEnd", () => this.#state.recorder.chainEnd(outputs, runId));
+    this.#record({ callback: "handleChainEnd", runId, outputs });
   }
 
   override handleChainError(error: unknown, runId: string): void {
-    this.#guard("handleChainError", () => this.#state.recorder.chainError(error, runId));
+    this.#record({ callback: "handleChainError", runId, error });
   }
 
   override handleChatModelStart(
-    llm: Serialized,
+    serialized: Serialized,
     messages: BaseMessage[][],
     runId: string,
     parentRunId?: string,
@@ -148,21 +156,20 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     runName?: string,
   ): void {
-    this.#guard("handleChatModelStart", () =>
-      this.#state.recorder.chatModelStart(
-        llm,
-        messages,
-        runId,
-        parentRunId,
-        extraParams,
-        metadata,
-        runName,
-      ),
-    );
+    this.#record({
+      callback: "handleChatModelStart",
+      runId,
+      parentRunId,
+      serialized,
+      messages,
+      extraParams,
+      metadata,
+      runName,
+    });
   }
 
   override handleLLMStart(
-    llm: Serialized,
+    serialized: Serialized,
     prompts: string[],
     runId: string,
     parentRunId?: string,
@@ -171,17 +178,16 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     runName?: string,
   ): void {
-    this.#guard("handleLLMStart", () =>
-      this.#state.recorder.llmStart(
-        llm,
-        prompts,
-        runId,
-        parentRunId,
-        extraParams,
-        metadata,
-        runName,
-      ),
-    );
+    this.#record({
+      callback: "handleLLMStart",
+      runId,
+      parentRunId,
+      serialized,
+      prompts,
+      extraParams,
+      metadata,
+      runName,
+    });
   }
 
   override handleLLMNewToken(
@@ -192,19 +198,19 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     _tags?: string[],
     fields?: HandleLLMNewTokenCallbackFields,
   ): void {
-    this.#guard("handleLLMNewToken", () => this.#state.recorder.llmToken(token, runId, fields));
+    this.#record({ callback: "handleLLMNewToken", runId, token, fields });
   }
 
   override handleLLMEnd(output: LLMResult, runId: string): void {
-    this.#guard("handleLLMEnd", () => this.#state.recorder.llmEnd(output, runId));
+    this.#record({ callback: "handleLLMEnd", runId, output });
   }
 
   override handleLLMError(error: unknown, runId: string): void {
-    this.#guard("handleLLMError", () => this.#state.recorder.llmError(error, runId));
+    this.#record({ callback: "handleLLMError", runId, error });
   }
 
   override handleToolStart(
-    tool: Serialized,
+    serialized: Serialized,
     input: string,
     runId: string,
     parentRunId?: string,
@@ -213,67 +219,71 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): void {
-    this.#guard("handleToolStart", () =>
-      this.#state.recorder.toolStart(
-        tool,
-        input,
-        runId,
-        parentRunId,
-        metadata,
-        runName,
-        toolCallId,
-      ),
-    );
+    this.#record({
+      callback: "handleToolStart",
+      runId,
+      parentRunId,
+      serialized,
+      input,
+      metadata,
+      runName,
+      toolCallId,
+    });
   }
 
   override handleToolEnd(output: unknown, runId: string): void {
-    this.#guard("handleToolEnd", () => this.#state.recorder.toolEnd(output, runId));
+    this.#record({ callback: "handleToolEnd", runId, output });
   }
 
   override handleToolError(error: unknown, runId: string): void {
-    this.#guard("handleToolError", () => this.#state.recorder.toolError(error, runId));
+    this.#record({ callback: "handleToolError", runId, error });
   }
 
   override handleAgentAction(action: AgentAction, runId: string): void {
-    this.#guard("handleAgentAction", () => this.#state.recorder.agentAction(action, runId));
+    this.#record({ callback: "handleAgentAction", runId, action });
   }
 
   override handleAgentEnd(finish: AgentFinish, runId: string): void {
-    this.#guard("handleAgentEnd", () => this.#state.recorder.agentFinish(finish, runId));
+    this.#record({ callback: "handleAgentEnd", runId, finish });
   }
 
   override handleRetrieverStart(
-    retriever: Serialized,
+    serialized: Serialized,
     query: string,
     runId: string,
     parentRunId?: string,
     _tags?: string[],
     metadata?: Record<string, unknown>,
-    name?: string,
+    runName?: string,
   ): void {
-    this.#guard("handleRetrieverStart", () =>
-      this.#state.recorder.retrieverStart(retriever, query, runId, parentRunId, metadata, name),
-    );
+    this.#record({
+      callback: "handleRetrieverStart",
+      runId,
+      parentRunId,
+      serialized,
+      query,
+      metadata,
+      runName,
+    });
   }
 
   override handleRetrieverEnd(documents: DocumentInterface[], runId: string): void {
-    this.#guard("handleRetrieverEnd", () => this.#state.recorder.retrieverEnd(documents, runId));
+    this.#record({ callback: "handleRetrieverEnd", runId, documents });
   }
 
   override handleRetrieverError(error: unknown, runId: string): void {
-    this.#guard("handleRetrieverError", () => this.#state.recorder.retrieverError(error, runId));
+    this.#record({ callback: "handleRetrieverError", runId, error });
   }
 
-  override handleCustomEvent(eventName: string, data: unknown, runId: string): void {
-    this.#guard("handleCustomEvent", () =>
-      this.#state.recorder.customEvent(eventName, data, runId),
-    );
+  override handleCustomEvent(name: string, data: unknown, runId: string): void {
+    this.#record({ callback: "handleCustomEvent", runId, name, data });
   }
 
   // ---- the guard ----------------------------------------------------------------------------
 
   /** Every callback runs through here: whatever happens inside, LangChain gets `undefined` back. */
-  #guard(operation: string, fn: () => void): void {
-    this.#state.safely(operation, fn);
+  #record(callback: Callback): void {
+    const { recorder, safely } = this.#state;
+    safely(callback.callback, () => recorder.record(callback));
   }
 }

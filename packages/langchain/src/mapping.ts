@@ -76,19 +76,6 @@ export function runErrorPayload(name: string, error: unknown, latencyMs: number)
   return { name, error: errorInfo(error), latencyMs };
 }
 
-/** A run that LangGraph paused (`interrupt()`) or redirected (`Command`): it ended, it did not fail. */
-export function interruptedPayload(name: string, latencyMs: number, extra: Payload = {}): Payload {
-  return { name, ...extra, interrupted: true, latencyMs };
-}
-
-export function messagePayload(text: string): Payload {
-  return { role: "assistant", text };
-}
-
-export function handoffPayload(from: string, to: string): Payload {
-  return { from, to };
-}
-
 /** Model and provider of an LLM run, from LangSmith's `ls_*` metadata or the invocation params. */
 export function modelOf(
   serialized: unknown,

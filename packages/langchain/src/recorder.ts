@@ -1,13 +1,28 @@
 import type { Chorus } from "@chorus/core";
-import type { Safely } from "@chorus/core/adapter-kit";
 import { EventTypes } from "@chorus/core";
-import type { AgentAction, AgentFinish } from "@langchain/core/agents";
-import type { HandleLLMNewTokenCallbackFields } from "@langchain/core/callbacks/base";
-import type { DocumentInterface } from "@langchain/core/documents";
-import type { Serialized } from "@langchain/core/load/serializable";
-import type { BaseMessage } from "@langchain/core/messages";
-import type { LLMResult } from "@langchain/core/outputs";
-import type { ChainValues } from "@langchain/core/utils/types";
+import type { Safely } from "@chorus/core/adapter-kit";
+import type {
+  AgentAnswer,
+  AgentStep,
+  Callback,
+  CallbackName,
+  ChainEnd,
+  ChainError,
+  ChainStart,
+  ChatModelStart,
+  CustomEvent,
+  LlmEnd,
+  LlmError,
+  LlmStart,
+  LlmToken,
+  ModelStart,
+  RetrieverEnd,
+  RetrieverError,
+  RetrieverStart,
+  ToolEnd,
+  ToolError,
+  ToolStart,
+} from "./callbacks.js";
 import { isControlFlow, isInterrupt } from "./errors.js";
 import * as map from "./mapping.js";
 import { finalAssistantText } from "./messages.js";
@@ -16,6 +31,9 @@ import { type Run, RunTracker } from "./run-tracker.js";
 
 /** LangGraph tags its plumbing (`__start__`, channel writes) with this; even verbose mode skips it. */
 const HIDDEN_TAG = "langsmith:hidden";
+
+/** The `error` of an error event whose error could not be read. */
+const UNREADABLE_ERROR = { message: "unknown error" };
 
 export interface RecorderOptions {
   chorus: Chorus;
@@ -28,63 +46,85 @@ export interface RecorderOptions {
   emitTokens: boolean;
 }
 
-interface HandlerState {
-  tracker: RunTracker;
-  safely: Safely;
-  content: boolean;
-  verbose: boolean;
-  emitTokens: boolean;
-  /** The last custom event seen, to drop the same dispatch delivered twice. */
-  lastCustom: { runId: string; name: string; data: unknown } | undefined;
-}
+/** One recorder per callback: the compiler checks that none is missing. */
+type Recorders = {
+  [K in CallbackName]: (callback: Extract<Callback, { callback: K }>) => void;
+};
 
 /**
  * What each LangChain callback means for Chorus: which run it opens or closes, which event it
- * emits, and what is left when a payload cannot be mapped. Callers guard every call (see
- * `ChorusCallbackHandler`); inside, each mapping is guarded again so that one bad field costs
- * that field, not the event or the run's end.
+ * emits, and what is left when a payload cannot be mapped. Each callback arrives read once, as a
+ * named object (callbacks.ts); each recorder takes every field of it (`allRead` fails to compile
+ * when one is added and not read). The caller guards every call (see `ChorusCallbackHandler`);
+ * inside, each payload is built over its `base` (the fields the recorder already holds), so a
+ * payload that cannot be built costs its content, not the event or the run's end.
  */
 export class Recorder {
-  readonly #state: HandlerState;
+  readonly #tracker: RunTracker;
+  readonly #safely: Safely;
+  readonly #content: boolean;
+  readonly #verbose: boolean;
+  readonly #emitTokens: boolean;
+  /** The last custom event seen, to drop the same dispatch delivered twice. */
+  #lastCustom: { runId: string; name: string; data: unknown } | undefined;
+
+  readonly #recorders: Recorders = {
+    handleChainStart: (c) => this.#chainStart(c),
+    handleChainEnd: (c) => this.#chainEnd(c),
+    handleChainError: (c) => this.#chainError(c),
+    handleChatModelStart: (c) => this.#chatModelStart(c),
+    handleLLMStart: (c) => this.#llmStart(c),
+    handleLLMNewToken: (c) => this.#llmToken(c),
+    handleLLMEnd: (c) => this.#llmEnd(c),
+    handleLLMError: (c) => this.#llmError(c),
+    handleToolStart: (c) => this.#toolStart(c),
+    handleToolEnd: (c) => this.#toolEnd(c),
+    handleToolError: (c) => this.#toolError(c),
+    handleAgentAction: (c) => this.#agentAction(c),
+    handleAgentEnd: (c) => this.#agentFinish(c),
+    handleRetrieverStart: (c) => this.#retrieverStart(c),
+    handleRetrieverEnd: (c) => this.#retrieverEnd(c),
+    handleRetrieverError: (c) => this.#retrieverError(c),
+    handleCustomEvent: (c) => this.#customEvent(c),
+  };
 
   constructor(options: RecorderOptions) {
-    this.#state = {
-      tracker: new RunTracker(options.chorus, options.channel, options.agent),
-      safely: options.safely,
-      content: options.content,
-      verbose: options.verbose,
-      emitTokens: options.emitTokens,
-      lastCustom: undefined,
-    };
+    this.#tracker = new RunTracker({
+      chorus: options.chorus,
+      channel: options.channel,
+      agent: options.agent,
+    });
+    this.#safely = options.safely;
+    this.#content = options.content;
+    this.#verbose = options.verbose;
+    this.#emitTokens = options.emitTokens;
   }
 
   get chorus(): Chorus {
-    return this.#state.tracker.chorus;
+    return this.#tracker.chorus;
   }
 
-  chainStart(
-    chain: Serialized,
-    inputs: ChainValues,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Record<string, unknown>,
-    runName?: string,
-  ): void {
-    const { tracker } = this.#state;
+  record(callback: Callback): void {
+    // The union narrows per key in `Recorders`, not through an index: the cast is that step.
+    (this.#recorders[callback.callback] as (c: Callback) => void)(callback);
+  }
+
+  #chainStart(c: ChainStart): void {
+    const { callback, runId, parentRunId, serialized, inputs, tags, metadata, runName, ...rest } =
+      c;
+    allRead(rest);
+    const tracker = this.#tracker;
     if (tracker.has(runId)) return; // the same handler registered twice
     const parent = tracker.parentOf(parentRunId);
-    const name = this.#name("handleChainStart", runName, chain, "chain");
-    const graphName = this.#map(
-      "handleChainStart",
-      () => map.graphNameOf(chain, runName),
-      undefined,
+    const name = this.#name(callback, runName, serialized, "chain");
+    const graphName = this.#safely(`${callback} (mapping)`, () =>
+      map.graphNameOf(serialized, runName),
     );
     const kind = !parent
       ? "agent"
       : tracker.isSubAgent(parent, graphName)
         ? "agent"
-        : this.#state.verbose && !tags?.includes(HIDDEN_TAG)
+        : this.#verbose && !tags?.includes(HIDDEN_TAG)
           ? "chain"
           : "hidden";
     const run = tracker.open({
@@ -98,18 +138,10 @@ export class Recorder {
     });
     if (kind === "hidden") return;
     if (kind === "agent" && parent?.agentName !== undefined && run.agentName !== undefined) {
-      const from = parent.agentName;
-      const to = run.agentName;
-      tracker.emit(
-        EventTypes.AgentHandoff,
-        run,
-        this.#map("handleChainStart", () => map.handoffPayload(from, to), { from, to }),
-      );
+      tracker.emit(EventTypes.AgentHandoff, run, { from: parent.agentName, to: run.agentName });
     }
-    const payload = this.#map(
-      "handleChainStart",
-      () => map.runStartPayload(name, inputs, this.#state.content),
-      { name },
+    const payload = this.#payload(callback, { name }, (base) =>
+      map.runStartPayload(base.name, inputs, this.#content),
     );
     tracker.emit(
       kind === "agent" ? EventTypes.AgentStart : AdapterEventTypes.ChainStart,
@@ -118,353 +150,75 @@ export class Recorder {
     );
   }
 
-  chainEnd(outputs: ChainValues, runId: string): void {
-    const { tracker, content } = this.#state;
+  #chainEnd(c: ChainEnd): void {
+    const { callback, runId, outputs, ...rest } = c;
+    allRead(rest);
+    const tracker = this.#tracker;
     const run = tracker.take(runId);
     if (!run || run.kind === "hidden") return;
-    const latencyMs = elapsed(run);
-    if (run.kind === "agent") {
-      if (content && run.llmCalls > 0 && !run.messageEmitted) {
-        const text = this.#map("handleChainEnd", () => finalAssistantText(outputs), undefined);
-        if (text !== undefined)
-          tracker.emit(
-            EventTypes.AgentMessage,
-            run,
-            this.#map("handleChainEnd", () => map.messagePayload(text), {
-              role: "assistant",
-              text,
-            }),
-          );
-      }
-      const payload = this.#map(
-        "handleChainEnd",
-        () => map.runEndPayload(run.name, outputs, latencyMs, content),
-        { name: run.name, latencyMs },
-      );
-      // A paused graph's root ends normally (its output carries `__interrupt__`); the node that
-      // called interrupt() threw, which marked the tree.
-      tracker.emit(
-        EventTypes.AgentEnd,
-        run,
-        run === run.root && run.interrupted ? { ...payload, interrupted: true } : payload,
-      );
+    const base = { name: run.name, latencyMs: elapsed(run) };
+    if (run.kind === "agent" && this.#content && run.llmCalls > 0 && !run.messageEmitted) {
+      const text = this.#safely(`${callback} (mapping)`, () => finalAssistantText(outputs));
+      if (text !== undefined)
+        tracker.emit(EventTypes.AgentMessage, run, { role: "assistant", text });
+    }
+    const payload = this.#payload(callback, base, ({ name, latencyMs }) =>
+      map.runEndPayload(name, outputs, latencyMs, this.#content),
+    );
+    if (run.kind !== "agent") {
+      tracker.emit(AdapterEventTypes.ChainEnd, run, payload);
       return;
     }
-    const payload = this.#map(
-      "handleChainEnd",
-      () => map.runEndPayload(run.name, outputs, latencyMs, content),
-      { name: run.name, latencyMs },
+    // A paused graph's root ends normally (its output carries `__interrupt__`); the node that
+    // called interrupt() threw, which marked the tree.
+    tracker.emit(
+      EventTypes.AgentEnd,
+      run,
+      run === run.root && run.interrupted ? { ...payload, interrupted: true } : payload,
     );
-    tracker.emit(AdapterEventTypes.ChainEnd, run, payload);
   }
 
-  chainError(error: unknown, runId: string): void {
-    const run = this.#state.tracker.take(runId);
+  #chainError(c: ChainError): void {
+    const { callback, runId, error, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
     if (run && isInterrupt(error)) run.root.interrupted = true;
     if (!run || run.kind === "hidden") return;
-    const latencyMs = elapsed(run);
+    const base = { name: run.name, latencyMs: elapsed(run) };
     const isAgent = run.kind === "agent";
     if (isControlFlow(error)) {
       const type = isAgent ? EventTypes.AgentEnd : AdapterEventTypes.ChainEnd;
-      this.#state.tracker.emit(
-        type,
-        run,
-        this.#map("handleChainError", () => map.interruptedPayload(run.name, latencyMs), {
-          name: run.name,
-          interrupted: true,
-          latencyMs,
-        }),
-      );
+      this.#tracker.emit(type, run, { ...base, interrupted: true });
       return;
     }
     const type = isAgent ? EventTypes.AgentError : AdapterEventTypes.ChainError;
-    this.#state.tracker.emit(
-      type,
-      run,
-      this.#map("handleChainError", () => map.runErrorPayload(run.name, error, latencyMs), {
-        name: run.name,
-        error: { message: "unknown error" },
-        latencyMs,
-      }),
+    const payload = this.#payload(callback, withUnreadableError(base), ({ name, latencyMs }) =>
+      map.runErrorPayload(name, error, latencyMs),
     );
+    this.#tracker.emit(type, run, payload);
   }
 
-  chatModelStart(
-    llm: Serialized,
-    messages: BaseMessage[][],
-    runId: string,
-    parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    metadata?: Record<string, unknown>,
-    runName?: string,
-  ): void {
-    this.#openLlm(
-      llm,
-      { messages: messages[0] },
-      runId,
-      parentRunId,
-      extraParams,
-      metadata,
-      runName,
-    );
+  #chatModelStart(c: ChatModelStart): void {
+    const { callback, messages, ...start } = c;
+    this.#openLlm(callback, start, { messages: messages[0] });
   }
 
-  llmStart(
-    llm: Serialized,
-    prompts: string[],
-    runId: string,
-    parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    metadata?: Record<string, unknown>,
-    runName?: string,
-  ): void {
-    this.#openLlm(llm, { prompts }, runId, parentRunId, extraParams, metadata, runName);
-  }
-
-  llmToken(token: string, runId: string, fields?: HandleLLMNewTokenCallbackFields): void {
-    const run = this.#state.tracker.get(runId);
-    if (!run) return;
-    const chunk = fields?.chunk;
-    if (chunk !== undefined) {
-      if (chunk === run.lastSeen) return; // the same chunk delivered twice
-      run.lastSeen = chunk;
-    }
-    run.firstTokenAt ??= performance.now();
-    const index = run.tokens++;
-    if (this.#state.emitTokens && this.#state.content) {
-      this.#state.tracker.emit(EventTypes.LlmToken, run, { token, index });
-    }
-  }
-
-  llmEnd(output: LLMResult, runId: string): void {
-    const { tracker, content } = this.#state;
-    const run = tracker.take(runId);
-    if (!run) return;
-    const timing = {
-      latencyMs: elapsed(run),
-      timeToFirstTokenMs:
-        run.firstTokenAt === undefined ? undefined : round(run.firstTokenAt - run.startedAt),
-    };
-    const payload = this.#map(
-      "handleLLMEnd",
-      () => map.llmEndPayload(run.model, output, timing, content),
-      {
-        ...run.model,
-        ...timing,
-      },
-    );
-    tracker.emit(EventTypes.LlmEnd, run, payload);
-  }
-
-  llmError(error: unknown, runId: string): void {
-    const run = this.#state.tracker.take(runId);
-    if (!run) return;
-    const latencyMs = elapsed(run);
-    const payload = this.#map(
-      "handleLLMError",
-      () => map.llmErrorPayload(run.model, error, latencyMs),
-      {
-        ...run.model,
-        error: { message: "unknown error" },
-        latencyMs,
-      },
-    );
-    this.#state.tracker.emit(EventTypes.LlmError, run, payload);
-  }
-
-  toolStart(
-    tool: Serialized,
-    input: string,
-    runId: string,
-    parentRunId?: string,
-    metadata?: Record<string, unknown>,
-    runName?: string,
-    toolCallId?: string,
-  ): void {
-    const { tracker, content } = this.#state;
-    if (tracker.has(runId)) return;
-    const parent = tracker.parentOf(parentRunId);
-    // runName is the tool's own name; the serialized id only says "DynamicStructuredTool".
-    const name = this.#name("handleToolStart", runName, tool, "tool");
-    const run = tracker.open({
-      kind: "tool",
-      runId,
-      parentRunId,
-      parent,
-      name,
-      lcMetadata: metadata,
-    });
-    run.callId = typeof toolCallId === "string" ? toolCallId : undefined;
-    const payload = this.#map(
-      "handleToolStart",
-      () => map.toolStartPayload(name, run.callId, input, content),
-      {
-        name,
-        callId: run.callId,
-      },
-    );
-    tracker.emit(EventTypes.ToolStart, run, payload);
-  }
-
-  toolEnd(output: unknown, runId: string): void {
-    const { tracker, content } = this.#state;
-    const run = tracker.take(runId);
-    if (!run) return;
-    const latencyMs = elapsed(run);
-    const { failed, payload } = this.#map(
-      "handleToolEnd",
-      () => map.toolEndEvent(run.name, run.callId, output, latencyMs, content),
-      { failed: false, payload: { name: run.name, callId: run.callId, latencyMs } },
-    );
-    tracker.emit(failed ? EventTypes.ToolError : EventTypes.ToolEnd, run, payload);
-  }
-
-  toolError(error: unknown, runId: string): void {
-    const run = this.#state.tracker.take(runId);
-    if (!run) return;
-    const latencyMs = elapsed(run);
-    if (isControlFlow(error)) {
-      // interrupt() inside a tool: the call is paused for a human, not failed.
-      const extra = run.callId === undefined ? {} : { callId: run.callId };
-      const payload = this.#map(
-        "handleToolError",
-        () => map.interruptedPayload(run.name, latencyMs, extra),
-        {
-          name: run.name,
-          ...extra,
-          interrupted: true,
-          latencyMs,
-        },
-      );
-      this.#state.tracker.emit(EventTypes.ToolEnd, run, payload);
-      return;
-    }
-    const payload = this.#map(
-      "handleToolError",
-      () => map.toolErrorPayload(run.name, run.callId, error, latencyMs),
-      {
-        name: run.name,
-        callId: run.callId,
-        error: { message: "unknown error" },
-        latencyMs,
-      },
-    );
-    this.#state.tracker.emit(EventTypes.ToolError, run, payload);
-  }
-
-  agentAction(action: AgentAction, runId: string): void {
-    const run = this.#state.tracker.get(runId);
-    if (run && run.lastSeen === action) return;
-    if (run) run.lastSeen = action;
-    const payload = this.#map(
-      "handleAgentAction",
-      () => map.agentActionPayload(action, this.#state.content),
-      {},
-    );
-    this.#state.tracker.emit(AdapterEventTypes.AgentAction, run, payload);
-  }
-
-  agentFinish(finish: AgentFinish, runId: string): void {
-    if (!this.#state.content) return;
-    const run = this.#state.tracker.get(runId);
-    if (run && run.lastSeen === finish) return;
-    if (run) run.lastSeen = finish;
-    const text = this.#map("handleAgentEnd", () => map.agentFinishText(finish), undefined);
-    if (text === undefined) return;
-    if (run) run.root.messageEmitted = true;
-    this.#state.tracker.emit(
-      EventTypes.AgentMessage,
-      run?.root,
-      this.#map("handleAgentEnd", () => map.messagePayload(text), { role: "assistant", text }),
-    );
-  }
-
-  retrieverStart(
-    retriever: Serialized,
-    query: string,
-    runId: string,
-    parentRunId?: string,
-    metadata?: Record<string, unknown>,
-    name?: string,
-  ): void {
-    const { tracker, content } = this.#state;
-    if (tracker.has(runId)) return;
-    const parent = tracker.parentOf(parentRunId);
-    const runName = this.#name("handleRetrieverStart", name, retriever, "retriever");
-    const run = tracker.open({
-      kind: "retriever",
-      runId,
-      parentRunId,
-      parent,
-      name: runName,
-      lcMetadata: metadata,
-    });
-    tracker.emit(
-      AdapterEventTypes.RetrieverStart,
-      run,
-      this.#map("handleRetrieverStart", () => map.retrieverStartPayload(runName, query, content), {
-        name: runName,
-      }),
-    );
-  }
-
-  retrieverEnd(documents: DocumentInterface[], runId: string): void {
-    const { tracker, content } = this.#state;
-    const run = tracker.take(runId);
-    if (!run) return;
-    const latencyMs = elapsed(run);
-    const payload = this.#map(
-      "handleRetrieverEnd",
-      () => map.retrieverEndPayload(run.name, documents, latencyMs, content),
-      {
-        name: run.name,
-        latencyMs,
-      },
-    );
-    tracker.emit(AdapterEventTypes.RetrieverEnd, run, payload);
-  }
-
-  retrieverError(error: unknown, runId: string): void {
-    const run = this.#state.tracker.take(runId);
-    if (!run) return;
-    const latencyMs = elapsed(run);
-    const payload = this.#map(
-      "handleRetrieverError",
-      () => map.runErrorPayload(run.name, error, latencyMs),
-      {
-        name: run.name,
-        error: { message: "unknown error" },
-        latencyMs,
-      },
-    );
-    this.#state.tracker.emit(AdapterEventTypes.RetrieverError, run, payload);
-  }
-
-  customEvent(eventName: string, data: unknown, runId: string): void {
-    const last = this.#state.lastCustom;
-    if (last && last.runId === runId && last.name === eventName && last.data === data) return;
-    this.#state.lastCustom = { runId, name: eventName, data };
-    const { type, payload } = this.#map(
-      "handleCustomEvent",
-      () => map.customEvent(eventName, data),
-      { type: undefined, payload: { name: String(eventName) } },
-    );
-    this.#state.tracker.emit(type ?? EventTypes.Custom, this.#state.tracker.get(runId), payload);
+  #llmStart(c: LlmStart): void {
+    const { callback, prompts, ...start } = c;
+    this.#openLlm(callback, start, { prompts });
   }
 
   #openLlm(
-    llm: Serialized,
+    callback: CallbackName,
+    start: ModelStart,
     prompt: { messages?: unknown; prompts?: unknown },
-    runId: string,
-    parentRunId: string | undefined,
-    extraParams: Record<string, unknown> | undefined,
-    metadata: Record<string, unknown> | undefined,
-    runName: string | undefined,
   ): void {
-    const { tracker, content } = this.#state;
+    const { runId, parentRunId, serialized, extraParams, metadata, runName, ...rest } = start;
+    allRead(rest);
+    const tracker = this.#tracker;
     if (tracker.has(runId)) return;
     const parent = tracker.parentOf(parentRunId);
-    const name = this.#name("handleLLMStart", runName, llm, "llm");
+    const name = this.#name(callback, runName, serialized, "llm");
     const run = tracker.open({
       kind: "llm",
       runId,
@@ -474,31 +228,245 @@ export class Recorder {
       lcMetadata: metadata,
     });
     run.owner.llmCalls++;
-    run.model = this.#map("handleLLMStart", () => map.modelOf(llm, extraParams, metadata), {});
-    const payload = this.#map(
-      "handleLLMStart",
-      () => map.llmStartPayload(run.model, prompt, extraParams, metadata, content),
-      { ...run.model },
+    run.model =
+      this.#safely(`${callback} (mapping)`, () => map.modelOf(serialized, extraParams, metadata)) ??
+      {};
+    const payload = this.#payload(callback, { ...run.model }, (model) =>
+      map.llmStartPayload(model, prompt, extraParams, metadata, this.#content),
     );
     tracker.emit(EventTypes.LlmStart, run, payload);
   }
 
+  #llmToken(c: LlmToken): void {
+    const { callback: _, runId, token, fields, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.get(runId);
+    if (!run) return;
+    const chunk = fields?.chunk;
+    if (chunk !== undefined) {
+      if (chunk === run.lastSeen) return; // the same chunk delivered twice
+      run.lastSeen = chunk;
+    }
+    run.firstTokenAt ??= performance.now();
+    const index = run.tokens++;
+    if (this.#emitTokens && this.#content) {
+      this.#tracker.emit(EventTypes.LlmToken, run, { token, index });
+    }
+  }
+
+  #llmEnd(c: LlmEnd): void {
+    const { callback, runId, output, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const timing = {
+      latencyMs: elapsed(run),
+      timeToFirstTokenMs:
+        run.firstTokenAt === undefined ? undefined : round(run.firstTokenAt - run.startedAt),
+    };
+    const payload = this.#payload(callback, { ...run.model, ...timing }, () =>
+      map.llmEndPayload(run.model, output, timing, this.#content),
+    );
+    this.#tracker.emit(EventTypes.LlmEnd, run, payload);
+  }
+
+  #llmError(c: LlmError): void {
+    const { callback, runId, error, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const latencyMs = elapsed(run);
+    const payload = this.#payload(callback, withUnreadableError({ ...run.model, latencyMs }), () =>
+      map.llmErrorPayload(run.model, error, latencyMs),
+    );
+    this.#tracker.emit(EventTypes.LlmError, run, payload);
+  }
+
+  #toolStart(c: ToolStart): void {
+    const {
+      callback,
+      runId,
+      parentRunId,
+      serialized,
+      input,
+      metadata,
+      runName,
+      toolCallId,
+      ...rest
+    } = c;
+    allRead(rest);
+    const tracker = this.#tracker;
+    if (tracker.has(runId)) return;
+    const parent = tracker.parentOf(parentRunId);
+    // runName is the tool's own name; the serialized id only says "DynamicStructuredTool".
+    const name = this.#name(callback, runName, serialized, "tool");
+    const run = tracker.open({
+      kind: "tool",
+      runId,
+      parentRunId,
+      parent,
+      name,
+      lcMetadata: metadata,
+    });
+    run.callId = typeof toolCallId === "string" ? toolCallId : undefined;
+    const payload = this.#payload(callback, toolBase(run), () =>
+      map.toolStartPayload(name, run.callId, input, this.#content),
+    );
+    tracker.emit(EventTypes.ToolStart, run, payload);
+  }
+
+  #toolEnd(c: ToolEnd): void {
+    const { callback, runId, output, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const latencyMs = elapsed(run);
+    const { failed, payload } = this.#safely(`${callback} (mapping)`, () =>
+      map.toolEndEvent(run.name, run.callId, output, latencyMs, this.#content),
+    ) ?? { failed: false, payload: { ...toolBase(run), latencyMs } };
+    this.#tracker.emit(failed ? EventTypes.ToolError : EventTypes.ToolEnd, run, payload);
+  }
+
+  #toolError(c: ToolError): void {
+    const { callback, runId, error, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const latencyMs = elapsed(run);
+    if (isControlFlow(error)) {
+      // interrupt() inside a tool: the call is paused for a human, not failed.
+      const extra = run.callId === undefined ? {} : { callId: run.callId };
+      const payload = { name: run.name, ...extra, interrupted: true, latencyMs };
+      this.#tracker.emit(EventTypes.ToolEnd, run, payload);
+      return;
+    }
+    const base = withUnreadableError({ ...toolBase(run), latencyMs });
+    const payload = this.#payload(callback, base, () =>
+      map.toolErrorPayload(run.name, run.callId, error, latencyMs),
+    );
+    this.#tracker.emit(EventTypes.ToolError, run, payload);
+  }
+
+  #agentAction(c: AgentStep): void {
+    const { callback, runId, action, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.get(runId);
+    if (run && run.lastSeen === action) return;
+    if (run) run.lastSeen = action;
+    const payload = this.#payload(callback, {}, () =>
+      map.agentActionPayload(action, this.#content),
+    );
+    this.#tracker.emit(AdapterEventTypes.AgentAction, run, payload);
+  }
+
+  #agentFinish(c: AgentAnswer): void {
+    const { callback, runId, finish, ...rest } = c;
+    allRead(rest);
+    if (!this.#content) return;
+    const run = this.#tracker.get(runId);
+    if (run && run.lastSeen === finish) return;
+    if (run) run.lastSeen = finish;
+    const text = this.#safely(`${callback} (mapping)`, () => map.agentFinishText(finish));
+    if (text === undefined) return;
+    if (run) run.root.messageEmitted = true;
+    this.#tracker.emit(EventTypes.AgentMessage, run?.root, { role: "assistant", text });
+  }
+
+  #retrieverStart(c: RetrieverStart): void {
+    const { callback, runId, parentRunId, serialized, query, metadata, runName, ...rest } = c;
+    allRead(rest);
+    const tracker = this.#tracker;
+    if (tracker.has(runId)) return;
+    const parent = tracker.parentOf(parentRunId);
+    const name = this.#name(callback, runName, serialized, "retriever");
+    const run = tracker.open({
+      kind: "retriever",
+      runId,
+      parentRunId,
+      parent,
+      name,
+      lcMetadata: metadata,
+    });
+    const payload = this.#payload(callback, { name }, () =>
+      map.retrieverStartPayload(name, query, this.#content),
+    );
+    tracker.emit(AdapterEventTypes.RetrieverStart, run, payload);
+  }
+
+  #retrieverEnd(c: RetrieverEnd): void {
+    const { callback, runId, documents, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const base = { name: run.name, latencyMs: elapsed(run) };
+    const payload = this.#payload(callback, base, ({ name, latencyMs }) =>
+      map.retrieverEndPayload(name, documents, latencyMs, this.#content),
+    );
+    this.#tracker.emit(AdapterEventTypes.RetrieverEnd, run, payload);
+  }
+
+  #retrieverError(c: RetrieverError): void {
+    const { callback, runId, error, ...rest } = c;
+    allRead(rest);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const base = withUnreadableError({ name: run.name, latencyMs: elapsed(run) });
+    const payload = this.#payload(callback, base, ({ name, latencyMs }) =>
+      map.runErrorPayload(name, error, latencyMs),
+    );
+    this.#tracker.emit(AdapterEventTypes.RetrieverError, run, payload);
+  }
+
+  #customEvent(c: CustomEvent): void {
+    const { callback, runId, name, data, ...rest } = c;
+    allRead(rest);
+    const last = this.#lastCustom;
+    if (last && last.runId === runId && last.name === name && last.data === data) return;
+    this.#lastCustom = { runId, name, data };
+    const { type, payload } = this.#safely(`${callback} (mapping)`, () =>
+      map.customEvent(name, data),
+    ) ?? { type: undefined, payload: { name: String(name) } };
+    this.#tracker.emit(type ?? EventTypes.Custom, this.#tracker.get(runId), payload);
+  }
+
   /** A run's display name: LangChain's run name, else the serialized component's. */
   #name(
-    operation: string,
+    callback: CallbackName,
     runName: string | undefined,
     serialized: unknown,
     fallback: string,
   ): string {
     if (typeof runName === "string" && runName.length > 0) return runName;
-    return this.#map(operation, () => map.serializedName(serialized), undefined) ?? fallback;
+    return this.#safely(`${callback} (mapping)`, () => map.serializedName(serialized)) ?? fallback;
   }
 
-  /** A payload that could not be built costs its content fields, not the event (nor the run's end). */
-  #map<T>(operation: string, build: () => T, fallback: T): T {
-    const built = this.#state.safely(`${operation} (mapping)`, build);
-    return built === undefined ? fallback : built;
+  /**
+   * The payload `build` makes from `base` (the fields the recorder holds: names, ids, timings),
+   * or `base` itself when the framework's objects could not be read: one bad field costs the
+   * content, not the event (nor the run's end).
+   */
+  #payload<B extends map.Payload>(
+    callback: CallbackName,
+    base: B,
+    build: (base: B) => map.Payload,
+  ): map.Payload {
+    return this.#safely(`${callback} (mapping)`, () => build(base)) ?? base;
   }
+}
+
+/**
+ * Compiles only when `rest` is empty: a recorder destructures every field of its callback and
+ * passes what is left here, so a field added to a callback and not read is a type error.
+ */
+function allRead(_rest: Record<string, never>): void {}
+
+/** The base of an error event: its `error` stands until the real one is read. */
+function withUnreadableError<B extends map.Payload>(base: B): B & { error: { message: string } } {
+  return { ...base, error: UNREADABLE_ERROR };
+}
+
+function toolBase(run: Run): map.Payload {
+  return run.callId === undefined ? { name: run.name } : { name: run.name, callId: run.callId };
 }
 
 function elapsed(run: Run): number {

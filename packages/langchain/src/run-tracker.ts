@@ -127,10 +127,10 @@ export class RunTracker {
   readonly #channel: string | undefined;
   readonly #agent: string | undefined;
 
-  constructor(chorus: Chorus, channel: string | undefined, agent: string | undefined) {
-    this.#chorus = chorus;
-    this.#channel = channel;
-    this.#agent = agent;
+  constructor(options: { chorus: Chorus; channel: string | undefined; agent: string | undefined }) {
+    this.#chorus = options.chorus;
+    this.#channel = options.channel;
+    this.#agent = options.agent;
   }
 
   get chorus(): Chorus {
