@@ -15,7 +15,7 @@ import {
 } from "./mapping.js";
 import type { BoundedMap } from "@chorus/core/adapter-kit";
 import type { PendingTool } from "./pending-tools.js";
-import type { Recorder, SpanRef } from "./recorder.js";
+import { type SpanRecorder as Recorder, type SpanRef, spanUnder } from "@chorus/core/adapter-kit";
 import { StreamAssembler } from "./stream-assembler.js";
 import { isObj, str } from "./values.js";
 
@@ -235,16 +235,7 @@ export class LlmCall {
   #spanFor(params: unknown): SpanRef {
     const { ids, pending } = this.#ctx;
     const parent = currentTrace();
-    if (parent !== undefined) {
-      const span: SpanRef = {
-        traceId: parent.traceId,
-        spanId: ids.spanId(),
-        parentSpanId: parent.spanId,
-      };
-      if (parent.intentId !== undefined) span.intentId = parent.intentId;
-      if (parent.agent !== undefined) span.agent = parent.agent;
-      return span;
-    }
+    if (parent !== undefined) return spanUnder(ids, parent);
     if (pending.size > 0) {
       for (const result of promptToolResults(params)) {
         const step = pending.get(result.callId)?.step;
@@ -253,7 +244,7 @@ export class LlmCall {
         return { ...same, spanId: ids.spanId() };
       }
     }
-    return { traceId: ids.traceId(), spanId: ids.spanId() };
+    return spanUnder(ids, undefined);
   }
 
   #elapsed(): number {

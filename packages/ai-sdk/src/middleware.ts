@@ -1,10 +1,9 @@
 import { TraceIdPool } from "@chorus/core";
-import { BoundedMap, createSafely } from "@chorus/core/adapter-kit";
+import { BoundedMap, createSafely, SpanRecorder } from "@chorus/core/adapter-kit";
 import type { LanguageModelMiddleware } from "ai";
 import { LlmCall } from "./call.js";
 import { type ChorusMiddlewareOptions, resolveOptions } from "./options.js";
 import { MAX_PENDING_TOOLS, type PendingTool } from "./pending-tools.js";
-import { Recorder } from "./recorder.js";
 
 /**
  * AI SDK middleware that reports every model call to Chorus: `llm.start`, then `llm.end` (usage,
@@ -29,7 +28,8 @@ export function chorusMiddleware(options: ChorusMiddlewareOptions = {}): Languag
     logger: resolved.logger,
   });
   const ctx = {
-    recorder: new Recorder({
+    recorder: new SpanRecorder({
+      framework: "ai-sdk",
       sink: resolved.sink,
       channel: resolved.channel,
       agent: resolved.agent,

@@ -1,4 +1,4 @@
-import type { SpanRef } from "./recorder.js";
+import type { SpanRef } from "@chorus/core/adapter-kit";
 
 /**
  * Tool calls a model asked for whose results have not come back in a later step's prompt yet. A

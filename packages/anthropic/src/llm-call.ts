@@ -1,5 +1,5 @@
 import { currentTrace, EventTypes, type TraceIdPool } from "@chorus/core";
-import { spanUnder } from "./ids.js";
+import { spanUnder } from "@chorus/core/adapter-kit";
 import {
   type Capture,
   contentText,
@@ -14,7 +14,7 @@ import {
 import type { LlmErrorPayload } from "@chorus/core";
 import type { BoundedMap } from "@chorus/core/adapter-kit";
 import type { PendingTool } from "./pending-tools.js";
-import type { Recorder, SpanRef } from "./recorder.js";
+import type { SpanRecorder as Recorder, SpanRef } from "@chorus/core/adapter-kit";
 import { StreamAccumulator } from "./stream-accumulator.js";
 import { observeStream, type StreamEnd } from "./stream-observer.js";
 import { toTokenUsage } from "./usage.js";

@@ -1,6 +1,6 @@
 import { Chorus, type ChorusOptions, type Logger } from "@chorus/core";
 import type { Capture } from "./mapping.js";
-import type { EventSink } from "./recorder.js";
+import type { EventSink } from "@chorus/core/adapter-kit";
 import { type AdapterOnError, resolveAdapterLogger, resolveClient } from "@chorus/core/adapter-kit";
 
 /** Options of {@link wrapAnthropic}. */

@@ -1,4 +1,4 @@
-import type { SpanRef } from "./recorder.js";
+import type { SpanRef } from "@chorus/core/adapter-kit";
 
 /**
  * Tool calls the model asked for whose results the caller has not sent back yet. A caller that

@@ -4,8 +4,7 @@ import { tapApiPromise } from "./api-promise-tap.js";
 import { type CallContext, LlmCall } from "./llm-call.js";
 import { resolveWrapOptions, type WrapAnthropicOptions } from "./options.js";
 import { MAX_PENDING_TOOLS, type PendingTool } from "./pending-tools.js";
-import { Recorder } from "./recorder.js";
-import { BoundedMap, createSafely, type Safely } from "@chorus/core/adapter-kit";
+import { BoundedMap, createSafely, type Safely, SpanRecorder } from "@chorus/core/adapter-kit";
 
 /** Any client with the SDK's `messages` resource: `Anthropic`, and subclasses of it. */
 export type AnthropicLike = Pick<Anthropic, "messages">;
@@ -131,7 +130,8 @@ function createLive(options: WrapAnthropicOptions): Live {
     onError: resolved.onError,
     logger: resolved.logger,
   });
-  const recorder = new Recorder({
+  const recorder = new SpanRecorder({
+    framework: "anthropic",
     sink: resolved.sink,
     channel: resolved.channel,
     agent: resolved.agent,

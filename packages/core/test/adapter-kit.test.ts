@@ -5,9 +5,17 @@ import {
   isChorusClient,
   resolveAdapterLogger,
   resolveClient,
+  SpanRecorder,
   silentLogger,
+  spanUnder,
 } from "../src/adapter-kit/index.js";
-import { Chorus, type ChorusOptions, type Logger } from "../src/index.js";
+import {
+  Chorus,
+  type ChorusOptions,
+  type EmitEvent,
+  type Logger,
+  TraceIdPool,
+} from "../src/index.js";
 
 const quiet: ChorusOptions = { enabled: false, logger: false, drainOnExit: false };
 
@@ -154,5 +162,51 @@ describe("createSafely", () => {
       "debug @chorus/test: llm.end failed: boom",
       "warn @chorus/test: tool.end failed; the call goes on without it",
     ]);
+  });
+});
+
+describe("SpanRecorder", () => {
+  it("names the span, framework, channel and agent on every event, and never throws", () => {
+    const sent: EmitEvent[] = [];
+    const errors: unknown[] = [];
+    const safely = createSafely({ name: "@chorus/test", onError: (e) => errors.push(e) });
+    const recorder = new SpanRecorder({
+      sink: { emit: (e) => sent.push(e) },
+      framework: "test-fw",
+      channel: "ops",
+      agent: "default-agent",
+      safely,
+    });
+    const ids = new TraceIdPool();
+    const root = spanUnder(ids, undefined);
+    const child = spanUnder(ids, { ...root, intentId: "i-1", agent: "handler" });
+    recorder.emit("llm.start", root, { model: "m" });
+    recorder.emit("tool.start", child, { name: "t" }, { extra: 1 });
+    expect(sent[0]).toMatchObject({
+      type: "llm.start",
+      traceId: root.traceId,
+      spanId: root.spanId,
+      channel: "ops",
+      agent: "default-agent",
+      metadata: { framework: "test-fw" },
+    });
+    expect(sent[1]).toMatchObject({
+      traceId: root.traceId,
+      parentSpanId: root.spanId,
+      intentId: "i-1",
+      agent: "handler",
+      metadata: { framework: "test-fw", extra: 1 },
+    });
+    const broken = new SpanRecorder({
+      sink: {
+        emit() {
+          throw new Error("sink exploded");
+        },
+      },
+      framework: "test-fw",
+      safely,
+    });
+    expect(() => broken.emit("llm.end", root, {})).not.toThrow();
+    expect(errors).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `@chorus/core/adapter-kit`: what every framework adapter needs and none should write again.
  * The throw guard (one shape, one warning policy), the bounded oldest-first map, the client
- * resolver and the silent logger.
+ * resolver, the span recorder events leave through, and the silent logger.
  */
 export { BoundedMap } from "./bounded-map.js";
 export {
@@ -18,4 +18,11 @@ export {
   type Safely,
   type SafelyOptions,
 } from "./safely.js";
+export {
+  type EventSink,
+  SpanRecorder,
+  type SpanRecorderOptions,
+  type SpanRef,
+  spanUnder,
+} from "./span-recorder.js";
 export { silentLogger } from "../logger.js";
