@@ -128,10 +128,14 @@ export function redactingLogger(logger: HubLogger): HubLogger {
       redactSecrets(msg),
       fields === undefined ? undefined : (redactValue(fields, 0) as Record<string, unknown>),
     );
-  return {
+  const redacting: PinoBacked = {
     debug: wrap(logger.debug.bind(logger)),
     info: wrap(logger.info.bind(logger)),
     warn: wrap(logger.warn.bind(logger)),
     error: wrap(logger.error.bind(logger)),
   };
+  // Fastify keeps logging through the built-in pino (its serializers redact request URLs).
+  const pino = pinoOf(logger);
+  if (pino !== undefined) redacting[PINO] = pino;
+  return redacting;
 }
