@@ -28,7 +28,8 @@ const event = (id: string, n: number) => ({
   payload: { n },
 });
 
-describe("several hubs on one Postgres database", () => {
+// Several hubs and a Postgres round trip per step: slow on a loaded machine, never stuck.
+describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
   it("concurrent writers on three hubs: every SSE reader on every hub sees exactly what was stored, in seq order", async () => {
     const {
       hubs: [a, b, c],
