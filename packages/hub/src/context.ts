@@ -1,5 +1,6 @@
 import type { Authenticator } from "./auth.js";
 import type { AuthFailureThrottle } from "./auth-throttle.js";
+import type { TrustProxy } from "./client-address.js";
 import type { HubLogger, ResolvedHubConfig } from "./config.js";
 import type { CommitSignal } from "./delivery/commit-signal.js";
 import type { DeliveryEngine } from "./delivery/engine.js";
@@ -18,6 +19,8 @@ export interface HubContext {
   auth: Authenticator;
   /** Failed authentications per remote address; undefined when the limit is off. */
   authThrottle: AuthFailureThrottle | undefined;
+  /** Which proxies' `X-Forwarded-For` to believe (HTTP and WebSocket alike); false for none. */
+  trustProxy: TrustProxy | false;
   metrics: HubMetrics;
   /** Agents holding their agent stream on this hub (`GET /v1/agents`). */
   presence: Presence;

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Authenticator } from "./auth.js";
 import { AuthFailureThrottle } from "./auth-throttle.js";
+import { compileTrustProxy } from "./client-address.js";
 import {
   DEV_ORG,
   type HubLogger,
@@ -125,6 +126,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     delivery,
     auth: new Authenticator(config.apiKeys, config.secret),
     authThrottle: config.authFailureLimit && new AuthFailureThrottle(config.authFailureLimit),
+    trustProxy: compileTrustProxy(config.trustProxy),
     metrics,
     presence: new Presence(),
     logger,

@@ -84,6 +84,7 @@ async function startServer(
     delivery,
     auth: new Authenticator(config.apiKeys),
     authThrottle: undefined,
+    trustProxy: false,
     metrics,
     presence: new Presence(),
     logger,

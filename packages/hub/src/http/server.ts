@@ -64,8 +64,9 @@ export async function buildHttpServer(
     bodyLimit: MAX_BODY_BYTES,
     genReqId: () => randomUUID(),
     // request.ip (the failed-auth throttle's key) follows X-Forwarded-For only through the
-    // proxies the operator named; by default it is the socket's address.
-    trustProxy: ctx.config.trustProxy.length > 0 ? ctx.config.trustProxy : false,
+    // proxies the operator named; by default it is the socket's address. The same predicate
+    // gives a WebSocket upgrade's address (client-address.ts).
+    trustProxy: ctx.trustProxy,
     // Our onRequest hook answers 503 with the protocol envelope once shutdown begins.
     return503OnClosing: false,
     exposeHeadRoutes: false,

@@ -1,5 +1,6 @@
 import { INGEST_TOPIC_ROOT, type Scope, TOPIC_ROOT, topicOrg } from "@chorus/protocol";
 import type { AedesOptions, AuthenticateError, Client } from "aedes";
+import { clientAddress, type TrustProxy } from "../client-address.js";
 import type { HubContext } from "../context.js";
 import { ingestPublish, recordDrop } from "./ingest.js";
 import type { MqttPrincipal, MqttSessions } from "./sessions.js";
@@ -8,10 +9,14 @@ import type { MqttPrincipal, MqttSessions } from "./sessions.js";
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthenticateError["returnCode"];
 const NOT_AUTHORIZED = 5 as AuthenticateError["returnCode"];
 
-/** The peer's address: the TCP socket's, or for WebSocket the upgraded HTTP request's. */
-function remoteAddress(client: Client): string | undefined {
-  const conn = client.conn as { remoteAddress?: string };
-  return client.req?.socket.remoteAddress ?? conn.remoteAddress;
+/**
+ * The peer's address: the TCP socket's, or for WebSocket the upgrade request's, read through
+ * the trusted proxies as fastify reads an HTTP request's, so one bad client behind a reverse
+ * proxy does not lock out every other.
+ */
+function remoteAddress(client: Client, trust: TrustProxy | false): string | undefined {
+  if (client.req) return clientAddress(client.req, trust);
+  return (client.conn as { remoteAddress?: string }).remoteAddress;
 }
 /** CONNACK return code 2, "identifier rejected": the client id is held by another org. */
 const IDENTIFIER_REJECTED = 2 as AuthenticateError["returnCode"];
@@ -54,7 +59,7 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
 
   return {
     authenticate(client, _username, password, done) {
-      const address = remoteAddress(client);
+      const address = remoteAddress(client, ctx.trustProxy);
       if (ctx.authThrottle?.blockedFor(address) !== undefined) {
         metrics.mqttAuthFailures.inc();
         logger.debug("mqtt connect refused: too many failed authentications", {
