@@ -69,4 +69,50 @@ describe("MQTT isolation", () => {
     await sameOrg.endAsync();
     await otherOrg.endAsync();
   }, 30_000);
+  test("a subscriber that keeps reading gets a burst larger than its send buffer in full: the hub's own queue is not the reader's backlog", async () => {
+    hub = await startTestHub({ delivery: { sendBufferBytes: 64 * 1024 } });
+    const reader = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const inbox = collect(reader);
+    await reader.subscribeAsync("chorus/acme/+/burst/#");
+    // One batch, about 300 KB: every message is handed to the broker in one tick, far past the
+    // 64 KiB buffer, while the socket itself never holds more than the kernel has not taken.
+    const res = await api(hub, "/v1/events", {
+      body: {
+        events: Array.from({ length: 300 }, (_, i) => ({
+          channel: "burst",
+          type: "tick",
+          payload: { i, s: big(1_000) },
+        })),
+      },
+    });
+    expect(res.status).toBe(202);
+    const got = await inbox.next(300, 15_000);
+    expect(got.map((m) => m.body.payload.i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(
+      await metric(hub, "chorus_slow_consumer_drops_total", '{kind="mqtt",reason="buffer_full"}'),
+    ).toBe(0);
+    await reader.endAsync();
+  }, 30_000);
+  test("a client whose subscriptions overlap gets each event once, with the stored JSON", async () => {
+    hub = await startTestHub();
+    const reader = await connectMqtt(hub.mqttUrl!, KEY_A);
+    const inbox = collect(reader);
+    await reader.subscribeAsync(["chorus/acme/+/dup/#", "chorus/acme/default/dup/#"]);
+    const res = await api(hub, "/v1/events", {
+      body: {
+        events: [0, 1, 2].map((i) => ({ channel: "dup", type: "tick", payload: { i } })),
+      },
+    });
+    expect(res.status).toBe(202);
+    const got = await inbox.next(3);
+    expect(got.map((m) => m.body.payload.i)).toEqual([0, 1, 2]);
+    expect(got[0]?.topic).toBe("chorus/acme/default/dup/_/tick/_");
+    const last = await api(hub, "/v1/events", {
+      body: { channel: "dup", type: "tick", payload: { i: 3 } },
+    });
+    expect(last.status).toBe(202);
+    await inbox.next(4);
+    expect(inbox.messages.map((m) => m.body.payload.i)).toEqual([0, 1, 2, 3]);
+    await reader.endAsync();
+  });
 });

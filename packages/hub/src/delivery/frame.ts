@@ -14,6 +14,7 @@ export class Frame {
   #json: string | undefined;
   #sse: Buffer | undefined;
   #topic: string | undefined;
+  #payload: Buffer | undefined;
   #mqtt: Buffer | undefined;
 
   constructor(org: string, event: ChorusEvent, size: number) {
@@ -41,18 +42,38 @@ export class Frame {
     return this.#topic;
   }
 
+  /**
+   * The MQTT payload, one buffer for every subscriber. The broker hands this very buffer to each
+   * subscriber's delivery function, which finds the frame again by it ({@link frameOfPayload})
+   * and writes {@link mqtt} instead of encoding a packet per subscriber.
+   */
+  get payload(): Buffer {
+    if (this.#payload === undefined) {
+      this.#payload = Buffer.from(this.json);
+      byPayload.set(this.#payload, this);
+    }
+    return this.#payload;
+  }
+
   /** A QoS 0 PUBLISH: no packet id, so every subscriber gets identical bytes. */
   get mqtt(): Buffer {
     this.#mqtt ??= mqttPacket.generate({
       cmd: "publish",
       topic: this.topic,
-      payload: Buffer.from(this.json),
+      payload: this.payload,
       qos: 0,
       retain: false,
       dup: false,
     });
     return this.#mqtt;
   }
+}
+
+const byPayload = new WeakMap<Buffer, Frame>();
+
+/** The frame whose {@link Frame.payload} this is, if any. */
+export function frameOfPayload(payload: unknown): Frame | undefined {
+  return payload instanceof Buffer ? byPayload.get(payload) : undefined;
 }
 
 /** The SSE message of a stored event (the same text `formatSseEvent` makes). */

@@ -30,7 +30,7 @@ export interface OutboxOptions {
 /**
  * One connection's bounded send buffer. Chunks queued during a tick go out as one `write`
  * (the flusher calls {@link flush} once per tick for every outbox that has something), and
- * what is queued plus what the socket still holds never exceeds `sendBufferBytes`: past it
+ * what the socket still holds never exceeds `sendBufferBytes` (see {@link push}): past it
  * the consumer is dropped rather than buffered for. A write the socket refuses arms a timer;
  * a socket that does not drain before it fires is dropped too.
  */
@@ -67,18 +67,28 @@ export class Outbox {
     return this.#closed;
   }
 
-  /** Queue a chunk for this tick's write. False when the consumer was dropped (or is gone). */
+  /**
+   * Queue a chunk for this pass's write. False when the consumer was dropped (or is gone).
+   *
+   * The reader is behind when its socket still holds a whole send buffer it has not taken
+   * (`writableLength`); what is queued here is the hub's own batching, written at the next pass
+   * whatever the reader does, so it does not count against the reader. It is bounded all the
+   * same: a queue that reaches the send buffer is written at once. So one connection holds at
+   * most twice `sendBufferBytes`, and a healthy reader is never dropped for a burst.
+   */
   push(chunk: Buffer): boolean {
     if (this.#closed) return false;
-    const after = this.buffered + chunk.length;
-    if (after > this.#options.limits.sendBufferBytes) {
+    const cap = this.#options.limits.sendBufferBytes;
+    if (this.#target.writableLength + chunk.length > cap) {
       this.#drop("buffer_full");
       return false;
     }
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
+    const after = this.buffered;
     if (after > this.#highWater) this.#highWater = after;
-    this.#options.flusher.mark(this);
+    if (this.#pendingBytes >= cap) this.flush();
+    else this.#options.flusher.mark(this);
     return true;
   }
 

@@ -126,6 +126,9 @@ export class DeliveryTail {
         }
         this.#deliver(page.data.map(({ org, event, bytes }) => new Frame(org, event, bytes)));
         more = page.more;
+        // Let the sockets take this page before the next one (SQLite answers without leaving
+        // the microtask queue): what the hub holds for a connection stays within one page.
+        if (more || this.#target > this.#cursor) await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
       this.#deps.logger.error("delivery tail read failed", { error: String(error) });

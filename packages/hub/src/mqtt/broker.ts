@@ -124,7 +124,7 @@ function publishStored(aedes: Aedes, frame: Frame, ctx: HubContext): void {
   if (aedes.connectedClients === 0) return;
   const topic = frame.topic;
   aedes.publish(
-    { cmd: "publish", topic, payload: Buffer.from(frame.json), qos: 0, retain: false, dup: false },
+    { cmd: "publish", topic, payload: frame.payload, qos: 0, retain: false, dup: false },
     (error) => {
       if (error)
         ctx.logger.warn("mqtt publish of stored event failed", { topic, error: error.message });
