@@ -128,7 +128,8 @@ export class DeliveryTail {
         more = page.more;
         // Let the sockets take this page before the next one (SQLite answers without leaving
         // the microtask queue): what the hub holds for a connection stays within one page.
-        if (more || this.#target > this.#cursor) await new Promise((resolve) => setImmediate(resolve));
+        if (more || this.#target > this.#cursor)
+          await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
       this.#deps.logger.error("delivery tail read failed", { error: String(error) });
