@@ -1,10 +1,11 @@
 import { CircuitBreaker } from "./circuit-breaker.js";
 import { type EmitEvent, EventBuilder } from "./event-builder.js";
-import { EventsApi } from "./events-api.js";
+import { lazyApi } from "./api-front.js";
+import type { EventsApi } from "./events-api.js";
 import type { FailOpenPolicy } from "./fail-open.js";
 import { Flusher } from "./flusher.js";
 import { HttpClient } from "./http.js";
-import { IntentsApi } from "./intents-api.js";
+import type { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { backgroundFetch, onHostExit } from "./platform.js";
@@ -57,8 +58,9 @@ export class Chorus implements AsyncDisposable {
     this.options = view ? Object.freeze({ ...shared.options, failOpen }) : shared.options;
     const policy: FailOpenPolicy = { failOpen, diagnostics: shared.diagnostics };
     const build = (input: unknown) => shared.builder.build(input);
-    this.events = new EventsApi({ transport: shared.transport, policy, build });
-    this.intents = new IntentsApi({ transport: shared.transport, policy, build }, shared.agent);
+    const ctx = { transport: shared.transport, policy, build };
+    this.events = lazyApi("events", policy, (s) => new s.EventsApi(ctx));
+    this.intents = lazyApi("intents", policy, (s) => new s.IntentsApi(ctx, shared.agent));
     this.stream = shared.stream;
     this.realtime = shared.realtime;
     if (!failOpen) shared.strict ??= this;

@@ -1,4 +1,5 @@
 import { ValidationError } from "./errors.js";
+import { failOpen, type FailOpenPolicy } from "./fail-open.js";
 import { loadSchemas, type Schemas, schemasNow } from "./platform.js";
 
 /**
@@ -7,6 +8,29 @@ import { loadSchemas, type Schemas, schemasNow } from "./platform.js";
  */
 export function schemas(): Schemas | Promise<Schemas> {
   return schemasNow() ?? loadSchemas();
+}
+
+/**
+ * Run an awaited call `operation` with the schemas. When they are not loaded yet (a page loads
+ * them on first use) and loading fails (the page cannot download the chunk), the failure goes
+ * through the call's own fail-open policy: `fallback` with `failOpen`, a `ConnectionError`
+ * without it, as the call itself would answer with the hub away.
+ */
+export async function withSchemas<T>(
+  policy: FailOpenPolicy,
+  operation: string,
+  fallback: T,
+  fn: (schemas: Schemas) => Promise<T>,
+): Promise<T> {
+  const now = schemasNow();
+  if (now !== undefined) return fn(now);
+  let loaded: Schemas;
+  try {
+    loaded = await loadSchemas();
+  } catch (error) {
+    return failOpen(policy, operation, fallback, () => Promise.reject(error));
+  }
+  return fn(loaded);
 }
 
 /** The part of a zod issue we read; typed structurally so core needs no direct zod dependency. */

@@ -235,6 +235,50 @@ describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a re
     await page.close();
   });
 
+  it("awaited events.* and intents.* calls fail open when the page cannot download what they load on first call", async () => {
+    const page = await openPage();
+    let blocked = 0;
+    await page.route("**/*protocol-schemas*", (route) => {
+      blocked++;
+      return route.abort();
+    });
+    const outcome = await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({
+          url: g.location.origin,
+          apiKey: key,
+          logger: false,
+        });
+        const settle = (p: Promise<unknown>) =>
+          p.then(
+            (value) => ({ value: value === undefined ? "undefined" : value }),
+            (error: Error) => ({ error: `${error.name}: ${error.message}` }),
+          );
+        const open = {
+          list: await settle(chorus.events.list({ channel: "page-fail-open" })),
+          publish: await settle(chorus.events.publish({ type: "custom" })),
+          intent: await settle(chorus.intents.get("01JAAAAAAAAAAAAAAAAAAAAAAA")),
+          intents: await settle(chorus.intents.list()),
+        };
+        // Without failOpen the same failure is a ConnectionError, as with the hub away.
+        const strict = await settle(chorus.strict.intents.list());
+        await chorus.close();
+        return { open, strict };
+      },
+      { key: KEY_A },
+    );
+    expect(blocked).toBeGreaterThan(0);
+    expect(outcome.open).toEqual({
+      list: { value: { data: [] } },
+      publish: { value: "undefined" },
+      intent: { value: "undefined" },
+      intents: { value: { data: [] } },
+    });
+    expect(outcome.strict).toEqual({ error: expect.stringMatching(/^ConnectionError: /) });
+    await page.close();
+  });
+
   it("emits from a page in batches; the hub stores every event once", async () => {
     const page = await openPage();
     const ids = await page.evaluate(

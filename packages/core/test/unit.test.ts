@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from "../src/backoff.js";
+import { API_METHODS } from "../src/api-front.js";
 import { CircuitBreaker } from "../src/circuit-breaker.js";
 import { ConnectionError, NotFoundError, RateLimitError, ValidationError } from "../src/errors.js";
+import { EventsApi } from "../src/events-api.js";
 import { TraceIdPool } from "../src/ids.js";
+import { IntentsApi } from "../src/intents-api.js";
 import { DeliveryQueue, type QueuedEvent } from "../src/queue.js";
 import { classify, shouldResend } from "../src/classify.js";
 import { RingBuffer } from "../src/ring-buffer.js";
@@ -179,5 +182,16 @@ describe("CircuitBreaker", () => {
     b.onFailure();
     b.onFailure();
     expect(b.state).toBe("closed");
+  });
+});
+
+describe("the browser entry's front of events and intents", () => {
+  it("forwards every public method of EventsApi and IntentsApi", () => {
+    const methods = (api: { prototype: object }) =>
+      Object.getOwnPropertyNames(api.prototype)
+        .filter((name) => name !== "constructor")
+        .sort();
+    expect([...API_METHODS.events].sort()).toEqual(methods(EventsApi));
+    expect([...API_METHODS.intents].sort()).toEqual(methods(IntentsApi));
   });
 });
