@@ -8,6 +8,7 @@ import { classify } from "./classify.js";
 import type { Counters } from "./stats.js";
 import { recordOutcome } from "./transport.js";
 import { invalidEvent } from "./event-builder.js";
+import { EventBatchBody } from "./json-batch.js";
 import { holdHost, loadSchemas, type Schemas, type Timer } from "./platform.js";
 
 export interface FlusherConfig {
@@ -253,12 +254,13 @@ export class Flusher {
 
   async #send(batch: QueuedEvent[]): Promise<Outcome> {
     const { http, breaker, counters } = this.#deps;
-    let body = '{"events":[';
-    for (let i = 0; i < batch.length; i++)
-      body += i === 0 ? (batch[i] as QueuedEvent).json : `,${(batch[i] as QueuedEvent).json}`;
-    body += "]}";
     try {
-      await http.send({ method: "POST", path: "/v1/events", rawJson: body, background: true });
+      await http.send({
+        method: "POST",
+        path: "/v1/events",
+        rawJson: new EventBatchBody(batch),
+        background: true,
+      });
       breaker.onSuccess();
       counters.sent += batch.length;
       counters.settled += batch.length;

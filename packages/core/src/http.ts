@@ -1,6 +1,7 @@
 import { ConnectionError, errorFromResponse } from "./errors.js";
 import { parseRetryAfter } from "./backoff.js";
 import type { FetchFunction } from "./options.js";
+import { EventBatchBody } from "./json-batch.js";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
@@ -12,7 +13,7 @@ export interface HttpRequest {
   /** A value to send as JSON. */
   json?: unknown;
   /** A body that is already JSON (batches are assembled from events serialized at enqueue). */
-  rawJson?: string;
+  rawJson?: string | EventBatchBody;
   contentType?: string;
   headers?: Record<string, string>;
   /** Nobody awaits this request (background delivery): it must not keep the process alive. */
@@ -105,17 +106,20 @@ export class HttpClient {
       ...this.authHeaders(),
       ...request.headers,
     };
-    let body: string | undefined;
-    if (request.rawJson !== undefined) body = request.rawJson;
+    const fetch =
+      this.#config.fetch ??
+      (request.background ? this.#config.backgroundFetch : undefined) ??
+      globalThis.fetch;
+    let body: string | Uint8Array | undefined;
+    if (request.rawJson instanceof EventBatchBody)
+      // A `fetch` from the options gets text, as it always has; the built-in ones take bytes.
+      body = fetch === this.#config.fetch ? request.rawJson.text() : request.rawJson.bytes();
+    else if (request.rawJson !== undefined) body = request.rawJson;
     else if (request.json !== undefined) body = JSON.stringify(request.json);
     if (body !== undefined) headers["content-type"] = request.contentType ?? "application/json";
 
     let response: Response;
     let text: string;
-    const fetch =
-      this.#config.fetch ??
-      (request.background ? this.#config.backgroundFetch : undefined) ??
-      globalThis.fetch;
     try {
       response = await fetch(this.url(request.path, request.query), {
         method: request.method,
