@@ -1,4 +1,4 @@
-import type { OtelAttributes, OtelSpan } from "@chorus/protocol";
+import type { OtelAttributes, OtelSpan, OtelSpanEvent } from "@chorus/protocol";
 import type { HrTime } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 
@@ -11,28 +11,35 @@ type AnySdkSpan = ReadableSpan & {
   instrumentationLibrary?: { name?: string };
 };
 
+const NO_EVENTS: readonly OtelSpanEvent[] = [];
+
+/** Built field by field (no conditional spreads): it runs on `span.end()`'s path. */
 export function toOtelSpan(span: ReadableSpan, ended: boolean): OtelSpan {
   const sdk = span as AnySdkSpan;
   const context = span.spanContext();
-  const parentSpanId = sdk.parentSpanContext?.spanId ?? sdk.parentSpanId;
-  const scope = sdk.instrumentationScope?.name ?? sdk.instrumentationLibrary?.name;
-  return {
+  const out: OtelSpan = {
     name: span.name,
     traceId: context.traceId,
     spanId: context.spanId,
-    ...(parentSpanId && { parentSpanId }),
     startTimeMs: hrTimeToMs(span.startTime),
-    ...(ended && { endTimeMs: hrTimeToMs(span.endTime) }),
     attributes: span.attributes as OtelAttributes,
     status: span.status,
-    events: span.events.map((e) => ({
-      name: e.name,
-      timeMs: hrTimeToMs(e.time),
-      ...(e.attributes && { attributes: e.attributes as OtelAttributes }),
-    })),
-    ...(span.resource?.attributes && { resource: span.resource.attributes as OtelAttributes }),
-    ...(scope && { scope }),
+    events: span.events.length === 0 ? NO_EVENTS : span.events.map(toOtelEvent),
   };
+  const parentSpanId = sdk.parentSpanContext?.spanId ?? sdk.parentSpanId;
+  if (parentSpanId) out.parentSpanId = parentSpanId;
+  if (ended) out.endTimeMs = hrTimeToMs(span.endTime);
+  const resource = span.resource?.attributes;
+  if (resource) out.resource = resource as OtelAttributes;
+  const scope = sdk.instrumentationScope?.name ?? sdk.instrumentationLibrary?.name;
+  if (scope) out.scope = scope;
+  return out;
+}
+
+function toOtelEvent(e: ReadableSpan["events"][number]): OtelSpanEvent {
+  const event: OtelSpanEvent = { name: e.name, timeMs: hrTimeToMs(e.time) };
+  if (e.attributes) event.attributes = e.attributes as OtelAttributes;
+  return event;
 }
 
 export function hrTimeToMs(time: HrTime | undefined): number {

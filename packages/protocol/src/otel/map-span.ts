@@ -51,15 +51,17 @@ export function mapSpanStart(span: OtelSpan, options: MapOptions = {}): MappedEv
   let payload: Record<string, unknown>;
   if (kind.kind === "llm") {
     type = EventTypes.LlmStart;
-    payload = { ...llmStartPayloadOf(attrs) };
+    payload = llmStartPayloadOf(attrs) as Record<string, unknown>;
   } else if (kind.kind === "tool") {
     type = EventTypes.ToolStart;
+    payload = toolIdentity(span);
     const args = json(attrs, ATTRIBUTES.toolArguments);
-    payload = { ...toolIdentity(span), ...(args !== undefined && { arguments: args }) };
+    if (args !== undefined) payload.arguments = args;
   } else {
     type = EventTypes.AgentStart;
+    payload = { name: agentName(span) };
     const input = json(attrs, ATTRIBUTES.agentInput);
-    payload = { name: agentName(span), ...(input !== undefined && { input }) };
+    if (input !== undefined) payload.input = input;
   }
   return build(span, kind, "start", type, span.startTimeMs, payload, options);
 }
@@ -76,9 +78,12 @@ export function mapSpanEnd(span: OtelSpan, options: MapOptions = {}): MappedEven
   let payload: Record<string, unknown>;
   if (kind.kind === "llm") {
     const usage = usageOf(attrs);
+    payload = modelOf(attrs);
     if (error) {
       type = EventTypes.LlmError;
-      payload = { ...modelOf(attrs), error, latencyMs, ...(usage && { usage }) };
+      payload.error = error;
+      payload.latencyMs = latencyMs;
+      if (usage) payload.usage = usage;
     } else {
       type = EventTypes.LlmEnd;
       const finishReason = finishReasonOf(attrs);
@@ -86,32 +91,35 @@ export function mapSpanEnd(span: OtelSpan, options: MapOptions = {}): MappedEven
       const messages = json(attrs, ATTRIBUTES.outputMessages);
       const output = outputOf(attrs, messages);
       const toolCalls = toolCallsOf(attrs, messages);
-      payload = {
-        ...modelOf(attrs),
-        ...(usage && { usage }),
-        ...(finishReason && { finishReason }),
-        latencyMs,
-        ...(ttft !== undefined && { timeToFirstTokenMs: ttft }),
-        ...(output !== undefined && { output }),
-        ...(toolCalls && { toolCalls }),
-      };
+      if (usage) payload.usage = usage;
+      if (finishReason) payload.finishReason = finishReason;
+      payload.latencyMs = latencyMs;
+      if (ttft !== undefined) payload.timeToFirstTokenMs = ttft;
+      if (output !== undefined) payload.output = output;
+      if (toolCalls) payload.toolCalls = toolCalls;
     }
   } else if (kind.kind === "tool") {
+    payload = toolIdentity(span);
     if (error) {
       type = EventTypes.ToolError;
-      payload = { ...toolIdentity(span), error, latencyMs };
+      payload.error = error;
     } else {
       type = EventTypes.ToolEnd;
       const result = json(attrs, ATTRIBUTES.toolResult);
-      payload = { ...toolIdentity(span), ...(result !== undefined && { result }), latencyMs };
+      if (result !== undefined) payload.result = result;
     }
-  } else if (error) {
-    type = EventTypes.AgentError;
-    payload = { name: agentName(span), error, latencyMs };
+    payload.latencyMs = latencyMs;
   } else {
-    type = EventTypes.AgentEnd;
-    const output = json(attrs, ATTRIBUTES.agentOutput);
-    payload = { name: agentName(span), ...(output !== undefined && { output }), latencyMs };
+    payload = { name: agentName(span) };
+    if (error) {
+      type = EventTypes.AgentError;
+      payload.error = error;
+    } else {
+      type = EventTypes.AgentEnd;
+      const output = json(attrs, ATTRIBUTES.agentOutput);
+      if (output !== undefined) payload.output = output;
+    }
+    payload.latencyMs = latencyMs;
   }
   return build(span, kind, error ? "error" : "end", type, endMs, payload, options);
 }
@@ -133,39 +141,44 @@ function build(
   options: MapOptions,
 ): MappedEvent {
   const limit = options.maxStringLength ?? DEFAULT_SPAN_STRING_LENGTH;
-  const agent =
-    kind.kind === "agent" ? agentName(span) : str(span.attributes, ATTRIBUTES.agentName);
-  const responseId = str(span.attributes, ATTRIBUTES.responseId);
-  const conversationId = str(span.attributes, ATTRIBUTES.conversationId);
-  return {
+  const attrs = span.attributes;
+  // Fields are assigned one by one (no conditional spreads): this runs twice per span, in the
+  // span processor on the application's own path.
+  const event: MappedEvent = {
     id: `otel:${span.traceId}:${span.spanId}:${phase}`,
     type,
     traceId: span.traceId,
     spanId: span.spanId,
-    ...(span.parentSpanId !== undefined &&
-      SPAN_ID_PATTERN.test(span.parentSpanId) && { parentSpanId: span.parentSpanId }),
-    ...(isName(agent) && { agent }),
-    payload: fits(payload, limit, 0)
-      ? payload
-      : (clip(payload, limit, 0) as Record<string, unknown>),
-    metadata: {
-      framework: "opentelemetry",
-      convention: kind.convention,
-      spanName: fits(span.name, limit, 0) ? span.name : clip(span.name, limit, 0),
-      ...(span.scope && { scope: span.scope }),
-      ...(responseId && { responseId }),
-      ...(conversationId && { conversationId }),
-    },
-    occurredAt: new Date(Number.isFinite(timeMs) ? timeMs : Date.now()).toISOString(),
+  } as MappedEvent;
+  if (span.parentSpanId !== undefined && SPAN_ID_PATTERN.test(span.parentSpanId))
+    event.parentSpanId = span.parentSpanId;
+  const agent = kind.kind === "agent" ? agentName(span) : str(attrs, ATTRIBUTES.agentName);
+  if (isName(agent)) event.agent = agent;
+  event.payload = fits(payload, limit, 0)
+    ? payload
+    : (clip(payload, limit, 0) as Record<string, unknown>);
+  const metadata: Record<string, unknown> = {
+    framework: "opentelemetry",
+    convention: kind.convention,
+    spanName: span.name.length <= limit ? span.name : clip(span.name, limit, 0),
   };
+  if (span.scope) metadata.scope = span.scope;
+  const responseId = str(attrs, ATTRIBUTES.responseId);
+  if (responseId) metadata.responseId = responseId;
+  const conversationId = str(attrs, ATTRIBUTES.conversationId);
+  if (conversationId) metadata.conversationId = conversationId;
+  event.metadata = metadata;
+  event.occurredAt = new Date(Number.isFinite(timeMs) ? timeMs : Date.now()).toISOString();
+  return event;
 }
 
-function toolIdentity(span: OtelSpan): { name: string; callId?: string } {
-  const callId = str(span.attributes, ATTRIBUTES.toolCallId);
-  return {
+function toolIdentity(span: OtelSpan): Record<string, unknown> {
+  const identity: Record<string, unknown> = {
     name: str(span.attributes, ATTRIBUTES.toolName) ?? span.name,
-    ...(callId && { callId }),
   };
+  const callId = str(span.attributes, ATTRIBUTES.toolCallId);
+  if (callId) identity.callId = callId;
+  return identity;
 }
 
 function agentName(span: OtelSpan): string {

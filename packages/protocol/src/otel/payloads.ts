@@ -8,36 +8,44 @@ import { OTEL_STATUS_ERROR, type OtelAttributes, type OtelSpan } from "./span.js
  * per field group; `map-span.ts` assembles them into events.
  */
 
+/** A fresh object each call: the mapping adds the rest of the payload to it. */
 export function modelOf(
   attrs: OtelAttributes,
   phase: "start" | "end" = "end",
-): { model?: string; provider?: string } {
+): Record<string, unknown> & { model?: string; provider?: string } {
+  const out: Record<string, unknown> & { model?: string; provider?: string } = {};
   const model = str(attrs, phase === "start" ? ATTRIBUTES.requestModel : ATTRIBUTES.model);
+  if (model) out.model = model;
   const provider = str(attrs, ATTRIBUTES.provider);
-  return { ...(model && { model }), ...(provider && { provider }) };
+  if (provider) out.provider = provider;
+  return out;
 }
 
+const USAGE_FIELDS = [
+  ["inputTokens", ATTRIBUTES.inputTokens],
+  ["outputTokens", ATTRIBUTES.outputTokens],
+  ["totalTokens", ATTRIBUTES.totalTokens],
+  ["cacheReadTokens", ATTRIBUTES.cacheReadTokens],
+  ["cacheWriteTokens", ATTRIBUTES.cacheWriteTokens],
+  ["reasoningTokens", ATTRIBUTES.reasoningTokens],
+] as const;
+
 export function usageOf(attrs: OtelAttributes): TokenUsage | undefined {
-  const usage: TokenUsage = {};
-  const fields = [
-    ["inputTokens", ATTRIBUTES.inputTokens],
-    ["outputTokens", ATTRIBUTES.outputTokens],
-    ["totalTokens", ATTRIBUTES.totalTokens],
-    ["cacheReadTokens", ATTRIBUTES.cacheReadTokens],
-    ["cacheWriteTokens", ATTRIBUTES.cacheWriteTokens],
-    ["reasoningTokens", ATTRIBUTES.reasoningTokens],
-  ] as const;
-  for (const [field, names] of fields) {
+  let usage: TokenUsage | undefined;
+  for (const [field, names] of USAGE_FIELDS) {
     const n = num(attrs, names);
-    if (n !== undefined) usage[field] = n;
+    if (n === undefined) continue;
+    usage ??= {};
+    usage[field] = n;
   }
   if (
+    usage !== undefined &&
     usage.totalTokens === undefined &&
     usage.inputTokens !== undefined &&
     usage.outputTokens !== undefined
   )
     usage.totalTokens = usage.inputTokens + usage.outputTokens;
-  return Object.keys(usage).length > 0 ? usage : undefined;
+  return usage;
 }
 
 /** `tool-calls` (AI SDK) and `tool_calls` (OpenAI) are one reason: Chorus spells it with `_`. */
@@ -45,16 +53,20 @@ export function finishReasonOf(attrs: OtelAttributes): string | undefined {
   return firstOf(first(attrs, ATTRIBUTES.finishReasons))?.replaceAll("-", "_");
 }
 
+const PARAMS = Object.entries(ATTRIBUTES.params);
+
 export function paramsOf(attrs: OtelAttributes): Record<string, unknown> | undefined {
-  const params: Record<string, unknown> = {};
-  for (const [key, names] of Object.entries(ATTRIBUTES.params)) {
+  let params: Record<string, unknown> | undefined;
+  for (const [key, names] of PARAMS) {
     const n = num(attrs, names);
-    if (n !== undefined) params[key] = n;
+    if (n === undefined) continue;
+    params ??= {};
+    params[key] = n;
   }
   const invocation = json(attrs, ATTRIBUTES.invocationParameters);
   if (invocation && typeof invocation === "object" && !Array.isArray(invocation))
-    Object.assign(params, invocation);
-  return Object.keys(params).length > 0 ? params : undefined;
+    params = Object.assign(params ?? {}, invocation);
+  return params !== undefined && Object.keys(params).length > 0 ? params : undefined;
 }
 
 export function inputMessagesOf(attrs: OtelAttributes): unknown[] | undefined {
@@ -62,7 +74,9 @@ export function inputMessagesOf(attrs: OtelAttributes): unknown[] | undefined {
   const system = json(attrs, ATTRIBUTES.systemInstructions);
   const list = Array.isArray(messages) ? messages : openInferenceMessages(attrs, "input");
   if (system === undefined) return list;
-  return [{ role: "system", content: system }, ...(list ?? [])];
+  const withSystem: unknown[] = [{ role: "system", content: system }];
+  if (list) for (const m of list) withSystem.push(m);
+  return withSystem;
 }
 
 /** `messages`: the output messages attribute, when the caller has decoded it already. */
@@ -109,11 +123,10 @@ export function toolCallsOf(
   if (Array.isArray(aiSdk)) {
     for (const c of aiSdk) {
       const call = c as { toolName?: unknown; toolCallId?: unknown };
-      if (typeof call?.toolName === "string")
-        calls.push({
-          name: call.toolName,
-          ...(typeof call.toolCallId === "string" && { callId: call.toolCallId }),
-        });
+      if (typeof call?.toolName !== "string") continue;
+      const entry: { name: string; callId?: string } = { name: call.toolName };
+      if (typeof call.toolCallId === "string") entry.callId = call.toolCallId;
+      calls.push(entry);
     }
   }
   if (Array.isArray(output)) {
@@ -122,8 +135,10 @@ export function toolCallsOf(
       if (!Array.isArray(parts)) continue;
       for (const p of parts) {
         const part = p as { type?: unknown; name?: unknown; id?: unknown };
-        if (part?.type === "tool_call" && typeof part.name === "string")
-          calls.push({ name: part.name, ...(typeof part.id === "string" && { callId: part.id }) });
+        if (part?.type !== "tool_call" || typeof part.name !== "string") continue;
+        const entry: { name: string; callId?: string } = { name: part.name };
+        if (typeof part.id === "string") entry.callId = part.id;
+        calls.push(entry);
       }
     }
   }
@@ -137,17 +152,18 @@ export function errorOf(span: OtelSpan): ErrorInfo | undefined {
   const message =
     span.status.message || str(exception, [EXCEPTION_MESSAGE]) || "span ended with an error";
   const type = str(span.attributes, ATTRIBUTES.errorType) ?? str(exception, [EXCEPTION_TYPE]);
-  return { message, ...(type && { type }) };
+  const error: ErrorInfo = { message };
+  if (type) error.type = type;
+  return error;
 }
 
 export function llmStartPayloadOf(attrs: OtelAttributes): LlmStartPayload {
+  const payload: LlmStartPayload = modelOf(attrs, "start");
   const messages = inputMessagesOf(attrs);
+  if (messages) payload.messages = messages;
   const tools = toolNamesOf(attrs);
+  if (tools) payload.tools = tools;
   const params = paramsOf(attrs);
-  return {
-    ...modelOf(attrs, "start"),
-    ...(messages && { messages }),
-    ...(tools && { tools }),
-    ...(params && { params }),
-  };
+  if (params) payload.params = params;
+  return payload;
 }

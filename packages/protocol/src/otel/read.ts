@@ -39,13 +39,22 @@ export function json(attrs: OtelAttributes, names: readonly string[]): unknown {
 }
 
 export function parse(text: string): unknown {
-  const t = text.trimStart();
-  if (!(t.startsWith("{") || t.startsWith("["))) return text;
+  if (!looksLikeJson(text)) return text;
   try {
     return JSON.parse(text);
   } catch {
     return text;
   }
+}
+
+/** Whether the first non-blank character opens an object or array (checked without copying). */
+function looksLikeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) return true; // { [
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return false;
 }
 
 /** First entry of a list attribute, or the attribute itself. */
