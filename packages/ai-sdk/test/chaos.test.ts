@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Chorus } from "@chorus/core";
 import {
   generateObject,
@@ -16,6 +18,9 @@ import { failingModel, scriptedModel, startTestHub, type TestHub, weatherTool } 
 
 let hub: TestHub;
 let down: Chorus;
+let hanging: Chorus;
+/** Accepts connections and never answers. */
+let silent: Server;
 beforeAll(async () => {
   hub = await startTestHub("ai-sdk-chaos");
   // Nothing listens on port 9: every delivery fails, the circuit opens, emit() still returns at once.
@@ -27,9 +32,22 @@ beforeAll(async () => {
     logger: false,
     drainOnExit: false,
   });
+  silent = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  hanging = new Chorus({
+    url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    apiKey: "k",
+    timeoutMs: 200,
+    maxRetries: 0,
+    logger: false,
+    drainOnExit: false,
+  });
 });
 afterAll(async () => {
   await down.close(100);
+  await hanging.close(100);
+  silent.closeAllConnections();
+  await new Promise((resolve) => silent.close(resolve));
   await hub.close();
 });
 
@@ -135,6 +153,7 @@ const environments: {
   sabotage?: () => () => void;
 }[] = [
   { name: "hub down", options: () => ({ chorus: down }) },
+  { name: "hub hanging (accepts, never answers)", options: () => ({ chorus: hanging }) },
   { name: "emit throws", options: () => ({ chorus: throwingSink, logger: false }) },
   {
     name: "emit, onError and the logger throw",
