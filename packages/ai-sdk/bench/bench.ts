@@ -26,16 +26,25 @@ import { chorusMiddleware } from "../src/index.js";
  * The model is the SDK's own mock (`ai/test`) answering from memory, so the SDK's work is the
  * whole baseline and nothing hides behind network noise. Both variants deliver to one counting
  * receiver in another process (`scripts/bench-receiver.mjs`), delivery inside the window
- * (`chorus.flush()`, `provider.forceFlush()`). Columns, per round, as CPU time per call:
+ * (`chorus.flush()`, `provider.forceFlush()`). Variants:
  *   - baseline: the bare model, no telemetry;
  *   - Chorus: the model wrapped with `chorusMiddleware`, a real Chorus client;
  *   - OTel: the bare model with `experimental_telemetry: { isEnabled: true, tracer }`.
- * Rounds interleave the variants (rotating who goes first); no GC is forced; figures are
- * `median [min–max]` over rounds.
+ *
+ * The added costs are small differences of large numbers (a call is ~400 µs of SDK work, the
+ * telemetry ~100 µs), so a round is built to cancel drift in the machine's speed: it is BLOCKS
+ * blocks of BLOCK_CALLS calls per variant, the variants interleaved block by block (baseline,
+ * Chorus, OTel, then the next block in a rotated order), each block timed with its own delivery.
+ * A round's figure per variant is the sum over its blocks; its added cost is that sum minus the
+ * baseline's sum from the same blocks, and its ratio is Chorus added ÷ OTel added of that round.
+ * No GC is forced; figures are `median [min–max]` over rounds.
  */
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
-const CALLS = Number(process.env.BENCH_CALLS ?? 200);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
+/** Blocks per round per variant, interleaved. */
+const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 10);
+/** Calls per block: long enough to time (50–200 ms), short enough that neighbours see one machine. */
+const BLOCK_CALLS = Number(process.env.BENCH_BLOCK_CALLS ?? 100);
 
 const usage = {
   inputTokens: { total: 120, noCache: 120, cacheRead: undefined, cacheWrite: undefined },
@@ -131,9 +140,9 @@ interface Variant {
   flush(): Promise<void>;
 }
 
-/** CPU µs of this process per call, delivery of what the window produced included. */
-async function timeCalls(variant: Variant, run: Run, calls: number): Promise<number> {
-  await variant.flush(); // what an earlier window left is not this one's
+/** CPU µs of this process for `calls` calls, delivery of what the block produced included. */
+async function timeBlock(variant: Variant, run: Run, calls: number): Promise<number> {
+  await variant.flush(); // what an earlier block left is not this one's
   const started = process.cpuUsage();
   for (let i = 0; i < calls; i++) {
     await run(variant.model, variant.telemetry);
@@ -141,7 +150,20 @@ async function timeCalls(variant: Variant, run: Run, calls: number): Promise<num
   }
   await variant.flush();
   const used = process.cpuUsage(started);
-  return (used.user + used.system) / calls;
+  return used.user + used.system;
+}
+
+/** One round: CPU µs per call of each variant, from BLOCKS interleaved blocks each. */
+async function round(variants: Variant[], run: Run, r: number): Promise<number[]> {
+  const totals = variants.map(() => 0);
+  for (let b = 0; b < BLOCKS; b++) {
+    for (let k = 0; k < variants.length; k++) {
+      const index = (r + b + k) % variants.length;
+      totals[index] =
+        (totals[index] as number) + (await timeBlock(variants[index] as Variant, run, BLOCK_CALLS));
+    }
+  }
+  return totals.map((t) => t / (BLOCKS * BLOCK_CALLS));
 }
 
 function median(values: number[]): number {
@@ -186,20 +208,19 @@ async function main(): Promise<void> {
   ];
 
   console.log(
-    `\nAI SDK calls: ${ROUNDS} rounds × ${CALLS} calls, CPU µs per call, median [min–max] over rounds, Node ${process.version}\n`,
+    `\nAI SDK calls: ${ROUNDS} rounds × ${BLOCKS} interleaved blocks × ${BLOCK_CALLS} calls per variant, CPU µs per call, median [min–max] over rounds, Node ${process.version}\n`,
   );
   console.log(
     "| call | baseline µs | Chorus added µs | OTel added µs | Chorus added ÷ OTel added |",
   );
   console.log("|---|---:|---:|---:|---:|");
   for (const scenario of scenarios) {
-    for (const v of variants) await timeCalls(v, scenario.run, Math.max(20, CALLS / 2)); // warm-up
+    for (const v of variants) await timeBlock(v, scenario.run, 4 * BLOCK_CALLS); // warm-up
     const samples: number[][] = variants.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
-      for (let k = 0; k < variants.length; k++) {
-        const index = (r + k) % variants.length;
-        samples[index]?.push(await timeCalls(variants[index] as Variant, scenario.run, CALLS));
-      }
+      const perCall = await round(variants, scenario.run, r);
+      perCall.forEach((x, i) => samples[i]?.push(x));
+      process.stderr.write(`${scenario.name}: round ${r + 1}/${ROUNDS}\n`);
     }
     const [base, ours, otel] = samples as [number[], number[], number[]];
     const oursAdded = ours.map((x, r) => x - (base[r] as number));
