@@ -2,6 +2,7 @@ import type { Chorus, Logger } from "@chorus/core";
 import {
   ATTRIBUTES,
   DEFAULT_SPAN_STRING_LENGTH,
+  type MapOptions,
   type MappedEvent,
   mapSpanEnd,
   mapSpanStart,
@@ -37,6 +38,13 @@ export interface ChorusSpanProcessorOptions {
 
 /** Wait this long in `forceFlush()` for the client to deliver. */
 const FLUSH_TIMEOUT_MS = 5000;
+/**
+ * GenAI spans whose start event went out and that have not ended, remembered so their end does
+ * not map the start again. Past this bound the oldest is forgotten: its end then sends the start
+ * event once more, which the hub stores once (same id), so a leak of never-ended spans costs
+ * nothing but this bound.
+ */
+export const MAX_OPEN_SPANS = 2048;
 
 /**
  * An OpenTelemetry `SpanProcessor` that turns GenAI spans (OTel `gen_ai.*` conventions, the Vercel
@@ -56,16 +64,18 @@ const FLUSH_TIMEOUT_MS = 5000;
 export class ChorusSpanProcessor implements SpanProcessor {
   readonly #chorus: Chorus;
   readonly #channel: string | undefined;
-  readonly #maxStringLength: number;
+  readonly #mapOptions: MapOptions;
   readonly #safely: Safely;
-  /** Spans whose start event went out; weak, so a span never ended costs nothing once dropped. */
-  readonly #started = new WeakSet<object>();
+  /** See {@link MAX_OPEN_SPANS}; a Set in start order (a WeakSet costs more than the mapping saves). */
+  readonly #open = new Set<object>();
   readonly #uninstall: (() => void) | undefined;
 
   constructor(options: ChorusSpanProcessorOptions) {
     this.#chorus = options.chorus;
     this.#channel = options.channel;
-    this.#maxStringLength = options.maxStringLength ?? DEFAULT_SPAN_STRING_LENGTH;
+    this.#mapOptions = {
+      maxStringLength: options.maxStringLength ?? DEFAULT_SPAN_STRING_LENGTH,
+    };
     this.#safely = createSafely({
       name: "@chorus/otel",
       onError: options.onError,
@@ -77,9 +87,11 @@ export class ChorusSpanProcessor implements SpanProcessor {
 
   onStart(span: Span, _parentContext: Context): void {
     this.#safely("onStart", () => {
-      const event = mapSpanStart(toOtelSpan(span, false), this.#mapOptions());
+      const event = mapSpanStart(toOtelSpan(span, false), this.#mapOptions);
       if (!event) return;
-      this.#started.add(span);
+      const open = this.#open;
+      if (open.size >= MAX_OPEN_SPANS) open.delete(open.values().next().value as object);
+      open.add(span);
       this.#emit(event, span);
     });
   }
@@ -88,11 +100,11 @@ export class ChorusSpanProcessor implements SpanProcessor {
     this.#safely("onEnd", () => {
       const otel = toOtelSpan(span, true);
       // Attributes set after start (some instrumentations classify late) still get a start event.
-      if (!this.#started.has(span)) {
-        const start = mapSpanStart(otel, this.#mapOptions());
+      if (!this.#open.delete(span)) {
+        const start = mapSpanStart(otel, this.#mapOptions);
         if (start) this.#emit(start, span);
       }
-      const end = mapSpanEnd(otel, this.#mapOptions());
+      const end = mapSpanEnd(otel, this.#mapOptions);
       if (end) this.#emit(end, span);
     });
   }
@@ -109,10 +121,6 @@ export class ChorusSpanProcessor implements SpanProcessor {
     } catch {
       // drain() never rejects by contract; a replaced or wrapped client is not trusted to keep it.
     }
-  }
-
-  #mapOptions() {
-    return { maxStringLength: this.#maxStringLength };
   }
 
   #emit(event: MappedEvent, span: ReadableSpan): void {

@@ -8,6 +8,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChorusSpanProcessor } from "../src/index.js";
+import { MAX_OPEN_SPANS } from "../src/span-processor.js";
 import { weatherRun } from "./helpers/ai.js";
 import { startTestHub, type TestHub } from "./helpers/hub.js";
 
@@ -93,6 +94,40 @@ describe("ChorusSpanProcessor with the real Vercel AI SDK", () => {
     expect(events[0]).toMatchObject({ traceId: ids.traceId, spanId: ids.spanId });
     expect(events[1]!.traceId).not.toBe(ids.traceId);
     await provider.shutdown();
+  });
+});
+
+describe("bounded memory", () => {
+  it("remembers at most MAX_OPEN_SPANS open spans; one forgotten still ends with its start, under the same id", () => {
+    const emitted: { id?: string; type: string }[] = [];
+    const recording = {
+      emit: (event: { id?: string; type: string }) => {
+        emitted.push(event);
+        return event.id;
+      },
+      flush: async () => true,
+      drain: async () => {},
+    } as unknown as Chorus;
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        new ChorusSpanProcessor({ chorus: recording, logger: false, linkEmits: false }),
+      ],
+    });
+    const tracer = provider.getTracer("test");
+    const chat = { attributes: { "gen_ai.operation.name": "chat", "gen_ai.request.model": "m" } };
+    const first = tracer.startSpan("chat m", chat);
+    const rest = Array.from({ length: MAX_OPEN_SPANS }, () => tracer.startSpan("chat m", chat));
+    const startsOf = (id: string) => emitted.filter((e) => e.id === id).length;
+    const firstStart = emitted[0]?.id as string;
+    expect(emitted).toHaveLength(MAX_OPEN_SPANS + 1);
+
+    // The newest is still remembered: its end maps no second start.
+    rest.at(-1)?.end();
+    expect(emitted.slice(-1).map((e) => e.type)).toEqual(["llm.end"]);
+    // The first was forgotten when the bound was passed: its end sends the start again, same id.
+    first.end();
+    expect(emitted.slice(-2).map((e) => e.type)).toEqual(["llm.start", "llm.end"]);
+    expect(startsOf(firstStart)).toBe(2);
   });
 });
 
