@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     const samples: number[][] = variants.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
       const perCall = await round(variants, scenario.run, r);
-      perCall.forEach((x, i) => samples[i]?.push(x));
+      for (const [i, x] of perCall.entries()) samples[i]?.push(x);
       process.stderr.write(`${scenario.name}: round ${r + 1}/${ROUNDS}\n`);
     }
     const [base, ours, otel] = samples as [number[], number[], number[]];
