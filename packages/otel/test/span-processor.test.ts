@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChorusSpanProcessor } from "../src/index.js";
 import { MAX_OPEN_SPANS } from "../src/span-processor.js";
 import { weatherRun } from "./helpers/ai.js";
-import { startTestHub, type TestHub } from "./helpers/hub.js";
+import { API_KEY, only, startTestHub, type TestHub } from "./helpers/hub.js";
 
 let t: TestHub;
 const contextManager = new AsyncLocalStorageContextManager();
@@ -63,6 +63,38 @@ describe("ChorusSpanProcessor with the real Vercel AI SDK", () => {
       finishReason: "tool_calls",
     });
     expect(events[0]!.agent).toBe("weather-agent");
+    await provider.shutdown();
+  });
+
+  it("with the client's capture 'metadata', no prompt, answer, tool arguments or result leave the process", async () => {
+    const channel = freshChannel();
+    const quiet = new Chorus({
+      url: t.hub.url,
+      apiKey: API_KEY,
+      channel,
+      capture: "metadata",
+      flushIntervalMs: 10,
+      logger: false,
+    });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new ChorusSpanProcessor({ chorus: quiet, logger: false })],
+    });
+    const result = await weatherRun(provider.getTracer("test"));
+    expect(result.text).toBe("It is sunny in Paris.");
+    await provider.forceFlush();
+    await quiet.close(2_000);
+
+    const events = await t.events({ channel });
+    expect(events).toHaveLength(8);
+    const stored = JSON.stringify(events);
+    for (const text of ["Weather in Paris?", "It is sunny in Paris.", "sunny", '"city"'])
+      expect(stored).not.toContain(text);
+    // What is not content still arrives: usage, finish reason, tool name and call id.
+    expect(events.find((e) => e.type === "llm.end")?.payload).toMatchObject({
+      usage: { inputTokens: 12, outputTokens: 7 },
+      finishReason: "tool_calls",
+    });
+    expect(only(events, "tool.start").payload).toEqual({ name: "weather", callId: "call_1" });
     await provider.shutdown();
   });
 
