@@ -53,10 +53,17 @@ export type BuildResult = { ok: true; value: BuiltEvent } | { ok: false; error: 
 
 /** The fields of the protocol's (strict) event schema, read from the schema once it is loaded. */
 let eventKeys: ReadonlySet<string> | undefined;
-/** Name fields whose validity is memoized together (see {@link EventBuilder}). */
+/** Name fields whose validity is memoized, each on its own (see {@link EventBuilder}). */
 const ENVELOPE_KEYS = ["type", "channel", "env", "app", "agent", "intentId"] as const;
-/** Distinct envelopes remembered per client: an app uses a handful of channels and types. */
+/** Distinct values remembered per field and client: an app uses a handful of channels and types. */
 const ENVELOPE_MEMO_SIZE = 1024;
+/**
+ * The time of day of a UTC timestamp as `toISOString()` writes it, read from index 10 (after the
+ * date): the same rule as the protocol's `timestampSchema` for a `Z` suffix.
+ */
+const UTC_TIME_OF_DAY = /T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z$/y;
+/** Trace and span ids remembered as valid: a run's events repeat a handful of them. */
+const RECENT_IDS = 8;
 
 /**
  * Stamps, captures, validates and serializes events for one client. Never throws: whatever the
@@ -64,10 +71,11 @@ const ENVELOPE_MEMO_SIZE = 1024;
  * or a typed error.
  *
  * Validation is the hub's own `eventInputSchema`. Because that schema checks each field on its
- * own (a strict object, no cross-field rules), a combination of type, channel, env, app, agent
- * and intent id that passed once passes again; it is memoized, and later events with that
- * envelope only have their trace ids, and their own `id` and `occurredAt` when they carry them
- * (adapters stamp a span's start time), checked with the protocol's own patterns and schemas.
+ * own (a strict object, no cross-field rules), a type, channel, env, app, agent or intent id that
+ * passed once passes again; each field's valid values are memoized, and an event whose name
+ * fields are all known only has its trace ids, and its own `id` and `occurredAt` when it carries
+ * them (adapters stamp a span's start time), checked with the protocol's own patterns and
+ * schemas (a timestamp's date once per day, its time of day with the schema's own rule).
  * Payload and metadata are plain objects by construction after capture. Events with unknown
  * fields or a new envelope take the full schema. This keeps `emit()` in the low microseconds
  * on the hot path.
@@ -76,7 +84,13 @@ export class EventBuilder {
   readonly #defaults: EventDefaults;
   readonly #capture: Capture;
   readonly #ids = new EventIdGenerator();
-  readonly #validEnvelopes = new Set<string>();
+  /** Per name field (in {@link ENVELOPE_KEYS} order), the values the schema accepted. */
+  readonly #validNames: Set<string>[] = ENVELOPE_KEYS.map(() => new Set<string>());
+  /** A ring of trace and span ids that matched the protocol's patterns. */
+  readonly #validIds: string[] = [];
+  #nextId = 0;
+  /** The date (`YYYY-MM-DD`) of the last `occurredAt` the schema accepted. */
+  #validDate = "";
   #lastMs = -1;
   #lastIso = "";
 
@@ -152,14 +166,13 @@ export class EventBuilder {
 
     const stampId = event.id === undefined;
     const stampTime = event.occurredAt === undefined;
-    const envelope = unknownKeys ? undefined : envelopeKey(event);
     const fast =
       schemas !== undefined &&
-      envelope !== undefined &&
-      this.#validEnvelopes.has(envelope) &&
-      traceIdsValid(event) &&
+      !unknownKeys &&
+      this.#namesKnown(event) &&
+      this.#traceIdsValid(event) &&
       (stampId || schemas.idSchema.safeParse(event.id).success) &&
-      (stampTime || schemas.timestampSchema.safeParse(event.occurredAt).success);
+      (stampTime || this.#timeKnown(event.occurredAt));
     let unchecked = false;
     if (!fast) {
       if (schemas === undefined) {
@@ -169,10 +182,7 @@ export class EventBuilder {
       } else {
         const error = invalidEvent(schemas, event);
         if (error !== undefined) return { ok: false, error };
-        if (envelope !== undefined) {
-          if (this.#validEnvelopes.size >= ENVELOPE_MEMO_SIZE) this.#validEnvelopes.clear();
-          this.#validEnvelopes.add(envelope);
-        }
+        this.#remember(event);
       }
     }
 
@@ -197,6 +207,65 @@ export class EventBuilder {
     return { ok: true, value };
   }
 
+  /** Whether every name field is absent or a value the schema accepted before. */
+  #namesKnown(event: Record<string, unknown>): boolean {
+    for (let i = 0; i < ENVELOPE_KEYS.length; i++) {
+      const v = event[ENVELOPE_KEYS[i] as string];
+      if (
+        v !== undefined &&
+        !(typeof v === "string" && (this.#validNames[i] as Set<string>).has(v))
+      )
+        return false;
+    }
+    return true;
+  }
+
+  /** After the schema accepted `event`: remember its name fields, trace ids and date. */
+  #remember(event: Record<string, unknown>): void {
+    for (let i = 0; i < ENVELOPE_KEYS.length; i++) {
+      const v = event[ENVELOPE_KEYS[i] as string];
+      if (typeof v !== "string") continue;
+      const known = this.#validNames[i] as Set<string>;
+      if (known.size >= ENVELOPE_MEMO_SIZE) known.clear();
+      known.add(v);
+    }
+    const at = event.occurredAt;
+    if (typeof at === "string" && at.length > 10) this.#validDate = at.slice(0, 10);
+  }
+
+  #traceIdsValid(event: Record<string, unknown>): boolean {
+    const { traceId, spanId, parentSpanId } = event;
+    return (
+      (traceId === undefined || this.#idValid(traceId, 32, TRACE_ID_PATTERN)) &&
+      (spanId === undefined || this.#idValid(spanId, 16, SPAN_ID_PATTERN)) &&
+      (parentSpanId === undefined || this.#idValid(parentSpanId, 16, SPAN_ID_PATTERN))
+    );
+  }
+
+  /** A trace or span id against its pattern; the last few that matched are not tested again. */
+  #idValid(id: unknown, length: number, pattern: RegExp): boolean {
+    // The ring holds both kinds: the length keeps a span id from passing as a trace id.
+    if (typeof id !== "string" || id.length !== length) return false;
+    const recent = this.#validIds;
+    for (let i = 0; i < recent.length; i++) if (recent[i] === id) return true;
+    if (!pattern.test(id)) return false;
+    recent[this.#nextId] = id;
+    this.#nextId = (this.#nextId + 1) % RECENT_IDS;
+    return true;
+  }
+
+  /**
+   * Whether `occurredAt` passes the protocol's `timestampSchema` without running it: a UTC time
+   * (`toISOString()`'s form) on the date of the last timestamp the schema accepted. Anything else
+   * (a new day, an offset) takes the schema, via the full event check.
+   */
+  #timeKnown(at: unknown): boolean {
+    if (typeof at !== "string" || this.#validDate === "" || !at.startsWith(this.#validDate))
+      return false;
+    UTC_TIME_OF_DAY.lastIndex = 10;
+    return UTC_TIME_OF_DAY.test(at);
+  }
+
   /** `toISOString()` once per millisecond: a burst of events shares the string. */
   #iso(ms: number): string {
     if (ms !== this.#lastMs) {
@@ -205,31 +274,6 @@ export class EventBuilder {
     }
     return this.#lastIso;
   }
-}
-
-/**
- * The memo key of an event's name fields (length-prefixed, so no two envelopes share a key), or
- * undefined when one is not a string.
- */
-function envelopeKey(event: Record<string, unknown>): string | undefined {
-  let key = "";
-  for (const field of ENVELOPE_KEYS) {
-    const v = event[field];
-    if (v === undefined) key += "-|";
-    else if (typeof v === "string") key += `${v.length}:${v}|`;
-    else return undefined;
-  }
-  return key;
-}
-
-function traceIdsValid(event: Record<string, unknown>): boolean {
-  const { traceId, spanId, parentSpanId } = event;
-  return (
-    (traceId === undefined || (typeof traceId === "string" && TRACE_ID_PATTERN.test(traceId))) &&
-    (spanId === undefined || (typeof spanId === "string" && SPAN_ID_PATTERN.test(spanId))) &&
-    (parentSpanId === undefined ||
-      (typeof parentSpanId === "string" && SPAN_ID_PATTERN.test(parentSpanId)))
-  );
 }
 
 /** The schema's verdict on a built event, as `emit()` reports it; `undefined` when valid. */

@@ -50,6 +50,37 @@ describe("EventBuilder", () => {
     }
   });
 
+  it("refuses what the schema refuses once names, ids and a date were accepted (memo per field)", () => {
+    const b = builder();
+    const good = {
+      type: "tool.start",
+      agent: "a",
+      traceId: "1".repeat(32),
+      spanId: "2".repeat(16),
+      parentSpanId: "3".repeat(16),
+      occurredAt: "2026-01-02T03:04:05.006Z",
+    };
+    expect(b.build(good).ok).toBe(true);
+    expect(b.build({ ...good, occurredAt: "2026-01-02T23:59:59.999Z" }).ok).toBe(true); // memo hit
+    const bad = [
+      { ...good, occurredAt: "2026-01-02T24:00:00.000Z" },
+      { ...good, occurredAt: "2026-01-02T03:60:00Z" },
+      { ...good, occurredAt: "2026-01-02T03:04:05.Z" },
+      { ...good, occurredAt: "2026-01-02T03:04:05.006Zjunk" },
+      { ...good, occurredAt: "2026-01-02" },
+      { ...good, occurredAt: "2026-02-30T03:04:05.006Z" },
+      { ...good, traceId: "2".repeat(16) }, // a span id accepted before is no trace id
+      { ...good, spanId: "1".repeat(32) },
+      { ...good, agent: "b\u0000" },
+      { ...good, type: "tool start" },
+    ];
+    for (const event of bad) {
+      const result = b.build(event);
+      expect(result.ok, JSON.stringify(event)).toBe(false);
+      if (!result.ok) expect(result.error).toBeInstanceOf(ValidationError);
+    }
+  });
+
   it("keeps an event's own id and time on the memoized path (adapters stamp a span's start)", () => {
     const b = builder();
     expect(b.build({ type: "custom" }).ok).toBe(true);

@@ -24,8 +24,11 @@ export function toTraceId(sdkTraceId: string): string {
  * as they are (a hash per span showed up in the benchmark). Anything else is hashed.
  */
 export function toSpanId(sdkSpanId: string): string {
-  const hex = SDK_SPAN_ID.exec(sdkSpanId)?.[1];
-  if (hex) return nonZero(hex.slice(0, 12) + hex.slice(13, 16) + hex.slice(17, 18));
+  if (SDK_SPAN_ID.test(sdkSpanId)) {
+    // `span_` is 5 characters: the version digit is at 17, the variant digit at 21.
+    const hex = sdkSpanId.slice(5, 17) + sdkSpanId.slice(18, 21) + sdkSpanId.charAt(22);
+    return nonZero(hex);
+  }
   return nonZero(hash(`span:${sdkSpanId}`).slice(0, 16));
 }
 

@@ -295,7 +295,11 @@ export function llmToken(token: string, index: number): Mapped {
  * looks like a secret whatever its value, turning an absent field into a "[REDACTED]" one.
  */
 function compact(payload: object): Record<string, unknown> {
+  // for…in over a fresh literal (own, enumerable keys only): no entries array per event.
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(payload)) if (value !== undefined) out[key] = value;
+  for (const key in payload) {
+    const value = (payload as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = value;
+  }
   return out;
 }

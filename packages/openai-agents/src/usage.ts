@@ -72,9 +72,13 @@ function fromDetails(
 ): number | undefined {
   for (const container of containers) {
     const details = bag[container];
-    const list = Array.isArray(details) ? details : [details];
+    if (!Array.isArray(details)) {
+      const n = isBag(details) ? first(details, detailKeys) : undefined;
+      if (n !== undefined) return n;
+      continue;
+    }
     let sum: number | undefined;
-    for (const item of list) {
+    for (const item of details) {
       if (!isBag(item)) continue;
       const n = first(item, detailKeys);
       if (n !== undefined) sum = (sum ?? 0) + n;
