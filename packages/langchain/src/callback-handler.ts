@@ -106,11 +106,16 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
     }
   }
 
-  /** Flush and close the client if the handler created it; a client you passed in stays open. */
+  /**
+   * The handler's shutdown, one bounded wait for the hub: a client the handler created is closed
+   * within `timeoutMs` (default: its `drainTimeoutMs`), aborting what is still in flight; a client
+   * you passed in is drained within its `drainTimeoutMs` (or `timeoutMs` if shorter) and stays open.
+   */
   async close(timeoutMs?: number): Promise<void> {
     try {
-      if (this.#state.owned) await this.chorus.close(timeoutMs);
-      else await this.chorus.flush(timeoutMs);
+      const chorus = this.chorus;
+      if (this.#state.owned) await chorus.close(timeoutMs ?? chorus.options.drainTimeoutMs);
+      else await chorus.drain(timeoutMs);
     } catch (error) {
       this.#state.safely.report(error, { operation: "close" });
     }

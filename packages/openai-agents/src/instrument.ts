@@ -35,7 +35,12 @@ export interface InstrumentHandle {
   forceFlush(timeoutMs?: number): Promise<void>;
   /** Stop emitting and stop listening to hooks. The client stays open; `instrument()` again resumes. */
   uninstrument(): void;
-  /** `uninstrument()`, flush, and close the client if `instrument()` created it. */
+  /**
+   * `uninstrument()`, then one bounded wait for the hub. A client `instrument()` created is
+   * closed within `timeoutMs` (default: its `drainTimeoutMs`), aborting what is still in flight
+   * when the time is up; a client you gave is drained within its `drainTimeoutMs` (or
+   * `timeoutMs` if shorter) and stays open. Never rejects.
+   */
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
@@ -47,7 +52,7 @@ interface Registration {
   closed: boolean;
 }
 
-/** How long `shutdown()` and `forceFlush()` wait for the hub when given no timeout. */
+/** How long `forceFlush()` waits for the hub when given no timeout. */
 const DEFAULT_TIMEOUT_MS = 5_000;
 
 /**
@@ -148,12 +153,17 @@ function create(
       await safeFlush(chorus, timeoutMs);
     },
     uninstrument: () => safely("uninstrument", uninstrument),
-    async shutdown(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    async shutdown(timeoutMs?: number) {
       safely("uninstrument", uninstrument);
-      await safeFlush(chorus, timeoutMs);
-      if (owned) {
-        registration.closed = true;
-        await chorus.close(timeoutMs).catch(() => {});
+      // One wait, not a flush and then a close: each would wait its full time for a hanging hub.
+      try {
+        if (owned) {
+          registration.closed = true;
+          await chorus.close(timeoutMs ?? chorus.options.drainTimeoutMs);
+        } else await chorus.drain(timeoutMs);
+      } catch (error) {
+        // close() and drain() never reject by contract; a replaced client is not trusted to keep it.
+        safely.report(error, { operation: "shutdown" });
       }
     },
   };

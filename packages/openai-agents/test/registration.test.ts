@@ -153,6 +153,33 @@ describe("registration", () => {
     }
   }, 10_000);
 
+  it("handle.shutdown() waits once, within the client's drain timeout, for a hanging hub", async () => {
+    // A hub that accepts connections and never answers, and requests that would wait a minute.
+    const hanging = createServer((socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const { port } = hanging.address() as { port: number };
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const options = { timeoutMs: 60_000, drainTimeoutMs: 200, flushIntervalMs: 60_000 };
+      const owned = instrument({
+        chorus: { url, apiKey: KEY, logger: false, drainOnExit: false, ...options },
+        channel: freshChannel(),
+      });
+      const given = client(url, { channel: freshChannel(), ...options });
+      const handle = instrument({ chorus: given });
+      owned.chorus.emit({ type: "custom" });
+      given.emit({ type: "custom" });
+      // Were the default 5 s waited (once for a flush, again for close), this test would outlive
+      // its own timeout; the users' exit budget is 200 ms.
+      await Promise.all([owned.shutdown(), handle.shutdown()]);
+      expect(owned.chorus.stats()).toMatchObject({ queued: 0, dropped: 1 }); // closed: aborted
+      expect(given.emit({ type: "custom" })).toBeTypeOf("string"); // a given client stays open
+      await given.close(100);
+    } finally {
+      hanging.close();
+    }
+  }, 4_000);
+
   it("shutdown() closes a client it created, and leaves a given one open", async () => {
     const given = client(hub.url, { channel: freshChannel() });
     const handle = instrument({ chorus: given });
