@@ -54,3 +54,6 @@ export function retryDelay(
 ): number {
   return retryAfterMs !== undefined ? retryAfterMs : backoffDelay(attempt, policy);
 }
+
+/** A stream's reconnect delays: fast for a blip, capped so a long outage costs one attempt per 30 s. */
+export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };

@@ -6,10 +6,18 @@ import { failOpen, type FailOpenPolicy } from "./fail-open.js";
 import type { Transport } from "./transport.js";
 import { invalidArgument, parseOrThrow, schemas } from "./validate.js";
 
+/**
+ * What the awaited APIs use of the client. Ids and the agent come from here, not from their
+ * modules, so that the chunk a page loads them in (with the schemas) shares less with the entry.
+ */
 export interface ApiContext {
   transport: Transport;
   policy: FailOpenPolicy;
   build: (input: unknown) => BuildResult;
+  /** A new event id. */
+  newId: () => string;
+  /** The agent of the current trace context, else the client's `agent`. */
+  agent: () => string | undefined;
 }
 
 /**

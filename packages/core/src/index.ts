@@ -52,7 +52,8 @@ export type {
   SubscribeFields,
 } from "./realtime.js";
 export type { ChorusStats } from "./stats.js";
-export type { EventStream, StreamFilters } from "./stream.js";
+export type { StreamFilters } from "./stream.js";
+export type { EventStream } from "./stream-front.js";
 export type { StreamsApi } from "./streams-api.js";
 export {
   currentTrace,

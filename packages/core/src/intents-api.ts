@@ -12,8 +12,6 @@ import { AGENT_HEADER } from "@chorus/protocol/wire";
 import type { ApiContext } from "./events-api.js";
 import { failOpen } from "./fail-open.js";
 import type { HttpMethod } from "./http.js";
-import { newEventId } from "./ids.js";
-import { currentTrace } from "./trace.js";
 import type { Schemas } from "./platform.js";
 import { invalidArgument, parseOrThrow, schemas } from "./validate.js";
 
@@ -53,11 +51,9 @@ interface CallSpec {
  */
 export class IntentsApi {
   readonly #ctx: ApiContext;
-  readonly #defaultAgent: string | undefined;
 
-  constructor(ctx: ApiContext, defaultAgent: string | undefined) {
+  constructor(ctx: ApiContext) {
     this.#ctx = ctx;
-    this.#defaultAgent = defaultAgent;
   }
 
   /**
@@ -192,7 +188,7 @@ export class IntentsApi {
     const agent = input.agent ?? this.#agentFromContext();
     const body = parseOrThrow(s.intentEventInputSchema, {
       ...input,
-      id: input.id ?? newEventId(),
+      id: input.id ?? this.#ctx.newId(),
       ...(agent === undefined ? {} : { agent }),
     });
     return this.#call("intents.post", undefined, "POST", `/v1/intents/${this.#id(s, id)}/events`, {
@@ -220,7 +216,7 @@ export class IntentsApi {
   }
 
   #agentFromContext(): string | undefined {
-    return currentTrace()?.agent ?? this.#defaultAgent;
+    return this.#ctx.agent();
   }
 
   /** The `Chorus-Agent` header of a write, when an actor is known. */

@@ -2,6 +2,7 @@ import type { EventSource } from "eventsource";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { FetchFunction } from "./options.js";
 import type * as protocolSchemas from "./protocol-schemas.js";
+import type * as streamModule from "./stream.js";
 
 /*
  * `platform.ts` for browsers (and any runtime without Node built-ins): Web Crypto, TextEncoder,
@@ -98,55 +99,52 @@ export type Timer = ReturnType<typeof setTimeout>;
 /** A page's timers never keep anything alive: nothing to do. */
 export function holdHost(_timer: Timer, _hold: boolean): void {}
 
+/** A module a page loads on first use: `now()` once loaded; `load()` tries again after a failed chunk load. */
+function onFirstUse<T>(importIt: () => Promise<T>): { now(): T | undefined; load(): Promise<T> } {
+  let value: T | undefined;
+  let loading: Promise<T> | undefined;
+  return {
+    now: () => value,
+    load: () =>
+      (loading ??= importIt().then(
+        (loaded) => (value = loaded),
+        (error: unknown) => {
+          loading = undefined; // a failed chunk load (network) is tried again next time
+          throw error;
+        },
+      )),
+  };
+}
+
 export type Schemas = typeof protocolSchemas;
-let schemas: Schemas | undefined;
-let loadingSchemas: Promise<Schemas> | undefined;
+const schemas = onFirstUse(() => import("./protocol-schemas.js"));
 
 /**
- * The protocol's schemas once loaded. A page loads them (and zod with them) on first use, in
- * their own chunk: until then `emit()` queues events unchecked and the flusher checks them
- * before their batch is sent (see `Flusher`), so an invalid event is still dropped with a
- * warning and never poisons a batch.
+ * The protocol's schemas once loaded. A page loads them (and zod with them, and the events and
+ * intents APIs) on first use, in their own chunk: until then `emit()` queues events unchecked
+ * and the flusher checks them before their batch is sent (see `Flusher`), so an invalid event
+ * is still dropped with a warning and never poisons a batch.
  */
-export function schemasNow(): Schemas | undefined {
-  return schemas;
-}
+export const schemasNow: () => Schemas | undefined = schemas.now;
+export const loadSchemas: () => Promise<Schemas> = schemas.load;
 
-export function loadSchemas(): Promise<Schemas> {
-  loadingSchemas ??= import("./protocol-schemas.js").then(
-    (mod) => {
-      schemas = mod;
-      return mod;
-    },
-    (error: unknown) => {
-      loadingSchemas = undefined; // a failed chunk load (network) is tried again next time
-      throw error;
-    },
-  );
-  return loadingSchemas;
-}
-
-let eventSource: typeof EventSource | undefined;
-let loadingEventSource: Promise<typeof EventSource> | undefined;
+const eventSource = onFirstUse(() => import("eventsource").then((mod) => mod.EventSource));
 
 /**
  * The SSE client (the `eventsource` package: a page's own `EventSource` cannot send the API key
  * or our `Last-Event-ID`), loaded when the first stream opens, in its own chunk.
  */
-export function eventSourceNow(): typeof EventSource | undefined {
-  return eventSource;
-}
+export const eventSourceNow: () => typeof EventSource | undefined = eventSource.now;
+export const loadEventSource: () => Promise<typeof EventSource> = eventSource.load;
 
-export function loadEventSource(): Promise<typeof EventSource> {
-  loadingEventSource ??= import("eventsource").then(
-    (mod) => {
-      eventSource = mod.EventSource;
-      return mod.EventSource;
-    },
-    (error: unknown) => {
-      loadingEventSource = undefined; // a failed chunk load is tried again on the next attempt
-      throw error;
-    },
-  );
-  return loadingEventSource;
-}
+export type StreamModule = typeof streamModule;
+const streams = onFirstUse(() =>
+  Promise.all([import("./stream.js"), loadEventSource()]).then(([mod]) => mod),
+);
+
+/**
+ * The SSE stream itself (`EventStream`), loaded with the SSE client when the first stream opens
+ * (until then `chorus.stream.*` returns a front, see `stream-front.ts`).
+ */
+export const streamModuleNow: () => StreamModule | undefined = streams.now;
+export const loadStreamModule: () => Promise<StreamModule> = streams.load;

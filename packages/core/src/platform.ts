@@ -5,6 +5,7 @@ import { connect } from "mqtt";
 import { nodeFetch } from "./node-fetch.js";
 import type { FetchFunction } from "./options.js";
 import * as protocolSchemas from "./protocol-schemas.js";
+import * as streamModule from "./stream.js";
 
 /*
  * Everything @chorus/core needs from its host, Node edition. `platform.browser.ts` is the same
@@ -120,4 +121,15 @@ export function eventSourceNow(): typeof EventSource | undefined {
 
 export function loadEventSource(): Promise<typeof EventSource> {
   return Promise.resolve(EventSource);
+}
+
+/** The SSE stream (`stream.ts`): loaded with core here; a page loads it with the SSE client. */
+export type StreamModule = typeof streamModule;
+
+export function streamModuleNow(): StreamModule | undefined {
+  return streamModule;
+}
+
+export function loadStreamModule(): Promise<StreamModule> {
+  return Promise.resolve(streamModule);
 }

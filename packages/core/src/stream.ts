@@ -2,7 +2,7 @@ import type { ChorusEvent, Intent } from "@chorus/protocol";
 import { parseLastEventId, SSE_READY_EVENT, SSE_SNAPSHOT_EVENT } from "@chorus/protocol/wire";
 import type { EventSource, EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
-import { type BackoffPolicy, parseRetryAfter, retryDelay } from "./backoff.js";
+import { parseRetryAfter, RECONNECT_BACKOFF, retryDelay } from "./backoff.js";
 import { classify } from "./classify.js";
 import { type ChorusError, errorFromResponse } from "./errors.js";
 import type { HttpClient } from "./http.js";
@@ -28,8 +28,6 @@ export interface StreamFilters {
  */
 export const PAUSE_AT = 1000;
 export const RESUME_AT = 100;
-/** Reconnect delays: fast for a blip, capped so a long outage costs one attempt per 30 s. */
-const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
 
 export interface StreamDeps {
   http: HttpClient;

@@ -1,4 +1,5 @@
-import { EventStream, type StreamDeps, type StreamFilters } from "./stream.js";
+import type { StreamDeps, StreamFilters } from "./stream.js";
+import { type EventStream, openStream } from "./stream-front.js";
 import { loadSchemas, type Schemas, schemasNow } from "./platform.js";
 import { parseOrThrow } from "./validate.js";
 
@@ -67,7 +68,7 @@ export class StreamsApi {
     };
     const schemas = schemasNow();
     const now = schemas && check(schemas);
-    const stream = new EventStream(
+    const stream = openStream(
       this.#deps,
       now ? now.url : () => loadSchemas().then((s) => check(s).url),
       now ? now.after : after,

@@ -235,6 +235,45 @@ describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a re
     await page.close();
   });
 
+  it("a stream opened while the page cannot download the stream's code tries again, then connects and delivers", async () => {
+    const page = await openPage();
+    let requests = 0;
+    await page.route("**/*-stream-*", (route) =>
+      requests++ === 0 ? route.abort() : route.continue(),
+    );
+    const outcome = await page.evaluate(
+      async ({ key }) => {
+        const g = globalThis as PageGlobals;
+        const chorus = new g.ChorusCore.Chorus({
+          url: g.location.origin,
+          apiKey: key,
+          logger: false,
+        });
+        const stream = chorus.stream.channel("page-stream-retry");
+        const before = { connected: stream.connected, lastEventId: stream.lastEventId ?? null };
+        // A listener added before the stream's code arrived is told when it connects.
+        await new Promise<void>((resolve) => stream.onConnection((up) => up && resolve()));
+        chorus.emit({ type: "custom", channel: "page-stream-retry", payload: { n: 1 } });
+        await chorus.flush();
+        let type = "";
+        for await (const event of stream) {
+          type = event.type;
+          break; // ends the iteration, which closes the stream
+        }
+        const after = { connected: stream.connected, lastEventId: stream.lastEventId };
+        await chorus.close();
+        return { before, type, after };
+      },
+      { key: KEY_A },
+    );
+    expect(requests).toBeGreaterThan(1);
+    expect(outcome.before).toEqual({ connected: false, lastEventId: null });
+    expect(outcome.type).toBe("custom");
+    expect(outcome.after.connected).toBe(false);
+    expect(outcome.after.lastEventId).toBeGreaterThan(0);
+    await page.close();
+  });
+
   it("awaited events.* and intents.* calls fail open when the page cannot download what they load on first call", async () => {
     const page = await openPage();
     let blocked = 0;
