@@ -145,8 +145,10 @@ function createLive(options: WrapAnthropicOptions): Live {
     ids: new TraceIdPool(),
   };
   const close = () => {
-    // Only a client we created is ours to close; close() never rejects, but stay defensive.
-    safely("close", () => resolved.owned?.close().catch(() => {}));
+    // Only a client we created is ours to close, within the exit budget the user chose (its
+    // drainTimeoutMs) rather than close()'s default; close() never rejects, but stay defensive.
+    const owned = resolved.owned;
+    safely("close", () => owned?.close(owned.options.drainTimeoutMs).catch(() => {}));
   };
   return { ctx, safely, close };
 }

@@ -112,4 +112,37 @@ describe("wrap and unwrap", () => {
     expect(wrapAnthropic(odd, { chorus: recordingSink() })).toBe(odd);
     expect(unwrapAnthropic(odd)).toBe(odd);
   });
+
+  it("unwrap closes a client it created within the client's drain timeout, for a hanging hub", async () => {
+    // The hub accepts the batch and never answers: the request ends only when close() aborts it.
+    let aborted!: () => void;
+    const abortedNow = new Promise<void>((resolve) => {
+      aborted = resolve;
+    });
+    const hanging = (_url: string | URL | Request, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        init?.signal?.addEventListener("abort", () => {
+          aborted();
+          reject(init.signal?.reason);
+        });
+      });
+    const client = wrapAnthropic(sdk(), {
+      chorus: {
+        url: "http://127.0.0.1:9",
+        apiKey: "key_acme_0123456789",
+        logger: false,
+        drainOnExit: false,
+        fetch: hanging,
+        timeoutMs: 60_000,
+        drainTimeoutMs: 200,
+        flushIntervalMs: 60_000,
+      },
+    });
+    api.enqueue({ kind: "json", body: message([text("bye")]) });
+    await client.messages.create(ask);
+    unwrapAnthropic(client);
+    // Were close()'s default 5 s waited, this test would outlive its own timeout; the exit
+    // budget the user chose is 200 ms.
+    await abortedNow;
+  }, 3_000);
 });
