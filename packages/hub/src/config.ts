@@ -44,6 +44,19 @@ export interface HubOptions {
    */
   publicUrl?: string;
   /**
+   * An external MQTT broker instead of the embedded one (env `CHORUS_MQTT_URL`):
+   * `mqtt://user:pass@host:1883` (also `mqtts:`, `ws:`, `wss:`), with the credentials of a
+   * Mosquitto 2 dynamic-security admin. The hub publishes stored events there, ingests
+   * `chorus-in/#` through a shared subscription, and provisions realtime credentials in the
+   * broker. No embedded broker or MQTT listener starts.
+   */
+  mqttUrl?: string;
+  /**
+   * Where clients reach the external broker over WebSocket (env `CHORUS_MQTT_WS_URL`), handed
+   * out as `wsUrl` with realtime credentials. Without it, credentials carry the broker's URL only.
+   */
+  mqttWsUrl?: string;
+  /**
    * Requests each API key may make per window, answered beyond with 429 and `Retry-After`.
    * `"600/s"`, `"60000/m"`, an object, or `false`. Env `CHORUS_RATE_LIMIT` (`off` disables).
    * Default {@link DEFAULT_RATE_LIMIT}.
@@ -101,6 +114,9 @@ export interface ResolvedHubConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   publicHost: string | undefined;
   publicUrl: URL | undefined;
+  /** The external broker (see {@link HubOptions.mqttUrl}); undefined embeds aedes. */
+  mqttUrl: URL | undefined;
+  mqttWsUrl: URL | undefined;
   rateLimit: RateLimit | undefined;
   authFailureLimit: RateLimit | undefined;
   /** Trusted proxies (see {@link HubOptions.trustProxy}); empty trusts none. */
@@ -281,6 +297,16 @@ export function resolveHubConfig(
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
     publicUrl: parsePublicUrl(options.publicUrl ?? (env.CHORUS_PUBLIC_URL || undefined)),
+    mqttUrl: parseBrokerUrl(
+      "CHORUS_MQTT_URL",
+      options.mqttUrl ?? (env.CHORUS_MQTT_URL || undefined),
+      ["mqtt:", "mqtts:", "ws:", "wss:"],
+    ),
+    mqttWsUrl: parseBrokerUrl(
+      "CHORUS_MQTT_WS_URL",
+      options.mqttWsUrl ?? (env.CHORUS_MQTT_WS_URL || undefined),
+      ["ws:", "wss:"],
+    ),
     delivery: resolveDeliveryLimits(options.delivery, env),
     consoleDir: options.consoleDir ?? (env.CHORUS_CONSOLE_DIR || undefined),
     corsOrigins: parseCorsOrigins(options.corsOrigins ?? env.CHORUS_CORS_ORIGINS ?? ""),
@@ -294,6 +320,21 @@ export function resolveHubConfig(
     ),
     trustProxy: parseTrustProxy(options.trustProxy ?? env.CHORUS_TRUST_PROXY ?? ""),
   };
+}
+
+function parseBrokerUrl(name: string, raw: string | undefined, schemes: string[]): URL | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(
+      `${name} must be a URL (${schemes.map((s) => `${s}//`).join(", ")}), got "${raw}"`,
+    );
+  }
+  if (!schemes.includes(url.protocol))
+    throw new Error(`${name} must use ${schemes.join(" or ")}, got "${url.protocol}"`);
+  return url;
 }
 
 /** Names fastify's trustProxy (proxy-addr) accepts for well-known ranges. */
@@ -321,4 +362,12 @@ export function parseTrustProxy(value: string | string[]): string[] {
     }
   }
   return entries;
+}
+
+/** A broker's URL as clients are given it: without the hub's own credentials. */
+export function brokerUrl(url: URL): string {
+  const bare = new URL(url.href);
+  bare.username = "";
+  bare.password = "";
+  return bare.href.replace(/\/$/, "");
 }

@@ -5,6 +5,7 @@ import type { HubLogger, ResolvedHubConfig } from "./config.js";
 import type { CommitSignal } from "./delivery/commit-signal.js";
 import type { DeliveryEngine } from "./delivery/engine.js";
 import type { HubMetrics } from "./metrics.js";
+import type { DynsecProvisioner } from "./mqtt/dynsec.js";
 import type { Presence } from "./presence.js";
 import type { Store } from "./store/types.js";
 
@@ -27,6 +28,8 @@ export interface HubContext {
   logger: HubLogger;
   /** Where the HTTP and MQTT listeners ended up (filled in as they start). */
   addresses: { httpPort: number; mqttPort: number | undefined; host: string };
+  /** With an external broker: where realtime credentials are provisioned (set as it connects). */
+  mqttProvisioner?: DynsecProvisioner;
   /** Set once shutdown begins: SSE streams end, new requests get 503. */
   closing: AbortSignal;
 }

@@ -5,6 +5,7 @@ import { Authenticator } from "./auth.js";
 import { AuthFailureThrottle } from "./auth-throttle.js";
 import { compileTrustProxy } from "./client-address.js";
 import {
+  brokerUrl,
   DEV_ORG,
   type HubLogger,
   type HubOptions,
@@ -20,6 +21,7 @@ import { Presence } from "./presence.js";
 import { createLogger, redactingLogger, silentLogger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
+import { connectExternalBroker } from "./mqtt/external.js";
 import { buildHttpServer } from "./http/server.js";
 import { isPostgresUrl, PgStore } from "./store/pg.js";
 import { SqliteStore } from "./store/sqlite.js";
@@ -140,7 +142,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     ctx.addresses.httpPort = typeof address === "object" && address ? address.port : config.port;
-    broker = await startBroker(ctx, app.server);
+    if (config.mqttUrl) {
+      const external = await connectExternalBroker(ctx, config.mqttUrl);
+      broker = external;
+      ctx.mqttProvisioner = external.provisioner;
+    } else {
+      broker = await startBroker(ctx, app.server);
+    }
     ctx.addresses.mqttPort = broker.port;
   } catch (error) {
     closing.abort();
@@ -176,8 +184,14 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     host: config.host,
     httpPort: ctx.addresses.httpPort,
     mqttPort: broker.port,
-    mqttUrl: broker.port === undefined ? undefined : `mqtt://${urlHost}:${broker.port}`,
-    wsUrl: `ws://${urlHost}:${ctx.addresses.httpPort}/mqtt`,
+    mqttUrl: config.mqttUrl
+      ? brokerUrl(config.mqttUrl)
+      : broker.port === undefined
+        ? undefined
+        : `mqtt://${urlHost}:${broker.port}`,
+    wsUrl: config.mqttUrl
+      ? brokerUrl(config.mqttWsUrl ?? config.mqttUrl)
+      : `ws://${urlHost}:${ctx.addresses.httpPort}/mqtt`,
     devKey: config.devKey,
     config,
     store,

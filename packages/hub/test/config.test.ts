@@ -68,4 +68,22 @@ describe("hub configuration", () => {
     expect(parseDuration("1.5h")).toBe(5_400_000);
     expect(parseDuration(250)).toBe(250);
   });
+  it("takes an external broker URL with an MQTT or WebSocket scheme only", () => {
+    const config = resolveHubConfig(
+      { db: ":memory:" },
+      { CHORUS_MQTT_URL: "mqtt://admin:secret@broker:1883", CHORUS_MQTT_WS_URL: "wss://b/mqtt" },
+    );
+    expect(config.mqttUrl?.hostname).toBe("broker");
+    expect(config.mqttWsUrl?.protocol).toBe("wss:");
+    expect(resolveHubConfig({ db: ":memory:" }, {}).mqttUrl).toBeUndefined();
+    expect(() => resolveHubConfig({ db: ":memory:", mqttUrl: "http://broker" })).toThrow(
+      /CHORUS_MQTT_URL must use mqtt:/,
+    );
+    expect(() => resolveHubConfig({ db: ":memory:", mqttUrl: "broker:1883" })).toThrow(
+      /CHORUS_MQTT_URL/,
+    );
+    expect(() => resolveHubConfig({ db: ":memory:", mqttWsUrl: "mqtt://b" })).toThrow(
+      /CHORUS_MQTT_WS_URL must use ws:/,
+    );
+  });
 });

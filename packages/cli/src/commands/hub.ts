@@ -20,7 +20,9 @@ Options (each also an environment variable):
   --host <addr>       interface to bind                    CHORUS_HOST       (127.0.0.1)
   --mqtt-port <n>     MQTT TCP port, 0 for a free one,     CHORUS_MQTT_PORT  (1883)
                       "off" to disable TCP (WebSocket /mqtt stays)
-  --db <path>         SQLite file, or :memory:             CHORUS_DB         (.chorus/hub.db)
+  --db <path>         SQLite file, :memory:, or postgres://…  CHORUS_DB      (.chorus/hub.db)
+  --mqtt-url <url>    an external broker instead of the embedded one: mqtt://admin:pass@host
+                      (a Mosquitto 2 dynamic-security admin) CHORUS_MQTT_URL (embedded)
   --retention <dur>   keep events this long: 7d, 12h, 30m  CHORUS_RETENTION  (forever)
                       (a unit is required: ${DURATION_UNITS})
   --api-keys <spec>   org:key,org2:key2 (org:key:read+subscribe narrows scopes)
@@ -52,6 +54,7 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
         port: { type: "string" },
         host: { type: "string" },
         "mqtt-port": { type: "string" },
+        "mqtt-url": { type: "string" },
         db: { type: "string" },
         retention: { type: "string" },
         "api-keys": { type: "string" },
@@ -96,6 +99,12 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
     } catch (error) {
       throw new UsageError(`--rate-limit: ${(error as Error).message}`);
     }
+  }
+  const mqttUrl = str("mqtt-url");
+  if (mqttUrl !== undefined) {
+    if (!/^(mqtts?|wss?):\/\//.test(mqttUrl))
+      throw new UsageError("--mqtt-url must be an mqtt://, mqtts://, ws:// or wss:// URL");
+    options.mqttUrl = mqttUrl;
   }
   const trustProxy = str("trust-proxy");
   if (trustProxy !== undefined) {
@@ -142,7 +151,9 @@ export async function hubCommand(argv: string[], io: Io, signal?: AbortSignal): 
   // The base URL, as CHORUS_URL and --url take it (routes live under /v1).
   io.out(`  HTTP API   ${hub.url}`);
   io.out(`  SSE        ${hub.url}/v1/channels/<channel>/stream`);
-  io.out(`  MQTT       ${hub.mqttUrl ?? "(TCP listener off)"}`);
+  io.out(
+    `  MQTT       ${hub.mqttUrl ?? "(TCP listener off)"}${hub.config.mqttUrl ? " (external broker)" : ""}`,
+  );
   io.out(`  MQTT/WS    ${hub.wsUrl}`);
   io.out(`  database   ${hub.config.db}`);
   if (hub.devKey) {

@@ -9,6 +9,8 @@ import {
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { hasScope, type Principal } from "../../auth.js";
 import type { HubContext } from "../../context.js";
+import { brokerUrl } from "../../config.js";
+import type { DynsecProvisioner } from "../../mqtt/dynsec.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
 import { parseWith } from "../validate.js";
@@ -28,6 +30,9 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
     );
     const clientId = input.clientId ?? `chorus-${randomBytes(8).toString("hex")}`;
     const narrowed = narrowScopes(principal, input.scopes);
+    if (ctx.mqttProvisioner && ctx.config.mqttUrl) {
+      return provisioned(ctx, ctx.mqttProvisioner, ctx.config.mqttUrl, narrowed, clientId, ttlMs);
+    }
     const { token, expiresAt } = ctx.auth.issueToken(narrowed, clientId, ttlMs);
     // Bound to every interface, the hub cannot know which of its addresses the client can
     // reach: the Host it was called on is the best answer (CHORUS_PUBLIC_HOST overrides).
@@ -50,6 +55,45 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
       credentials.url = `mqtt://${host}:${ctx.addresses.mqttPort}`;
     return credentials;
   });
+}
+
+/**
+ * With an external broker, the credentials are a client of that broker, provisioned in it and
+ * enforced by it (see {@link DynsecProvisioner}); the hub is not on the connection at all.
+ */
+async function provisioned(
+  ctx: HubContext,
+  provisioner: DynsecProvisioner,
+  mqttUrl: URL,
+  principal: Principal,
+  clientId: string,
+  ttlMs: number,
+): Promise<RealtimeCredentials> {
+  let issued: Awaited<ReturnType<DynsecProvisioner["issue"]>>;
+  try {
+    issued = await provisioner.issue(
+      principal.org,
+      { subscribe: hasScope(principal, "subscribe"), publish: hasScope(principal, "publish") },
+      clientId,
+      ttlMs,
+    );
+  } catch (error) {
+    ctx.logger.warn("realtime credentials: the external broker did not provision them", {
+      error: String(error),
+    });
+    throw new HttpError("unavailable", "the MQTT broker is unavailable; retry shortly", {
+      retryAfterMs: 5_000,
+    });
+  }
+  return {
+    url: brokerUrl(mqttUrl),
+    wsUrl: brokerUrl(ctx.config.mqttWsUrl ?? mqttUrl),
+    username: issued.username,
+    password: issued.password,
+    clientId: issued.clientId,
+    topicPrefix: `${TOPIC_ROOT}/${encodeTopicLevel(principal.org)}/`,
+    expiresAt: issued.expiresAt.toISOString(),
+  };
 }
 
 /** Every scope asked for must be one the caller holds; absent, the caller's own. */

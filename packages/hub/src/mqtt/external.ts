@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import { INGEST_TOPIC_ROOT, topicOrg } from "@chorus/protocol";
+import mqtt, { type MqttClient } from "mqtt";
+import type { HubContext } from "../context.js";
+import type { BrokerHandle } from "./broker.js";
+import { DynsecProvisioner } from "./dynsec.js";
+import { ingestPublish, recordDrop } from "./ingest.js";
+
+/**
+ * The shared-subscription group of every hub: the broker hands each client publish on
+ * `chorus-in/#` to one member, so it is stored once however many hubs run.
+ */
+export const INGEST_GROUP = "chorus-hubs";
+const INGEST_FILTER = `$share/${INGEST_GROUP}/${INGEST_TOPIC_ROOT}/#`;
+/** A broker that does not answer CONNECT by then is not there: the hub does not start. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface ExternalBroker extends BrokerHandle {
+  provisioner: DynsecProvisioner;
+}
+
+/**
+ * Use an external broker (`CHORUS_MQTT_URL`) instead of the embedded one, as one of any number
+ * of hubs:
+ *
+ * - every stored event this hub's tail reads is published on its canonical topic (QoS 0: the
+ *   store is the record; a client that missed messages reads them by seq), and while the broker
+ *   is away nothing queues for it;
+ * - client publishes on `chorus-in/{org}/...` arrive through a shared subscription, so each is
+ *   ingested by one hub, with the same validation as HTTP. The broker has already held the
+ *   publisher to its org (the credentials' role), so the topic's org is the publisher's;
+ * - realtime credentials are provisioned in the broker (Mosquitto 2's dynamic security), which
+ *   enforces them.
+ */
+export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<ExternalBroker> {
+  const { logger } = ctx;
+  const username = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  const bare = new URL(url.href);
+  bare.username = "";
+  bare.password = "";
+  const client: MqttClient = await mqtt
+    .connectAsync(bare.href, {
+      username,
+      password,
+      clientId: `chorus-hub-${randomBytes(6).toString("hex")}`,
+      clean: true,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      reconnectPeriod: 1_000,
+      // QoS 0 publishes are not queued while the broker is away: the store is the record.
+      queueQoSZero: false,
+    })
+    .catch((error: Error) => {
+      throw new Error(
+        `cannot reach the MQTT broker at ${bare.href} (CHORUS_MQTT_URL): ${error.message}`,
+      );
+    });
+  client.on("error", (error) =>
+    logger.warn("mqtt broker connection error", { error: error.message }),
+  );
+  client.on("offline", () =>
+    logger.warn("mqtt broker unreachable, reconnecting", { url: bare.href }),
+  );
+  client.on("message", (topic, payload) => {
+    const org = topicOrg(topic);
+    if (org?.root !== INGEST_TOPIC_ROOT) return;
+    const log = { topic };
+    ingestPublish(ctx, org.org, topic, payload).then(
+      (outcome) => {
+        if (!outcome.ok) recordDrop(ctx, outcome.reason, log);
+      },
+      (error: unknown) =>
+        logger.error("mqtt ingest failed unexpectedly", { ...log, error: String(error) }),
+    );
+  });
+
+  let provisioner: DynsecProvisioner;
+  try {
+    provisioner = await DynsecProvisioner.start(client, username);
+    await client.subscribeAsync(INGEST_FILTER, { qos: 1 });
+  } catch (error) {
+    await client.endAsync(true).catch(() => {});
+    throw new Error(
+      `the MQTT broker at ${bare.href} refused what the hub needs (a Mosquitto 2 dynamic-security admin in CHORUS_MQTT_URL): ${String(error)}`,
+    );
+  }
+
+  const stopPublishing = ctx.delivery.tail.addSink({
+    offer(frame) {
+      if (client.connected) client.publish(frame.topic, frame.payload, { qos: 0 });
+    },
+  });
+  logger.info("using external mqtt broker", { url: bare.href });
+
+  let closed: Promise<void> | undefined;
+  return {
+    port: undefined,
+    provisioner,
+    close() {
+      closed ??= (async () => {
+        stopPublishing();
+        provisioner.close();
+        await client.endAsync();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type { RealtimeCredentials } from "@chorus/protocol";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import type { Hub } from "../src/index.js";
+import { type DynsecMosquitto, haveMosquitto, startDynsecMosquitto } from "./external-broker.js";
+import { api, KEY_A, KEY_A_READONLY, KEY_B, startTestHub } from "./helpers.js";
+import { closed, collect, connectMqtt } from "./mqtt-helpers.js";
+
+// Hubs on an external Mosquitto 2 (CHORUS_MQTT_URL) with its dynamic-security plugin: the
+// broker, not the hub, holds and enforces the realtime credentials.
+
+let broker: DynsecMosquitto;
+const hubs: Hub[] = [];
+beforeAll(async () => {
+  if (haveMosquitto) broker = await startDynsecMosquitto();
+}, 30_000);
+// Every hub on the broker is in the ingest group: one left running would take a share of the
+// next test's publishes into its own database.
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+async function hubOnBroker(): Promise<Hub> {
+  const hub = await startTestHub({ mqttUrl: broker.adminUrl, mqttPort: false });
+  hubs.push(hub);
+  return hub;
+}
+
+async function credentials(hub: Hub, body: object = {}, key = KEY_A): Promise<RealtimeCredentials> {
+  const res = await api(hub, "/v1/realtime/credentials", { key, body });
+  expect(res.status).toBe(200);
+  return res.body as RealtimeCredentials;
+}
+
+function connectWith(c: RealtimeCredentials, clientId = c.clientId) {
+  return connectMqtt(c.url as string, c.password, { username: c.username, clientId });
+}
+
+async function stored(hub: Hub, channel: string): Promise<{ id: string; payload: any }[]> {
+  const res = await api(hub, `/v1/events?channel=${channel}&limit=1000`);
+  expect(res.status).toBe(200);
+  return res.body.data;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic security)", () => {
+  test("realtime credentials are a broker client held to its org; stored events arrive on their canonical topic", async () => {
+    const hub = await hubOnBroker();
+    expect(hub.mqttUrl).toBe(`mqtt://127.0.0.1:${broker.port}`);
+    const c = await credentials(hub);
+    expect(c.url).toBe(`mqtt://127.0.0.1:${broker.port}`);
+    expect(c.username).toMatch(/^chorus-rt-/);
+    expect(c.password).not.toBe(KEY_A);
+    const client = await connectWith(c);
+    const inbox = collect(client);
+    await client.subscribeAsync(`${c.topicPrefix}#`);
+    // Another org's topics are refused by the broker itself.
+    await expect(client.subscribeAsync("chorus/globex/#")).rejects.toThrow();
+
+    const res = await api(hub, "/v1/events", {
+      body: { channel: "ext", type: "note", payload: { n: 1 } },
+    });
+    expect(res.status).toBe(202);
+    const [got] = await inbox.next(1);
+    expect(got?.topic).toBe("chorus/acme/default/ext/_/note/_");
+    expect(got?.body.payload).toEqual({ n: 1 });
+    expect(got?.body.id).toBe(res.body.ids[0]);
+
+    // A publish into the org's ingest topic is stored by the hub and republished canonically.
+    await client.publishAsync(
+      "chorus-in/acme",
+      JSON.stringify({ channel: "ext-in", type: "note", payload: { via: "mqtt" } }),
+      { qos: 1 },
+    );
+    await until(async () => (await stored(hub, "ext-in")).length === 1);
+    const [republished] = await inbox.next(2).then((m) => m.slice(1));
+    expect(republished?.body.payload).toEqual({ via: "mqtt" });
+    // Into another org's ingest topic: the broker drops it, nothing is stored there.
+    await client.publishAsync(
+      "chorus-in/globex",
+      JSON.stringify({ channel: "ext-in", type: "note", payload: { forged: true } }),
+      { qos: 1 },
+    );
+    // The same credentials with another client id are refused.
+    await expect(connectWith(c, "someone-else")).rejects.toThrow(/Not authorized/);
+    await client.endAsync();
+    const globex = await api(hub, "/v1/events?channel=ext-in", { key: KEY_B });
+    expect(globex.body.data).toEqual([]);
+  }, 30_000);
+
+  test("subscribe-only credentials cannot publish into the ingest topics", async () => {
+    const hub = await hubOnBroker();
+    const c = await credentials(hub, { scopes: ["subscribe"] });
+    const client = await connectWith(c);
+    await client.subscribeAsync(`${c.topicPrefix}#`);
+    await client
+      .publishAsync(
+        "chorus-in/acme",
+        JSON.stringify({ channel: "ext-ro", type: "note", payload: {} }),
+        { qos: 1 },
+      )
+      .catch(() => {});
+    // A read-only key's credentials are subscribe-only too.
+    const ro = await credentials(hub, {}, KEY_A_READONLY);
+    const roClient = await connectWith(ro);
+    await roClient
+      .publishAsync(
+        "chorus-in/acme",
+        JSON.stringify({ channel: "ext-ro", type: "note", payload: {} }),
+        { qos: 1 },
+      )
+      .catch(() => {});
+    // Something that is stored, to know the hub has read everything before it.
+    const probe = await connectWith(await credentials(hub));
+    await probe.publishAsync(
+      "chorus-in/acme",
+      JSON.stringify({ channel: "ext-ro", type: "probe", payload: {} }),
+      { qos: 1 },
+    );
+    await until(async () => (await stored(hub, "ext-ro")).length >= 1);
+    expect((await stored(hub, "ext-ro")).map((e: any) => e.type)).toEqual(["probe"]);
+    await Promise.all([client.endAsync(), roClient.endAsync(), probe.endAsync()]);
+  }, 30_000);
+
+  test("two hubs share the ingest: each client publish is stored by exactly one of them", async () => {
+    const [a, b] = [await hubOnBroker(), await hubOnBroker()];
+    const client = await connectWith(await credentials(a));
+    const total = 40;
+    for (let i = 0; i < total; i++) {
+      await client.publishAsync(
+        "chorus-in/acme",
+        JSON.stringify({ id: `shared-${i}`, channel: "ext-shared", type: "n", payload: { i } }),
+        { qos: 1 },
+      );
+    }
+    const ids = async () => [
+      ...(await stored(a as Hub, "ext-shared")),
+      ...(await stored(b as Hub, "ext-shared")),
+    ];
+    // Each hub has its own database here, so the two lists are the two shares: together every
+    // publish once, and none in both.
+    await until(async () => new Set((await ids()).map((e) => e.id)).size === total, 15_000);
+    const all = await ids();
+    expect(all).toHaveLength(total);
+    expect(new Set(all.map((e) => e.id)).size).toBe(total);
+    await client.endAsync();
+  }, 30_000);
+
+  test("credentials end at their expiry: the broker deletes them and disconnects their holder", async () => {
+    const hub = await hubOnBroker();
+    const c = await credentials(hub, { ttlSeconds: 10 });
+    const client = await connectWith(c);
+    await closed(client);
+    await expect(connectWith(c)).rejects.toThrow(/Not authorized/);
+  }, 30_000);
+});
