@@ -82,7 +82,7 @@ export async function isolationBench(config: BenchConfig, rx: Receivers): Promis
   return [
     {
       target: "a stuck MQTT subscriber raises another org's p99 by ≤ 100 ms",
-      figure: `+${spread(rises, 1)} ms${lost === 0 ? "" : ` (${lost} events missing)`}`,
+      figure: `${median(rises) >= 0 ? "+" : ""}${spread(rises, 1)} ms${lost === 0 ? "" : ` (${lost} events missing)`}`,
       met: lost === 0 && median(rises) <= 100,
     },
   ];
