@@ -48,6 +48,8 @@ describe("examples/research-team", () => {
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(code, out).toBe(0);
     expect(out).toContain("summary");
+    // It ends with the console's link to the demo's channel, which a person clicks.
+    expect(out).toMatch(/watch it in the console: http:\/\/\S+\/#key=\S+&channel=demo-ci\b/);
 
     const intents = (await get("/v1/intents")).data;
     expect(intents).toHaveLength(1);

@@ -114,6 +114,8 @@ describe("chorus hub", () => {
     const key = /(dev_[A-Za-z0-9_-]+)/.exec(stdout)?.[1];
     const url = /HTTP API\s+(http:\/\/\S+)/.exec(stdout)?.[1];
     expect(key).toBeDefined();
+    // The console's link carries the key in the fragment, which never reaches the server.
+    expect(stdout).toContain(`Open the console: ${url}/#key=${key}`);
     const res = await fetch(`${url}/v1/events`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },

@@ -120,4 +120,19 @@ describe.runIf(chromiumRuns)("the trace view of the demo's run", () => {
     await expect.poll(() => page.getByTestId("span-detail").textContent()).toContain("tokens");
     await screenshot(page, "trace-demo");
   });
+
+  it("shows the demo's run in the timeline, as the root README's picture does", async () => {
+    const events = await storedEvents(hub, `channel=${CHANNEL}`);
+    const page = await openConsole(browser, hub.url, { channel: CHANNEL });
+    const tool = events.find((e) => e.type === "tool.start");
+    if (!tool) throw new Error("the demo emitted no tool.start");
+    const row = page.locator(".row.event").filter({ hasText: "tool.start" }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    await expect
+      .poll(() => page.getByTestId("event-detail").textContent())
+      .toContain(String(tool.payload?.name));
+    // docs/console.png is this picture: `cp packages/console/test-output/demo-timeline.png docs/console.png`
+    await screenshot(page, "demo-timeline");
+  });
 });
