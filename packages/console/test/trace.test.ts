@@ -6,7 +6,7 @@ import type { ChorusEvent } from "@chorus/protocol";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumRuns, launchChromium, screenshot } from "./browser.js";
-import { KEY, openConsole, startHub } from "./helpers.js";
+import { client, KEY, openConsole, startHub } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const DEMO = join(ROOT, "examples", "research-team");
@@ -119,6 +119,30 @@ describe.runIf(chromiumRuns)("the trace view of the demo's run", () => {
     await rows.filter({ hasText: "llm" }).first().click();
     await expect.poll(() => page.getByTestId("span-detail").textContent()).toContain("tokens");
     await screenshot(page, "trace-demo");
+  });
+
+  it("charts the demo's LLM usage, and counts a call made after the page opened", async () => {
+    const calls = (await storedEvents(hub, `channel=${CHANNEL}`)).filter(
+      (e) => e.type === "llm.end",
+    ).length;
+    expect(calls).toBeGreaterThan(0);
+    const page = await openConsole(browser, hub.url, { channel: CHANNEL, view: "usage" });
+    const usage = page.getByTestId("usage");
+    await usage.waitFor({ timeout: 30_000 });
+    const callCount = usage.locator(".stats div", { hasText: "LLM calls" }).locator("strong");
+    await expect.poll(() => callCount.textContent(), { timeout: 30_000 }).toBe(String(calls));
+    expect(await usage.locator("canvas").count()).toBeGreaterThanOrEqual(2); // the two charts
+    const chorus = client(hub.url, CHANNEL);
+    chorus.emit({
+      type: "llm.end",
+      agent: "late-agent",
+      payload: { model: "late-model", usage: { inputTokens: 7, outputTokens: 3 } },
+    });
+    await chorus.flush();
+    await expect.poll(() => callCount.textContent(), { timeout: 30_000 }).toBe(String(calls + 1));
+    await usage.locator("td", { hasText: "late-model" }).first().waitFor();
+    await screenshot(page, "usage-demo");
+    await chorus.close(1000);
   });
 
   it("shows the demo's run in the timeline, as the root README's picture does", async () => {
