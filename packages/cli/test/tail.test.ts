@@ -55,6 +55,11 @@ describe("chorus tail", () => {
   it("prints one readable line per event and stops with exit 0 on Ctrl+C", async () => {
     running = startCli(["tail", "-c", "human"], env);
     await running.waitFor("following channel human", "stderr");
+    // A link a person clicks to watch the same channel in the console, without the key.
+    await running.waitFor("in the browser:", "stderr");
+    const { stderr } = running.output();
+    expect(stderr).toContain(`chorus: in the browser: ${hub.url}/#channel=human`);
+    expect(stderr).not.toContain("key=");
     await post({
       channel: "human",
       type: "llm.end",
