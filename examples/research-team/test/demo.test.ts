@@ -86,3 +86,37 @@ describe("examples/research-team", () => {
     ]);
   }, 120_000);
 });
+
+describe("examples/research-team --keep", () => {
+  it("with its own hub, keeps it running after the run, serving the console the link names, until stopped", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+    for (const name of ["CHORUS_URL", "CHORUS_API_KEY", "CHORUS_CHANNEL", "CHORUS_KEEP"])
+      delete env[name];
+    delete env.OPENAI_API_KEY;
+    delete env.ANTHROPIC_API_KEY;
+    const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts", "--keep"], {
+      cwd: join(import.meta.dirname, ".."),
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      await expect
+        .poll(() => out, { timeout: 120_000, interval: 200 })
+        .toContain("the hub keeps running (--keep)");
+      const link = /watch it in the console: (http:\/\/\S+)/.exec(out)?.[1];
+      expect(link).toMatch(/\/#key=\S+&channel=research-team$/);
+      // The page the link opens, served by the hub the demo keeps running.
+      const page = await fetch(new URL("/", link));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<script");
+      child.kill("SIGTERM"); // as Ctrl+C (tsx, the demo's runner, answers SIGINT itself with 130)
+      expect(await exited, out).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 180_000);
+});
