@@ -15,11 +15,19 @@ export interface AgentLifecycleEvents {
     event: ChorusEvent | undefined;
   };
   /** The stream dropped (hub restart, network). It resumes on its own, from the last seq. */
-  disconnected: { agent: string; lastSeq: number | undefined };
+  disconnected: { agent: string; lastSeq: number | undefined; epoch: string | undefined };
   /** The stream is back; events missed meanwhile are replayed, none twice. */
-  reconnected: { agent: string; lastSeq: number | undefined };
-  /** The runner stopped: `stop()` was called, or the stream was refused for good (`error`). */
-  stopped: { agent: string; lastSeq: number | undefined; error?: unknown };
+  reconnected: { agent: string; lastSeq: number | undefined; epoch: string | undefined };
+  /**
+   * The runner stopped: `stop()` was called, or the stream was refused for good (`error`).
+   * `lastSeq` and `epoch` are where a later runner resumes (`runAgent({ after, epoch })`).
+   */
+  stopped: {
+    agent: string;
+    lastSeq: number | undefined;
+    epoch: string | undefined;
+    error?: unknown;
+  };
 }
 
 export type LifecycleListener<K extends keyof AgentLifecycleEvents> = (

@@ -35,6 +35,13 @@ export interface RunAgentOptions {
    * `onAssignment` once for each intent it already holds.
    */
   after?: number;
+  /**
+   * The hub store's epoch `after` counts in (the previous runner's `epoch`, stored with its
+   * `lastSeq`). When the hub's store is another one (an in-memory hub restarted), the runner
+   * handles the new store's events from its start instead of skipping them up to `after`.
+   * Ignored without `after`.
+   */
+  epoch?: string;
   /** Writes of a returned patch tried before reporting a conflict (default 5). */
   maxPatchAttempts?: number;
   /** Called for every handler error, failed write, unreadable event or stream refusal. Errors it throws are ignored. */
@@ -55,6 +62,7 @@ export interface ResolvedRunOptions {
   logger: Logger;
   onError: RunAgentOptions["onError"];
   after: number | undefined;
+  epoch: string | undefined;
   concurrency: number;
   maxPatchAttempts: number;
   startupTimeoutMs: number;
@@ -74,6 +82,7 @@ export function resolveRunOptions(
     logger: resolveAdapterLogger(options.logger, undefined),
     onError: options.onError,
     after: checkAfter(options.after),
+    epoch: options.after === undefined ? undefined : checkEpoch(options.epoch),
     concurrency: positive(
       options.concurrency ?? agentOptions.concurrency ?? DEFAULT_CONCURRENCY,
       "concurrency",
@@ -94,6 +103,12 @@ function checkAfter(after: number | undefined): number | undefined {
   if (!Number.isInteger(after) || after < 0)
     throw new TypeError("after must be a seq (a non-negative integer)");
   return after;
+}
+
+function checkEpoch(epoch: string | undefined): string | undefined {
+  if (epoch !== undefined && (typeof epoch !== "string" || epoch === ""))
+    throw new TypeError("epoch must be the store epoch of `after` (a runner's `epoch`)");
+  return epoch;
 }
 
 function positive(value: number, name: string): number {

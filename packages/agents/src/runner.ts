@@ -33,8 +33,14 @@ const MAX_STREAM_TYPES = 50;
 /** The handle of a running agent. */
 export interface RunningAgent {
   readonly agent: string;
-  /** Every event of the agent's stream at or below this seq has been handled: resume with `{ after: lastSeq }`. */
+  /** Every event of the agent's stream at or below this seq has been handled: resume with `{ after: lastSeq, epoch }`. */
   readonly lastSeq: number | undefined;
+  /**
+   * The hub store's epoch `lastSeq` counts in. Store it with `lastSeq`: a runner resumed with
+   * both on a hub whose store changed (an in-memory hub restarted) starts from that store's
+   * beginning instead of skipping its events up to `lastSeq`.
+   */
+  readonly epoch: string | undefined;
   /** Close the stream, let the handlers in flight finish (queued events are dropped), resolve. Idempotent. */
   stop(): Promise<void>;
   /** Listen to lifecycle events; returns a function that removes the listener. */
@@ -69,12 +75,29 @@ export async function runAgent(
     get lastSeq() {
       return runner.lastSeq;
     },
+    get epoch() {
+      return runner.epoch;
+    },
     stop: () => runner.stop(),
     on: (event, listener) => runner.on(event, listener),
   };
 }
 
-type Item = { kind: "event"; event: ChorusEvent } | { kind: "catchUp"; intent: Intent };
+/**
+ * What the runner knows within one store epoch. Seqs and cached intents of another store mean
+ * nothing in this one, so a new epoch gets a fresh view; an item keeps the view it was accepted
+ * in, so the events of the old store still in flight finish against theirs.
+ */
+interface EpochView {
+  epoch: string | undefined;
+  /** Resume point within this epoch: `lastSeq`. */
+  watermark: SeqWatermark;
+  tracker: StateTracker;
+}
+
+type Item =
+  | { kind: "event"; event: ChorusEvent; view: EpochView }
+  | { kind: "catchUp"; intent: Intent; view: EpochView };
 
 /**
  * One running agent: reads its stream into per-intent queues, moves its view of each intent
@@ -87,9 +110,8 @@ class AgentRunner {
   readonly #report: Report;
   readonly #abort = new AbortController();
   readonly #lifecycle: Lifecycle;
-  readonly #tracker: StateTracker;
   readonly #queues: IntentQueues<Item>;
-  readonly #watermark: SeqWatermark;
+  #view: EpochView;
   /** Highest seq accepted: a replayed event at or below it is never handled twice. */
   #seen: number | undefined;
   /** Intents whose catch-up `onAssignment` ran; their assignment event, if it also streams in, is not a new one. */
@@ -120,7 +142,6 @@ class AgentRunner {
     this.#options = options;
     this.#report = createReporter(options.logger, options.onError);
     this.#seen = options.after;
-    this.#watermark = new SeqWatermark(options.after);
     this.#lifecycle = new Lifecycle((error, event) =>
       options.logger.warn(`a "${event}" listener threw; ignored`, {
         agent: this.agent,
@@ -132,16 +153,7 @@ class AgentRunner {
         this.#lifecycle.on(event as "started", listener as LifecycleListener<"started">);
       }
     }
-    this.#tracker = new StateTracker({
-      chorus: options.chorus,
-      agent: this.agent,
-      signal: this.#abort.signal,
-      onRetry: (error) =>
-        options.logger.warn("hub unavailable while reading an intent log; retrying", {
-          agent: this.agent,
-          error: messageOf(error),
-        }),
-    });
+    this.#view = this.#newView(options.epoch, options.after);
     this.#queues = new IntentQueues<Item>({
       concurrency: options.concurrency,
       run: (intentId, item) => this.#process(intentId, item),
@@ -149,7 +161,26 @@ class AgentRunner {
   }
 
   get lastSeq(): number | undefined {
-    return this.#watermark.value;
+    return this.#view.watermark.value;
+  }
+
+  get epoch(): string | undefined {
+    return this.#view.epoch;
+  }
+
+  #newView(epoch: string | undefined, after: number | undefined): EpochView {
+    const { chorus, logger } = this.#options;
+    const tracker = new StateTracker({
+      chorus,
+      agent: this.agent,
+      signal: this.#abort.signal,
+      onRetry: (error) =>
+        logger.warn("hub unavailable while reading an intent log; retrying", {
+          agent: this.agent,
+          error: messageOf(error),
+        }),
+    });
+    return { epoch, watermark: new SeqWatermark(after), tracker };
   }
 
   on<K extends keyof AgentLifecycleEvents>(event: K, listener: LifecycleListener<K>): () => void {
@@ -162,9 +193,9 @@ class AgentRunner {
    * back until the catch-up assignments are queued, so those run first for their intents.
    */
   async start(): Promise<void> {
-    const { after, startupTimeoutMs } = this.#options;
+    const { after, epoch, startupTimeoutMs } = this.#options;
     const stream = this.#options.chorus.stream.agent(this.agent, {
-      ...(after === undefined ? {} : { after }),
+      ...(after === undefined ? {} : { after, epoch }),
       ...streamTypes(this.#definition),
     });
     this.#stream = stream;
@@ -203,6 +234,7 @@ class AgentRunner {
       for await (const event of stream) {
         await gate;
         if (this.#stopped) return;
+        this.#followEpoch(stream.yieldedEpoch);
         this.#accept(event);
         await this.#queues.waitBelow(MAX_QUEUED_EVENTS);
       }
@@ -223,17 +255,40 @@ class AgentRunner {
     }
   }
 
+  /**
+   * The stream's events now come from `epoch`. When that is another store than the one the
+   * runner's seqs and intents came from (the core stream has restarted from its beginning),
+   * start a fresh view: the old marks would drop the new store's events as already seen.
+   */
+  #followEpoch(epoch: string | undefined): void {
+    const view = this.#view;
+    if (epoch === undefined || epoch === view.epoch) return;
+    if (view.epoch === undefined) {
+      view.epoch = epoch; // learnt from the first connection: the store `after` was read in
+      return;
+    }
+    this.#options.logger.warn("the hub's store changed (new epoch); handling it from its start", {
+      agent: this.agent,
+      lastSeq: view.watermark.value,
+    });
+    this.#seen = undefined;
+    this.#caughtUp.clear();
+    this.#view = this.#newView(epoch, 0);
+  }
+
   #accept(event: ChorusEvent): void {
     if (typeof event.seq !== "number" || typeof event.intentId !== "string") return;
     if (this.#seen !== undefined && event.seq <= this.#seen) return;
     this.#seen = event.seq;
-    this.#watermark.accept(event.seq);
-    this.#queues.push(event.intentId, { kind: "event", event });
+    const view = this.#view;
+    view.watermark.accept(event.seq);
+    this.#queues.push(event.intentId, { kind: "event", event, view });
   }
 
   async #process(intentId: string, item: Item): Promise<void> {
+    const { tracker, watermark } = item.view;
     if (item.kind === "catchUp") {
-      this.#tracker.seed(item.intent);
+      tracker.seed(item.intent);
       await this.#dispatch({
         intent: item.intent,
         before: undefined,
@@ -245,12 +300,12 @@ class AgentRunner {
     const { event } = item;
     let applied: Awaited<ReturnType<StateTracker["apply"]>>;
     try {
-      applied = await this.#tracker.apply(event);
+      applied = await tracker.apply(event);
     } catch (error) {
       // Stopping mid-read: the event stays above `lastSeq`, so a resumed runner handles it.
       if (this.#abort.signal.aborted) return;
       this.#report(error, { agent: this.agent, phase: "event", intentId, event });
-      this.#watermark.done(event.seq);
+      watermark.done(event.seq);
       return;
     }
     if (!applied.exact && !this.#inexactWarned) {
@@ -269,7 +324,7 @@ class AgentRunner {
       if (event.type === IntentEventTypes.Unassigned && mine) this.#caughtUp.delete(intentId);
       await this.#dispatch({ intent: applied.after, before: applied.before, event, assignment });
     }
-    this.#watermark.done(event.seq);
+    watermark.done(event.seq);
   }
 
   async #dispatch(occurrence: Occurrence): Promise<void> {
@@ -362,7 +417,7 @@ class AgentRunner {
     }
     for (const intent of intents) {
       this.#caughtUp.add(intent.id);
-      this.#queues.push(intent.id, { kind: "catchUp", intent });
+      this.#queues.push(intent.id, { kind: "catchUp", intent, view: this.#view });
     }
     return intents.length;
   }
@@ -377,6 +432,7 @@ class AgentRunner {
     this.#lifecycle.emit(connected ? "reconnected" : "disconnected", {
       agent: this.agent,
       lastSeq: this.lastSeq,
+      epoch: this.epoch,
     });
   }
 
@@ -392,6 +448,7 @@ class AgentRunner {
       this.#lifecycle.emit("stopped", {
         agent: this.agent,
         lastSeq: this.lastSeq,
+        epoch: this.epoch,
         ...(error === undefined ? {} : { error }),
       });
     }

@@ -1,4 +1,5 @@
 import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
+import { BoundedMap } from "@chorus/core/adapter-kit";
 import { IntentEventTypes } from "@chorus/protocol";
 import { whileUnavailable } from "./hub-calls.js";
 import { agentOf, foldAssigned, foldIntent, versionOf } from "./intent-fold.js";
@@ -47,7 +48,7 @@ export interface StateTrackerDeps {
  */
 export class StateTracker {
   readonly #deps: StateTrackerDeps;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new BoundedMap<string, Entry>(MAX_TRACKED_INTENTS, { refreshOnGet: true });
 
   constructor(deps: StateTrackerDeps) {
     this.#deps = deps;
@@ -60,13 +61,17 @@ export class StateTracker {
   /** A snapshot read at start (catch-up): exact at its version, but its place in the log is unknown. */
   seed(intent: Intent): void {
     if (this.#entries.has(intent.id)) return;
-    this.#set(intent.id, { intent: structuredClone(intent), seq: undefined, assigned: true });
+    this.#entries.set(intent.id, {
+      intent: structuredClone(intent),
+      seq: undefined,
+      assigned: true,
+    });
   }
 
   async apply(event: ChorusEvent): Promise<AppliedEvent> {
     const id = event.intentId as string;
     const { agent, chorus, signal, onRetry } = this.#deps;
-    let entry = this.#get(id);
+    let entry = this.#entries.get(id);
     let exact = true;
     if (event.type === IntentEventTypes.Created) {
       entry = undefined; // nothing comes before a creation
@@ -93,28 +98,9 @@ export class StateTracker {
       // No more events of it will come until a re-assignment, which a version gap will notice.
       this.#entries.delete(id);
     } else {
-      this.#set(id, { intent: after, seq: event.seq, assigned: assignedAfter });
+      this.#entries.set(id, { intent: after, seq: event.seq, assigned: assignedAfter });
     }
     return { before, after, assignedBefore, assignedAfter, exact };
-  }
-
-  #get(id: string): Entry | undefined {
-    const entry = this.#entries.get(id);
-    if (entry) {
-      // Map order is insertion order: re-inserting keeps the least recently used first.
-      this.#entries.delete(id);
-      this.#entries.set(id, entry);
-    }
-    return entry;
-  }
-
-  #set(id: string, entry: Entry): void {
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
-    if (this.#entries.size > MAX_TRACKED_INTENTS) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
   }
 }
 

@@ -69,7 +69,7 @@ describe("runner lifecycle", () => {
     expect((await chorus.intents.get(intent.id))?.state.handled).toBe(1);
     expect(calls).toEqual([1]);
     expect(running.lastSeq).toBeGreaterThan(lastBefore ?? 0);
-    expect(stopped).toEqual([{ agent: "slow", lastSeq: running.lastSeq }]);
+    expect(stopped).toEqual([{ agent: "slow", lastSeq: running.lastSeq, epoch: running.epoch }]);
 
     await chorus.intents.patchState(intent.id, { n: 3 });
     await sleep(100);

@@ -74,9 +74,11 @@ export class EventsApi {
 
   /**
    * One page of stored events, oldest first. Pass `page.next` as `after` for the next page.
+   * `page.epoch` names the hub store the seqs count in: keep it with a cursor you store, and
+   * open a stream from that cursor with `{ after, epoch }`.
    *
    * @example
-   * const { data, next } = await chorus.events.list({ channel: "research", limit: 100 });
+   * const { data, next, epoch } = await chorus.events.list({ channel: "research", limit: 100 });
    */
   async list(query: EventQuery = {}): Promise<Page<ChorusEvent>> {
     const parsed = parseOrThrow((await schemas()).eventQuerySchema, query);

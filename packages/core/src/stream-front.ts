@@ -1,7 +1,7 @@
 import type { ChorusEvent, Intent } from "@chorus/protocol";
 import { RECONNECT_BACKOFF, retryDelay } from "./backoff.js";
 import { loadStreamModule, streamModuleNow, type Timer } from "./platform.js";
-import type { EventStream as Connection, StreamDeps } from "./stream.js";
+import type { EventStream as Connection, EventStreamStart, StreamDeps } from "./stream.js";
 
 /**
  * What `chorus.stream.*` returns: an SSE stream as an async iterable (see `EventStream` in
@@ -12,29 +12,21 @@ export type EventStream = Pick<
   | "lastEventId"
   | "snapshot"
   | "epoch"
+  | "yieldedEpoch"
   | "connected"
   | "onConnection"
   | "close"
   | typeof Symbol.asyncIterator
 >;
 
-type Url = string | (() => Promise<string>);
-
 /**
  * Open a stream. In Node the stream module is loaded with core and this is the stream itself; a
  * page loads it with the SSE client when the first stream opens, so until then the stream is a
  * {@link PendingStream} that becomes it.
  */
-export function openStream(
-  deps: StreamDeps,
-  url: Url,
-  after: number | undefined,
-  onClose: () => void,
-): EventStream {
+export function openStream(deps: StreamDeps, start: EventStreamStart): EventStream {
   const mod = streamModuleNow();
-  return mod
-    ? new mod.EventStream(deps, url, after, onClose)
-    : new PendingStream(deps, url, after, onClose);
+  return mod ? new mod.EventStream(deps, start) : new PendingStream(deps, start);
 }
 
 /**
@@ -44,8 +36,7 @@ export function openStream(
  * connection is.
  */
 class PendingStream implements EventStream {
-  readonly #after: number | undefined;
-  readonly #onClose: () => void;
+  readonly #start: EventStreamStart;
   readonly #listeners = new Map<(connected: boolean) => void, (() => void) | undefined>();
   #stream: Connection | undefined;
   #closed = false;
@@ -53,17 +44,16 @@ class PendingStream implements EventStream {
   #attempt = 0;
   #timer: Timer | undefined;
 
-  constructor(deps: StreamDeps, url: Url, after: number | undefined, onClose: () => void) {
-    this.#after = after;
-    this.#onClose = onClose;
-    this.#load(deps, url);
+  constructor(deps: StreamDeps, start: EventStreamStart) {
+    this.#start = start;
+    this.#load(deps);
   }
 
-  #load(deps: StreamDeps, url: Url): void {
+  #load(deps: StreamDeps): void {
     loadStreamModule().then(
       (mod) => {
         if (this.#closed) return;
-        const stream = new mod.EventStream(deps, url, this.#after, this.#onClose);
+        const stream = new mod.EventStream(deps, this.#start);
         for (const listener of this.#listeners.keys()) {
           this.#listeners.set(listener, stream.onConnection(listener));
         }
@@ -76,7 +66,7 @@ class PendingStream implements EventStream {
           error: error instanceof Error ? error.message : String(error),
         });
         const delay = retryDelay(this.#attempt++, RECONNECT_BACKOFF, undefined);
-        this.#timer = setTimeout(() => this.#load(deps, url), delay);
+        this.#timer = setTimeout(() => this.#load(deps), delay);
       },
     );
   }
@@ -86,7 +76,7 @@ class PendingStream implements EventStream {
   }
 
   get lastEventId(): number | undefined {
-    return this.#stream ? this.#stream.lastEventId : this.#after;
+    return this.#stream ? this.#stream.lastEventId : this.#start.after;
   }
 
   get snapshot(): Intent | undefined {
@@ -95,6 +85,11 @@ class PendingStream implements EventStream {
 
   get epoch(): string | undefined {
     return this.#stream?.epoch;
+  }
+
+  get yieldedEpoch(): string | undefined {
+    if (this.#stream) return this.#stream.yieldedEpoch;
+    return this.#start.after === undefined ? undefined : this.#start.epoch;
   }
 
   get connected(): boolean {
@@ -115,7 +110,7 @@ class PendingStream implements EventStream {
     this.#closed = true;
     clearTimeout(this.#timer);
     if (this.#stream) this.#stream.close();
-    else this.#onClose();
+    else this.#start.onClose?.();
     this.#wake();
   }
 

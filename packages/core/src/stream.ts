@@ -19,6 +19,32 @@ export interface StreamFilters {
   traceId?: string;
   intentId?: string;
   after?: number;
+  /**
+   * The store epoch `after` was read under (`stream.epoch` or an event page's `epoch`, kept
+   * with the seq). A hub whose epoch differs counts seqs in another store (an in-memory hub
+   * restarted, a new database), so the stream starts from its beginning (`after=0`) instead of
+   * skipping every event up to `after`. Without it, a stored cursor is trusted as is. Ignored
+   * without `after`.
+   */
+  epoch?: string;
+}
+
+/** How a stream starts: where its arguments lead, and where it resumes. */
+export interface EventStreamStart {
+  /** The stream's URL, or a promise of it while its arguments wait for the schemas. */
+  url: string | (() => Promise<string>);
+  after: number | undefined;
+  /** The epoch `after` was read under (see {@link StreamFilters.epoch}). */
+  epoch: string | undefined;
+  onClose?: () => void;
+}
+
+/**
+ * Queued between the events of two store epochs, so the iteration knows which store each event
+ * it hands out came from (the connection's epoch runs ahead of the reader by what is buffered).
+ */
+class EpochMark {
+  constructor(readonly epoch: string) {}
 }
 
 /**
@@ -49,11 +75,14 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   readonly #deps: StreamDeps;
   /** A promise while the stream's arguments wait for the schemas (browser entry, see `StreamsApi`). */
   #url: string | (() => Promise<string>);
-  readonly #channel: AsyncChannel<ChorusEvent>;
+  readonly #channel: AsyncChannel<ChorusEvent | EpochMark>;
   #source: EventSource | undefined;
   #lastSeq: number | undefined;
   #snapshot: Intent | undefined;
   #epoch: string | undefined;
+  /** The epoch of the last mark queued, and of the last event the iteration handed out. */
+  #queuedEpoch: string | undefined;
+  #yieldedEpoch: string | undefined;
   #attempt = 0;
   #failure: ChorusError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,17 +93,18 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   readonly #onClose: () => void;
 
-  constructor(
-    deps: StreamDeps,
-    url: string | (() => Promise<string>),
-    after: number | undefined,
-    onClose: () => void = () => {},
-  ) {
+  constructor(deps: StreamDeps, start: EventStreamStart) {
     this.#deps = deps;
-    this.#onClose = onClose;
-    this.#url = url;
-    this.#lastSeq = after;
-    this.#channel = new AsyncChannel<ChorusEvent>({
+    this.#onClose = start.onClose ?? (() => {});
+    this.#url = start.url;
+    this.#lastSeq = start.after;
+    // A cursor's epoch is checked against the first connection's, as a reconnect's is.
+    if (start.after !== undefined) {
+      this.#epoch = start.epoch;
+      this.#queuedEpoch = start.epoch;
+      this.#yieldedEpoch = start.epoch;
+    }
+    this.#channel = new AsyncChannel<ChorusEvent | EpochMark>({
       onDrain: () => this.#maybeResume(),
       onReturn: () => this.close(),
     });
@@ -100,10 +130,21 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
    * comparable only within one epoch: when a reconnect finds a different epoch (the hub's store
    * was replaced, e.g. an in-memory hub restarted and counts from seq 1 again), the stream
    * starts over from the beginning (`after=0`) instead of skipping every event up to its old
-   * cursor. Keep it with `lastEventId` if you store the cursor.
+   * cursor. Keep it with `lastEventId` if you store the cursor, and pass both back as
+   * `{ after, epoch }`.
    */
   get epoch(): string | undefined {
     return this.#epoch;
+  }
+
+  /**
+   * The epoch of the last event the iteration handed out (before any: the epoch the stream
+   * started under). `epoch` and `lastEventId` are the connection's and run ahead of a reader by
+   * what is buffered; a reader that stores the seq of the last event it has handled stores
+   * this epoch with it.
+   */
+  get yieldedEpoch(): string | undefined {
+    return this.#yieldedEpoch;
   }
 
   /** Whether the SSE connection is currently open. */
@@ -154,7 +195,22 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChorusEvent> {
-    return this.#channel;
+    const iterator: AsyncIterableIterator<ChorusEvent> = {
+      next: () => this.#next(),
+      return: () => this.#channel.return().then(() => ({ value: undefined, done: true })),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  async #next(): Promise<IteratorResult<ChorusEvent>> {
+    for (;;) {
+      const result = await this.#channel.next();
+      if (result.done || !(result.value instanceof EpochMark)) {
+        return result as IteratorResult<ChorusEvent>;
+      }
+      this.#yieldedEpoch = result.value.epoch;
+    }
   }
 
   #open(): void {
@@ -293,7 +349,13 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
         this.#open();
         return;
       }
-      if (epoch !== undefined) this.#epoch = epoch;
+      if (epoch !== undefined) {
+        this.#epoch = epoch;
+        if (epoch !== this.#queuedEpoch) {
+          this.#queuedEpoch = epoch;
+          this.#channel.push(new EpochMark(epoch));
+        }
+      }
       // Where the hub started this stream: resume from here even if no event arrives first.
       const after = parseLastEventId((event as MessageEvent).lastEventId);
       if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {

@@ -1,7 +1,7 @@
 import type { StreamDeps, StreamFilters } from "./stream.js";
 import { type EventStream, openStream } from "./stream-front.js";
 import { loadSchemas, type Schemas, schemasNow } from "./platform.js";
-import { parseOrThrow } from "./validate.js";
+import { invalidArgument, parseOrThrow } from "./validate.js";
 
 /** `chorus.stream`: the hub's four SSE endpoints. */
 export class StreamsApi {
@@ -58,7 +58,10 @@ export class StreamsApi {
    * iteration with that `ValidationError`, as a refusal by the hub would.
    */
   #start(path: (s: Schemas) => string, filters: StreamFilters): EventStream {
-    const { after, types, ...rest } = filters;
+    const { after, epoch, types, ...rest } = filters;
+    if (epoch !== undefined && typeof epoch !== "string") {
+      throw invalidArgument("epoch", "must be the store epoch a cursor was read under (a string)");
+    }
     const query: Record<string, string | undefined> = { ...rest };
     if (types !== undefined) query.types = typeof types === "string" ? types : types.join(",");
     const check = (s: Schemas): { url: string; after: number | undefined } => {
@@ -68,12 +71,12 @@ export class StreamsApi {
     };
     const schemas = schemasNow();
     const now = schemas && check(schemas);
-    const stream = openStream(
-      this.#deps,
-      now ? now.url : () => loadSchemas().then((s) => check(s).url),
-      now ? now.after : after,
-      () => this.#open.delete(stream),
-    );
+    const stream = openStream(this.#deps, {
+      url: now ? now.url : () => loadSchemas().then((s) => check(s).url),
+      after: now ? now.after : after,
+      epoch,
+      onClose: () => this.#open.delete(stream),
+    });
     this.#open.add(stream);
     return stream;
   }

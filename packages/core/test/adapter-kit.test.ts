@@ -56,6 +56,26 @@ describe("BoundedMap", () => {
     map.clear();
     expect(map.size).toBe(0);
   });
+
+  it("as a cache (refreshOnGet), a read makes an entry the newest: the least recently used goes", () => {
+    const cache = new BoundedMap<string, number>(2, { refreshOnGet: true });
+    cache.set("a", 1);
+    cache.set("b", 2);
+    expect(cache.get("a")).toBe(1); // "a" is now the most recently used
+    expect(cache.has("b")).toBe(true); // has() is not a use
+    cache.set("c", 3);
+    expect(cache.has("b")).toBe(false);
+    expect(cache.get("a")).toBe(1);
+    expect(cache.get("missing")).toBeUndefined();
+    expect(cache.evicted).toBe(1);
+    // Without the option a read changes nothing: the oldest insertion goes.
+    const map = new BoundedMap<string, number>(2);
+    map.set("a", 1);
+    map.set("b", 2);
+    map.get("a");
+    map.set("c", 3);
+    expect(map.has("a")).toBe(false);
+  });
 });
 
 describe("resolveClient", () => {

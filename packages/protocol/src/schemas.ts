@@ -109,10 +109,17 @@ export interface PublishResult {
   ids: string[];
 }
 
+/** A page of stored events, by seq. */
 export interface Page<T> {
   data: T[];
   /** The `after` cursor for the next page; absent on the last page. */
   next?: number;
+  /**
+   * The hub store's epoch: the seqs of this page (and `next`) count in it, and only in it.
+   * Keep it with a cursor you store and pass it back as a stream's `{ after, epoch }`. Absent
+   * on a client's fail-open empty page, which no hub answered.
+   */
+  epoch?: string;
 }
 
 const limitSchema = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_PAGE_LIMIT));

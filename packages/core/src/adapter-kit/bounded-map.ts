@@ -3,19 +3,28 @@
  * adapter keeps per run, span or pending tool call is removed when its end arrives; the bound is
  * for the ends that never arrive (an aborted stream, a framework bug, a caller that gives up), and
  * those are the oldest entries, so they are evicted first. Setting a key again makes it the newest.
+ * A cache (`{ refreshOnGet: true }`) evicts the least recently used instead: a `get` that finds
+ * an entry makes it the newest too.
  *
  * @example
  * const runs = new BoundedMap<string, Run>(MAX_RUNS_IN_FLIGHT);
  * runs.set(runId, run);
  * const ended = runs.take(runId); // a second end of the same run finds nothing
  */
+export interface BoundedMapOptions {
+  /** A `get` that finds an entry makes it the newest (least recently used evicted first). */
+  refreshOnGet?: boolean;
+}
+
 export class BoundedMap<K, V> {
   readonly #map = new Map<K, V>();
   readonly #limit: number;
+  readonly #refreshOnGet: boolean;
   #evicted = 0;
 
-  constructor(limit: number) {
+  constructor(limit: number, options: BoundedMapOptions = {}) {
     this.#limit = Math.max(1, Math.floor(limit));
+    this.#refreshOnGet = options.refreshOnGet ?? false;
   }
 
   get size(): number {
@@ -28,7 +37,13 @@ export class BoundedMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.#map.get(key);
+    const value = this.#map.get(key);
+    if (this.#refreshOnGet && value !== undefined) {
+      // A Map keeps insertion order: re-inserting moves the entry to the newest end.
+      this.#map.delete(key);
+      this.#map.set(key, value);
+    }
+    return value;
   }
 
   has(key: K): boolean {

@@ -3,7 +3,7 @@
  * The throw guard (one shape, one warning policy), the bounded oldest-first map, the client
  * resolver, the span recorder events leave through, and the silent logger.
  */
-export { BoundedMap } from "./bounded-map.js";
+export { BoundedMap, type BoundedMapOptions } from "./bounded-map.js";
 export {
   type ClientOption,
   isChorusClient,
