@@ -1,5 +1,5 @@
 import { type Chorus, createConsoleLogger, type Logger } from "@chorus/core";
-import { type AdapterOnError, createSafely } from "@chorus/core/adapter-kit";
+import { type AdapterOnError, BoundedMap, createSafely } from "@chorus/core/adapter-kit";
 import type { ChorusEvent } from "@chorus/protocol";
 import type { AttributeValue } from "@opentelemetry/api";
 import {
@@ -102,9 +102,9 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
   const stream = options.chorus.stream.channel(options.channel, {
     ...(options.after !== undefined && { after: options.after }),
   });
-  /** Keyed by `traceId:spanId`; a Map iterates in insertion order, so the first key is the oldest. */
-  const pending = new Map<string, Pending>();
-  const counts = { events: 0, spans: 0, droppedPending: 0 };
+  /** Keyed by `traceId:spanId`; past the bound the oldest start goes (its end never came). */
+  const pending = new BoundedMap<string, Pending>(maxPending);
+  const counts = { events: 0, spans: 0 };
 
   const handle = (event: ChorusEvent) => {
     counts.events++;
@@ -112,13 +112,7 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
     const key = `${event.traceId}:${event.spanId}`;
     const phase = phaseOf(event.type);
     if (phase?.phase === "start") {
-      pending.delete(key); // a repeated start moves to the back
-      pending.set(key, { start: event, between: [] });
-      while (pending.size > maxPending) {
-        const oldest = pending.keys().next().value as string;
-        pending.delete(oldest);
-        counts.droppedPending++;
-      }
+      pending.set(key, { start: event, between: [] }); // a repeated start moves to the back
       return;
     }
     const open = pending.get(key);
@@ -168,7 +162,7 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
     get lastEventId() {
       return stream.lastEventId;
     },
-    stats: () => ({ ...counts, pending: pending.size }),
+    stats: () => ({ ...counts, droppedPending: pending.evicted, pending: pending.size }),
     flush: (timeoutMs = DEFAULT_TIMEOUT_MS) => bounded(processor.forceFlush(), timeoutMs),
     close(timeoutMs = DEFAULT_TIMEOUT_MS) {
       closing ??= (async () => {
