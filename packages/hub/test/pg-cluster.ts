@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { PgStore } from "../src/store/pg.js";
 import { postgresBinDir } from "./pg-bin.js";
+import { freePort } from "./free-port.js";
 
 /**
  * Vitest global setup of the `postgres` project: a throwaway Postgres cluster from Debian's
@@ -30,14 +30,6 @@ function binDir(): string {
     );
   }
   return bin;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
