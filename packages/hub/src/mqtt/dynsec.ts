@@ -96,11 +96,22 @@ export class DynsecProvisioner {
     if (!roles?.some((r) => r.rolename === HUB_ROLE)) {
       // The broker drops this connection as it applies the role (its answer may be lost with
       // it); mqtt.js reconnects and resubscribes.
-      const reconnected = new Promise<void>((resolve) => client.once("connect", () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const reconnected = new Promise<void>((resolve, reject) => {
+        client.once("connect", () => resolve());
+        timer = setTimeout(
+          () => reject(new Error(`no reconnect after adding role ${HUB_ROLE} to ${username}`)),
+          COMMAND_TIMEOUT_MS,
+        );
+      });
       provisioner
         .#command({ command: "addClientRole", username, rolename: HUB_ROLE })
         .catch(() => {});
-      await reconnected;
+      try {
+        await reconnected;
+      } finally {
+        clearTimeout(timer);
+      }
     }
     await provisioner.sweepExpired();
     return provisioner;
