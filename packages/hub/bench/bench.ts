@@ -5,12 +5,13 @@ import { isolationBench } from "./isolation.js";
 import { latencyBench } from "./latency.js";
 import { memoryBench } from "./memory.js";
 import { mqttFanoutBench } from "./mqtt-fanout.js";
+import { postgresBench } from "./postgres.js";
 import { Receivers } from "./receivers-child.js";
 import type { Verdict } from "./stats.js";
 import { table } from "./stats.js";
 
 /*
- * Hub benchmark: `pnpm bench [--quick] [ingest|fanout|mqtt|latency|memory|isolation ...]`.
+ * Hub benchmark: `pnpm bench [--quick] [ingest|fanout|mqtt|latency|memory|isolation|postgres ...]`.
  * The hub runs in its own process, receivers in another, the publisher (and the clock) here;
  * every figure is `median [min–max]` over rounds of one run, ratios against a baseline measured
  * in the same run with rounds interleaved. Nothing forces a GC.
@@ -22,6 +23,7 @@ const SCENARIOS = {
   latency: latencyBench,
   memory: memoryBench,
   isolation: isolationBench,
+  postgres: postgresBench,
 };
 
 async function main(): Promise<void> {

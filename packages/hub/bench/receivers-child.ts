@@ -19,7 +19,19 @@ export class Receivers {
     return this.#child.pid;
   }
 
-  sse(group: string, o: { url: string; key: string; path: string; n: number; sample?: number }) {
+  /** `lastEventId` asks for a replay; `expect` sets the target before the first event arrives. */
+  sse(
+    group: string,
+    o: {
+      url: string;
+      key: string;
+      path: string;
+      n: number;
+      sample?: number;
+      lastEventId?: string;
+      expect?: number;
+    },
+  ) {
     return this.#child.request("sse", { group, ...o, url: `${o.url}${o.path}` });
   }
 

@@ -191,6 +191,7 @@ serve(async (m) => {
   switch (m.op) {
     case "sse": {
       const g = newGroup(m.group as string);
+      if (typeof m.expect === "number") g.target = m.expect;
       const n = m.n as number;
       const sample = (m.sample as number) ?? 0;
       const opens: Promise<void>[] = [];

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { PgStore } from "../src/store/pg.js";
-import { postgresBinDir } from "./pg-bin.js";
 import { freePort } from "./free-port.js";
+import { postgresBinDir } from "./pg-bin.js";
 
 /**
  * Vitest global setup of the `postgres` project: a throwaway Postgres cluster from Debian's
@@ -22,18 +22,27 @@ declare module "vitest" {
   }
 }
 
-function binDir(): string {
+/** A running temporary cluster: its superuser URL (database `postgres`) and how to stop it. */
+export interface PgCluster {
+  adminUrl: string;
+  /** `postgres://postgres@127.0.0.1:<port>/<db>` on this cluster. */
+  urlOf(db: string): string;
+  stop(): void;
+}
+
+/**
+ * Start a temporary cluster in a fresh directory, trust auth on loopback only. `durable: false`
+ * (tests) turns fsync and synchronous commit off; benchmarks keep Postgres' defaults.
+ */
+export async function startPgCluster(
+  options: { durable?: boolean; maxConnections?: number } = {},
+): Promise<PgCluster> {
   const bin = postgresBinDir();
   if (!bin) {
     throw new Error(
       "Postgres tests need Debian's postgresql package (initdb, pg_ctl): apt-get install postgresql",
     );
   }
-  return bin;
-}
-
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), "chorus-pg-"));
   const data = join(dir, "data");
   // initdb refuses to run as root: run the server as Debian's postgres user then.
@@ -46,53 +55,50 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const run = (cmd: string, args: string[]) => {
     const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
-    const result = spawnSync(file, argv, { encoding: "utf8" });
+    return spawnSync(file, argv, { encoding: "utf8" });
+  };
+  const check = (cmd: string, result: ReturnType<typeof spawnSync>) => {
     if (result.status !== 0) {
       throw new Error(`${cmd} failed (${result.status}): ${result.stderr || result.stdout}`);
     }
   };
-  run(join(bin, "initdb"), [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    "--auth=trust",
-    "-E",
-    "UTF8",
-    "--no-sync",
-  ]);
+  const initdb = join(bin, "initdb");
+  check(
+    initdb,
+    run(initdb, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
+  );
   const port = await freePort();
-  const options = [
+  const settings = [
     `-p ${port}`,
     `-k ${dir}`,
     "-c listen_addresses=127.0.0.1",
-    "-c max_connections=600",
-    "-c fsync=off",
-    "-c synchronous_commit=off",
-    "-c full_page_writes=off",
+    `-c max_connections=${options.maxConnections ?? 600}`,
+    ...(options.durable
+      ? []
+      : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
   ].join(" ");
-  run(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"]);
+  const pgCtl = join(bin, "pg_ctl");
+  check(pgCtl, run(pgCtl, ["-D", data, "-o", settings, "-l", join(dir, "log"), "-w", "start"]));
+  const urlOf = (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
+  return {
+    adminUrl: urlOf("postgres"),
+    urlOf,
+    stop() {
+      run(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
-  const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const cluster = await startPgCluster();
   const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: admin });
+  const client = new pg.Client({ connectionString: cluster.adminUrl });
   await client.connect();
   await client.query(`CREATE DATABASE ${TEMPLATE_DB}`);
   await client.end();
-  const template = await PgStore.open(`postgres://postgres@127.0.0.1:${port}/${TEMPLATE_DB}`);
+  const template = await PgStore.open(cluster.urlOf(TEMPLATE_DB));
   await template.close();
-  project.provide("pgAdminUrl", admin);
-
-  return async () => {
-    spawnSync(asRoot ? "runuser" : join(bin, "pg_ctl"), [
-      ...(asRoot ? ["-u", "postgres", "--", join(bin, "pg_ctl")] : []),
-      "-D",
-      data,
-      "-m",
-      "immediate",
-      "-w",
-      "stop",
-    ]);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  project.provide("pgAdminUrl", cluster.adminUrl);
+  return async () => cluster.stop();
 }
