@@ -21,25 +21,23 @@ export default defineConfig([
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: true,
-    // Keep what the other configs write into the same folder.
-    clean: ["!bench*", "!browser*"],
+    // Clean everything but what the other configs write: the bench beside it, the browser build
+    // in its own folder (which cleans itself, so no stale chunk of an older build ships).
+    clean: ["!bench*", "!browser/**"],
     target: "node20",
   },
   {
-    // `exports` condition `browser`: ESM for bundlers; types are index.d.ts (the same API).
-    entry: { browser: "src/index.ts" },
+    // `exports` condition `browser`: ESM for bundlers; types are index.d.ts (the same API). Its
+    // own folder, cleaned on every build: the chunks loaded on first use have hashed names.
+    entry: { index: "src/index.ts" },
+    outDir: "dist/browser",
     format: ["esm"],
     platform: "browser",
     dts: false,
     sourcemap: true,
-    clean: false,
+    clean: true,
     target: "es2022",
     esbuildPlugins: [browserPlatform],
-    // The chunks loaded on first use (schemas, SSE client, realtime) are named so that the Node
-    // config's clean keeps them.
-    esbuildOptions(options) {
-      options.chunkNames = "browser-[name]-[hash]";
-    },
   },
   {
     // `pnpm bench` runs dist/bench.js; it bundles src (dependencies stay external) and is not exported.

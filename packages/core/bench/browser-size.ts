@@ -14,6 +14,8 @@ export interface BundleSize {
 export interface BrowserBundle {
   /** What a page loads for `@chorus/core` up front: the entry chunk and what it imports statically. */
   entry: BundleSize;
+  /** How many files make `entry` (each gzipped on its own, as a page downloads them). */
+  upFrontFiles: number;
   /** Every chunk loaded on first use (realtime, the SSE client, the schemas), together. */
   realtime: BundleSize;
   /** The chunks loaded on first use, each named by the package that makes most of it. */
@@ -110,6 +112,7 @@ export async function bundleForBrowser(
   if (entry === undefined) throw new Error("esbuild produced no entry chunk");
   return {
     entry,
+    upFrontFiles: upFront.size,
     realtime,
     lazy: lazy.sort((a, b) => b.size.min - a.size.min),
     nodeImports,

@@ -33,7 +33,9 @@ for (const chunk of everything.lazy) {
 }
 console.log(line("@chorus/protocol alone, every export", protocol.entry));
 const budget = everything.entry.gz <= BROWSER_BUDGET_GZ_BYTES ? "within" : "OVER";
-console.log(`budget ${kb(BROWSER_BUDGET_GZ_BYTES)} gz without realtime: ${budget}`);
+console.log(
+  `budget ${kb(BROWSER_BUDGET_GZ_BYTES)} gz without realtime: ${budget} (${everything.entry.gz} of ${BROWSER_BUDGET_GZ_BYTES} bytes, ${everything.upFrontFiles} files up front)`,
+);
 console.log("what the entry is made of (minified bytes by package):");
 for (const part of everything.entryByPackage.filter((p) => p.bytes > 0)) {
   console.log(`  ${part.name.padEnd(24)} ${kb(part.bytes).padStart(9)}`);

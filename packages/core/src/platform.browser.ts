@@ -2,12 +2,14 @@ import type { EventSource } from "eventsource";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { FetchFunction } from "./options.js";
 import type * as protocolSchemas from "./protocol-schemas.js";
+import type { RealtimeClient } from "./realtime-client.js";
 import type * as streamModule from "./stream.js";
 
 /*
  * `platform.ts` for browsers (and any runtime without Node built-ins): Web Crypto, TextEncoder,
- * no environment variables, a synchronous trace context, and mqtt.js's browser build loaded only
- * when realtime is first used, so a page that never opens realtime never downloads it.
+ * no environment variables, a synchronous trace context, and what only some pages use (schemas,
+ * streams, realtime; mqtt.js apart) loaded on first use, so a page never downloads what it does
+ * not use before it needs it.
  */
 
 export function fillRandom(bytes: Uint8Array): void {
@@ -116,35 +118,37 @@ function onFirstUse<T>(importIt: () => Promise<T>): { now(): T | undefined; load
   };
 }
 
+/** Everything a page loads on first use, one chunk (see `first-use.ts` for why one). */
+const firstUse = onFirstUse(() => import("./first-use.js"));
+
 export type Schemas = typeof protocolSchemas;
-const schemas = onFirstUse(() => import("./protocol-schemas.js"));
 
 /**
  * The protocol's schemas once loaded. A page loads them (and zod with them, and the events and
- * intents APIs) on first use, in their own chunk: until then `emit()` queues events unchecked
- * and the flusher checks them before their batch is sent (see `Flusher`), so an invalid event
- * is still dropped with a warning and never poisons a batch.
+ * intents APIs) on first use: until then `emit()` queues events unchecked and the flusher checks
+ * them before their batch is sent (see `Flusher`), so an invalid event is still dropped with a
+ * warning and never poisons a batch.
  */
-export const schemasNow: () => Schemas | undefined = schemas.now;
-export const loadSchemas: () => Promise<Schemas> = schemas.load;
-
-const eventSource = onFirstUse(() => import("eventsource").then((mod) => mod.EventSource));
+export const schemasNow: () => Schemas | undefined = firstUse.now;
+export const loadSchemas: () => Promise<Schemas> = firstUse.load;
 
 /**
  * The SSE client (the `eventsource` package: a page's own `EventSource` cannot send the API key
- * or our `Last-Event-ID`), loaded when the first stream opens, in its own chunk.
+ * or our `Last-Event-ID`), loaded with the rest on first use.
  */
-export const eventSourceNow: () => typeof EventSource | undefined = eventSource.now;
-export const loadEventSource: () => Promise<typeof EventSource> = eventSource.load;
+export const eventSourceNow = (): typeof EventSource | undefined => firstUse.now()?.EventSource;
+export const loadEventSource = (): Promise<typeof EventSource> =>
+  firstUse.load().then((mod) => mod.EventSource);
 
 export type StreamModule = typeof streamModule;
-const streams = onFirstUse(() =>
-  Promise.all([import("./stream.js"), loadEventSource()]).then(([mod]) => mod),
-);
 
 /**
- * The SSE stream itself (`EventStream`), loaded with the SSE client when the first stream opens
- * (until then `chorus.stream.*` returns a front, see `stream-front.ts`).
+ * The SSE stream itself (`EventStream`), loaded on first use (until then `chorus.stream.*`
+ * returns a front, see `stream-front.ts`).
  */
-export const streamModuleNow: () => StreamModule | undefined = streams.now;
-export const loadStreamModule: () => Promise<StreamModule> = streams.load;
+export const streamModuleNow: () => StreamModule | undefined = firstUse.now;
+export const loadStreamModule: () => Promise<StreamModule> = firstUse.load;
+
+/** The realtime client (MQTT session and dispatch), loaded on first realtime use. */
+export const loadRealtimeClient = (): Promise<typeof RealtimeClient> =>
+  firstUse.load().then((mod) => mod.RealtimeClient);

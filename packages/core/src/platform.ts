@@ -4,6 +4,7 @@ import { EventSource } from "eventsource";
 import { connect } from "mqtt";
 import { nodeFetch } from "./node-fetch.js";
 import type { FetchFunction } from "./options.js";
+import type { RealtimeClient } from "./realtime-client.js";
 import * as protocolSchemas from "./protocol-schemas.js";
 import * as streamModule from "./stream.js";
 
@@ -132,4 +133,9 @@ export function streamModuleNow(): StreamModule | undefined {
 
 export function loadStreamModule(): Promise<StreamModule> {
   return Promise.resolve(streamModule);
+}
+
+/** The realtime client (MQTT session and dispatch), loaded on first realtime use. */
+export function loadRealtimeClient(): Promise<typeof RealtimeClient> {
+  return import("./realtime-client.js").then((mod) => mod.RealtimeClient);
 }

@@ -2,6 +2,7 @@ import type { ChorusEvent, TopicFields } from "@chorus/protocol";
 import { ConnectionError } from "./errors.js";
 import type { BuildResult, EmitEvent } from "./event-builder.js";
 import type { Diagnostics } from "./logger.js";
+import { loadRealtimeClient } from "./platform.js";
 import type { RealtimeClient } from "./realtime-client.js";
 import type { RealtimeCallback } from "./realtime-dispatch.js";
 import type { RealtimeStatus } from "./realtime-session.js";
@@ -141,8 +142,8 @@ export class Realtime {
 
   #load(): Promise<RealtimeClient> {
     if (this.#client) return Promise.resolve(this.#client);
-    this.#loading ??= import("./realtime-client.js").then(
-      ({ RealtimeClient }) => {
+    this.#loading ??= loadRealtimeClient().then(
+      (RealtimeClient) => {
         this.#client = new RealtimeClient(this.#deps, this.#listeners);
         return this.#client;
       },
