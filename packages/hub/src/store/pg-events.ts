@@ -1,6 +1,6 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
-import { inTransaction, LOCK_PRUNE } from "./pg-migrations.js";
+import { LOCK_PRUNE } from "./pg-migrations.js";
 import {
   EVENT_OVERHEAD_BYTES,
   type EventRow,
@@ -28,90 +28,167 @@ const EVENT_COLUMNS = `seq, id, channel, env, app, type, agent, trace_id, span_i
 
 type SizedRow = EventRow & { bytes: number };
 
+/** One caller's insert: its org and events, stored contiguously in seq. */
+export interface InsertRequest {
+  org: string;
+  events: readonly NewEvent[];
+}
+
+/** What one request of a group stored. */
+export interface InsertOutcome {
+  inserted: ChorusEvent[];
+  duplicates: number;
+}
+
 /**
- * Number and insert `events` for `org` in the caller's transaction: lock the counter row (see
- * `pg-migrations.ts` for why), skip ids the org already has (also within the batch), insert the
- * rest in one statement, move the counter, and notify the commit. Returns the stored events.
+ * Number and insert the events of `requests` on `client`, in one round trip: the caller drops
+ * ids repeated within the group, `chorus_insert_events` (migration 3) takes the counter-row lock
+ * (see `pg-migrations.ts` for why), skips ids their org already has, inserts the rest, moves the
+ * counter and notifies the commit. Each request's events get consecutive seqs, requests in
+ * order. Without a transaction of the caller's, the statement is its own transaction.
  */
+export async function insertGroupTx(
+  client: PoolClient,
+  requests: readonly InsertRequest[],
+  received: Date,
+): Promise<InsertOutcome[]> {
+  const cols: (string | null)[][] = Array.from({ length: 14 }, () => []);
+  /** Per input row: its request's outcome and event, to place the seq the row gets. */
+  const rows: { outcome: InsertOutcome; event: NewEvent }[] = [];
+  const outcomes: InsertOutcome[] = [];
+  const seen = new Set<string>();
+  for (const { org, events } of requests) {
+    const outcome: InsertOutcome = { inserted: [], duplicates: 0 };
+    outcomes.push(outcome);
+    for (const event of events) {
+      // Org and id joined by a character neither can hold.
+      const key = `${org}\n${event.id}`;
+      if (seen.has(key)) {
+        outcome.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      rows.push({ outcome, event });
+      const values = [
+        org,
+        event.id,
+        event.channel,
+        event.env,
+        event.app ?? null,
+        event.type,
+        event.agent ?? null,
+        event.traceId ?? null,
+        event.spanId ?? null,
+        event.parentSpanId ?? null,
+        event.intentId ?? null,
+        JSON.stringify(event.payload),
+        JSON.stringify(event.metadata),
+        event.occurredAt,
+      ];
+      for (let i = 0; i < values.length; i++)
+        (cols[i] as (string | null)[]).push(values[i] ?? null);
+    }
+  }
+  if (rows.length === 0) return outcomes;
+  const receivedAt = received.toISOString();
+  // A named statement: each pool connection parses and plans it once, which matters at a
+  // thousand small commits a second.
+  const result = await client.query<{ ord: number; seq: number }>({
+    name: "chorus-insert-events",
+    text: `SELECT ord, seq FROM chorus_insert_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+      $11, $12, $13, $14, $15, $16, $17)`,
+    values: [...cols, receivedAt, received.getTime(), COMMIT_CHANNEL],
+  });
+  const seqOf = new Map<number, number>();
+  for (const row of result.rows) seqOf.set(Number(row.ord), Number(row.seq));
+  rows.forEach(({ outcome, event }, i) => {
+    const seq = seqOf.get(i + 1);
+    if (seq === undefined) outcome.duplicates++;
+    else outcome.inserted.push(orderEvent(event, seq, receivedAt));
+  });
+  return outcomes;
+}
+
+/** {@link insertGroupTx} for one org's events (intent writes append theirs this way). */
 export async function insertEventsTx(
   client: PoolClient,
   org: string,
   events: readonly NewEvent[],
   received: Date,
-): Promise<{ inserted: ChorusEvent[]; duplicates: number }> {
-  const { rows } = await client.query<{ value: number }>(
-    "SELECT value FROM chorus_seq WHERE id = 1 FOR UPDATE",
-  );
-  let seq = rows[0]?.value ?? 0;
-  // Under the counter lock no other writer can insert these ids meanwhile: checking, then
-  // inserting, is race-free across hubs.
-  const existing = await client.query<{ id: string }>(
-    "SELECT id FROM events WHERE org = $1 AND id = ANY($2::text[])",
-    [org, events.map((e) => e.id)],
-  );
-  const seen = new Set(existing.rows.map((r) => r.id));
-  const receivedAt = received.toISOString();
-  const inserted: ChorusEvent[] = [];
-  const cols: unknown[][] = Array.from({ length: 17 }, () => []);
-  let duplicates = 0;
-  for (const event of events) {
-    if (seen.has(event.id)) {
-      duplicates++;
-      continue;
-    }
-    seen.add(event.id);
-    seq++;
-    const values = [
-      seq,
-      org,
-      event.id,
-      event.channel,
-      event.env,
-      event.app ?? null,
-      event.type,
-      event.agent ?? null,
-      event.traceId ?? null,
-      event.spanId ?? null,
-      event.parentSpanId ?? null,
-      event.intentId ?? null,
-      JSON.stringify(event.payload),
-      JSON.stringify(event.metadata),
-      event.occurredAt,
-      receivedAt,
-      received.getTime(),
-    ];
-    for (let i = 0; i < values.length; i++) (cols[i] as unknown[]).push(values[i]);
-    inserted.push(orderEvent(event, seq, receivedAt));
-  }
-  if (inserted.length > 0) {
-    await client.query(
-      `INSERT INTO events (seq, org, id, channel, env, app, type, agent, trace_id, span_id,
-        parent_span_id, intent_id, payload, metadata, occurred_at, received_at, received_ms)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-        $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[])`,
-      cols,
-    );
-    await client.query("UPDATE chorus_seq SET value = $1 WHERE id = 1", [seq]);
-    // Delivered to every listening hub when (and only if) this transaction commits.
-    await client.query("SELECT pg_notify($1, $2)", [COMMIT_CHANNEL, String(seq)]);
-  }
-  return { inserted, duplicates };
+): Promise<InsertOutcome> {
+  return (await insertGroupTx(client, [{ org, events }], received))[0] as InsertOutcome;
 }
 
-export async function insertEvents(
-  pool: Pool,
-  org: string,
-  events: readonly NewEvent[],
-): Promise<InsertResult> {
-  const client = await pool.connect();
-  try {
-    const result = await inTransaction(client, () =>
-      insertEventsTx(client, org, events, new Date()),
-    );
-    return { ...result, ids: events.map((e) => e.id) };
-  } finally {
-    client.release();
+/**
+ * Events in one group commit at most (a larger request still goes, alone): bounds the
+ * transaction, and so how long the counter lock is held, when many requests queue at once.
+ */
+export const MAX_GROUP_EVENTS = 5_000;
+
+interface Queued extends InsertRequest {
+  resolve(result: InsertResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit. Every insert takes the counter-row lock and waits for its commit to be flushed,
+ * so one transaction per request caps a whole cluster of hubs at a few hundred requests a
+ * second however small they are (single-event POSTs at 1,000/s queued for seconds). Instead one
+ * writer per hub runs one transaction at a time with every request that arrived meanwhile. A
+ * group that fails is retried one request per transaction, so a bad request (say a NUL that
+ * Postgres text cannot hold) fails alone and the others are stored.
+ */
+export class GroupCommit {
+  readonly #pool: Pool;
+  readonly #queue: Queued[] = [];
+  #running = false;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  insert(org: string, events: readonly NewEvent[]): Promise<InsertResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ org, events, resolve, reject });
+      if (!this.#running) void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) {
+        let take = 1;
+        let size = (this.#queue[0] as Queued).events.length;
+        while (take < this.#queue.length) {
+          size += (this.#queue[take] as Queued).events.length;
+          if (size > MAX_GROUP_EVENTS) break;
+          take++;
+        }
+        const group = this.#queue.splice(0, take);
+        try {
+          await this.#commit(group);
+        } catch (error) {
+          if (group.length === 1) (group[0] as Queued).reject(error);
+          else for (const one of group) await this.#commit([one]).catch(one.reject);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #commit(group: Queued[]): Promise<void> {
+    const client = await this.#pool.connect();
+    let outcomes: InsertOutcome[];
+    try {
+      outcomes = await insertGroupTx(client, group, new Date());
+    } finally {
+      client.release();
+    }
+    group.forEach((request, i) => {
+      request.resolve({ ...(outcomes[i] as InsertOutcome), ids: request.events.map((e) => e.id) });
+    });
   }
 }
 
@@ -193,19 +270,48 @@ export async function sizedRows<R extends { bytes: number }>(
   maxBytes: number | undefined,
   order = "seq",
 ): Promise<{ rows: R[]; cut: boolean }> {
-  if (maxBytes === undefined) return { rows: (await pool.query<R>(sql, params)).rows, cut: false };
+  if (maxBytes === undefined) {
+    return { rows: (await pool.query<R>(named(sql, params))).rows, cut: false };
+  }
   params.push(maxBytes);
   const bound = `$${params.length}`;
   const { rows } = await pool.query<R & { before: number; total: number }>(
-    `SELECT * FROM (SELECT q.*, COUNT(*) OVER () AS total,
+    named(
+      `SELECT * FROM (SELECT q.*, COUNT(*) OVER () AS total,
         COALESCE(SUM(q.bytes) OVER (ORDER BY q.${order}
           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM (${sql}) q) s
       WHERE s.before < ${bound} ORDER BY s.${order}`,
-    params,
+      params,
+    ),
   );
   // `total` counts the rows the query matched within its limit: fewer returned means the byte
   // bound left some unread.
   return { rows, cut: rows.length < (rows[0]?.total ?? 0) };
+}
+
+/**
+ * Distinct read statements given a name at most: their texts vary only by which filters a
+ * query has (values are parameters), so this is never reached in practice; past it queries
+ * still run, unnamed.
+ */
+const MAX_NAMED_READS = 256;
+const readNames = new Map<string, string>();
+
+/**
+ * A read as a named statement: each pool connection parses and plans it once instead of on
+ * every call, which is most of Postgres' work for the tail's small reads at a thousand commits
+ * a second.
+ */
+function named(
+  text: string,
+  values: unknown[],
+): { name?: string; text: string; values: unknown[] } {
+  let name = readNames.get(text);
+  if (name === undefined && readNames.size < MAX_NAMED_READS) {
+    name = `chorus-read-${readNames.size + 1}`;
+    readNames.set(text, name);
+  }
+  return name === undefined ? { text, values } : { name, text, values };
 }
 
 /** Delete events received before `cutoff`, in chunks, by one hub at a time (advisory lock). */

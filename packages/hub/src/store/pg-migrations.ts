@@ -98,6 +98,56 @@ export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
       INSERT INTO chorus_meta (key, value) VALUES ('epoch', replace(gen_random_uuid()::text, '-', ''));
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- One event write in one round trip (see insertGroupTx in pg-events.ts): take the counter
+      -- lock, skip ids the org already has, number and insert the rest, move the counter and
+      -- notify the commit. Each statement of a plpgsql function takes a fresh snapshot, so the
+      -- duplicate check runs after the lock is held and sees every earlier writer's commit.
+      -- The caller removes duplicates within the group. Returns each inserted input's
+      -- position (1-based) and seq.
+      CREATE FUNCTION chorus_insert_events(
+        p_org text[], p_id text[], p_channel text[], p_env text[], p_app text[], p_type text[],
+        p_agent text[], p_trace_id text[], p_span_id text[], p_parent_span_id text[],
+        p_intent_id text[], p_payload text[], p_metadata text[], p_occurred_at text[],
+        p_received_at text, p_received_ms bigint, p_channel_name text
+      ) RETURNS TABLE (ord bigint, seq bigint) LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        base bigint;
+        n bigint;
+      BEGIN
+        SELECT value INTO base FROM chorus_seq WHERE id = 1 FOR UPDATE;
+        RETURN QUERY
+          WITH input AS (
+            SELECT * FROM unnest(p_org, p_id, p_channel, p_env, p_app, p_type, p_agent,
+              p_trace_id, p_span_id, p_parent_span_id, p_intent_id, p_payload, p_metadata,
+              p_occurred_at) WITH ORDINALITY
+              AS t(org, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id,
+                intent_id, payload, metadata, occurred_at, pos)
+          ), numbered AS (
+            SELECT base + row_number() OVER (ORDER BY i.pos) AS new_seq, i.*
+            FROM input i
+            WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.org = i.org AND e.id = i.id)
+          ), inserted AS (
+            INSERT INTO events (seq, org, id, channel, env, app, type, agent, trace_id, span_id,
+              parent_span_id, intent_id, payload, metadata, occurred_at, received_at, received_ms)
+            SELECT new_seq, org, id, channel, env, app, type, agent, trace_id, span_id,
+              parent_span_id, intent_id, payload, metadata, occurred_at, p_received_at,
+              p_received_ms
+            FROM numbered
+          )
+          SELECT numbered.pos, numbered.new_seq FROM numbered;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+          UPDATE chorus_seq SET value = base + n WHERE id = 1;
+          -- Delivered to every listening hub when (and only if) the transaction commits.
+          PERFORM pg_notify(p_channel_name, (base + n)::text);
+        END IF;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 /**

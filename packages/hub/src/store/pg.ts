@@ -1,6 +1,6 @@
 import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
 import pg from "pg";
-import { insertEvents, listEvents, pruneEvents, readAfter } from "./pg-events.js";
+import { GroupCommit, listEvents, pruneEvents, readAfter } from "./pg-events.js";
 import { PgIntents } from "./pg-intents.js";
 import { migratePg } from "./pg-migrations.js";
 import type {
@@ -46,6 +46,7 @@ const types = {
 export class PgStore implements Store {
   readonly pool: pg.Pool;
   readonly #intents: PgIntents;
+  readonly #writer: GroupCommit;
   readonly epoch: string;
   #closed = false;
 
@@ -53,6 +54,7 @@ export class PgStore implements Store {
     this.pool = pool;
     this.epoch = epoch;
     this.#intents = new PgIntents(pool);
+    this.#writer = new GroupCommit(pool);
   }
 
   /** Connect, migrate (once across hubs, under an advisory lock) and return the store. */
@@ -81,7 +83,7 @@ export class PgStore implements Store {
   }
 
   insertEvents(org: string, events: NewEvent[]): Promise<InsertResult> {
-    return insertEvents(this.pool, org, events);
+    return this.#writer.insert(org, events);
   }
 
   listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>> {
