@@ -1,3 +1,4 @@
+import { setPriority } from "node:os";
 import { waitFor } from "./clock.js";
 import { Child } from "./ipc.js";
 
@@ -14,6 +15,15 @@ export interface GroupStats {
 /** A receivers process (see receivers.ts) and the groups of connections it holds. */
 export class Receivers {
   readonly #child = new Child("receivers.js");
+
+  /**
+   * `BENCH_RX_NICE=19` runs the receivers at a low CPU priority: on a small machine they then
+   * use only what the hub and the publisher leave, as watchers on other machines would.
+   */
+  constructor() {
+    const nice = process.env.BENCH_RX_NICE;
+    if (nice) setPriority(this.#child.pid, Number(nice));
+  }
 
   get pid(): number {
     return this.#child.pid;
