@@ -6,6 +6,13 @@ import type { CommitSignal } from "./commit-signal.js";
 /** First and longest wait before reconnecting the listening connection. */
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+/**
+ * Notifications from other hubs arriving within this window wake the tail once, for the newest
+ * seq: at a thousand small commits a second each hub would otherwise run a read per commit, and
+ * so would Postgres, per hub. A few milliseconds of latency across hubs buy reads of several
+ * commits at a time; this hub's own commits still wake the tail at once.
+ */
+export const NOTIFY_COALESCE_MS = 4;
 
 /**
  * Commits of every hub on one Postgres database. Each write `NOTIFY`s "seq N committed" in its
@@ -25,6 +32,9 @@ export class PgCommitSignal implements CommitSignal {
   #timer: NodeJS.Timeout | undefined;
   #delay = RECONNECT_MIN_MS;
   #closed = false;
+  /** Newest seq notified and not yet announced, while the coalescing window is open. */
+  #pending = 0;
+  #coalesce: NodeJS.Timeout | undefined;
   /** Connections made so far (the first is the start, the rest are reconnects). */
   connects = 0;
 
@@ -51,6 +61,7 @@ export class PgCommitSignal implements CommitSignal {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#coalesce);
     this.#listeners.clear();
     const client = this.#client;
     this.#client = undefined;
@@ -64,6 +75,15 @@ export class PgCommitSignal implements CommitSignal {
 
   #emit(seq: number): void {
     for (const listener of this.#listeners) listener(seq);
+  }
+
+  #notified(seq: number): void {
+    if (seq > this.#pending) this.#pending = seq;
+    if (this.#coalesce !== undefined) return;
+    this.#coalesce = setTimeout(() => {
+      this.#coalesce = undefined;
+      this.#emit(this.#pending);
+    }, NOTIFY_COALESCE_MS);
   }
 
   async #connect(): Promise<void> {
@@ -83,7 +103,7 @@ export class PgCommitSignal implements CommitSignal {
     client.on("end", () => lost());
     client.on("notification", (message) => {
       const seq = Number(message.payload);
-      if (Number.isSafeInteger(seq)) this.#emit(seq);
+      if (Number.isSafeInteger(seq)) this.#notified(seq);
     });
     await client.connect();
     await client.query(`LISTEN ${COMMIT_CHANNEL}`);
