@@ -12,11 +12,19 @@ import {
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
 /**
- * Spans recorded from the real SDKs by `@chorus/otel` (packages/otel/test/fixtures, written by its
- * scripts/record-fixtures.ts): the Vercel AI SDK's `ai.*` spans, `gen_ai.*` semantic conventions
- * and OpenInference. Read from there so both packages test against one recording.
+ * Spans of `@chorus/otel`'s fixtures (packages/otel/test/fixtures): recorded from the real SDKs by
+ * its scripts/record-fixtures.ts (the Vercel AI SDK's `ai.*` spans, OpenInference's LangChain
+ * instrumentation, OpenTelemetry's OpenAI instrumentation with `gen_ai.*` conventions), and
+ * `gen-ai-semconv`, written by hand to cover the conventions' agent and tool spans and content
+ * attributes that no instrumentation on Node 20 emits yet. Read from there so both packages test
+ * against the same spans.
  */
-export const FIXTURES = ["ai-sdk-6", "gen-ai-semconv", "openinference-langchain"] as const;
+export const FIXTURES = [
+  "ai-sdk-6",
+  "gen-ai-semconv",
+  "openinference-langchain",
+  "openai-instrumentation",
+] as const;
 
 export interface RecordedSpan {
   name: string;

@@ -132,6 +132,60 @@ describe("OpenInference spans (LangChain instrumentation, createAgent)", () => {
   });
 });
 
+describe("OpenTelemetry's OpenAI instrumentation (GenAI conventions, recorded from the real SDK)", () => {
+  const events = mapAll("openai-instrumentation");
+  const spans = loadFixture("openai-instrumentation");
+  const app = spans.find((s) => s.name === "weather-question")!;
+
+  it("each chat call is llm.start and llm.end nested in the app's span; embeddings and the app span add nothing", () => {
+    expect(events.map((e) => e.type)).toEqual([
+      "llm.start",
+      "llm.end",
+      "llm.start",
+      "llm.end",
+      "llm.start",
+      "llm.end",
+      "llm.start",
+      "llm.error",
+    ]);
+    const chats = spans.filter((s) => s.name.startsWith("chat "));
+    expect(new Set(events.map((e) => e.spanId))).toEqual(new Set(chats.map((s) => s.spanId)));
+    // The tool loop's two calls keep the trace and the parent the instrumentation gave them.
+    for (const e of events.slice(0, 4)) {
+      expect(e).toMatchObject({ traceId: app.traceId, parentSpanId: app.spanId });
+    }
+  });
+
+  it("model, parameters, usage, finish reason and response id come from the span", () => {
+    expect(events[0]!.payload).toMatchObject({
+      model: "gpt-4o-mini",
+      provider: "openai",
+      params: { temperature: 0.2, maxTokens: 200 },
+    });
+    expect(events[1]!.payload).toMatchObject({
+      model: "gpt-4o-mini-2025-01-01",
+      finishReason: "tool_calls",
+      usage: { inputTokens: 20, outputTokens: 12, totalTokens: 32 },
+    });
+    expect(events[1]!.metadata).toMatchObject({
+      responseId: "chatcmpl-1",
+      scope: "@opentelemetry/instrumentation-openai",
+    });
+    // The streamed call: usage from the stream's last chunk.
+    expect(events[5]!.payload).toMatchObject({
+      finishReason: "stop",
+      usage: { inputTokens: 9, outputTokens: 4, totalTokens: 13 },
+    });
+  });
+
+  it("a failed call is llm.error with the SDK's error class and message", () => {
+    expect(events[7]!.payload).toMatchObject({
+      model: "no-such-model",
+      error: { message: "404 The model `no-such-model` does not exist", type: "NotFoundError" },
+    });
+  });
+});
+
 describe("OpenTelemetry GenAI semantic conventions", () => {
   const events = mapAll("gen-ai-semconv");
 
