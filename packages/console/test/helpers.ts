@@ -35,8 +35,11 @@ export async function openConsole(
   browser: Browser,
   url: string,
   link: ConsoleLinkOptions,
+  /** Called with the page before it loads (to watch its requests from the start). */
+  prepare?: (page: Page) => void,
 ): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+  prepare?.(page);
   await page.goto(consoleLink(url, { key: KEY, ...link }));
   await page.getByTestId("connection").filter({ hasText: "live" }).waitFor();
   return page;

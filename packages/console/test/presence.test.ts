@@ -13,11 +13,19 @@ describe.runIf(chromiumRuns)("presence in the console, in a real Chromium", () =
     await browser?.close();
   });
 
-  it("shows a real agent runner online while it runs, and offline once it stops", async () => {
+  it("shows a real agent runner online while it runs, and offline once it stops, pushed by the hub without polling", async () => {
     const hub = await startHub();
     const chorus = client(hub.url, "work");
     try {
-      const page = await openConsole(browser, hub.url, { view: "intents" });
+      // Every request the page makes for presence: one stream, nothing asked again.
+      const asked: string[] = [];
+      const page = await openConsole(browser, hub.url, { view: "intents" }, (p) =>
+        p.on("request", (request) => {
+          if (new URL(request.url()).pathname === "/v1/agents") {
+            asked.push(request.headers().accept ?? "");
+          }
+        }),
+      );
       const agents = page.getByTestId("agents");
       await agents.waitFor();
       const scout = agents.locator("li", { hasText: "scout" });
@@ -46,6 +54,7 @@ describe.runIf(chromiumRuns)("presence in the console, in a real Chromium", () =
       expect(await scout.locator(".who").getAttribute("class")).not.toContain("online");
       await card.locator(".who:not(.online)", { hasText: "scout" }).waitFor({ timeout: 30_000 });
       await screenshot(page, "presence-offline");
+      expect(asked).toEqual(["text/event-stream"]);
     } finally {
       await chorus.close(1000);
       await hub.close();

@@ -31,6 +31,12 @@ export interface HubOptions {
   secret?: string;
   /** Lifetime of realtime credentials. Env `CHORUS_REALTIME_TTL` (seconds). Default 1 hour. */
   realtimeTtlSeconds?: number;
+  /**
+   * How long an agent stays online after its hub last renewed its presence: the agents of a hub
+   * that was killed go offline this long after. `15s`, or milliseconds. Env
+   * `CHORUS_PRESENCE_LEASE`. Default 15 s (renewed every third of it).
+   */
+  presenceLease?: string | number;
   /** Logger; default writes JSON lines to stderr at `info`. `false` silences it. */
   logger?: HubLogger | false;
   /** Env `CHORUS_LOG_LEVEL`: debug, info, warn, error. */
@@ -111,6 +117,7 @@ export interface ResolvedHubConfig {
   devKey: string | undefined;
   secret: string | undefined;
   realtimeTtlMs: number;
+  presenceLeaseMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
   publicHost: string | undefined;
   publicUrl: URL | undefined;
@@ -127,6 +134,8 @@ export interface ResolvedHubConfig {
 }
 
 export const DEFAULT_PORT = 7420;
+/** See {@link HubOptions.presenceLease}. */
+export const DEFAULT_PRESENCE_LEASE_MS = 15_000;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_MQTT_PORT = 1883;
 export const DEFAULT_DB = ".chorus/hub.db";
@@ -294,6 +303,9 @@ export function resolveHubConfig(
     devKey,
     secret: options.secret ?? env.CHORUS_SECRET,
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
+    presenceLeaseMs: parseDuration(
+      options.presenceLease ?? (env.CHORUS_PRESENCE_LEASE || DEFAULT_PRESENCE_LEASE_MS),
+    ),
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
     publicUrl: parsePublicUrl(options.publicUrl ?? (env.CHORUS_PUBLIC_URL || undefined)),

@@ -23,7 +23,7 @@ export interface HubContext {
   /** Which proxies' `X-Forwarded-For` to believe (HTTP and WebSocket alike); false for none. */
   trustProxy: TrustProxy | false;
   metrics: HubMetrics;
-  /** Agents holding their agent stream on this hub (`GET /v1/agents`). */
+  /** Agents holding their agent stream, on this hub and the others of its store (`GET /v1/agents`). */
   presence: Presence;
   logger: HubLogger;
   /** Where the HTTP and MQTT listeners ended up (filled in as they start). */

@@ -121,6 +121,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     limits: config.delivery,
   });
   await delivery.start();
+  const presence = new Presence({ store, logger, leaseMs: config.presenceLeaseMs });
+  presence.start();
   const ctx: HubContext = {
     config,
     store,
@@ -130,7 +132,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     authThrottle: config.authFailureLimit && new AuthFailureThrottle(config.authFailureLimit),
     trustProxy: compileTrustProxy(config.trustProxy),
     metrics,
-    presence: new Presence(),
+    presence,
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: config.host },
     closing: closing.signal,
@@ -154,6 +156,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     closing.abort();
     await app.close().catch(() => {});
     await broker?.close().catch(() => {});
+    await presence.close();
     delivery.close();
     await commits.close();
     await store.close();
@@ -204,6 +207,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           ?.close()
           .catch((e) => logger.error("broker close failed", { error: String(e) }));
         await app.close().catch((e) => logger.error("http close failed", { error: String(e) }));
+        await presence.close();
         delivery.close();
         await commits.close();
         await store.close();

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
 import { Presence } from "../src/presence.js";
+import { silentLogger } from "../src/logger.js";
 import { api, KEY_B, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
+import { openTestStore } from "./store-under-test.js";
 
 interface Entry {
   agent: string;
@@ -80,6 +82,32 @@ describe("GET /v1/agents: presence", () => {
     await expect.poll(async () => find(await agents(hub), "twin")?.online).toBe(false);
   });
 
+  it("streams the list with Accept: text/event-stream, again at once when it changes", async () => {
+    const watch = await readSse(hub, "/v1/agents", { headers: { accept: "text/event-stream" } });
+    expect(watch.res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const lists = () =>
+      watch.frames.filter((f) => f.event === "chorus.agents").map((f) => f.data.data as Entry[]);
+    await watch.until(() => lists().length >= 1);
+    // The first message is what the JSON answer says.
+    expect(lists()[0]).toEqual(await agents(hub));
+    expect(find(lists().at(-1) ?? [], "streamer")).toBeUndefined();
+
+    const runner = await readSse(hub, "/v1/agents/streamer/stream");
+    await watch.until(() => find(lists().at(-1) ?? [], "streamer")?.online === true);
+    const created = await api(hub, "/v1/intents", {
+      body: { title: "Stream it", status: "active", assignees: ["streamer"] },
+    });
+    await watch.until(
+      () => find(lists().at(-1) ?? [], "streamer")?.intents[0]?.id === created.body.id,
+    );
+    await runner.close();
+    await watch.until(() => find(lists().at(-1) ?? [], "streamer")?.online === false);
+    // Only changes are sent: no two messages in a row say the same.
+    const keys = lists().map((l) => JSON.stringify(l.map((e) => [e.agent, e.online, e.intents])));
+    for (let i = 1; i < keys.length; i++) expect(keys[i]).not.toBe(keys[i - 1]);
+    await watch.close();
+  });
+
   it("refuses a token narrowed to channels (agents are not a channel's)", async () => {
     const { body } = await api(hub, "/v1/tokens", {
       body: { scopes: ["read"], channels: ["research"] },
@@ -89,23 +117,62 @@ describe("GET /v1/agents: presence", () => {
 });
 
 describe("Presence", () => {
-  it("remembers when an agent was last seen, and closing twice counts once", () => {
+  it("writes this hub's count per agent, and closing twice counts once", async () => {
+    const store = await openTestStore();
     let now = 1_000;
-    const presence = new Presence(() => now);
-    const leave = presence.open("o", "a");
-    const other = presence.open("o", "a");
-    now = 2_000;
-    leave();
-    leave();
-    expect(presence.list("o")).toEqual([
-      { agent: "a", online: true, lastSeenAt: new Date(2_000).toISOString() },
-    ]);
-    now = 3_000;
-    other();
-    now = 9_000;
-    expect(presence.list("o")).toEqual([
-      { agent: "a", online: false, lastSeenAt: new Date(3_000).toISOString() },
-    ]);
-    expect(presence.list("p")).toEqual([]);
+    const presence = new Presence({ store, logger: silentLogger, leaseMs: 15_000, now: () => now });
+    try {
+      const changes: string[] = [];
+      presence.watch("o", () => changes.push("o"));
+      const leave = presence.open("o", "a");
+      const other = presence.open("o", "a");
+      now = 2_000;
+      leave();
+      leave();
+      await expect.poll(() => changes.length).toBe(3);
+      expect(await presence.list("o")).toEqual([
+        { agent: "a", online: true, lastSeenAt: new Date(2_000).toISOString() },
+      ]);
+      now = 3_000;
+      other();
+      await expect.poll(() => changes.length).toBe(4);
+      now = 9_000;
+      expect(await presence.list("o")).toEqual([
+        { agent: "a", online: false, lastSeenAt: new Date(3_000).toISOString() },
+      ]);
+      expect(await presence.list("p")).toEqual([]);
+    } finally {
+      await presence.close();
+      await store.close();
+    }
+  });
+
+  it("an agent held by a hub that stopped renewing goes offline once the lease has passed", async () => {
+    const store = await openTestStore();
+    let now = 1_000;
+    const options = { store, logger: silentLogger, leaseMs: 15_000, now: () => now };
+    const dead = new Presence(options);
+    const alive = new Presence(options);
+    try {
+      dead.open("o", "a");
+      alive.open("o", "b");
+      await expect.poll(async () => (await alive.list("o")).length).toBe(2);
+      now = 15_999; // within the lease of the last write
+      expect((await alive.list("o")).map((p) => p.online)).toEqual([true, true]);
+      now = 16_001;
+      // Nobody renewed: both lapse. (A started hub renews every third of a lease.)
+      expect((await alive.list("o")).map((p) => [p.agent, p.online])).toEqual([
+        ["a", false],
+        ["b", false],
+      ]);
+      await store.renewPresence(alive.hub, now);
+      expect((await alive.list("o")).map((p) => [p.agent, p.online])).toEqual([
+        ["b", true],
+        ["a", false],
+      ]);
+    } finally {
+      await alive.close();
+      await store.close();
+    }
   });
 });

@@ -86,7 +86,7 @@ async function startServer(
     authThrottle: undefined,
     trustProxy: false,
     metrics,
-    presence: new Presence(),
+    presence: new Presence({ store: wrapped, logger }),
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
     closing: closing.signal,

@@ -5,6 +5,7 @@ import type { Hub } from "../src/index.js";
 import { PgStore } from "../src/store/pg.js";
 import { api, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
+import { startHubProcess } from "./hub-process.js";
 import { freshDb } from "./store-under-test.js";
 
 // Several hubs on one Postgres database: what a team runs when one machine is not enough.
@@ -137,6 +138,46 @@ describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
     expect(final.body.state.n).toBe(20 * perClient);
     expect(final.body.version).toBe(1 + 20 * perClient);
   }, 60_000);
+
+  it("presence spans hubs: an agent held on hub B is online on hub A, and offline after B is killed, once its lease has passed", async () => {
+    const db = await freshDb();
+    // A short lease so the test does not wait out the default 15 s (renewals every third of it).
+    const presenceLease = 4_000;
+    const a = await startTestHub({ db, presenceLease });
+    hubs.push(a);
+    const b = await startHubProcess({ db, presenceLease });
+    type Agent = { agent: string; online: boolean; lastSeenAt: string | null };
+    const onA = async (agent: string) =>
+      ((await api(a, "/v1/agents")).body.data as Agent[]).find((e) => e.agent === agent);
+    const watch = await readSse(a, "/v1/agents", { headers: { accept: "text/event-stream" } });
+    const latest = (agent: string) =>
+      (watch.frames.filter((f) => f.event === "chorus.agents").at(-1)?.data.data as Agent[])?.find(
+        (e) => e.agent === agent,
+      );
+    try {
+      const runner = await readSse(b.url, "/v1/agents/far-away/stream");
+      await runner.until(() => runner.readyAfter !== undefined);
+      // Read on A, written by B: through the store, not through any hub's memory.
+      await expect
+        .poll(() => onA("far-away").then((e) => e?.online), { timeout: 20_000 })
+        .toBe(true);
+      // A's live stream learns it at A's next renewal at the latest.
+      await watch.until(() => latest("far-away")?.online === true, 20_000);
+
+      await b.kill();
+      const killedAt = Date.now();
+      // Nobody closed B's stream or released its rows: the lease running out is what ends it.
+      await watch.until(() => latest("far-away")?.online === false, 30_000);
+      const after = await onA("far-away");
+      expect(after?.online).toBe(false);
+      // Last seen at B's last renewal, before it died.
+      expect(Date.parse(after?.lastSeenAt ?? "")).toBeLessThanOrEqual(killedAt);
+      await runner.close();
+    } finally {
+      await watch.close();
+      await b.kill();
+    }
+  }, 90_000);
 
   it("a dropped LISTEN connection loses nothing: the tail catches up after reconnecting", async () => {
     const {

@@ -174,3 +174,81 @@ describe("intents", () => {
     ).toEqual(["i3"]);
   });
 });
+
+describe("presence", () => {
+  const LEASE = 15_000;
+  const hold = (agent: string, hub: string, streams: number, org = "acme") => ({
+    org,
+    agent,
+    hub,
+    streams,
+  });
+
+  it("an agent is online while some hub holds a stream of it, and keeps the latest time seen", async () => {
+    await store.setPresence(hold("writer", "hub-a", 1), 1_000);
+    await store.setPresence(hold("writer", "hub-b", 2), 2_000);
+    await store.setPresence(hold("scout", "hub-a", 1), 1_500);
+    await store.setPresence(hold("other-org", "hub-a", 1, "globex"), 1_000);
+    expect(await store.listPresence("acme", 0, 100)).toEqual([
+      { agent: "writer", online: true, lastSeenMs: 2_000 },
+      { agent: "scout", online: true, lastSeenMs: 1_500 },
+    ]);
+    // Hub B's streams close; hub A still holds one: online.
+    await store.setPresence(hold("writer", "hub-b", 0), 3_000);
+    expect((await store.listPresence("acme", 0, 100))[0]).toEqual({
+      agent: "writer",
+      online: true,
+      lastSeenMs: 3_000,
+    });
+    await store.setPresence(hold("writer", "hub-a", 0), 4_000);
+    expect(await store.listPresence("acme", 0, 100)).toEqual([
+      { agent: "scout", online: true, lastSeenMs: 1_500 },
+      { agent: "writer", online: false, lastSeenMs: 4_000 },
+    ]);
+    expect(await store.listPresence("acme", 0, 1)).toHaveLength(1);
+    expect(await store.listPresence("nobody", 0, 100)).toEqual([]);
+  });
+
+  it("a hold lapses after one lease unless its hub renews it; a released hub holds nothing", async () => {
+    await store.setPresence(hold("writer", "hub-a", 1), 1_000);
+    await store.setPresence(hold("scout", "hub-b", 1), 1_000);
+    await store.setPresence(hold("idle", "hub-b", 0), 1_000);
+    // Hub A renews at 10 s; hub B went silent (killed): past its lease its agents are offline.
+    await store.renewPresence("hub-a", 10_000);
+    const at = (now: number) => store.listPresence("acme", now - LEASE, 100);
+    expect((await at(12_000)).map((e) => [e.agent, e.online])).toEqual([
+      ["writer", true],
+      ["scout", true],
+      ["idle", false],
+    ]);
+    expect(await at(20_000)).toEqual([
+      { agent: "writer", online: true, lastSeenMs: 10_000 },
+      { agent: "idle", online: false, lastSeenMs: 1_000 },
+      { agent: "scout", online: false, lastSeenMs: 1_000 },
+    ]);
+    // Renewal never touches a row without streams.
+    expect((await at(20_000)).find((e) => e.agent === "idle")?.lastSeenMs).toBe(1_000);
+    await store.releasePresence("hub-a", 21_000);
+    expect((await at(21_000))[0]).toEqual({ agent: "writer", online: false, lastSeenMs: 21_000 });
+  });
+
+  it("prunes rows that change no answer: offline and older than another row of the same agent", async () => {
+    await store.setPresence(hold("writer", "hub-old", 0), 1_000);
+    await store.setPresence(hold("writer", "hub-dead", 1), 2_000); // lapsed, never released
+    await store.setPresence(hold("writer", "hub-new", 1), 50_000);
+    await store.setPresence(hold("scout", "hub-old", 0), 1_000); // its only row: kept
+    const since = 50_000 - LEASE;
+    const before = await store.listPresence("acme", since, 100);
+    expect(await store.prunePresence(since)).toBe(2);
+    expect(await store.listPresence("acme", since, 100)).toEqual(before);
+    expect(await store.prunePresence(since)).toBe(0);
+    // The live row goes offline; two rows with the same time keep one.
+    await store.setPresence(hold("writer", "hub-new", 0), 60_000);
+    await store.setPresence(hold("writer", "hub-other", 0), 60_000);
+    expect(await store.prunePresence(60_000)).toBe(1);
+    expect(await store.listPresence("acme", 60_000, 100)).toEqual([
+      { agent: "writer", online: false, lastSeenMs: 60_000 },
+      { agent: "scout", online: false, lastSeenMs: 1_000 },
+    ]);
+  });
+});

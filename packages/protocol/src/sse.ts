@@ -26,6 +26,13 @@ export const SSE_READY_EVENT = "chorus.ready";
  */
 export const SSE_SNAPSHOT_EVENT = "chorus.snapshot";
 
+/**
+ * The one message of `GET /v1/agents` as a stream (`Accept: text/event-stream`): the body the
+ * JSON answer would have (`{ data, partial? }`), sent when the stream opens and again whenever
+ * it changed. No `id:`: each message replaces the last, there is nothing to resume.
+ */
+export const SSE_AGENTS_EVENT = "chorus.agents";
+
 export interface SseMessage {
   id?: string | number;
   event?: string;

@@ -52,6 +52,11 @@ export class Session {
     return session;
   }
 
+  /** The hub's base URL (`http://host:port`). */
+  get base(): string {
+    return this.#base;
+  }
+
   get kind(): Credential["kind"] {
     return this.#credential.kind;
   }

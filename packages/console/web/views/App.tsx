@@ -61,8 +61,11 @@ function Console({ session }: { session: Session }) {
   const feed = useChannelFeed(session, route.channel);
   const intents = useChannelFeed(session, INTENT_CHANNEL);
   const presence = usePresence(session);
-  const away = (feed.started && !feed.connected) || (intents.started && !intents.connected);
-  const live = feed.connected && intents.connected;
+  const away =
+    (feed.started && !feed.connected) ||
+    (intents.started && !intents.connected) ||
+    (presence.started && !presence.connected);
+  const live = feed.connected && intents.connected && (presence.connected || !presence.started);
   const failure = feed.failure ?? intents.failure;
 
   return (
@@ -122,7 +125,7 @@ function Console({ session }: { session: Session }) {
         {route.view === "intents" && (
           <Intents
             feed={intents}
-            presence={presence}
+            presence={presence.agents}
             selected={route.intent}
             onSelect={(intent) => go({ intent })}
           />

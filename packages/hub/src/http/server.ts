@@ -128,7 +128,9 @@ export async function buildHttpServer(
   });
   registerRealtimeRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
-  registerAgentRoutes(app, ctx);
+  registerAgentRoutes(app, ctx, {
+    pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
+  });
   await installConsole(app, ctx);
 
   await app.ready();

@@ -56,7 +56,29 @@ export async function streamEvents(
   reply: FastifyReply,
   options: SseStreamOptions,
 ): Promise<void> {
-  const release = ctx.delivery.streams.acquire(options.keyId);
+  const { res, release } = openSseResponse(ctx, request, reply, options.keyId);
+  const leave = options.onOpen?.();
+  const done = leave
+    ? () => {
+        release();
+        leave();
+      }
+    : release;
+  new SseStream(ctx, res, options, request.id, done).start();
+}
+
+/**
+ * Take over the response as an event stream: within the key's stream cap (a key over it is
+ * answered 429 here, before anything is written), head written and flushed. Call `release`
+ * once when the stream ends.
+ */
+export function openSseResponse(
+  ctx: HubContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  keyId: string,
+): { res: ServerResponse; release: () => void } {
+  const release = ctx.delivery.streams.acquire(keyId);
   if (!release) {
     reply.header("retry-after", String(STREAM_CAP_RETRY_AFTER_S));
     throw new HttpError(
@@ -66,13 +88,6 @@ export async function streamEvents(
     );
   }
   reply.hijack();
-  const leave = options.onOpen?.();
-  const done = leave
-    ? () => {
-        release();
-        leave();
-      }
-    : release;
   const res = reply.raw;
   // The body is delimited by the end of the connection (it closes with the stream anyway), not
   // chunked: events then go to the socket as they are, one write per pass, with no chunk framing
@@ -95,7 +110,7 @@ export async function streamEvents(
     route: routeLabel(request),
     status: "200",
   });
-  new SseStream(ctx, res, options, request.id, done).start();
+  return { res, release };
 }
 
 /** Replaying from the store, live from the shared tail, or gone. */

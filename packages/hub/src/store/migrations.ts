@@ -75,6 +75,22 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       INSERT INTO chorus_meta (key, value) VALUES ('epoch', lower(hex(randomblob(16))));
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Presence (see store/types.ts, PresenceStore): the agent streams each hub holds, under
+      -- a lease the hub renews by moving seen_ms.
+      CREATE TABLE agent_presence (
+        org TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        hub TEXT NOT NULL,
+        streams INTEGER NOT NULL,
+        seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (org, agent, hub)
+      );
+      CREATE INDEX agent_presence_hub ON agent_presence (hub);
+    `,
+  },
 ];
 
 /** The store's epoch (see migration 2). */

@@ -148,6 +148,21 @@ export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
       $fn$;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Presence: the agent streams each hub holds, under a lease (the SQLite migration 3).
+      CREATE TABLE agent_presence (
+        org text NOT NULL,
+        agent text NOT NULL,
+        hub text NOT NULL,
+        streams integer NOT NULL,
+        seen_ms bigint NOT NULL,
+        PRIMARY KEY (org, agent, hub)
+      );
+      CREATE INDEX agent_presence_hub ON agent_presence (hub);
+    `,
+  },
 ];
 
 /**

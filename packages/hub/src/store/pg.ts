@@ -3,6 +3,13 @@ import pg from "pg";
 import { GroupCommit, listEvents, pruneEvents, readAfter } from "./pg-events.js";
 import { PgIntents } from "./pg-intents.js";
 import { migratePg } from "./pg-migrations.js";
+import {
+  listPresence,
+  prunePresence,
+  releasePresence,
+  renewPresence,
+  setPresence,
+} from "./pg-presence.js";
 import type {
   CommittedPage,
   EventFilter,
@@ -13,6 +20,8 @@ import type {
   NewIntent,
   NotFound,
   PageRequest,
+  PresenceEntry,
+  PresenceHold,
   ReadLimits,
   StateTooLarge,
   Store,
@@ -145,6 +154,26 @@ export class PgStore implements Store {
 
   appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound> {
     return this.#intents.appendEvent(org, id, event);
+  }
+
+  setPresence(hold: PresenceHold, nowMs: number): Promise<void> {
+    return setPresence(this.pool, hold, nowMs);
+  }
+
+  renewPresence(hub: string, nowMs: number): Promise<void> {
+    return renewPresence(this.pool, hub, nowMs);
+  }
+
+  releasePresence(hub: string, nowMs: number): Promise<void> {
+    return releasePresence(this.pool, hub, nowMs);
+  }
+
+  listPresence(org: string, onlineSince: number, limit: number): Promise<PresenceEntry[]> {
+    return listPresence(this.pool, org, onlineSince, limit);
+  }
+
+  prunePresence(onlineSince: number): Promise<number> {
+    return prunePresence(this.pool, onlineSince);
   }
 
   pruneEvents(cutoff: Date): Promise<number> {

@@ -3,6 +3,7 @@ import Database from "better-sqlite3";
 import { migrate, readEpoch } from "./migrations.js";
 import { EventTable } from "./sqlite-events.js";
 import { IntentTables } from "./sqlite-intents.js";
+import { PresenceTable } from "./sqlite-presence.js";
 import type {
   CommittedPage,
   EventFilter,
@@ -13,6 +14,8 @@ import type {
   NewIntent,
   NotFound,
   PageRequest,
+  PresenceEntry,
+  PresenceHold,
   ReadLimits,
   StateTooLarge,
   Store,
@@ -28,6 +31,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #events: EventTable;
   readonly #intents: IntentTables;
+  readonly #presence: PresenceTable;
   readonly #lock: Database.Database | undefined;
   readonly epoch: string;
   #closed = false;
@@ -38,6 +42,7 @@ export class SqliteStore implements Store {
     this.epoch = readEpoch(db);
     this.#events = new EventTable(db);
     this.#intents = new IntentTables(db, this.#events);
+    this.#presence = new PresenceTable(db);
   }
 
   /** Open (creating and migrating as needed) the database at `path`, or `:memory:`. */
@@ -129,6 +134,26 @@ export class SqliteStore implements Store {
     event: NewEvent,
   ): Promise<IntentWrite | NotFound> {
     return this.#intents.appendEvent(org, id, event);
+  }
+
+  async setPresence(hold: PresenceHold, nowMs: number): Promise<void> {
+    this.#presence.set(hold, nowMs);
+  }
+
+  async renewPresence(hub: string, nowMs: number): Promise<void> {
+    this.#presence.renew(hub, nowMs);
+  }
+
+  async releasePresence(hub: string, nowMs: number): Promise<void> {
+    this.#presence.release(hub, nowMs);
+  }
+
+  async listPresence(org: string, onlineSince: number, limit: number): Promise<PresenceEntry[]> {
+    return this.#presence.list(org, onlineSince, limit);
+  }
+
+  async prunePresence(onlineSince: number): Promise<number> {
+    return this.#presence.prune(onlineSince);
   }
 
   async pruneEvents(cutoff: Date): Promise<number> {

@@ -73,6 +73,26 @@ export interface Store {
   /** Append a comment or custom event to the intent's log. */
   appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound>;
 
+  /**
+   * Presence (`GET /v1/agents`): how many streams of each agent each hub holds. A hub writes its
+   * own count whole (a write lost to an outage is healed by the next one) and renews its held
+   * rows on a timer; an agent is online while some hub holds a stream of it and has renewed it
+   * since `onlineSince` (now minus the lease), so the holds of a hub that died without closing
+   * lapse after one lease. Times are milliseconds since the epoch, from the hub's clock.
+   */
+  setPresence(hold: PresenceHold, nowMs: number): Promise<void>;
+  /** `hub` still holds what it holds: its rows with streams are seen now. */
+  renewPresence(hub: string, nowMs: number): Promise<void>;
+  /** `hub` holds nothing any more (it is shutting down): its rows are released, seen now. */
+  releasePresence(hub: string, nowMs: number): Promise<void>;
+  /** The org's agents, online first, then the most recently seen; at most `limit`. */
+  listPresence(org: string, onlineSince: number, limit: number): Promise<PresenceEntry[]>;
+  /**
+   * Forget rows that no longer change an answer: not online, and another row of the same agent
+   * is newer (a hub restarts under a new id, so old rows would pile up). Returns how many.
+   */
+  prunePresence(onlineSince: number): Promise<number>;
+
   /** Delete events received before `cutoff`. Intents are kept. Returns how many were deleted. */
   pruneEvents(cutoff: Date): Promise<number>;
   /** Highest seq stored, 0 when empty. */
@@ -81,6 +101,22 @@ export interface Store {
   ping(): Promise<boolean>;
   /** Checkpoint and close. */
   close(): Promise<void>;
+}
+
+/** What one hub holds of one agent: its open agent streams (0 once they all closed). */
+export interface PresenceHold {
+  org: string;
+  agent: string;
+  hub: string;
+  streams: number;
+}
+
+/** One agent's presence across every hub. */
+export interface PresenceEntry {
+  agent: string;
+  online: boolean;
+  /** The latest time any hub saw it: renewed while online, when its last stream closed after. */
+  lastSeenMs: number;
 }
 
 /** A validated event ready to store: defaults filled in, `seq` and `receivedAt` still to come. */
