@@ -63,6 +63,19 @@ export interface HubOptions {
    */
   mqttWsUrl?: string;
   /**
+   * How an external broker learns who may connect (env `CHORUS_MQTT_AUTH`): `dynsec` (default)
+   * provisions realtime credentials in Mosquitto 2's dynamic-security plugin; `hooks` has the
+   * broker call the hub's HTTP authentication and ACL hooks (EMQX, VerneMQ), see
+   * `mqttHookSecret`.
+   */
+  mqttAuth?: "dynsec" | "hooks";
+  /**
+   * With `mqttAuth: "hooks"` (env `CHORUS_MQTT_HOOK_SECRET`, 16+ characters): the bearer the
+   * broker sends to the hook routes, and the password of the hubs' own broker connection
+   * (username `chorus-hub`). Every hub on the broker needs the same one, and the same `secret`.
+   */
+  mqttHookSecret?: string;
+  /**
    * Requests each API key may make per window, answered beyond with 429 and `Retry-After`.
    * `"600/s"`, `"60000/m"`, an object, or `false`. Env `CHORUS_RATE_LIMIT` (`off` disables).
    * Default {@link DEFAULT_RATE_LIMIT}.
@@ -124,6 +137,10 @@ export interface ResolvedHubConfig {
   /** The external broker (see {@link HubOptions.mqttUrl}); undefined embeds aedes. */
   mqttUrl: URL | undefined;
   mqttWsUrl: URL | undefined;
+  /** With {@link mqttUrl}: dynamic security or HTTP hooks; undefined with the embedded broker. */
+  mqttAuth: "dynsec" | "hooks" | undefined;
+  /** Set exactly when {@link mqttAuth} is `hooks`. */
+  mqttHookSecret: string | undefined;
   rateLimit: RateLimit | undefined;
   authFailureLimit: RateLimit | undefined;
   /** Trusted proxies (see {@link HubOptions.trustProxy}); empty trusts none. */
@@ -152,6 +169,8 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { max: 60_000, windowMs: 60_000 };
  * five attempts a second.
  */
 export const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = { max: 300, windowMs: 60_000 };
+/** Shortest `CHORUS_MQTT_HOOK_SECRET`: it guards the hook routes and is the hubs' broker password. */
+export const MIN_HOOK_SECRET_LENGTH = 16;
 /** Realtime credentials live an hour unless configured: long enough to be cheap, short enough to expire a leak. */
 export const DEFAULT_REALTIME_TTL_SECONDS = 3600;
 
@@ -291,6 +310,18 @@ export function resolveHubConfig(
   if (ttlRaw !== undefined && (!Number.isFinite(ttlRaw) || ttlRaw < 5)) {
     throw new Error("CHORUS_REALTIME_TTL must be at least 5 seconds");
   }
+  const mqttUrl = parseBrokerUrl(
+    "CHORUS_MQTT_URL",
+    options.mqttUrl ?? (env.CHORUS_MQTT_URL || undefined),
+    ["mqtt:", "mqtts:", "ws:", "wss:"],
+  );
+  const secret = options.secret ?? env.CHORUS_SECRET;
+  const mqttAuth = resolveMqttAuth({
+    url: mqttUrl,
+    mode: options.mqttAuth ?? (env.CHORUS_MQTT_AUTH || undefined),
+    hookSecret: options.mqttHookSecret ?? (env.CHORUS_MQTT_HOOK_SECRET || undefined),
+    secret,
+  });
   const logLevel =
     options.logLevel ?? (env.CHORUS_LOG_LEVEL as ResolvedHubConfig["logLevel"]) ?? "info";
   return {
@@ -301,7 +332,7 @@ export function resolveHubConfig(
     retentionMs: retention === undefined || retention === "" ? undefined : parseDuration(retention),
     apiKeys,
     devKey,
-    secret: options.secret ?? env.CHORUS_SECRET,
+    secret,
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
     presenceLeaseMs: parseDuration(
       options.presenceLease ?? (env.CHORUS_PRESENCE_LEASE || DEFAULT_PRESENCE_LEASE_MS),
@@ -309,11 +340,8 @@ export function resolveHubConfig(
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
     publicUrl: parsePublicUrl(options.publicUrl ?? (env.CHORUS_PUBLIC_URL || undefined)),
-    mqttUrl: parseBrokerUrl(
-      "CHORUS_MQTT_URL",
-      options.mqttUrl ?? (env.CHORUS_MQTT_URL || undefined),
-      ["mqtt:", "mqtts:", "ws:", "wss:"],
-    ),
+    mqttUrl,
+    ...mqttAuth,
     mqttWsUrl: parseBrokerUrl(
       "CHORUS_MQTT_WS_URL",
       options.mqttWsUrl ?? (env.CHORUS_MQTT_WS_URL || undefined),
@@ -332,6 +360,52 @@ export function resolveHubConfig(
     ),
     trustProxy: parseTrustProxy(options.trustProxy ?? env.CHORUS_TRUST_PROXY ?? ""),
   };
+}
+
+/**
+ * Check the external broker's authentication mode and what it needs, so a misconfigured hub
+ * stops at start with the variable to fix rather than refusing every client later.
+ */
+function resolveMqttAuth(input: {
+  url: URL | undefined;
+  mode: string | undefined;
+  hookSecret: string | undefined;
+  secret: string | undefined;
+}): { mqttAuth: "dynsec" | "hooks" | undefined; mqttHookSecret: string | undefined } {
+  const { url, mode, hookSecret, secret } = input;
+  if (mode !== undefined && mode !== "dynsec" && mode !== "hooks") {
+    throw new Error(`CHORUS_MQTT_AUTH must be "dynsec" or "hooks", got "${mode}"`);
+  }
+  if (!url) {
+    if (mode !== undefined)
+      throw new Error("CHORUS_MQTT_AUTH needs CHORUS_MQTT_URL (an external broker)");
+    if (hookSecret !== undefined) {
+      throw new Error("CHORUS_MQTT_HOOK_SECRET needs CHORUS_MQTT_URL and CHORUS_MQTT_AUTH=hooks");
+    }
+    return { mqttAuth: undefined, mqttHookSecret: undefined };
+  }
+  if (mode !== "hooks") {
+    if (hookSecret !== undefined) {
+      throw new Error("CHORUS_MQTT_HOOK_SECRET is used only with CHORUS_MQTT_AUTH=hooks");
+    }
+    return { mqttAuth: "dynsec", mqttHookSecret: undefined };
+  }
+  if (hookSecret === undefined || hookSecret.length < MIN_HOOK_SECRET_LENGTH) {
+    throw new Error(
+      `CHORUS_MQTT_AUTH=hooks needs CHORUS_MQTT_HOOK_SECRET of at least ${MIN_HOOK_SECRET_LENGTH} characters (the broker's bearer for the hook routes and the hubs' broker password)`,
+    );
+  }
+  if (!secret) {
+    throw new Error(
+      "CHORUS_MQTT_AUTH=hooks needs CHORUS_SECRET, the same on every hub: any hub must verify the realtime credentials another hub issued",
+    );
+  }
+  if (url.username || url.password) {
+    throw new Error(
+      "with CHORUS_MQTT_AUTH=hooks, CHORUS_MQTT_URL carries no credentials: the hub connects as chorus-hub with CHORUS_MQTT_HOOK_SECRET",
+    );
+  }
+  return { mqttAuth: "hooks", mqttHookSecret: hookSecret };
 }
 
 function parseBrokerUrl(name: string, raw: string | undefined, schemes: string[]): URL | undefined {

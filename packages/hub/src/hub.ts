@@ -147,7 +147,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     if (config.mqttUrl) {
       const external = await connectExternalBroker(ctx, config.mqttUrl);
       broker = external;
-      ctx.mqttProvisioner = external.provisioner;
+      if (external.provisioner) ctx.mqttProvisioner = external.provisioner;
     } else {
       broker = await startBroker(ctx, app.server);
     }

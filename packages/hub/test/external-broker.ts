@@ -20,6 +20,10 @@ export interface DynsecMosquitto {
   /** `mqtt://admin:…@127.0.0.1:port`: what `CHORUS_MQTT_URL` is set to. */
   adminUrl: string;
   port: number;
+  /** Stop the broker (SIGTERM) and wait for it to exit; its state file stays for {@link start}. */
+  stop(): Promise<void>;
+  /** Start it again on the same port with the same configuration and state. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,41 +42,77 @@ export async function startDynsecMosquitto(): Promise<DynsecMosquitto> {
   // Started as root, Mosquitto drops to its own user, which must reach and rewrite the file.
   chmodSync(dir, 0o777);
   chmodSync(dynsec, 0o666);
+  const broker = await runMosquitto(dir, [
+    `plugin ${DYNSEC_PLUGIN}`,
+    `plugin_opt_config_file ${dynsec}`,
+  ]);
+  return { ...broker, adminUrl: `mqtt://admin:${password}@127.0.0.1:${broker.port}` };
+}
+
+export interface PlainMosquitto {
+  /** `mqtt://127.0.0.1:port`, anonymous clients allowed. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Mosquitto 2 that lets anyone connect: the broker a hub in hooks mode talks to when the
+ * test calls the hook routes itself, the way EMQX or VerneMQ would.
+ */
+export async function startPlainMosquitto(): Promise<PlainMosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), "chorus-mosquitto-"));
+  chmodSync(dir, 0o777);
+  const broker = await runMosquitto(dir, ["allow_anonymous true"]);
+  return { ...broker, url: `mqtt://127.0.0.1:${broker.port}` };
+}
+
+/** Mosquitto on a free loopback port with `extra` configuration lines, restartable on that port. */
+async function runMosquitto(
+  dir: string,
+  extra: string[],
+): Promise<{
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}> {
   const port = await freePort();
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(
     conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      `plugin ${DYNSEC_PLUGIN}`,
-      `plugin_opt_config_file ${dynsec}`,
-      "persistence false",
-      "log_dest stderr",
-      "",
-    ].join("\n"),
+    [`listener ${port} 127.0.0.1`, ...extra, "persistence false", "log_dest stderr", ""].join("\n"),
   );
-  const child: ChildProcess = spawn("mosquitto", ["-c", conf], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const deadline = Date.now() + 10_000;
-  while (!stderr.includes("running")) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`mosquitto did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const proc = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    let stderr = "";
+    proc.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!stderr.includes("running")) {
+      if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`mosquitto did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    await exited;
+  };
+  await start();
   return {
-    adminUrl: `mqtt://admin:${password}@127.0.0.1:${port}`,
     port,
+    stop,
+    start,
     async close() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -20,6 +20,7 @@ import { installRateLimit } from "./rate-limit.js";
 import { registerAgentRoutes } from "./routes/agents.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerIntentRoutes } from "./routes/intents.js";
+import { registerMqttHookRoutes } from "./routes/mqtt-hooks.js";
 import { registerOpsRoutes } from "./routes/ops.js";
 import { registerRealtimeRoutes } from "./routes/realtime.js";
 import { registerStreamRoutes } from "./routes/streams.js";
@@ -127,6 +128,7 @@ export async function buildHttpServer(
     pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,
   });
   registerRealtimeRoutes(app, ctx);
+  registerMqttHookRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerAgentRoutes(app, ctx, {
     pingIntervalMs: internals.ssePingIntervalMs ?? SSE_PING_INTERVAL_MS,

@@ -4,19 +4,15 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { HubContext } from "../context.js";
 import type { BrokerHandle } from "./broker.js";
 import { DynsecProvisioner } from "./dynsec.js";
-import { ingestPublish, recordDrop } from "./ingest.js";
+import { HUB_USERNAME } from "./hooks.js";
+import { INGEST_FILTER, ingestPublish, recordDrop } from "./ingest.js";
 
-/**
- * The shared-subscription group of every hub: the broker hands each client publish on
- * `chorus-in/#` to one member, so it is stored once however many hubs run.
- */
-export const INGEST_GROUP = "chorus-hubs";
-const INGEST_FILTER = `$share/${INGEST_GROUP}/${INGEST_TOPIC_ROOT}/#`;
 /** A broker that does not answer CONNECT by then is not there: the hub does not start. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ExternalBroker extends BrokerHandle {
-  provisioner: DynsecProvisioner;
+  /** With dynamic security; undefined with HTTP hooks, where the hub provisions nothing. */
+  provisioner: DynsecProvisioner | undefined;
 }
 
 /**
@@ -30,12 +26,14 @@ export interface ExternalBroker extends BrokerHandle {
  *   ingested by one hub, with the same validation as HTTP. The broker has already held the
  *   publisher to its org (the credentials' role), so the topic's org is the publisher's;
  * - realtime credentials are provisioned in the broker (Mosquitto 2's dynamic security), which
- *   enforces them.
+ *   enforces them; or, with `CHORUS_MQTT_AUTH=hooks`, the broker asks the hubs' HTTP hooks
+ *   (see `hooks.ts`) and this hub connects as `chorus-hub` with the hook secret.
  */
 export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<ExternalBroker> {
   const { logger } = ctx;
-  const username = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  const hooks = ctx.config.mqttAuth === "hooks";
+  const username = hooks ? HUB_USERNAME : decodeURIComponent(url.username);
+  const password = hooks ? (ctx.config.mqttHookSecret as string) : decodeURIComponent(url.password);
   const bare = new URL(url.href);
   bare.username = "";
   bare.password = "";
@@ -74,14 +72,18 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     );
   });
 
-  let provisioner: DynsecProvisioner;
+  let provisioner: DynsecProvisioner | undefined;
   try {
-    provisioner = await DynsecProvisioner.start(client, username);
-    await client.subscribeAsync(INGEST_FILTER, { qos: 1 });
+    if (!hooks) provisioner = await DynsecProvisioner.start(client, username);
+    const [granted] = await client.subscribeAsync(INGEST_FILTER, { qos: 1 });
+    if (granted && granted.qos === 128) throw new Error(`subscription to ${INGEST_FILTER} refused`);
   } catch (error) {
     await client.endAsync(true).catch(() => {});
+    const needs = hooks
+      ? "its hook routes allowing chorus-hub to read the ingest topics"
+      : "a Mosquitto 2 dynamic-security admin in CHORUS_MQTT_URL";
     throw new Error(
-      `the MQTT broker at ${bare.href} refused what the hub needs (a Mosquitto 2 dynamic-security admin in CHORUS_MQTT_URL): ${String(error)}`,
+      `the MQTT broker at ${bare.href} refused what the hub needs (${needs}): ${String(error)}`,
     );
   }
 
@@ -99,7 +101,7 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     close() {
       closed ??= (async () => {
         stopPublishing();
-        provisioner.close();
+        provisioner?.close();
         await client.endAsync();
       })();
       return closed;

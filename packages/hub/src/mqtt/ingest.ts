@@ -27,6 +27,13 @@ export type IngestOutcome =
 const TOPIC_FIELDS = ["env", "channel", "app", "type", "agent"] as const;
 
 /**
+ * With an external broker, the shared-subscription group of every hub: the broker hands each
+ * client publish on `chorus-in/#` to one member, so it is stored once however many hubs run.
+ */
+export const INGEST_GROUP = "chorus-hubs";
+export const INGEST_FILTER = `$share/${INGEST_GROUP}/${INGEST_TOPIC_ROOT}/#`;
+
+/**
  * Count and log one dropped publish: the client and key id, never the key. Bad payloads are
  * the publisher's bug and logged at debug (a chatty client must not flood the log); refused
  * authorization is worth a warning. A store failure was already logged, with its error.

@@ -11,6 +11,7 @@ import { hasScope, type Principal } from "../../auth.js";
 import type { HubContext } from "../../context.js";
 import { brokerUrl } from "../../config.js";
 import type { DynsecProvisioner } from "../../mqtt/dynsec.js";
+import { hookUsername, rightsOf } from "../../mqtt/hooks.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
 import { parseWith } from "../validate.js";
@@ -30,6 +31,9 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
     );
     const clientId = input.clientId ?? `chorus-${randomBytes(8).toString("hex")}`;
     const narrowed = narrowScopes(principal, input.scopes);
+    if (ctx.config.mqttAuth === "hooks" && ctx.config.mqttUrl) {
+      return hookCredentials(ctx, ctx.config.mqttUrl, narrowed, clientId, ttlMs);
+    }
     if (ctx.mqttProvisioner && ctx.config.mqttUrl) {
       return provisioned(ctx, ctx.mqttProvisioner, ctx.config.mqttUrl, narrowed, clientId, ttlMs);
     }
@@ -93,6 +97,30 @@ async function provisioned(
     clientId: issued.clientId,
     topicPrefix: `${TOPIC_ROOT}/${encodeTopicLevel(principal.org)}/`,
     expiresAt: issued.expiresAt.toISOString(),
+  };
+}
+
+/**
+ * With broker HTTP hooks, nothing is provisioned: the username states org, rights and expiry,
+ * and the password is the signed token that vouches for it (see `mqtt/hooks.ts`), so whichever
+ * hub the broker asks can verify it.
+ */
+function hookCredentials(
+  ctx: HubContext,
+  mqttUrl: URL,
+  principal: Principal,
+  clientId: string,
+  ttlMs: number,
+): RealtimeCredentials {
+  const { token, expiresAt } = ctx.auth.issueToken(principal, clientId, ttlMs);
+  return {
+    url: brokerUrl(mqttUrl),
+    wsUrl: brokerUrl(ctx.config.mqttWsUrl ?? mqttUrl),
+    username: hookUsername(principal.org, rightsOf(principal), expiresAt.getTime()),
+    password: token,
+    clientId,
+    topicPrefix: `${TOPIC_ROOT}/${encodeTopicLevel(principal.org)}/`,
+    expiresAt: expiresAt.toISOString(),
   };
 }
 
