@@ -24,6 +24,10 @@ export interface DynsecMosquitto {
   stop(): Promise<void>;
   /** Start it again on the same port with the same configuration and state. */
   start(): Promise<void>;
+  /** Freeze the broker (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Let a paused broker run again (SIGCONT). */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -71,12 +75,7 @@ export async function startPlainMosquitto(): Promise<PlainMosquitto> {
 async function runMosquitto(
   dir: string,
   extra: string[],
-): Promise<{
-  port: number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  close(): Promise<void>;
-}> {
+): Promise<Omit<DynsecMosquitto, "adminUrl">> {
   const port = await freePort();
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(
@@ -102,6 +101,7 @@ async function runMosquitto(
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
+    proc.kill("SIGCONT");
     const exited = new Promise((r) => proc.once("exit", r));
     proc.kill("SIGTERM");
     await exited;
@@ -111,6 +111,8 @@ async function runMosquitto(
     port,
     stop,
     start,
+    pause: () => child?.kill("SIGSTOP"),
+    resume: () => child?.kill("SIGCONT"),
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

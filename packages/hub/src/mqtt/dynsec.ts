@@ -209,6 +209,14 @@ export class DynsecProvisioner {
   }
 
   #command(command: Record<string, unknown>): Promise<DynsecResponse> {
+    // While the broker is away mqtt.js would queue the command and send it on reconnect, long
+    // after its caller gave up: a credential nobody holds. Refuse at once instead, so the
+    // route answers 503 now and nothing is created behind its back.
+    if (!this.#client.connected) {
+      return Promise.reject(
+        new Error(`dynamic-security ${String(command.command)}: not connected to the broker`),
+      );
+    }
     const correlationData = randomBytes(8).toString("hex");
     return new Promise<DynsecResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
