@@ -122,6 +122,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   });
   await delivery.start();
   const presence = new Presence({ store, logger, leaseMs: config.presenceLeaseMs });
+  commits.subscribePresence((org) => presence.changedElsewhere(org));
   presence.start();
   const ctx: HubContext = {
     config,

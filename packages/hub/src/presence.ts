@@ -89,8 +89,9 @@ export class Presence {
 
   /**
    * Be told when `org`'s presence may have changed: at once for a stream opening or closing on
-   * this hub (once the store has it), and at every renewal for what other hubs did and for
-   * leases that ran out. Returns the unsubscribe.
+   * this hub (once the store has it) or on another hub of a shared store (its notification, see
+   * {@link changedElsewhere}), and at every renewal for leases that ran out and for anything a
+   * lost notification did not say. Returns the unsubscribe.
    */
   watch(org: string, listener: Listener): () => void {
     let set = this.#listeners.get(org);
@@ -170,6 +171,14 @@ export class Presence {
 
   #enqueue(work: () => Promise<void>): void {
     this.#writes = this.#writes.then(work);
+  }
+
+  /**
+   * `org`'s presence changed on another hub (the store's cross-hub wake-up says so; this hub's
+   * own writes come back too, and a look that finds nothing new sends nothing).
+   */
+  changedElsewhere(org: string): void {
+    if (!this.#closed) this.#notify(org);
   }
 
   #notify(org: string): void {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PgCommitSignal } from "../src/delivery/pg-commit-signal.js";
 import type { Hub } from "../src/index.js";
 import { PgStore } from "../src/store/pg.js";
-import { api, startTestHub } from "./helpers.js";
+import { api, KEY_B, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
 import { startHubProcess } from "./hub-process.js";
 import { freshDb } from "./store-under-test.js";
@@ -178,6 +178,33 @@ describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
       await b.kill();
     }
   }, 90_000);
+
+  it("a presence change on one hub notifies the others with its org, and A's live list follows", async () => {
+    // A lease of a minute: what reaches A here comes from B's notifications, not A's renewals.
+    const db = await freshDb();
+    const a = await startTestHub({ db, presenceLease: 60_000 });
+    const b = await startTestHub({ db, presenceLease: 60_000 });
+    hubs.push(a, b);
+    const heard: string[] = [];
+    a.commits.subscribePresence((org) => heard.push(org));
+    const watch = await readSse(a, "/v1/agents", { headers: { accept: "text/event-stream" } });
+    const online = () =>
+      (
+        watch.frames.filter((f) => f.event === "chorus.agents").at(-1)?.data.data as {
+          agent: string;
+          online: boolean;
+        }[]
+      )?.find((e) => e.agent === "nearby")?.online;
+    const runner = await readSse(b, "/v1/agents/nearby/stream", { key: KEY_B });
+    await expect.poll(() => heard).toContain("globex");
+    const mine = await readSse(b, "/v1/agents/nearby/stream");
+    await watch.until(() => online() === true, 20_000);
+    await mine.close();
+    await watch.until(() => online() === false, 20_000);
+    expect(heard.filter((org) => org === "acme").length).toBeGreaterThanOrEqual(2);
+    await runner.close();
+    await watch.close();
+  }, 60_000);
 
   it("a dropped LISTEN connection loses nothing: the tail catches up after reconnecting", async () => {
     const {

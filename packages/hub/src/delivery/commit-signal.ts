@@ -8,6 +8,11 @@ export interface CommitSignal {
   committed(seq: number): void;
   /** Hear of commits (this hub's and, for shared stores, other hubs'). Returns unsubscribe. */
   subscribe(listener: (seq: number) => void): () => void;
+  /**
+   * Hear that an org's presence rows changed on another hub (shared stores: the store notifies
+   * with the write). A hub tells its own watchers itself. Returns unsubscribe.
+   */
+  subscribePresence(listener: (org: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -22,6 +27,11 @@ export class LocalCommitSignal implements CommitSignal {
   subscribe(listener: (seq: number) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** No other hub shares this store: nothing to hear. */
+  subscribePresence(_listener: (org: string) => void): () => void {
+    return () => {};
   }
 
   async close(): Promise<void> {

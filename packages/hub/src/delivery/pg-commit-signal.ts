@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { HubLogger } from "../config.js";
 import { COMMIT_CHANNEL } from "../store/pg-events.js";
+import { PRESENCE_CHANNEL } from "../store/pg-presence.js";
 import type { CommitSignal } from "./commit-signal.js";
 
 /** First and longest wait before reconnecting the listening connection. */
@@ -28,6 +29,7 @@ export class PgCommitSignal implements CommitSignal {
   readonly #maxSeq: () => Promise<number>;
   readonly #logger: HubLogger;
   readonly #listeners = new Set<(seq: number) => void>();
+  readonly #presenceListeners = new Set<(org: string) => void>();
   #client: pg.Client | undefined;
   #timer: NodeJS.Timeout | undefined;
   #delay = RECONNECT_MIN_MS;
@@ -58,11 +60,21 @@ export class PgCommitSignal implements CommitSignal {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Presence writes notify `chorus_presence` with their org (see `pg-presence.ts`), on the same
+   * listening connection. One lost while it was down is made up by the next presence renewal.
+   */
+  subscribePresence(listener: (org: string) => void): () => void {
+    this.#presenceListeners.add(listener);
+    return () => this.#presenceListeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#coalesce);
     this.#listeners.clear();
+    this.#presenceListeners.clear();
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});
@@ -102,11 +114,17 @@ export class PgCommitSignal implements CommitSignal {
     client.on("error", lost);
     client.on("end", () => lost());
     client.on("notification", (message) => {
+      if (message.channel === PRESENCE_CHANNEL) {
+        const org = message.payload;
+        if (org) for (const listener of this.#presenceListeners) listener(org);
+        return;
+      }
       const seq = Number(message.payload);
       if (Number.isSafeInteger(seq)) this.#notified(seq);
     });
     await client.connect();
     await client.query(`LISTEN ${COMMIT_CHANNEL}`);
+    await client.query(`LISTEN ${PRESENCE_CHANNEL}`);
     if (this.#closed) {
       await client.end().catch(() => {});
       return;

@@ -35,10 +35,11 @@ export interface AgentFeedsOptions {
  * changes. One feed per org, however many watch it: a change is read once and the same bytes go
  * to every watcher, and only when they differ from what was last sent.
  *
- * When to look again: at once when an agent stream opens or closes on this hub, and when the
- * org's intent log says an assignment or status changed (on any hub: the log reaches every
- * hub's tail); at every presence renewal (a third of the lease) for agents of other hubs and
- * for leases that ran out.
+ * When to look again: at once when an agent stream opens or closes on this hub or on another
+ * hub of a shared store (the store's notification, see `Presence.watch`), and when the org's
+ * intent log says an assignment or status changed (on any hub: the log reaches every hub's
+ * tail); at every presence renewal (a third of the lease) for leases that ran out and for a
+ * notification lost while a hub's listening connection was down.
  */
 export class AgentFeeds {
   readonly #ctx: HubContext;

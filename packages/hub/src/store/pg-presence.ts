@@ -4,15 +4,23 @@ import type { PresenceEntry, PresenceHold } from "./types.js";
 /*
  * The presence rows of the Postgres store (see `Store.setPresence` for what they mean): the
  * same statements as `sqlite-presence.ts`. Every hub writes only its own rows, so two hubs never
- * contend for one row; a reader sees every hub's.
+ * contend for one row; a reader sees every hub's. A write that changes who holds what notifies
+ * {@link PRESENCE_CHANNEL} with the org, so the other hubs' live `GET /v1/agents` streams look
+ * again at once (`PgCommitSignal` listens).
  */
+
+/** The channel presence changes are `NOTIFY`d on; the payload is the org. */
+export const PRESENCE_CHANNEL = "chorus_presence";
 
 export async function setPresence(pool: Pool, hold: PresenceHold, now: number): Promise<void> {
   await pool.query(
-    `INSERT INTO agent_presence (org, agent, hub, streams, seen_ms) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (org, agent, hub) DO UPDATE SET streams = excluded.streams,
-       seen_ms = GREATEST(agent_presence.seen_ms, excluded.seen_ms)`,
-    [hold.org, hold.agent, hold.hub, hold.streams, now],
+    `WITH written AS (
+       INSERT INTO agent_presence (org, agent, hub, streams, seen_ms) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (org, agent, hub) DO UPDATE SET streams = excluded.streams,
+         seen_ms = GREATEST(agent_presence.seen_ms, excluded.seen_ms)
+       RETURNING org)
+     SELECT pg_notify($6, org) FROM written`,
+    [hold.org, hold.agent, hold.hub, hold.streams, now, PRESENCE_CHANNEL],
   );
 }
 
@@ -25,8 +33,11 @@ export async function renewPresence(pool: Pool, hub: string, now: number): Promi
 
 export async function releasePresence(pool: Pool, hub: string, now: number): Promise<void> {
   await pool.query(
-    "UPDATE agent_presence SET streams = 0, seen_ms = GREATEST(seen_ms, $2) WHERE hub = $1 AND streams > 0",
-    [hub, now],
+    `WITH released AS (
+       UPDATE agent_presence SET streams = 0, seen_ms = GREATEST(seen_ms, $2)
+       WHERE hub = $1 AND streams > 0 RETURNING org)
+     SELECT pg_notify($3, org) FROM (SELECT DISTINCT org FROM released) AS orgs`,
+    [hub, now, PRESENCE_CHANNEL],
   );
 }
 
