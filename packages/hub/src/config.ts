@@ -222,6 +222,17 @@ export function parseDuration(value: string | number): number {
   return ms;
 }
 
+/** Below a second, renewals (a third of the lease) would keep the store busy for nothing. */
+const MIN_PRESENCE_LEASE_MS = 1_000;
+
+function parsePresenceLease(value: string | number): number {
+  const ms = parseDuration(value);
+  if (ms < MIN_PRESENCE_LEASE_MS) {
+    throw new Error(`CHORUS_PRESENCE_LEASE must be at least 1s (got ${value})`);
+  }
+  return ms;
+}
+
 export function isLoopback(host: string): boolean {
   return (
     host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host)
@@ -334,7 +345,7 @@ export function resolveHubConfig(
     devKey,
     secret,
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
-    presenceLeaseMs: parseDuration(
+    presenceLeaseMs: parsePresenceLease(
       options.presenceLease ?? (env.CHORUS_PRESENCE_LEASE || DEFAULT_PRESENCE_LEASE_MS),
     ),
     logLevel,

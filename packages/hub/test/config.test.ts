@@ -35,6 +35,7 @@ describe("hub configuration", () => {
       CHORUS_API_KEYS: "acme:key_acme_0123456789",
       CHORUS_RATE_LIMIT: "600/s",
       CHORUS_LOG_LEVEL: "warn",
+      CHORUS_PRESENCE_LEASE: "30s",
     };
     expect(resolveHubConfig({}, env)).toMatchObject({
       port: 9000,
@@ -45,11 +46,16 @@ describe("hub configuration", () => {
       devKey: undefined,
       rateLimit: { max: 600, windowMs: 1000 },
       logLevel: "warn",
+      presenceLeaseMs: 30_000,
     });
     expect(resolveHubConfig({ port: 1, rateLimit: false }, env)).toMatchObject({
       port: 1,
       rateLimit: undefined,
     });
+    expect(resolveHubConfig({ db: ":memory:" }, {}).presenceLeaseMs).toBe(15_000);
+    expect(() => resolveHubConfig({ db: ":memory:", presenceLease: "500ms" }, {})).toThrow(
+      /CHORUS_PRESENCE_LEASE must be at least 1s/,
+    );
     expect(() => resolveHubConfig({}, { CHORUS_PORT: "http" })).toThrow(
       /CHORUS_PORT must be a port/,
     );
