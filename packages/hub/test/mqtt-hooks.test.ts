@@ -364,6 +364,34 @@ describe.runIf(haveMosquitto)("broker HTTP hooks (CHORUS_MQTT_AUTH=hooks)", () =
       ]);
     }
   });
+
+  test("hubs are stateless: another hub with the same CHORUS_SECRET answers for credentials this one issued", async () => {
+    const c = await credentials({ clientId: "roaming" });
+    const other = await startTestHub({
+      mqttUrl: broker.url,
+      mqttPort: false,
+      mqttAuth: "hooks",
+      mqttHookSecret: HOOK_SECRET,
+      secret: SECRET,
+    });
+    const stranger = await startTestHub({
+      mqttUrl: broker.url,
+      mqttPort: false,
+      mqttAuth: "hooks",
+      mqttHookSecret: HOOK_SECRET,
+      secret: "another-secret-0123456789",
+    });
+    try {
+      const body = { username: c.username, password: c.password, clientid: "roaming" };
+      const headers = { authorization: `Bearer ${HOOK_SECRET}` };
+      const ask = (h: Hub) => api(h, "/v1/mqtt/hooks/emqx/authn", { key: null, body, headers });
+      expect((await ask(other)).body.result).toBe("allow");
+      // A hub with another signing secret cannot vouch for them.
+      expect((await ask(stranger)).body.result).toBe("deny");
+    } finally {
+      await Promise.all([other.close(), stranger.close()]);
+    }
+  }, 30_000);
 });
 
 describe("hooks mode configuration is checked at start", () => {

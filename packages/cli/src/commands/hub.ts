@@ -22,7 +22,9 @@ Options (each also an environment variable):
                       "off" to disable TCP (WebSocket /mqtt stays)
   --db <path>         SQLite file, :memory:, or postgres://…  CHORUS_DB      (.chorus/hub.db)
   --mqtt-url <url>    an external broker instead of the embedded one: mqtt://admin:pass@host
-                      (a Mosquitto 2 dynamic-security admin) CHORUS_MQTT_URL (embedded)
+                      (a Mosquitto 2 dynamic-security admin) CHORUS_MQTT_URL (embedded);
+                      EMQX, VerneMQ: mqtt://host with CHORUS_MQTT_AUTH=hooks and
+                      CHORUS_MQTT_HOOK_SECRET (see the hub README)
   --retention <dur>   keep events this long: 7d, 12h, 30m  CHORUS_RETENTION  (forever)
                       (a unit is required: ${DURATION_UNITS})
   --api-keys <spec>   org:key,org2:key2 (org:key:read+subscribe narrows scopes)
