@@ -116,6 +116,17 @@ describe("GET /v1/agents: presence", () => {
   });
 });
 
+describe("GET /v1/agents as a stream, at shutdown", () => {
+  it("ends when the hub shuts down, and the hub's close does not wait for it", async () => {
+    const own = await startTestHub();
+    const watch = await readSse(own, "/v1/agents", { headers: { accept: "text/event-stream" } });
+    await watch.until(() => watch.frames.some((f) => f.event === "chorus.agents"));
+    await own.close();
+    await watch.until(() => watch.ended);
+    expect(watch.ended).toBe(true);
+  });
+});
+
 describe("Presence", () => {
   it("writes this hub's count per agent, and closing twice counts once", async () => {
     const store = await openTestStore();

@@ -66,6 +66,7 @@ export class AgentFeeds {
       closed = true;
       clearInterval(ping);
       ctx.closing.removeEventListener("abort", close);
+      unaccount();
       watcher.outbox.close();
       feed.leave(watcher);
       release();
@@ -78,6 +79,13 @@ export class AgentFeeds {
         res.destroy();
       }),
     };
+    // Counted with the other connections' buffers in the hub's memory metrics.
+    const unaccount = ctx.delivery.account({
+      kind: "sse",
+      get bufferedBytes() {
+        return watcher.outbox.buffered;
+      },
+    });
     ctx.metrics.sseConnections.inc();
     res.on("close", close);
     ctx.closing.addEventListener("abort", close, { once: true });
