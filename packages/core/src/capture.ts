@@ -4,6 +4,12 @@
  * references, throwing getters, BigInt, functions and exotic objects become readable markers.
  */
 
+import { DROP, KEEP, type KeyAction, MAX_DEPTH, MAX_ENTRIES, REDACT } from "./capture-rules.js";
+
+import { serializesUnchanged } from "./platform.js";
+
+export { MAX_DEPTH, MAX_ENTRIES } from "./capture-rules.js";
+
 export type CaptureMode = "full" | "metadata";
 
 export interface CaptureOptions {
@@ -15,10 +21,6 @@ export interface CaptureOptions {
 
 /** 4 KiB keeps a typical prompt or tool result readable while bounding one event's size. */
 export const DEFAULT_MAX_STRING_LENGTH = 4096;
-/** Nesting deeper than this is almost always a framework object graph, not data. */
-export const MAX_DEPTH = 12;
-/** Array items and object keys kept per level: bounds the cost of one emit on a huge input. */
-export const MAX_ENTRIES = 1000;
 /** Key classifications remembered per client; key names repeat, so this stays warm. */
 const KEY_CACHE_SIZE = 2048;
 export const REDACTED = "[REDACTED]";
@@ -97,12 +99,6 @@ export function truncateString(value: string, max: number): string {
   return `${value.slice(0, end)}…[truncated ${value.length - end} chars]`;
 }
 
-/** What to do with a key: keep it, redact its value, or (metadata mode) drop it. */
-const KEEP = 0;
-const REDACT = 1;
-const DROP = 2;
-type KeyAction = typeof KEEP | typeof REDACT | typeof DROP;
-
 /**
  * A capture policy with its own memo of key decisions (one per client: no shared state).
  * {@link Capture.object} is the entry point `emit()` uses for payload and metadata.
@@ -130,9 +126,20 @@ export class Capture {
    * {@link value} for a payload or metadata field: always an object (a non-object is wrapped as
    * `{ value }`). `keep` names top-level keys that are never redacted (see
    * {@link CANONICAL_PAYLOAD_FIELDS}); they are still truncated and made JSON-safe.
+   *
+   * `serializeNow`: the caller serializes the result before anything else runs (`emit()`). Then,
+   * in Node, when capture would change nothing (`serializesUnchanged`: no long string, no secret,
+   * nothing exotic) the answer is `value` itself, sparing the copy, most of capture's cost and
+   * allocations; `JSON.stringify` gives the same text of both. A page always copies.
    */
-  object(value: unknown, keep?: ReadonlySet<string>): Record<string, unknown> {
+  object(
+    value: unknown,
+    keep?: ReadonlySet<string>,
+    serializeNow?: boolean,
+  ): Record<string, unknown> {
     if (value === undefined || value === null) return {};
+    if (serializeNow && serializesUnchanged(value, this, keep, this.#options.maxStringLength))
+      return value as Record<string, unknown>;
     this.#keepTopLevel = keep;
     let out: unknown;
     try {
@@ -145,7 +152,8 @@ export class Capture {
     return { value: out };
   }
 
-  #action(key: string): KeyAction {
+  /** What capture does with a key (memoized): keep it, redact its value, or drop it. */
+  keyAction(key: string): KeyAction {
     let action = this.#keys.get(key);
     if (action === undefined) {
       action =
@@ -237,7 +245,7 @@ export class Capture {
     const n = Math.min(keys.length, MAX_ENTRIES);
     for (let i = 0; i < n; i++) {
       const key = keys[i] as string;
-      const action = this.#action(key);
+      const action = this.keyAction(key);
       if (action === DROP) continue;
       let v: unknown;
       try {
@@ -265,7 +273,7 @@ export class Capture {
         break;
       }
       const key = typeof k === "string" ? k : String(k);
-      const action = this.#action(key);
+      const action = this.keyAction(key);
       if (action !== DROP) this.#put(out, key, v, action, depth, ancestors);
     }
     return out;

@@ -156,13 +156,17 @@ export class EventBuilder {
       const time = event.occurredAt.getTime();
       event.occurredAt = Number.isNaN(time) ? "Invalid Date" : event.occurredAt.toISOString();
     }
+    // Serialized below, before anything else runs: capture may hand back the caller's own
+    // objects (`serializeNow`), and the JSON is their snapshot.
     if (event.payload !== undefined) {
       event.payload = this.#capture.object(
         event.payload,
         CANONICAL_PAYLOAD_FIELDS.get(event.type as string),
+        true,
       );
     }
-    if (event.metadata !== undefined) event.metadata = this.#capture.object(event.metadata);
+    if (event.metadata !== undefined)
+      event.metadata = this.#capture.object(event.metadata, undefined, true);
 
     const stampId = event.id === undefined;
     const stampTime = event.occurredAt === undefined;

@@ -1,4 +1,4 @@
-import { fillRandom } from "./platform.js";
+import { fillRandom, formatUuid } from "./platform.js";
 
 /** Random bytes fetched per refill of an id generator's pool: one syscall per ~400 event ids. */
 const POOL_BYTES = 4096;
@@ -18,6 +18,8 @@ export class EventIdGenerator {
   #offset = POOL_BYTES;
   #lastMs = -1;
   #counter = 0;
+  /** The id's 16 bytes, rewritten by every {@link next}. */
+  readonly #bytes = new Uint8Array(16);
 
   next(now: number = Date.now()): string {
     if (this.#offset + 10 > POOL_BYTES) {
@@ -44,28 +46,22 @@ export class EventIdGenerator {
     const hi = Math.floor(ms / 0x1000000);
     const lo = ms % 0x1000000;
     const c = this.#counter;
-    return (
-      HEX[(hi >>> 16) & 0xff]! +
-      HEX[(hi >>> 8) & 0xff]! +
-      HEX[hi & 0xff]! +
-      HEX[(lo >>> 16) & 0xff]! +
-      "-" +
-      HEX[(lo >>> 8) & 0xff]! +
-      HEX[lo & 0xff]! +
-      "-" +
-      HEX[0x70 | (c >>> 8)]! +
-      HEX[c & 0xff]! +
-      "-" +
-      HEX[0x80 | ((pool[o + 2] as number) & 0x3f)]! +
-      HEX[pool[o + 3] as number]! +
-      "-" +
-      HEX[pool[o + 4] as number]! +
-      HEX[pool[o + 5] as number]! +
-      HEX[pool[o + 6] as number]! +
-      HEX[pool[o + 7] as number]! +
-      HEX[pool[o + 8] as number]! +
-      HEX[pool[o + 9] as number]!
-    );
+    const b = this.#bytes;
+    b[0] = hi >>> 16;
+    b[1] = hi >>> 8;
+    b[2] = hi;
+    b[3] = lo >>> 16;
+    b[4] = lo >>> 8;
+    b[5] = lo;
+    b[6] = 0x70 | (c >>> 8);
+    b[7] = c;
+    b[8] = 0x80 | ((pool[o + 2] as number) & 0x3f);
+    for (let i = 9; i < 16; i++) b[i] = pool[o + i - 6] as number;
+    // Node writes the digits as one string (`formatUuid` in platform.ts); a page joins pieces.
+    const format = formatUuid;
+    return format
+      ? format(b)
+      : toHex(b, 0, 16).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
   }
 }
 

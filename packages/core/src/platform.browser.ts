@@ -152,3 +152,9 @@ export const loadStreamModule: () => Promise<StreamModule> = firstUse.load;
 /** The realtime client (MQTT session and dispatch), loaded on first realtime use. */
 export const loadRealtimeClient = (): Promise<typeof RealtimeClient> =>
   firstUse.load().then((mod) => mod.RealtimeClient);
+
+/** A page always takes capture's copy: the check is left out of the bundle (it counts bytes). */
+export const serializesUnchanged = (..._: unknown[]): boolean => false;
+
+/** A page's ids are joined from hex pieces (ids.ts); Node's `formatUuid` allocates less. */
+export const formatUuid: ((bytes: Uint8Array) => string) | undefined = undefined;

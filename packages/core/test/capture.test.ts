@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { isSecretKey, REDACTED, sanitize, sanitizeObject } from "../src/capture.js";
+import {
+  CANONICAL_PAYLOAD_FIELDS,
+  Capture,
+  isSecretKey,
+  MAX_DEPTH,
+  MAX_ENTRIES,
+  REDACTED,
+  sanitize,
+  sanitizeObject,
+} from "../src/capture.js";
 
 const full = { mode: "full" as const, maxStringLength: 4096 };
 
@@ -159,5 +168,78 @@ describe("content capture", () => {
 describe("binary data", () => {
   it("describes buffers instead of spelling out their bytes", () => {
     expect(sanitize({ b: Buffer.from("hello") }, full)).toEqual({ b: "[Buffer 5 bytes]" });
+  });
+});
+
+describe("capture for a caller that serializes at once (emit's path)", () => {
+  const capture = () => new Capture(full);
+  const lean = (c: Capture, value: unknown, keep?: ReadonlySet<string>) =>
+    c.object(value, keep, true);
+
+  it("hands back the caller's own object when capture would change nothing", () => {
+    const payload = {
+      name: "lookup",
+      arguments: { id: "order-1", tags: ["a", "b", null, undefined], n: -0, ok: true },
+      usage: { inputTokens: 120, maxTokens: 5, accessToken: null },
+      skipped: undefined,
+      nested: Object.assign(Object.create(null), { x: 1 }),
+    };
+    expect(lean(capture(), payload)).toBe(payload);
+    // the canonical field a top-level secret-looking key may carry
+    const token = { token: "abc" };
+    expect(lean(capture(), token, CANONICAL_PAYLOAD_FIELDS.get("llm.token"))).toBe(token);
+  });
+
+  it("serializes exactly as the copy does, whatever the input", () => {
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    const shared = { s: 1 };
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < MAX_DEPTH + 2; i++) deep = { deep };
+    const throwing = {
+      get boom(): string {
+        throw new Error("no");
+      },
+    };
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    class Point {
+      x = 1;
+    }
+    const arrayWithToJSON = Object.assign([1, 2], { toJSON: () => "custom" });
+    const inputs: unknown[] = [
+      { s: "x".repeat(5000) },
+      { password: "hunter2", apiKey: 12, nested: [{ accessToken: "t" }] },
+      { token: "abc" },
+      { at: new Date(0), bad: new Date(Number.NaN) },
+      { n: Number.NaN, inf: Number.POSITIVE_INFINITY, big: 10n },
+      { f: () => 1, sym: Symbol("s") },
+      { list: [() => 1, undefined, 3] },
+      { holes: new Array(3) }, // holes become null, in the copy and in JSON
+      JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}'),
+      { decimal: { toJSON: () => "1.50" } },
+      { arrayWithToJSON },
+      circular,
+      { a: shared, b: shared },
+      deep,
+      throwing,
+      { proxy: revoked.proxy },
+      { point: new Point() },
+      { map: new Map([["k", 1]]), set: new Set([1]) },
+      { error: new Error("e") },
+      { bytes: new Uint8Array(3) },
+      { many: Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => i) },
+      Object.fromEntries(Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => [`k${i}`, i])),
+      [1, 2],
+      "text",
+      { lone: "\ud800", quote: '"\\\n' },
+    ];
+    for (const input of inputs) {
+      const json = JSON.stringify(lean(capture(), input));
+      expect(json, String(json).slice(0, 80)).toBe(JSON.stringify(capture().object(input)));
+    }
+    const metadataMode = new Capture({ mode: "metadata", maxStringLength: 4096 });
+    const withContent = { messages: ["hi"], model: "m" };
+    expect(lean(metadataMode, withContent)).toEqual({ model: "m" });
   });
 });

@@ -49,6 +49,22 @@ describe("emit and delivery", () => {
     ]);
   });
 
+  it("sends what an event was at emit(), whatever the caller changes afterwards", async () => {
+    const chorus = client({ url: hub.url, channel: "snapshot" });
+    const args = { q: "before", tags: ["a"] };
+    const payload: Record<string, unknown> = { name: "search", arguments: args };
+    const metadata: Record<string, unknown> = { framework: "test" };
+    chorus.emit({ type: "tool.start", payload, metadata });
+    args.q = "after";
+    args.tags.push("b");
+    payload.extra = "after";
+    metadata.framework = "after";
+    expect(await chorus.flush(5000)).toBe(true);
+    const [stored] = await storedEvents(hub, { channel: "snapshot" });
+    expect(stored?.payload).toEqual({ name: "search", arguments: { q: "before", tags: ["a"] } });
+    expect((stored as { metadata?: unknown } | undefined)?.metadata).toEqual({ framework: "test" });
+  });
+
   it("takes the API URL the hub prints (…/v1) as its base URL", async () => {
     const chorus = client({ url: `${hub.url}/v1/`, channel: "v1-url" });
     expect(chorus.options.url).toBe(hub.url);
