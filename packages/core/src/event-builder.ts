@@ -175,7 +175,7 @@ export class EventBuilder {
       !unknownKeys &&
       this.#namesKnown(event) &&
       this.#traceIdsValid(event) &&
-      (stampId || schemas.idSchema.safeParse(event.id).success) &&
+      (stampId || schemas.isId(event.id)) &&
       (stampTime || this.#timeKnown(event.occurredAt));
     let unchecked = false;
     if (!fast) {

@@ -9,6 +9,7 @@ export {
   eventInputSchema,
   eventQuerySchema,
   idSchema,
+  isId,
   intentCreateSchema,
   intentEventInputSchema,
   intentListQuerySchema,

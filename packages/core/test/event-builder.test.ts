@@ -1,3 +1,4 @@
+import { idSchema } from "@chorus/protocol";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../src/errors.js";
 import { EventBuilder } from "../src/event-builder.js";
@@ -109,6 +110,16 @@ describe("EventBuilder", () => {
       },
       { intentId: "i-1", agent: "a" },
     );
+  });
+
+  it("accepts exactly the ids the protocol's idSchema accepts on the memoized path", () => {
+    const b = builder();
+    expect(b.build({ type: "custom" }).ok).toBe(true); // the envelope is known from here on
+    const ids = ["a", "span:1.start", "A-b_c.d:e", "", " ", "a b", "é", "x".repeat(128)];
+    ids.push("x".repeat(129), "a/b", "a\n", "0192f0e4-5e3c-7a8b-9c0d-1e2f3a4b5c6d");
+    for (const id of ids) {
+      expect(b.build({ type: "custom", id }).ok, id).toBe(idSchema.safeParse(id).success);
+    }
   });
 
   it("counts bytes as UTF-8 and refuses an event over the protocol's limit", () => {

@@ -32,6 +32,14 @@ export function isName(value: unknown): value is string {
   return typeof value === "string" && value.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(value);
 }
 
+/**
+ * What `idSchema` accepts, without a schema run: adapters give each event its own id (the OTel
+ * span processor does, so a resent start is stored once), and `emit()` checks it on its hot path.
+ */
+export function isId(value: unknown): value is string {
+  return typeof value === "string" && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value);
+}
+
 export const nameSchema = z
   .string()
   .check(
