@@ -1,5 +1,6 @@
 import type { Chorus } from "@chorus/core";
 import type { Trace } from "@openai/agents";
+import { elapsed } from "./elapsed.js";
 import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
 import type { Safely } from "@chorus/core/adapter-kit";
@@ -332,12 +333,6 @@ function agentTools(agent: SpanRecord | undefined): string[] | undefined {
 
 function callIdOf(toolCall: Bag | undefined): string | undefined {
   return str(toolCall?.callId) ?? str(toolCall?.call_id) ?? str(toolCall?.id);
-}
-
-function elapsed(from: string | undefined, to: string | undefined): number | undefined {
-  if (!from || !to) return undefined;
-  const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 function ttft(record: SpanRecord): number | undefined {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { elapsed } from "../src/elapsed.js";
 import { toSpanId, toTraceId } from "../src/ids.js";
 import { errorInfo, modelErrorInfo } from "../src/mapping.js";
 import { fromGeneration, fromResponse } from "../src/model-call.js";
@@ -192,5 +193,29 @@ describe("modelErrorInfo", () => {
         type: "invalid_request_error",
       },
     );
+  });
+});
+
+describe("elapsed", () => {
+  it("agrees with Date.parse on the SDK's ISO times, within the hour and across it", () => {
+    const base = Date.UTC(2026, 11, 4, 9, 59, 58, 990);
+    for (const [a, b] of [
+      [0, 4],
+      [0, 0],
+      [5, 1_015], // across a second
+      [10, 1_500], // across the hour: the slow path
+      [0, 3_600_000 * 30], // across days
+    ] as const) {
+      const from = new Date(base + a).toISOString();
+      const to = new Date(base + b).toISOString();
+      expect(elapsed(from, to), `${from} → ${to}`).toBe(b - a);
+    }
+    const at = new Date(base).toISOString();
+    expect(elapsed(new Date(base + 10).toISOString(), at)).toBeUndefined(); // negative
+    expect(elapsed(undefined, at)).toBeUndefined();
+    expect(elapsed(at, "not a time")).toBeUndefined();
+    // another ISO form (an offset, no milliseconds) still goes through Date.parse
+    expect(elapsed("2026-12-04T10:00:00+01:00", "2026-12-04T09:00:01Z")).toBe(1000);
+    expect(elapsed("2026-12-04T09:00:0xZ", "2026-12-04T09:00:05.000Z")).toBeUndefined();
   });
 });
