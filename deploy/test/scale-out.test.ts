@@ -121,8 +121,9 @@ describe.runIf(runs)("the deploy topology from processes", () => {
       received.push(event);
     });
     const publisher = client(topology.nginx.url);
-    const ids = Array.from({ length: 60 }, (_, i) =>
-      publisher.emit({ channel: "e2e", type: "custom", payload: { i } }) as string,
+    const ids = Array.from(
+      { length: 60 },
+      (_, i) => publisher.emit({ channel: "e2e", type: "custom", payload: { i } }) as string,
     );
     // One batch per request, round-robin: the batches land on all three hubs.
     expect(await publisher.flush(30_000)).toBe(true);
