@@ -23,7 +23,7 @@ const runs = systemTool(
 
 let topology: Topology;
 const clients: Chorus[] = [];
-const client = (url: string) => {
+const client = (url: string | string[]) => {
   const chorus = new Chorus({
     url,
     apiKey: KEY,
@@ -136,6 +136,22 @@ describe.runIf(runs)("the deploy topology from processes", () => {
     for (const hub of topology.hubs)
       if ((await metric(hub.url, "chorus_events_ingested_total")) > 0) ingestedOn++;
     expect(ingestedOn).toBeGreaterThan(1);
+  });
+
+  it("a client with url: [A, B] streaming from A resumes on B when A is killed (SIGKILL), and what it emits meanwhile arrives once", async () => {
+    const [a, b] = topology.hubs as [HubProcess, HubProcess];
+    const chorus = client([a.url, b.url]);
+    const reader = collect(chorus, "kill");
+    await until("the stream on A", () => reader.stream.connected);
+    expect(await metric(a.url, "chorus_sse_connections")).toBe(1);
+    const ids = await emitWith(chorus, "kill", 200, 100, async () => {
+      await until("events before the kill", () => reader.events.length >= 50);
+      await a.kill();
+    });
+    await until("every event on the stream", () => reader.events.length >= ids.length);
+    expectExactly(reader.events, await stored(b.url, "kill"), ids);
+    expect(reader.stream.connected).toBe(true);
+    expect(await metric(b.url, "chorus_sse_connections")).toBe(1);
   });
 
   it("a stream through nginx resumes on another hub when the one serving it is killed (SIGKILL)", async () => {

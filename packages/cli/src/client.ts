@@ -34,10 +34,12 @@ function cliLogger(io: Io): Logger {
 function checkUrl(flags: ConnectionFlags): void {
   const env = process.env.CHORUS_URL?.trim();
   const url = flags.url ?? (env === "" ? undefined : env);
-  if (url === undefined || hubBaseUrl(url) !== undefined) return;
+  // Several hubs of one cluster are comma-separated (core fails over between them).
+  const bad = url?.split(",").find((one) => one.trim() !== "" && hubBaseUrl(one) === undefined);
+  if (bad === undefined) return;
   const source = flags.url === undefined ? "CHORUS_URL" : "--url";
-  const hint = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? "" : `; did you mean http://${url}?`;
-  throw new UsageError(`${source} "${url}" is not an http(s) URL${hint}`);
+  const hint = /^[a-z][a-z0-9+.-]*:\/\//i.test(bad) ? "" : `; did you mean http://${bad.trim()}?`;
+  throw new UsageError(`${source} "${bad.trim()}" is not an http(s) URL${hint}`);
 }
 
 /**

@@ -4,12 +4,12 @@ import { lazyApi } from "./api-front.js";
 import type { EventsApi } from "./events-api.js";
 import type { FailOpenPolicy } from "./fail-open.js";
 import { Flusher } from "./flusher.js";
-import { HttpClient } from "./http.js";
 import { newEventId } from "./ids.js";
 import type { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
-import { backgroundFetch, onHostExit } from "./platform.js";
+import { HttpClient } from "./http.js";
+import { backgroundFetch, onHostExit, severalHubs } from "./platform.js";
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
@@ -269,7 +269,7 @@ function createShared(options: ChorusOptions): Shared {
     cooldownMs: resolved.circuitCooldownMs,
     maxCooldownMs: resolved.circuitMaxCooldownMs,
   });
-  const http = new HttpClient({
+  const http = new (severalHubs?.Http ?? HttpClient)({
     baseUrl: resolved.url,
     apiKey: resolved.apiKey,
     timeoutMs: resolved.timeoutMs,

@@ -1,7 +1,7 @@
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol/wire";
 import { type CaptureMode, DEFAULT_MAX_STRING_LENGTH } from "./capture.js";
 import type { Logger, LogLevel, OnError } from "./logger.js";
-import { DEFAULT_REALTIME_TRANSPORT, environment } from "./platform.js";
+import { DEFAULT_REALTIME_TRANSPORT, environment, severalHubs } from "./platform.js";
 
 /** A `fetch` compatible with the global one (a proxy-aware or instrumented fetch, in tests a counting one). */
 export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -11,8 +11,12 @@ export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise
  * `CHORUS_*` environment variable (named in each option's doc); an explicit option wins.
  */
 export interface ChorusOptions {
-  /** Hub base URL. `CHORUS_URL`; default `http://127.0.0.1:7420`. */
-  url?: string;
+  /**
+   * Hub base URL; in Node also several hubs of one cluster (a list, or one string with
+   * commas), which the client fails over between. `CHORUS_URL` (comma-separated for several);
+   * default `http://127.0.0.1:7420`.
+   */
+  url?: string | readonly string[];
   /** API key sent as `Authorization: Bearer`. `CHORUS_API_KEY`. */
   apiKey?: string;
   /**
@@ -80,6 +84,7 @@ export interface ChorusOptions {
 
 /** Options after defaults and environment: what the client runs with. */
 export interface ResolvedOptions {
+  /** The hub URL, or the hubs' URLs joined with commas. */
   url: string;
   apiKey: string | undefined;
   failOpen: boolean;
@@ -222,16 +227,16 @@ export function resolveOptions(
         value = spec.max === undefined ? n : Math.min(spec.max, n);
       else
         problems.push(
-          `${explicit !== undefined ? key : spec.env}=${String(raw)} is invalid; using ${spec.fallback}`,
+          `${explicit !== undefined ? key : spec.env}=${raw} is invalid; using ${spec.fallback}`,
         );
     }
     numbers[key] = value;
   }
 
-  const rawUrl = str(options.url, "CHORUS_URL") ?? DEFAULT_URL;
-  let url = hubBaseUrl(rawUrl);
+  const rawUrl = str(options.url as string | undefined, "CHORUS_URL") ?? DEFAULT_URL;
+  let url = (severalHubs?.url ?? hubBaseUrl)(rawUrl);
   if (url === undefined) {
-    problems.push(`url "${rawUrl}" is not an http(s) URL; using ${DEFAULT_URL}`);
+    problems.push(`url "${rawUrl}" is invalid; using "${DEFAULT_URL}"`);
     url = DEFAULT_URL;
   }
 
@@ -256,7 +261,7 @@ export function resolveOptions(
     );
 
   const ttlRaw = options.realtimeTtlSeconds ?? nonEmpty(env.CHORUS_REALTIME_TTL_SECONDS);
-  const ttl = ttlRaw === undefined ? undefined : Number(ttlRaw);
+  const ttl = Number(ttlRaw); // NaN when unset
 
   return {
     problems,
@@ -273,7 +278,7 @@ export function resolveOptions(
       capture,
       logLevel,
       realtimeTransport,
-      realtimeTtlSeconds: ttl !== undefined && Number.isFinite(ttl) && ttl > 0 ? ttl : undefined,
+      realtimeTtlSeconds: ttl > 0 && Number.isFinite(ttl) ? ttl : undefined,
       ...numbers,
       maxBatchBytes: MAX_BATCH_BYTES,
     },

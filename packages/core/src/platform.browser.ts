@@ -1,5 +1,6 @@
 import type { EventSource } from "eventsource";
 import type { IClientOptions, MqttClient } from "mqtt";
+import type { severalHubs as SeveralHubs } from "./failover.js";
 import type { FetchFunction } from "./options.js";
 import type * as protocolSchemas from "./protocol-schemas.js";
 import type { RealtimeClient } from "./realtime-client.js";
@@ -154,6 +155,9 @@ export const loadRealtimeClient = (): Promise<typeof RealtimeClient> =>
   firstUse.load().then((mod) => mod.RealtimeClient);
 
 /** A page always takes capture's copy: the check is left out of the bundle (it counts bytes). */
+/** A page takes one hub URL (a list falls back to the default URL with a warning). */
+export const severalHubs: typeof SeveralHubs | undefined = undefined;
+
 export const serializesUnchanged = (..._: unknown[]): boolean => false;
 
 /** A page's ids are joined from hex pieces (ids.ts); Node's `formatUuid` allocates less. */

@@ -142,6 +142,9 @@ export function loadRealtimeClient(): Promise<typeof RealtimeClient> {
 
 /** Node: content capture may skip its copy when it would change nothing (see the module). */
 export { serializesUnchanged } from "./capture-unchanged.js";
+import { severalHubs as hubs } from "./failover.js";
+/** Several hub URLs, and the HTTP client that fails over between them (failover.ts). */
+export const severalHubs: typeof hubs | undefined = hubs;
 
 /** Char codes of the lowercase hex digits. */
 const HEX_DIGITS = Array.from("0123456789abcdef", (ch) => ch.charCodeAt(0));

@@ -5,6 +5,7 @@ import { AsyncChannel } from "./async-channel.js";
 import { parseRetryAfter, RECONNECT_BACKOFF, retryDelay } from "./backoff.js";
 import { classify } from "./classify.js";
 import { type ChorusError, errorFromResponse } from "./errors.js";
+import type { FailoverHttpClient } from "./failover.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
 import { eventSourceNow, loadEventSource } from "./platform.js";
@@ -84,6 +85,8 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #queuedEpoch: string | undefined;
   #yieldedEpoch: string | undefined;
   #attempt = 0;
+  /** The hub of the current connection. */
+  #hub = "";
   #failure: ChorusError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
@@ -221,6 +224,13 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       return;
     }
     this.#failure = undefined;
+    // With several hubs, each connection goes to the one the client uses now: a cursor (seq)
+    // is valid on every hub of a cluster.
+    const { hubs, baseUrl } = this.#deps.http as Partial<FailoverHttpClient> & HttpClient;
+    const url = this.#url;
+    const from = hubs?.find((hub) => url.startsWith(`${hub}/`));
+    if (from !== undefined) this.#url = baseUrl + url.slice(from.length);
+    this.#hub = baseUrl;
     const source = new (tapped(EventSourceClass))(
       this.#url,
       (request, init) => this.#fetch(request, init),
@@ -393,8 +403,13 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   }
 
   #onError(status: number | undefined): void {
+    const wasOpen = this.#connected;
     this.#setConnected(false);
     const failure = this.#failure;
+    // A hub that cannot be reached or answers 5xx: reconnect to the next hub of the list. A
+    // stream that drops after opening tries its hub again first (a dead one then refuses).
+    if ((!wasOpen && failure === undefined) || classify(failure).outage)
+      (this.#deps.http as Partial<FailoverHttpClient>).failover?.(this.#hub);
     // A refusal that reconnecting cannot fix (revoked key, missing scope, unknown intent) ends
     // the iteration with its typed error.
     if (status !== undefined && failure && classify(failure).kind === "caller") {
