@@ -48,6 +48,11 @@ describe("where the hub is", () => {
     expect(c.err.join("\n")).toMatch(
       /--url "127\.0\.0\.1:7531" is not an http\(s\) URL; did you mean http:\/\/127\.0\.0\.1:7531\?/,
     );
+    // Several hubs are comma-separated: the one without a scheme is named.
+    const list = capture();
+    const hubs = "http://127.0.0.1:7531,127.0.0.1:7532";
+    expect(await main(["intents", "list", "--url", hubs, "--key", "k"], list.io)).toBe(2);
+    expect(list.err.join("\n")).toMatch(/--url "127\.0\.0\.1:7532" is not an http\(s\) URL/);
     const saved = process.env.CHORUS_URL;
     process.env.CHORUS_URL = "localhost:7420";
     try {

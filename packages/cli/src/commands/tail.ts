@@ -196,7 +196,9 @@ export async function tailCommand(argv: string[], io: Io, signal?: AbortSignal):
         // Once, and without the key: a terminal's scrollback is no place for a credential.
         if (plan.source.kind === "channel" && !linked) {
           linked = true;
-          const link = consoleLink(chorus.options.url, { channel: plan.source.channel });
+          // Several hubs (a comma-separated CHORUS_URL) serve the same console: link the first.
+          const hub = chorus.options.url.split(",")[0] as string;
+          const link = consoleLink(hub, { channel: plan.source.channel });
           io.err(paint(io, "dim", `chorus: in the browser: ${link}`));
         }
       },
