@@ -10,3 +10,11 @@ export const KEEP = 0;
 export const REDACT = 1;
 export const DROP = 2;
 export type KeyAction = typeof KEEP | typeof REDACT | typeof DROP;
+
+/**
+ * 4 KiB keeps a typical prompt or tool result readable while bounding one event's size. Here,
+ * in a module that imports nothing, so that options.ts can read it without importing capture.ts
+ * (whose platform import leads back to options.ts: a cycle that left this constant
+ * uninitialized when `src/index.ts` was loaded as source).
+ */
+export const DEFAULT_MAX_STRING_LENGTH = 4096;

@@ -19,8 +19,7 @@ export interface CaptureOptions {
   maxStringLength: number;
 }
 
-/** 4 KiB keeps a typical prompt or tool result readable while bounding one event's size. */
-export const DEFAULT_MAX_STRING_LENGTH = 4096;
+export { DEFAULT_MAX_STRING_LENGTH } from "./capture-rules.js";
 /** Key classifications remembered per client; key names repeat, so this stays warm. */
 const KEY_CACHE_SIZE = 2048;
 export const REDACTED = "[REDACTED]";

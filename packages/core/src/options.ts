@@ -1,5 +1,6 @@
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol/wire";
-import { type CaptureMode, DEFAULT_MAX_STRING_LENGTH } from "./capture.js";
+import type { CaptureMode } from "./capture.js";
+import { DEFAULT_MAX_STRING_LENGTH } from "./capture-rules.js";
 import type { Logger, LogLevel, OnError } from "./logger.js";
 import { DEFAULT_REALTIME_TRANSPORT, environment, severalHubs } from "./platform.js";
 
