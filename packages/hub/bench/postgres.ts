@@ -1,4 +1,5 @@
 import pg from "pg";
+import { Agent } from "undici";
 import { PgStore } from "../src/store/pg.js";
 import { type PgCluster, startPgCluster } from "../test/pg-cluster.js";
 import { nowMs } from "./clock.js";
@@ -22,6 +23,12 @@ import { median, percentile, sorted, spread, table, type Verdict } from "./stats
 const BATCH = 1000;
 const CONNECTIONS = 4;
 const RATE = 1_000;
+/**
+ * Connections the across-hubs publisher sends on. Each POST is answered after its commit, which
+ * waits for the WAL flush (fsync on), so one client's pool of 8 would cap the load at 8 requests
+ * per commit time and measure that pool, not the hubs; the load stands for many agents.
+ */
+const PUBLISHER_CONNECTIONS = 64;
 
 let databases = 0;
 
@@ -229,6 +236,7 @@ async function acrossHubs(
   const count = RATE * seconds;
   const url = await freshDb(cluster, admin);
   const hubs: HubChild[] = [];
+  const publisherPool = new Agent({ connections: PUBLISHER_CONNECTIONS, keepAliveTimeout: 10_000 });
   const p50: number[] = [];
   const p99: number[] = [];
   let lost = 0;
@@ -257,6 +265,7 @@ async function acrossHubs(
         channel: "across",
         rate: RATE,
         count: n,
+        dispatcher: publisherPool,
       });
       const latencies: number[] = [];
       let missing = 0;
@@ -279,6 +288,7 @@ async function acrossHubs(
     for (const g of groups) await rx.close(g);
   } finally {
     for (const hub of hubs) await hub.close();
+    await publisherPool.close();
   }
   console.log(
     `\n### Three hubs on one Postgres: ${RATE} ev/s for ${seconds} s posted to one hub, read over SSE on the two others, ${config.rounds} rounds\n`,

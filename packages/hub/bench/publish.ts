@@ -5,10 +5,15 @@ import { nowMs, sleep } from "./clock.js";
 /** The publisher's own connection pool: keep-alive, a few sockets, like a real client. */
 const agent = new Agent({ connections: 8, keepAliveTimeout: 10_000 });
 
-export async function postJson(url: string, key: string, body: string): Promise<unknown> {
+export async function postJson(
+  url: string,
+  key: string,
+  body: string,
+  dispatcher: Agent = agent,
+): Promise<unknown> {
   const res = await request(`${url}/v1/events`, {
     method: "POST",
-    dispatcher: agent,
+    dispatcher,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body,
   });
@@ -67,6 +72,8 @@ export async function publishAtRate(options: {
   count: number;
   type?: string;
   pad?: string;
+  /** Connections to send on (default the publisher's pool of 8): many clients, not one. */
+  dispatcher?: Agent;
 }): Promise<number> {
   const { url, key, channel, rate, count } = options;
   const interval = 1000 / rate;
@@ -84,6 +91,7 @@ export async function publishAtRate(options: {
         url,
         key,
         JSON.stringify({ channel, type: options.type ?? "bench.tick", payload }),
+        options.dispatcher,
       ).then(() => answers.push(nowMs() - sentAt)),
     );
   }
