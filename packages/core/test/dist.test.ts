@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 // Proves what ships: the built dist loads through both module systems and works.
@@ -22,5 +24,26 @@ describe("built dist", () => {
     ).toBe(true);
     expect(mod.EventTypes.ToolStart).toBe("tool.start");
     expect(new mod.ValidationError("bad", { field: "channel" }).field).toBe("channel");
+  });
+});
+
+describe("source entry", () => {
+  // The benches load src/index.ts as plain ESM (tsx); vitest's module runner binds imports
+  // lazily and would not notice a cycle that leaves a constant uninitialized there.
+  it("loads as plain ESM under tsx, as the benches load it", () => {
+    const entry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+    const run = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `const m = await import(${JSON.stringify(entry)}); const c = new m.Chorus({ logger: false, drainOnExit: false, apiKey: "k" }); c.emit({ type: "custom" }); await c.close(0); console.log("ok");`,
+      ],
+      { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe("ok");
   });
 });
