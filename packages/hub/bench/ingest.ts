@@ -7,7 +7,7 @@ import { nowMs } from "./clock.js";
 import { type BenchConfig, interleave } from "./config.js";
 import { startHubChild } from "./hub-child.js";
 import { KEY_A } from "./keys.js";
-import { batchBodies, makeEvents, postBodies } from "./publish.js";
+import { batchBodies, makeEvents, postBodies, RAW_COLUMNS, rawRow } from "./publish.js";
 import type { Receivers } from "./receivers-child.js";
 import { fmt, median, spread, table, type Verdict } from "./stats.js";
 
@@ -23,29 +23,14 @@ function rawInsertRate(total: number): number {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   migrate(db);
-  const insert = db.prepare(`INSERT INTO events (org, id, channel, env, app, type, agent, trace_id,
-    span_id, parent_span_id, intent_id, payload, metadata, occurred_at, received_at, received_ms)
-    VALUES (?, ?, ?, 'default', NULL, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(
+    `INSERT INTO events (${RAW_COLUMNS.join(", ")}) VALUES (${RAW_COLUMNS.map(() => "?").join(", ")})`,
+  );
   const events = makeEvents(total, "raw");
   const start = performance.now();
   const tx = db.transaction((rows: typeof events) => {
     const now = new Date();
-    for (const e of rows) {
-      insert.run(
-        "acme",
-        e.id,
-        e.channel,
-        e.type,
-        e.agent,
-        e.traceId,
-        e.spanId,
-        JSON.stringify(e.payload),
-        JSON.stringify(e.metadata),
-        e.occurredAt,
-        now.toISOString(),
-        now.getTime(),
-      );
-    }
+    for (const e of rows) insert.run(...rawRow(e, "acme", now));
   });
   for (let i = 0; i < total; i += BATCH) tx(events.slice(i, i + BATCH));
   const seconds = (performance.now() - start) / 1000;

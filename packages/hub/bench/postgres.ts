@@ -6,7 +6,14 @@ import { nowMs } from "./clock.js";
 import { type BenchConfig, interleave } from "./config.js";
 import { type HubChild, startHubChild } from "./hub-child.js";
 import { KEY_A, ORG_A } from "./keys.js";
-import { batchBodies, makeEvents, postBodies, publishAtRate } from "./publish.js";
+import {
+  batchBodies,
+  makeEvents,
+  postBodies,
+  publishAtRate,
+  RAW_COLUMNS,
+  rawRow,
+} from "./publish.js";
 import type { Receivers } from "./receivers-child.js";
 import { median, percentile, sorted, spread, table, type Verdict } from "./stats.js";
 
@@ -32,6 +39,15 @@ const PUBLISHER_CONNECTIONS = 64;
 
 let databases = 0;
 
+/** Raw `pg`: one multi-row insert of `seq` and the raw columns, as the hub's own write does. */
+const INSERT_RAW = (() => {
+  const columns = ["seq", ...RAW_COLUMNS];
+  const arrays = columns.map(
+    (c, i) => `$${i + 1}::${c === "seq" || c === "received_ms" ? "bigint" : "text"}[]`,
+  );
+  return `INSERT INTO events (${columns.join(", ")}) SELECT * FROM unnest(${arrays.join(", ")})`;
+})();
+
 /** A fresh database on `cluster` with the hub's schema, migrated by the store itself. */
 async function freshDb(cluster: PgCluster, admin: pg.Client): Promise<string> {
   const name = `bench_${++databases}`;
@@ -56,37 +72,12 @@ async function rawInsertRate(url: string, total: number, tag: string): Promise<n
           next += BATCH;
           const rows = events.slice(from, from + BATCH);
           const now = new Date();
-          const receivedAt = now.toISOString();
-          const cols: unknown[][] = Array.from({ length: 16 }, () => []);
+          const cols: unknown[][] = [[], ...RAW_COLUMNS.map(() => [])];
           rows.forEach((e, i) => {
-            const values = [
-              from + i + 1,
-              ORG_A,
-              e.id,
-              e.channel,
-              "default",
-              e.type,
-              e.agent,
-              e.traceId,
-              e.spanId,
-              JSON.stringify(e.payload),
-              JSON.stringify(e.metadata),
-              e.occurredAt,
-              receivedAt,
-              now.getTime(),
-              null,
-              null,
-            ];
+            const values = [from + i + 1, ...rawRow(e, ORG_A, now)];
             for (let k = 0; k < values.length; k++) (cols[k] as unknown[]).push(values[k]);
           });
-          await pool.query(
-            `INSERT INTO events (seq, org, id, channel, env, type, agent, trace_id, span_id,
-              payload, metadata, occurred_at, received_at, received_ms, parent_span_id, intent_id)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-              $12::text[], $13::text[], $14::bigint[], $15::text[], $16::text[])`,
-            cols,
-          );
+          await pool.query(INSERT_RAW, cols);
         }
       }),
     );

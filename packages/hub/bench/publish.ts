@@ -52,6 +52,46 @@ export function makeEvents(n: number, prefix: string, channel = "bench") {
   }));
 }
 
+/** The `events` columns the raw baselines fill (the rest default), in `rawRow`'s order. */
+export const RAW_COLUMNS = [
+  "org",
+  "id",
+  "channel",
+  "env",
+  "type",
+  "agent",
+  "trace_id",
+  "span_id",
+  "payload",
+  "metadata",
+  "occurred_at",
+  "received_at",
+  "received_ms",
+] as const;
+
+/** A bench event as the row the hub would store, for the raw SQLite and Postgres baselines. */
+export function rawRow(
+  e: ReturnType<typeof makeEvents>[number],
+  org: string,
+  received: Date,
+): (string | number)[] {
+  return [
+    org,
+    e.id,
+    e.channel,
+    "default",
+    e.type,
+    e.agent,
+    e.traceId,
+    e.spanId,
+    JSON.stringify(e.payload),
+    JSON.stringify(e.metadata),
+    e.occurredAt,
+    received.toISOString(),
+    received.getTime(),
+  ];
+}
+
 export function batchBodies(events: readonly unknown[], batch: number): string[] {
   const bodies: string[] = [];
   for (let i = 0; i < events.length; i += batch)

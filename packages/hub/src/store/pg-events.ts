@@ -125,6 +125,17 @@ export async function insertEventsTx(
  */
 export const MAX_GROUP_EVENTS = 5_000;
 
+/**
+ * Postgres refused the statement for what it holds (SQLSTATE class 22, data exception, or 23,
+ * integrity): one request's fault, so the others of its group are retried alone. Anything else
+ * (connection lost, server going away, pool timeout) would fail each retry the same way, one
+ * after another, so the whole group fails at once.
+ */
+function refusedForItsData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23]/.test(code);
+}
+
 interface Queued extends InsertRequest {
   resolve(result: InsertResult): void;
   reject(error: unknown): void;
@@ -135,8 +146,9 @@ interface Queued extends InsertRequest {
  * so one transaction per request caps a whole cluster of hubs at a few hundred requests a
  * second however small they are (single-event POSTs at 1,000/s queued for seconds). Instead one
  * writer per hub runs one transaction at a time with every request that arrived meanwhile. A
- * group that fails is retried one request per transaction, so a bad request (say a NUL that
- * Postgres text cannot hold) fails alone and the others are stored.
+ * group Postgres refuses for its data is retried one request per transaction, so a bad request
+ * (say a NUL that Postgres text cannot hold) fails alone and the others are stored; a group that
+ * fails for the database being away fails at once, not one connect timeout per request.
  */
 export class GroupCommit {
   readonly #pool: Pool;
@@ -169,8 +181,11 @@ export class GroupCommit {
         try {
           await this.#commit(group);
         } catch (error) {
-          if (group.length === 1) (group[0] as Queued).reject(error);
-          else for (const one of group) await this.#commit([one]).catch(one.reject);
+          if (group.length > 1 && refusedForItsData(error)) {
+            for (const one of group) await this.#commit([one]).catch(one.reject);
+          } else {
+            for (const one of group) one.reject(error);
+          }
         }
       }
     } finally {
