@@ -7,6 +7,7 @@ export default defineConfig({
     bench: "bench/bench.ts",
     "hub-process": "bench/hub-process.ts",
     receivers: "bench/receivers.ts",
+    "wire-sender": "bench/wire-sender.ts",
   },
   outDir: "bench-dist",
   format: ["esm"],

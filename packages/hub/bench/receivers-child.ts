@@ -49,6 +49,11 @@ export class Receivers {
     return this.#child.request("mqtt", { group, ...o });
   }
 
+  /** `n` raw TCP connections to `port` that count the bytes they get. */
+  sink(group: string, o: { port: number; n: number }) {
+    return this.#child.request("sink", { group, ...o });
+  }
+
   stuck(group: string, o: { host: string; port: number; key: string; topic: string; n: number }) {
     return this.#child.request("stuck", { group, ...o });
   }

@@ -187,8 +187,31 @@ async function openPausedSse(g: Group, port: number, key: string, path: string) 
   g.closers.push(() => socket.destroy());
 }
 
+/** Raw TCP readers that only count bytes: the cheapest possible receiving end. */
+async function openSink(g: Group, conn: Conn, port: number): Promise<void> {
+  const socket: Socket = createConnection({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  socket.on("data", (chunk: Buffer) => {
+    conn.received += chunk.length;
+    if (g.target !== undefined && g.doneAt === undefined && conn.received >= g.target) {
+      if (g.conns.every((c) => c.received >= (g.target as number))) g.doneAt = nowMs();
+    }
+  });
+  g.closers.push(() => socket.destroy());
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+}
+
 serve(async (m) => {
   switch (m.op) {
+    case "sink": {
+      const g = newGroup(m.group as string);
+      for (let i = 0; i < (m.n as number); i++) {
+        const conn: Conn = { received: 0, last: 0, errors: 0, latency: false };
+        g.conns.push(conn);
+        await openSink(g, conn, m.port as number);
+      }
+      return {};
+    }
     case "sse": {
       const g = newGroup(m.group as string);
       if (typeof m.expect === "number") g.target = m.expect;
