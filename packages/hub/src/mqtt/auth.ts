@@ -1,6 +1,7 @@
 import { INGEST_TOPIC_ROOT, type Scope, TOPIC_ROOT, topicOrg } from "@chorus/protocol";
 import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { clientAddress, type TrustProxy } from "../client-address.js";
+import { frameOfPayload } from "../delivery/frame.js";
 import type { HubContext } from "../context.js";
 import { ingestPublish, recordDrop } from "./ingest.js";
 import type { MqttPrincipal, MqttSessions } from "./sessions.js";
@@ -161,8 +162,14 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
 
     authorizeForward(client, packet) {
       const principal = sessions.principal(client);
-      if (principal && inOrg(packet.topic, TOPIC_ROOT, principal.org)) return packet;
-      return null;
+      if (!principal) return null;
+      // A stored event's frame knows its org (its topic was made from it): no topic parsed
+      // per subscriber per event. Any other packet has its topic read.
+      const frame = frameOfPayload(packet.payload);
+      const allowed = frame
+        ? frame.org === principal.org
+        : inOrg(packet.topic, TOPIC_ROOT, principal.org);
+      return allowed ? packet : null;
     },
   };
 }
