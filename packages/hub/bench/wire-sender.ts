@@ -47,7 +47,8 @@ serve(async (m) => {
       const cpu0 = process.cpuUsage();
       const start = performance.now();
       for (let sent = 0; sent < events; sent += batch) {
-        sockets.forEach((socket, i) => socket.write(bySize.get(frames[i] as number) as Buffer));
+        for (const [i, socket] of sockets.entries())
+          socket.write(bySize.get(frames[i] as number) as Buffer);
         await new Promise((resolve) => setImmediate(resolve));
       }
       await drained();
