@@ -21,9 +21,9 @@ export default defineConfig([
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: true,
-    // Clean everything but what the other configs write: the bench beside it, the browser build
-    // in its own folder (which cleans itself, so no stale chunk of an older build ships).
-    clean: ["!bench*", "!browser/**"],
+    // Clean everything but what the other configs write into their own folders (each cleans
+    // itself, so no stale chunk of an older build ships or piles up): the browser build, the bench.
+    clean: ["!browser/**", "!bench/**"],
     target: "node20",
   },
   {
@@ -40,15 +40,14 @@ export default defineConfig([
     esbuildPlugins: [browserPlatform],
   },
   {
-    // `pnpm bench` runs dist/bench.js; it bundles src (dependencies stay external) and is not exported.
+    // `pnpm bench` runs dist/bench/bench.js; it bundles src (dependencies stay external) and is
+    // not exported.
     entry: { bench: "bench/bench.ts" },
+    outDir: "dist/bench",
     format: ["esm"],
     dts: false,
     sourcemap: false,
-    clean: false,
+    clean: true,
     target: "node20",
-    esbuildOptions(options) {
-      options.chunkNames = "bench-[name]-[hash]";
-    },
   },
 ]);

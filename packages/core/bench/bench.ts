@@ -11,12 +11,13 @@ import {
 import { measure, type OpCost } from "./stats.js";
 
 /*
- * `pnpm bench` (node --expose-gc dist/bench.js). Every figure is printed beside a baseline
+ * `pnpm bench` (node --expose-gc dist/bench/bench.js). Every figure is printed beside a baseline
  * measured in the same run, so the ratios hold across machines even if the absolute numbers
  * do not. See README.md ("Performance") for the method.
  */
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// The package root, from dist/bench/bench.js.
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SAMPLE = { blocks: 2000, blockSize: 100, warmupBlocks: 200 };
 const THROUGHPUT_EVENTS = 100_000;
 const OUTAGE_EMITS = 1_000_000;
