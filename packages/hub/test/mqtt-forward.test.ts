@@ -1,9 +1,9 @@
 import type { ChorusEvent } from "@chorus/protocol";
-import type { Client, PublishPacket } from "aedes";
+import type { Client } from "aedes";
 import { describe, expect, it } from "vitest";
 import type { HubContext } from "../src/context.js";
 import { Frame } from "../src/delivery/frame.js";
-import { createAuthHooks } from "../src/mqtt/auth.js";
+import { type AuthHooks, createAuthHooks } from "../src/mqtt/auth.js";
 import { MqttSessions } from "../src/mqtt/sessions.js";
 
 /*
@@ -11,6 +11,9 @@ import { MqttSessions } from "../src/mqtt/sessions.js";
  * matched, a client only ever gets its own org's packets. Stored events are checked by their
  * frame's org (no topic parsed per subscriber per event), anything else by its topic.
  */
+/** A packet as aedes hands it to authorizeForward (its own copy, with broker fields). */
+type Forwarded = Parameters<AuthHooks["authorizeForward"]>[1];
+
 function storedEvent(seq: number): ChorusEvent {
   return {
     id: `e${seq}`,
@@ -35,8 +38,10 @@ function setup() {
   return { hooks, client };
 }
 
-function packetOf(frame: Frame): PublishPacket {
+function packetOf(frame: Frame): Forwarded {
   return {
+    brokerId: "hub",
+    brokerCounter: 1,
     cmd: "publish",
     topic: frame.topic,
     payload: frame.payload,
@@ -63,14 +68,16 @@ describe("MQTT authorizeForward", () => {
 
   it("reads the topic of a packet that is not a stored event's frame", () => {
     const { hooks, client } = setup();
-    const own = {
+    const own: Forwarded = {
+      brokerId: "hub",
+      brokerCounter: 2,
       cmd: "publish",
       topic: "chorus/acme/production/ops/_/tool.start/_",
       payload: Buffer.from("{}"),
       qos: 0,
       retain: false,
       dup: false,
-    } as PublishPacket;
+    };
     expect(hooks.authorizeForward(client("acme"), own)).toBe(own);
     expect(hooks.authorizeForward(client("globex"), own)).toBeNull();
     // A frame's bytes copied into another buffer are not the frame: the topic decides.
