@@ -19,6 +19,8 @@ export const haveMosquitto = systemTool(
 export interface DynsecMosquitto {
   /** `mqtt://admin:…@127.0.0.1:port`: what `CHORUS_MQTT_URL` is set to. */
   adminUrl: string;
+  /** The admin's password, for `mosquitto_ctrl` in tests. */
+  adminPassword: string;
   port: number;
   /** Stop the broker (SIGTERM) and wait for it to exit; its state file stays for {@link start}. */
   stop(): Promise<void>;
@@ -50,7 +52,11 @@ export async function startDynsecMosquitto(): Promise<DynsecMosquitto> {
     `plugin ${DYNSEC_PLUGIN}`,
     `plugin_opt_config_file ${dynsec}`,
   ]);
-  return { ...broker, adminUrl: `mqtt://admin:${password}@127.0.0.1:${broker.port}` };
+  return {
+    ...broker,
+    adminUrl: `mqtt://admin:${password}@127.0.0.1:${broker.port}`,
+    adminPassword: password,
+  };
 }
 
 export interface PlainMosquitto {
@@ -75,7 +81,7 @@ export async function startPlainMosquitto(): Promise<PlainMosquitto> {
 async function runMosquitto(
   dir: string,
   extra: string[],
-): Promise<Omit<DynsecMosquitto, "adminUrl">> {
+): Promise<Omit<DynsecMosquitto, "adminUrl" | "adminPassword">> {
   const port = await freePort();
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(

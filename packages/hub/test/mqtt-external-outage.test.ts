@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import type { RealtimeCredentials } from "@chorus/protocol";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
@@ -131,5 +132,48 @@ describe.runIf(haveMosquitto)("the external broker goes away and comes back", ()
     await until(
       async () => (await api(hub, "/v1/realtime/credentials", { body: {} })).status === 200,
     );
+  }, 60_000);
+
+  test("a role deleted on the broker behind the hub's back is created again: credentials keep working", async () => {
+    const first = await credentials();
+    // An operator (or a re-initialised dynamic-security file) removes the org roles the hub made.
+    const ctrl = (...args: string[]) =>
+      spawnSync(
+        "mosquitto_ctrl",
+        [
+          "-h",
+          "127.0.0.1",
+          "-p",
+          String(broker.port),
+          "-u",
+          "admin",
+          "-P",
+          broker.adminPassword,
+          "dynsec",
+          ...args,
+        ],
+        { encoding: "utf8" },
+      );
+    const roles = ctrl("listRoles")
+      .stdout.split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("chorus-org-"));
+    expect(roles.length).toBeGreaterThan(0);
+    for (const role of roles) expect(ctrl("deleteRole", role).status).toBe(0);
+
+    // The next credentials are issued (the role is made again), and they work.
+    const again = await credentials();
+    expect(again.username).not.toBe(first.username);
+    const client = await connectMqtt(again.url as string, again.password, {
+      username: again.username,
+      clientId: again.clientId,
+    });
+    const inbox = collect(client);
+    await client.subscribeAsync("chorus/acme/#");
+    expect(
+      (await api(hub, "/v1/events", { body: { channel: "roles", type: "after-delete" } })).status,
+    ).toBe(202);
+    expect((await inbox.next(1, 10_000))[0]?.body.type).toBe("after-delete");
+    await client.endAsync();
   }, 60_000);
 });

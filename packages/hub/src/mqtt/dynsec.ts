@@ -9,6 +9,9 @@ const RESPONSE_TOPIC = `${CONTROL_TOPIC}/response`;
 const COMMAND_TIMEOUT_MS = 10_000;
 /** Usernames of provisioned credentials: `chorus-rt-<expiry ms>-<random>`, so any hub can expire them. */
 const CREDENTIAL_PREFIX = "chorus-rt-";
+/** Mosquitto's answer to a command that names a role it does not have. */
+const ROLE_NOT_FOUND = "Role not found";
+
 /** The role that lets the hub itself publish canonical topics and read the ingest topics. */
 export const HUB_ROLE = "chorus-hub";
 /** How often a hub deletes expired credentials (its own timers cover those it issued). */
@@ -124,17 +127,25 @@ export class DynsecProvisioner {
     clientId: string,
     ttlMs: number,
   ): Promise<ProvisionedCredentials> {
-    const rolename = await this.#orgRole(org, rights);
     const expiresAt = new Date(Date.now() + ttlMs);
     const username = `${CREDENTIAL_PREFIX}${expiresAt.getTime()}-${randomBytes(6).toString("hex")}`;
     const password = randomBytes(24).toString("base64url");
-    await this.#check({
-      command: "createClient",
-      username,
-      password,
-      clientid: clientId,
-      roles: [{ rolename }],
-    });
+    const create = async () =>
+      this.#command({
+        command: "createClient",
+        username,
+        password,
+        clientid: clientId,
+        roles: [{ rolename: await this.#orgRole(org, rights) }],
+      });
+    let response = await create();
+    if (response.error === ROLE_NOT_FOUND) {
+      // The broker lost a role this hub made (its dynamic-security file re-initialised, or an
+      // operator's edit): forget it, make it again, and try once more.
+      this.#roles.clear();
+      response = await create();
+    }
+    if (response.error) throw new Error(`dynamic-security createClient: ${response.error}`);
     const timer = setTimeout(() => {
       this.#expiries.delete(timer);
       this.#command({ command: "deleteClient", username }).catch(() => {});
