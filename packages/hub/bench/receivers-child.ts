@@ -12,6 +12,9 @@ export interface GroupStats {
   latencies?: number[];
 }
 
+/** How long `settle` waits without a single new delivery before it gives up. */
+const STALLED_MS = 5_000;
+
 /** A receivers process (see receivers.ts) and the groups of connections it holds. */
 export class Receivers {
   readonly #child = new Child("receivers.js");
@@ -78,12 +81,21 @@ export class Receivers {
     return this.#child.request("close", { group });
   }
 
-  /** Wait until every connection of `group` has `count` events; the stats either way. */
+  /**
+   * Wait until every connection of `group` has `count` events, at most `ms`, or until nothing
+   * more has arrived for {@link STALLED_MS} (connections that were dropped and do not come back,
+   * such as disconnected QoS 0 subscribers, never complete); the stats either way.
+   */
   async settle(group: string, count: number, ms: number): Promise<GroupStats> {
-    let last: GroupStats | undefined;
+    let total = -1;
+    let movedAt = Date.now();
     await waitFor(async () => {
-      last = await this.stats(group);
-      return last.min >= count;
+      const now = await this.stats(group);
+      if (now.total !== total) {
+        total = now.total;
+        movedAt = Date.now();
+      }
+      return now.min >= count || Date.now() - movedAt > STALLED_MS;
     }, ms);
     return this.stats(group, true);
   }
