@@ -235,6 +235,12 @@ describe("OpenTelemetry GenAI semantic conventions", () => {
     const [start] = mapSpan(long, { maxStringLength: 100 });
     expect(JSON.stringify(start!.payload).length).toBeLessThan(400);
     expect(mapSpan({ ...chat!, traceId: "nope" })).toEqual([]);
+    // The last valid ids are remembered: a malformed id right after them is still refused.
+    expect(mapSpan(chat!)).toHaveLength(2);
+    expect(mapSpan({ ...chat!, spanId: `${chat!.spanId.slice(1)}g` })).toEqual([]);
+    expect(mapSpan({ ...chat!, traceId: "0".repeat(32) })).toEqual([]);
+    expect(mapSpan({ ...chat!, traceId: chat!.traceId.toUpperCase() })).toEqual([]);
+    expect(mapSpan(chat!)).toHaveLength(2);
     expect(
       mapSpan({ ...chat!, attributes: { "gen_ai.operation.name": 42 as unknown as string } }),
     ).toEqual([]);

@@ -14,6 +14,7 @@ import {
 } from "./payloads.js";
 import { json, num, str } from "./read.js";
 import type { OtelSpan } from "./span.js";
+import { isoTime } from "./time.js";
 
 /** A canonical event made from a span; the producer adds the channel (and env, app). */
 export interface MappedEvent {
@@ -168,7 +169,7 @@ function build(
   const conversationId = str(attrs, ATTRIBUTES.conversationId);
   if (conversationId) metadata.conversationId = conversationId;
   event.metadata = metadata;
-  event.occurredAt = new Date(Number.isFinite(timeMs) ? timeMs : Date.now()).toISOString();
+  event.occurredAt = isoTime(Number.isFinite(timeMs) ? timeMs : Date.now());
   return event;
 }
 
@@ -189,13 +190,23 @@ function agentName(span: OtelSpan): string {
   );
 }
 
+/** The ids {@link validIds} accepted last: a span's end repeats its start's (and a trace's spans its trace id). */
+let lastTraceId = "";
+let lastSpanId = "";
+
 function validIds(span: OtelSpan): boolean {
-  return (
-    TRACE_ID_PATTERN.test(span.traceId) &&
-    SPAN_ID_PATTERN.test(span.spanId) &&
-    !/^0+$/.test(span.traceId)
-  );
+  const { traceId, spanId } = span;
+  if (traceId !== lastTraceId) {
+    if (!TRACE_ID_PATTERN.test(traceId) || ZERO_ID.test(traceId)) return false;
+    lastTraceId = traceId;
+  }
+  if (spanId !== lastSpanId) {
+    if (!SPAN_ID_PATTERN.test(spanId)) return false;
+    lastSpanId = spanId;
+  }
+  return true;
 }
+const ZERO_ID = /^0+$/;
 
 /**
  * Whether `value` is within the cut already (no string over `limit`, no nesting past MAX_DEPTH):
