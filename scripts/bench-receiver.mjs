@@ -44,7 +44,11 @@ const server = createServer((req, res) => {
       const type = req.headers["content-type"] ?? "application/x-protobuf";
       if (type.includes("json")) {
         try {
-          for (const rs of JSON.parse(body.toString()).resourceSpans ?? [])
+          const parsed = JSON.parse(body.toString());
+          // The OpenAI Agents SDK's exporter (OpenAITracingExporter) posts `{ data: [...] }`:
+          // traces and spans, counted as items (no end time to take a latency from).
+          if (Array.isArray(parsed.data)) stats.traces.items += parsed.data.length;
+          for (const rs of parsed.resourceSpans ?? [])
             for (const ss of rs.scopeSpans ?? [])
               for (const span of ss.spans ?? []) {
                 stats.traces.items++;
