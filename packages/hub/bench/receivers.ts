@@ -64,6 +64,11 @@ function record(g: Group, conn: Conn, seq: number, body: () => string): void {
     const sentAt = (JSON.parse(body()) as { payload?: { sentAt?: number } }).payload?.sentAt;
     if (typeof sentAt === "number") g.latencies.push(nowMs() - sentAt);
   }
+  markDone(g, conn);
+}
+
+/** Note when the group's last connection reached its target (`received` counts per group). */
+function markDone(g: Group, conn: Conn): void {
   if (g.target !== undefined && g.doneAt === undefined && conn.received >= g.target) {
     if (g.conns.every((c) => c.received >= (g.target as number))) g.doneAt = nowMs();
   }
@@ -193,9 +198,7 @@ async function openSink(g: Group, conn: Conn, port: number): Promise<void> {
   socket.on("error", () => {});
   socket.on("data", (chunk: Buffer) => {
     conn.received += chunk.length;
-    if (g.target !== undefined && g.doneAt === undefined && conn.received >= g.target) {
-      if (g.conns.every((c) => c.received >= (g.target as number))) g.doneAt = nowMs();
-    }
+    markDone(g, conn);
   });
   g.closers.push(() => socket.destroy());
   await new Promise<void>((resolve) => socket.once("connect", () => resolve()));

@@ -28,6 +28,17 @@ async function credentials(): Promise<RealtimeCredentials> {
   return res.body as RealtimeCredentials;
 }
 
+/** A client on the broker with these credentials, subscribed to all of org acme's events. */
+async function subscriber(c: RealtimeCredentials) {
+  const client = await connectMqtt(c.url as string, c.password, {
+    username: c.username,
+    clientId: c.clientId,
+  });
+  const inbox = collect(client);
+  await client.subscribeAsync("chorus/acme/#");
+  return { client, inbox };
+}
+
 async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -39,13 +50,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise
 describe.runIf(haveMosquitto)("the external broker goes away and comes back", () => {
   test("without the broker: credentials are 503 with Retry-After, events are stored and streamed; after it: MQTT delivery resumes", async () => {
     // Before: a subscriber on the broker gets stored events.
-    const first = await credentials();
-    const before = await connectMqtt(first.url as string, first.password, {
-      username: first.username,
-      clientId: first.clientId,
-    });
-    const beforeInbox = collect(before);
-    await before.subscribeAsync("chorus/acme/#");
+    const { client: before, inbox: beforeInbox } = await subscriber(await credentials());
     expect(
       (await api(hub, "/v1/events", { body: { channel: "outage", type: "before" } })).status,
     ).toBe(202);
@@ -85,12 +90,7 @@ describe.runIf(haveMosquitto)("the external broker goes away and comes back", ()
       if (res.status === 200) c = res.body as RealtimeCredentials;
       return res.status === 200;
     });
-    const after = await connectMqtt(c?.url as string, c?.password as string, {
-      username: c?.username,
-      clientId: c?.clientId,
-    });
-    const afterInbox = collect(after);
-    await after.subscribeAsync("chorus/acme/#");
+    const { client: after, inbox: afterInbox } = await subscriber(c as RealtimeCredentials);
     // A new event reaches the new subscriber: the hub publishes on the broker again.
     expect(
       (await api(hub, "/v1/events", { body: { channel: "outage", type: "after" } })).status,
@@ -164,12 +164,7 @@ describe.runIf(haveMosquitto)("the external broker goes away and comes back", ()
     // The next credentials are issued (the role is made again), and they work.
     const again = await credentials();
     expect(again.username).not.toBe(first.username);
-    const client = await connectMqtt(again.url as string, again.password, {
-      username: again.username,
-      clientId: again.clientId,
-    });
-    const inbox = collect(client);
-    await client.subscribeAsync("chorus/acme/#");
+    const { client, inbox } = await subscriber(again);
     expect(
       (await api(hub, "/v1/events", { body: { channel: "roles", type: "after-delete" } })).status,
     ).toBe(202);
