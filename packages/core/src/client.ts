@@ -116,9 +116,10 @@ export class Chorus implements AsyncDisposable {
     const id = built.value.event.id as string;
     this.#s.counters.enqueued++;
     const dropped = this.#s.queue.push(
-      built.value.unchecked
-        ? { id, json, bytes, unchecked: built.value.event }
-        : { id, json, bytes },
+      id,
+      json,
+      bytes,
+      built.value.unchecked ? built.value.event : undefined,
     );
     if (dropped > 0) this.#s.flusher.onDropped(dropped);
     this.#s.flusher.notify();

@@ -238,7 +238,7 @@ export class Flusher {
       const error =
         schemas && item.unchecked !== undefined ? invalidEvent(schemas, item.unchecked) : undefined;
       if (error === undefined) {
-        kept.push({ id: item.id, json: item.json, bytes: item.bytes });
+        kept.push(item); // checked again if the batch is put back: harmless, and rare
         continue;
       }
       counters.invalid++;

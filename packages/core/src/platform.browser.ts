@@ -3,6 +3,7 @@ import type { IClientOptions, MqttClient } from "mqtt";
 import type { severalHubs as SeveralHubs } from "./failover.js";
 import type { FetchFunction } from "./options.js";
 import type * as protocolSchemas from "./protocol-schemas.js";
+import type { QueuedEvent } from "./queue.js";
 import type { RealtimeClient } from "./realtime-client.js";
 import type * as streamModule from "./stream.js";
 
@@ -17,23 +18,14 @@ export function fillRandom(bytes: Uint8Array): void {
   globalThis.crypto.getRandomValues(bytes);
 }
 
-/** UTF-8 length counted from the UTF-16 units: no copy of a payload that may be megabytes. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4; // a surrogate pair is one 4-byte code point
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
-}
+const utf8 = new TextEncoder();
+
+/**
+ * UTF-8 length of a string: the browser's own encoder, native and faster than counting UTF-16
+ * units in script. It copies the text, which an event over the size limit (256 KiB) costs once
+ * before `emit()` refuses it.
+ */
+export const utf8Length = (text: string): number => utf8.encode(text).length;
 
 /** A page has no environment: options come from the constructor only. */
 export function environment(): Record<string, string | undefined> {
@@ -162,3 +154,14 @@ export const serializesUnchanged = (..._: unknown[]): boolean => false;
 
 /** A page's ids are joined from hex pieces (ids.ts); Node's `formatUuid` allocates less. */
 export const formatUuid: ((bytes: Uint8Array) => string) | undefined = undefined;
+
+/** A page encodes each queued event on its own (Node appends them to shared chunks). */
+export const eventStore =
+  () =>
+  (id: string, json: string, bytes: number, unchecked: unknown): QueuedEvent => ({
+    id,
+    chunk: utf8.encode(json),
+    at: 0,
+    bytes,
+    unchecked,
+  });

@@ -4,6 +4,7 @@ import { EventSource } from "eventsource";
 import { connect } from "mqtt";
 import { nodeFetch } from "./node-fetch.js";
 import type { FetchFunction } from "./options.js";
+import type { QueuedEvent } from "./queue.js";
 import type { RealtimeClient } from "./realtime-client.js";
 import * as protocolSchemas from "./protocol-schemas.js";
 import * as streamModule from "./stream.js";
@@ -165,3 +166,47 @@ export const formatUuid: ((bytes: Uint8Array) => string) | undefined = (bytes) =
   }
   return String.fromCharCode.apply(null, d);
 };
+
+/** The queue keeps events' UTF-8 in chunks of this size (see {@link eventStore}). */
+export const CHUNK_BYTES = 32 * 1024;
+/**
+ * An event longer than this gets a buffer of its own, so a chunk is left for a new one with at
+ * most this much of it unused: chunks are at least three quarters full.
+ */
+const OWN_BUFFER_BYTES = CHUNK_BYTES / 4;
+
+/**
+ * Where one queue keeps its events' UTF-8 until delivery (Node): appended to chunks of memory
+ * outside the JS heap instead of held as strings. A string that waits in the queue for its batch
+ * survives the young generation's collections, each of which copies it (and the second moves
+ * it to the old generation), on the application's thread; a chunk is never copied by the GC,
+ * the string dies young, and the batch body copies bytes instead of encoding text again.
+ *
+ * Chunks are append-only and never reused, so a batch in flight, or put back after a failure,
+ * is never overwritten. The queue is first in, first out, so the chunks alive hold the queued
+ * and in-flight events, at least three quarters full, plus the chunk being filled: the memory
+ * stays within 4/3 of the queue's byte bound and one chunk.
+ */
+export function eventStore(): (
+  id: string,
+  json: string,
+  bytes: number,
+  unchecked: unknown,
+) => QueuedEvent {
+  let chunk = Buffer.alloc(0);
+  let used = 0;
+  return (id, json, bytes, unchecked) => {
+    if (bytes > OWN_BUFFER_BYTES) {
+      const own = Buffer.alloc(bytes);
+      own.write(json);
+      return { id, chunk: own, at: 0, bytes, unchecked };
+    }
+    if (used + bytes > chunk.length) {
+      chunk = Buffer.alloc(CHUNK_BYTES);
+      used = 0;
+    }
+    const at = used;
+    used += chunk.write(json, at, bytes);
+    return { id, chunk, at, bytes, unchecked };
+  };
+}

@@ -1,11 +1,10 @@
+import type { EncodedEvent } from "./json-batch.js";
+import { eventStore } from "./platform.js";
 import { RingBuffer } from "./ring-buffer.js";
 
-/** One event, serialized once at enqueue: the bytes are counted and sent as they are. */
-export interface QueuedEvent {
+/** One event, serialized once at enqueue: its UTF-8 is counted, kept and sent as it is. */
+export interface QueuedEvent extends EncodedEvent {
   readonly id: string;
-  readonly json: string;
-  /** UTF-8 length of `json`. */
-  readonly bytes: number;
   /**
    * The event, when it still has to pass the schema before it is sent: `emit()` in a page
    * before the schemas loaded (see `Flusher`). Never set in Node.
@@ -22,11 +21,13 @@ export interface QueueLimits {
  * The delivery queue, bounded by count and by bytes. When full it drops the *oldest* events:
  * while the hub is down the newest events describe what is happening now, and a bound that
  * refused new events would silently hide the present instead of the past.
+ * Events wait as UTF-8, not as strings (see `eventStore` in platform.ts).
  */
 export class DeliveryQueue {
   readonly #items = new RingBuffer<QueuedEvent>();
   readonly #limits: QueueLimits;
   #bytes = 0;
+  readonly #store = eventStore();
 
   constructor(limits: QueueLimits) {
     this.#limits = limits;
@@ -40,10 +41,13 @@ export class DeliveryQueue {
     return this.#bytes;
   }
 
-  /** Append; returns how many old events were dropped to make room. */
-  push(event: QueuedEvent): number {
-    this.#items.push(event);
-    this.#bytes += event.bytes;
+  /**
+   * Append an event serialized as `json`, whose UTF-8 length is `bytes`; returns how many old
+   * events were dropped to make room.
+   */
+  push(id: string, json: string, bytes: number, unchecked?: unknown): number {
+    this.#items.push(this.#store(id, json, bytes, unchecked));
+    this.#bytes += bytes;
     return this.#trim();
   }
 

@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { FetchFunction } from "../src/index.js";
 import { EventBatchBody } from "../src/json-batch.js";
+import { DeliveryQueue } from "../src/queue.js";
 import { client, closeAll, fakeHub } from "./helpers.js";
 
 afterEach(closeAll);
 
+const queue = new DeliveryQueue({ maxEvents: 1e6, maxBytes: 1e9 });
+/** An event queued as the client queues it, with its JSON for comparison. */
 const serialized = (value: unknown) => {
   const json = JSON.stringify(value);
-  return { json, bytes: Buffer.byteLength(json) };
+  queue.push("id", json, Buffer.byteLength(json));
+  return { json, ...(queue.take(1, 1e9)[0] as NonNullable<ReturnType<typeof queue.take>[0]>) };
 };
 
 describe("EventBatchBody", () => {

@@ -6,47 +6,88 @@ import { ConnectionError, NotFoundError, RateLimitError, ValidationError } from 
 import { EventsApi } from "../src/events-api.js";
 import { TraceIdPool } from "../src/ids.js";
 import { IntentsApi } from "../src/intents-api.js";
+import { EventBatchBody } from "../src/json-batch.js";
+import { CHUNK_BYTES } from "../src/platform.js";
 import { DeliveryQueue, type QueuedEvent } from "../src/queue.js";
 import { classify, shouldResend } from "../src/classify.js";
 import { RingBuffer } from "../src/ring-buffer.js";
 
-const ev = (id: string, bytes = 10): QueuedEvent => ({ id, json: `"${id}"`, bytes });
+/** Queue an event whose JSON is the string `id`, padded to `bytes` bytes. */
+const push = (q: DeliveryQueue, id: string, bytes = 10): number =>
+  q.push(id, JSON.stringify(id.padEnd(bytes - 2)), bytes);
+/** What a queued event will send. */
+const textOf = (e: QueuedEvent) => new TextDecoder().decode(e.chunk.subarray(e.at, e.at + e.bytes));
 
 describe("DeliveryQueue", () => {
   it("drops the oldest when over the count bound and reports how many", () => {
     const q = new DeliveryQueue({ maxEvents: 3, maxBytes: 1e9 });
-    expect([q.push(ev("a")), q.push(ev("b")), q.push(ev("c"))]).toEqual([0, 0, 0]);
-    expect(q.push(ev("d"))).toBe(1);
+    expect([push(q, "a"), push(q, "b"), push(q, "c")]).toEqual([0, 0, 0]);
+    expect(push(q, "d")).toBe(1);
     expect(q.take(10, 1e9).map((e) => e.id)).toEqual(["b", "c", "d"]);
     expect(q.bytes).toBe(0);
   });
 
   it("drops the oldest when over the byte bound", () => {
     const q = new DeliveryQueue({ maxEvents: 100, maxBytes: 25 });
-    q.push(ev("a", 10));
-    q.push(ev("b", 10));
-    expect(q.push(ev("c", 10))).toBe(1);
+    push(q, "a", 10);
+    push(q, "b", 10);
+    expect(push(q, "c", 10)).toBe(1);
     expect(q.bytes).toBe(20);
     expect(q.take(10, 1e9).map((e) => e.id)).toEqual(["b", "c"]);
   });
 
   it("takes batches bounded by count and bytes, at least one event", () => {
     const q = new DeliveryQueue({ maxEvents: 100, maxBytes: 1e9 });
-    for (const id of ["a", "b", "c", "d"]) q.push(ev(id, 10));
+    for (const id of ["a", "b", "c", "d"]) push(q, id, 10);
     expect(q.take(3, 1e9).map((e) => e.id)).toEqual(["a", "b", "c"]);
-    q.push(ev("big", 500));
+    push(q, "big", 500);
     expect(q.take(10, 30).map((e) => e.id)).toEqual(["d"]);
     expect(q.take(10, 30).map((e) => e.id)).toEqual(["big"]);
   });
 
   it("requeues a failed batch at the front in its order, and the bound then drops the oldest", () => {
     const q = new DeliveryQueue({ maxEvents: 4, maxBytes: 1e9 });
-    for (const id of ["a", "b", "c"]) q.push(ev(id));
+    for (const id of ["a", "b", "c"]) push(q, id);
     const batch = q.take(2, 1e9);
-    q.push(ev("d"));
-    q.push(ev("e"));
+    push(q, "d");
+    push(q, "e");
     expect(q.requeue(batch)).toBe(1); // a, b, c, d, e → a is dropped
     expect(q.take(10, 1e9).map((e) => e.id)).toEqual(["b", "c", "d", "e"]);
+  });
+
+  it("keeps each event's UTF-8 as serialized: multi-byte text, across chunks, longer than a chunk", () => {
+    // Several chunks of small events, events of a few KiB (each in its own buffer) between them.
+    const q = new DeliveryQueue({ maxEvents: 1e6, maxBytes: 1e9 });
+    const jsons = [
+      ...Array.from({ length: 500 }, (_, i) =>
+        JSON.stringify({ i, text: "héllo ✓ 日本語 🦜".repeat(i % 50 === 0 ? 300 : i % 7) }),
+      ),
+      JSON.stringify({ big: "ü".repeat(CHUNK_BYTES) }), // 64 KiB of UTF-8: a buffer of its own
+      JSON.stringify({ after: "the big one" }),
+    ];
+    for (const [i, json] of jsons.entries()) q.push(String(i), json, Buffer.byteLength(json));
+    const batch = q.take(1e6, 1e9);
+    expect(batch.map(textOf)).toEqual(jsons);
+    expect(JSON.parse(new EventBatchBody(batch).text())).toEqual({
+      events: jsons.map((j) => JSON.parse(j)),
+    });
+  });
+
+  it("never overwrites a batch in flight or put back: what is queued after it goes elsewhere", () => {
+    const q = new DeliveryQueue({ maxEvents: 1e6, maxBytes: 1e9 });
+    for (let i = 0; i < 100; i++) push(q, `first-${i}`, 100);
+    const inFlight = q.take(1e6, 1e9);
+    const before = new EventBatchBody(inFlight).bytes();
+    for (let i = 0; i < 5000; i++) push(q, `later-${i}`, 100); // many chunks' worth
+    expect(new EventBatchBody(inFlight).bytes()).toEqual(before);
+    q.requeue(inFlight);
+    for (let i = 0; i < 5000; i++) push(q, `last-${i}`, 100);
+    const all = q.take(1e6, 1e9);
+    expect(all.map((e) => JSON.parse(textOf(e)).trim())).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => `first-${i}`),
+      ...Array.from({ length: 5000 }, (_, i) => `later-${i}`),
+      ...Array.from({ length: 5000 }, (_, i) => `last-${i}`),
+    ]);
   });
 });
 
