@@ -67,6 +67,8 @@ export interface SpanRecord {
   messageEmitted?: boolean;
   /** Agent: model name when the agent names one (hooks only). */
   model?: string;
+  /** The `metadata` of its events (the same for all of them), made at its first event. */
+  metadata?: Record<string, unknown>;
   /** Model call or synthesized turn: time of the first streamed token (epoch ms) and tokens seen. */
   firstTokenAt?: number;
   tokens?: number;

@@ -285,15 +285,23 @@ export class SpanTracker {
       parentSpanId: record.parentSpanId,
       intentId: trace.intentId,
       payload: mapped.payload,
-      metadata: {
-        framework: FRAMEWORK,
-        spanType: record.kind,
-        sdkTraceId: record.sdkTraceId,
-        sdkSpanId: record.sdkSpanId,
-      },
+      metadata: (record.metadata ??= metadataOf(record)),
       occurredAt,
     });
   }
+}
+
+/**
+ * A span's metadata, made once for all its events. The SDK trace id goes in only when the
+ * event's `traceId` does not already say it: the SDK's `trace_<32 hex>` keeps its hex, so it is
+ * there for a run joined to a Chorus trace or an SDK id of another form.
+ */
+function metadataOf(record: SpanRecord): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { framework: FRAMEWORK, spanType: record.kind };
+  if (record.sdkTraceId !== `trace_${record.trace.traceId}`)
+    metadata.sdkTraceId = record.sdkTraceId;
+  metadata.sdkSpanId = record.sdkSpanId;
+  return metadata;
 }
 
 function claimCallId(turn: SpanRecord | undefined, name: string): string | undefined {

@@ -214,6 +214,8 @@ describe("correlation with Chorus", () => {
       expect(e.traceId).toBe(outer?.traceId);
       expect(e.intentId).toBe("int_42");
       expect(e.agent).toBe("researcher");
+      // The SDK's own trace id is no longer the event's: it stays findable in the metadata.
+      expect(e.metadata.sdkTraceId).toMatch(/^trace_[0-9a-f]{32}$/);
     }
     expect(events[0]?.parentSpanId).toBe(outer?.spanId);
     // SDK agent names stay in the payloads.

@@ -76,6 +76,9 @@ describe.each([
     for (const e of events) {
       expect(e.spanId).toMatch(/^[0-9a-f]{16}$/);
       expect(e.metadata.framework).toBe("openai-agents");
+      expect(e.metadata.sdkSpanId).toMatch(/^span_[0-9a-f]{24}$/);
+      // The SDK's trace id is `trace_` + the event's traceId: not repeated in every event.
+      expect(e.metadata.sdkTraceId).toBeUndefined();
     }
     expect(ofType(events, "agent.start").map((e) => e.payload.name)).toEqual([
       "Agent workflow",
