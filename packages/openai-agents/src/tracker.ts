@@ -276,6 +276,8 @@ export class SpanTracker {
 
   #emit(record: SpanRecord, mapped: map.Mapped, occurredAt: string | undefined): void {
     const { trace } = record;
+    record.metadata ??= metadataOf(record);
+    const metadata = record.metadata;
     this.#o.chorus.emit({
       type: mapped.type,
       channel: this.#o.channel,
@@ -285,7 +287,7 @@ export class SpanTracker {
       parentSpanId: record.parentSpanId,
       intentId: trace.intentId,
       payload: mapped.payload,
-      metadata: (record.metadata ??= metadataOf(record)),
+      metadata,
       occurredAt,
     });
   }
