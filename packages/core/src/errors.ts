@@ -131,7 +131,7 @@ export class ConnectionError extends ChorusError {
 }
 
 /**
- * The typed error for a hub answer with status >= 400. `body` is the parsed JSON (or text);
+ * The typed error for a hub answer whose status is not 2xx. `body` is the parsed JSON (or text);
  * the error envelope's code decides the class when present, the status otherwise.
  */
 export function errorFromResponse(
@@ -158,23 +158,18 @@ export function errorFromResponse(
   if (status === 413 || code === ErrorCodes.PayloadTooLarge)
     return new PayloadTooLargeError(message, init);
   if (status === 429 || code === ErrorCodes.RateLimited) {
-    return new RateLimitError(message, {
-      ...init,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    });
+    return new RateLimitError(message, { ...init, retryAfterMs });
   }
-  if (status === 400 || status === 415 || code === ErrorCodes.ValidationFailed) {
+  // 400, 415, and any other answer that is not 2xx, 408 or 5xx (an unfollowed redirect, 405,
+  // 410, ...): the URL or the request needs a fix, so it is not retried.
+  if (code === ErrorCodes.ValidationFailed || (status < 500 && status !== 408)) {
     return new ValidationError(message, {
       ...init,
       code: code ?? ErrorCodes.ValidationFailed,
       field: fieldOf(envelope?.details),
     });
   }
-  return new ConnectionError(message, {
-    ...init,
-    reason: "unavailable",
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-  });
+  return new ConnectionError(message, { ...init, reason: "unavailable", retryAfterMs });
 }
 
 /** The hub puts the current version in the details of a 409; accept it at the top level too. */

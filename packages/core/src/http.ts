@@ -134,7 +134,7 @@ export class HttpClient {
       this.#inFlight.delete(controller);
     }
     const parsed = parseBody(text);
-    if (response.status >= 400) {
+    if (!response.ok) {
       throw errorFromResponse(
         response.status,
         parsed,

@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type ChorusError, ValidationError } from "../src/index.js";
+import { client, closeAll, fakeHub } from "./helpers.js";
+
+/**
+ * The client against servers that misbehave as a hub (or something at its URL) might: answers
+ * the client must neither count as delivered nor retry forever, bodies of the wrong shape.
+ */
+afterEach(closeAll);
+
+describe("a hub that answers what a hub should not", () => {
+  it.each([
+    [301, ValidationError],
+    [307, ValidationError],
+    [405, ValidationError],
+    [410, ValidationError],
+  ])(
+    "a batch answered %i is refused once: not counted as sent, not retried",
+    async (status, type) => {
+      const fake = await fakeHub((_req, res) => {
+        res.writeHead(status, { location: "http://127.0.0.1:9/v1/events" }).end();
+      });
+      try {
+        const chorus = client({ url: fake.url });
+        for (let i = 0; i < 3; i++) chorus.emit({ type: "custom", payload: { i } });
+        expect(await chorus.flush(5000)).toBe(true);
+        expect(chorus.stats()).toMatchObject({ sent: 0, failed: 3, retried: 0, queued: 0 });
+        expect(fake.requests).toHaveLength(1);
+        expect(chorus.errors.map((e) => e.error)).toEqual([expect.any(type)]);
+        expect((chorus.errors[0]?.error as ChorusError).status).toBe(status);
+      } finally {
+        await fake.close();
+      }
+    },
+  );
+});
