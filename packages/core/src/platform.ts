@@ -184,8 +184,8 @@ const OWN_BUFFER_BYTES = CHUNK_BYTES / 4;
  *
  * Chunks are append-only and never reused, so a batch in flight, or put back after a failure,
  * is never overwritten. The queue is first in, first out, so the chunks alive hold the queued
- * and in-flight events, at least three quarters full, plus the chunk being filled: the memory
- * stays within 4/3 of the queue's byte bound and one chunk.
+ * and in-flight events, each at least three quarters full, plus the oldest one (partly sent) and
+ * the one being filled: within 4/3 of the queued and in-flight bytes plus two chunks.
  */
 export function eventStore(): (
   id: string,
