@@ -104,13 +104,48 @@ function openInferenceMessages(
   }));
 }
 
+/**
+ * The start of a tool definition as the AI SDK writes each one (`ai.prompt.tools`, one JSON
+ * string per tool, from `JSON.stringify` of `{ type, name, description, inputSchema }`): the
+ * name is read from here, anchored at the first character, so it can only be the definition's
+ * own top-level name.
+ */
+const TOOL_NAME_PREFIX = /^\{"type":"[a-z_-]*","name":("(?:[^"\\]|\\.)*")/;
+
+/**
+ * The names of the tools offered to the model. An AI SDK definition's name is read from its
+ * first characters ({@link TOOL_NAME_PREFIX}) instead of parsing the whole definition, whose
+ * JSON schema and description can be kilobytes per tool on every model call; a definition of
+ * any other form is parsed.
+ */
 export function toolNamesOf(attrs: OtelAttributes): string[] | undefined {
-  const defs = json(attrs, ATTRIBUTES.toolDefinitions);
+  const value = first(attrs, ATTRIBUTES.toolDefinitions);
+  const defs = Array.isArray(value) ? value : typeof value === "string" ? parse(value) : undefined;
   if (!Array.isArray(defs)) return undefined;
-  const names = defs
-    .map((d) => (d && typeof d === "object" ? (d as { name?: unknown }).name : undefined))
-    .filter((n): n is string => typeof n === "string");
+  const names: string[] = [];
+  for (const d of defs) {
+    const name = typeof d === "string" ? toolNameOf(d) : nameField(d);
+    if (typeof name === "string") names.push(name);
+  }
   return names.length > 0 ? names : undefined;
+}
+
+function toolNameOf(definition: string): unknown {
+  const match = TOOL_NAME_PREFIX.exec(definition);
+  if (match) {
+    try {
+      return JSON.parse(match[1] as string);
+    } catch {
+      // not a JSON string after all: the whole definition decides
+    }
+  }
+  return nameField(parse(definition));
+}
+
+function nameField(definition: unknown): unknown {
+  return definition && typeof definition === "object"
+    ? (definition as { name?: unknown }).name
+    : undefined;
 }
 
 /** Tool calls the model asked for: AI SDK's list, or `tool_call` parts of GenAI output messages. */
