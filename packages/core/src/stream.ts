@@ -381,13 +381,12 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       if (snapshot && typeof snapshot === "object") this.#snapshot = snapshot as Intent;
       return;
     }
-    let parsed: ChorusEvent;
-    try {
-      parsed = JSON.parse(data) as ChorusEvent;
-    } catch {
+    // An event is a JSON object: anything else (not JSON, `5`, `null`, `[…]`) is not handed out.
+    const parsed = safeJson(data) as ChorusEvent | null;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       this.#deps.diagnostics.warnRateLimited(
         "sse_bad_json",
-        "ignored an SSE message that is not JSON",
+        "ignored an SSE message that is not a JSON object",
       );
       return;
     }
@@ -482,7 +481,12 @@ function tapped(Base: typeof EventSource): TappedConstructor {
       } catch {
         // a tap failure must not break the EventSource
       }
-      return super.dispatchEvent(event);
+      const dispatched = super.dispatchEvent(event);
+      // After a dropped connection the SSE client arms its own reconnect timer (ref'd, as long
+      // as the server's `retry:` asks) right after this returns, even when the tap closed it.
+      // The stream reconnects on its own, so disarm it: it would hold the process after close().
+      if (event.type === "error") queueMicrotask(() => this.close());
+      return dispatched;
     }
   };
   return tappedClass;

@@ -30,10 +30,11 @@ function script(close: boolean): string {
   `;
 }
 
-function run(url: string, close: boolean) {
+function run(url: string, close: boolean | string) {
   return new Promise<{ code: number | null; signal: string | null; ms: number }>((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script(close)], {
+    const code = typeof close === "string" ? close : script(close);
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], {
       env: {
         ...process.env,
         CHORUS_URL: url,
@@ -92,6 +93,41 @@ describe("nothing of Chorus keeps a process alive", () => {
       }
     });
   }
+
+  it("a stream dropped by a server that asked for a long `retry:` leaves no timer behind", async () => {
+    // The SSE client arms its own reconnect timer of the server's `retry:` after a drop; the
+    // stream reconnects by itself, so that timer (ten minutes here) must not outlive close().
+    let connections = 0;
+    const sse = await fakeHub((_req, res) => {
+      connections++;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const event = (seq: number) =>
+        `id: ${seq}\nevent: custom\ndata: {"seq":${seq},"type":"custom"}\n\n`;
+      if (connections === 1) res.end(`retry: 600000\n\n${event(1)}`);
+      else res.write(event(2));
+    });
+    try {
+      const { code, signal } = await run(
+        sse.url,
+        `
+        import { Chorus } from ${JSON.stringify(dist)};
+        const chorus = new Chorus({ channel: "exit" });
+        const seqs = [];
+        for await (const event of chorus.stream.channel("exit", { after: 0 })) {
+          seqs.push(event.seq);
+          if (event.seq === 2) break;
+        }
+        await chorus.close(500);
+        if (seqs.join() !== "1,2") process.exitCode = 3;
+      `,
+      );
+      expect(signal).toBeNull(); // not killed by the watchdog
+      expect(code).toBe(0);
+      expect(connections).toBe(2);
+    } finally {
+      await sse.close();
+    }
+  });
 
   it("close(timeout) aborts the request in flight and counts its events as dropped", async () => {
     const hanging = await startHangingServer();

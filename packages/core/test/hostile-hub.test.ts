@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ChorusError, ValidationError } from "../src/index.js";
-import { client, closeAll, fakeHub } from "./helpers.js";
+import { client, closeAll, fakeHub, recordingLogger } from "./helpers.js";
 
 /**
  * The client against servers that misbehave as a hub (or something at its URL) might: answers
@@ -33,4 +33,30 @@ describe("a hub that answers what a hub should not", () => {
       }
     },
   );
+});
+
+describe("an SSE server that sends what a hub would not", () => {
+  it("hands out only messages whose data is a JSON object", async () => {
+    const fake = await fakeHub((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('id: 0\nevent: chorus.ready\ndata: {"epoch":"e1"}\n\n');
+      for (const data of ["5", "null", '"text"', "[1,2]", "not json", ""])
+        res.write(`event: custom\ndata: ${data}\n\n`);
+      res.write('id: 1\nevent: custom\ndata: {"seq":1,"type":"custom","channel":"c"}\n\n');
+    });
+    try {
+      const logger = recordingLogger();
+      const chorus = client({ url: fake.url, logger });
+      const stream = chorus.stream.channel("c", { after: 0 });
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      expect(first.value).toMatchObject({ seq: 1, type: "custom" });
+      expect(logger.lines.map((l) => l.message)).toContain(
+        "ignored an SSE message that is not a JSON object",
+      );
+      stream.close();
+    } finally {
+      await fake.close();
+    }
+  });
 });
