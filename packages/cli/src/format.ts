@@ -32,16 +32,23 @@ export function clock(iso: string | undefined): string {
   return `${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}.${p(date.getMilliseconds(), 3)}`;
 }
 
-/** One line per event: time, seq, type, agent, channel, and what the payload says. */
+/** A field as text, or `fallback` when a server sent something else there. */
+const text = (value: unknown, fallback: string) => (typeof value === "string" ? value : fallback);
+
+/**
+ * One line per event: time, seq, type, agent, channel, and what the payload says. A field of the
+ * wrong type (from a server that is not quite a hub) shows as `?` or `-`, never a crash.
+ */
 export function formatEventLine(event: ChorusEvent, io: Pick<Io, "color">): string {
   const seq = `#${event.seq}`.padStart(6);
   const summary = summarizeEvent(event);
+  const type = text(event.type, "?");
   return [
-    paint(io, "dim", clock(event.occurredAt)),
+    paint(io, "dim", clock(text(event.occurredAt, ""))),
     paint(io, "dim", seq),
-    paint(io, typeStyle(event.type), event.type.padEnd(TYPE_WIDTH)),
-    paint(io, "bold", (event.agent ?? "-").padEnd(AGENT_WIDTH)),
-    paint(io, "dim", event.channel),
+    paint(io, typeStyle(type), type.padEnd(TYPE_WIDTH)),
+    paint(io, "bold", text(event.agent, "-").padEnd(AGENT_WIDTH)),
+    paint(io, "dim", text(event.channel, "?")),
     summary,
   ]
     .filter((part) => part !== "")
@@ -50,61 +57,63 @@ export function formatEventLine(event: ChorusEvent, io: Pick<Io, "color">): stri
 
 /** The most telling part of a payload, by event type: a tool's name, a model and its tokens, a text snippet. */
 export function summarizeEvent(event: Pick<ChorusEvent, "type" | "payload">): string {
-  const p = event.payload ?? {};
+  const p: Record<string, unknown> =
+    typeof event.payload === "object" && event.payload !== null ? event.payload : {};
   const s = (key: string) => (typeof p[key] === "string" ? (p[key] as string) : undefined);
   const latency = typeof p.latencyMs === "number" ? ` ${Math.round(p.latencyMs)}ms` : "";
-  let text: string;
-  switch (event.type) {
+  let line: string;
+  const type = text(event.type, "?");
+  switch (type) {
     case "tool.start":
-      text = `${s("name") ?? "tool"}(${p.arguments === undefined ? "" : compact(p.arguments)})`;
+      line = `${s("name") ?? "tool"}(${p.arguments === undefined ? "" : compact(p.arguments)})`;
       break;
     case "tool.end":
-      text = `${s("name") ?? "tool"} → ${compact(p.result)}${latency}`;
+      line = `${s("name") ?? "tool"} → ${compact(p.result)}${latency}`;
       break;
     case "llm.start": {
       const messages = Array.isArray(p.messages) ? ` ${p.messages.length} messages` : "";
       const tools =
         Array.isArray(p.tools) && p.tools.length > 0 ? ` tools: ${p.tools.join(",")}` : "";
-      text = `${s("model") ?? "model"}${messages}${tools}`;
+      line = `${s("model") ?? "model"}${messages}${tools}`;
       break;
     }
     case "llm.end":
-      text = `${s("model") ?? "model"} ${tokens(p.usage)}${s("finishReason") ? ` ${s("finishReason")}` : ""}${latency}`;
+      line = `${s("model") ?? "model"} ${tokens(p.usage)}${s("finishReason") ? ` ${s("finishReason")}` : ""}${latency}`;
       break;
     case "llm.token":
-      text = JSON.stringify(s("token") ?? "");
+      line = JSON.stringify(s("token") ?? "");
       break;
     case "agent.start":
     case "agent.end":
-      text = `${s("name") ?? ""}${latency}`;
+      line = `${s("name") ?? ""}${latency}`;
       break;
     case "agent.message":
-      text = `${s("role") ?? "assistant"}: ${quote(s("text") ?? "")}`;
+      line = `${s("role") ?? "assistant"}: ${quote(s("text") ?? "")}`;
       break;
     case "agent.handoff":
-      text = `${s("from") ?? "?"} → ${s("to") ?? "?"}`;
+      line = `${s("from") ?? "?"} → ${s("to") ?? "?"}`;
       break;
     case "intent.created": {
       const intent = p.intent as { title?: unknown } | undefined;
-      text = typeof intent?.title === "string" ? quote(intent.title) : "";
+      line = typeof intent?.title === "string" ? quote(intent.title) : "";
       break;
     }
     case "intent.state_changed": {
       const keys = Array.isArray(p.changedKeys) ? p.changedKeys.join(", ") : "";
-      text = `v${p.version ?? "?"} ${keys === "" ? "(no change)" : keys}`;
+      line = `v${p.version ?? "?"} ${keys === "" ? "(no change)" : keys}`;
       break;
     }
     case "intent.status_changed":
-      text = `${s("from") ?? "?"} → ${s("to") ?? "?"}${s("reason") ? ` (${s("reason")})` : ""}`;
+      line = `${s("from") ?? "?"} → ${s("to") ?? "?"}${s("reason") ? ` (${s("reason")})` : ""}`;
       break;
     case "intent.assigned":
     case "intent.unassigned":
-      text = s("agent") ?? "";
+      line = s("agent") ?? "";
       break;
     default:
-      text = event.type.endsWith(".error") ? errorText(p) : fallback(p);
+      line = type.endsWith(".error") ? errorText(p) : fallback(p);
   }
-  return oneLine(text, SUMMARY_MAX);
+  return oneLine(line, SUMMARY_MAX);
 }
 
 function tokens(usage: unknown): string {

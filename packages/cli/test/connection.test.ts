@@ -79,4 +79,53 @@ describe("where the hub is", () => {
       expect(c.err.join("\n")).toContain(`the server at ${url} is not a Chorus hub`);
     }
   });
+
+  it("answers 3 for a server whose 200 is not the hub's JSON", async () => {
+    for (const argv of [
+      ["intents", "list"],
+      ["intents", "show", "some-id"],
+    ]) {
+      const c = capture();
+      const page = `${url}/ok`; // every path under it answers a 200 HTML page
+      expect(
+        await main([...argv, "--url", page, "--key", "key_0123456789abcdef"], c.io),
+        argv.join(" "),
+      ).toBe(3);
+      expect(c.err.join("\n")).toMatch(/answered 200 with a body that is not/);
+    }
+  });
+});
+
+describe("chorus tail against a server that sends events of the wrong shape", () => {
+  it("prints a line for each, with ? for what is missing, and exits 0 after --count", async () => {
+    const sse = createServer((req, res) => {
+      if (!req.url?.includes("/stream")) {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"data":[]}');
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const data of [
+        '{"seq":1}',
+        '{"seq":2,"type":5,"payload":"x","agent":{},"channel":[]}',
+        '{"seq":3,"type":"tool.end","payload":null,"occurredAt":7,"metadata":7}',
+      ])
+        res.write(`event: custom\ndata: ${data}\n\n`);
+    });
+    await new Promise<void>((resolve) => sse.listen(0, "127.0.0.1", resolve));
+    const sseUrl = `http://127.0.0.1:${(sse.address() as AddressInfo).port}`;
+    try {
+      const c = capture();
+      const argv = ["tail", "-c", "c", "--count", "3", "--url", sseUrl];
+      expect(await main([...argv, "--key", "key_0123456789abcdef"], c.io), c.err.join("\n")).toBe(
+        0,
+      );
+      expect(c.out).toHaveLength(3);
+      expect(c.out[0]).toMatch(/#1 +\? /);
+      expect(c.out[1]).toMatch(/#2 +\? +- /);
+      expect(c.out[2]).toMatch(/#3 +tool\.end/);
+    } finally {
+      sse.closeAllConnections();
+      await new Promise((resolve) => sse.close(resolve));
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import type { ChorusEvent, EventQuery, Page, PublishResult } from "@chorus/protocol";
 import { MAX_BATCH_EVENTS } from "@chorus/protocol/wire";
+import { answer } from "./answer-shape.js";
 import { ValidationError } from "./errors.js";
 import type { BuildResult, EmitEvent } from "./event-builder.js";
 import { failOpen, type FailOpenPolicy } from "./fail-open.js";
@@ -68,7 +69,7 @@ export class EventsApi {
         { method: "POST", path: "/v1/events", rawJson: body },
         { idempotent: true },
       );
-      return response.body as PublishResult;
+      return answer<PublishResult>(response, "object", "events.publish");
     });
   }
 
@@ -87,7 +88,7 @@ export class EventsApi {
         { method: "GET", path: "/v1/events", query: parsed },
         { idempotent: true },
       );
-      return response.body as Page<ChorusEvent>;
+      return answer<Page<ChorusEvent>>(response, "page", "events.list");
     });
   }
 }

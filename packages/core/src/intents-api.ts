@@ -1,3 +1,4 @@
+import { answer, type Shape } from "./answer-shape.js";
 import type {
   ChorusEvent,
   EventQuery,
@@ -39,6 +40,8 @@ interface CallSpec {
   headers?: Record<string, string>;
   contentType?: string;
   idempotent: boolean;
+  /** What the hub answers (an intent unless said otherwise). */
+  shape?: Shape;
 }
 
 /**
@@ -84,6 +87,7 @@ export class IntentsApi {
     return this.#call("intents.list", { data: [] } as IntentPage, "GET", "/v1/intents", {
       query: parsed,
       idempotent: true,
+      shape: "page",
     });
   }
 
@@ -194,6 +198,7 @@ export class IntentsApi {
     return this.#call("intents.post", undefined, "POST", `/v1/intents/${this.#id(s, id)}/events`, {
       json: body,
       idempotent: true,
+      shape: "object",
     });
   }
 
@@ -208,6 +213,7 @@ export class IntentsApi {
     return this.#call("intents.events", { data: [] } as Page<ChorusEvent>, "GET", path, {
       query: parsed,
       idempotent: true,
+      shape: "page",
     });
   }
 
@@ -245,7 +251,7 @@ export class IntentsApi {
         },
         { idempotent: spec.idempotent },
       );
-      return response.body as T;
+      return answer<T>(response, spec.shape ?? "intent", operation);
     });
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type ChorusError, ValidationError } from "../src/index.js";
+import { type ChorusError, ConnectionError, ValidationError } from "../src/index.js";
 import { client, closeAll, fakeHub, recordingLogger } from "./helpers.js";
 
 /**
@@ -59,4 +59,44 @@ describe("an SSE server that sends what a hub would not", () => {
       await fake.close();
     }
   });
+});
+
+describe("awaited calls against a 200 whose body is not what the hub answers", () => {
+  const bodies = [
+    "",
+    "not json",
+    '{"data":',
+    "null",
+    "5",
+    '"text"',
+    "[]",
+    '{"data":5}',
+    '{"data":[1]}',
+  ];
+  it.each(bodies)(
+    "%j: the fallback under fail-open, a ConnectionError from the strict view",
+    async (body) => {
+      const fake = await fakeHub((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" }).end(body);
+      });
+      try {
+        const chorus = client({ url: fake.url, maxRetries: 0 });
+        expect(await chorus.events.list({})).toEqual({ data: [] });
+        expect(await chorus.intents.list({})).toEqual({ data: [] });
+        expect(await chorus.intents.events("i1")).toEqual({ data: [] });
+        expect(await chorus.intents.get("i1")).toBeUndefined();
+        expect(await chorus.intents.patchState("i1", { a: 1 })).toBeUndefined();
+        await expect(chorus.strict.intents.get("i1")).rejects.toThrow(ConnectionError);
+        await expect(chorus.strict.events.list({})).rejects.toThrow(/is not a page/);
+        let object = false;
+        try {
+          const parsed: unknown = JSON.parse(body);
+          object = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+        } catch {}
+        if (!object) expect(await chorus.events.publish({ type: "custom" })).toBeUndefined();
+      } finally {
+        await fake.close();
+      }
+    },
+  );
 });
