@@ -14,9 +14,16 @@ import type { FetchFunction } from "./options.js";
  * `flush()`/`close()` holds it through that call's (ref'd) timer, for at most its timeout.
  *
  * Keep-alive agents of our own, so the process's other HTTP traffic shares nothing with ours.
- * Bodies are buffered whole (responses of the hub's JSON API are small and bounded); streams
+ * Bodies are buffered up to MAX_RESPONSE_BODY_BYTES (the hub's answers are small); streams
  * (SSE) keep using the global `fetch`.
  */
+/**
+ * The hub answers a batch with its ids (about 40 KB for the largest batch). Past this, a body is
+ * not read any further and the answer is its status alone: a server that sends without end
+ * cannot grow the client's memory, and a 2xx still means the batch was taken.
+ */
+export const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
+
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8 });
 
@@ -38,10 +45,20 @@ export const nodeFetch: FetchFunction = (input, init) =>
     req.on("socket", (socket) => socket.unref());
     req.on("error", reject);
     req.on("response", (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_RESPONSE_BODY_BYTES) chunks.push(chunk);
+        else {
+          chunks = [];
+          respond();
+          res.destroy();
+        }
+      });
       res.on("error", reject);
-      res.on("end", () => {
+      res.on("end", respond);
+      function respond(): void {
         const status = res.statusCode ?? 0;
         const headers = new Headers();
         for (const [name, value] of Object.entries(res.headers)) {
@@ -50,13 +67,13 @@ export const nodeFetch: FetchFunction = (input, init) =>
         }
         const nullBody = status === 204 || status === 304 || init?.method === "HEAD";
         resolve(
-          new Response(nullBody ? null : Buffer.concat(chunks), {
+          new Response(nullBody || size > MAX_RESPONSE_BODY_BYTES ? null : Buffer.concat(chunks), {
             status,
             statusText: res.statusMessage,
             headers,
           }),
         );
-      });
+      }
     });
     const body = init?.body;
     if (body === undefined || body === null) req.end();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ChorusError, ConnectionError, ValidationError } from "../src/index.js";
-import { client, closeAll, fakeHub, recordingLogger } from "./helpers.js";
+import { client, closeAll, fakeHub, recordingLogger, waitFor } from "./helpers.js";
 
 /**
  * The client against servers that misbehave as a hub (or something at its URL) might: answers
@@ -99,4 +99,33 @@ describe("awaited calls against a 200 whose body is not what the hub answers", (
       }
     },
   );
+});
+
+describe("a hub whose answer to a batch never ends", () => {
+  it("reads no more than a bounded body: the 202 counts, the rest is not buffered", async () => {
+    let cut = false;
+    const fake = await fakeHub((_req, res) => {
+      res.writeHead(202, { "content-type": "application/json" });
+      const chunk = Buffer.alloc(64 * 1024, 32);
+      // Spaces without end (valid JSON whitespace), until the client stops reading.
+      const write = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", write);
+      };
+      res.on("close", () => {
+        cut = true;
+      });
+      write();
+    });
+    try {
+      // The request timeout is far beyond the test's: only reading less than the whole body ends it.
+      const chorus = client({ url: fake.url, timeoutMs: 600_000 });
+      for (let i = 0; i < 3; i++) chorus.emit({ type: "custom", payload: { i } });
+      expect(await chorus.flush(60_000)).toBe(true);
+      expect(chorus.stats()).toMatchObject({ sent: 3, retried: 0, failed: 0, queued: 0 });
+      await waitFor(() => cut, 10_000, "the client to close the endless answer");
+    } finally {
+      await fake.close();
+    }
+  }, 90_000);
 });
