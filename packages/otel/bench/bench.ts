@@ -27,7 +27,7 @@ import { ChorusSpanProcessor } from "../src/index.js";
  *   no GC is forced; figures are `median [min–max]` over rounds.
  */
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
 const SPANS = Number(process.env.BENCH_SPANS ?? 2000);
 /** Spans between yields to the event loop, so exporters' timers and sockets run as in an app. */
 const BURST = 20;
