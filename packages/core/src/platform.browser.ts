@@ -19,13 +19,20 @@ export function fillRandom(bytes: Uint8Array): void {
 }
 
 const utf8 = new TextEncoder();
+/** The text {@link utf8Length} encoded last, and its bytes: `emit()` queues those same bytes. */
+let lastText = "";
+let lastBytes = new Uint8Array(0);
 
 /**
  * UTF-8 length of a string: the browser's own encoder, native and faster than counting UTF-16
- * units in script. It copies the text, which an event over the size limit (256 KiB) costs once
- * before `emit()` refuses it.
+ * units in script. The bytes are kept for {@link eventStore}, which `emit()` calls next with
+ * the same text, so an event is encoded once.
  */
-export const utf8Length = (text: string): number => utf8.encode(text).length;
+export const utf8Length = (text: string): number => {
+  lastText = text;
+  lastBytes = utf8.encode(text);
+  return lastBytes.length;
+};
 
 /** A page has no environment: options come from the constructor only. */
 export function environment(): Record<string, string | undefined> {
@@ -155,13 +162,14 @@ export const serializesUnchanged = (..._: unknown[]): boolean => false;
 /** A page's ids are joined from hex pieces (ids.ts); Node's `formatUuid` allocates less. */
 export const formatUuid: ((bytes: Uint8Array) => string) | undefined = undefined;
 
-/** A page encodes each queued event on its own (Node appends them to shared chunks). */
+/**
+ * A page keeps each queued event's bytes on their own (Node appends them to shared chunks): the
+ * bytes {@link utf8Length} made for the size check, when they are of this text.
+ */
 export const eventStore =
   () =>
-  (id: string, json: string, bytes: number, unchecked: unknown): QueuedEvent => ({
-    id,
-    chunk: utf8.encode(json),
-    at: 0,
-    bytes,
-    unchecked,
-  });
+  (id: string, json: string, bytes: number, unchecked: unknown): QueuedEvent => {
+    const chunk = json === lastText ? lastBytes : utf8.encode(json);
+    lastText = "";
+    return { id, chunk, at: 0, bytes, unchecked };
+  };
