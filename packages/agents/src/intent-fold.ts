@@ -1,5 +1,6 @@
 import type { ChorusEvent, Intent } from "@chorus/core";
 import {
+  INTENT_STATUSES,
   IntentEventTypes,
   type StateChangedPayload,
   type StatusChangedPayload,
@@ -18,8 +19,75 @@ export function versionOf(event: ChorusEvent): number | undefined {
   return typeof version === "number" ? version : undefined;
 }
 
-/** The intent after `event`, from the intent before it (`undefined` when not known yet). */
+/**
+ * Why an event of a type that moves an intent cannot be applied (a field missing or of the wrong
+ * type), or `undefined` when it can. A real hub never sends such an event; a runner that applied
+ * one would hand handlers a state it cannot vouch for, so it is dropped instead.
+ */
+export function malformed(event: ChorusEvent): string | undefined {
+  const payload = event.payload as Record<string, unknown> | null | undefined;
+  if (!isObject(payload)) {
+    return TRACKED.has(event.type) ? "its payload is not an object" : undefined;
+  }
+  switch (event.type) {
+    case IntentEventTypes.Created: {
+      const intent = payload.intent as Record<string, unknown> | undefined;
+      if (!isObject(intent)) return "payload.intent is not an object";
+      if (intent.id !== event.intentId) return "payload.intent.id is not the event's intent";
+      if (!isObject(intent.state)) return "payload.intent.state is not an object";
+      if (!isVersion(intent.version)) return "payload.intent.version is not a positive integer";
+      if (!Array.isArray(intent.assignees)) return "payload.intent.assignees is not an array";
+      return undefined;
+    }
+    case IntentEventTypes.StateChanged:
+      if (!isVersion(payload.version)) return "payload.version is not a positive integer";
+      if (!isObject(payload.state)) return "payload.state is not an object";
+      return undefined;
+    case IntentEventTypes.StatusChanged:
+      if (!isVersion(payload.version)) return "payload.version is not a positive integer";
+      if (!(INTENT_STATUSES as readonly unknown[]).includes(payload.to))
+        return "payload.to is not an intent status";
+      return undefined;
+    case IntentEventTypes.Assigned:
+    case IntentEventTypes.Unassigned:
+      return typeof payload.agent === "string" ? undefined : "payload.agent is not a string";
+    default:
+      return undefined;
+  }
+}
+
+const TRACKED: ReadonlySet<string> = new Set([
+  IntentEventTypes.Created,
+  IntentEventTypes.StateChanged,
+  IntentEventTypes.StatusChanged,
+  IntentEventTypes.Assigned,
+  IntentEventTypes.Unassigned,
+]);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isVersion(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1;
+}
+
+/**
+ * Whether `event` brings a version that `intent` already has or has passed: a repeat or a late
+ * arrival, which must neither move the intent back nor reach a handler a second time.
+ */
+export function isStale(intent: Intent | undefined, event: ChorusEvent): boolean {
+  const version = versionOf(event);
+  return intent !== undefined && version !== undefined && version <= intent.version;
+}
+
+/**
+ * The intent after `event`, from the intent before it (`undefined` when not known yet). A
+ * malformed event (see {@link malformed}) and one that is not newer than the intent
+ * ({@link isStale}) leave it as it is.
+ */
 export function foldIntent(intent: Intent | undefined, event: ChorusEvent): Intent | undefined {
+  if (malformed(event) !== undefined || isStale(intent, event)) return intent;
   const payload = event.payload;
   switch (event.type) {
     case IntentEventTypes.Created: {
@@ -52,6 +120,7 @@ export function foldIntent(intent: Intent | undefined, event: ChorusEvent): Inte
 
 /** Whether `agent` is assigned after `event`, given whether it was before. */
 export function foldAssigned(before: boolean, event: ChorusEvent, agent: string): boolean {
+  if (malformed(event) !== undefined) return before;
   switch (event.type) {
     case IntentEventTypes.Created:
       return ((event.payload as { intent?: Intent }).intent?.assignees ?? []).includes(agent);

@@ -277,7 +277,15 @@ class AgentRunner {
   }
 
   #accept(event: ChorusEvent): void {
-    if (typeof event.seq !== "number" || typeof event.intentId !== "string") return;
+    if (!Number.isInteger(event.seq) || typeof event.intentId !== "string") {
+      this.#options.logger.warn("dropped a malformed event (no integer seq or no intent id)", {
+        agent: this.agent,
+        seq: event.seq,
+        type: event.type,
+        intentId: event.intentId,
+      });
+      return;
+    }
     if (this.#seen !== undefined && event.seq <= this.#seen) return;
     this.#seen = event.seq;
     const view = this.#view;
@@ -308,6 +316,16 @@ class AgentRunner {
       watermark.done(event.seq);
       return;
     }
+    if ("dropped" in applied) {
+      this.#options.logger.warn(
+        applied.dropped === "stale"
+          ? "dropped an event whose version is not newer than the intent's (repeated or out of order)"
+          : "dropped a malformed event (a field missing or of the wrong type)",
+        { agent: this.agent, intentId, seq: event.seq, type: event.type, reason: applied.reason },
+      );
+      watermark.done(event.seq);
+      return;
+    }
     if (!applied.exact && !this.#inexactWarned) {
       this.#inexactWarned = true;
       this.#options.logger.warn(
@@ -322,7 +340,13 @@ class AgentRunner {
       if (event.type === IntentEventTypes.Assigned && mine)
         assignment = !this.#caughtUp.delete(intentId);
       if (event.type === IntentEventTypes.Unassigned && mine) this.#caughtUp.delete(intentId);
-      await this.#dispatch({ intent: applied.after, before: applied.before, event, assignment });
+      try {
+        await this.#dispatch({ intent: applied.after, before: applied.before, event, assignment });
+      } catch (error) {
+        // Handler failures are reported inside; this is anything else, which must neither stall
+        // `lastSeq` nor pass silently.
+        this.#report(error, { agent: this.agent, phase: "event", intentId, event });
+      }
     }
     watermark.done(event.seq);
   }

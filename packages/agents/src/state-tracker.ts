@@ -2,7 +2,7 @@ import type { Chorus, ChorusEvent, Intent } from "@chorus/core";
 import { BoundedMap } from "@chorus/core/adapter-kit";
 import { IntentEventTypes } from "@chorus/protocol";
 import { whileUnavailable } from "./hub-calls.js";
-import { agentOf, foldAssigned, foldIntent, versionOf } from "./intent-fold.js";
+import { agentOf, foldAssigned, foldIntent, isStale, malformed, versionOf } from "./intent-fold.js";
 import { intentBefore } from "./intent-log.js";
 
 /**
@@ -29,6 +29,12 @@ export interface AppliedEvent {
   assignedAfter: boolean;
   /** False when the log no longer reached back far enough (retention) to know `before` exactly. */
   exact: boolean;
+}
+
+/** An event the runner will not apply nor hand to handlers, and why (for the log). */
+export interface DroppedEvent {
+  dropped: "malformed" | "stale";
+  reason: string;
 }
 
 export interface StateTrackerDeps {
@@ -68,9 +74,17 @@ export class StateTracker {
     });
   }
 
-  async apply(event: ChorusEvent): Promise<AppliedEvent> {
+  /**
+   * Move the intent of `event` forward. An event that cannot be applied is dropped, not thrown:
+   * a malformed one (fields missing or of the wrong type), and a stale one (a version the intent
+   * already has or has passed: a repeat, or a late arrival out of order). Neither moves the
+   * intent, so the next sound event still gets the true old state.
+   */
+  async apply(event: ChorusEvent): Promise<AppliedEvent | DroppedEvent> {
     const id = event.intentId as string;
     const { agent, chorus, signal, onRetry } = this.#deps;
+    const problem = malformed(event);
+    if (problem !== undefined) return { dropped: "malformed", reason: problem };
     let entry = this.#entries.get(id);
     let exact = true;
     if (event.type === IntentEventTypes.Created) {
@@ -87,6 +101,13 @@ export class StateTracker {
         : undefined;
     }
     const before = entry?.intent;
+    if (isStale(before, event)) {
+      if (entry) this.#entries.set(id, entry);
+      return {
+        dropped: "stale",
+        reason: `version ${versionOf(event)} is not newer than ${before?.version}`,
+      };
+    }
     const assignedBefore = entry?.assigned ?? false;
     const after = foldIntent(before, event);
     if (after === undefined) {
