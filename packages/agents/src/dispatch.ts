@@ -130,6 +130,8 @@ export interface RunHandlersDeps {
   chorus: Chorus;
   agent: string;
   signal: AbortSignal;
+  /** True once `stop()` gave up waiting: a handler finishing after that has its result dropped. */
+  abandoned?: () => boolean;
   maxPatchAttempts: number;
   logger: Logger;
   /** A handler threw (`handler`) or what it returned could not be written (`patch`). */
@@ -147,6 +149,7 @@ export async function runHandlers(
 ): Promise<void> {
   const { intent, event } = occurrence;
   for (const invocation of selectHandlers(handlers, occurrence)) {
+    if (deps.abandoned?.()) return;
     const handler = invocation.spec.name;
     const ctx = createHandlerContext({
       chorus: deps.chorus,
@@ -162,6 +165,16 @@ export async function runHandlers(
     } catch (error) {
       deps.failed(error, handler, "handler");
       continue;
+    }
+    if (deps.abandoned?.()) {
+      deps.logger.warn(
+        `handler ${handler} finished after stop() gave up on it; its result is not written`,
+        {
+          agent: deps.agent,
+          intentId: intent.id,
+        },
+      );
+      return;
     }
     const change = asStateChange(result);
     if (change === undefined) {

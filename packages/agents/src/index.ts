@@ -25,7 +25,12 @@ export {
   DEFAULT_STARTUP_TIMEOUT_MS,
   type RunAgentOptions,
 } from "./run-options.js";
-export { MAX_QUEUED_EVENTS, type RunningAgent, runAgent } from "./runner.js";
+export {
+  DEFAULT_STOP_TIMEOUT_MS,
+  MAX_QUEUED_EVENTS,
+  type RunningAgent,
+  runAgent,
+} from "./runner.js";
 export { MAX_TRACKED_INTENTS } from "./state-tracker.js";
 export type {
   AgentOptions,

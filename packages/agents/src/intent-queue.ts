@@ -55,14 +55,31 @@ export class IntentQueues<T> {
     return this.waitBelow(0);
   }
 
-  /** Drop what has not started and wait for what is running. Later pushes are ignored. */
-  async stop(): Promise<void> {
+  /**
+   * Drop what has not started and wait for what is running, for at most `timeoutMs` when given.
+   * Resolves to the keys still running when the wait ended (none if all finished). Later pushes
+   * are ignored.
+   */
+  async stop(timeoutMs?: number): Promise<string[]> {
     this.#stopped = true;
     for (const queue of this.#pending.values()) this.#size -= queue.length;
     this.#pending.clear();
     this.#ready.clear();
     this.#wake();
-    await Promise.all([...this.#running.values()]);
+    const running = Promise.all([...this.#running.values()]);
+    if (timeoutMs === undefined) {
+      await running;
+      return [];
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      running,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return [...this.#running.keys()];
   }
 
   #pump(): void {

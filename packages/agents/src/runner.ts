@@ -27,6 +27,12 @@ const TRACKED_TYPES: readonly string[] = [
   IntentEventTypes.Assigned,
   IntentEventTypes.Unassigned,
 ];
+/**
+ * How long `stop()` waits for the handlers in flight before giving up on them. `ctx.signal` is
+ * aborted at once, so a handler that passes it to its long calls ends well within this; one that
+ * ignores it (or never settles) must not keep the process from shutting down.
+ */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** The hub accepts at most this many names in a stream's `types` filter. */
 const MAX_STREAM_TYPES = 50;
 
@@ -41,8 +47,14 @@ export interface RunningAgent {
    * beginning instead of skipping its events up to `lastSeq`.
    */
   readonly epoch: string | undefined;
-  /** Close the stream, let the handlers in flight finish (queued events are dropped), resolve. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Close the stream, abort `ctx.signal`, let the handlers in flight finish (queued events are
+   * dropped) and resolve. A handler still running after `timeoutMs` (default
+   * {@link DEFAULT_STOP_TIMEOUT_MS}; `Infinity` waits for ever) is given up on: `stop()` resolves
+   * anyway, its event stays above `lastSeq`, and what it returns later is not written.
+   * Idempotent: later calls share the first one's wait.
+   */
+  stop(timeoutMs?: number): Promise<void>;
   /** Listen to lifecycle events; returns a function that removes the listener. */
   on<K extends keyof AgentLifecycleEvents>(event: K, listener: LifecycleListener<K>): () => void;
 }
@@ -78,7 +90,7 @@ export async function runAgent(
     get epoch() {
       return runner.epoch;
     },
-    stop: () => runner.stop(),
+    stop: (timeoutMs?: number) => runner.stop(timeoutMs),
     on: (event, listener) => runner.on(event, listener),
   };
 }
@@ -131,6 +143,8 @@ class AgentRunner {
   #stopped = false;
   #stopping: Promise<void> | undefined;
   #inexactWarned = false;
+  /** `stop()` gave up on handlers still running: nothing they finish later counts. */
+  #abandoned = false;
 
   constructor(
     definition: AgentDefinition,
@@ -224,8 +238,10 @@ class AgentRunner {
     }
   }
 
-  stop(): Promise<void> {
-    this.#stopping ??= this.#shutdown(undefined, true);
+  stop(timeoutMs?: number): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    const wait = checkStopTimeout(timeoutMs);
+    this.#stopping = this.#shutdown(undefined, true, wait);
     return this.#stopping;
   }
 
@@ -313,7 +329,7 @@ class AgentRunner {
       // Stopping mid-read: the event stays above `lastSeq`, so a resumed runner handles it.
       if (this.#abort.signal.aborted) return;
       this.#report(error, { agent: this.agent, phase: "event", intentId, event });
-      watermark.done(event.seq);
+      this.#retire(watermark, event.seq);
       return;
     }
     if ("dropped" in applied) {
@@ -323,7 +339,7 @@ class AgentRunner {
           : "dropped a malformed event (a field missing or of the wrong type)",
         { agent: this.agent, intentId, seq: event.seq, type: event.type, reason: applied.reason },
       );
-      watermark.done(event.seq);
+      this.#retire(watermark, event.seq);
       return;
     }
     if (!applied.exact && !this.#inexactWarned) {
@@ -348,7 +364,12 @@ class AgentRunner {
         this.#report(error, { agent: this.agent, phase: "event", intentId, event });
       }
     }
-    watermark.done(event.seq);
+    this.#retire(watermark, event.seq);
+  }
+
+  /** The event is handled: it may count for `lastSeq`, unless `stop()` already gave up on it. */
+  #retire(watermark: SeqWatermark, seq: number): void {
+    if (!this.#abandoned) watermark.done(seq);
   }
 
   async #dispatch(occurrence: Occurrence): Promise<void> {
@@ -365,6 +386,7 @@ class AgentRunner {
       chorus: this.#options.chorus,
       agent: this.agent,
       signal: this.#abort.signal,
+      abandoned: () => this.#abandoned,
       maxPatchAttempts: this.#options.maxPatchAttempts,
       logger: this.#options.logger,
       failed: (error, handler, phase) => {
@@ -460,13 +482,24 @@ class AgentRunner {
     });
   }
 
-  async #shutdown(error: unknown, announce: boolean): Promise<void> {
+  async #shutdown(
+    error: unknown,
+    announce: boolean,
+    timeoutMs: number | undefined = DEFAULT_STOP_TIMEOUT_MS,
+  ): Promise<void> {
     this.#stopped = true;
     this.#abort.abort(new Error(`agent ${this.agent} stopped`));
     this.#offConnection?.();
     this.#openGate();
     this.#stream?.close();
-    await this.#queues.stop();
+    const stuck = await this.#queues.stop(timeoutMs);
+    if (stuck.length > 0) {
+      this.#abandoned = true;
+      this.#options.logger.warn(
+        `stop(): handlers still running after ${timeoutMs} ms were given up on; their events stay above lastSeq and what they return is not written`,
+        { agent: this.agent, intentIds: stuck, lastSeq: this.lastSeq },
+      );
+    }
     await this.#pump;
     if (announce) {
       this.#lifecycle.emit("stopped", {
@@ -486,4 +519,15 @@ function streamTypes(definition: AgentDefinition): { types?: string[] } {
     if (spec.kind === "event") for (const t of spec.types) types.add(t);
   }
   return types.size <= MAX_STREAM_TYPES ? { types: [...types] } : {};
+}
+
+/** `stop()`'s wait: a non-negative number of ms; `Infinity` (or nothing passed before) waits for ever. */
+function checkStopTimeout(timeoutMs: number | undefined): number | undefined {
+  if (timeoutMs === undefined) return DEFAULT_STOP_TIMEOUT_MS;
+  if (timeoutMs === Number.POSITIVE_INFINITY) return undefined;
+  if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0)
+    throw new TypeError(
+      "stop(timeoutMs): timeoutMs must be a non-negative number of ms, or Infinity",
+    );
+  return timeoutMs;
 }
