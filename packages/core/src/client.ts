@@ -131,7 +131,7 @@ export class Chorus implements AsyncDisposable {
     const c = this.#s.counters;
     return {
       queued: this.#s.flusher.pending,
-      queuedBytes: this.#s.queue.bytes,
+      queuedBytes: this.#s.flusher.pendingBytes,
       sent: c.sent,
       dropped: c.dropped,
       retried: c.retried,

@@ -51,6 +51,7 @@ export class Flusher {
   /** The send loop's current run, awaited by {@link stop}. */
   #loop: Promise<void> = Promise.resolve();
   #inFlight = 0;
+  #inFlightBytes = 0;
   /** Consecutive failed attempts: the backoff exponent. */
   #attempt = 0;
   /** No attempt before this time (backoff or `Retry-After`). */
@@ -76,6 +77,11 @@ export class Flusher {
   /** Events in the queue or in flight. */
   get pending(): number {
     return this.#deps.queue.length + this.#inFlight;
+  }
+
+  /** Serialized bytes of the events in the queue or in flight. */
+  get pendingBytes(): number {
+    return this.#deps.queue.bytes + this.#inFlightBytes;
   }
 
   /** Called after each enqueue: a full batch goes now, a partial one within the flush interval. */
@@ -186,6 +192,7 @@ export class Flusher {
         // What stays queued is a backlog older than anything queued from now on.
         if (queue.length === 0) this.#oldestAt = undefined;
         this.#inFlight = batch.length;
+        for (const event of batch) this.#inFlightBytes += event.bytes;
         let outcome: Outcome = "continue";
         try {
           if (batch.some((e) => e.unchecked !== undefined)) batch = await this.#check(batch);
@@ -196,6 +203,7 @@ export class Flusher {
           }
         } finally {
           this.#inFlight = 0;
+          this.#inFlightBytes = 0;
         }
         if (this.#stopped) this.#discardAfterStop();
         this.#settle();

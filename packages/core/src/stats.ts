@@ -4,7 +4,7 @@ import type { CircuitState } from "./circuit-breaker.js";
 export interface ChorusStats {
   /** Events waiting for delivery (including a batch in flight). */
   queued: number;
-  /** Serialized bytes of the waiting events. */
+  /** Serialized bytes of the waiting events (including a batch in flight), as `queued` counts them. */
   queuedBytes: number;
   /** Events the hub acknowledged (stored or recognised as duplicates). */
   sent: number;

@@ -12,11 +12,13 @@ import {
 import {
   client,
   closeAll,
+  fakeHub,
   KEY_B,
   recordingLogger,
   refusedPort,
   startHub,
   storedEvents,
+  waitFor,
 } from "./helpers.js";
 
 let hub: Hub;
@@ -124,6 +126,31 @@ describe("emit and delivery", () => {
       invalid: 0,
       circuit: "closed",
     });
+  });
+
+  it("counts a batch in flight in both queued and queuedBytes", async () => {
+    let answer!: () => void;
+    const fake = await fakeHub((_req, res) => {
+      answer = () => res.writeHead(202).end('{"accepted":3,"duplicates":0,"ids":[]}');
+    });
+    try {
+      const chorus = client({ url: fake.url });
+      for (const text of ["a", "é", "日本"])
+        chorus.emit({ type: "agent.message", payload: { text } });
+      const queued = chorus.stats();
+      void chorus.flush(5000);
+      await waitFor(() => fake.requests.length === 1);
+      // The batch body is {"events":[e1,e2,e3]}: the events' own bytes are the rest.
+      const body = Buffer.byteLength(fake.requests[0]?.body ?? "");
+      const eventBytes = body - '{"events":[]}'.length - 2;
+      expect(queued).toMatchObject({ queued: 3, queuedBytes: eventBytes });
+      expect(chorus.stats()).toMatchObject({ queued: 3, queuedBytes: eventBytes });
+      answer();
+      expect(await chorus.flush(5000)).toBe(true);
+      expect(chorus.stats()).toMatchObject({ queued: 0, queuedBytes: 0, sent: 3 });
+    } finally {
+      await fake.close();
+    }
   });
 
   it("never throws from emit: invalid events are counted and reported, valid ones still go", async () => {
