@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { Attributes } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
+  type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { Chorus } from "@chorus/core";
@@ -12,17 +14,22 @@ import { ChorusSpanProcessor } from "../src/index.js";
 
 /*
  * `pnpm bench`: what `ChorusSpanProcessor` adds per span, against what the usual way of shipping
- * the same spans adds (BatchSpanProcessor + OTLP/HTTP exporter, the SDK's defaults), in one run.
- * Issue 13's target: Chorus added ÷ BatchSpanProcessor+OTLP added ≤ 1.0.
+ * the same spans adds (BatchSpanProcessor + an OTLP/HTTP exporter), in one run. Issue 13's
+ * target: Chorus added ÷ BatchSpanProcessor+OTLP added ≤ 1.0. Both OTLP/HTTP encodings are run:
+ * protobuf, the protocol the OTel spec and `@opentelemetry/sdk-node` default to
+ * (`OTEL_EXPORTER_OTLP_PROTOCOL` unset means `http/protobuf`), and JSON.
  *
  * - Spans are the recorded fixtures' GenAI spans (AI SDK 6 `doGenerate`/`doStream` and
  *   `ai.toolCall`, `gen_ai.*` chat and execute_tool), replayed through a real tracer: request
  *   attributes at start, response attributes (usage, finish reason, output, tool result) set
  *   before `end()`, as the instrumentations do.
- * - Three tracer providers: no processor (baseline: the SDK's own span cost), ChorusSpanProcessor
- *   with a real Chorus client, BatchSpanProcessor with the OTLP/HTTP exporter. Both deliver to one
- *   counting receiver in another process (`scripts/bench-receiver.mjs`); delivery is inside the
- *   window (`chorus.flush()`, `provider.forceFlush()`), and the receiver's counts are checked.
+ * - Four tracer providers: no processor (baseline: the SDK's own span cost), ChorusSpanProcessor
+ *   with a real Chorus client, BatchSpanProcessor with the OTLP/HTTP protobuf exporter, and with
+ *   the OTLP/HTTP JSON exporter. All deliver to one counting receiver in another process
+ *   (`scripts/bench-receiver.mjs`); delivery is inside the window (`chorus.flush()`,
+ *   `provider.forceFlush()`). Every span must arrive: the receiver counts Chorus events and JSON
+ *   spans, and the spans the protobuf exporter reported as exported are counted here (a
+ *   BatchSpanProcessor whose queue overflowed would drop spans and look cheaper).
  * - CPU µs of this process per span; rounds interleave the variants (rotating who goes first);
  *   no GC is forced; figures are `median [min–max]` over rounds.
  */
@@ -93,6 +100,20 @@ async function timeSpans(v: Variant, spans: SpanShape[], count: number): Promise
   return (used.user + used.system) / count;
 }
 
+/** The exporter, reporting how many spans each successful export carried. */
+function counting(exporter: SpanExporter, exported: (spans: number) => void): SpanExporter {
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if (result.code === 0) exported(spans.length); // ExportResultCode.SUCCESS
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -113,7 +134,15 @@ async function main(): Promise<void> {
   });
   const spans = shapes();
   const nothing = async () => {};
-  const batch = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${receiver.url}/v1/traces` }));
+  let protoExported = 0;
+  const proto = counting(
+    new OTLPProtoTraceExporter({ url: `${receiver.url}/v1/traces` }),
+    (n) => (protoExported += n),
+  );
+  const protoBatch = new BatchSpanProcessor(proto);
+  const jsonBatch = new BatchSpanProcessor(
+    new OTLPTraceExporter({ url: `${receiver.url}/v1/traces` }),
+  );
   const variants: Variant[] = [
     variant("baseline", [], nothing),
     variant(
@@ -121,12 +150,13 @@ async function main(): Promise<void> {
       [new ChorusSpanProcessor({ chorus, logger: false, linkEmits: false })],
       async () => void (await chorus.flush(30_000)),
     ),
-    variant("BatchSpanProcessor + OTLP/HTTP", [batch], () => batch.forceFlush()),
+    variant("BatchSpanProcessor + OTLP/HTTP protobuf", [protoBatch], () => protoBatch.forceFlush()),
+    variant("BatchSpanProcessor + OTLP/HTTP JSON", [jsonBatch], () => jsonBatch.forceFlush()),
   ];
-  const [, ours, otel] = variants as [Variant, Variant, Variant];
 
   for (const v of variants) await timeSpans(v, spans, SPANS); // warm-up: JIT, sockets
   await receiver.reset();
+  protoExported = 0;
   const samples: number[][] = variants.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
     for (let k = 0; k < variants.length; k++) {
@@ -139,28 +169,34 @@ async function main(): Promise<void> {
   // Every span of the fixtures set is a GenAI span: two events each (start, end or error).
   const expectedEvents = ROUNDS * SPANS * 2;
   const expectedSpans = ROUNDS * SPANS;
-  if (stats.events.items !== expectedEvents || stats.traces.items !== expectedSpans)
+  if (
+    stats.events.items !== expectedEvents ||
+    stats.traces.items !== expectedSpans ||
+    protoExported !== expectedSpans
+  )
     throw new Error(
-      `receiver got ${stats.events.items}/${expectedEvents} events, ${stats.traces.items}/${expectedSpans} spans`,
+      `receiver got ${stats.events.items}/${expectedEvents} events, ${stats.traces.items}/${expectedSpans} JSON spans; ${protoExported}/${expectedSpans} protobuf spans exported`,
     );
 
-  const [base, chorusCpu, otelCpu] = samples as [number[], number[], number[]];
-  const oursAdded = chorusCpu.map((x, r) => x - (base[r] as number));
-  const otelAdded = otelCpu.map((x, r) => x - (base[r] as number));
-  const ratio = oursAdded.map((x, r) => x / (otelAdded[r] as number));
+  const [base, chorusCpu, protoCpu, jsonCpu] = samples as [number[], number[], number[], number[]];
+  const added = (cpu: number[]) => cpu.map((x, r) => x - (base[r] as number));
+  const oursAdded = added(chorusCpu);
+  const protoAdded = added(protoCpu);
+  const jsonAdded = added(jsonCpu);
+  const ratio = (anchor: number[]) => oursAdded.map((x, r) => x / (anchor[r] as number));
   console.log(
     `\nGenAI spans (${spans.map((s) => s.name).join(", ")}): ${ROUNDS} rounds × ${SPANS} spans, CPU µs per span, median [min–max] over rounds, Node ${process.version}\n`,
   );
   console.log(
-    `| baseline (SDK span, no processor) µs | ${ours.name} added µs | ${otel.name} added µs | Chorus added ÷ OTLP added |`,
+    "| baseline (SDK span, no processor) µs | ChorusSpanProcessor added µs | BatchSpanProcessor + OTLP/HTTP protobuf added µs | BatchSpanProcessor + OTLP/HTTP JSON added µs | Chorus ÷ OTLP protobuf (the SDK's default) | Chorus ÷ OTLP JSON |",
   );
-  console.log("|---:|---:|---:|---:|");
+  console.log("|---:|---:|---:|---:|---:|---:|");
   console.log(
-    `| ${spread(base, 1)} | ${spread(oursAdded, 1)} | ${spread(otelAdded, 1)} | ${spread(ratio)} |`,
+    `| ${spread(base, 1)} | ${spread(oursAdded, 1)} | ${spread(protoAdded, 1)} | ${spread(jsonAdded, 1)} | ${spread(ratio(protoAdded))} | ${spread(ratio(jsonAdded))} |`,
   );
   console.log(
     `\nreceiver: ${stats.events.items} Chorus events in ${stats.events.requests} requests (${stats.events.bytes} bytes); ` +
-      `${stats.traces.items} OTLP spans in ${stats.traces.requests} requests (${stats.traces.bytes} bytes)`,
+      `${stats.traces.items} OTLP JSON spans and ${protoExported} OTLP protobuf spans in ${stats.traces.requests} requests (${stats.traces.bytes} bytes)`,
   );
   await chorus.close(1000);
   for (const v of variants) await v.provider.shutdown();
