@@ -4,7 +4,7 @@ import type { EventSource, EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { parseRetryAfter, RECONNECT_BACKOFF, retryDelay } from "./backoff.js";
 import { classify } from "./classify.js";
-import { type ChorusError, errorFromResponse } from "./errors.js";
+import { type ChorusError, errorFromResponse, ValidationError } from "./errors.js";
 import type { FailoverHttpClient } from "./failover.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
@@ -320,6 +320,17 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
           response.status,
           safeJson(text),
           parseRetryAfter(response.headers.get("retry-after")),
+        );
+        return new Response(null, { status: response.status, headers: response.headers });
+      }
+      const type = response.headers.get("content-type") ?? "";
+      if (!type.startsWith("text/event-stream")) {
+        // EventSource fails such a connection for good; reconnecting would ask the same server
+        // (a web page at the URL, not a hub) forever.
+        await response.body?.cancel().catch(() => {});
+        this.#failure = new ValidationError(
+          `the stream's server answered ${type === "" ? "with no content type" : `with ${type}`}, not text/event-stream: ${this.#hub} is not a Chorus hub's URL`,
+          { field: "url", status: response.status },
         );
         return new Response(null, { status: response.status, headers: response.headers });
       }

@@ -61,6 +61,29 @@ describe("an SSE server that sends what a hub would not", () => {
   });
 });
 
+describe("a stream answered by a server that is not a hub", () => {
+  it("ends with a ValidationError instead of reconnecting forever when the answer is not text/event-stream", async () => {
+    const fake = await fakeHub((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" }).end("<html>a web page</html>");
+    });
+    try {
+      const chorus = client({ url: fake.url, logger: false });
+      const stream = chorus.stream.channel("c", { after: 0 });
+      const error = await stream[Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).message).toContain("not text/event-stream");
+      expect(fake.requests.filter((r) => r.path.includes("/stream"))).toHaveLength(1);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe("awaited calls against a 200 whose body is not what the hub answers", () => {
   const bodies = [
     "",
