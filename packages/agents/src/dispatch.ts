@@ -3,6 +3,7 @@ import { withTrace } from "@chorus/core";
 import { IntentEventTypes, jsonEqual, type StatusChangedPayload } from "@chorus/protocol";
 import type { HandlerSpec } from "./definition.js";
 import { createHandlerContext } from "./helpers.js";
+import { whileUnavailable } from "./hub-calls.js";
 import { patchIntent } from "./patch.js";
 import type {
   HandlerContext,
@@ -190,11 +191,26 @@ export async function runHandlers(
       continue;
     }
     try {
-      // If-Match is the version this handler saw, not whatever the intent is at by now.
-      await patchIntent(deps.chorus, intent, change, {
-        maxAttempts: deps.maxPatchAttempts,
-        actor: deps.agent,
-      });
+      // If-Match is the version this handler saw, not whatever the intent is at by now. An
+      // outage is waited out (until `stop()`), like every read of the runner: the write is
+      // conditional, so resending one that had landed meets a 409 and is not applied twice.
+      await whileUnavailable(
+        () =>
+          patchIntent(deps.chorus, intent, change, {
+            maxAttempts: deps.maxPatchAttempts,
+            actor: deps.agent,
+          }),
+        deps.signal,
+        (error) =>
+          deps.logger.warn(
+            `hub unavailable while writing what handler ${handler} returned; retrying`,
+            {
+              agent: deps.agent,
+              intentId: intent.id,
+              error: error instanceof Error ? error.message : String(error),
+            },
+          ),
+      );
     } catch (error) {
       deps.failed(error, handler, "patch");
     }
