@@ -304,7 +304,12 @@ function createShared(options: ChorusOptions): Shared {
     flusher,
     builder,
     transport,
-    stream: new StreamsApi({ http, diagnostics, timeoutMs: resolved.timeoutMs }),
+    stream: new StreamsApi({
+      http,
+      diagnostics,
+      timeoutMs: resolved.timeoutMs,
+      idleTimeoutMs: resolved.streamIdleTimeoutMs,
+    }),
     realtime: new Realtime({
       transport,
       diagnostics,

@@ -81,6 +81,12 @@ export interface ChorusOptions {
   realtimeTtlSeconds?: number;
   /** Realtime publishes held while disconnected before the oldest is dropped. `CHORUS_REALTIME_MAX_BUFFERED`; default 1000. */
   realtimeMaxBuffered?: number;
+  /**
+   * An SSE stream that receives nothing for this long (the hub pings an idle stream every 15 s)
+   * is taken for dead (a half-open connection) and reconnected, resuming from its last seq.
+   * `CHORUS_STREAM_IDLE_TIMEOUT_MS`; default 45000.
+   */
+  streamIdleTimeoutMs?: number;
 }
 
 /** Options after defaults and environment: what the client runs with. */
@@ -115,6 +121,7 @@ export interface ResolvedOptions {
   realtimeTransport: "tcp" | "ws";
   realtimeTtlSeconds: number | undefined;
   realtimeMaxBuffered: number;
+  streamIdleTimeoutMs: number;
 }
 
 export const DEFAULT_URL = "http://127.0.0.1:7420";
@@ -158,39 +165,44 @@ type NumericKey = {
   [K in keyof ResolvedOptions]: ResolvedOptions[K] extends number ? K : never;
 }[keyof ResolvedOptions];
 
+/** A numeric option's spec; its variable is `CHORUS_` and its name in capitals ({@link envName}). */
 interface NumberSpec {
-  env: string;
   fallback: number;
   min: number;
   max?: number;
 }
 
 const NUMBERS: Record<Exclude<NumericKey, "maxBatchBytes">, NumberSpec> = {
-  timeoutMs: { env: "CHORUS_TIMEOUT_MS", fallback: DEFAULT_TIMEOUT_MS, min: 1 },
+  timeoutMs: { fallback: DEFAULT_TIMEOUT_MS, min: 1 },
   maxStringLength: {
-    env: "CHORUS_MAX_STRING_LENGTH",
     fallback: DEFAULT_MAX_STRING_LENGTH,
     min: 16,
   },
-  flushIntervalMs: { env: "CHORUS_FLUSH_INTERVAL_MS", fallback: DEFAULT_FLUSH_INTERVAL_MS, min: 1 },
+  flushIntervalMs: { fallback: DEFAULT_FLUSH_INTERVAL_MS, min: 1 },
   maxBatchSize: {
-    env: "CHORUS_MAX_BATCH_SIZE",
     fallback: DEFAULT_MAX_BATCH_SIZE,
     min: 1,
     max: MAX_BATCH_EVENTS,
   },
-  maxQueueSize: { env: "CHORUS_MAX_QUEUE_SIZE", fallback: DEFAULT_MAX_QUEUE_SIZE, min: 1 },
-  maxQueueBytes: { env: "CHORUS_MAX_QUEUE_BYTES", fallback: DEFAULT_MAX_QUEUE_BYTES, min: 1024 },
-  maxRetries: { env: "CHORUS_MAX_RETRIES", fallback: 2, min: 0, max: 20 },
-  retryBaseDelayMs: { env: "CHORUS_RETRY_BASE_DELAY_MS", fallback: 250, min: 1 },
-  retryMaxDelayMs: { env: "CHORUS_RETRY_MAX_DELAY_MS", fallback: 30_000, min: 1 },
-  circuitFailureThreshold: { env: "CHORUS_CIRCUIT_FAILURE_THRESHOLD", fallback: 5, min: 1 },
-  circuitCooldownMs: { env: "CHORUS_CIRCUIT_COOLDOWN_MS", fallback: 1000, min: 1 },
-  circuitMaxCooldownMs: { env: "CHORUS_CIRCUIT_MAX_COOLDOWN_MS", fallback: 30_000, min: 1 },
-  drainTimeoutMs: { env: "CHORUS_DRAIN_TIMEOUT_MS", fallback: 2000, min: 0 },
-  warnIntervalMs: { env: "CHORUS_WARN_INTERVAL_MS", fallback: 30_000, min: 0 },
-  realtimeMaxBuffered: { env: "CHORUS_REALTIME_MAX_BUFFERED", fallback: 1000, min: 0 },
+  maxQueueSize: { fallback: DEFAULT_MAX_QUEUE_SIZE, min: 1 },
+  maxQueueBytes: { fallback: DEFAULT_MAX_QUEUE_BYTES, min: 1024 },
+  maxRetries: { fallback: 2, min: 0, max: 20 },
+  retryBaseDelayMs: { fallback: 250, min: 1 },
+  retryMaxDelayMs: { fallback: 30_000, min: 1 },
+  circuitFailureThreshold: { fallback: 5, min: 1 },
+  circuitCooldownMs: { fallback: 1000, min: 1 },
+  circuitMaxCooldownMs: { fallback: 30_000, min: 1 },
+  drainTimeoutMs: { fallback: 2000, min: 0 },
+  warnIntervalMs: { fallback: 30_000, min: 0 },
+  realtimeMaxBuffered: { fallback: 1000, min: 0 },
+  // Three of the hub's 15 s pings (`SSE_PING_INTERVAL_MS`): see `EventStream`'s watchdog.
+  streamIdleTimeoutMs: { fallback: 45_000, min: 1 },
 };
+
+/** `maxQueueSize` → `CHORUS_MAX_QUEUE_SIZE`. */
+function envName(key: string): string {
+  return `CHORUS_${key.replace(/[A-Z]/g, "_$&").toUpperCase()}`;
+}
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
@@ -220,7 +232,8 @@ export function resolveOptions(
   const numbers = {} as Record<keyof typeof NUMBERS, number>;
   for (const [key, spec] of Object.entries(NUMBERS) as [keyof typeof NUMBERS, NumberSpec][]) {
     const explicit = options[key];
-    const raw = explicit ?? nonEmpty(env[spec.env]);
+    const name = envName(key);
+    const raw = explicit ?? nonEmpty(env[name]);
     let value = spec.fallback;
     if (raw !== undefined) {
       const n = typeof raw === "number" ? raw : Number(raw);
@@ -228,7 +241,7 @@ export function resolveOptions(
         value = spec.max === undefined ? n : Math.min(spec.max, n);
       else
         problems.push(
-          `${explicit !== undefined ? key : spec.env}=${raw} is invalid; using ${spec.fallback}`,
+          `${explicit !== undefined ? key : name}=${raw} is invalid; using ${spec.fallback}`,
         );
     }
     numbers[key] = value;

@@ -1,5 +1,10 @@
 import type { ChorusEvent, Intent } from "@chorus/protocol";
-import { parseLastEventId, SSE_READY_EVENT, SSE_SNAPSHOT_EVENT } from "@chorus/protocol/wire";
+import {
+  parseLastEventId,
+  SSE_PING_INTERVAL_MS,
+  SSE_READY_EVENT,
+  SSE_SNAPSHOT_EVENT,
+} from "@chorus/protocol/wire";
 import type { EventSource, EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
 import { parseRetryAfter, RECONNECT_BACKOFF, retryDelay } from "./backoff.js";
@@ -60,6 +65,11 @@ export interface StreamDeps {
   http: HttpClient;
   diagnostics: Diagnostics;
   timeoutMs: number;
+  /**
+   * Silence after which an open connection is taken for dead and reconnected (the client's
+   * `streamIdleTimeoutMs`); default three of the hub's ping intervals.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -89,6 +99,9 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #hub = "";
   #failure: ChorusError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the open connection last delivered bytes (events or the hub's pings). */
+  #heardAt = 0;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
   #closed = false;
   #connected = false;
@@ -189,6 +202,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#watchdog);
     this.#source?.close();
     this.#source = undefined;
     this.#connected = false;
@@ -334,7 +348,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
         );
         return new Response(null, { status: response.status, headers: response.headers });
       }
-      return response;
+      return this.#heard(response);
     } catch (error) {
       // EventSource treats an AbortError as "closed by the user" and stops; a connect timeout
       // must instead look like the network error it is, so the stream reconnects.
@@ -345,11 +359,58 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     }
   }
 
+  /** The response, its body noting when bytes arrive (see {@link #watch}). */
+  #heard(response: Response): Response {
+    this.#heardAt = Date.now();
+    const body = response.body;
+    if (body === null) return response;
+    const heard = () => {
+      this.#heardAt = Date.now();
+    };
+    const noted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          heard();
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(noted, { status: response.status, headers: response.headers });
+  }
+
+  /**
+   * While connected: a connection that delivers nothing, not even the hub's ping, for
+   * `idleTimeoutMs` is gone without having closed (a hub that lost power, a NAT or proxy that
+   * forgot the flow; TCP takes many minutes to notice). It is dropped and reopened from the
+   * last seq, as after any other drop.
+   */
+  #watch(): void {
+    clearTimeout(this.#watchdog);
+    const limit = this.#deps.idleTimeoutMs ?? 3 * SSE_PING_INTERVAL_MS;
+    const wait = Math.max(1, this.#heardAt + limit - Date.now());
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      if (this.#closed || !this.#connected) return;
+      if (Date.now() - this.#heardAt < limit) {
+        this.#watch();
+        return;
+      }
+      this.#deps.diagnostics.warnRateLimited(
+        "stream_idle",
+        `stream received nothing for ${limit} ms; reconnecting`,
+      );
+      this.#onError(undefined);
+    }, wait);
+    // The stream's own socket keeps the process alive while it is open; this timer never does.
+    (this.#watchdog as { unref?: () => void }).unref?.();
+  }
+
   #onEvent(event: Event): void {
     if (this.#closed) return;
     if (event.type === "open") {
       this.#attempt = 0;
       this.#setConnected(true);
+      this.#watch();
       return;
     }
     if (event.type === "error") {
@@ -446,6 +507,8 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   #dropConnection(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
     this.#source?.close();
     this.#source = undefined;
     this.#setConnected(false);

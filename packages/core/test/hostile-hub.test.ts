@@ -61,6 +61,37 @@ describe("an SSE server that sends what a hub would not", () => {
   });
 });
 
+describe("a stream whose connection goes silent without closing", () => {
+  it("is taken for dead after streamIdleTimeoutMs and resumed from its last seq", async () => {
+    // The first connection sends one event and then nothing, not even a ping, and never closes
+    // (a hub that lost power, a NAT that forgot the flow). The second resumes.
+    const lastEventIds: (string | undefined)[] = [];
+    const fake = await fakeHub((req, res) => {
+      lastEventIds.push(req.headers["last-event-id"] as string | undefined);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const seq = lastEventIds.length;
+      res.write(
+        `id: ${seq}\nevent: custom\ndata: {"seq":${seq},"type":"custom","channel":"c"}\n\n`,
+      );
+    });
+    try {
+      const logger = recordingLogger();
+      const chorus = client({ url: fake.url, logger, streamIdleTimeoutMs: 300 });
+      const stream = chorus.stream.channel("c", { after: 0 });
+      const iterator = stream[Symbol.asyncIterator]();
+      expect((await iterator.next()).value).toMatchObject({ seq: 1 });
+      expect((await iterator.next()).value).toMatchObject({ seq: 2 });
+      expect(lastEventIds.slice(0, 2)).toEqual(["0", "1"]);
+      expect(logger.lines.map((l) => l.message)).toContain(
+        "stream received nothing for 300 ms; reconnecting",
+      );
+      stream.close();
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe("a stream answered by a server that is not a hub", () => {
   it("ends with a ValidationError instead of reconnecting forever when the answer is not text/event-stream", async () => {
     const fake = await fakeHub((_req, res) => {

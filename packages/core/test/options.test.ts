@@ -1,7 +1,23 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { hubBaseUrl, resolveOptions } from "../src/options.js";
+import { hubBaseUrl, type ResolvedOptions, resolveOptions } from "../src/options.js";
 
 describe("options", () => {
+  it("reads every numeric option from the variable the README's table names", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const rows = [...readme.matchAll(/^\| `(\w+)` +\| `(CHORUS_\w+)` +\| `(\d+)`/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(15);
+    for (const [, option, variable, fallback] of rows) {
+      const key = option as keyof ResolvedOptions;
+      expect(resolveOptions({}, {}).options[key], option).toBe(Number(fallback));
+      const { options, problems } = resolveOptions({}, { [variable as string]: "20000" });
+      expect(problems, variable).toEqual([]);
+      // Two options cap what they take: 1000 events per batch, 20 retries.
+      const cap = { maxBatchSize: 1000, maxRetries: 20 }[key as string] ?? 20000;
+      expect(options[key], variable).toBe(cap);
+    }
+  });
+
   it("reads every option from CHORUS_* variables, explicit options winning", () => {
     const { options, problems } = resolveOptions(
       { channel: "explicit" },
