@@ -7,6 +7,7 @@ import {
 } from "@chorus/protocol/wire";
 import type { EventSource, EventSourceFetchInit } from "eventsource";
 import { AsyncChannel } from "./async-channel.js";
+import { RingBuffer } from "./ring-buffer.js";
 import { parseRetryAfter, RECONNECT_BACKOFF, retryDelay } from "./backoff.js";
 import { classify } from "./classify.js";
 import { type ChorusError, errorFromResponse, ValidationError } from "./errors.js";
@@ -54,12 +55,15 @@ class EpochMark {
 }
 
 /**
- * A consumer that stops reading is not buffered for without bound: past this many unread events
- * the connection is closed, and reopened from the last seq (`Last-Event-ID`) once the reader has
- * caught up to {@link RESUME_AT}. The hub replays from its store, so pausing loses nothing.
+ * A consumer that stops reading is not buffered for without bound: past this many unread events,
+ * or {@link PAUSE_AT_CHARS} of their JSON (an event may be 256 KB, so a count alone could hold
+ * 256 MB), the connection is closed, and reopened from the last seq (`Last-Event-ID`) once the
+ * reader has caught up to {@link RESUME_AT} and a tenth of the text bound. The hub replays from
+ * its store, so pausing loses nothing.
  */
 export const PAUSE_AT = 1000;
 export const RESUME_AT = 100;
+export const PAUSE_AT_CHARS = 16 * 1024 * 1024;
 
 export interface StreamDeps {
   http: HttpClient;
@@ -103,6 +107,9 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #heardAt = 0;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
+  /** The JSON length of each event the reader has not taken yet, oldest first, and their sum. */
+  readonly #unreadSizes = new RingBuffer<number>();
+  #unreadChars = 0;
   #closed = false;
   #connected = false;
   readonly #connectionListeners = new Set<(connected: boolean) => void>();
@@ -435,7 +442,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
         this.#epoch = epoch;
         if (epoch !== this.#queuedEpoch) {
           this.#queuedEpoch = epoch;
-          this.#channel.push(new EpochMark(epoch));
+          this.#enqueue(new EpochMark(epoch), 0);
         }
       }
       // Where the hub started this stream: resume from here even if no event arrives first.
@@ -466,8 +473,11 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       if (this.#lastSeq !== undefined && parsed.seq <= this.#lastSeq) return; // already delivered
       this.#lastSeq = parsed.seq;
     }
-    this.#channel.push(parsed);
-    if (this.#channel.length >= PAUSE_AT && !this.#paused) {
+    this.#enqueue(parsed, data.length);
+    if (
+      (this.#channel.length >= PAUSE_AT || this.#unreadChars >= PAUSE_AT_CHARS) &&
+      !this.#paused
+    ) {
       this.#paused = true;
       this.#dropConnection();
     }
@@ -514,8 +524,26 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     this.#setConnected(false);
   }
 
+  /** Hand an item to the reader, counting its size while it waits unread. */
+  #enqueue(item: ChorusEvent | EpochMark, size: number): void {
+    const before = this.#channel.length;
+    this.#channel.push(item);
+    if (this.#channel.length > before) {
+      this.#unreadSizes.push(size);
+      this.#unreadChars += size;
+    }
+  }
+
   #maybeResume(): void {
-    if (this.#paused && !this.#closed && this.#channel.length <= RESUME_AT) {
+    // The channel hands items out in order: forget the sizes of those the reader took.
+    const unread = this.#unreadSizes;
+    while (unread.length > this.#channel.length) this.#unreadChars -= unread.shift() as number;
+    if (
+      this.#paused &&
+      !this.#closed &&
+      this.#channel.length <= RESUME_AT &&
+      this.#unreadChars <= PAUSE_AT_CHARS / 10
+    ) {
       this.#paused = false;
       this.#attempt = 0;
       this.#open();

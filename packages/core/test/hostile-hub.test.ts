@@ -92,6 +92,46 @@ describe("a stream whose connection goes silent without closing", () => {
   });
 });
 
+describe("a stream whose reader stops reading large events", () => {
+  it("pauses by size, not only by count, and resumes from its last seq with nothing lost", async () => {
+    // 100 events of 300 KB each, far fewer than the 1000 events the count alone allows, but
+    // 30 MB of text: the stream must close the connection rather than buffer all of it.
+    const big = "x".repeat(300 * 1024);
+    const frame = (seq: number) =>
+      `id: ${seq}\nevent: custom\ndata: {"seq":${seq},"type":"custom","channel":"c","payload":{"text":"${big}"}}\n\n`;
+    const requests: { lastEventId: string | undefined; closed: boolean }[] = [];
+    const fake = await fakeHub((req, res) => {
+      const request = {
+        lastEventId: req.headers["last-event-id"] as string | undefined,
+        closed: false,
+      };
+      requests.push(request);
+      res.on("close", () => {
+        request.closed = true;
+      });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (let seq = Number(request.lastEventId ?? 0) + 1; seq <= 100; seq++) res.write(frame(seq));
+    });
+    try {
+      const chorus = client({ url: fake.url });
+      const stream = chorus.stream.channel("c", { after: 0 });
+      const iterator = stream[Symbol.asyncIterator]();
+      expect((await iterator.next()).value).toMatchObject({ seq: 1 });
+      // The reader now stops: the first connection is closed while events are still unread.
+      await waitFor(() => requests[0]?.closed === true, 20_000, "the paused connection to close");
+      const seqs = [1];
+      while (seqs.length < 100) seqs.push(((await iterator.next()).value as { seq: number }).seq);
+      expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      expect(requests.length).toBeGreaterThan(1);
+      expect(Number(requests[1]?.lastEventId)).toBeGreaterThan(1);
+      expect(Number(requests[1]?.lastEventId)).toBeLessThan(100);
+      stream.close();
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe("a stream answered by a server that is not a hub", () => {
   it("ends with a ValidationError instead of reconnecting forever when the answer is not text/event-stream", async () => {
     const fake = await fakeHub((_req, res) => {
