@@ -263,13 +263,26 @@ export class Flusher {
   async #send(batch: QueuedEvent[]): Promise<Outcome> {
     const { http, breaker, counters } = this.#deps;
     try {
-      await http.send({
+      const answer = await http.send({
         method: "POST",
         path: "/v1/events",
         rawJson: new EventBatchBody(batch),
         background: true,
       });
       breaker.onSuccess();
+      const body = answer.body;
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        // Not the hub's answer (`{ accepted, duplicates, ids }`): another server at the URL
+        // (a web page answering 200) took the batch, and stored nothing.
+        this.#refuse(
+          batch.length,
+          new ValidationError(
+            `POST /v1/events answered ${answer.status} with a body that is not the hub's answer`,
+            { status: answer.status },
+          ),
+        );
+        return "continue";
+      }
       counters.sent += batch.length;
       counters.settled += batch.length;
       this.#attempt = 0;
@@ -336,11 +349,13 @@ export class Flusher {
     diagnostics.report(error, { operation: "flush", events: count });
     // A 404 on POST /v1/events means the URL does not point at the hub's API at all (a path
     // prefix, another server): say so, since flush() still resolves once the queue is empty.
-    const notFound = error instanceof ChorusError && error.status === 404;
+    // So does a 2xx whose body is not the hub's answer.
+    const status = error instanceof ChorusError ? error.status : undefined;
+    const notHub = status === 404 || (status !== undefined && status < 300);
     diagnostics.warnRateLimited(
       `refused:${error instanceof ChorusError ? error.code : "unknown"}`,
-      notFound
-        ? `POST ${this.#deps.http.url("/v1/events")} answered 404, so ${count} events were dropped: is ${this.#deps.http.baseUrl} the hub's base URL (CHORUS_URL, e.g. http://127.0.0.1:7420)?`
+      notHub
+        ? `POST ${this.#deps.http.url("/v1/events")} answered ${status}${status === 404 ? "" : " with no hub's answer"}, so ${count} events were dropped: is ${this.#deps.http.baseUrl} the hub's base URL (CHORUS_URL, e.g. http://127.0.0.1:7420)?`
         : "the hub refused a batch of events; they were dropped",
       { events: count, error: error instanceof Error ? error.message : String(error) },
     );

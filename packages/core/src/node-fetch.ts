@@ -19,8 +19,8 @@ import type { FetchFunction } from "./options.js";
  */
 /**
  * The hub answers a batch with its ids (about 40 KB for the largest batch). Past this, a body is
- * not read any further and the answer is its status alone: a server that sends without end
- * cannot grow the client's memory, and a 2xx still means the batch was taken.
+ * not read any further and the answer is its status with an empty body: a server that sends
+ * without end cannot grow the client's memory, and its batch counts as failed (no hub answers so).
  */
 export const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
 

@@ -35,6 +35,54 @@ describe("a hub that answers what a hub should not", () => {
   );
 });
 
+describe("a 2xx answer to a batch that is not the hub's answer", () => {
+  it.each([
+    [200, "text/html", "<html>a web page</html>"],
+    [200, "application/json", ""],
+    [200, "application/json", "null"],
+    [202, "application/json", "[]"],
+    [204, "application/json", ""],
+  ])(
+    "%i %s %j: the events are counted as failed, not sent, with a warning about the URL",
+    async (status, type, body) => {
+      const fake = await fakeHub((_req, res) => {
+        res.writeHead(status, { "content-type": type }).end(body);
+      });
+      try {
+        const logger = recordingLogger();
+        const chorus = client({ url: fake.url, logger });
+        for (let i = 0; i < 3; i++) chorus.emit({ type: "custom", payload: { i } });
+        expect(await chorus.flush(5000)).toBe(true);
+        expect(chorus.stats()).toMatchObject({ sent: 0, failed: 3, retried: 0, queued: 0 });
+        expect(fake.requests).toHaveLength(1);
+        expect(logger.lines.map((l) => l.message)).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `answered ${status} with no hub's answer, so 3 events were dropped: is .* the hub's base URL`,
+            ),
+          ),
+        );
+      } finally {
+        await fake.close();
+      }
+    },
+  );
+
+  it("a JSON object is the hub's answer: the events count as sent", async () => {
+    const fake = await fakeHub((_req, res) => {
+      res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":3}');
+    });
+    try {
+      const chorus = client({ url: fake.url });
+      for (let i = 0; i < 3; i++) chorus.emit({ type: "custom", payload: { i } });
+      expect(await chorus.flush(5000)).toBe(true);
+      expect(chorus.stats()).toMatchObject({ sent: 3, failed: 0 });
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe("an SSE server that sends what a hub would not", () => {
   it("hands out only messages whose data is a JSON object", async () => {
     const fake = await fakeHub((_req, res) => {
@@ -196,7 +244,7 @@ describe("awaited calls against a 200 whose body is not what the hub answers", (
 });
 
 describe("a hub whose answer to a batch never ends", () => {
-  it("reads no more than a bounded body: the 202 counts, the rest is not buffered", async () => {
+  it("reads no more than a bounded body: an answer without end is no hub's, and is not buffered", async () => {
     let cut = false;
     const fake = await fakeHub((_req, res) => {
       res.writeHead(202, { "content-type": "application/json" });
@@ -216,7 +264,7 @@ describe("a hub whose answer to a batch never ends", () => {
       const chorus = client({ url: fake.url, timeoutMs: 600_000 });
       for (let i = 0; i < 3; i++) chorus.emit({ type: "custom", payload: { i } });
       expect(await chorus.flush(60_000)).toBe(true);
-      expect(chorus.stats()).toMatchObject({ sent: 3, retried: 0, failed: 0, queued: 0 });
+      expect(chorus.stats()).toMatchObject({ sent: 0, retried: 0, failed: 3, queued: 0 });
       await waitFor(() => cut, 10_000, "the client to close the endless answer");
     } finally {
       await fake.close();
