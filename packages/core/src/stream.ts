@@ -469,9 +469,19 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       );
       return;
     }
-    if (typeof parsed.seq === "number") {
-      if (this.#lastSeq !== undefined && parsed.seq <= this.#lastSeq) return; // already delivered
-      this.#lastSeq = parsed.seq;
+    const seq = parsed.seq as unknown;
+    if (seq !== undefined) {
+      // A cursor the hub never writes (1e300, -1, 2.5, "7") would become Last-Event-ID and
+      // skip every real event after it: such a message is not handed out.
+      if (!Number.isSafeInteger(seq) || (seq as number) < 1) {
+        this.#deps.diagnostics.warnRateLimited(
+          "sse_bad_seq",
+          "ignored an SSE message whose seq is not a positive integer",
+        );
+        return;
+      }
+      if (this.#lastSeq !== undefined && (seq as number) <= this.#lastSeq) return; // delivered
+      this.#lastSeq = seq as number;
     }
     this.#enqueue(parsed, data.length);
     if (

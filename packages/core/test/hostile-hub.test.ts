@@ -84,12 +84,15 @@ describe("a 2xx answer to a batch that is not the hub's answer", () => {
 });
 
 describe("an SSE server that sends what a hub would not", () => {
-  it("hands out only messages whose data is a JSON object", async () => {
+  it("hands out only messages whose data is a JSON object with a usable seq", async () => {
     const fake = await fakeHub((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write('id: 0\nevent: chorus.ready\ndata: {"epoch":"e1"}\n\n');
       for (const data of ["5", "null", '"text"', "[1,2]", "not json", ""])
         res.write(`event: custom\ndata: ${data}\n\n`);
+      // Cursors no hub writes: taken as the last seq, they would skip every event after them.
+      for (const seq of ["1e300", "-1", "2.5", '"7"', "null"])
+        res.write(`event: custom\ndata: {"seq":${seq},"type":"custom","channel":"c"}\n\n`);
       res.write('id: 1\nevent: custom\ndata: {"seq":1,"type":"custom","channel":"c"}\n\n');
     });
     try {
@@ -101,6 +104,9 @@ describe("an SSE server that sends what a hub would not", () => {
       expect(first.value).toMatchObject({ seq: 1, type: "custom" });
       expect(logger.lines.map((l) => l.message)).toContain(
         "ignored an SSE message that is not a JSON object",
+      );
+      expect(logger.lines.map((l) => l.message)).toContain(
+        "ignored an SSE message whose seq is not a positive integer",
       );
       stream.close();
     } finally {
