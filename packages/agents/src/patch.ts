@@ -1,5 +1,5 @@
-import { type Chorus, ConflictError, type Intent } from "@chorus/core";
-import { applyMergePatch, jsonEqual } from "@chorus/protocol";
+import { type Chorus, ConflictError, type Intent, ValidationError } from "@chorus/core";
+import { applyMergePatch, jsonEqual, jsonShapeProblem } from "@chorus/protocol";
 import { answered, deliverEmitted, isConflict, readIntent, sleep } from "./hub-calls.js";
 import type { IntentRef, StatePatch, StateUpdater } from "./types.js";
 
@@ -83,6 +83,10 @@ function checkPatch(patch: unknown): StatePatch {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
     throw new TypeError("a state patch must be a plain object (JSON Merge Patch)");
   }
+  // Before it is merged locally: a `__proto__` key would vanish in the merge (read as "nothing
+  // to write") and a value nested thousands deep would overflow the stack.
+  const problem = jsonShapeProblem(patch, "patch");
+  if (problem !== undefined) throw new ValidationError(problem, { field: "patch" });
   return patch as StatePatch;
 }
 

@@ -10,6 +10,7 @@ import type {
   Page,
 } from "@chorus/protocol";
 import { AGENT_HEADER } from "@chorus/protocol/wire";
+import { ValidationError } from "./errors.js";
 import type { ApiContext } from "./events-api.js";
 import { failOpen } from "./fail-open.js";
 import type { HttpMethod } from "./http.js";
@@ -65,6 +66,7 @@ export class IntentsApi {
    */
   async create(input: IntentCreate, options: WriteOptions = {}): Promise<Intent | undefined> {
     const s = await schemas();
+    checkShape(s, (input as { state?: unknown } | undefined)?.state, "state");
     const body = parseOrThrow(s.intentCreateSchema, input);
     // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
     return this.#call("intents.create", undefined, "POST", "/v1/intents", {
@@ -104,6 +106,7 @@ export class IntentsApi {
     options: WriteOptions & { ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
     const s = await schemas();
+    checkShape(s, patch, "patch");
     const body = parseOrThrow(s.jsonObjectSchema, patch, "patch");
     const headers = this.#actor(s, options);
     if (options.ifMatch !== undefined) {
@@ -189,6 +192,8 @@ export class IntentsApi {
   /** Post a comment or a custom `intent.*` event to the intent's log. Retries are deduplicated by id. */
   async post(id: string, input: IntentEventInput): Promise<PostedIntentEvent | undefined> {
     const s = await schemas();
+    checkShape(s, input?.payload, "payload");
+    checkShape(s, input?.metadata, "metadata");
     const agent = input.agent ?? this.#agentFromContext();
     const body = parseOrThrow(s.intentEventInputSchema, {
       ...input,
@@ -254,4 +259,14 @@ export class IntentsApi {
       return answer<T>(response, spec.shape ?? "intent", operation);
     });
   }
+}
+
+/**
+ * The hub refuses `__proto__` keys and nesting past its depth limit; the schema's copy of the
+ * value would silently drop such a key (and a deep value would overflow the stack), so the
+ * value is checked as given.
+ */
+function checkShape(s: Schemas, value: unknown, field: string): void {
+  const problem = s.jsonShapeProblem(value, field);
+  if (problem !== undefined) throw new ValidationError(problem, { field });
 }

@@ -16,6 +16,7 @@ export {
   intentLogQuerySchema,
   intentStatusChangeSchema,
   jsonObjectSchema,
+  jsonShapeProblem,
   nameSchema,
   streamQuerySchema,
   timestampSchema,

@@ -1,6 +1,7 @@
 import {
   MAX_BATCH_EVENTS,
   MAX_ID_LENGTH,
+  MAX_JSON_DEPTH,
   MAX_NAME_LENGTH,
   MAX_PAGE_LIMIT,
   MAX_TYPE_LENGTH,
@@ -68,6 +69,29 @@ export const spanIdSchema = z
   .string()
   .check(z.regex(SPAN_ID_PATTERN, "must be 16 lowercase hex characters (W3C span-id)"));
 export const jsonObjectSchema = z.record(z.string(), z.unknown());
+
+/**
+ * Why a JSON value cannot go to the hub as it is, or `undefined`: an own `__proto__` key or
+ * nesting deeper than {@link MAX_JSON_DEPTH} (objects and arrays), the two things the hub refuses
+ * in any JSON body. A client must check them on the value itself: copying it (a validator, a
+ * spread, a merge patch) turns a `__proto__` key into a prototype and silently drops it, and
+ * walking a value nested thousands deep overflows the stack. Iterative, so a value of any depth
+ * (even a cyclic one) gets this answer; `field` prefixes the path in the message.
+ */
+export function jsonShapeProblem(value: unknown, field = "value"): string | undefined {
+  const stack: [unknown, number, string][] = [[value, 1, field]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [current, depth, path] = top;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > MAX_JSON_DEPTH)
+      return `${path}: nested deeper than ${MAX_JSON_DEPTH} levels (objects and arrays)`;
+    for (const key of Object.keys(current)) {
+      if (key === "__proto__") return `${path}.__proto__: keys named __proto__ are not accepted`;
+      stack.push([(current as Record<string, unknown>)[key], depth + 1, `${path}.${key}`]);
+    }
+  }
+  return undefined;
+}
 export const timestampSchema = z.iso.datetime({ offset: true });
 
 /** What a client sends: one event. `id` and `occurredAt` are stamped by the client; the hub fills them when absent. */
