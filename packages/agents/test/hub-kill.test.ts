@@ -216,3 +216,51 @@ describe("hub killed (SIGKILL) and restarted on its data while handlers run and 
     expect(agentRun.errors).toEqual([]);
   }, 40_000);
 });
+
+describe("stop() while the hub is dead", () => {
+  afterEach(async () => {
+    await cleanUp();
+    for (const child of running) child.kill("SIGKILL");
+    running.clear();
+  });
+
+  it("resolves while a returned change waits for the hub, and reports that change as not written", async () => {
+    const db = join(tempDir(), "hub.db");
+    const hub = await hubProcess(db, 0);
+    const chorus = client(hub.url);
+    const entered = deferred();
+    const proceed = deferred();
+    const waiting = defineAgent({
+      id: "waiting",
+      handlers: {
+        onAssignment: async () => {
+          entered.resolve();
+          await proceed.promise;
+          return { done: true };
+        },
+      },
+    });
+    const warnings: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (message: string) => void warnings.push(message),
+    };
+    const agentRun = await start(waiting, { chorus, logger });
+    await createIntent(chorus, ["waiting"]);
+    await entered.promise;
+    await hub.kill();
+    proceed.resolve();
+    await waitFor(
+      () => warnings.some((w) => w.includes("while writing")),
+      "the write to wait for the hub",
+    );
+    const outcome = await Promise.race([
+      agentRun.stop().then(() => "stopped"),
+      sleep(10_000).then(() => "hung"),
+    ]);
+    expect(outcome).toBe("stopped");
+    expect(agentRun.errors.map((e) => e.context.phase)).toEqual(["patch"]);
+  }, 30_000);
+});
