@@ -129,6 +129,25 @@ describe("nothing of Chorus keeps a process alive", () => {
     }
   });
 
+  it("delivering batches does not load Node's bundled undici (the global fetch's 40 ms of startup)", async () => {
+    const before = (await storedEvents(hub, { channel: "exit" })).length;
+    const { code, signal } = await run(
+      hub.url,
+      `
+        import { Chorus } from ${JSON.stringify(dist)};
+        const chorus = new Chorus({ channel: "exit" });
+        for (let i = 0; i < 20; i++) chorus.emit({ type: "custom", payload: { i } });
+        const delivered = await chorus.flush(10000);
+        await chorus.close(500);
+        const undici = process.moduleLoadList.some((m) => m.includes("undici"));
+        process.exitCode = !delivered ? 2 : undici ? 3 : 0;
+      `,
+    );
+    expect(signal).toBeNull();
+    expect(code).toBe(0); // 2: not delivered, 3: undici was loaded
+    expect((await storedEvents(hub, { channel: "exit" })).length - before).toBe(20);
+  });
+
   it("close(timeout) aborts the request in flight and counts its events as dropped", async () => {
     const hanging = await startHangingServer();
     try {
