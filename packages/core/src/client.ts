@@ -340,7 +340,8 @@ function drainOnExit(s: Shared): void {
   void s.flusher.flush(s.options.drainTimeoutMs, true).then((drained) => {
     if (!drained) {
       s.exitDrainFailed = true;
-      s.diagnostics.warn("exit drain timed out; undelivered events are lost", {
+      // Given up at its timeout, or at once on a hub that refuses connections.
+      s.diagnostics.warn("exit drain gave up; undelivered events are lost", {
         queued: s.flusher.pending,
       });
     }

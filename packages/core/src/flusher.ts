@@ -270,6 +270,7 @@ export class Flusher {
         background: true,
       });
       breaker.onSuccess();
+      this.#landed();
       const body = answer.body;
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         // Not the hub's answer (`{ accepted, duplicates, ids }`): another server at the URL
@@ -343,6 +344,7 @@ export class Flusher {
 
   /** The hub refused these events: count, report, and move on (a 4xx is not retried). */
   #refuse(count: number, error: unknown): void {
+    this.#landed();
     const { counters, diagnostics } = this.#deps;
     counters.failed += count;
     counters.settled += count;
@@ -363,8 +365,19 @@ export class Flusher {
 
   /** Put events back at the front; they are overdue, so they never linger again. */
   #requeue(events: QueuedEvent[]): void {
+    this.#landed();
     this.#oldestAt = 0;
     this.onDropped(this.#deps.queue.requeue(events));
+  }
+
+  /**
+   * The batch in flight is back in the queue or settled: it no longer counts as in flight. Done
+   * where that happens, not when the send loop moves on, because waiters resolved on the way
+   * (a drain given up on a refusing hub) may read `stats()` before the loop does.
+   */
+  #landed(): void {
+    this.#inFlight = 0;
+    this.#inFlightBytes = 0;
   }
 
   /** Count events the queue bounds pushed out (at enqueue or requeue) and warn, rate-limited. */

@@ -153,6 +153,15 @@ describe("emit and delivery", () => {
     }
   });
 
+  it("counts events once when a drain gives up on a refusing hub (not once queued and once in flight)", async () => {
+    const port = await refusedPort();
+    const chorus = client({ url: `http://127.0.0.1:${port}` });
+    for (let i = 0; i < 20; i++) chorus.emit({ type: "custom", payload: { i } });
+    const queuedBytes = chorus.stats().queuedBytes;
+    expect(await chorus.drain(2000)).toBe(false); // resolved by the refusal, not the timeout
+    expect(chorus.stats()).toMatchObject({ queued: 20, queuedBytes });
+  });
+
   it("never throws from emit: invalid events are counted and reported, valid ones still go", async () => {
     const chorus = client({ url: hub.url });
     const circular: Record<string, unknown> = { a: 1 };
