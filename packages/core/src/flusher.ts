@@ -202,8 +202,7 @@ export class Flusher {
             if (batch.length > 0) this.#deps.queue.requeue(batch); // stopped: counted as dropped
           }
         } finally {
-          this.#inFlight = 0;
-          this.#inFlightBytes = 0;
+          this.#landed(); // also when nothing was sent, or the send threw
         }
         if (this.#stopped) this.#discardAfterStop();
         this.#settle();

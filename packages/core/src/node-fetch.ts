@@ -108,13 +108,16 @@ function toHeaderRecord(headers: RequestInit["headers"]): Record<string, string>
 export class NodeAnswer {
   readonly ok: boolean;
   readonly headers: { get(name: string): string | null };
+  /** The body, already read (a `Response`'s `body` would be a stream; this has none). */
+  readonly #text: string;
 
   constructor(
     readonly status: number,
     readonly statusText: string,
     raw: IncomingHttpHeaders,
-    readonly body: string,
+    text: string,
   ) {
+    this.#text = text;
     this.ok = status >= 200 && status < 300;
     this.headers = {
       get(name: string): string | null {
@@ -126,6 +129,6 @@ export class NodeAnswer {
   }
 
   text(): Promise<string> {
-    return Promise.resolve(this.body);
+    return Promise.resolve(this.#text);
   }
 }
