@@ -193,7 +193,8 @@ export async function runHandlers(
     try {
       // If-Match is the version this handler saw, not whatever the intent is at by now. An
       // outage is waited out (until `stop()`), like every read of the runner: the write is
-      // conditional, so resending one that had landed meets a 409 and is not applied twice.
+      // conditional, so resending one that had landed meets a 409 and a plain patch is not
+      // applied twice (an updater function runs again on the fresh state, as the README says).
       await whileUnavailable(
         () =>
           patchIntent(deps.chorus, intent, change, {

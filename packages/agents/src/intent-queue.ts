@@ -60,14 +60,18 @@ export class IntentQueues<T> {
    * Resolves to the keys still running when the wait ended (none if all finished). Later pushes
    * are ignored.
    */
-  async stop(timeoutMs?: number): Promise<string[]> {
+  /**
+   * Drop what waits, then wait for what runs: at most `timeoutMs` (`Infinity` or none: for ever,
+   * never handed to `setTimeout`, which takes Infinity for 1 ms). Answers the keys still running.
+   */
+  async stop(timeoutMs = Number.POSITIVE_INFINITY): Promise<string[]> {
     this.#stopped = true;
     for (const queue of this.#pending.values()) this.#size -= queue.length;
     this.#pending.clear();
     this.#ready.clear();
     this.#wake();
     const running = Promise.all([...this.#running.values()]);
-    if (timeoutMs === undefined) {
+    if (!Number.isFinite(timeoutMs)) {
       await running;
       return [];
     }

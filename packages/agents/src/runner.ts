@@ -485,7 +485,7 @@ class AgentRunner {
   async #shutdown(
     error: unknown,
     announce: boolean,
-    timeoutMs: number | undefined = DEFAULT_STOP_TIMEOUT_MS,
+    timeoutMs: number = DEFAULT_STOP_TIMEOUT_MS,
   ): Promise<void> {
     this.#stopped = true;
     this.#abort.abort(new Error(`agent ${this.agent} stopped`));
@@ -521,11 +521,10 @@ function streamTypes(definition: AgentDefinition): { types?: string[] } {
   return types.size <= MAX_STREAM_TYPES ? { types: [...types] } : {};
 }
 
-/** `stop()`'s wait: a non-negative number of ms; `Infinity` (or nothing passed before) waits for ever. */
-function checkStopTimeout(timeoutMs: number | undefined): number | undefined {
+/** `stop()`'s wait: a non-negative number of ms (default {@link DEFAULT_STOP_TIMEOUT_MS}); `Infinity` waits for ever. */
+function checkStopTimeout(timeoutMs: number | undefined): number {
   if (timeoutMs === undefined) return DEFAULT_STOP_TIMEOUT_MS;
-  if (timeoutMs === Number.POSITIVE_INFINITY) return undefined;
-  if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0)
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)
     throw new TypeError(
       "stop(timeoutMs): timeoutMs must be a non-negative number of ms, or Infinity",
     );

@@ -58,10 +58,26 @@ describe("hostile input through the agent API", () => {
       ValidationError,
     );
     await expect(patchIntent(chorus, intent, protoPatch())).rejects.toThrow(ValidationError);
+    // A patch of nothing but `__proto__`: merged locally it changes nothing, so only the
+    // runner's own check stands between it and a silent "no change".
+    await expect(
+      patchIntent(chorus, intent, JSON.parse('{"__proto__": {"x": 1}}')),
+    ).rejects.toThrow(ValidationError);
     await expect(patchIntent(chorus, intent, () => ({ n: 1, deep: protoPatch() }))).rejects.toThrow(
       /__proto__/,
     );
     expect((await chorus.intents.get(intent.id))?.version).toBe(1); // nothing was written
+  });
+
+  it("nesting is counted as the hub counts it: a payload inside the body starts one level down", async () => {
+    chorus = client(hub);
+    const intent = await createIntent(chorus, [], { n: 0 });
+    // The body is level 1 and the payload level 2, so nested(126) (127 objects) reaches level
+    // 128: the hub's limit, accepted. One more is refused by the client, before anything is sent.
+    await chorus.intents.post(intent.id, { type: "intent.note", payload: nested(126) });
+    await expect(
+      chorus.intents.post(intent.id, { type: "intent.note", payload: nested(127) }),
+    ).rejects.toThrow(/payload(\.d)+: nested deeper than 128/);
   });
 
   it("a handler returning a __proto__ key, a patch nested too deep or too large gets a clear error; the intent keeps being handled", async () => {

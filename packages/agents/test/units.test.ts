@@ -1,5 +1,5 @@
 import type { ChorusEvent, Intent } from "@chorus/core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { stateChanged } from "../src/dispatch.js";
 import { foldAssigned, foldIntent } from "../src/intent-fold.js";
 import { IntentQueues } from "../src/intent-queue.js";
@@ -22,6 +22,37 @@ function event(seq: number, type: string, payload: Record<string, unknown> = {})
 }
 
 describe("IntentQueues", () => {
+  it("stop(Infinity) waits for a running item however long it takes; stop(ms) gives up on it", async () => {
+    vi.useFakeTimers();
+    try {
+      const gate = deferred();
+      const queues = new IntentQueues<number>({ concurrency: 1, run: () => gate.promise });
+      queues.push("a", 1);
+      await vi.advanceTimersByTimeAsync(0);
+      let stuck: string[] | undefined;
+      void queues.stop(Number.POSITIVE_INFINITY).then((keys) => {
+        stuck = keys;
+      });
+      await vi.advanceTimersByTimeAsync(3_600_000); // an hour: still waiting
+      expect(stuck).toBeUndefined();
+      gate.resolve();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(stuck).toEqual([]);
+
+      const never = new IntentQueues<number>({ concurrency: 1, run: () => new Promise(() => {}) });
+      never.push("b", 1);
+      await vi.advanceTimersByTimeAsync(0);
+      let given: string[] | undefined;
+      void never.stop(100).then((keys) => {
+        given = keys;
+      });
+      await vi.advanceTimersByTimeAsync(100);
+      expect(given).toEqual(["b"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("runs one key's items in order, one at a time; other keys alongside, up to the bound", async () => {
     const log: string[] = [];
     let active = 0;

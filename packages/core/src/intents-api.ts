@@ -66,7 +66,7 @@ export class IntentsApi {
    */
   async create(input: IntentCreate, options: WriteOptions = {}): Promise<Intent | undefined> {
     const s = await schemas();
-    checkShape(s, (input as { state?: unknown } | undefined)?.state, "state");
+    checkShape(s, (input as { state?: unknown } | undefined)?.state, "state", 2);
     const body = parseOrThrow(s.intentCreateSchema, input);
     // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
     return this.#call("intents.create", undefined, "POST", "/v1/intents", {
@@ -106,7 +106,7 @@ export class IntentsApi {
     options: WriteOptions & { ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
     const s = await schemas();
-    checkShape(s, patch, "patch");
+    checkShape(s, patch, "patch", 1); // the patch is the whole body
     const body = parseOrThrow(s.jsonObjectSchema, patch, "patch");
     const headers = this.#actor(s, options);
     if (options.ifMatch !== undefined) {
@@ -192,8 +192,8 @@ export class IntentsApi {
   /** Post a comment or a custom `intent.*` event to the intent's log. Retries are deduplicated by id. */
   async post(id: string, input: IntentEventInput): Promise<PostedIntentEvent | undefined> {
     const s = await schemas();
-    checkShape(s, input?.payload, "payload");
-    checkShape(s, input?.metadata, "metadata");
+    checkShape(s, input?.payload, "payload", 2);
+    checkShape(s, input?.metadata, "metadata", 2);
     const agent = input.agent ?? this.#agentFromContext();
     const body = parseOrThrow(s.intentEventInputSchema, {
       ...input,
@@ -266,7 +266,7 @@ export class IntentsApi {
  * value would silently drop such a key (and a deep value would overflow the stack), so the
  * value is checked as given.
  */
-function checkShape(s: Schemas, value: unknown, field: string): void {
-  const problem = s.jsonShapeProblem(value, field);
+function checkShape(s: Schemas, value: unknown, field: string, depth: number): void {
+  const problem = s.jsonShapeProblem(value, field, depth);
   if (problem !== undefined) throw new ValidationError(problem, { field });
 }

@@ -76,10 +76,12 @@ export const jsonObjectSchema = z.record(z.string(), z.unknown());
  * in any JSON body. A client must check them on the value itself: copying it (a validator, a
  * spread, a merge patch) turns a `__proto__` key into a prototype and silently drops it, and
  * walking a value nested thousands deep overflows the stack. Iterative, so a value of any depth
- * (even a cyclic one) gets this answer; `field` prefixes the path in the message.
+ * (even a cyclic one) gets this answer; `field` prefixes the path in the message. `depth` is
+ * the level of `value` itself in the request body, as the hub counts (the body is level 1, so a
+ * field of the body, such as an event's payload, is at level 2).
  */
-export function jsonShapeProblem(value: unknown, field = "value"): string | undefined {
-  const stack: [unknown, number, string][] = [[value, 1, field]];
+export function jsonShapeProblem(value: unknown, field = "value", depth = 1): string | undefined {
+  const stack: [unknown, number, string][] = [[value, depth, field]];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [current, depth, path] = top;
     if (typeof current !== "object" || current === null) continue;
