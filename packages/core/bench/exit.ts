@@ -14,7 +14,7 @@ import { BENCH_KEY, startHangingServer, startHubProcess } from "./servers.js";
  * DRAIN_MS without.
  * Run with `pnpm --filter @chorus/core bench:exit` (builds nothing: run `pnpm build` first).
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const CLOSE_MS = 500;
 const DRAIN_MS = 500;
 const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));

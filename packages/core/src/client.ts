@@ -19,6 +19,12 @@ import { Transport } from "./transport.js";
 
 /** `close()` and `flush()` wait this long when given no timeout. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/**
+ * What the exit drain leaves of `drainTimeoutMs` (at most a tenth of it) for aborting the request
+ * in flight and the process's own exit, so the process ends within `drainTimeoutMs` of its event
+ * loop emptying rather than a few ms past it.
+ */
+const EXIT_TEARDOWN_MS = 20;
 
 /**
  * The Chorus client. `emit()` is synchronous and never throws: events are validated, stamped
@@ -337,7 +343,8 @@ function createShared(options: ChorusOptions): Shared {
  */
 function drainOnExit(s: Shared): void {
   if (s.closed || s.exitDrainFailed || s.flusher.pending === 0) return;
-  void s.flusher.flush(s.options.drainTimeoutMs, true).then((drained) => {
+  const limit = s.options.drainTimeoutMs;
+  void s.flusher.flush(limit - Math.min(EXIT_TEARDOWN_MS, limit / 10), true).then((drained) => {
     if (!drained) {
       s.exitDrainFailed = true;
       // Given up at its timeout, or at once on a hub that refuses connections.

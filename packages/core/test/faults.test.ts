@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hub } from "@chorus/hub";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConnectionError, type FetchFunction } from "../src/index.js";
 import {
   client,
@@ -12,6 +12,7 @@ import {
   fakeHub,
   KEY_A,
   ORG_A,
+  recordingLogger,
   refusedPort,
   sleep,
   startHub,
@@ -298,5 +299,30 @@ describe("exit drain", () => {
       CHORUS_LOG_LEVEL: "silent",
     });
     expect(code).toBe(0);
+  });
+
+  it("leaves part of drainTimeoutMs for the exit itself: a hanging request is given up at 480 of 500 ms", async () => {
+    vi.useFakeTimers();
+    try {
+      const logger = recordingLogger();
+      const hanging: FetchFunction = (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+        );
+      const chorus = client({ fetch: hanging, drainOnExit: true, drainTimeoutMs: 500, logger });
+      chorus.emit({ type: "custom", payload: {} });
+      // The process-wide beforeExit listener (platform.ts), called as Node would.
+      const hook = (globalThis as Record<symbol, { listener: () => void }>)[
+        Symbol.for("@chorus/core:exit-drains")
+      ];
+      hook?.listener();
+      const gaveUp = () => logger.lines.some((l) => l.message.includes("exit drain gave up"));
+      await vi.advanceTimersByTimeAsync(479);
+      expect(gaveUp()).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(gaveUp()).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
