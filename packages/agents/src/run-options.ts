@@ -1,4 +1,4 @@
-import { resolveAdapterLogger } from "@chorus/core/adapter-kit";
+import { Diagnostics, resolveAdapterLogger } from "@chorus/core/adapter-kit";
 import type { Chorus, ChorusEvent, Logger } from "@chorus/core";
 import type { AgentDefinition } from "./definition.js";
 import type { AgentLifecycleEvents, LifecycleListener } from "./lifecycle.js";
@@ -8,6 +8,9 @@ import { DEFAULT_MAX_PATCH_ATTEMPTS } from "./patch.js";
 export const DEFAULT_CONCURRENCY = 4;
 /** How long `runAgent` waits for the stream to open and the catch-up list before rejecting. */
 export const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
+
+/** The interval of repeated warnings when the client does not say (core's `warnIntervalMs` default). */
+const DEFAULT_WARN_INTERVAL_MS = 30_000;
 
 /** Where a failure happened, for `onError`. */
 export type AgentErrorPhase = "handler" | "patch" | "event" | "stream" | "catch_up";
@@ -79,7 +82,10 @@ export function resolveRunOptions(
   const agentOptions = definition.options;
   return {
     chorus: options.chorus,
-    logger: resolveAdapterLogger(options.logger, undefined),
+    logger: rateLimitWarnings(
+      resolveAdapterLogger(options.logger, undefined),
+      options.chorus.options?.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS,
+    ),
     onError: options.onError,
     after: checkAfter(options.after),
     epoch: options.after === undefined ? undefined : checkEpoch(options.epoch),
@@ -115,4 +121,20 @@ function positive(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1)
     throw new TypeError(`${name} must be a positive integer`);
   return value;
+}
+
+/**
+ * The runner's logger, its warnings rate-limited per message: the per-event ones (a malformed or
+ * stale event from the hub, a handler returning a string for every event, retries through an
+ * outage) are logged at most once per the client's `warnIntervalMs` each, the next one saying
+ * how many were suppressed. Errors (a handler that threw) are all logged.
+ */
+function rateLimitWarnings(logger: Logger, intervalMs: number): Logger {
+  const diagnostics = new Diagnostics(logger, undefined, intervalMs);
+  return {
+    debug: (message, fields) => logger.debug(message, fields),
+    info: (message, fields) => logger.info(message, fields),
+    warn: (message, fields) => diagnostics.warnRateLimited(message, message, fields),
+    error: (message, fields) => logger.error(message, fields),
+  };
 }

@@ -130,7 +130,8 @@ function recordingLogger(): Logger & { warnings: string[] } {
   return { debug() {}, info() {}, warn: note, error: note, warnings };
 }
 
-async function runGuard(fake: Fake) {
+/** `warnIntervalMs: 0` logs every warning (the tests read each drop); the default rate-limits them. */
+async function runGuard(fake: Fake, warnIntervalMs = 0) {
   const calls: Call[] = [];
   const statuses: { intentId: string; to: unknown }[] = [];
   const logger = recordingLogger();
@@ -154,7 +155,7 @@ async function runGuard(fake: Fake) {
       },
     },
   });
-  const chorus = client(fake.url, { retryBaseDelayMs: 5, retryMaxDelayMs: 20 });
+  const chorus = client(fake.url, { retryBaseDelayMs: 5, retryMaxDelayMs: 20, warnIntervalMs });
   const running = await start(guard, { chorus, after: 0, epoch: EPOCH, logger });
   return { calls, statuses, logger, running };
 }
@@ -220,6 +221,20 @@ describe("an agent stream that breaks the version order", () => {
     const dropped = logger.warnings.filter((w) => w.includes("malformed"));
     expect(dropped.map((w) => JSON.parse(w.slice(w.indexOf("{"))).seq)).toEqual([2, 3, 4, 5, 9]);
     expect(running.errors).toEqual([]);
+  });
+
+  it("warns about a flood of malformed events once per warnIntervalMs, not once per event", async () => {
+    const log = [
+      created("in_f", [AGENT], { n: 0 }),
+      ...Array.from({ length: 50 }, () => changed("in_f", "2", { n: 1 })), // version as a string
+      changed("in_f", 2, { n: 2 }),
+    ];
+    fake = await fakeHub(log);
+    const { calls, logger, running } = await runGuard(fake, 60_000);
+    await waitFor(() => running.lastSeq === log.length, "every event to be retired");
+    expect(calls.map((c) => [c.seq, c.new])).toEqual([[52, 2]]);
+    const dropped = logger.warnings.filter((w) => w.includes("malformed"));
+    expect(dropped.map((w) => JSON.parse(w.slice(w.indexOf("{"))).seq)).toEqual([2]);
   });
 
   it("ignores events of an intent the agent does not hold", async () => {

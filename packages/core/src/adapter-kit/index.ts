@@ -1,7 +1,8 @@
 /**
  * `@chorus/core/adapter-kit`: what every framework adapter needs and none should write again.
  * The throw guard (one shape, one warning policy), the bounded oldest-first map, the client
- * resolver, the span recorder events leave through, and the silent logger.
+ * resolver, the span recorder events leave through, the silent logger, and `Diagnostics` (rate
+ * limiting of repeated warnings).
  */
 export { BoundedMap, type BoundedMapOptions } from "./bounded-map.js";
 export {
@@ -25,4 +26,4 @@ export {
   type SpanRef,
   spanUnder,
 } from "./span-recorder.js";
-export { silentLogger } from "../logger.js";
+export { Diagnostics, silentLogger } from "../logger.js";
