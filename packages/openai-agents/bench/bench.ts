@@ -28,8 +28,9 @@ import { createLoop, type Loop } from "./loop.js";
  *    Chorus's added CPU with the SDK tracing's as a ratio of their medians: the SDK's added cost
  *    is small beside a round's noise, so a ratio per round swings (it is printed too).
  */
-const RUNS = Number(process.env.BENCH_RUNS ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+/** Defaults of the README's figures: fewer runs per round leave a round's noise larger than the figures. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 300);
 
 interface Scenario {
