@@ -9,7 +9,7 @@ import type { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { HttpClient } from "./http.js";
-import { backgroundFetch, onHostExit, severalHubs } from "./platform.js";
+import { backgroundFetch, hookExitDrain, severalHubs } from "./platform.js";
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
@@ -19,12 +19,6 @@ import { Transport } from "./transport.js";
 
 /** `close()` and `flush()` wait this long when given no timeout. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
-/**
- * What the exit drain leaves of `drainTimeoutMs` (at most a tenth of it) for aborting the request
- * in flight and the process's own exit, so the process ends within `drainTimeoutMs` of its event
- * loop emptying rather than a few ms past it.
- */
-const EXIT_TEARDOWN_MS = 20;
 
 /**
  * The Chorus client. `emit()` is synchronous and never throws: events are validated, stamped
@@ -332,25 +326,6 @@ function createShared(options: ChorusOptions): Shared {
     offExit: () => {},
     strict: undefined,
   };
-  if (resolved.drainOnExit) shared.offExit = onHostExit(() => drainOnExit(shared));
+  if (resolved.drainOnExit) shared.offExit = hookExitDrain(shared);
   return shared;
-}
-
-/**
- * `beforeExit` fires when the event loop is empty; a flush there keeps the process alive just
- * long enough to deliver (bounded by `drainTimeoutMs`). If a drain times out (hub down) we do
- * not try again, or the process would never exit.
- */
-function drainOnExit(s: Shared): void {
-  if (s.closed || s.exitDrainFailed || s.flusher.pending === 0) return;
-  const limit = s.options.drainTimeoutMs;
-  void s.flusher.flush(limit - Math.min(EXIT_TEARDOWN_MS, limit / 10), true).then((drained) => {
-    if (!drained) {
-      s.exitDrainFailed = true;
-      // Given up at its timeout, or at once on a hub that refuses connections.
-      s.diagnostics.warn("exit drain gave up; undelivered events are lost", {
-        queued: s.flusher.pending,
-      });
-    }
-  });
 }

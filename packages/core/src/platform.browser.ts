@@ -74,7 +74,7 @@ export const backgroundFetch: FetchFunction | undefined = undefined;
 export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "ws";
 
 /** A page has no exit hook worth a flush (`pagehide` allows no awaited request). */
-export function onHostExit(_drain: () => void): () => void {
+export function hookExitDrain(_client: unknown): () => void {
   return () => {};
 }
 

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomFillSync } from "node:crypto";
 import { EventSource } from "eventsource";
 import { connect } from "mqtt";
+import { drainOnExit, type ExitDrainTarget } from "./exit-drain.js";
 import { nodeFetch } from "./node-fetch.js";
 import type { FetchFunction } from "./options.js";
 import type { QueuedEvent } from "./queue.js";
@@ -46,6 +47,11 @@ export const backgroundFetch: FetchFunction | undefined = nodeFetch;
 /** Realtime's transport when neither option nor variable names one. */
 export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "tcp";
 
+/** Drain `client`'s queue when the process is about to exit on its own. Returns the unhook. */
+export function hookExitDrain(client: ExitDrainTarget): () => void {
+  return onHostExit(() => drainOnExit(client));
+}
+
 /**
  * Run `drain` when the host is about to stop (Node: `beforeExit`). Returns the unhook.
  *
@@ -54,7 +60,7 @@ export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "tcp";
  * purpose (the one exception to "no module-global state"), keyed with `Symbol.for` so an ESM
  * and a CJS copy of @chorus/core share it too.
  */
-export function onHostExit(drain: () => void): () => void {
+function onHostExit(drain: () => void): () => void {
   if (typeof process === "undefined" || typeof process.on !== "function") return () => {};
   const holder = globalThis as { [EXIT_DRAINS]?: ExitDrains };
   holder[EXIT_DRAINS] ??= createExitDrains();
