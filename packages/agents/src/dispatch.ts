@@ -5,6 +5,7 @@ import type { HandlerSpec } from "./definition.js";
 import { createHandlerContext } from "./helpers.js";
 import { whileUnavailable } from "./hub-calls.js";
 import { patchIntent } from "./patch.js";
+import { messageOf } from "./report.js";
 import type {
   HandlerContext,
   HandlerResult,
@@ -208,7 +209,7 @@ export async function runHandlers(
             {
               agent: deps.agent,
               intentId: intent.id,
-              error: error instanceof Error ? error.message : String(error),
+              error: messageOf(error),
             },
           ),
       );

@@ -56,7 +56,8 @@ export function malformed(event: ChorusEvent): string | undefined {
   }
 }
 
-const TRACKED: ReadonlySet<string> = new Set([
+/** Log event types that move a runner's view of an intent: read whatever the handlers are. */
+export const TRACKED: ReadonlySet<string> = new Set([
   IntentEventTypes.Created,
   IntentEventTypes.StateChanged,
   IntentEventTypes.StatusChanged,

@@ -5,7 +5,7 @@ import { definitionOf } from "./decorators.js";
 import type { AgentDefinition } from "./definition.js";
 import { type Occurrence, runHandlers } from "./dispatch.js";
 import { whileUnavailable } from "./hub-calls.js";
-import { agentOf } from "./intent-fold.js";
+import { agentOf, TRACKED } from "./intent-fold.js";
 import { IntentQueues } from "./intent-queue.js";
 import { type AgentLifecycleEvents, Lifecycle, type LifecycleListener } from "./lifecycle.js";
 import { createReporter, messageOf, type Report } from "./report.js";
@@ -19,14 +19,6 @@ import { SeqWatermark } from "./watermark.js";
  * holds at most this many events in memory and loses none.
  */
 export const MAX_QUEUED_EVENTS = 1000;
-/** Log event types the runner needs whatever the handlers are: they move its view of an intent. */
-const TRACKED_TYPES: readonly string[] = [
-  IntentEventTypes.Created,
-  IntentEventTypes.StateChanged,
-  IntentEventTypes.StatusChanged,
-  IntentEventTypes.Assigned,
-  IntentEventTypes.Unassigned,
-];
 /**
  * How long `stop()` waits for the handlers in flight before giving up on them. `ctx.signal` is
  * aborted at once, so a handler that passes it to its long calls ends well within this; one that
@@ -514,7 +506,7 @@ class AgentRunner {
 
 /** Only the types the runner tracks and the handlers ask for, so adapter traffic on the intent stays off the wire. */
 function streamTypes(definition: AgentDefinition): { types?: string[] } {
-  const types = new Set(TRACKED_TYPES);
+  const types = new Set(TRACKED);
   for (const spec of definition.handlers) {
     if (spec.kind === "event") for (const t of spec.types) types.add(t);
   }
