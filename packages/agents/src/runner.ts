@@ -286,12 +286,18 @@ class AgentRunner {
 
   #accept(event: ChorusEvent): void {
     if (!Number.isInteger(event.seq) || typeof event.intentId !== "string") {
-      this.#options.logger.warn("dropped a malformed event (no integer seq or no intent id)", {
-        agent: this.agent,
-        seq: event.seq,
-        type: event.type,
-        intentId: event.intentId,
-      });
+      this.#options.logger.warn(
+        "dropped a malformed event (a field missing or of the wrong type)",
+        {
+          agent: this.agent,
+          seq: event.seq,
+          type: event.type,
+          intentId: event.intentId,
+          reason: Number.isInteger(event.seq)
+            ? "intentId is not a string"
+            : "seq is not an integer",
+        },
+      );
       return;
     }
     if (this.#seen !== undefined && event.seq <= this.#seen) return;

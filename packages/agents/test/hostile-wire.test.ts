@@ -220,6 +220,14 @@ describe("an agent stream that breaks the version order", () => {
     expect(statuses).toEqual([{ intentId: "in_b", to: "blocked" }]);
     const dropped = logger.warnings.filter((w) => w.includes("malformed"));
     expect(dropped.map((w) => JSON.parse(w.slice(w.indexOf("{"))).seq)).toEqual([2, 3, 4, 5, 9]);
+    // Each names what was wrong.
+    expect(dropped.map((w) => JSON.parse(w.slice(w.indexOf("{"))).reason)).toEqual([
+      expect.stringContaining("version"),
+      expect.stringContaining("state"),
+      expect.stringContaining("version"),
+      expect.stringContaining("status"),
+      "intentId is not a string",
+    ]);
     expect(running.errors).toEqual([]);
   });
 
