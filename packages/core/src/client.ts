@@ -9,7 +9,7 @@ import type { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { HttpClient } from "./http.js";
-import { backgroundFetch, hookExitDrain, severalHubs } from "./platform.js";
+import { backgroundFetch, exitBudget, hookExitDrain, severalHubs } from "./platform.js";
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
@@ -151,11 +151,12 @@ export class Chorus implements AsyncDisposable {
 
   /**
    * The flush of a shutdown path (adapters' `shutdown()`, frameworks' exit hooks): like the exit
-   * drain, it waits at most `drainTimeoutMs` (or `timeoutMs` if shorter) and gives up at once
-   * when nothing listens at the hub's address. Never rejects; the client stays open.
+   * drain, it waits at most `drainTimeoutMs` less what the exit drain leaves for the process to
+   * end in (or `timeoutMs` if shorter) and gives up at once when nothing listens at the hub's
+   * address. Never rejects; the client stays open.
    */
   drain(timeoutMs?: number): Promise<boolean> {
-    const limit = this.options.drainTimeoutMs;
+    const limit = exitBudget(this.options.drainTimeoutMs);
     return this.#s.flusher.flush(
       timeoutMs === undefined ? limit : Math.min(timeoutMs, limit),
       true,

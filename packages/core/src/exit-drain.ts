@@ -8,6 +8,11 @@ import type { Diagnostics } from "./logger.js";
  */
 const EXIT_TEARDOWN_MS = 20;
 
+/** What a drain at exit may wait of `drainTimeoutMs`: the rest is the process's to end in. */
+export function exitBudget(drainTimeoutMs: number): number {
+  return drainTimeoutMs - Math.min(EXIT_TEARDOWN_MS, drainTimeoutMs / 10);
+}
+
 /** The part of a client the exit drain reads and marks. */
 export interface ExitDrainTarget {
   readonly options: { readonly drainTimeoutMs: number };
@@ -24,8 +29,7 @@ export interface ExitDrainTarget {
  */
 export function drainOnExit(s: ExitDrainTarget): void {
   if (s.closed || s.exitDrainFailed || s.flusher.pending === 0) return;
-  const limit = s.options.drainTimeoutMs;
-  void s.flusher.flush(limit - Math.min(EXIT_TEARDOWN_MS, limit / 10), true).then((drained) => {
+  void s.flusher.flush(exitBudget(s.options.drainTimeoutMs), true).then((drained) => {
     if (!drained) {
       s.exitDrainFailed = true;
       // Given up at its timeout, or at once on a hub that refuses connections.

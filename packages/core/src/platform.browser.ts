@@ -73,6 +73,9 @@ export const backgroundFetch: FetchFunction | undefined = undefined;
 /** Browsers speak MQTT over WebSocket only. */
 export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "ws";
 
+/** A page's shutdown paths wait the whole drain timeout: nothing of the page's teardown is ours. */
+export const exitBudget = (drainTimeoutMs: number): number => drainTimeoutMs;
+
 /** A page has no exit hook worth a flush (`pagehide` allows no awaited request). */
 export function hookExitDrain(_client: unknown): () => void {
   return () => {};

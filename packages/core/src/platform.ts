@@ -16,6 +16,8 @@ import * as streamModule from "./stream.js";
  * so the rest of core is one code path for both.
  */
 
+export { exitBudget } from "./exit-drain.js";
+
 /** Fill `bytes` with cryptographically random bytes. */
 export function fillRandom(bytes: Uint8Array): void {
   randomFillSync(bytes);

@@ -325,4 +325,26 @@ describe("exit drain", () => {
       vi.useRealTimers();
     }
   });
+
+  it("an adapter's drain() at exit keeps the same margin: given up at 480 of 500 ms", async () => {
+    vi.useFakeTimers();
+    try {
+      const hanging: FetchFunction = (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+        );
+      const chorus = client({ fetch: hanging, drainTimeoutMs: 500 });
+      chorus.emit({ type: "custom", payload: {} });
+      let drained: boolean | undefined;
+      void chorus.drain(5000).then((result) => {
+        drained = result;
+      });
+      await vi.advanceTimersByTimeAsync(479);
+      expect(drained).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(drained).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
