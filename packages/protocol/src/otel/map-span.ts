@@ -72,7 +72,9 @@ export function mapSpanEnd(span: OtelSpan, options: MapOptions = {}): MappedEven
   const kind = validIds(span) ? classify(span) : undefined;
   if (!kind) return undefined;
   const attrs = span.attributes;
-  const endMs = span.endTimeMs ?? span.startTimeMs;
+  // An end before the start (clocks or a hand-written OTLP request) is read as the start.
+  let endMs = span.endTimeMs ?? span.startTimeMs;
+  if (endMs < span.startTimeMs) endMs = span.startTimeMs;
   const latencyMs = Math.max(0, Math.round((endMs - span.startTimeMs) * 1000) / 1000);
   const error = errorOf(span);
   let type: string;
@@ -161,13 +163,13 @@ function build(
   const metadata: Record<string, unknown> = {
     framework: "opentelemetry",
     convention: kind.convention,
-    spanName: span.name.length <= limit ? span.name : clip(span.name, limit, 0),
+    spanName: cut(span.name, limit),
   };
-  if (span.scope) metadata.scope = span.scope;
+  if (span.scope) metadata.scope = cut(span.scope, limit);
   const responseId = str(attrs, ATTRIBUTES.responseId);
-  if (responseId) metadata.responseId = responseId;
+  if (responseId) metadata.responseId = cut(responseId, limit);
   const conversationId = str(attrs, ATTRIBUTES.conversationId);
-  if (conversationId) metadata.conversationId = conversationId;
+  if (conversationId) metadata.conversationId = cut(conversationId, limit);
   event.metadata = metadata;
   event.occurredAt = isoTime(Number.isFinite(timeMs) ? timeMs : Date.now());
   return event;
@@ -223,6 +225,10 @@ function fits(value: unknown, limit: number, depth: number): boolean {
   for (const k in value)
     if (!fits((value as Record<string, unknown>)[k], limit, depth + 1)) return false;
   return true;
+}
+
+function cut(text: string, limit: number): string {
+  return text.length <= limit ? text : (clip(text, limit, 0) as string);
 }
 
 /** Cut long strings and deep nesting; everything else is already JSON (it came from attributes). */

@@ -34,7 +34,7 @@ export function usageOf(attrs: OtelAttributes): TokenUsage | undefined {
   let usage: TokenUsage | undefined;
   for (const [field, names] of USAGE_FIELDS) {
     const n = num(attrs, names);
-    if (n === undefined) continue;
+    if (n === undefined || n < 0) continue; // a count below zero is no count
     usage ??= {};
     usage[field] = n;
   }

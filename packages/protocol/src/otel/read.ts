@@ -41,11 +41,17 @@ export function json(attrs: OtelAttributes, names: readonly string[]): unknown {
 export function parse(text: string): unknown {
   if (!looksLikeJson(text)) return text;
   try {
-    return JSON.parse(text);
+    // An own `__proto__` key would reach the hub, which refuses them everywhere else, and
+    // `Object.assign` of it swaps a prototype: dropped. The reviver costs time, so it only runs
+    // when the text could hold one (escaped or not).
+    return MAYBE_PROTO_KEY.test(text) ? JSON.parse(text, dropProtoKey) : JSON.parse(text);
   } catch {
     return text;
   }
 }
+
+const MAYBE_PROTO_KEY = /__proto__|\\u/;
+const dropProtoKey = (key: string, value: unknown) => (key === "__proto__" ? undefined : value);
 
 /** Whether the first non-blank character opens an object or array (checked without copying). */
 function looksLikeJson(text: string): boolean {
