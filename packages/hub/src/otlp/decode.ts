@@ -86,6 +86,12 @@ export function decodeOtlpTraces(
 
 type Obj = Record<string, unknown>;
 
+const UINT64_END = 1n << 64n;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
 /**
  * Walks a decoded request. The protobuf decoder hands over typed messages (bytes as Uint8Array,
  * 64-bit integers as `Long` or numbers, unset fields absent as own properties); JSON hands over
@@ -128,8 +134,12 @@ class Reader {
     const traceId = this.#id(span, "traceId", 16, path, false);
     const spanId = this.#id(span, "spanId", 8, path, false);
     const parentSpanId = this.#id(span, "parentSpanId", 8, path, true);
-    const startTimeMs = this.#timeMs(span, "startTimeUnixNano", path);
-    const endTimeMs = this.#timeMs(span, "endTimeUnixNano", path);
+    let startTimeMs = this.#timeMs(span, "startTimeUnixNano", path);
+    let endTimeMs = this.#timeMs(span, "endTimeUnixNano", path);
+    // 0 is OTLP's "unset": a span missing one of its times is read as taking no time at the other,
+    // rather than as starting (or ending) in 1970.
+    if (startTimeMs === 0) startTimeMs = endTimeMs;
+    else if (endTimeMs === 0) endTimeMs = startTimeMs;
     const statusObj = this.#optionalObject(span, "status", path);
     const events: OtelSpanEvent[] = [];
     this.#list(span, "events", path, (event, eventPath) => {
@@ -181,7 +191,11 @@ class Reader {
         `${path}.${key}`,
       );
     }
-    if (/^0+$/.test(hex)) throw new OtlpDecodeError("must not be all zeros", `${path}.${key}`);
+    if (/^0+$/.test(hex)) {
+      // Some exporters write a root span's absent parent as eight zero bytes: no parent.
+      if (optional) return "";
+      throw new OtlpDecodeError("must not be all zeros", `${path}.${key}`);
+    }
     return hex;
   }
 
@@ -189,13 +203,13 @@ class Reader {
   #timeMs(obj: Obj, key: string, path: string): number {
     const value = field(obj, key);
     if (value === undefined) return 0;
-    let text: string;
-    if (typeof value === "number" && Number.isInteger(value) && value >= 0) text = String(value);
-    else if (typeof value === "string" && /^\d{1,20}$/.test(value)) text = value;
-    else if (this.#format === "protobuf" && isLong(value)) text = value.toString();
+    let ns: bigint;
+    // A JSON number past 2^53 is already inexact; BigInt() takes it as it is (String() of 1e21 is "1e+21").
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0) ns = BigInt(value);
+    else if (typeof value === "string" && /^\d{1,20}$/.test(value)) ns = BigInt(value);
+    else if (this.#format === "protobuf" && isLong(value)) ns = BigInt(value.toString());
     else throw new OtlpDecodeError("must be an unsigned 64-bit integer", `${path}.${key}`);
-    const ns = BigInt(text);
-    if (ns >= 1n << 64n) throw new OtlpDecodeError("out of the 64-bit range", `${path}.${key}`);
+    if (ns >= UINT64_END) throw new OtlpDecodeError("out of the 64-bit range", `${path}.${key}`);
     // Seconds and nanoseconds apart, as the SDK's HrTime: the same float the in-process path makes.
     return Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
   }
@@ -203,7 +217,14 @@ class Reader {
   #statusCode(obj: Obj, path: string): number {
     const value = field(obj, "code");
     if (value === undefined) return 0;
-    if (typeof value === "number" && Number.isInteger(value)) return value;
+    // An enum is an int32 (unknown values are allowed: proto3 enums are open).
+    if (
+      typeof value === "number" &&
+      Number.isInteger(value) &&
+      value >= INT32_MIN &&
+      value <= INT32_MAX
+    )
+      return value;
     // Enum names are not OTLP/JSON, but the proto3 JSON mapping allows them: read, not refused.
     const named = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].indexOf(
       value as string,
@@ -288,13 +309,16 @@ class Reader {
 
   /** An int64 attribute: a number when it is exact, else its decimal text. */
   #int(value: unknown, path: string): number | string {
-    let text: string;
-    if (typeof value === "number" && Number.isInteger(value)) return value;
-    if (typeof value === "string" && /^-?\d{1,20}$/.test(value)) text = value;
-    else if (this.#format === "protobuf" && isLong(value)) text = value.toString();
+    if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+    let big: bigint;
+    if (typeof value === "number" && Number.isInteger(value)) big = BigInt(value);
+    else if (typeof value === "string" && /^-?\d{1,20}$/.test(value)) big = BigInt(value);
+    else if (this.#format === "protobuf" && isLong(value)) big = BigInt(value.toString());
     else throw new OtlpDecodeError("must be a 64-bit integer", path);
-    const n = Number(text);
-    return Number.isSafeInteger(n) ? n : text;
+    if (big < INT64_MIN || big > INT64_MAX)
+      throw new OtlpDecodeError("out of the 64-bit range", path);
+    const n = Number(big);
+    return Number.isSafeInteger(n) ? n : big.toString();
   }
 
   #string(obj: Obj, key: string, path: string): string {

@@ -57,7 +57,10 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: HubContext): void
               : { issues: [{ path: error.path, message: error.message }] },
           );
         }
-        const headerChannel = channelHeader(request.headers["chorus-channel"]);
+        const headerChannel = channelHeader(
+          request.headers["chorus-channel"],
+          request.raw.rawHeaders,
+        );
         const events: NewEvent[] = [];
         let rejected = 0;
         let reason: string | undefined;
@@ -123,19 +126,35 @@ function withChannel(event: MappedEvent, channel: string): Record<string, unknow
 
 function resourceChannel(span: OtelSpan): string | undefined {
   const value = span.resource?.[ATTRIBUTES.channel[0] as string];
-  if (typeof value !== "string" || value === "") return undefined;
-  if (!nameSchema.safeParse(value).success) {
+  if (value === undefined || value === null || value === "") return undefined;
+  // A number or a list here is a mistake, not "no channel": its spans would land in another channel.
+  if (typeof value !== "string" || !nameSchema.safeParse(value).success) {
     throw new HttpError(
       "validation_failed",
-      `resource attribute chorus.channel is not a valid channel name; nothing was stored`,
+      `resource attribute chorus.channel is not a valid channel name (a string without control characters); nothing was stored`,
       { issues: [{ path: "resource.attributes.chorus.channel", message: "invalid channel name" }] },
     );
   }
   return value;
 }
 
-function channelHeader(value: string | string[] | undefined): string | undefined {
+/**
+ * The `Chorus-Channel` header. Sent twice, Node joins the values with ", ", itself a valid
+ * channel name: counted in the raw headers and refused, rather than stored under "a, b".
+ */
+function channelHeader(
+  value: string | string[] | undefined,
+  rawHeaders: readonly string[],
+): string | undefined {
   if (value === undefined || value === "") return undefined;
+  let sent = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    if (rawHeaders[i]?.toLowerCase() === "chorus-channel") sent++;
+  if (sent > 1) {
+    throw new HttpError("validation_failed", "Chorus-Channel header sent more than once", {
+      issues: [{ path: "headers.chorus-channel", message: "sent more than once" }],
+    });
+  }
   if (typeof value !== "string" || !nameSchema.safeParse(value).success) {
     throw new HttpError("validation_failed", "Chorus-Channel header is not a valid channel name", {
       issues: [{ path: "headers.chorus-channel", message: "invalid channel name" }],
