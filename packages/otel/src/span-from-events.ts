@@ -1,4 +1,10 @@
-import { ATTRIBUTES, type ChorusEvent, EventTypes } from "@chorus/protocol";
+import {
+  ATTRIBUTES,
+  type ChorusEvent,
+  EventTypes,
+  SPAN_ID_PATTERN,
+  TRACE_ID_PATTERN,
+} from "@chorus/protocol";
 import {
   type Attributes,
   type AttributeValue,
@@ -63,13 +69,20 @@ export function spanFromEvents(
   between: readonly ChorusEvent[] = [],
 ): ReadableSpan | undefined {
   const ended = phaseOf(end.type);
-  if (!ended || ended.phase === "start" || !end.traceId || !end.spanId) return undefined;
+  // The hub stores any 32 (16) hex digits, zeros too; a collector refuses a whole batch for one
+  // all-zero id (W3C: invalid), so such a span is left out and a zero parent is no parent.
+  if (!ended || ended.phase === "start" || !validId(end.traceId, TRACE_ID_PATTERN))
+    return undefined;
+  if (!validId(end.spanId, SPAN_ID_PATTERN)) return undefined;
   const kind = ended.kind;
   const startPayload = (start?.payload ?? {}) as Payload;
   const endPayload = (end.payload ?? {}) as Payload;
   const endMs = Date.parse(end.occurredAt ?? end.receivedAt ?? "");
   const latency = typeof endPayload.latencyMs === "number" ? endPayload.latencyMs : 0;
-  const startMs = start ? Date.parse(start.occurredAt ?? "") : endMs - latency;
+  // A latency past the epoch (or below zero) would make a time OTLP's unsigned fields cannot hold.
+  const startMs = start
+    ? Date.parse(start.occurredAt ?? "")
+    : endMs - Math.min(Math.max(0, latency), endMs);
   if (!Number.isFinite(endMs) || !Number.isFinite(startMs)) return undefined;
 
   const attributes: Attributes = {};
@@ -103,14 +116,14 @@ export function spanFromEvents(
     set(ATTRIBUTES.outputMessages, outputMessages(endPayload));
     name = `chat${typeof requestModel === "string" ? ` ${requestModel}` : ""}`;
   } else if (kind === "tool") {
-    const tool = String(endPayload.name ?? startPayload.name ?? "tool");
+    const tool = text(endPayload.name) ?? text(startPayload.name) ?? "tool";
     set(ATTRIBUTES.toolName, tool);
     set(ATTRIBUTES.toolCallId, endPayload.callId ?? startPayload.callId);
     set(ATTRIBUTES.toolArguments, startPayload.arguments);
     set(ATTRIBUTES.toolResult, endPayload.result);
     name = `execute_tool ${tool}`;
   } else {
-    const agent = String(endPayload.name ?? startPayload.name ?? end.agent ?? "agent");
+    const agent = text(endPayload.name) ?? text(startPayload.name) ?? end.agent ?? "agent";
     set(ATTRIBUTES.agentName, agent);
     name = `invoke_agent ${agent}`;
   }
@@ -137,7 +150,8 @@ export function spanFromEvents(
       },
     });
   const spanContext = { traceId: end.traceId, spanId: end.spanId, traceFlags: TraceFlags.SAMPLED };
-  const parentSpanId = end.parentSpanId ?? start?.parentSpanId;
+  const parentId = end.parentSpanId ?? start?.parentSpanId;
+  const parentSpanId = validId(parentId, SPAN_ID_PATTERN) ? parentId : undefined;
   const parentSpanContext = parentSpanId
     ? { traceId: end.traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED }
     : undefined;
@@ -168,6 +182,11 @@ export function spanFromEvents(
     droppedLinksCount: 0,
   };
 }
+
+function validId(id: string | undefined, pattern: RegExp): id is string {
+  return id !== undefined && pattern.test(id) && !ZERO_ID.test(id);
+}
+const ZERO_ID = /^0+$/;
 
 /** Milliseconds since the epoch as OTel's `[seconds, nanoseconds]`. */
 function hrTime(ms: number): HrTime {
@@ -220,7 +239,13 @@ function outputMessages(payload: Payload): unknown {
   ];
 }
 
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
 function errorOf(payload: Payload): { message: string; type?: string } {
+  // The canonical error is `{ message, type }`; a producer that sent the message alone is read too.
+  if (typeof payload.error === "string" && payload.error !== "") return { message: payload.error };
   const error = (payload.error ?? {}) as { message?: unknown; type?: unknown };
   return {
     message: typeof error.message === "string" ? error.message : "error",

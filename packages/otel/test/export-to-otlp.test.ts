@@ -160,6 +160,44 @@ describe("exportToOtlp", () => {
     }
   }, 60_000);
 
+  it("leaves out spans whose ids a collector refuses (all zeros), so the rest of their batch still arrives", async () => {
+    const channel = freshChannel();
+    const collector = await startOtlpReceiver();
+    const otlp = exportToOtlp({
+      chorus: t.chorus,
+      channel,
+      exporter: new OTLPTraceExporter({ url: collector.url }),
+      after: 0,
+      scheduledDelayMillis: 20,
+      logger: false,
+    });
+    const trace = "7bf92f3577b34da6a3ce929d0e0e4736";
+    const zeros = "0".repeat(32);
+    const events = [
+      { type: "agent.end", traceId: zeros, spanId: "7000000000000001" },
+      { type: "agent.end", traceId: trace, spanId: "0".repeat(16) },
+      { type: "llm.end", traceId: trace, spanId: "7000000000000002", parentSpanId: "0".repeat(16) },
+      { type: "tool.end", traceId: trace, spanId: "7000000000000003", payload: { name: "search" } },
+    ];
+    try {
+      for (const e of events) t.chorus.emit({ channel, payload: {}, ...e });
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === events.length, 20_000);
+      await until(async () => {
+        await otlp.flush();
+        return collector.spans.length >= 2;
+      }, 20_000);
+      // The receiver decodes strictly (the hub's decoder): one all-zero id used to fail the batch.
+      expect(collector.spans.map((s) => [s.spanId, s.parentSpanId]).sort()).toEqual([
+        ["7000000000000002", undefined],
+        ["7000000000000003", undefined],
+      ]);
+    } finally {
+      await otlp.close();
+      await collector.close();
+    }
+  }, 60_000);
+
   it("fails open when the collector is down: nothing thrown, close() returns, the stream keeps being read", async () => {
     const channel = freshChannel();
     const collector = await startOtlpReceiver();
