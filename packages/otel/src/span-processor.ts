@@ -69,6 +69,8 @@ export class ChorusSpanProcessor implements SpanProcessor {
   /** See {@link MAX_OPEN_SPANS}; a Set in start order (a WeakSet costs more than the mapping saves). */
   readonly #open = new Set<object>();
   readonly #uninstall: (() => void) | undefined;
+  /** The specification has a processor ignore every call after `shutdown()`, as the SDK's own do. */
+  #shutDown = false;
 
   constructor(options: ChorusSpanProcessorOptions) {
     this.#chorus = options.chorus;
@@ -86,6 +88,7 @@ export class ChorusSpanProcessor implements SpanProcessor {
   }
 
   onStart(span: Span, _parentContext: Context): void {
+    if (this.#shutDown) return;
     this.#safely("onStart", () => {
       const event = mapSpanStart(toOtelSpan(span, false), this.#mapOptions);
       if (!event) return;
@@ -97,6 +100,7 @@ export class ChorusSpanProcessor implements SpanProcessor {
   }
 
   onEnd(span: ReadableSpan): void {
+    if (this.#shutDown) return;
     this.#safely("onEnd", () => {
       const otel = toOtelSpan(span, true);
       // Attributes set after start (some instrumentations classify late) still get a start event.
@@ -110,11 +114,15 @@ export class ChorusSpanProcessor implements SpanProcessor {
   }
 
   async forceFlush(): Promise<void> {
+    if (this.#shutDown) return;
     await this.#chorus.flush(FLUSH_TIMEOUT_MS).catch(() => false);
   }
 
   /** Drains within the client's `drainTimeoutMs`; the client stays open for its other users. */
   async shutdown(): Promise<void> {
+    if (this.#shutDown) return;
+    this.#shutDown = true;
+    this.#open.clear();
     this.#uninstall?.();
     try {
       await this.#chorus.drain();

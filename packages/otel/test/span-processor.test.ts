@@ -192,6 +192,33 @@ describe("chaos: the SDK never sees the processor fail", () => {
     await provider.shutdown();
   });
 
+  it("after shutdown() it ignores spans (as the specification asks) and a second shutdown drains nothing", async () => {
+    const emitted: string[] = [];
+    let drains = 0;
+    const recording = {
+      emit: (event: { type: string }) => void emitted.push(event.type),
+      flush: async () => true,
+      drain: async () => {
+        drains++;
+      },
+    } as unknown as Chorus;
+    const processor = new ChorusSpanProcessor({
+      chorus: recording,
+      logger: false,
+      linkEmits: false,
+    });
+    const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer("test");
+    const chat = { attributes: { "gen_ai.operation.name": "chat", "gen_ai.request.model": "m" } };
+    const open = tracer.startSpan("chat m", chat);
+    await processor.shutdown();
+    open.end();
+    tracer.startSpan("chat m", chat).end();
+    await processor.forceFlush();
+    await processor.shutdown();
+    expect(emitted).toEqual(["llm.start"]);
+    expect(drains).toBe(1);
+  });
+
   it("hub down: the run completes, nothing waits on the network", async () => {
     const down = new Chorus({
       url: "http://127.0.0.1:9",
