@@ -13,9 +13,27 @@ const activeOtelSpan = (): TraceContext | undefined => {
 };
 
 /**
+ * Installs not yet undone. The registration is one (see above), so it is counted: the first
+ * install registers, the last undo unregisters, and a processor shut down (or replaced) does not
+ * take linking away from the ones still running. Module state because core's registry is.
+ */
+let installs = 0;
+let unregister: (() => void) | undefined;
+
+/**
  * Make events emitted inside an active OTel span join its trace. `ChorusSpanProcessor` calls it;
- * call it yourself when you export Chorus events but process spans elsewhere. Returns the undo.
+ * call it yourself when you export Chorus events but process spans elsewhere. Returns the undo
+ * (which undoes this install only, once).
  */
 export function installOtelTraceSource(): () => void {
-  return registerTraceSource(activeOtelSpan);
+  if (installs++ === 0) unregister = registerTraceSource(activeOtelSpan);
+  let undone = false;
+  return () => {
+    if (undone) return;
+    undone = true;
+    if (--installs === 0) {
+      unregister?.();
+      unregister = undefined;
+    }
+  };
 }

@@ -129,6 +129,26 @@ describe("ChorusSpanProcessor with the real Vercel AI SDK", () => {
   });
 });
 
+describe("emit linking with several processors", () => {
+  it("shutting one processor down leaves it working for the others", async () => {
+    const channel = freshChannel();
+    const replaced = new ChorusSpanProcessor({ chorus: t.chorus, channel, logger: false });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new ChorusSpanProcessor({ chorus: t.chorus, channel, logger: false })],
+    });
+    await replaced.shutdown();
+    await replaced.shutdown();
+    const ids = provider.getTracer("test").startActiveSpan("work", (span) => {
+      t.chorus.emit({ type: "custom", channel, payload: { note: "inside" } });
+      span.end();
+      return span.spanContext();
+    });
+    const [event] = await t.events({ channel });
+    expect(event).toMatchObject({ traceId: ids.traceId, spanId: ids.spanId });
+    await provider.shutdown();
+  });
+});
+
 describe("bounded memory", () => {
   it("remembers at most MAX_OPEN_SPANS open spans; one forgotten still ends with its start, under the same id", () => {
     const emitted: { id?: string; type: string }[] = [];
