@@ -42,7 +42,8 @@ const FLUSH_TIMEOUT_MS = 5000;
  * GenAI spans whose start event went out and that have not ended, remembered so their end does
  * not map the start again. Past this bound the oldest is forgotten: its end then sends the start
  * event once more, which the hub stores once (same id), so a leak of never-ended spans costs
- * nothing but this bound.
+ * nothing but this bound: span ids are remembered, not spans (a span pinned here would keep its
+ * attributes, prompts included, alive after the app let go of it).
  */
 export const MAX_OPEN_SPANS = 2048;
 
@@ -66,8 +67,8 @@ export class ChorusSpanProcessor implements SpanProcessor {
   readonly #channel: string | undefined;
   readonly #mapOptions: MapOptions;
   readonly #safely: Safely;
-  /** See {@link MAX_OPEN_SPANS}; a Set in start order (a WeakSet costs more than the mapping saves). */
-  readonly #open = new Set<object>();
+  /** Span ids, see {@link MAX_OPEN_SPANS}; a Set in start order (a WeakSet costs more than the mapping saves). */
+  readonly #open = new Set<string>();
   readonly #uninstall: (() => void) | undefined;
   /** The specification has a processor ignore every call after `shutdown()`, as the SDK's own do. */
   #shutDown = false;
@@ -93,8 +94,8 @@ export class ChorusSpanProcessor implements SpanProcessor {
       const event = mapSpanStart(toOtelSpan(span, false), this.#mapOptions);
       if (!event) return;
       const open = this.#open;
-      if (open.size >= MAX_OPEN_SPANS) open.delete(open.values().next().value as object);
-      open.add(span);
+      if (open.size >= MAX_OPEN_SPANS) open.delete(open.values().next().value as string);
+      open.add(event.spanId);
       this.#emit(event, span);
     });
   }
@@ -104,7 +105,7 @@ export class ChorusSpanProcessor implements SpanProcessor {
     this.#safely("onEnd", () => {
       const otel = toOtelSpan(span, true);
       // Attributes set after start (some instrumentations classify late) still get a start event.
-      if (!this.#open.delete(span)) {
+      if (!this.#open.delete(otel.spanId)) {
         const start = mapSpanStart(otel, this.#mapOptions);
         if (start) this.#emit(start, span);
       }

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Chorus } from "@chorus/core";
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -150,6 +152,33 @@ describe("emit linking with several processors", () => {
 });
 
 describe("bounded memory", () => {
+  it("holds no span it was given: a never-ended span the app let go is collected, attributes and all", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const recording = { emit: () => undefined, flush: async () => true } as unknown as Chorus;
+    const processor = new ChorusSpanProcessor({
+      chorus: recording,
+      logger: false,
+      linkEmits: false,
+    });
+    const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer("test");
+    const refs = Array.from({ length: 8 }, () => {
+      // Leaked: started, never ended, its prompt a megabyte.
+      const span = tracer.startSpan("chat m", {
+        attributes: {
+          "gen_ai.operation.name": "chat",
+          "gen_ai.input.messages": "x".repeat(1 << 20),
+        },
+      });
+      return new WeakRef(span);
+    });
+    for (let i = 0; i < 3 && refs.some((r) => r.deref() !== undefined); i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+  });
+
   it("remembers at most MAX_OPEN_SPANS open spans; one forgotten still ends with its start, under the same id", () => {
     const emitted: { id?: string; type: string }[] = [];
     const recording = {
