@@ -56,13 +56,9 @@ export class IntentQueues<T> {
   }
 
   /**
-   * Drop what has not started and wait for what is running, for at most `timeoutMs` when given.
-   * Resolves to the keys still running when the wait ended (none if all finished). Later pushes
-   * are ignored.
-   */
-  /**
-   * Drop what waits, then wait for what runs: at most `timeoutMs` (`Infinity` or none: for ever,
-   * never handed to `setTimeout`, which takes Infinity for 1 ms). Answers the keys still running.
+   * Drop what has not started, then wait for what runs: at most `timeoutMs` (`Infinity` or none:
+   * for ever, never handed to `setTimeout`, which takes Infinity for 1 ms). Resolves to the keys
+   * still running when the wait ended (none if all finished). Later pushes are ignored.
    */
   async stop(timeoutMs = Number.POSITIVE_INFINITY): Promise<string[]> {
     this.#stopped = true;
