@@ -86,10 +86,24 @@ describe("handlers that hang, throw or misuse the context", () => {
 
   it("rejects a bad stop timeout before stopping anything", async () => {
     const chorus = client(hub);
-    const running = await start(defineAgent({ id: "timid", handlers: {} }), { chorus });
+    const seen: unknown[] = [];
+    const timid = defineAgent({
+      id: "timid",
+      handlers: { onStateChange: (_intent, _old, state) => void seen.push(state.n) },
+    });
+    const running = await start(timid, { chorus });
+    const stopped: AgentLifecycleEvents["stopped"][] = [];
+    running.on("stopped", (e) => stopped.push(e));
     expect(() => running.stop(-1)).toThrow(TypeError);
     expect(() => running.stop(Number.NaN)).toThrow(TypeError);
+    // Nothing was stopped: the runner still handles what comes.
+    const intent = await createIntent(chorus, ["timid"]);
+    await chorus.intents.patchState(intent.id, { n: 1 });
+    await waitFor(() => seen.length === 1, "the change after the refused stop()");
+    expect(seen).toEqual([1]);
+    expect(stopped).toEqual([]);
     await running.stop(Number.POSITIVE_INFINITY);
+    expect(stopped).toHaveLength(1);
   });
 
   it("sync throws, non-Error rejections and a double complete are reported, and the intent keeps being handled", async () => {
