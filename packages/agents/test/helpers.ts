@@ -114,3 +114,19 @@ export async function createIntent(
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Retry a write through the outage: the hub refuses connections while it is down. */
+export async function persist(
+  write: () => Promise<unknown>,
+  failures: { count: number },
+): Promise<void> {
+  for (;;) {
+    try {
+      await write();
+      return;
+    } catch {
+      failures.count++;
+      await sleep(20);
+    }
+  }
+}

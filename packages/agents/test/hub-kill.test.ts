@@ -7,6 +7,7 @@ import { type AgentLifecycleEvents, defineAgent, type IntentState } from "../src
 import {
   cleanUp,
   client,
+  persist,
   createIntent,
   deferred,
   KEY,
@@ -61,19 +62,6 @@ async function hubProcess(db: string, port: number): Promise<HubProcess> {
   };
 }
 const running = new Set<ChildProcess>();
-
-/** Retry a write through the outage: the hub refuses connections while it is down. */
-async function persist(write: () => Promise<unknown>, failures: { count: number }): Promise<void> {
-  for (;;) {
-    try {
-      await write();
-      return;
-    } catch {
-      failures.count++;
-      await sleep(20);
-    }
-  }
-}
 
 interface Change {
   intentId: string;

@@ -13,6 +13,7 @@ import {
 import {
   cleanUp,
   client,
+  persist,
   createIntent,
   KEY,
   ORG,
@@ -28,19 +29,6 @@ interface Call {
   seq: number;
   old: unknown;
   new: unknown;
-}
-
-/** Retry a write through the outage: the hub refuses connections while it is down. */
-async function persist(write: () => Promise<unknown>, failures: { count: number }): Promise<void> {
-  for (;;) {
-    try {
-      await write();
-      return;
-    } catch {
-      failures.count++;
-      await sleep(20);
-    }
-  }
 }
 
 describe("hub restart mid-run", () => {
