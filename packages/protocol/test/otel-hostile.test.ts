@@ -44,6 +44,11 @@ describe("the mapping under hostile spans", () => {
     expect(params).toEqual({ top_k: 3 });
     expect(Object.getPrototypeOf(params)).toBe(Object.prototype);
     expect((params as { polluted?: unknown }).polluted).toBeUndefined();
+    // Escaped, the key is the same once parsed.
+    const [escaped] = mapSpan(
+      chat({}, { "gen_ai.input.messages": '[{"role":"user","\\u005f_proto__":{"x":1}}]' }),
+    );
+    expect(escaped?.payload.messages).toEqual([{ role: "user" }]);
   });
 
   it("cuts every string it copies, the metadata's too (scope, response and conversation ids)", () => {

