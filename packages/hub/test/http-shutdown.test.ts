@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { Authenticator } from "../src/auth.js";
@@ -44,7 +45,12 @@ function override(overrides: Partial<Store>) {
 }
 
 async function startServer(
-  options: { wrapStore?: (store: Store) => Store; pingMs?: number; replayCacheBytes?: number } = {},
+  options: {
+    wrapStore?: (store: Store) => Store;
+    pingMs?: number;
+    replayCacheBytes?: number;
+    requestTimeoutMs?: number;
+  } = {},
 ): Promise<Harness> {
   const config = resolveHubConfig(
     {
@@ -91,7 +97,10 @@ async function startServer(
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
     closing: closing.signal,
   };
-  const app = await buildHttpServer(ctx, { ssePingIntervalMs: options.pingMs ?? 60_000 });
+  const app = await buildHttpServer(ctx, {
+    ssePingIntervalMs: options.pingMs ?? 60_000,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
@@ -106,6 +115,53 @@ afterEach(async () => {
     await h.app.close();
     await h.store.close();
   }
+});
+
+/** Write `head` and `body` on a raw socket and read what comes back until the hub closes it. */
+function rawExchange(url: string, head: string, body = ""): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(head + body));
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}
+
+describe("requests that never finish arriving", () => {
+  it("a body that stalls after its headers gets a 408 envelope and its socket closed; an SSE stream outlives the timeout", async () => {
+    const h = await startServer({ requestTimeoutMs: 600, pingMs: 200 });
+    const stream = await readSse(h.url, "/v1/channels/slow/stream");
+    const stalled = await rawExchange(
+      h.url,
+      `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`,
+      '{"type":',
+    );
+    expect(stalled).toMatch(/^HTTP\/1\.1 408 /);
+    const body = JSON.parse(stalled.slice(stalled.indexOf("\r\n\r\n") + 4));
+    expect(body.error.code).toBe("request_timeout");
+    // The stream, open since before, still gets what is published well after the timeout.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const published = await api(at(h), "/v1/events", {
+      body: { type: "custom", channel: "slow" },
+    });
+    expect(published.status).toBe(202);
+    await stream.until(() => stream.frames.length === 1);
+    expect(stream.frames[0]?.data.type).toBe("custom");
+    await stream.close();
+  });
+
+  it("malformed HTTP gets a 400 in the hub's envelope, not fastify's", async () => {
+    const h = await startServer();
+    const answer = await rawExchange(h.url, "NOT-HTTP\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
+    expect(body.error.code).toBe("validation_failed");
+  });
 });
 
 describe("HTTP server lifecycle", () => {

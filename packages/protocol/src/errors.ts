@@ -10,6 +10,7 @@ export const ErrorCodes = {
   UnsupportedMediaType: "unsupported_media_type",
   InvalidTransition: "invalid_transition",
   RateLimited: "rate_limited",
+  RequestTimeout: "request_timeout",
   Unavailable: "unavailable",
   Internal: "internal",
 } as const;
@@ -28,6 +29,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   invalid_transition: 422,
   rate_limited: 429,
+  request_timeout: 408,
   unavailable: 503,
   internal: 500,
 };

@@ -14,6 +14,7 @@ import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
 import { installConsole } from "./console.js";
 import { installCors } from "./cors.js";
+import { clientErrorHandler, REQUEST_TIMEOUT_MS } from "./client-errors.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
 import { installRateLimit } from "./rate-limit.js";
@@ -37,6 +38,8 @@ const MAX_PARAM_LENGTH = 1024;
 export interface HttpServerInternals {
   /** Interval of `: ping` comments on SSE streams (default {@link SSE_PING_INTERVAL_MS}). */
   ssePingIntervalMs?: number;
+  /** See {@link REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -53,6 +56,7 @@ export async function buildHttpServer(
   internals: HttpServerInternals = {},
 ): Promise<FastifyInstance> {
   const pino = pinoOf(ctx.logger);
+  const requestTimeout = internals.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     ...(pino === undefined
       ? { logger: false }
@@ -63,6 +67,15 @@ export async function buildHttpServer(
           }),
         }),
     bodyLimit: MAX_BODY_BYTES,
+    // Given to the server's constructor too: Node checks requests against the timeout only when
+    // it is set there (fastify sets it afterwards). Checked every sixth of it (Node's default,
+    // 30 s, would double the bound).
+    requestTimeout,
+    http: {
+      requestTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeout / 6)),
+    },
+    clientErrorHandler: clientErrorHandler(requestTimeout),
     genReqId: () => randomUUID(),
     // request.ip (the failed-auth throttle's key) follows X-Forwarded-For only through the
     // proxies the operator named; by default it is the socket's address. The same predicate
