@@ -1,5 +1,5 @@
 import { type Chorus, createConsoleLogger, type Logger } from "@chorus/core";
-import { type AdapterOnError, BoundedMap, createSafely } from "@chorus/core/adapter-kit";
+import { type AdapterOnError, createSafely } from "@chorus/core/adapter-kit";
 import type { ChorusEvent } from "@chorus/protocol";
 import type { AttributeValue } from "@opentelemetry/api";
 import {
@@ -25,6 +25,8 @@ export interface ExportToOtlpOptions {
   resource?: Record<string, AttributeValue>;
   /** Started spans waiting for their end, at most (oldest dropped first). Default 10,000. */
   maxPendingSpans?: number;
+  /** Bytes (JSON) of the events kept for open spans, at most (oldest span dropped first). Default 64 MiB. */
+  maxPendingBytes?: number;
   /** Finished spans waiting for the exporter, at most (the batch processor's queue). Default 2048. */
   maxQueueSize?: number;
   /** Delay between exports, ms (default 1000). */
@@ -40,7 +42,7 @@ export interface OtlpExportStats {
   events: number;
   /** Spans handed to the batch processor. */
   spans: number;
-  /** Started spans dropped unfinished because more than `maxPendingSpans` were open. */
+  /** Started spans dropped unfinished: more than `maxPendingSpans` were open, or their events passed `maxPendingBytes`. */
   droppedPending: number;
   /** Started spans waiting for their end right now. */
   pending: number;
@@ -58,6 +60,11 @@ export interface OtlpExport {
 
 /** Open spans kept waiting for their end: a run with thousands of open tool calls still fits. */
 export const DEFAULT_MAX_PENDING_SPANS = 10_000;
+/**
+ * Bytes of JSON kept for open spans (their start events and the events between): without it,
+ * 10,000 never-ended starts of 256 KB each (the hub's event limit) would hold 2.5 GB.
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** Events of an open span kept as span events (`agent.message`, custom): a chatty span stays bounded. */
 const MAX_EVENTS_PER_SPAN = 128;
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -65,6 +72,78 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 interface Pending {
   start: ChorusEvent;
   between: ChorusEvent[];
+  /** JSON length of `start` and `between`, as counted against `maxPendingBytes`. */
+  bytes: number;
+}
+
+/**
+ * Open spans by `traceId:spanId`, in start order, under a count and a byte bound: past either,
+ * the oldest go (their ends never came, or will come without a start and still make a span).
+ */
+class PendingSpans {
+  readonly #map = new Map<string, Pending>();
+  #bytes = 0;
+  evicted = 0;
+
+  constructor(
+    readonly maxSpans: number,
+    readonly maxBytes: number,
+  ) {}
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** A repeated start replaces the old one and moves to the back. */
+  start(key: string, event: ChorusEvent): void {
+    this.take(key);
+    const entry = { start: event, between: [], bytes: sizeOf(event) };
+    this.#map.set(key, entry);
+    this.#bytes += entry.bytes;
+    this.#trim();
+  }
+
+  /** An event inside an open span, kept as a span event (up to {@link MAX_EVENTS_PER_SPAN}). */
+  add(key: string, event: ChorusEvent): void {
+    const open = this.#map.get(key);
+    if (!open || open.between.length >= MAX_EVENTS_PER_SPAN) return;
+    const bytes = sizeOf(event);
+    open.between.push(event);
+    open.bytes += bytes;
+    this.#bytes += bytes;
+    this.#trim();
+  }
+
+  take(key: string): Pending | undefined {
+    const open = this.#map.get(key);
+    if (open === undefined) return undefined;
+    this.#map.delete(key);
+    this.#bytes -= open.bytes;
+    return open;
+  }
+
+  clear(): void {
+    this.#map.clear();
+    this.#bytes = 0;
+  }
+
+  #trim(): void {
+    while (this.#map.size > this.maxSpans || (this.#bytes > this.maxBytes && this.#map.size > 0)) {
+      const oldest = this.#map.keys().next();
+      if (oldest.done) break;
+      this.take(oldest.value);
+      this.evicted++;
+    }
+  }
+}
+
+/** An event's size as JSON: what it holds in memory, near enough. */
+function sizeOf(event: ChorusEvent): number {
+  try {
+    return JSON.stringify(event).length;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -91,6 +170,7 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
   const logger = options.logger === false ? undefined : (options.logger ?? createConsoleLogger());
   const safely = createSafely({ name: "@chorus/otel exporter", onError: options.onError, logger });
   const maxPending = Math.max(1, options.maxPendingSpans ?? DEFAULT_MAX_PENDING_SPANS);
+  const maxPendingBytes = Math.max(0, options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
   const processor = new BatchSpanProcessor(options.exporter, {
     maxQueueSize: options.maxQueueSize ?? 2048,
     scheduledDelayMillis: options.scheduledDelayMillis ?? 1000,
@@ -102,8 +182,7 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
   const stream = options.chorus.stream.channel(options.channel, {
     ...(options.after !== undefined && { after: options.after }),
   });
-  /** Keyed by `traceId:spanId`; past the bound the oldest start goes (its end never came). */
-  const pending = new BoundedMap<string, Pending>(maxPending);
+  const pending = new PendingSpans(maxPending, maxPendingBytes);
   const counts = { events: 0, spans: 0 };
 
   const handle = (event: ChorusEvent) => {
@@ -112,15 +191,14 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
     const key = `${event.traceId}:${event.spanId}`;
     const phase = phaseOf(event.type);
     if (phase?.phase === "start") {
-      pending.set(key, { start: event, between: [] }); // a repeated start moves to the back
+      pending.start(key, event);
       return;
     }
-    const open = pending.get(key);
     if (!phase) {
-      if (open && open.between.length < MAX_EVENTS_PER_SPAN) open.between.push(event);
+      pending.add(key, event);
       return;
     }
-    pending.delete(key);
+    const open = pending.take(key);
     const span = spanFromEvents(open?.start, event, source, open?.between);
     if (!span) return;
     counts.spans++;

@@ -160,6 +160,47 @@ describe("exportToOtlp", () => {
     }
   }, 60_000);
 
+  it("keeps at most maxPendingBytes of open spans' events, dropping the oldest spans", async () => {
+    const channel = freshChannel();
+    const otlp = exportToOtlp({
+      chorus: t.chorus,
+      channel,
+      exporter: new InMemorySpanExporter(),
+      after: 0,
+      maxPendingBytes: 10_000,
+      logger: false,
+    });
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4737";
+    const spanId = (i: number) => `00f067aa0ba902c${i}`;
+    const big = "x".repeat(4_000); // each start is some 4.3 KB of JSON: two fit, three do not
+    try {
+      for (let i = 0; i < 5; i++)
+        t.chorus.emit({
+          channel,
+          type: "tool.start",
+          traceId,
+          spanId: spanId(i),
+          payload: { name: "search", callId: `call_${i}`, arguments: { q: big } },
+        });
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === 5, 20_000);
+      expect(otlp.stats()).toMatchObject({ pending: 2, droppedPending: 3 });
+      // An event inside an open span counts too: one more 4 KB message drops the older span.
+      t.chorus.emit({
+        channel,
+        type: "agent.message",
+        traceId,
+        spanId: spanId(4),
+        payload: { role: "assistant", text: big },
+      });
+      await t.chorus.flush(5_000);
+      await until(() => otlp.stats().events === 6, 20_000);
+      expect(otlp.stats()).toMatchObject({ pending: 1, droppedPending: 4 });
+    } finally {
+      await otlp.close();
+    }
+  }, 60_000);
+
   it("leaves out spans whose ids a collector refuses (all zeros), so the rest of their batch still arrives", async () => {
     const channel = freshChannel();
     const collector = await startOtlpReceiver();
