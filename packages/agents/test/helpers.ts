@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Chorus, type ChorusOptions, type Intent, type Logger } from "@chorus/core";
+import {
+  Chorus,
+  type ChorusEvent,
+  type ChorusOptions,
+  type Intent,
+  type Logger,
+} from "@chorus/core";
 import { createHub, type Hub, type HubOptions } from "@chorus/hub";
 import {
   type AgentErrorContext,
@@ -128,5 +134,21 @@ export async function persist(
       failures.count++;
       await sleep(20);
     }
+  }
+}
+
+/** Every `intent.state_changed` event in an intent's log, in order, page after page. */
+export async function stateChangedEvents(chorus: Chorus, intentId: string): Promise<ChorusEvent[]> {
+  const events: ChorusEvent[] = [];
+  let after: number | undefined;
+  for (;;) {
+    const page = await chorus.strict.intents.events(intentId, {
+      type: "intent.state_changed",
+      limit: 1000,
+      ...(after === undefined ? {} : { after }),
+    });
+    events.push(...page.data);
+    if (page.next === undefined) return events;
+    after = page.next;
   }
 }

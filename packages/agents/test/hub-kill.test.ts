@@ -14,6 +14,7 @@ import {
   ORG,
   sleep,
   start,
+  stateChangedEvents,
   tempDir,
   waitFor,
 } from "./helpers.js";
@@ -76,26 +77,16 @@ async function logged(chorus: Chorus, ids: string[]) {
   const acks = new Map<string, number>();
   for (const id of ids) {
     let previous: unknown = 0;
-    let after: number | undefined;
-    for (;;) {
-      const page = await chorus.strict.intents.events(id, {
-        type: "intent.state_changed",
-        limit: 1000,
-        ...(after === undefined ? {} : { after }),
-      });
-      for (const event of page.data) {
-        const { changedKeys, state } = event.payload as {
-          changedKeys: string[];
-          state: IntentState;
-        };
-        if (changedKeys.includes("n") && state.n !== previous)
-          changes.push({ intentId: id, seq: event.seq, old: previous, new: state.n });
-        previous = state.n;
-        for (const key of changedKeys.filter((k) => k.startsWith("ack_")))
-          acks.set(`${id}/${key}`, (acks.get(`${id}/${key}`) ?? 0) + 1);
-      }
-      if (page.next === undefined) break;
-      after = page.next;
+    for (const event of await stateChangedEvents(chorus, id)) {
+      const { changedKeys, state } = event.payload as {
+        changedKeys: string[];
+        state: IntentState;
+      };
+      if (changedKeys.includes("n") && state.n !== previous)
+        changes.push({ intentId: id, seq: event.seq, old: previous, new: state.n });
+      previous = state.n;
+      for (const key of changedKeys.filter((k) => k.startsWith("ack_")))
+        acks.set(`${id}/${key}`, (acks.get(`${id}/${key}`) ?? 0) + 1);
     }
   }
   return { changes, acks };

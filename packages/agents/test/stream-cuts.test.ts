@@ -3,7 +3,15 @@ import type { Chorus, Intent } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AgentLifecycleEvents, defineAgent, type IntentState } from "../src/index.js";
-import { cleanUp, client, createIntent, start, startHub, waitFor } from "./helpers.js";
+import {
+  cleanUp,
+  client,
+  createIntent,
+  start,
+  startHub,
+  stateChangedEvents,
+  waitFor,
+} from "./helpers.js";
 
 /**
  * A TCP proxy in front of a real hub that cuts the agent's stream in the middle of an SSE frame
@@ -86,20 +94,10 @@ async function loggedChanges(chorus: Chorus, ids: string[]): Promise<Change[]> {
   const out: Change[] = [];
   for (const id of ids) {
     let previous: unknown = 0;
-    let after: number | undefined;
-    for (;;) {
-      const page = await chorus.strict.intents.events(id, {
-        type: "intent.state_changed",
-        limit: 1000,
-        ...(after === undefined ? {} : { after }),
-      });
-      for (const event of page.data) {
-        const { state, version } = event.payload as { state: IntentState; version: number };
-        out.push({ intentId: id, seq: event.seq, version, old: previous, new: state.n });
-        previous = state.n;
-      }
-      if (page.next === undefined) break;
-      after = page.next;
+    for (const event of await stateChangedEvents(chorus, id)) {
+      const { state, version } = event.payload as { state: IntentState; version: number };
+      out.push({ intentId: id, seq: event.seq, version, old: previous, new: state.n });
+      previous = state.n;
     }
   }
   return out;

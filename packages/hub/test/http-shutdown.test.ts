@@ -155,12 +155,23 @@ describe("requests that never finish arriving", () => {
     await stream.close();
   });
 
-  it("malformed HTTP gets a 400 in the hub's envelope, not fastify's", async () => {
+  it("malformed HTTP and oversized headers get 400 and 431 in the hub's envelope, not fastify's", async () => {
     const h = await startServer();
-    const answer = await rawExchange(h.url, "NOT-HTTP\r\n\r\n");
-    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
-    expect(body.error.code).toBe("validation_failed");
+    const envelope = (answer: string) =>
+      JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error;
+    const malformed = await rawExchange(h.url, "NOT-HTTP\r\n\r\n");
+    expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+    expect(envelope(malformed).code).toBe("validation_failed");
+    // Past Node's 16 KiB of headers.
+    const oversized = await rawExchange(
+      h.url,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(oversized).toMatch(/^HTTP\/1\.1 431 /);
+    expect(envelope(oversized)).toMatchObject({
+      code: "validation_failed",
+      message: "request headers too large",
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { mapSpan, type MappedEvent, type OtelSpan } from "@chorus/protocol";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exportToOtlp } from "../src/index.js";
+import { exportToOtlp, type OtlpExport } from "../src/index.js";
 import { loadFixture } from "./helpers/fixtures.js";
 import { startTestHub, type TestHub, until } from "./helpers/hub.js";
 import { startOtlpReceiver } from "./helpers/otlp-receiver.js";
@@ -24,6 +24,12 @@ afterAll(async () => {
 
 let channels = 0;
 const freshChannel = () => `otlp-out-${process.pid}-${++channels}`;
+
+/** Deliver what the client queued and wait until the export has read `events` in all. */
+async function delivered(otlp: OtlpExport, events: number): Promise<void> {
+  await t.chorus.flush(5_000);
+  await until(() => otlp.stats().events === events, 20_000);
+}
 
 /** The fields a GenAI backend shows, per event kind. */
 function essentials(event: Pick<MappedEvent, "type" | "payload">): Record<string, unknown> {
@@ -127,8 +133,7 @@ describe("exportToOtlp", () => {
           payload: { name: "search", callId: `call_${i}`, arguments: { q: i } },
           occurredAt: new Date(t0 + i).toISOString(),
         });
-      await t.chorus.flush(5_000);
-      await until(() => otlp.stats().events === 5, 20_000);
+      await delivered(otlp, 5);
       expect(otlp.stats()).toMatchObject({ pending: 2, droppedPending: 3 });
       for (let i = 0; i < 5; i++)
         t.chorus.emit({
@@ -139,8 +144,7 @@ describe("exportToOtlp", () => {
           payload: { name: "search", callId: `call_${i}`, result: "ok", latencyMs: 40 },
           occurredAt: new Date(t0 + 100).toISOString(),
         });
-      await t.chorus.flush(5_000);
-      await until(() => otlp.stats().events === 10, 20_000);
+      await delivered(otlp, 10);
       await otlp.flush();
       const spans = exporter.getFinishedSpans();
       expect(spans).toHaveLength(5);
@@ -182,8 +186,7 @@ describe("exportToOtlp", () => {
           spanId: spanId(i),
           payload: { name: "search", callId: `call_${i}`, arguments: { q: big } },
         });
-      await t.chorus.flush(5_000);
-      await until(() => otlp.stats().events === 5, 20_000);
+      await delivered(otlp, 5);
       expect(otlp.stats()).toMatchObject({ pending: 2, droppedPending: 3 });
       // An event inside an open span counts too: one more 4 KB message drops the older span.
       t.chorus.emit({
@@ -193,8 +196,7 @@ describe("exportToOtlp", () => {
         spanId: spanId(4),
         payload: { role: "assistant", text: big },
       });
-      await t.chorus.flush(5_000);
-      await until(() => otlp.stats().events === 6, 20_000);
+      await delivered(otlp, 6);
       expect(otlp.stats()).toMatchObject({ pending: 1, droppedPending: 4 });
     } finally {
       await otlp.close();
@@ -272,8 +274,7 @@ describe("exportToOtlp", () => {
             occurredAt: new Date().toISOString(),
           });
       for (const e of events) t.chorus.emit(e);
-      await t.chorus.flush(5_000);
-      await until(() => otlp.stats().events === 200, 20_000);
+      await delivered(otlp, 200);
       expect(otlp.stats().spans).toBe(100);
       await otlp.flush(2_000);
     } finally {
