@@ -31,7 +31,11 @@ export interface ExportToOtlpOptions {
   maxQueueSize?: number;
   /** Delay between exports, ms (default 1000). */
   scheduledDelayMillis?: number;
-  /** Called with errors of the exporter's own (never thrown into your process). */
+  /**
+   * Called with each failed export (the collector down, refusing the key, answering 4xx/5xx;
+   * context `{ operation: "export", spans }`) and with other errors of the exporter's own; never
+   * thrown into your process.
+   */
   onError?: AdapterOnError;
   /** Diagnostics; `false` silences them. Default: the console. */
   logger?: Logger | false;
@@ -46,6 +50,10 @@ export interface OtlpExportStats {
   droppedPending: number;
   /** Started spans waiting for their end right now. */
   pending: number;
+  /** Spans the exporter reported delivered. */
+  exported: number;
+  /** Spans in exports that failed (each failure also goes to `onError`). */
+  failed: number;
 }
 
 export interface OtlpExport {
@@ -68,6 +76,9 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** Events of an open span kept as span events (`agent.message`, custom): a chatty span stays bounded. */
 const MAX_EVENTS_PER_SPAN = 128;
 const DEFAULT_TIMEOUT_MS = 5_000;
+/** `ExportResultCode` of `@opentelemetry/core` (not a dependency for two constants). */
+const EXPORT_SUCCESS = 0;
+const EXPORT_FAILED = 1;
 
 interface Pending {
   start: ChorusEvent;
@@ -171,10 +182,19 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
   const safely = createSafely({ name: "@chorus/otel exporter", onError: options.onError, logger });
   const maxPending = Math.max(1, options.maxPendingSpans ?? DEFAULT_MAX_PENDING_SPANS);
   const maxPendingBytes = Math.max(0, options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
-  const processor = new BatchSpanProcessor(options.exporter, {
-    maxQueueSize: options.maxQueueSize ?? 2048,
-    scheduledDelayMillis: options.scheduledDelayMillis ?? 1000,
-  });
+  const counts = { events: 0, spans: 0, exported: 0, failed: 0 };
+  /** Failures already reported by {@link reporting}: a flush that rejects with one is not reported twice. */
+  const reported = new WeakSet<object>();
+  const processor = new BatchSpanProcessor(
+    reporting(options.exporter, counts, (error, spans) => {
+      if (typeof error === "object" && error !== null) reported.add(error);
+      safely.report(error, { operation: "export", spans });
+    }),
+    {
+      maxQueueSize: options.maxQueueSize ?? 2048,
+      scheduledDelayMillis: options.scheduledDelayMillis ?? 1000,
+    },
+  );
   const source: SpanSource = {
     resource: resourceOf({ "service.name": "chorus", ...options.resource }),
     scope: { name: "@chorus/otel" },
@@ -183,7 +203,6 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
     ...(options.after !== undefined && { after: options.after }),
   });
   const pending = new PendingSpans(maxPending, maxPendingBytes);
-  const counts = { events: 0, spans: 0 };
 
   const handle = (event: ChorusEvent) => {
     counts.events++;
@@ -227,9 +246,8 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          safely("export", () => {
-            throw error;
-          });
+          if (!(typeof error === "object" && error !== null && reported.has(error)))
+            safely.report(error, { operation: "export" });
           resolve();
         },
       );
@@ -251,6 +269,50 @@ export function exportToOtlp(options: ExportToOtlpOptions): OtlpExport {
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * The user's exporter, with each export's outcome counted and each failure reported. The batch
+ * processor hands the failures of its scheduled exports to OpenTelemetry's global error handler,
+ * which logs nothing unless an OTel diag logger is set: without this, a collector refusing every
+ * export (a wrong key, a 404) would go unnoticed. A collector's partial success (spans it
+ * rejected inside a 200) is not visible through the `SpanExporter` interface.
+ */
+function reporting(
+  exporter: SpanExporter,
+  counts: { exported: number; failed: number },
+  onFailure: (error: unknown, spans: number) => void,
+): SpanExporter {
+  return {
+    export(spans, done) {
+      let answered = false;
+      const answer: typeof done = (result) => {
+        if (answered) return;
+        answered = true;
+        if (result.code === EXPORT_SUCCESS) {
+          counts.exported += spans.length;
+          done(result);
+          return;
+        }
+        counts.failed += spans.length;
+        // The same error object goes on to the batch processor, so a flush() rejecting with it
+        // is known as reported.
+        const error = result.error ?? new Error("the exporter reported a failed export");
+        onFailure(error, spans.length);
+        done({ code: result.code, error });
+      };
+      try {
+        exporter.export(spans, answer);
+      } catch (error) {
+        answer({
+          code: EXPORT_FAILED,
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
+      }
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
   };
 }
 

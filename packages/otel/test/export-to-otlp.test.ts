@@ -1,6 +1,7 @@
 import { mapSpan, type MappedEvent, type OtelSpan } from "@chorus/protocol";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportToOtlp, type OtlpExport } from "../src/index.js";
 import { loadFixture } from "./helpers/fixtures.js";
@@ -78,6 +79,7 @@ describe("exportToOtlp", () => {
       await until(() => otlp.stats().events === events.length, 20_000);
       await otlp.flush();
       await until(() => collector.spans.length === spanCount, 20_000);
+      expect(otlp.stats()).toMatchObject({ spans: spanCount, exported: spanCount, failed: 0 });
       expect(otlp.stats()).toMatchObject({ spans: spanCount, pending: 0, droppedPending: 0 });
 
       const back = new Map<string, OtelSpan>(collector.spans.map((s) => [s.spanId, s]));
@@ -282,5 +284,72 @@ describe("exportToOtlp", () => {
       process.off("unhandledRejection", unhandled);
     }
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  it("reports each failed export to onError and counts its spans: a collector refusing the key is not silent", async () => {
+    const channel = freshChannel();
+    let requests = 0;
+    const refusing = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        requests++;
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end('{"code":16,"message":"invalid api key"}');
+      });
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    const { port } = refusing.address() as { port: number };
+    const errors: { error: unknown; context: Record<string, unknown> }[] = [];
+    const otlp = exportToOtlp({
+      chorus: t.chorus,
+      channel,
+      exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${port}/v1/traces` }),
+      after: 0,
+      scheduledDelayMillis: 20,
+      logger: false,
+      onError: (error, context) => errors.push({ error, context }),
+    });
+    try {
+      const trace = "6bf92f3577b34da6a3ce929d0e0e4736";
+      for (let i = 1; i <= 3; i++) {
+        const spanId = `600000000000000${i}`;
+        t.chorus.emit({
+          channel,
+          type: "tool.start",
+          traceId: trace,
+          spanId,
+          payload: { name: "t" },
+        });
+        t.chorus.emit({
+          channel,
+          type: "tool.end",
+          traceId: trace,
+          spanId,
+          payload: { name: "t" },
+        });
+      }
+      await delivered(otlp, 6);
+      // The batch processor's own timer exports (no flush() here): its failures used to reach only
+      // OpenTelemetry's global error handler, which logs nothing by default.
+      await until(() => otlp.stats().failed === 3, 20_000);
+      expect(otlp.stats()).toMatchObject({ spans: 3, exported: 0, failed: 3 });
+      expect(requests).toBeGreaterThan(0);
+      expect(errors.length).toBeGreaterThan(0);
+      for (const { error, context } of errors) {
+        expect(context.operation).toBe("export");
+        expect(String((error as Error).message)).toMatch(/401|Unauthorized/i);
+      }
+      expect(errors.reduce((n, e) => n + (e.context.spans as number), 0)).toBe(3);
+      // A flush that fails again is reported once, by the export, not a second time by flush().
+      const before = errors.length;
+      t.chorus.emit({ channel, type: "tool.end", traceId: trace, spanId: "6000000000000009" });
+      await delivered(otlp, 7);
+      await otlp.flush(5_000);
+      await until(() => otlp.stats().failed === 4, 20_000);
+      expect(errors.length).toBe(before + 1);
+    } finally {
+      await otlp.close(2_000);
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
   }, 60_000);
 });
