@@ -73,6 +73,20 @@ async function main(): Promise<void> {
     );
     return { tracing: true, processors: [processor], flush: () => processor.forceFlush() };
   });
+  add("SDK tracing on, a processor that does nothing (the SDK's span work alone)", () => {
+    const methods = [
+      "onTraceStart",
+      "onTraceEnd",
+      "onSpanStart",
+      "onSpanEnd",
+      "shutdown",
+      "forceFlush",
+    ];
+    const idle = Object.fromEntries(
+      methods.map((m) => [m, async () => {}]),
+    ) as unknown as TracingProcessor;
+    return { tracing: true, processors: [idle], flush: nothing };
+  });
   add("OpenInference (OTel, BatchSpanProcessor, OTLP/HTTP)", () => {
     const provider = new NodeTracerProvider({
       spanProcessors: [
