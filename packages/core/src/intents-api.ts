@@ -234,7 +234,10 @@ export class IntentsApi {
   #actor(s: Schemas, options: WriteOptions): Record<string, string> {
     const actor = options.actor ?? this.#agentFromContext();
     if (actor === undefined) return {};
-    return { [AGENT_HEADER]: parseOrThrow(s.nameSchema, actor, "actor") };
+    // A header carries bytes: the name goes as its UTF-8, one character per byte (`fetch`
+    // refuses characters past U+00FF; the hub reads the bytes as UTF-8).
+    const bytes = new TextEncoder().encode(parseOrThrow(s.nameSchema, actor, "actor"));
+    return { [AGENT_HEADER]: String.fromCharCode(...bytes) };
   }
 
   #call<T>(

@@ -318,6 +318,22 @@ describe("awaitable calls", () => {
     ]);
   });
 
+  it("records an actor whose name is not ASCII as it is named", async () => {
+    // `fetch` refuses header characters past U+00FF: an agent named 研究员 could not write intents.
+    const chorus = client({ url: hub.url, agent: "研究员" });
+    const intent = await chorus.intents.create({ title: "non-ASCII actors" });
+    const id = intent?.id as string;
+    await chorus.intents.assign(id, "worker", { actor: "Rédacteur" });
+    await chorus.intents.patchState(id, { done: true }, { actor: "Prüfer 🧪" });
+    const log = await chorus.intents.events(id);
+    expect(log.data.map((e) => [e.type, e.agent])).toEqual([
+      ["intent.created", "研究员"],
+      ["intent.assigned", "Rédacteur"],
+      ["intent.state_changed", "Prüfer 🧪"],
+    ]);
+    expect(chorus.errors).toEqual([]);
+  });
+
   it("fails open on availability failures and throws ConnectionError with failOpen: false", async () => {
     const url = `http://127.0.0.1:${await refusedPort()}`;
     const open = client({ url, maxRetries: 1 });

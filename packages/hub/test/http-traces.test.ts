@@ -205,6 +205,17 @@ describe("POST /v1/traces", { timeout: 60_000 }, () => {
     const body = JsonTraceSerializer.serializeRequest(
       recordedReadableSpans(retrace(loadRecorded("gen-ai-semconv"), 0x200)),
     )!;
+    // A channel named in UTF-8 (Node reads header bytes as Latin-1) is stored under its name.
+    const named = retrace(loadRecorded("gen-ai-semconv"), 0x300);
+    const utf8 = await post(
+      hub,
+      JsonTraceSerializer.serializeRequest(recordedReadableSpans(named))!,
+      "application/json",
+      { "chorus-channel": Buffer.from("recherche-café-研究", "utf8").toString("latin1") },
+    );
+    expect(utf8.status).toBe(200);
+    const stored = await eventsOfTrace(hub, named[0]!.traceId);
+    expect(new Set(stored.map((e) => e.channel))).toEqual(new Set(["recherche-café-研究"]));
     const bad = await post(hub, body, "application/json", { "chorus-channel": "c".repeat(201) });
     expect(bad.status).toBe(400);
     expect(JSON.parse(new TextDecoder().decode(bad.bytes)).error.message).toMatch(/Chorus-Channel/);

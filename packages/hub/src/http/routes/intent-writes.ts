@@ -4,6 +4,7 @@ import type { HubContext } from "../../context.js";
 import { lastSeq } from "../../delivery/commit-signal.js";
 import type { IntentWrite } from "../../store/types.js";
 import { HttpError, notFound } from "../errors.js";
+import { headerText } from "../header-text.js";
 import { parseWith } from "../validate.js";
 
 /** Store results that are not a successful write. */
@@ -90,15 +91,16 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
 }
 
 /**
- * The agent making an intent write, from the `Chorus-Agent` header: it becomes the `agent` of
- * the log event the write produces, so handlers can tell who changed what.
+ * The agent making an intent write, from the `Chorus-Agent` header (UTF-8, see
+ * {@link headerText}): it becomes the `agent` of the log event the write produces, so handlers
+ * can tell who changed what.
  */
 export function actorOf(request: FastifyRequest): string | undefined {
   const value = request.headers[AGENT_HEADER];
   if (value === undefined) return undefined;
   return parseWith(
     nameSchema,
-    Array.isArray(value) ? value.join(",") : value,
+    headerText(Array.isArray(value) ? value.join(",") : value),
     `headers.${AGENT_HEADER}`,
   );
 }

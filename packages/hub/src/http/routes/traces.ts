@@ -14,6 +14,7 @@ import { encodeOtlpTraceResponse, type OtlpTraceResponse } from "../../otlp/resp
 import type { NewEvent } from "../../store/types.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
+import { headerText } from "../header-text.js";
 import { installOtlpParsers, type OtlpBody, unsupportedType } from "../otlp/body.js";
 import { protobufErrorBody } from "../otlp/status.js";
 
@@ -139,7 +140,7 @@ function resourceChannel(span: OtelSpan): string | undefined {
 }
 
 /**
- * The `Chorus-Channel` header. Sent twice, Node joins the values with ", ", itself a valid
+ * The `Chorus-Channel` header (UTF-8, see {@link headerText}). Sent twice, Node joins the values with ", ", itself a valid
  * channel name: counted in the raw headers and refused, rather than stored under "a, b".
  */
 function channelHeader(
@@ -155,10 +156,11 @@ function channelHeader(
       issues: [{ path: "headers.chorus-channel", message: "sent more than once" }],
     });
   }
-  if (typeof value !== "string" || !nameSchema.safeParse(value).success) {
+  const channel = typeof value === "string" ? headerText(value) : undefined;
+  if (channel === undefined || !nameSchema.safeParse(channel).success) {
     throw new HttpError("validation_failed", "Chorus-Channel header is not a valid channel name", {
       issues: [{ path: "headers.chorus-channel", message: "invalid channel name" }],
     });
   }
-  return value;
+  return channel;
 }
