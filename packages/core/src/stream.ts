@@ -64,6 +64,14 @@ class EpochMark {
 export const PAUSE_AT = 1000;
 export const RESUME_AT = 100;
 export const PAUSE_AT_CHARS = 16 * 1024 * 1024;
+/**
+ * The longest line a stream reads: sixteen times the largest event the hub stores (256 KB), so
+ * no frame of a hub comes near it. An answer whose line runs past it (a proxy or server that is
+ * no hub, streaming without a line break) would otherwise be buffered whole by the SSE parser,
+ * without bound, in the application's memory: the connection is dropped and reopened from the
+ * last seq with backoff, as after any other failure.
+ */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export interface StreamDeps {
   http: HttpClient;
@@ -374,10 +382,24 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     const heard = () => {
       this.#heardAt = Date.now();
     };
+    const tooLong = () =>
+      this.#deps.diagnostics.warnRateLimited(
+        "stream_line_too_long",
+        `stream answer has a line over ${MAX_LINE_BYTES} bytes (no hub sends one); reconnecting`,
+      );
+    /** Bytes since the last line break. */
+    let line = 0;
     const noted = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           heard();
+          const end = Math.max(chunk.lastIndexOf(0x0a), chunk.lastIndexOf(0x0d));
+          line = end < 0 ? line + chunk.length : chunk.length - 1 - end;
+          if (line > MAX_LINE_BYTES) {
+            tooLong();
+            controller.error(new Error("stream line too long"));
+            return;
+          }
           controller.enqueue(chunk);
         },
       }),

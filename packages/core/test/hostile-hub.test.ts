@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ChorusError, ConnectionError, ValidationError } from "../src/index.js";
+import { MAX_LINE_BYTES } from "../src/stream.js";
 import { client, closeAll, fakeHub, recordingLogger, waitFor } from "./helpers.js";
 
 /**
@@ -144,6 +145,59 @@ describe("a stream whose connection goes silent without closing", () => {
       await fake.close();
     }
   });
+});
+
+describe("a stream answered with a line that never ends", () => {
+  it("drops the connection past MAX_LINE_BYTES instead of buffering it, and resumes from its last seq", async () => {
+    // A server that is no hub streams one endless line: the SSE parser would keep all of it.
+    const chunk = "x".repeat(64 * 1024);
+    const requests: { lastEventId: string | undefined; written: number; closed: boolean }[] = [];
+    const fake = await fakeHub((req, res) => {
+      const request = {
+        lastEventId: req.headers["last-event-id"] as string | undefined,
+        written: 0,
+        closed: false,
+      };
+      requests.push(request);
+      res.on("close", () => {
+        request.closed = true;
+      });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const seq = requests.length;
+      res.write(
+        `id: ${seq}\nevent: custom\ndata: {"seq":${seq},"type":"custom","channel":"c"}\n\n`,
+      );
+      if (seq > 1) return;
+      res.write("data: ");
+      // Up to 8 × the bound, so the old client's test ends instead of filling the machine.
+      const pump = () => {
+        while (!request.closed && request.written < 8 * MAX_LINE_BYTES) {
+          request.written += chunk.length;
+          if (!res.write(chunk)) return;
+        }
+      };
+      res.on("drain", pump);
+      pump();
+    });
+    try {
+      const logger = recordingLogger();
+      const chorus = client({ url: fake.url, logger });
+      const stream = chorus.stream.channel("c", { after: 0 });
+      const iterator = stream[Symbol.asyncIterator]();
+      expect((await iterator.next()).value).toMatchObject({ seq: 1 });
+      expect((await iterator.next()).value).toMatchObject({ seq: 2 });
+      expect(requests[0]?.closed).toBe(true);
+      expect(requests[1]?.lastEventId).toBe("1");
+      // Closed once the line passed the bound (plus what the sockets held), not at the end.
+      expect(requests[0]?.written).toBeLessThan(8 * MAX_LINE_BYTES);
+      expect(logger.lines.map((l) => l.message)).toContain(
+        `stream answer has a line over ${MAX_LINE_BYTES} bytes (no hub sends one); reconnecting`,
+      );
+      stream.close();
+    } finally {
+      await fake.close();
+    }
+  }, 30_000);
 });
 
 describe("a stream whose reader stops reading large events", () => {
