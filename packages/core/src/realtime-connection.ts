@@ -31,7 +31,27 @@ export async function fetchCredentials(
       reason: "unavailable",
     });
   }
+  // The lifetime on the hub's own clock (its `Date` header, whole seconds: a second is taken
+  // off so the estimate never runs long), counted from now on ours.
+  const issued = Date.parse(response.headers.get("date") ?? "");
+  const expires = Date.parse(creds.expiresAt);
+  if (!Number.isNaN(issued) && !Number.isNaN(expires))
+    localExpiry.set(creds, Date.now() + expires - issued - 1000);
   return creds;
+}
+
+/**
+ * When each set of credentials expires by this machine's clock. `expiresAt` is the hub's clock:
+ * read against ours, a client whose clock ran ahead of the hub's by more than the lifetime saw
+ * every set expired on arrival and refreshed in a loop, a credentials request and a broker
+ * connection after another as fast as they were answered.
+ */
+const localExpiry = new WeakMap<RealtimeCredentials, number>();
+
+/** Milliseconds until `creds` expire (infinite when unknown). */
+export function expiresIn(creds: RealtimeCredentials): number {
+  const at = localExpiry.get(creds) ?? Date.parse(creds.expiresAt);
+  return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at - Date.now();
 }
 
 /** The org the credentials are for, from their `chorus/{org}/` prefix. */

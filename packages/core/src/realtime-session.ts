@@ -4,7 +4,7 @@ import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 import { AuthenticationError, ConnectionError, ValidationError } from "./errors.js";
 import { asConnectionError } from "./fail-open.js";
 import type { Diagnostics } from "./logger.js";
-import { fetchCredentials, openClient, orgOf } from "./realtime-connection.js";
+import { expiresIn, fetchCredentials, openClient, orgOf } from "./realtime-connection.js";
 import type { Transport } from "./transport.js";
 import { holdHost, type Timer } from "./platform.js";
 
@@ -327,9 +327,4 @@ export class RealtimeSession {
       this.refTimers();
     }
   }
-}
-
-function expiresIn(creds: RealtimeCredentials): number {
-  const at = Date.parse(creds.expiresAt);
-  return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at - Date.now();
 }

@@ -170,6 +170,35 @@ describe("realtime", () => {
     expect(statuses).toEqual(["connected"]); // swapped, never disconnected
   });
 
+  it("reads the credentials' lifetime on the hub's clock: a client clock ahead of it does not refresh in a loop", async () => {
+    // The hub's clock runs two hours behind this machine's: its expiresAt (and its Date header)
+    // are two hours in our past. Read on our clock, every set looked expired on arrival.
+    const h = await hub();
+    const behind = 2 * 3600_000;
+    let requests = 0;
+    const skewed: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith("/v1/realtime/credentials") || response.status !== 200)
+        return response;
+      requests++;
+      const creds = (await response.json()) as { expiresAt: string };
+      const headers = new Headers(response.headers);
+      headers.set("date", new Date(Date.now() - behind).toUTCString());
+      headers.delete("content-length");
+      const expiresAt = new Date(Date.parse(creds.expiresAt) - behind).toISOString();
+      return new Response(JSON.stringify({ ...creds, expiresAt }), { status: 200, headers });
+    };
+    const chorus = client({ url: h.url, fetch: skewed });
+    const received: ChorusEvent[] = [];
+    await chorus.realtime.subscribe({ channel: "skew" }, (e) => {
+      received.push(e);
+    });
+    await sleep(1500);
+    chorus.emit({ channel: "skew", type: "custom" });
+    await waitFor(() => received.length === 1, 10_000, "the event");
+    expect(requests).toBe(1);
+  });
+
   it("publishes over MQTT (app and type required) and offers an async-iterator form", async () => {
     const h = await hub();
     const chorus = client({ url: h.url, app: "rt-app" });

@@ -64,7 +64,7 @@ describe("CORS for the origins in CHORUS_CORS_ORIGINS", () => {
       expect(ok.status).toBe(200);
       expect(ok.headers.get("access-control-allow-origin")).toBe(origin);
       expect(ok.headers.get("access-control-expose-headers")?.split(/,\s*/)).toEqual(
-        expect.arrayContaining(["retry-after", "etag", "x-request-id"]),
+        expect.arrayContaining(["retry-after", "etag", "x-request-id", "date"]),
       );
     }
     const refused = await api(hub, "/v1/events", { key: null, headers: { origin: LISTED } });

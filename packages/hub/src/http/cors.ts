@@ -12,8 +12,11 @@ const ALLOWED_HEADERS = [
   "if-match",
   "chorus-agent",
 ];
-/** Response headers a page may read: when to retry, an intent's version, where it was created, the request id. */
-const EXPOSED_HEADERS = ["retry-after", "etag", "location", "x-request-id"];
+/**
+ * Response headers a page may read: when to retry, an intent's version, where it was created, the
+ * request id, and the hub's clock (the client reads realtime credentials' lifetime on it).
+ */
+const EXPOSED_HEADERS = ["retry-after", "etag", "location", "x-request-id", "date"];
 /** How long a browser may cache a preflight: ten minutes saves a round trip per request. */
 const PREFLIGHT_MAX_AGE_S = 600;
 
