@@ -46,13 +46,18 @@ export function parseRetryAfter(
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
 }
 
-/** The wait before the next attempt: the hub's `Retry-After` when it gave one, else backoff. */
+/**
+ * The wait before the next attempt: backoff, or the hub's `Retry-After` when that is longer.
+ * `Retry-After` is the least wait, not a replacement for backoff: `0`, or an HTTP date already
+ * past (a proxy's answer, or this machine's clock ahead of the server's), used to mean retry at
+ * once, and a stream reconnected some 450 times a second against such a 503.
+ */
 export function retryDelay(
   attempt: number,
   policy: BackoffPolicy,
   retryAfterMs: number | undefined,
 ): number {
-  return retryAfterMs !== undefined ? retryAfterMs : backoffDelay(attempt, policy);
+  return Math.max(retryAfterMs ?? 0, backoffDelay(attempt, policy));
 }
 
 /** A stream's reconnect delays: fast for a blip, capped so a long outage costs one attempt per 30 s. */

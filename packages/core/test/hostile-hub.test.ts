@@ -147,6 +147,37 @@ describe("a stream whose connection goes silent without closing", () => {
   });
 });
 
+describe("a 503 whose Retry-After asks for no wait", () => {
+  it.each([["0"], ["Thu, 01 Jan 2026 00:00:00 GMT"]])(
+    "Retry-After %s: the stream and the sender still back off instead of retrying at once",
+    async (retryAfter) => {
+      // A proxy's 503, or a date already past on this machine's clock. The margin is wide:
+      // about 450 requests a second without backoff, a handful with it.
+      let requests = 0;
+      const fake = await fakeHub((_req, res) => {
+        requests++;
+        res.writeHead(503, { "retry-after": retryAfter, "content-type": "application/json" });
+        res.end('{"error":{"code":"unavailable","message":"down"}}');
+      });
+      try {
+        const chorus = client({ url: fake.url, logger: false });
+        const stream = chorus.stream.channel("c");
+        const reading = stream[Symbol.asyncIterator]()
+          .next()
+          .catch(() => undefined);
+        chorus.emit({ type: "custom", channel: "c" });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect(requests).toBeGreaterThan(1);
+        expect(requests).toBeLessThan(50);
+        stream.close();
+        await reading;
+      } finally {
+        await fake.close();
+      }
+    },
+  );
+});
+
 describe("a stream answered with a line that never ends", () => {
   it("drops the connection past MAX_LINE_BYTES instead of buffering it, and resumes from its last seq", async () => {
     // A server that is no hub streams one endless line: the SSE parser would keep all of it.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from "../src/backoff.js";
+import { backoffDelay, MAX_RETRY_AFTER_MS, parseRetryAfter, retryDelay } from "../src/backoff.js";
 import { API_METHODS } from "../src/api-front.js";
 import { CircuitBreaker } from "../src/circuit-breaker.js";
 import { ConnectionError, NotFoundError, RateLimitError, ValidationError } from "../src/errors.js";
@@ -136,6 +136,21 @@ describe("backoff", () => {
     expect(parseRetryAfter("99999")).toBe(MAX_RETRY_AFTER_MS);
     expect(parseRetryAfter("soon")).toBeUndefined();
     expect(parseRetryAfter(null)).toBeUndefined();
+  });
+
+  it("waits at least the backoff whatever Retry-After says, and longer when it asks", () => {
+    const policy = { baseMs: 200, maxMs: 10_000 };
+    const past = parseRetryAfter(
+      "Thu, 01 Jan 2026 00:00:00 GMT",
+      Date.parse("2026-06-01T00:00:00Z"),
+    );
+    expect(past).toBe(0);
+    for (const retryAfter of [0, past, 10, undefined]) {
+      // Retry-After 0, or a date already past, used to mean "at once": a reconnect storm.
+      expect(retryDelay(0, policy, retryAfter)).toBeGreaterThanOrEqual(100);
+      expect(retryDelay(3, policy, retryAfter)).toBeGreaterThanOrEqual(800);
+    }
+    expect(retryDelay(0, policy, 5_000)).toBe(5_000);
   });
 
   it("retries only availability failures, and non-idempotent calls only when surely not sent", () => {
