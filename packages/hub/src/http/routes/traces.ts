@@ -140,8 +140,9 @@ function resourceChannel(span: OtelSpan): string | undefined {
 }
 
 /**
- * The `Chorus-Channel` header (UTF-8, see {@link headerText}). Sent twice, Node joins the values with ", ", itself a valid
- * channel name: counted in the raw headers and refused, rather than stored under "a, b".
+ * The `Chorus-Channel` header (UTF-8, see {@link headerText}). Sent twice, Node joins the values
+ * with ", ", itself a valid channel name: counted in the raw headers and refused, rather than
+ * stored under "a, b".
  */
 function channelHeader(
   value: string | string[] | undefined,
