@@ -55,7 +55,9 @@ export async function whileUnavailable<T>(
       const { retryable, retryAfterMs } = classify(error);
       if (!retryable || signal.aborted) throw error;
       onRetry?.(error, attempt);
-      await sleep(retryAfterMs ?? backoffDelay(attempt, UNAVAILABLE_BACKOFF), signal);
+      // Retry-After is the least wait, as in the client: a `0` (or a date already past) from a
+      // proxy must not turn the backoff off.
+      await sleep(Math.max(retryAfterMs ?? 0, backoffDelay(attempt, UNAVAILABLE_BACKOFF)), signal);
     }
   }
 }

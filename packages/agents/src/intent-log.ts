@@ -1,4 +1,4 @@
-import type { Chorus, Intent } from "@chorus/core";
+import { type Chorus, ConnectionError, type Intent } from "@chorus/core";
 import { readIntent } from "./hub-calls.js";
 import { foldAssigned, foldIntent } from "./intent-fold.js";
 import { IntentEventTypes } from "@chorus/protocol";
@@ -48,6 +48,11 @@ export async function intentBefore(
       assigned = foldAssigned(assigned, event, agent);
     }
     if (reached || page.next === undefined || page.data.length === 0) break;
+    if (after !== undefined && page.next <= after)
+      throw new ConnectionError(
+        `the hub's log of intent ${id} did not move past seq ${after}; reading stopped`,
+        { reason: "unavailable" },
+      );
     after = page.next;
   }
   if (!creationSeen) {

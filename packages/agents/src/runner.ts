@@ -447,7 +447,7 @@ class AgentRunner {
     let intents: Intent[];
     try {
       intents = await whileUnavailable(
-        () => assignedIntents(this.#options.chorus, this.agent),
+        () => assignedIntents(this.#options.chorus, this.agent, signal),
         signal,
         (error) =>
           this.#options.logger.warn("hub unavailable while listing assigned intents; retrying", {

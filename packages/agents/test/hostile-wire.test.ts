@@ -1,9 +1,7 @@
-import { createServer, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import type { Intent, Logger } from "@chorus/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { defineAgent, type IntentState } from "../src/index.js";
-import { cleanUp, client, start, waitFor } from "./helpers.js";
+import { cleanUp, client, listen, start, waitFor } from "./helpers.js";
 
 /**
  * The runner against a server that sends, on its agent stream and in its intent logs, what a
@@ -30,9 +28,7 @@ type Frame = Record<string, unknown>;
  * connection resumes from `Last-Event-ID`).
  */
 async function fakeHub(log: Frame[], cuts: number[] = []): Promise<Fake> {
-  const sockets = new Set<Socket>();
-  const streams = new Set<ServerResponse>();
-  const server: Server = createServer((req, res) => {
+  return listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const stream = url.pathname.match(/^\/v1\/agents\/[^/]+\/stream$/);
     if (stream) {
@@ -49,7 +45,6 @@ async function fakeHub(log: Frame[], cuts: number[] = []): Promise<Fake> {
           return;
         }
       }
-      streams.add(res);
       return;
     }
     const events = url.pathname.match(/^\/v1\/intents\/([^/]+)\/events$/);
@@ -63,21 +58,6 @@ async function fakeHub(log: Frame[], cuts: number[] = []): Promise<Fake> {
     res.writeHead(404, { "content-type": "application/json" });
     res.end(JSON.stringify({ error: { code: "not_found", message: "no such thing here" } }));
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of streams) res.destroy();
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 let seq = 0;

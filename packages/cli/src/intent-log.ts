@@ -14,6 +14,9 @@ export async function* intentLog(chorus: Chorus, id: string): AsyncGenerator<Cho
     });
     yield* page.data;
     if (page.next === undefined || page.data.length === 0) return;
+    // A cursor that does not move would print the same page for ever.
+    if (after !== undefined && page.next <= after)
+      throw new Error(`the hub's log of intent ${id} did not move past seq ${after}`);
     after = page.next;
   }
 }
