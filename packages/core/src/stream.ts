@@ -393,7 +393,10 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           heard();
-          const end = Math.max(chunk.lastIndexOf(0x0a), chunk.lastIndexOf(0x0d));
+          // One scan for the last LF; a CR (a line end of its own in SSE) only after it.
+          const lf = chunk.lastIndexOf(0x0a);
+          const cr = chunk.subarray(lf + 1).lastIndexOf(0x0d);
+          const end = cr < 0 ? lf : lf + 1 + cr;
           line = end < 0 ? line + chunk.length : chunk.length - 1 - end;
           if (line > MAX_LINE_BYTES) {
             tooLong();

@@ -32,6 +32,25 @@ async function delivered(otlp: OtlpExport, events: number): Promise<void> {
   await until(() => otlp.stats().events === events, 20_000);
 }
 
+/** Five `tool.start` events of spans `spanId(0…4)`, never ended: open spans for the bounds tests. */
+function emitStarts(
+  channel: string,
+  traceId: string,
+  spanId: (i: number) => string,
+  args: (i: number) => unknown,
+  occurredAt?: (i: number) => string,
+): void {
+  for (let i = 0; i < 5; i++)
+    t.chorus.emit({
+      channel,
+      type: "tool.start",
+      traceId,
+      spanId: spanId(i),
+      payload: { name: "search", callId: `call_${i}`, arguments: args(i) },
+      ...(occurredAt && { occurredAt: occurredAt(i) }),
+    });
+}
+
 /** The fields a GenAI backend shows, per event kind. */
 function essentials(event: Pick<MappedEvent, "type" | "payload">): Record<string, unknown> {
   const p = event.payload as Record<string, unknown>;
@@ -126,15 +145,13 @@ describe("exportToOtlp", () => {
     const spanId = (i: number) => `00f067aa0ba902b${i}`;
     const t0 = Date.parse("2026-12-01T10:00:00.000Z");
     try {
-      for (let i = 0; i < 5; i++)
-        t.chorus.emit({
-          channel,
-          type: "tool.start",
-          traceId,
-          spanId: spanId(i),
-          payload: { name: "search", callId: `call_${i}`, arguments: { q: i } },
-          occurredAt: new Date(t0 + i).toISOString(),
-        });
+      emitStarts(
+        channel,
+        traceId,
+        spanId,
+        (i) => ({ q: i }),
+        (i) => new Date(t0 + i).toISOString(),
+      );
       await delivered(otlp, 5);
       expect(otlp.stats()).toMatchObject({ pending: 2, droppedPending: 3 });
       for (let i = 0; i < 5; i++)
@@ -180,14 +197,7 @@ describe("exportToOtlp", () => {
     const spanId = (i: number) => `00f067aa0ba902c${i}`;
     const big = "x".repeat(4_000); // each start is some 4.3 KB of JSON: two fit, three do not
     try {
-      for (let i = 0; i < 5; i++)
-        t.chorus.emit({
-          channel,
-          type: "tool.start",
-          traceId,
-          spanId: spanId(i),
-          payload: { name: "search", callId: `call_${i}`, arguments: { q: big } },
-        });
+      emitStarts(channel, traceId, spanId, () => ({ q: big }));
       await delivered(otlp, 5);
       expect(otlp.stats()).toMatchObject({ pending: 2, droppedPending: 3 });
       // An event inside an open span counts too: one more 4 KB message drops the older span.
