@@ -1,6 +1,7 @@
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
-import { api, KEY_B, startTestHub } from "./helpers.js";
+import { api, KEY_A, KEY_B, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
 
 describe("SSE streams", () => {
@@ -184,6 +185,47 @@ describe("SSE streams", () => {
     expect(await gauge()).toBe(1);
     await stream.close();
     expect(await settle(0)).toBe(0);
+  });
+});
+
+describe("SSE and clients that leave at once", () => {
+  it("keeps no stream slot for a client gone before its stream opened", async () => {
+    const hub = await startTestHub({ delivery: { maxStreamsPerKey: 2 } });
+    try {
+      const intent = await api(hub, "/v1/intents", { method: "POST", body: { title: "gone" } });
+      const paths = [
+        "/v1/channels/gone/stream",
+        "/v1/stream?after=0",
+        `/v1/intents/${intent.body.id}/stream`,
+        "/v1/agents",
+      ];
+      // Each client sends its request and closes the connection without waiting for an answer,
+      // so some leave while the hub is still checking the request.
+      for (let i = 0; i < 120; i++) {
+        const socket = connect(hub.httpPort, "127.0.0.1");
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(
+          `GET ${paths[i % paths.length]} HTTP/1.1\r\nhost: hub\r\n` +
+            `authorization: Bearer ${KEY_A}\r\naccept: text/event-stream\r\n\r\n`,
+        );
+        socket.destroy();
+      }
+      const gauge = async () => {
+        const text = (await api(hub, "/metrics", { key: null })).body as string;
+        return Number(/^chorus_sse_connections (\d+)/m.exec(text)?.[1]);
+      };
+      const deadline = Date.now() + 5000;
+      while ((await gauge()) !== 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await gauge()).toBe(0);
+      // The key is not locked out: both of its slots are free.
+      const first = await readSse(hub, "/v1/channels/gone/stream");
+      const second = await readSse(hub, "/v1/channels/gone/stream");
+      await first.close();
+      await second.close();
+    } finally {
+      await hub.close();
+    }
   });
 });
 

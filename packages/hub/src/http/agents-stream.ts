@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../context.js";
 import type { Frame } from "../delivery/frame.js";
 import type { Outbox } from "../delivery/outbox.js";
-import { openSseResponse } from "./sse.js";
+import { openSseResponse, responseGone } from "./sse.js";
 
 /** Intent log events that change which agents hold which intents. */
 const HOLD_CHANGES: ReadonlySet<string> = new Set([
@@ -94,7 +94,7 @@ export class AgentFeeds {
     }, this.#options.pingIntervalMs);
     ping.unref();
     watcher.outbox.push(Buffer.from(formatSseRetry(SSE_RETRY_MS)));
-    if (ctx.closing.aborted) close();
+    if (ctx.closing.aborted || responseGone(res)) close();
     else feed.join(watcher);
   }
 }

@@ -113,6 +113,15 @@ export function openSseResponse(
   return { res, release };
 }
 
+/**
+ * Whether the client already left. One that left while its request was still being checked (a
+ * store read on the way) closed the response before any "close" listener existed: no event will
+ * come, so a stream that does not ask would hold its key's stream-cap slot and the gauges for ever.
+ */
+export function responseGone(res: ServerResponse): boolean {
+  return res.destroyed || res.socket?.destroyed !== false;
+}
+
 /** Replaying from the store, live from the shared tail, or gone. */
 type Phase = "replay" | "live" | "closed";
 
@@ -202,7 +211,7 @@ class SseStream {
     this.#outbox.push(
       Buffer.from(formatSseRetry(SSE_RETRY_MS) + formatSseReady(this.#cursor, ctx.store.epoch)),
     );
-    if (ctx.closing.aborted) {
+    if (ctx.closing.aborted || responseGone(this.#res)) {
       this.close();
       return;
     }
