@@ -24,6 +24,11 @@ export interface CallContext {
   recorder: Recorder;
   /** Call id → tool call the model asked for whose result has not come back, oldest first. */
   pending: BoundedMap<string, PendingTool>;
+  /**
+   * Call id → the step that asked, for tool calls whose result already came back: a retried step
+   * (the SDK's `maxRetries`) sends the same results again and is still the same loop.
+   */
+  answered: BoundedMap<string, SpanRef>;
   capture: Capture;
   emitTokens: boolean;
   ids: TraceIdPool;
@@ -211,11 +216,12 @@ export class LlmCall {
   }
 
   #endTools(results: Iterable<ToolResult>): void {
-    const { recorder, pending, capture } = this.#ctx;
+    const { recorder, pending, answered, capture } = this.#ctx;
     if (pending.size === 0) return;
     for (const result of results) {
       const tool = pending.take(result.callId);
       if (tool === undefined) continue;
+      answered.set(result.callId, tool.step);
       const latencyMs = Math.round(performance.now() - tool.startedAt);
       const base = { name: tool.name, callId: result.callId, latencyMs };
       if (result.isError) {
@@ -233,12 +239,12 @@ export class LlmCall {
   }
 
   #spanFor(params: unknown): SpanRef {
-    const { ids, pending } = this.#ctx;
+    const { ids, pending, answered } = this.#ctx;
     const parent = currentTrace();
     if (parent !== undefined) return spanUnder(ids, parent);
-    if (pending.size > 0) {
+    if (pending.size > 0 || answered.size > 0) {
       for (const result of promptToolResults(params)) {
-        const step = pending.get(result.callId)?.step;
+        const step = pending.get(result.callId)?.step ?? answered.get(result.callId);
         if (step === undefined) continue;
         const { spanId: _, ...same } = step;
         return { ...same, spanId: ids.spanId() };

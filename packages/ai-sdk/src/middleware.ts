@@ -1,5 +1,5 @@
 import { TraceIdPool } from "@chorus/core";
-import { BoundedMap, createSafely, SpanRecorder } from "@chorus/core/adapter-kit";
+import { BoundedMap, createSafely, type SpanRef, SpanRecorder } from "@chorus/core/adapter-kit";
 import type { LanguageModelMiddleware } from "ai";
 import { LlmCall } from "./call.js";
 import { type ChorusMiddlewareOptions, resolveOptions } from "./options.js";
@@ -36,6 +36,7 @@ export function chorusMiddleware(options: ChorusMiddlewareOptions = {}): Languag
       safely,
     }),
     pending: new BoundedMap<string, PendingTool>(MAX_PENDING_TOOLS),
+    answered: new BoundedMap<string, SpanRef>(MAX_PENDING_TOOLS),
     capture: resolved.capture,
     emitTokens: resolved.emitTokens,
     ids: new TraceIdPool(),

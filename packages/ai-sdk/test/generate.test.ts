@@ -1,5 +1,13 @@
 import { EventTypes } from "@chorus/core";
-import { generateObject, generateText, jsonSchema, stepCountIs, wrapLanguageModel } from "ai";
+import {
+  APICallError,
+  generateObject,
+  generateText,
+  jsonSchema,
+  stepCountIs,
+  wrapLanguageModel,
+} from "ai";
+import { MockLanguageModelV3 } from "ai/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chorusMiddleware } from "../src/index.js";
 import {
@@ -113,6 +121,58 @@ describe("generateText", () => {
       "tool_calls",
       "stop",
     ]);
+  });
+
+  it("a step the SDK retries stays in its loop's trace: every attempt is a sibling of the first step", async () => {
+    const script = scriptedModel([
+      { weatherIn: "Bergen", callId: "call-retry" },
+      { text: "Rain in Bergen" },
+    ]);
+    let calls = 0;
+    // The second model call (the loop's second step) is overloaded once; the SDK retries it.
+    const flaky = new MockLanguageModelV3({
+      provider: "openai.chat",
+      modelId: "gpt-test",
+      doGenerate: async (options) => {
+        calls++;
+        if (calls === 2) {
+          throw new APICallError({
+            message: "Overloaded",
+            url: "https://api.example.test/v1/chat/completions",
+            requestBodyValues: {},
+            statusCode: 529,
+            isRetryable: true,
+          });
+        }
+        return script.doGenerate(options);
+      },
+    });
+    const result = await generateText({
+      model: wrap(flaky as ReturnType<typeof scriptedModel>),
+      tools: { weather: weatherTool() },
+      stopWhen: stepCountIs(3),
+      prompt: "Weather in Bergen?",
+    });
+    expect(result.text).toBe("Rain in Bergen");
+    const started = (await hub.events()).filter((e) => e.type === "tool.start").at(-1);
+    expect(started?.payload.callId).toBe("call-retry");
+    const events = await hub.events({ traceId: started?.traceId });
+    expect(types(events)).toEqual([
+      "llm.start",
+      "llm.end",
+      "tool.start",
+      "tool.end",
+      "llm.start",
+      "llm.error",
+      "llm.start",
+      "llm.end",
+      "agent.message",
+    ]);
+    const spans = new Set(events.filter((e) => e.type === "llm.start").map((e) => e.spanId));
+    expect(spans.size).toBe(3);
+    for (const call of events.filter((e) => e.type.startsWith("llm."))) {
+      expect(call.parentSpanId).toBeUndefined();
+    }
   });
 
   it("a tool that throws is a tool.error with its message", async () => {
