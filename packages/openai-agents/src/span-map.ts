@@ -1,3 +1,5 @@
+import type { TokenUsage } from "@chorus/core";
+
 /**
  * Spans open at once across all concurrent runs. A run keeps a handful open (task, agent, turn,
  * a model call, its tools), so this covers over a thousand concurrent runs at a few hundred
@@ -72,4 +74,6 @@ export interface SpanRecord {
   /** Model call or synthesized turn: time of the first streamed token (epoch ms) and tokens seen. */
   firstTokenAt?: number;
   tokens?: number;
+  /** Turn: usage reported by the model calls of runs nested in it (agents used as tools). */
+  nestedUsage?: TokenUsage;
 }

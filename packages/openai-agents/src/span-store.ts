@@ -14,7 +14,7 @@ export const DEFERRED_START_KINDS: ReadonlySet<string> = new Set([
   "function",
 ]);
 /** Span trees are a few levels deep; the walk stops here if a parent chain is ever corrupted. */
-const MAX_ANCESTOR_WALK = 64;
+export const MAX_ANCESTOR_WALK = 64;
 
 /**
  * The open SDK spans and traces, bounded, and how they map onto Chorus: which trace a span

@@ -1,11 +1,12 @@
-import type { Chorus } from "@chorus/core";
+import { type Chorus, EventTypes, type TokenUsage } from "@chorus/core";
 import type { Trace } from "@openai/agents";
 import { elapsed } from "./elapsed.js";
 import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
 import type { Safely } from "@chorus/core/adapter-kit";
 import type { SpanRecord } from "./span-map.js";
-import { type AnySpan, hookToolKey, SpanStore, str } from "./span-store.js";
+import { type AnySpan, hookToolKey, MAX_ANCESTOR_WALK, SpanStore, str } from "./span-store.js";
+import { addUsage, withoutNested } from "./usage.js";
 
 type Bag = Record<string, unknown>;
 
@@ -93,21 +94,30 @@ export class SpanTracker {
       if (!record.emits) return;
       // The model had answered when the turn's first tool or handoff began.
       const modelMs = elapsed(record.startedAt, record.firstChildAt ?? endedAt);
-      this.#emit(
-        record,
-        map.turnEnd(record, data, error, { latencyMs: modelMs, timeToFirstTokenMs: ttft(record) }),
-        endedAt,
-      );
+      const mapped = map.turnEnd(record, data, error, {
+        latencyMs: modelMs,
+        timeToFirstTokenMs: ttft(record),
+      });
+      const usage = mapped.payload.usage as TokenUsage | undefined;
+      // The SDK adds the usage of a run nested in this turn (an agent used as a tool) to the
+      // turn's own; the nested run's model calls already reported theirs.
+      if (usage && record.nestedUsage)
+        mapped.payload.usage = withoutNested(usage, record.nestedUsage);
+      this.#emit(record, mapped, endedAt);
+      this.#creditAncestors(record, mapped);
     } else if (MODEL_KINDS.has(kind)) {
       this.#start(record);
       const call = readModelCall(record);
       call.model ??= this.#store.agentOf(record)?.model;
       this.#offerCallIds(record, call);
-      this.#emit(
-        record,
-        map.llmEnd(call, error, { latencyMs, timeToFirstTokenMs: ttft(record) }, this.#o),
-        endedAt,
+      const mapped = map.llmEnd(
+        call,
+        error,
+        { latencyMs, timeToFirstTokenMs: ttft(record) },
+        this.#o,
       );
+      this.#emit(record, mapped, endedAt);
+      this.#creditAncestors(record, mapped);
       if (!error && call.text && call.toolCalls.length === 0)
         this.#message(this.#store.agentOf(record), call.text, endedAt);
     } else if (kind === "function") {
@@ -259,6 +269,23 @@ export class SpanTracker {
       turn.toolCalls.push({ name, callId: record.callId });
     }
     this.#emit(record, map.toolStart(name, record.callId, record.args, this.#o), record.startedAt);
+  }
+
+  /**
+   * A model call's reported usage, noted on every turn it is nested in: a turn standing in for
+   * its model call reports only what that call used (see the turn's end).
+   */
+  #creditAncestors(record: SpanRecord, mapped: map.Mapped): void {
+    const usage = mapped.payload.usage as TokenUsage | undefined;
+    if (mapped.type !== EventTypes.LlmEnd || !usage) return;
+    let current = this.#store.get(record.sdkParentId);
+    for (let depth = 0; current && depth < MAX_ANCESTOR_WALK; depth++) {
+      if (current.kind === "turn") {
+        current.nestedUsage ??= {};
+        addUsage(current.nestedUsage, usage);
+      }
+      current = this.#store.get(current.sdkParentId);
+    }
   }
 
   /** Call ids from the model's answer, for the tools of the same turn to claim by name, in order. */

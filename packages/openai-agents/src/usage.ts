@@ -91,3 +91,27 @@ function fromDetails(
 function isBag(value: unknown): value is Bag {
   return typeof value === "object" && value !== null;
 }
+
+/** The counts of `usage` that the SDK rolled up from runs nested in a turn, taken back out. */
+const OWN_KEYS = ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"] as const;
+
+/** Add `more`'s counts into `into` (a running total of what nested model calls reported). */
+export function addUsage(into: TokenUsage, more: TokenUsage): void {
+  for (const key of [...OWN_KEYS, "reasoningTokens"] as const) {
+    const value = more[key];
+    if (typeof value === "number") into[key] = (into[key] ?? 0) + value;
+  }
+}
+
+/** `total` minus `nested`, never below zero, with the total recomputed from what is left. */
+export function withoutNested(total: TokenUsage, nested: TokenUsage): TokenUsage {
+  const own: TokenUsage = { ...total };
+  for (const key of OWN_KEYS) {
+    const value = own[key];
+    const less = nested[key];
+    if (typeof value === "number" && typeof less === "number") own[key] = Math.max(0, value - less);
+  }
+  if (own.inputTokens !== undefined || own.outputTokens !== undefined)
+    own.totalTokens = (own.inputTokens ?? 0) + (own.outputTokens ?? 0);
+  return own;
+}

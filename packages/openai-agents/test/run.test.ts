@@ -1,4 +1,6 @@
 import type { Hub } from "@chorus/hub";
+import { Agent, Usage } from "@openai/agents";
+import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { instrument } from "../src/index.js";
 import {
@@ -158,5 +160,50 @@ describe.each([
       outputTokens: 13,
       totalTokens: 47,
     });
+  });
+});
+
+describe("an agent used as a tool", () => {
+  it("each model call reports its own usage: the nested run's is not added to the calling turn's", async () => {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    const scenario = weatherScenario();
+    const usage = () => new Usage({ requests: 1, inputTokens: 3, outputTokens: 2, totalTokens: 5 });
+    const outer = new Agent({
+      name: "Planner",
+      instructions: "Ask the weather agent.",
+      tools: [scenario.weather.asTool({ toolName: "ask_weather", toolDescription: "Weather" })],
+      model: new ScriptedModel([
+        {
+          output: [functionCall("ask_weather", { input: "Paris?" }, { callId: "outer_1" })],
+          usage: usage(),
+        },
+        { output: [assistantMessage("Sunny, says the weather agent.")], usage: usage() },
+      ]),
+    });
+    track(instrument({ chorus, exclusive: true, hooks: scenario.runner }));
+    const result = await scenario.runner.run(outer, "Weather in Paris?");
+    expect(result.finalOutput).toBe("Sunny, says the weather agent.");
+    const events = await readEvents(chorus, channel);
+    const calls = ofType(events, "llm.end").map((e) => ({
+      agent: e.agent,
+      usage: e.payload.usage,
+    }));
+    expect(calls).toEqual([
+      // The weather agent's two calls (10+5, 20+7), then the planner's own two (3+2 each).
+      { agent: "Weather", usage: expect.objectContaining({ inputTokens: 10, outputTokens: 5 }) },
+      { agent: "Weather", usage: expect.objectContaining({ inputTokens: 20, outputTokens: 7 }) },
+      {
+        agent: "Planner",
+        usage: expect.objectContaining({ inputTokens: 3, outputTokens: 2, totalTokens: 5 }),
+      },
+      {
+        agent: "Planner",
+        usage: expect.objectContaining({ inputTokens: 3, outputTokens: 2, totalTokens: 5 }),
+      },
+    ]);
+    // The run's own total still counts everything, once.
+    const run = ofType(events, "agent.end").at(-1);
+    expect(run?.payload.usage).toMatchObject({ inputTokens: 36, outputTokens: 16 });
   });
 });
