@@ -92,12 +92,18 @@ function isBag(value: unknown): value is Bag {
   return typeof value === "object" && value !== null;
 }
 
-/** The counts of `usage` that the SDK rolled up from runs nested in a turn, taken back out. */
-const OWN_KEYS = ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"] as const;
+/** The counts the SDK rolls up from runs nested in a turn, and that are taken back out. */
+const COUNT_KEYS = [
+  "inputTokens",
+  "outputTokens",
+  "cacheReadTokens",
+  "cacheWriteTokens",
+  "reasoningTokens",
+] as const;
 
 /** Add `more`'s counts into `into` (a running total of what nested model calls reported). */
 export function addUsage(into: TokenUsage, more: TokenUsage): void {
-  for (const key of [...OWN_KEYS, "reasoningTokens"] as const) {
+  for (const key of COUNT_KEYS) {
     const value = more[key];
     if (typeof value === "number") into[key] = (into[key] ?? 0) + value;
   }
@@ -106,7 +112,7 @@ export function addUsage(into: TokenUsage, more: TokenUsage): void {
 /** `total` minus `nested`, never below zero, with the total recomputed from what is left. */
 export function withoutNested(total: TokenUsage, nested: TokenUsage): TokenUsage {
   const own: TokenUsage = { ...total };
-  for (const key of OWN_KEYS) {
+  for (const key of COUNT_KEYS) {
     const value = own[key];
     const less = nested[key];
     if (typeof value === "number" && typeof less === "number") own[key] = Math.max(0, value - less);
