@@ -105,7 +105,7 @@ export class HubMetrics {
   });
   readonly mqttDenied = new Counter({
     name: "chorus_mqtt_denied_total",
-    help: "MQTT subscribes and publishes refused for topics outside the client's org",
+    help: "MQTT connects, subscribes and publishes refused, by kind: connect (client id of another org), connection_limit (the key's maxStreamsPerKey), subscribe and publish (outside the client's org or scopes), subscription_limit, packet_too_large",
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });

@@ -28,7 +28,7 @@ function storedEvent(seq: number): ChorusEvent {
 }
 
 function setup() {
-  const sessions = new MqttSessions();
+  const sessions = new MqttSessions(() => {});
   const hooks = createAuthHooks({ metrics: {}, logger: {} } as unknown as HubContext, sessions);
   const client = (org: string) => {
     const c = { id: `c-${org}` } as Client;

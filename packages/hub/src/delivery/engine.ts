@@ -30,6 +30,8 @@ export class DeliveryEngine {
   readonly flusher = new Flusher();
   readonly sse = new SseIndex();
   readonly streams: StreamCap;
+  /** MQTT connections per key, against the same `maxStreamsPerKey` as SSE streams. */
+  readonly mqttConnections: StreamCap;
   readonly limits: DeliveryLimits;
   readonly #accounts = new Set<BufferAccount>();
   readonly #metrics: HubMetrics;
@@ -38,6 +40,7 @@ export class DeliveryEngine {
     this.limits = deps.limits;
     this.#metrics = deps.metrics;
     this.streams = new StreamCap(deps.limits.maxStreamsPerKey);
+    this.mqttConnections = new StreamCap(deps.limits.maxStreamsPerKey);
     this.tail = new DeliveryTail({
       ...deps,
       flusher: this.flusher,

@@ -3,8 +3,9 @@ import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { clientAddress, type TrustProxy } from "../client-address.js";
 import { frameOfPayload } from "../delivery/frame.js";
 import type { HubContext } from "../context.js";
-import { ingestPublish, recordDrop } from "./ingest.js";
-import type { MqttPrincipal, MqttSessions } from "./sessions.js";
+import { isResentQoS2 } from "./persistence.js";
+import { type IngestOutcome, ingestPublish, recordDrop } from "./ingest.js";
+import { MAX_SUBSCRIPTIONS_PER_CLIENT, type MqttPrincipal, type MqttSessions } from "./sessions.js";
 
 /** CONNACK return code 4, "bad user name or password": what mqtt.js reports as a refused connect. */
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthenticateError["returnCode"];
@@ -21,6 +22,8 @@ function remoteAddress(client: Client, trust: TrustProxy | false): string | unde
 }
 /** CONNACK return code 2, "identifier rejected": the client id is held by another org. */
 const IDENTIFIER_REJECTED = 2 as AuthenticateError["returnCode"];
+/** CONNACK return code 3, "server unavailable": the key holds `maxStreamsPerKey` connections. */
+const SERVER_UNAVAILABLE = 3 as AuthenticateError["returnCode"];
 
 export type AuthHooks = Required<
   Pick<
@@ -100,6 +103,23 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
         );
         return;
       }
+      const release = ctx.delivery.mqttConnections.acquire(principal.keyId);
+      if (!release) {
+        metrics.mqttDenied.inc({ kind: "connection_limit" });
+        logger.warn("mqtt connect refused: this key holds as many connections as allowed", {
+          clientId: client.id,
+          keyId: principal.keyId,
+          limit: ctx.delivery.mqttConnections.max,
+        });
+        done(
+          Object.assign(new Error("too many connections for this key"), {
+            returnCode: SERVER_UNAVAILABLE,
+          }),
+          null,
+        );
+        return;
+      }
+      client.conn.once("close", release);
       sessions.remember(client, principal);
       done(null, true);
     },
@@ -111,7 +131,19 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
         allows(principal, "subscribe") &&
         inOrg(subscription.topic, TOPIC_ROOT, principal.org)
       ) {
-        done(null, subscription);
+        const grant = sessions.grantFilter(client, subscription.topic);
+        if (grant === "granted") {
+          done(null, subscription);
+          return;
+        }
+        metrics.mqttDenied.inc({ kind: "subscription_limit" });
+        if (grant === "refused")
+          logger.warn("mqtt subscribe refused: too many subscriptions on one connection", {
+            clientId: client.id,
+            keyId: principal.keyId,
+            limit: MAX_SUBSCRIPTIONS_PER_CLIENT,
+          });
+        done(null, null);
         return;
       }
       metrics.mqttDenied.inc({ kind: "subscribe" });
@@ -142,7 +174,15 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
       packet.retain = false;
       const payload =
         typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-      ingestPublish(ctx, principal.org, topic, payload).then(
+      const ingest = () => ingestPublish(ctx, principal.org, topic, payload);
+      const ingested: Promise<IngestOutcome> =
+        packet.qos === 2 && client
+          ? isResentQoS2(client, packet).then((resent) =>
+              // Ingested when it first came; the broker acknowledges the resend again.
+              resent ? { ok: true, stored: 0, duplicates: 1 } : ingest(),
+            )
+          : ingest();
+      ingested.then(
         (outcome) => {
           if (outcome.ok) {
             done(null);

@@ -3,6 +3,8 @@ import { Aedes, type Client } from "aedes";
 import type { HubContext } from "../context.js";
 import type { Frame } from "../delivery/frame.js";
 import { createAuthHooks } from "./auth.js";
+import { IDLE_SWEEP_INTERVAL_MS } from "./idle-sessions.js";
+import { forgetSession, keepInboundQoS2Small } from "./persistence.js";
 import { isolateSubscriber } from "./isolation.js";
 import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "./packet-limit.js";
 import { MqttSessions } from "./sessions.js";
@@ -26,14 +28,22 @@ export interface BrokerHandle {
  */
 export async function startBroker(ctx: HubContext, httpServer: Server): Promise<BrokerHandle> {
   const { config, metrics, logger } = ctx;
-  const sessions = new MqttSessions();
-  const aedes = await Aedes.createBroker({
+  const sessions = new MqttSessions((clientId) => {
+    forgetSession(aedes, clientId).catch((error: unknown) =>
+      logger.warn("mqtt idle session not removed", { clientId, error: String(error) }),
+    );
+  });
+  const aedes: Aedes = await Aedes.createBroker({
     ...createAuthHooks(ctx, sessions),
     connectTimeout: CONNECT_TIMEOUT_MS,
     // A socket that takes nothing for this long is closed, as a stuck SSE socket is.
     drainTimeout: ctx.delivery.limits.writeTimeoutMs,
   });
 
+  keepInboundQoS2Small(aedes);
+  const sweep = setInterval(() => sessions.sweepIdle(), IDLE_SWEEP_INTERVAL_MS);
+  sweep.unref();
+  aedes.on("unsubscribe", (filters, client) => sessions.releaseFilters(client, filters));
   aedes.on("client", (client) => {
     const added = sessions.connected(client, () => {
       logger.info("mqtt client disconnected: realtime credentials expired", {
@@ -96,6 +106,7 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
     }
   } catch (error) {
     stopPublishing();
+    clearInterval(sweep);
     await ws.close();
     await closeAedes(aedes);
     throw error;
@@ -108,6 +119,7 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
     close() {
       closed ??= (async () => {
         stopPublishing();
+        clearInterval(sweep);
         await Promise.all([ws.close(), tcp?.close()]);
         await closeAedes(aedes);
         metrics.mqttClients.dec(sessions.size);

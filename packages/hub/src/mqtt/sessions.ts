@@ -1,8 +1,17 @@
 import type { Client } from "aedes";
 import type { Principal } from "../auth.js";
+import { IdleSessions } from "./idle-sessions.js";
 
 /** A realtime token carries its expiry; an API key does not. */
 export type MqttPrincipal = Principal & { expiresAt?: number };
+
+/**
+ * Subscription filters one connection may hold. Each costs the broker about 1.7 KB (its trie
+ * node, the client's map entry, the session's copy): 400,000 filters from one client took 700 MB.
+ * A watcher needs a handful, wildcards (`chorus/{org}/+/{channel}/#`) cover the rest; a filter
+ * past this gets SUBACK 0x80 and the connection stays up.
+ */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 1000;
 
 /** setTimeout fires at once for delays past 2^31-1 ms; cap so a long-lived token still gets a timer. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -26,6 +35,43 @@ export class MqttSessions {
    */
   readonly #owners = new Map<string, string>();
   readonly #expiryTimers = new Map<Client, NodeJS.Timeout>();
+  /** Persistent sessions whose client is gone, forgotten after a while (see {@link IdleSessions}). */
+  readonly #idle: IdleSessions;
+
+  /** `forget(clientId)` removes a persistent session from the broker once it has been idle too long. */
+  constructor(forget: (clientId: string) => void) {
+    this.#idle = new IdleSessions((clientId, org) => {
+      if (this.#owners.get(clientId) === org) this.#owners.delete(clientId);
+      forget(clientId);
+    });
+  }
+  /** The filters each connection was granted (see {@link MAX_SUBSCRIPTIONS_PER_CLIENT}). */
+  readonly #filters = new WeakMap<Client, { held: Set<string>; refused: number }>();
+
+  /**
+   * Whether `client` may hold one more filter (one it holds already is always fine): "granted",
+   * or "refused" the first time the connection hits the limit and "refused_again" after, so a
+   * client sending thousands is logged once. Counted when granted, not when aedes has added the
+   * filter, because the filters of one SUBSCRIBE are authorized together before any is added.
+   */
+  grantFilter(client: Client, filter: string): "granted" | "refused" | "refused_again" {
+    let filters = this.#filters.get(client);
+    if (filters === undefined) {
+      filters = { held: new Set(), refused: 0 };
+      this.#filters.set(client, filters);
+    }
+    if (filters.held.has(filter)) return "granted";
+    if (filters.held.size >= MAX_SUBSCRIPTIONS_PER_CLIENT)
+      return filters.refused++ === 0 ? "refused" : "refused_again";
+    filters.held.add(filter);
+    return "granted";
+  }
+
+  /** The client unsubscribed from `filters`. */
+  releaseFilters(client: Client, filters: readonly string[]): void {
+    const held = this.#filters.get(client)?.held;
+    if (held) for (const filter of filters) held.delete(filter);
+  }
 
   /** Called from `authenticate`, before the client is registered. */
   remember(client: Client, principal: MqttPrincipal): void {
@@ -64,6 +110,7 @@ export class MqttSessions {
     if (org !== undefined) {
       if (client.clean === false) this.#owners.set(client.id, org);
       else if (this.#owners.get(client.id) === org) this.#owners.delete(client.id);
+      this.#idle.delete(org, client.id);
     }
     const expiresAt = this.#principals.get(client)?.expiresAt;
     if (expiresAt !== undefined) {
@@ -81,12 +128,28 @@ export class MqttSessions {
     const timer = this.#expiryTimers.get(client);
     if (timer) clearTimeout(timer);
     this.#expiryTimers.delete(client);
-    if (this.#byId.get(client.id) === client) this.#byId.delete(client.id);
+    if (this.#byId.get(client.id) === client) {
+      this.#byId.delete(client.id);
+      // Kept for the client's return, unless another connection took the id over.
+      const org = this.#principals.get(client)?.org;
+      if (client.clean === false && org !== undefined && this.#owners.get(client.id) === org)
+        this.#idle.add(org, client.id);
+    }
     return this.#connected.delete(client);
   }
 
   get size(): number {
     return this.#connected.size;
+  }
+
+  /** Persistent sessions whose client is gone. */
+  get idleSessions(): number {
+    return this.#idle.size;
+  }
+
+  /** Forget the persistent sessions idle for longer than they are kept. */
+  sweepIdle(now = Date.now()): void {
+    this.#idle.sweep(now);
   }
 
   clear(): void {
@@ -95,5 +158,6 @@ export class MqttSessions {
     this.#connected.clear();
     this.#byId.clear();
     this.#owners.clear();
+    this.#idle.clear();
   }
 }
