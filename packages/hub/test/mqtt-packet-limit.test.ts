@@ -3,7 +3,11 @@ import { PassThrough } from "node:stream";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
-import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "../src/mqtt/packet-limit.js";
+import {
+  limitPacketSize,
+  MAX_CONNECT_PACKET_BYTES,
+  MAX_MQTT_PACKET_BYTES,
+} from "../src/mqtt/packet-limit.js";
 import { KEY_A, startTestHub } from "./helpers.js";
 
 /** MQTT remaining-length encoding (MQTT 3.1.1, 2.2.3). */
@@ -54,6 +58,25 @@ describe("limitPacketSize", () => {
     expect(stream.destroyed).toBe(true);
   });
 
+  it("holds the first packet (the CONNECT) to its own, lower limit", async () => {
+    const packet = (size: number) =>
+      Buffer.from([0x30, ...remainingLength(size), ...Buffer.alloc(size)]);
+    const ok = readLikeAedes();
+    const none: unknown[] = [];
+    limitPacketSize(ok.stream, 300, (n) => none.push(n), 100);
+    ok.stream.write(Buffer.concat([packet(100), packet(300)]));
+    await new Promise((r) => setImmediate(r));
+    expect(none).toEqual([]);
+
+    const over = readLikeAedes();
+    const exceeded: unknown[] = [];
+    limitPacketSize(over.stream, 300, (n, limit) => exceeded.push([n, limit]), 100);
+    over.stream.write(Buffer.from([0x10, ...remainingLength(101)]));
+    await new Promise((r) => setImmediate(r));
+    expect(exceeded).toEqual([[101, 100]]);
+    expect(over.stream.destroyed).toBe(true);
+  });
+
   it("treats a remaining length longer than four bytes as malformed", async () => {
     const { stream } = readLikeAedes();
     const exceeded: unknown[] = [];
@@ -94,5 +117,40 @@ describe("the hub's broker", () => {
     await client.endAsync();
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     expect(metrics).toMatch(/chorus_mqtt_denied_total\{kind="packet_too_large"\} 1/);
+  });
+
+  it("closes a connection whose CONNECT is larger than a CONNECT needs, before it is read", async () => {
+    const socket: Socket = connect(hub.mqttPort!, "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => {});
+    // Within the limit of later packets, not of an unauthenticated client's first.
+    socket.write(Buffer.from([0x10, ...remainingLength(MAX_CONNECT_PACKET_BYTES + 1)]));
+    socket.write(Buffer.alloc(64 * 1024));
+    await closed;
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/chorus_mqtt_denied_total\{kind="packet_too_large"\} 2/);
+  });
+
+  it("takes a publish past the CONNECT limit once the client is in", async () => {
+    const client = await mqtt.connectAsync(hub.mqttUrl!, {
+      username: "any",
+      password: KEY_A,
+      reconnectPeriod: 0,
+    });
+    const events = Array.from({ length: 8 }, (_, i) => ({
+      channel: "large",
+      type: "custom",
+      payload: { i, text: "x".repeat(MAX_CONNECT_PACKET_BYTES / 8) },
+    }));
+    await client.publishAsync("chorus-in/acme", JSON.stringify({ events }), { qos: 1 });
+    expect(client.connected).toBe(true);
+    await client.endAsync();
+    const listed = (await (
+      await fetch(`${hub.url}/v1/events?channel=large`, {
+        headers: { authorization: `Bearer ${KEY_A}` },
+      })
+    ).json()) as { data: unknown[] };
+    expect(listed.data).toHaveLength(8);
   });
 });

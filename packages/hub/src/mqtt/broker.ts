@@ -6,7 +6,11 @@ import { createAuthHooks } from "./auth.js";
 import { IDLE_SWEEP_INTERVAL_MS } from "./idle-sessions.js";
 import { forgetSession, keepInboundQoS2Small } from "./persistence.js";
 import { isolateSubscriber } from "./isolation.js";
-import { limitPacketSize, MAX_MQTT_PACKET_BYTES } from "./packet-limit.js";
+import {
+  limitPacketSize,
+  MAX_CONNECT_PACKET_BYTES,
+  MAX_MQTT_PACKET_BYTES,
+} from "./packet-limit.js";
 import { MqttSessions } from "./sessions.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
 import { attachWebSocket } from "./websocket.js";
@@ -71,12 +75,9 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
     offer: (frame) => publishStored(aedes, frame, ctx),
   });
 
-  const oversize = (announced: number | undefined) => {
+  const oversize = (announced: number | undefined, limit: number) => {
     ctx.metrics.mqttDenied.inc({ kind: "packet_too_large" });
-    logger.warn("mqtt connection closed: packet too large", {
-      announced,
-      limit: MAX_MQTT_PACKET_BYTES,
-    });
+    logger.warn("mqtt connection closed: packet too large", { announced, limit });
   };
   // Every connection's deliveries are decoupled from the others' before it can subscribe.
   const isolate = (client: Client) => {
@@ -94,14 +95,14 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
   };
   const ws = attachWebSocket(httpServer, (stream, request) => {
     isolate(aedes.handle(stream, request));
-    limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize);
+    limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES);
   });
   let tcp: TcpListener | undefined;
   try {
     if (config.mqttPort !== false) {
       tcp = await listenTcp(config.host, config.mqttPort, (socket) => {
         isolate(aedes.handle(socket));
-        limitPacketSize(socket, MAX_MQTT_PACKET_BYTES, oversize);
+        limitPacketSize(socket, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES);
       });
     }
   } catch (error) {
