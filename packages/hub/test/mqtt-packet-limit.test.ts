@@ -132,25 +132,50 @@ describe("the hub's broker", () => {
     expect(metrics).toMatch(/chorus_mqtt_denied_total\{kind="packet_too_large"\} 2/);
   });
 
-  it("takes a publish past the CONNECT limit once the client is in", async () => {
-    const client = await mqtt.connectAsync(hub.mqttUrl!, {
-      username: "any",
-      password: KEY_A,
-      reconnectPeriod: 0,
-    });
-    const events = Array.from({ length: 8 }, (_, i) => ({
-      channel: "large",
-      type: "custom",
-      payload: { i, text: "x".repeat(MAX_CONNECT_PACKET_BYTES / 8) },
-    }));
-    await client.publishAsync("chorus-in/acme", JSON.stringify({ events }), { qos: 1 });
-    expect(client.connected).toBe(true);
-    await client.endAsync();
-    const listed = (await (
-      await fetch(`${hub.url}/v1/events?channel=large`, {
-        headers: { authorization: `Bearer ${KEY_A}` },
-      })
-    ).json()) as { data: unknown[] };
-    expect(listed.data).toHaveLength(8);
+  it("closes a WebSocket whose first message is larger than a CONNECT needs, before it is read", async () => {
+    const socket: Socket = connect(Number(new URL(hub.url).port), "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.on("error", () => {});
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(
+      "GET /mqtt HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+    );
+    const answer = await new Promise<Buffer>((resolve) => socket.once("data", resolve));
+    expect(answer.toString()).toMatch(/^HTTP\/1.1 101/);
+    // A masked binary frame announcing 1 MiB (a zero mask key), and its first 64 KiB.
+    const header = Buffer.alloc(14);
+    header[0] = 0x82;
+    header[1] = 0x80 | 127;
+    header.writeBigUInt64BE(BigInt(1024 * 1024), 2);
+    socket.write(header);
+    socket.write(Buffer.alloc(64 * 1024));
+    await closed;
   });
+
+  it.each(["TCP", "WebSocket"])(
+    "takes a publish past the CONNECT limit once the client is in (%s)",
+    async (via) => {
+      const client = await mqtt.connectAsync(via === "TCP" ? hub.mqttUrl! : hub.wsUrl, {
+        username: "any",
+        password: KEY_A,
+        reconnectPeriod: 0,
+      });
+      const events = Array.from({ length: 8 }, (_, i) => ({
+        channel: `large-${via}`,
+        type: "custom",
+        payload: { i, text: "x".repeat(MAX_CONNECT_PACKET_BYTES / 8) },
+      }));
+      await client.publishAsync("chorus-in/acme", JSON.stringify({ events }), { qos: 1 });
+      expect(client.connected).toBe(true);
+      await client.endAsync();
+      const listed = (await (
+        await fetch(`${hub.url}/v1/events?channel=large-${via}`, {
+          headers: { authorization: `Bearer ${KEY_A}` },
+        })
+      ).json()) as { data: unknown[] };
+      expect(listed.data).toHaveLength(8);
+    },
+  );
 });

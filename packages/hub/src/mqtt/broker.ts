@@ -48,7 +48,10 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
   const sweep = setInterval(() => sessions.sweepIdle(), IDLE_SWEEP_INTERVAL_MS);
   sweep.unref();
   aedes.on("unsubscribe", (filters, client) => sessions.releaseFilters(client, filters));
+  /** WebSocket clients' larger message limit, applied once they are authenticated. */
+  const onAdmitted = new WeakMap<Client, () => void>();
   aedes.on("client", (client) => {
+    onAdmitted.get(client)?.();
     const added = sessions.connected(client, () => {
       logger.info("mqtt client disconnected: realtime credentials expired", {
         clientId: client.id,
@@ -93,8 +96,10 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
     });
     client.conn.once("close", release);
   };
-  const ws = attachWebSocket(httpServer, (stream, request) => {
-    isolate(aedes.handle(stream, request));
+  const ws = attachWebSocket(httpServer, (stream, request, admitted) => {
+    const client = aedes.handle(stream, request);
+    isolate(client);
+    onAdmitted.set(client, admitted);
     limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES);
   });
   let tcp: TcpListener | undefined;

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { MAX_BODY_BYTES } from "@chorus/protocol";
-import { createWebSocketStream, WebSocketServer } from "ws";
+import { createWebSocketStream, type WebSocket, WebSocketServer } from "ws";
+import { MAX_CONNECT_PACKET_BYTES } from "./packet-limit.js";
 
 /** Where MQTT-over-WebSocket lives on the HTTP port (DESIGN.md, "MQTT"). */
 export const MQTT_WS_PATH = "/mqtt";
@@ -12,6 +13,13 @@ const MQTT_SUBPROTOCOL = "mqtt";
  * 100 MiB, which would let one socket buffer far more than the hub would ever store.
  */
 const MAX_WS_MESSAGE_BYTES = MAX_BODY_BYTES + 64 * 1024;
+/**
+ * Largest WebSocket message before the client is authenticated: its CONNECT (MQTT clients send a
+ * packet per message) plus WebSocket framing. `ws` buffers a whole message before the MQTT
+ * packet limit sees it, so with only the limit above 100 unauthenticated sockets that each sent
+ * most of a 4 MiB message held 400 MB until the connect timeout.
+ */
+const MAX_WS_CONNECT_MESSAGE_BYTES = MAX_CONNECT_PACKET_BYTES + 1024;
 
 export interface WebSocketListener {
   /** Stop accepting, drop open connections, detach from the HTTP server. Idempotent. */
@@ -21,11 +29,12 @@ export interface WebSocketListener {
 /**
  * MQTT over WebSocket on the HTTP server's `/mqtt` path. Upgrades for any other path are
  * refused with 404 (the hub serves no other WebSocket); the HTTP server stays its owner's to
- * close.
+ * close. A connection's messages are held to the CONNECT's size until `handle`'s `admitted()`
+ * (the client authenticated).
  */
 export function attachWebSocket(
   httpServer: Server,
-  handle: (stream: Duplex, request: IncomingMessage) => void,
+  handle: (stream: Duplex, request: IncomingMessage, admitted: () => void) => void,
 ): WebSocketListener {
   const wss = new WebSocketServer({
     noServer: true,
@@ -47,10 +56,11 @@ export function attachWebSocket(
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
+      const admitted = limitUntilAdmitted(ws);
       const stream = createWebSocketStream(ws);
       // aedes listens for stream errors once it owns the stream; until then do not crash.
       stream.on("error", () => {});
-      handle(stream, request);
+      handle(stream, request, admitted);
     });
   };
   httpServer.on("upgrade", onUpgrade);
@@ -79,4 +89,19 @@ function pathname(request: IncomingMessage): string | undefined {
 
 function refuse(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Hold `ws`'s messages to {@link MAX_WS_CONNECT_MESSAGE_BYTES} until the returned function is
+ * called. `ws` has one `maxPayload` per server, so this sets its receiver's own limit (the
+ * `_maxPayload` field `ws` 8 reads for every frame); should a later `ws` not have it, the
+ * server's limit still holds and nothing breaks (the test of this path says so).
+ */
+function limitUntilAdmitted(ws: WebSocket): () => void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (typeof receiver?._maxPayload !== "number") return () => {};
+  receiver._maxPayload = MAX_WS_CONNECT_MESSAGE_BYTES;
+  return () => {
+    receiver._maxPayload = MAX_WS_MESSAGE_BYTES;
+  };
 }
