@@ -84,6 +84,8 @@ interface TokenClaims {
   cid: string;
   /** Expiry, epoch milliseconds. */
   exp: number;
+  /** keyId of the key that minted it (absent in tokens of older hubs). */
+  kid?: string;
 }
 
 const TOKEN_PREFIX = "crt1.";
@@ -159,6 +161,7 @@ export class Authenticator {
       scopes: [...principal.scopes],
       cid: clientId,
       exp,
+      kid: principal.keyId,
     };
     const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
     const sig = createHmac("sha256", this.#secret).update(body).digest("base64url");
@@ -248,7 +251,11 @@ export class Authenticator {
       org: claims.org,
       scopes: new Set(claims.scopes),
       via: "realtime_token",
-      keyId: createHash("sha256").update(body).digest("hex").slice(0, 8),
+      // The minting key's id: its connections share its connection cap and publish rate.
+      keyId:
+        typeof claims.kid === "string"
+          ? claims.kid
+          : createHash("sha256").update(body).digest("hex").slice(0, 8),
       expiresAt: claims.exp,
     };
   }

@@ -103,6 +103,11 @@ export class HubMetrics {
     help: "Last seq the delivery tail handed to connections",
     registers: [this.registry],
   });
+  readonly mqttPublishesDelayed = new Counter({
+    name: "chorus_mqtt_publishes_delayed_total",
+    help: "MQTT publishes past their key's rate limit (rateLimit), ingested later rather than refused",
+    registers: [this.registry],
+  });
   readonly mqttDenied = new Counter({
     name: "chorus_mqtt_denied_total",
     help: "MQTT connects, subscribes and publishes refused, by kind: connect (client id of another org), connection_limit (the key's maxStreamsPerKey), subscribe and publish (outside the client's org or scopes), subscription_limit, packet_too_large",

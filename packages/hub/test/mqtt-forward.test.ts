@@ -29,7 +29,10 @@ function storedEvent(seq: number): ChorusEvent {
 
 function setup() {
   const sessions = new MqttSessions(() => {});
-  const hooks = createAuthHooks({ metrics: {}, logger: {} } as unknown as HubContext, sessions);
+  const hooks = createAuthHooks(
+    { metrics: {}, logger: {}, config: {} } as unknown as HubContext,
+    sessions,
+  );
   const client = (org: string) => {
     const c = { id: `c-${org}` } as Client;
     sessions.remember(c, { org, scopes: new Set(["subscribe"]) } as never);

@@ -10,6 +10,7 @@ import {
   MAX_IDLE_SESSIONS_PER_ORG,
 } from "../src/mqtt/idle-sessions.js";
 import { forgetSession, keepInboundQoS2Small } from "../src/mqtt/persistence.js";
+import { PublishThrottle } from "../src/mqtt/publish-throttle.js";
 import { MAX_SUBSCRIPTIONS_PER_CLIENT, MqttSessions } from "../src/mqtt/sessions.js";
 import { api, KEY_A, KEY_B, startTestHub } from "./helpers.js";
 import { connectMqtt, metric } from "./mqtt-helpers.js";
@@ -182,6 +183,58 @@ describe("connections per key", () => {
     }
     await again.endAsync();
     await held[1]?.endAsync();
+  });
+});
+
+describe("connections of realtime credentials", () => {
+  test("count against the key that minted them", async () => {
+    hub = await startTestHub({ delivery: { maxStreamsPerKey: 1 } });
+    const res = await api(hub, "/v1/realtime/credentials", { body: {} });
+    expect(res.status).toBe(200);
+    const creds = res.body;
+    const viaKey = await connectMqtt(hub.mqttUrl as string, KEY_A);
+    await expect(
+      connectMqtt(hub.mqttUrl as string, creds.password, {
+        username: creds.username,
+        clientId: creds.clientId,
+      }),
+    ).rejects.toMatchObject({ code: 3 });
+    await viaKey.endAsync();
+  });
+});
+
+describe("the key's rate limit over MQTT", () => {
+  test("publishes past it are held back and ingested later, none lost, in order", async () => {
+    hub = await startTestHub({ rateLimit: "2/s" });
+    const client = await connectMqtt(hub.mqttUrl as string, KEY_A);
+    try {
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          client.publishAsync(
+            "chorus-in/acme",
+            JSON.stringify({ channel: "throttled", type: "custom", payload: { i } }),
+            { qos: 1 },
+          ),
+        ),
+      );
+      const listed = await api(hub, "/v1/events?channel=throttled");
+      expect(listed.body.data.map((e: { payload: { i: number } }) => e.payload.i)).toEqual([
+        0, 1, 2, 3, 4, 5,
+      ]);
+      // Two at once (the limit's burst), the four others one by one.
+      expect(await metric(hub, "chorus_mqtt_publishes_delayed_total")).toBe(4);
+    } finally {
+      await client.endAsync();
+    }
+  });
+
+  test("the throttle spaces a key's publishes past its burst; keys are counted apart", () => {
+    const throttle = new PublishThrottle({ max: 3, windowMs: 3_000 });
+    const delays = [0, 1, 2, 3, 4].map(() => throttle.delay("k", 10_000));
+    expect(delays).toEqual([0, 0, 0, 1_000, 2_000]);
+    expect(throttle.delay("other", 10_000)).toBe(0);
+    // Once its budget is whole again, a key bursts again.
+    expect(throttle.delay("k", 20_000)).toBe(0);
   });
 });
 

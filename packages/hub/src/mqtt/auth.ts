@@ -4,6 +4,7 @@ import { clientAddress, type TrustProxy } from "../client-address.js";
 import { frameOfPayload } from "../delivery/frame.js";
 import type { HubContext } from "../context.js";
 import { isResentQoS2 } from "./persistence.js";
+import { PublishThrottle } from "./publish-throttle.js";
 import { type IngestOutcome, ingestPublish, recordDrop } from "./ingest.js";
 import { MAX_SUBSCRIPTIONS_PER_CLIENT, type MqttPrincipal, type MqttSessions } from "./sessions.js";
 
@@ -31,6 +32,11 @@ export type AuthHooks = Required<
     "authenticate" | "authorizeSubscribe" | "authorizePublish" | "authorizeForward"
   >
 >;
+
+/** A timer that never keeps the process alive (a hub closing does not wait for a held publish). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 function allows(principal: MqttPrincipal, scope: Scope): boolean {
   return principal.scopes.has(scope) || principal.scopes.has("admin");
@@ -60,6 +66,7 @@ function inOrg(topic: string, root: string, org: string): boolean {
  */
 export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHooks {
   const { metrics, logger } = ctx;
+  const throttle = ctx.config.rateLimit ? new PublishThrottle(ctx.config.rateLimit) : undefined;
 
   return {
     authenticate(client, _username, password, done) {
@@ -175,13 +182,17 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
       const payload =
         typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
       const ingest = () => ingestPublish(ctx, principal.org, topic, payload);
-      const ingested: Promise<IngestOutcome> =
-        packet.qos === 2 && client
-          ? isResentQoS2(client, packet).then((resent) =>
-              // Ingested when it first came; the broker acknowledges the resend again.
-              resent ? { ok: true, stored: 0, duplicates: 1 } : ingest(),
-            )
-          : ingest();
+      const wait = throttle?.delay(principal.keyId) ?? 0;
+      if (wait > 0) metrics.mqttPublishesDelayed.inc();
+      const ingested: Promise<IngestOutcome> = (wait > 0 ? sleep(wait) : Promise.resolve()).then(
+        () =>
+          packet.qos === 2 && client
+            ? isResentQoS2(client, packet).then((resent) =>
+                // Ingested when it first came; the broker acknowledges the resend again.
+                resent ? { ok: true, stored: 0, duplicates: 1 } : ingest(),
+              )
+            : ingest(),
+      );
       ingested.then(
         (outcome) => {
           if (outcome.ok) {
