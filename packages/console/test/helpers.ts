@@ -39,8 +39,21 @@ export async function openConsole(
   prepare?: (page: Page) => void,
 ): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+  // What the hub's Content-Security-Policy refused, for cspViolations().
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (globalThis as unknown as { cspViolations: string[] }).cspViolations = seen;
+    globalThis.document.addEventListener("securitypolicyviolation", (e) =>
+      seen.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
+  });
   prepare?.(page);
   await page.goto(consoleLink(url, { key: KEY, ...link }));
   await page.getByTestId("connection").filter({ hasText: "live" }).waitFor();
   return page;
+}
+
+/** What the page's Content-Security-Policy refused since it opened (see openConsole). */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (globalThis as unknown as { cspViolations: string[] }).cspViolations);
 }

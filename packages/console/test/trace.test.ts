@@ -6,7 +6,7 @@ import type { ChorusEvent } from "@chorus/protocol";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumRuns, launchChromium, screenshot } from "./browser.js";
-import { client, KEY, openConsole, startHub } from "./helpers.js";
+import { client, cspViolations, KEY, openConsole, startHub } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const DEMO = join(ROOT, "examples", "research-team");
@@ -119,6 +119,8 @@ describe.runIf(chromiumRuns)("the trace view of the demo's run", () => {
     await rows.filter({ hasText: "llm" }).first().click();
     await expect.poll(() => page.getByTestId("span-detail").textContent()).toContain("tokens");
     await screenshot(page, "trace-demo");
+    // The waterfall's indents and bars are styles set from script: the page's policy allows them.
+    expect(await cspViolations(page)).toEqual([]);
   });
 
   it("charts the demo's LLM usage, and counts a call made after the page opened", async () => {
@@ -142,6 +144,7 @@ describe.runIf(chromiumRuns)("the trace view of the demo's run", () => {
     await expect.poll(() => callCount.textContent(), { timeout: 30_000 }).toBe(String(calls + 1));
     await usage.locator("td", { hasText: "late-model" }).first().waitFor();
     await screenshot(page, "usage-demo");
+    expect(await cspViolations(page)).toEqual([]);
     await chorus.close(1000);
   });
 
@@ -158,5 +161,6 @@ describe.runIf(chromiumRuns)("the trace view of the demo's run", () => {
       .toContain(String(tool.payload?.name));
     // docs/console.png is this picture: `cp packages/console/test-output/demo-timeline.png docs/console.png`
     await screenshot(page, "demo-timeline");
+    expect(await cspViolations(page)).toEqual([]);
   });
 });

@@ -30,6 +30,15 @@ describe("the web console at /", () => {
     expect(script.headers.get("referrer-policy")).toBe("no-referrer");
   });
 
+  it("lets no other site frame the page, and nothing but its own files run in it", async () => {
+    const page = await api(hub, "/", { key: null });
+    const policy = page.headers.get("content-security-policy") ?? "";
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).not.toContain("unsafe-inline");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+  });
+
   it("leaves the API's JSON errors as they were", async () => {
     for (const path of ["/v1/nope", "/nope.js", "/../package.json"]) {
       const res = await api(hub, path, { key: null });

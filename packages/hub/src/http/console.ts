@@ -4,6 +4,16 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../context.js";
 
+/** The console's own origin for everything; `data:` images for its inline favicon. */
+const CONSOLE_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 /**
  * Serve the web console's static files at `/`, same origin as the API, so the page needs no
  * CORS. `wildcard: false` registers one route per file found at start instead of a catch-all
@@ -26,6 +36,10 @@ export async function installConsole(app: FastifyInstance, ctx: HubContext): Pro
     maxAge: 0,
     setHeaders(res) {
       res.header("x-content-type-options", "nosniff");
+      // The page holds a key: nothing but its own files may run or be fetched, and no other
+      // site may frame it (clickjacking). Styles set from script (CSSOM) are not inline styles.
+      res.header("content-security-policy", CONSOLE_CSP);
+      res.header("x-frame-options", "DENY");
       // The page's address may carry `#key=…` for an instant; no referrer ever leaves the page.
       res.header("referrer-policy", "no-referrer");
     },
