@@ -7,7 +7,7 @@ import {
   ValidationError,
 } from "@chorus/core";
 import { ExitCode, UsageError } from "./exit-codes.js";
-import type { Io } from "./io.js";
+import { type Io, visible } from "./io.js";
 
 /**
  * The one place a failure becomes a message and an exit code:
@@ -17,10 +17,12 @@ import type { Io } from "./io.js";
  */
 export function reportFailure(
   error: unknown,
-  io: Io,
+  output: Io,
   context: { command: string; url: string },
 ): number {
   const url = context.url.replace(/\/+$/, "");
+  // Messages carry what the server said: printed as visible text, never as terminal controls.
+  const io: Io = { ...output, err: (line) => output.err(visible(line)) };
   if (error instanceof UsageError) {
     io.err(`chorus ${context.command}: ${error.message}`);
     return ExitCode.Usage;

@@ -1,6 +1,6 @@
 import type { Intent, IntentStatus } from "@chorus/core";
 import { oneLine } from "./format.js";
-import { type Io, paint, type Style } from "./io.js";
+import { type Io, paint, type Style, visible } from "./io.js";
 
 const STATUS_STYLE: Record<IntentStatus, Style> = {
   draft: "dim",
@@ -24,34 +24,36 @@ export function formatIntentRow(intent: Intent, io: Pick<Io, "color">): string {
   const status = paintStatus(io, intent.status, 9);
   const assignees =
     intent.assignees.length > 0 ? paint(io, "dim", ` → ${intent.assignees.join(", ")}`) : "";
-  return `${intent.id}  ${status}  ${paint(io, "dim", `v${intent.version}`.padEnd(4))}  ${oneLine(intent.title, TITLE_MAX)}${assignees}`;
+  return `${visible(intent.id)}  ${status}  ${paint(io, "dim", `v${intent.version}`.padEnd(4))}  ${oneLine(intent.title, TITLE_MAX)}${assignees}`;
 }
 
 /** The header of `intents show`: every field a person looks for, then the state as indented JSON. */
 export function formatIntentDetail(intent: Intent, io: Pick<Io, "color">): string[] {
   const label = (name: string) => paint(io, "dim", name.padEnd(12));
+  // Every value as the hub sent it, made visible: a description may hold line breaks and more.
+  const field = (name: string, value: unknown) => `${label(name)}${visible(String(value))}`;
   const lines = [
     paint(io, "bold", intent.title),
-    `${label("id")}${intent.id}`,
+    field("id", intent.id),
     `${label("status")}${paintStatus(io, intent.status)}`,
-    `${label("version")}${intent.version}`,
-    `${label("assignees")}${intent.assignees.length > 0 ? intent.assignees.join(", ") : "-"}`,
+    field("version", intent.version),
+    field("assignees", intent.assignees.length > 0 ? intent.assignees.join(", ") : "-"),
   ];
-  if (intent.description) lines.push(`${label("description")}${intent.description}`);
-  if (intent.portfolio) lines.push(`${label("portfolio")}${intent.portfolio}`);
-  if (intent.parentId) lines.push(`${label("parent")}${intent.parentId}`);
-  if (intent.createdBy) lines.push(`${label("created by")}${intent.createdBy}`);
-  lines.push(`${label("created")}${intent.createdAt}`, `${label("updated")}${intent.updatedAt}`);
-  lines.push(
-    `${label("state")}${JSON.stringify(intent.state, null, 2).replace(/\n/g, `\n${" ".repeat(12)}`)}`,
-  );
+  if (intent.description) lines.push(field("description", intent.description));
+  if (intent.portfolio) lines.push(field("portfolio", intent.portfolio));
+  if (intent.parentId) lines.push(field("parent", intent.parentId));
+  if (intent.createdBy) lines.push(field("created by", intent.createdBy));
+  lines.push(field("created", intent.createdAt), field("updated", intent.updatedAt));
+  // JSON escapes C0 controls in strings but not C1 ones or bidirectional overrides.
+  const state = (JSON.stringify(intent.state, null, 2) ?? "null").split("\n").map(visible);
+  lines.push(`${label("state")}${state.join(`\n${" ".repeat(12)}`)}`);
   return lines;
 }
 
 /** A one-line summary after a write: `<id> active v3 → researcher`. */
 export function formatIntentSummary(intent: Intent, io: Pick<Io, "color">): string {
   const assignees = intent.assignees.length > 0 ? ` → ${intent.assignees.join(", ")}` : "";
-  return `${intent.id} ${paintStatus(io, intent.status)} v${intent.version}${assignees}`;
+  return `${visible(intent.id)} ${paintStatus(io, intent.status)} v${visible(String(intent.version))}${visible(assignees)}`;
 }
 
 /**

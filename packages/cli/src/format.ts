@@ -1,5 +1,5 @@
 import type { ChorusEvent } from "@chorus/core";
-import { type Io, paint, type Style } from "./io.js";
+import { type Io, paint, type Style, visible } from "./io.js";
 
 /** A summary longer than this would wrap in an ordinary terminal after the line's prefix. */
 const SUMMARY_MAX = 100;
@@ -166,5 +166,5 @@ function compact(value: unknown): string {
 /** Collapse whitespace (a payload's newlines would break one-line-per-event) and cut with an ellipsis. */
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return visible(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
 }
