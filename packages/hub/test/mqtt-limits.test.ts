@@ -1,9 +1,14 @@
+import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
+import { PassThrough } from "node:stream";
 import { Aedes, type Client } from "aedes";
 import mqtt from "mqtt";
 import mqttPacket, { type Packet } from "mqtt-packet";
 import { afterEach, describe, expect, test } from "vitest";
+import type { HubContext } from "../src/context.js";
+import { StreamCap } from "../src/delivery/stream-cap.js";
 import type { Hub } from "../src/index.js";
+import { createAuthHooks } from "../src/mqtt/auth.js";
 import {
   IDLE_SESSION_TTL_MS,
   IdleSessions,
@@ -183,6 +188,34 @@ describe("connections per key", () => {
     }
     await again.endAsync();
     await held[1]?.endAsync();
+  });
+});
+
+describe("a connection's place under the per-key cap", () => {
+  test("is given back when the client was gone before its CONNECT was authenticated", async () => {
+    const cap = new StreamCap(1);
+    const ctx = {
+      config: {},
+      metrics: {},
+      logger: {},
+      auth: { authenticateSecret: () => ({ org: "acme", keyId: "k1", scopes: new Set() }) },
+      delivery: { mqttConnections: cap },
+    } as unknown as HubContext;
+    const hooks = createAuthHooks(ctx, new MqttSessions(() => {}));
+    const conn = new PassThrough();
+    conn.destroy();
+    await once(conn, "close");
+    const accepted = await new Promise<boolean | null>((resolve) =>
+      hooks.authenticate(
+        { id: "gone", conn } as unknown as Client,
+        "u",
+        Buffer.from("k"),
+        (_e, ok) => resolve(ok),
+      ),
+    );
+    expect(accepted).toBe(true);
+    // The cap of one is free again: the gone client's close came before the hook listened.
+    expect(cap.acquire("k1")).toBeDefined();
   });
 });
 

@@ -127,6 +127,8 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
         return;
       }
       client.conn.once("close", release);
+      // A client gone before this ran (its CONNECT was read, then it closed) sends no "close".
+      if (client.conn.destroyed) release();
       sessions.remember(client, principal);
       done(null, true);
     },
