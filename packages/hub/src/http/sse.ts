@@ -350,7 +350,13 @@ class SseStream {
         if (!this.#outbox.push(Buffer.concat(chunks))) return;
         this.#cursor = last;
       }
-      if (page.next !== undefined) continue;
+      if (page.next !== undefined) {
+        // A store that bounds its scans (SQLite) may answer a range with nothing in it.
+        if (page.next > this.#cursor) this.#cursor = page.next;
+        // SQLite reads on this thread: let other requests in between pages.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
       if (!this.#exact) {
         if (this.#dirty) continue;
         return;

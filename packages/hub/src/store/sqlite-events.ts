@@ -16,6 +16,17 @@ import type {
   ReadLimits,
 } from "./types.js";
 
+/**
+ * Seqs one filtered read may scan when no single index answers its filter. SQLite runs on the
+ * hub's one thread: a read for `channel=big&agent=rare` walked the whole channel's index (250,000
+ * rows held every other request, SSE deliveries included, for 50-80 ms; an agent stream replayed
+ * from 0 over 750,000 events for 235 ms), and ten million rows would stop the hub for seconds.
+ * Such a read looks at this many seqs at most and, when it found too few events to fill the page,
+ * answers with `next` at the end of the range it looked at (possibly with no events), for the next
+ * page to go on from there.
+ */
+export const SCAN_WINDOW_SEQS = 50_000;
+
 /** Prepared statements are cached per distinct WHERE shape; filters combine into few shapes. */
 const MAX_CACHED_QUERIES = 256;
 /** Ids per duplicate lookup: under SQLite's default limit of bound parameters, with room. */
@@ -41,6 +52,7 @@ export class EventTable {
   readonly #existsMany = new Map<number, Database.Statement>();
   readonly #queries = new Map<string, Database.Statement>();
   readonly #readAfter: Database.Statement;
+  readonly #lastSeq: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -48,6 +60,7 @@ export class EventTable {
       `SELECT org, ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
     );
     this.#exists = db.prepare("SELECT 1 FROM events WHERE org = ? AND id = ?").pluck();
+    this.#lastSeq = db.prepare("SELECT max(seq) FROM events").pluck();
     this.#insert = db.prepare(`INSERT OR IGNORE INTO events
       (org, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id, intent_id,
        payload, metadata, occurred_at, received_at, received_ms)
@@ -135,7 +148,9 @@ export class EventTable {
   }
 
   list(org: string, filter: EventFilter, page: PageRequest): Page<ChorusEvent> {
-    const { sql, params } = buildQuery(org, filter, page);
+    const after = page.after ?? 0;
+    const until = needsWindow(filter) ? after + SCAN_WINDOW_SEQS : undefined;
+    const { sql, params } = buildQuery(org, filter, page, until);
     let stmt = this.#queries.get(sql);
     if (!stmt) {
       if (this.#queries.size >= MAX_CACHED_QUERIES) this.#queries.clear();
@@ -150,7 +165,14 @@ export class EventTable {
     const more = rows.length > page.limit || cut;
     const data = rows.slice(0, page.limit).map(eventFromRow);
     const last = data.at(-1);
-    return more && last ? { data, next: last.seq } : { data };
+    if (more && last) return { data, next: last.seq };
+    // The range looked at is exhausted; later seqs may hold more.
+    if (until !== undefined && until < this.#maxSeq()) return { data, next: until };
+    return { data };
+  }
+
+  #maxSeq(): number {
+    return (this.#lastSeq.get() as number | null) ?? 0;
   }
 
   /** Every org's events after `after`; in SQLite seq order is commit order, so all are committed. */
@@ -190,13 +212,33 @@ export class EventTable {
   }
 }
 
-function buildQuery(
+/**
+ * Whether one index does not answer `filter` (see {@link SCAN_WINDOW_SEQS}): an agent's stream
+ * (its condition is an OR no index serves), or two conditions or more, unless one is an intent or
+ * a trace, whose few events their own index finds.
+ */
+export function needsWindow(filter: EventFilter): boolean {
+  if (filter.assignedTo !== undefined) return true;
+  if (filter.intentId !== undefined || filter.traceId !== undefined) return false;
+  let conditions = filter.types && filter.types.length > 0 ? 1 : 0;
+  if (filter.portfolio !== undefined) conditions++;
+  for (const key of Object.keys(FILTER_COLUMNS) as (keyof typeof FILTER_COLUMNS)[])
+    if (filter[key] !== undefined) conditions++;
+  return conditions >= 2;
+}
+
+export function buildQuery(
   org: string,
   filter: EventFilter,
   page: PageRequest,
+  until: number | undefined,
 ): { sql: string; params: Record<string, unknown> } {
   const where = ["org = @org", "seq > @after"];
   const params: Record<string, unknown> = { org, after: page.after ?? 0, limit: page.limit + 1 };
+  if (until !== undefined) {
+    where.push("seq <= @until");
+    params.until = until;
+  }
   for (const [key, column] of Object.entries(FILTER_COLUMNS) as [
     keyof typeof FILTER_COLUMNS,
     string,
@@ -224,7 +266,11 @@ function buildQuery(
     where.push("intent_id IN (SELECT id FROM intents WHERE org = @org AND portfolio = @portfolio)");
     params.portfolio = filter.portfolio;
   }
-  const sql = `SELECT ${EVENT_COLUMNS} FROM events
+  // An agent's condition is an OR no index serves. Left to choose, SQLite walked the org's whole
+  // index and sorted (62 ms a page for an org of 750,000 events, on every wake of every agent's
+  // stream); read in seq order from the cursor instead, which a live stream finds at the end.
+  const table = filter.assignedTo === undefined ? "events" : "events NOT INDEXED";
+  const sql = `SELECT ${EVENT_COLUMNS} FROM ${table}
     WHERE ${where.join(" AND ")} ORDER BY seq LIMIT @limit`;
   return { sql, params };
 }
