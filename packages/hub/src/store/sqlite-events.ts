@@ -31,8 +31,12 @@ export const SCAN_WINDOW_SEQS = 50_000;
 const MAX_CACHED_QUERIES = 256;
 /** Ids per duplicate lookup: under SQLite's default limit of bound parameters, with room. */
 const EXISTS_CHUNK = 500;
-/** Rows deleted per retention statement: keeps each write lock short while pruning a backlog. */
-const PRUNE_CHUNK = 5_000;
+/**
+ * Rows deleted per retention statement: keeps each write lock, and each hold on the hub's one
+ * thread (about 25 ms), short while pruning a backlog. One statement after another used to delete
+ * a whole backlog in one go: 750,000 events held the hub for 3.5 s.
+ */
+export const PRUNE_CHUNK = 5_000;
 
 const EVENT_COLUMNS = `seq, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id,
     intent_id, payload, metadata, occurred_at, received_at,
@@ -53,6 +57,7 @@ export class EventTable {
   readonly #queries = new Map<string, Database.Statement>();
   readonly #readAfter: Database.Statement;
   readonly #lastSeq: Database.Statement;
+  readonly #prune: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -60,7 +65,10 @@ export class EventTable {
       `SELECT org, ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
     );
     this.#exists = db.prepare("SELECT 1 FROM events WHERE org = ? AND id = ?").pluck();
-    this.#lastSeq = db.prepare("SELECT max(seq) FROM events").pluck();
+    this.#prune = db.prepare(
+      "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT ?)",
+    );
+    this.#lastSeq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
     this.#insert = db.prepare(`INSERT OR IGNORE INTO events
       (org, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id, intent_id,
        payload, metadata, occurred_at, received_at, received_ms)
@@ -167,12 +175,8 @@ export class EventTable {
     const last = data.at(-1);
     if (more && last) return { data, next: last.seq };
     // The range looked at is exhausted; later seqs may hold more.
-    if (until !== undefined && until < this.#maxSeq()) return { data, next: until };
+    if (until !== undefined && until < this.maxSeq()) return { data, next: until };
     return { data };
-  }
-
-  #maxSeq(): number {
-    return (this.#lastSeq.get() as number | null) ?? 0;
   }
 
   /** Every org's events after `after`; in SQLite seq order is commit order, so all are committed. */
@@ -192,23 +196,17 @@ export class EventTable {
     };
   }
 
-  prune(cutoff: Date): number {
-    const stmt = this.#db.prepare(
-      "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT ?)",
-    );
-    let total = 0;
-    for (;;) {
-      const { changes } = stmt.run(cutoff.getTime(), PRUNE_CHUNK);
-      total += changes;
-      if (changes < PRUNE_CHUNK) return total;
-    }
+  /**
+   * Delete up to {@link PRUNE_CHUNK} events received before `cutoff`; returns how many. The store
+   * calls it until a chunk comes back short, handing the thread back in between.
+   */
+  pruneChunk(cutoff: Date): number {
+    return this.#prune.run(cutoff.getTime(), PRUNE_CHUNK).changes;
   }
 
+  /** The highest seq ever given (retention and ignored inserts do not lower it). */
   maxSeq(): number {
-    const row = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
-      | { seq: number }
-      | undefined;
-    return row?.seq ?? 0;
+    return (this.#lastSeq.get() as number | undefined) ?? 0;
   }
 }
 

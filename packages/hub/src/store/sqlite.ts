@@ -1,7 +1,7 @@
 import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
 import Database from "better-sqlite3";
 import { migrate, readEpoch } from "./migrations.js";
-import { EventTable } from "./sqlite-events.js";
+import { EventTable, PRUNE_CHUNK } from "./sqlite-events.js";
 import { IntentTables } from "./sqlite-intents.js";
 import { PresenceTable } from "./sqlite-presence.js";
 import type {
@@ -157,7 +157,15 @@ export class SqliteStore implements Store {
   }
 
   async pruneEvents(cutoff: Date): Promise<number> {
-    return this.#events.prune(cutoff);
+    let total = 0;
+    while (!this.#closed) {
+      const deleted = this.#events.pruneChunk(cutoff);
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) break;
+      // SQLite runs on the hub's thread: let requests and deliveries in between chunks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return total;
   }
 
   async maxSeq(): Promise<number> {

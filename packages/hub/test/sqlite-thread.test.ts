@@ -86,6 +86,26 @@ describe("a filtered read that no one index answers (SQLite)", () => {
   });
 });
 
+describe("retention on SQLite", () => {
+  it("prunes a backlog in chunks, handing the hub's thread back in between", async () => {
+    const store = SqliteStore.open(":memory:");
+    try {
+      await fill(store);
+      let ranMeanwhile = false;
+      const pruning = store.pruneEvents(new Date(Date.now() + 60_000));
+      setImmediate(() => {
+        ranMeanwhile = true;
+      });
+      expect(await pruning).toBe(TOTAL);
+      // A request arriving during the prune would have been served before it ended.
+      expect(ranMeanwhile).toBe(true);
+      expect((await store.listEvents(ORG_A, {}, { limit: 10 })).data).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
+
 describe("an SSE stream replaying through windows", () => {
   let hub: Hub;
   beforeAll(async () => {
