@@ -90,9 +90,15 @@ describe.runIf(chromiumRuns)("the browser entry in a real Chromium, against a re
     });
     // The hub serves the page (as it serves the console): a document from a real response,
     // at the hub's origin, as a user's page would be.
+    // The hub serves its console folder with a policy that runs no inline script: the page
+    // loads its script from a file, as the console does.
+    writeFileSync(
+      join(pageDir, "page.js"),
+      'import * as core from "./core.js";\nglobalThis.ChorusCore = core;\n',
+    );
     writeFileSync(
       join(pageDir, "index.html"),
-      '<!doctype html><meta charset="utf-8"><script type="module">import * as core from "./core.js"; globalThis.ChorusCore = core;</script><body>core</body>',
+      '<!doctype html><meta charset="utf-8"><script type="module" src="./page.js"></script><body>core</body>',
     );
     browser = await launchChromium();
     hub = await startHub({ consoleDir: pageDir });

@@ -100,7 +100,8 @@ export interface HubOptions {
   /**
    * Folder of the web console's static files (`@chorus/console`'s `consoleAssetsDir`), served at
    * `/`. Env `CHORUS_CONSOLE_DIR`. Unset, or a folder without `index.html`: no console, and `/`
-   * is a JSON 404 like any unknown path.
+   * is a JSON 404 like any unknown path. Its files are served with a Content-Security-Policy
+   * that runs no inline script or style and lets no other site frame them.
    */
   consoleDir?: string;
   /**
