@@ -13,8 +13,7 @@ import {
   type ToolResult,
   toTokenUsage,
 } from "./mapping.js";
-import type { BoundedMap } from "@chorus/core/adapter-kit";
-import type { PendingTool } from "./pending-tools.js";
+import type { PendingTool, ToolCallIndex } from "./pending-tools.js";
 import { type SpanRecorder as Recorder, type SpanRef, spanUnder } from "@chorus/core/adapter-kit";
 import { StreamAssembler } from "./stream-assembler.js";
 import { isObj, str } from "./values.js";
@@ -23,12 +22,12 @@ import { isObj, str } from "./values.js";
 export interface CallContext {
   recorder: Recorder;
   /** Call id → tool call the model asked for whose result has not come back, oldest first. */
-  pending: BoundedMap<string, PendingTool>;
+  pending: ToolCallIndex<PendingTool>;
   /**
    * Call id → the step that asked, for tool calls whose result already came back: a retried step
    * (the SDK's `maxRetries`) sends the same results again and is still the same loop.
    */
-  answered: BoundedMap<string, SpanRef>;
+  answered: ToolCallIndex<SpanRef>;
   capture: Capture;
   emitTokens: boolean;
   ids: TraceIdPool;
@@ -208,7 +207,7 @@ export class LlmCall {
         recorder.emit(EventTypes.ToolStart, span, payload, {
           ...(tool.providerExecuted ? { providerExecuted: true } : {}),
         });
-        pending.set(tool.callId, { name: tool.name, startedAt: now, span, step: this.span });
+        pending.set(tool, { name: tool.name, startedAt: now, span, step: this.span });
       });
     }
     // A provider-executed tool's result is in the same answer.
@@ -219,9 +218,9 @@ export class LlmCall {
     const { recorder, pending, answered, capture } = this.#ctx;
     if (pending.size === 0) return;
     for (const result of results) {
-      const tool = pending.take(result.callId);
+      const tool = pending.take(result);
       if (tool === undefined) continue;
-      answered.set(result.callId, tool.step);
+      answered.set(result, tool.step);
       const latencyMs = Math.round(performance.now() - tool.startedAt);
       const base = { name: tool.name, callId: result.callId, latencyMs };
       if (result.isError) {
@@ -244,7 +243,7 @@ export class LlmCall {
     if (parent !== undefined) return spanUnder(ids, parent);
     if (pending.size > 0 || answered.size > 0) {
       for (const result of promptToolResults(params)) {
-        const step = pending.get(result.callId)?.step ?? answered.get(result.callId);
+        const step = pending.get(result)?.step ?? answered.get(result);
         if (step === undefined) continue;
         const { spanId: _, ...same } = step;
         return { ...same, spanId: ids.spanId() };

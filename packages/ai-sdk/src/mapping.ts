@@ -120,6 +120,8 @@ export interface ToolCall {
 export interface ToolResult {
   callId: string;
   name: string | undefined;
+  /** The arguments of the call it answers, when the prompt carries that call. */
+  input?: unknown;
   isError: boolean;
   output: unknown;
 }
@@ -204,21 +206,43 @@ export function* promptToolResults(params: unknown): Generator<ToolResult> {
   for (let i = prompt.length - 1; i >= 0; i--) {
     const message = prompt[i];
     if (!isObj(message) || (message.role !== "tool" && message.role !== "assistant")) continue;
+    let calls: Map<string, unknown> | undefined;
     for (const part of arr(message.content)) {
       if (!isObj(part) || part.type !== "tool-result") continue;
       const callId = str(part.toolCallId);
       if (callId === undefined) continue;
+      calls ??= callsBefore(prompt, i);
       const output = isObj(part.output) ? part.output : {};
       const kind = str(output.type);
       yield {
         callId,
         name: str(part.toolName),
+        input: calls.get(callId),
         isError: kind === "error-text" || kind === "error-json" || kind === "execution-denied",
         output:
           kind === "execution-denied" ? { denied: true, reason: output.reason } : output.value,
       };
     }
   }
+}
+
+/**
+ * Arguments by call id of the tool calls in the nearest assistant message up to `index` (a
+ * provider-executed call and its result share one message), to tell calls with one id apart.
+ */
+function callsBefore(prompt: readonly unknown[], index: number): Map<string, unknown> {
+  const calls = new Map<string, unknown>();
+  for (let i = index; i >= 0; i--) {
+    const message = prompt[i];
+    if (!isObj(message) || message.role !== "assistant") continue;
+    for (const part of arr(message.content))
+      if (isObj(part) && part.type === "tool-call") {
+        const callId = str(part.toolCallId);
+        if (callId !== undefined) calls.set(callId, parseJson(part.input));
+      }
+    return calls;
+  }
+  return calls;
 }
 
 /** A tool result's output as an error message. */

@@ -1,9 +1,9 @@
 import { TraceIdPool } from "@chorus/core";
-import { BoundedMap, createSafely, type SpanRef, SpanRecorder } from "@chorus/core/adapter-kit";
+import { createSafely, type SpanRef, SpanRecorder } from "@chorus/core/adapter-kit";
 import type { LanguageModelMiddleware } from "ai";
 import { LlmCall } from "./call.js";
 import { type ChorusMiddlewareOptions, resolveOptions } from "./options.js";
-import { MAX_PENDING_TOOLS, type PendingTool } from "./pending-tools.js";
+import { MAX_PENDING_TOOLS, type PendingTool, ToolCallIndex } from "./pending-tools.js";
 
 /**
  * AI SDK middleware that reports every model call to Chorus: `llm.start`, then `llm.end` (usage,
@@ -35,8 +35,8 @@ export function chorusMiddleware(options: ChorusMiddlewareOptions = {}): Languag
       agent: resolved.agent,
       safely,
     }),
-    pending: new BoundedMap<string, PendingTool>(MAX_PENDING_TOOLS),
-    answered: new BoundedMap<string, SpanRef>(MAX_PENDING_TOOLS),
+    pending: new ToolCallIndex<PendingTool>(MAX_PENDING_TOOLS),
+    answered: new ToolCallIndex<SpanRef>(MAX_PENDING_TOOLS),
     capture: resolved.capture,
     emitTokens: resolved.emitTokens,
     ids: new TraceIdPool(),

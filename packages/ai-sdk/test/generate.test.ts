@@ -17,6 +17,7 @@ import {
   scriptedModel,
   startTestHub,
   type TestHub,
+  TOOL_LOOP,
   types,
   weatherTool,
 } from "./helpers.js";
@@ -89,15 +90,7 @@ describe("generateText", () => {
     expect(result.steps).toHaveLength(2);
     const first = (await hub.events()).filter((e) => e.type === "tool.start").at(-1);
     const events = await hub.events({ traceId: first?.traceId });
-    expect(types(events)).toEqual([
-      "llm.start",
-      "llm.end",
-      "tool.start",
-      "tool.end",
-      "llm.start",
-      "llm.end",
-      "agent.message",
-    ]);
+    expect(types(events)).toEqual(TOOL_LOOP);
     const [step1, step2] = events.filter((e) => e.type === "llm.start");
     expect(step1?.payload.tools).toEqual(["weather"]);
     const toolStart = only(events, "tool.start");
@@ -121,6 +114,40 @@ describe("generateText", () => {
       "tool_calls",
       "stop",
     ]);
+  });
+
+  it("concurrent loops whose provider numbers tool calls alike (call_0) keep their own traces", async () => {
+    // One middleware for every model, as an app wraps them; ids as Ollama and many
+    // OpenAI-compatible servers give them: numbered per answer, so they repeat across runs.
+    const middleware = chorusMiddleware({ chorus: hub.chorus });
+    const run = (city: string, conversation = `Weather in ${city}?`) =>
+      generateText({
+        model: wrapLanguageModel({
+          model: scriptedModel([
+            { weatherIn: city, callId: "call_0" },
+            { text: `It is 21 degrees in ${city}` },
+          ]),
+          middleware,
+        }),
+        tools: { weather: weatherTool() },
+        stopWhen: stepCountIs(3),
+        prompt: conversation,
+      });
+    const cities = ["Quito", "Lima", "Nairobi"];
+    const results = await Promise.all(cities.map((city) => run(city)));
+    expect(results.map((r) => r.text)).toEqual(cities.map((c) => `It is 21 degrees in ${c}`));
+    const all = await hub.events();
+    for (const city of cities) {
+      const start = all.find(
+        (e) => e.type === "tool.start" && (e.payload.arguments as { city?: string })?.city === city,
+      );
+      const events = await hub.events({ traceId: start?.traceId });
+      // The whole loop in one trace, and nothing of another run in it.
+      expect(types(events), city).toEqual(TOOL_LOOP);
+      expect(only(events, "tool.end").payload).toMatchObject({ result: { city } });
+      expect(only(events, "tool.end").spanId).toBe(start?.spanId);
+      expect(only(events, "agent.message").payload.text).toBe(`It is 21 degrees in ${city}`);
+    }
   });
 
   it("a step the SDK retries stays in its loop's trace: every attempt is a sibling of the first step", async () => {

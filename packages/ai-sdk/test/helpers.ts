@@ -57,6 +57,17 @@ export function recordingSink(): Chorus & { events: EmitEvent[] } {
   };
 }
 
+/** The events of a two-step tool loop (a tool call, then the answer), in order. */
+export const TOOL_LOOP = [
+  "llm.start",
+  "llm.end",
+  "tool.start",
+  "tool.end",
+  "llm.start",
+  "llm.end",
+  "agent.message",
+];
+
 export const types = (events: readonly { type: string }[]): string[] => events.map((e) => e.type);
 
 export function only<E extends { type: string }>(events: readonly E[], type: string): E {
