@@ -19,6 +19,11 @@ export interface TraceRecord {
   intentId?: string;
   /** The Chorus agent of the enclosing context; wins over SDK agent names on events. */
   agent?: string;
+  /**
+   * Whether the run's consumer cancelled it (a streamed run read through `observeStream`): the
+   * SDK ends a cancelled run's spans as if they had finished.
+   */
+  cancelled?: () => boolean;
 }
 
 /** A tool call the model asked for. */

@@ -4,6 +4,7 @@ import { elapsed } from "./elapsed.js";
 import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
 import type { Safely } from "@chorus/core/adapter-kit";
+import type { SpanErrorLike } from "./mapping.js";
 import type { SpanRecord } from "./span-map.js";
 import { type AnySpan, hookToolKey, MAX_ANCESTOR_WALK, SpanStore, str } from "./span-store.js";
 import { addUsage, withoutNested } from "./usage.js";
@@ -25,6 +26,8 @@ export interface TrackerOptions {
 const FRAMEWORK = "openai-agents";
 const MODEL_KINDS: ReadonlySet<string> = new Set(["generation", "response"]);
 const RUN_KINDS: ReadonlySet<string> = new Set(["task", "agent"]);
+/** Spans a cancelled run cuts short: its runs and model calls (a tool that returned did finish). */
+const CUT_SHORT_KINDS: ReadonlySet<string> = new Set([...RUN_KINDS, ...MODEL_KINDS, "turn"]);
 
 /**
  * Decides when each Chorus event goes out. It turns the SDK's span lifecycle (and, where spans
@@ -83,7 +86,7 @@ export class SpanTracker {
     const record = this.#store.get(span.spanId) ?? this.#store.adopt(span);
     this.#store.delete(span.spanId);
     if (record.trace.openModel === record) record.trace.openModel = undefined;
-    const error = span.error;
+    const error = span.error ?? (CUT_SHORT_KINDS.has(kind) ? cancellation(record) : null);
     const endedAt = span.endedAt ?? new Date().toISOString();
     const latencyMs = elapsed(record.startedAt, endedAt);
 
@@ -197,6 +200,15 @@ export class SpanTracker {
     if (output === undefined || output === null) return;
     const agent = this.#store.agentOf(this.#store.get(current?.spanId));
     this.#message(agent, typeof output === "string" ? output : JSON.stringify(output), undefined);
+  }
+
+  /**
+   * A streamed run read through `observeStream`: spans of its trace that end once the run was
+   * cancelled (the reader stopped early, or the run's signal aborted) are reported as aborted.
+   */
+  watchStream(sdkTraceId: string, cancelled: () => boolean): void {
+    const trace = this.#store.openTrace(sdkTraceId);
+    if (trace) trace.cancelled = cancelled;
   }
 
   /** A streamed text delta (see `observeStream`): time to first token, and `llm.token` when opted in. */
@@ -376,4 +388,22 @@ function ttft(record: SpanRecord): number | undefined {
   if (record.firstTokenAt === undefined) return undefined;
   const ms = record.firstTokenAt - Date.parse(record.startedAt);
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+/**
+ * What the SDK does not record: a run cancelled by its consumer ends its open spans without an
+ * error, so a model call cut off mid-answer read as finished ("stop"). Those spans get the
+ * error an aborted call gets from the other adapters (`AbortError`).
+ */
+const CANCELLED: SpanErrorLike = {
+  message: "the run was cancelled before this span finished",
+  data: { type: "AbortError" },
+};
+
+function cancellation(record: SpanRecord): SpanErrorLike | null {
+  try {
+    return record.trace.cancelled?.() === true ? CANCELLED : null;
+  } catch {
+    return null; // a result whose getter throws is not known to be cancelled
+  }
 }

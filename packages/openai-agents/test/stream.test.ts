@@ -1,4 +1,5 @@
 import type { Hub } from "@chorus/hub";
+import { Agent, type Model, type ModelRequest, Runner, type StreamEvent } from "@openai/agents";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { instrument } from "../src/index.js";
 import {
@@ -72,4 +73,65 @@ describe("observeStream", () => {
     await result.completed;
     expect(ofType(await readEvents(chorus, channel), "llm.token")).toEqual([]);
   });
+});
+
+/** A model that streams "Hel", then waits for more until its request is aborted. */
+class StalledModel implements Model {
+  async getResponse(): Promise<never> {
+    throw new Error("streamed only");
+  }
+  async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
+    yield { type: "response_started" };
+    yield { type: "output_text_delta", delta: "Hel" };
+    await new Promise((_resolve, reject) => {
+      const fail = () => reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+      if (request.signal?.aborted) fail();
+      request.signal?.addEventListener("abort", fail);
+    });
+  }
+}
+
+describe("a cancelled streamed run", () => {
+  for (const how of ["the reader stops early", "the run's signal aborts"] as const)
+    it(`reads as aborted, not finished, when ${how}`, async () => {
+      const channel = freshChannel();
+      const chorus = client(hub.url, { channel });
+      const handle = track(instrument({ chorus, exclusive: true }));
+      const agent = new Agent({
+        name: "Slow",
+        instructions: "Be slow.",
+        model: new StalledModel(),
+      });
+      const controller = new AbortController();
+      const result = await new Runner().run(agent, "Hi", {
+        stream: true,
+        signal: controller.signal,
+      });
+      for await (const event of handle.observeStream(result)) {
+        if (event.type !== "raw_model_stream_event" || event.data.type !== "output_text_delta")
+          continue;
+        if (how === "the run's signal aborts") controller.abort();
+        else break;
+      }
+      await result.completed;
+      expect(result.cancelled).toBe(true);
+      await expect
+        .poll(async () => ofType(await readEvents(chorus, channel), "agent.error").length)
+        .toBe(2);
+      const events = await readEvents(chorus, channel);
+      expect(ofType(events, "llm.end")).toEqual([]);
+      const [failed] = ofType(events, "llm.error");
+      expect(failed?.payload).toMatchObject({ error: { type: "AbortError" } });
+      expect(ofType(events, "agent.end")).toEqual([]);
+      expect(ofType(events, "agent.error").map((e) => e.payload)).toEqual([
+        expect.objectContaining({
+          name: "Slow",
+          error: expect.objectContaining({ type: "AbortError" }),
+        }),
+        expect.objectContaining({
+          name: "Agent workflow",
+          error: expect.objectContaining({ type: "AbortError" }),
+        }),
+      ]);
+    });
 });
