@@ -206,4 +206,38 @@ describe("an agent used as a tool", () => {
     const run = ofType(events, "agent.end").at(-1);
     expect(run?.payload.usage).toMatchObject({ inputTokens: 36, outputTokens: 16 });
   });
+
+  it("its own tools get their call ids when the nested agent is hooked (its Runner cannot be)", async () => {
+    const run = async (hookAgent: boolean) => {
+      const channel = freshChannel();
+      const chorus = client(hub.url, { channel });
+      const scenario = weatherScenario();
+      const outer = new Agent({
+        name: "Planner",
+        instructions: "Ask the weather agent.",
+        tools: [scenario.weather.asTool({ toolName: "ask_weather", toolDescription: "Weather" })],
+        model: new ScriptedModel([
+          {
+            output: [functionCall("ask_weather", { input: "Paris?" }, { callId: "outer_1" })],
+            usage: new Usage(),
+          },
+          { output: [assistantMessage("Sunny.")], usage: new Usage() },
+        ]),
+      });
+      const hooks = hookAgent ? [scenario.runner, scenario.weather] : [scenario.runner];
+      track(instrument({ chorus, exclusive: true, hooks }));
+      await scenario.runner.run(outer, "Weather in Paris?");
+      const events = await readEvents(chorus, channel);
+      await cleanup();
+      return ofType(events, "tool.start").map((e) => [e.payload.name, e.payload.callId]);
+    };
+    expect(await run(false)).toEqual([
+      ["ask_weather", "outer_1"],
+      ["get_weather", undefined],
+    ]);
+    expect(await run(true)).toEqual([
+      ["ask_weather", "outer_1"],
+      ["get_weather", "call_1"],
+    ]);
+  });
 });
