@@ -164,12 +164,10 @@ describe.each([
 });
 
 describe("an agent used as a tool", () => {
-  it("each model call reports its own usage: the nested run's is not added to the calling turn's", async () => {
-    const channel = freshChannel();
-    const chorus = client(hub.url, { channel });
-    const scenario = weatherScenario();
+  /** A planner that asks the scenario's weather agent, used as its tool, then answers. */
+  function planner(scenario: ReturnType<typeof weatherScenario>): Agent {
     const usage = () => new Usage({ requests: 1, inputTokens: 3, outputTokens: 2, totalTokens: 5 });
-    const outer = new Agent({
+    return new Agent({
       name: "Planner",
       instructions: "Ask the weather agent.",
       tools: [scenario.weather.asTool({ toolName: "ask_weather", toolDescription: "Weather" })],
@@ -181,6 +179,13 @@ describe("an agent used as a tool", () => {
         { output: [assistantMessage("Sunny, says the weather agent.")], usage: usage() },
       ]),
     });
+  }
+
+  it("each model call reports its own usage: the nested run's is not added to the calling turn's", async () => {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    const scenario = weatherScenario();
+    const outer = planner(scenario);
     track(instrument({ chorus, exclusive: true, hooks: scenario.runner }));
     const result = await scenario.runner.run(outer, "Weather in Paris?");
     expect(result.finalOutput).toBe("Sunny, says the weather agent.");
@@ -212,18 +217,7 @@ describe("an agent used as a tool", () => {
       const channel = freshChannel();
       const chorus = client(hub.url, { channel });
       const scenario = weatherScenario();
-      const outer = new Agent({
-        name: "Planner",
-        instructions: "Ask the weather agent.",
-        tools: [scenario.weather.asTool({ toolName: "ask_weather", toolDescription: "Weather" })],
-        model: new ScriptedModel([
-          {
-            output: [functionCall("ask_weather", { input: "Paris?" }, { callId: "outer_1" })],
-            usage: new Usage(),
-          },
-          { output: [assistantMessage("Sunny.")], usage: new Usage() },
-        ]),
-      });
+      const outer = planner(scenario);
       const hooks = hookAgent ? [scenario.runner, scenario.weather] : [scenario.runner];
       track(instrument({ chorus, exclusive: true, hooks }));
       await scenario.runner.run(outer, "Weather in Paris?");
