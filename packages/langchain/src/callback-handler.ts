@@ -95,9 +95,11 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
 
   /**
    * Deliver what was emitted so far (`chorus.flush()`). Resolves `false` on timeout; never rejects.
-   * In serverless, call it after `awaitAllCallbacks()` and before returning.
+   * In serverless, call it after `awaitAllCallbacks()` and before returning. Model calls whose
+   * signal aborted and that LangChain left open are ended as aborted first (see the README).
    */
   async flush(timeoutMs?: number): Promise<boolean> {
+    this.#state.safely("flush", () => this.#state.recorder.settleAborts());
     try {
       return await this.chorus.flush(timeoutMs);
     } catch (error) {
@@ -112,6 +114,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
    * you passed in is drained within its `drainTimeoutMs` (or `timeoutMs` if shorter) and stays open.
    */
   async close(timeoutMs?: number): Promise<void> {
+    this.#state.safely("close", () => this.#state.recorder.settleAborts());
     try {
       const chorus = this.chorus;
       if (this.#state.owned) await chorus.close(timeoutMs ?? chorus.options.drainTimeoutMs);

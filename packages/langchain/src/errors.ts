@@ -37,6 +37,18 @@ export function isInterrupt(error: unknown): boolean {
   return name === "GraphInterrupt" || name === "NodeInterrupt";
 }
 
+/**
+ * What an aborted call failed with: the signal's reason when it is an error (`AbortError`, or
+ * `TimeoutError` from `AbortSignal.timeout()`), else an `AbortError` carrying the reason given.
+ */
+export function abortError(reason: unknown): ErrorInfo {
+  if (readString(reason, "name") !== undefined) return errorInfo(reason);
+  return {
+    message: reason === undefined ? "the call was aborted" : describe(reason),
+    type: "AbortError",
+  };
+}
+
 function constructorName(value: object): string | undefined {
   const ctor = read(value, "constructor");
   return typeof ctor === "function" ? (ctor as { name?: string }).name || undefined : undefined;

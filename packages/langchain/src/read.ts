@@ -37,3 +37,15 @@ export function isArray(value: unknown): value is unknown[] {
     return false;
   }
 }
+
+/**
+ * The `AbortSignal` of a model call, from the call options LangChain passes to
+ * `handleChatModelStart`/`handleLLMStart` (`extraParams.options.signal`).
+ */
+export function abortSignalOf(extraParams: unknown): AbortSignal | undefined {
+  const signal = read(read(extraParams, "options"), "signal");
+  return typeof read(signal, "addEventListener") === "function" &&
+    typeof read(signal, "aborted") === "boolean"
+    ? (signal as AbortSignal)
+    : undefined;
+}

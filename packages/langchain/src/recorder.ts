@@ -23,7 +23,8 @@ import type {
   ToolError,
   ToolStart,
 } from "./callbacks.js";
-import { isControlFlow, isInterrupt } from "./errors.js";
+import { abortError, isControlFlow, isInterrupt } from "./errors.js";
+import { abortSignalOf } from "./read.js";
 import * as map from "./mapping.js";
 import { finalAssistantText } from "./messages.js";
 import { AdapterEventTypes } from "./payloads.js";
@@ -59,12 +60,21 @@ type Recorders = {
  * inside, each payload is built over its `base` (the fields the recorder already holds), so a
  * payload that cannot be built costs its content, not the event or the run's end.
  */
+/**
+ * How long after its signal aborted a model call may still get LangChain's own end or error
+ * before it is ended as aborted: a provider's request cut by the abort fails within
+ * milliseconds; a second is not long for a call the caller already gave up on to read as open.
+ */
+export const ABORT_GRACE_MS = 1000;
+
 export class Recorder {
   readonly #tracker: RunTracker;
   readonly #safely: Safely;
   readonly #content: boolean;
   readonly #verbose: boolean;
   readonly #emitTokens: boolean;
+  /** Model calls whose signal aborted, waiting out {@link ABORT_GRACE_MS}, by run id. */
+  readonly #aborting = new Map<string, { timer: ReturnType<typeof setTimeout>; end: () => void }>();
   /** The last custom event seen, to drop the same dispatch delivered twice. */
   #lastCustom: { runId: string; name: string; data: unknown } | undefined;
 
@@ -235,6 +245,51 @@ export class Recorder {
       map.llmStartPayload(model, prompt, extraParams, metadata, this.#content),
     );
     tracker.emit(EventTypes.LlmStart, run, payload);
+    run.unwatch = this.#watchAbort(extraParams, runId);
+  }
+
+  /**
+   * A streamed model call whose signal aborts gets no callback from LangChain: the stream's
+   * reader is rejected at once and the model's generator is never resumed, so neither
+   * `handleLLMEnd` nor `handleLLMError` comes and the call would read as running for ever. The
+   * call's own `signal` (in its call options) tells: a call still open {@link ABORT_GRACE_MS}
+   * after its signal aborted ends as `llm.error` with the abort's reason (`AbortError`,
+   * `TimeoutError`). LangChain's own end or error, when it comes within that time (a provider
+   * whose request the abort cut, a model that finished anyway), is what is reported.
+   */
+  #watchAbort(extraParams: unknown, runId: string): (() => void) | undefined {
+    const signal = abortSignalOf(extraParams);
+    if (signal === undefined || signal.aborted) return undefined;
+    const onAbort = () => {
+      const abortedAt = performance.now();
+      const end = () => this.#safely("abort", () => this.#aborted(runId, signal, abortedAt));
+      const timer = setTimeout(end, ABORT_GRACE_MS);
+      timer.unref?.(); // never what keeps a process alive; `flush()` settles it instead
+      this.#aborting.set(runId, { timer, end });
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /**
+   * End now every aborted call still waiting out its grace (the handler's `flush()` and
+   * `close()`: whoever flushes is done with the run, and a serverless function would be frozen
+   * before the timer).
+   */
+  settleAborts(): void {
+    for (const { timer, end } of [...this.#aborting.values()]) {
+      clearTimeout(timer);
+      end();
+    }
+  }
+
+  #aborted(runId: string, signal: AbortSignal, abortedAt: number): void {
+    this.#aborting.delete(runId);
+    const run = this.#tracker.take(runId);
+    if (!run) return;
+    const latencyMs = round(abortedAt - run.startedAt);
+    const payload = { ...run.model, error: abortError(signal.reason), latencyMs };
+    this.#tracker.emit(EventTypes.LlmError, run, payload);
   }
 
   #llmToken(c: LlmToken): void {
@@ -259,6 +314,7 @@ export class Recorder {
     allRead(rest);
     const run = this.#tracker.take(runId);
     if (!run) return;
+    run.unwatch?.();
     const timing = {
       latencyMs: elapsed(run),
       timeToFirstTokenMs:
@@ -275,6 +331,7 @@ export class Recorder {
     allRead(rest);
     const run = this.#tracker.take(runId);
     if (!run) return;
+    run.unwatch?.();
     const latencyMs = elapsed(run);
     const payload = this.#payload(callback, withUnreadableError({ ...run.model, latencyMs }), () =>
       map.llmErrorPayload(run.model, error, latencyMs),

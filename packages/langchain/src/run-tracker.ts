@@ -65,6 +65,8 @@ export class Run {
   tokens = 0;
   /** Last token chunk or agent step seen: the same object twice is the same callback twice. */
   lastSeen: unknown;
+  /** Stops listening to the model call's abort signal (see the recorder's `#watchAbort`). */
+  unwatch: (() => void) | undefined;
 
   constructor(init: RunInit) {
     this.kind = init.kind;
