@@ -88,9 +88,11 @@ export class Chorus implements AsyncDisposable {
    * `spanId`, `parentSpanId`, `intentId`, `agent`), fills `channel`/`env`/`app`/`agent` from
    * the options, applies content capture, validates with the hub's schema and serializes once.
    *
-   * Returns the event id, or `undefined` when the event was refused (invalid, too large, client
-   * closed or disabled): refusals are counted in `stats().invalid`, logged (rate-limited) and
-   * passed to `onError`. Use `events.publish()` for a call that throws on invalid input.
+   * Returns the event id, or `undefined` when the event was refused (invalid, too large in a
+   * browser, client closed or disabled): refusals are counted in `stats().invalid`, logged
+   * (rate-limited) and passed to `onError`. In Node an event over the size limit loses its
+   * largest fields instead, named in `metadata.oversize`. Use `events.publish()` for a call that
+   * throws on invalid input.
    */
   emit(event: EmitEvent): string | undefined {
     if (!this.options.enabled) return undefined;
@@ -102,7 +104,7 @@ export class Chorus implements AsyncDisposable {
       );
       return undefined;
     }
-    const built = this.#s.builder.build(event);
+    const built = this.#s.builder.build(event, true);
     if (!built.ok) {
       this.#s.counters.invalid++;
       this.#s.diagnostics.report(built.error, { operation: "emit", events: 1 });

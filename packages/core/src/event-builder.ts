@@ -3,7 +3,7 @@ import { MAX_EVENT_BYTES, SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "@chorus/prot
 import { CANONICAL_PAYLOAD_FIELDS, Capture, type CaptureOptions } from "./capture.js";
 import { type ChorusError, PayloadTooLargeError, ValidationError } from "./errors.js";
 import { EventIdGenerator } from "./ids.js";
-import { loadSchemas, type Schemas, schemasNow, utf8Length } from "./platform.js";
+import { fitOversize, loadSchemas, type Schemas, schemasNow, utf8Length } from "./platform.js";
 import { currentTrace } from "./trace.js";
 import { describeIssues } from "./validate.js";
 
@@ -99,9 +99,10 @@ export class EventBuilder {
     this.#capture = new Capture(capture);
   }
 
-  build(input: unknown): BuildResult {
+  /** `fit`: an event over the size limit loses its largest fields instead (`emit()`, Node). */
+  build(input: unknown, fit?: boolean): BuildResult {
     try {
-      return this.#build(input);
+      return this.#build(input, fit);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return {
@@ -114,7 +115,7 @@ export class EventBuilder {
     }
   }
 
-  #build(input: unknown): BuildResult {
+  #build(input: unknown, fit: boolean | undefined): BuildResult {
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       return {
         ok: false,
@@ -193,8 +194,10 @@ export class EventBuilder {
     const now = Date.now();
     if (stampId) event.id = this.#ids.next(now);
     if (stampTime) event.occurredAt = this.#iso(now);
-    const json = JSON.stringify(event);
-    const bytes = utf8Length(json);
+    let json = JSON.stringify(event);
+    let bytes = utf8Length(json);
+    if (bytes > MAX_EVENT_BYTES && fit && fitOversize)
+      ({ json, bytes } = fitOversize(event, json, bytes));
     if (bytes > MAX_EVENT_BYTES) {
       return {
         ok: false,

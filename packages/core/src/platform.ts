@@ -17,6 +17,8 @@ import * as streamModule from "./stream.js";
  */
 
 export { exitBudget } from "./exit-drain.js";
+/** `emit()` leaves out the largest fields of an event over the size limit (see oversize.ts). */
+export { fitOversize } from "./oversize.js";
 
 /** Fill `bytes` with cryptographically random bytes. */
 export function fillRandom(bytes: Uint8Array): void {

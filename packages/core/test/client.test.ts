@@ -6,6 +6,7 @@ import {
   ConnectionError,
   InvalidTransitionError,
   NotFoundError,
+  PayloadTooLargeError,
   ValidationError,
   withTrace,
 } from "../src/index.js";
@@ -65,6 +66,57 @@ describe("emit and delivery", () => {
     const [stored] = await storedEvents(hub, { channel: "snapshot" });
     expect(stored?.payload).toEqual({ name: "search", arguments: { q: "before", tags: ["a"] } });
     expect((stored as { metadata?: unknown } | undefined)?.metadata).toEqual({ framework: "test" });
+  });
+
+  it("delivers an event over the size limit without its largest fields, and says which", async () => {
+    const chorus = client({ url: hub.url, channel: "oversize" });
+    // Capture bounds each string (4 KiB) and level (1,000 entries); a thousand rows still pass
+    // 256 KiB. Refusing the event would leave the tool's span open for ever.
+    const rows = Array.from({ length: 1000 }, (_, i) =>
+      Object.fromEntries(
+        Array.from({ length: 10 }, (_, j) => [`col${j}`, `${i}/${j}`.padEnd(50, "x")]),
+      ),
+    );
+    const payload = { name: "sql", callId: "c1", result: rows, latencyMs: 5 };
+    const id = chorus.emit({ type: "tool.end", payload, metadata: { framework: "test" } });
+    expect(id).toEqual(expect.any(String));
+    // Metadata too big on its own: its largest field goes, the payload stays.
+    chorus.emit({
+      type: "custom",
+      payload: { note: "x".repeat(2000) },
+      metadata: { small: 1, huge: rows },
+    });
+    expect(await chorus.flush(5000)).toBe(true);
+    expect(chorus.stats().invalid).toBe(0);
+    const [tool, custom] = (await storedEvents(hub, { channel: "oversize" })) as {
+      id: string;
+      payload: Record<string, unknown>;
+      metadata?: { oversize?: { bytes: number } };
+    }[];
+    expect(tool?.id).toBe(id);
+    expect(tool?.payload).toEqual({ name: "sql", callId: "c1", latencyMs: 5 });
+    expect(tool?.metadata).toEqual({
+      framework: "test",
+      oversize: { bytes: expect.any(Number), dropped: ["payload.result"] },
+    });
+    expect(tool?.metadata?.oversize?.bytes).toBeGreaterThan(256 * 1024);
+    expect(custom?.payload).toEqual({ note: "x".repeat(2000) });
+    expect(custom?.metadata).toEqual({
+      small: 1,
+      oversize: { bytes: expect.any(Number), dropped: ["metadata.huge"] },
+    });
+    // The caller's objects are left as they were.
+    expect(payload.result).toBe(rows);
+  });
+
+  it("events.publish() still refuses an event over the size limit (it can tell the caller)", async () => {
+    const chorus = client({ url: hub.url, channel: "oversize-publish" });
+    await expect(
+      chorus.events.publish({
+        type: "custom",
+        payload: { rows: Array(1000).fill("y".repeat(300)) },
+      }),
+    ).rejects.toThrow(PayloadTooLargeError);
   });
 
   it("takes the API URL the hub prints (…/v1) as its base URL", async () => {
