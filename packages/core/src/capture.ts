@@ -4,6 +4,7 @@
  * references, throwing getters, BigInt, functions and exotic objects become readable markers.
  */
 
+import { CONTENT_KEYS } from "@chorus/protocol/wire";
 import { DROP, KEEP, type KeyAction, MAX_DEPTH, MAX_ENTRIES, REDACT } from "./capture-rules.js";
 
 import { serializesUnchanged } from "./platform.js";
@@ -20,6 +21,7 @@ export interface CaptureOptions {
 }
 
 export { DEFAULT_MAX_STRING_LENGTH } from "./capture-rules.js";
+export { CONTENT_KEYS };
 /** Key classifications remembered per client; key names repeat, so this stays warm. */
 const KEY_CACHE_SIZE = 2048;
 export const REDACTED = "[REDACTED]";
@@ -40,36 +42,6 @@ const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_key(_|$)/;
  */
 export const CANONICAL_PAYLOAD_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ["llm.token", new Set(["token"])],
-]);
-
-/** Payload keys holding prompt or completion text; dropped in `"metadata"` mode. */
-export const CONTENT_KEYS: ReadonlySet<string> = new Set([
-  "input",
-  "inputs",
-  "output",
-  "outputs",
-  "prompt",
-  "prompts",
-  "messages",
-  "message",
-  "completion",
-  "completions",
-  "content",
-  "contents",
-  "text",
-  "response",
-  "result",
-  "results",
-  "arguments",
-  "args",
-  "instructions",
-  "system",
-  "query",
-  "documents",
-  "chunk",
-  "delta",
-  "generations",
-  "choices",
 ]);
 
 function normalizeKey(key: string): string {

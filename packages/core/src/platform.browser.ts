@@ -1,3 +1,4 @@
+import type { FittedEvent } from "@chorus/protocol/wire";
 import type { EventSource } from "eventsource";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { severalHubs as SeveralHubs } from "./failover.js";
@@ -159,7 +160,9 @@ export const loadRealtimeClient = (): Promise<typeof RealtimeClient> =>
 /** A page always takes capture's copy: the check is left out of the bundle (it counts bytes). */
 /** A page takes one hub URL (a list falls back to the default URL with a warning). */
 /** An event over the size limit is refused here, not fitted (the entry's size budget). */
-export const fitOversize: typeof import("./oversize.js").fitOversize | undefined = undefined;
+export const fitOversize:
+  | ((event: Record<string, unknown>, json: string, bytes: number) => FittedEvent)
+  | undefined = undefined;
 export const severalHubs: typeof SeveralHubs | undefined = undefined;
 
 export const serializesUnchanged = (..._: unknown[]): boolean => false;

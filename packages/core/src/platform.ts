@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { CONTENT_KEYS, fitEvent, MAX_EVENT_BYTES } from "@chorus/protocol/wire";
 import { randomFillSync } from "node:crypto";
 import { EventSource } from "eventsource";
 import { connect } from "mqtt";
@@ -17,8 +18,12 @@ import * as streamModule from "./stream.js";
  */
 
 export { exitBudget } from "./exit-drain.js";
-/** `emit()` leaves out the largest fields of an event over the size limit (see oversize.ts). */
-export { fitOversize } from "./oversize.js";
+/**
+ * `emit()` leaves out the largest fields of an event over the size limit instead of refusing it
+ * (protocol's `fitEvent`; content fields first).
+ */
+export const fitOversize = (event: Record<string, unknown>, json: string, bytes: number) =>
+  fitEvent(event, json, bytes, MAX_EVENT_BYTES, (key) => CONTENT_KEYS.has(key));
 
 /** Fill `bytes` with cryptographically random bytes. */
 export function fillRandom(bytes: Uint8Array): void {

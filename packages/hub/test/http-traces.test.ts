@@ -345,28 +345,28 @@ describe("POST /v1/traces", { timeout: 60_000 }, () => {
     expect(JSON.stringify(start.payload)).toMatch(/…\[truncated \d+ chars\]/);
   });
 
-  it("refuses only the span that cannot fit even cut, as a partial success", async () => {
+  it("stores a span that cannot fit even cut without its largest fields, and says which", async () => {
     // 40000 short messages: no string to cut, so no cut makes the event fit.
     const messages = Array.from({ length: 40_000 }, () => ({ role: "user", content: "hi" }));
     const body = otlpJson([
       span("3".repeat(32), "4".repeat(16), "chat huge", [
         ["gen_ai.operation.name", { stringValue: "chat" }],
+        ["gen_ai.request.model", { stringValue: "m" }],
         ["gen_ai.input.messages", { stringValue: JSON.stringify(messages) }],
       ]),
-      span("3".repeat(32), "5".repeat(16), "chat fine", [
-        ["gen_ai.operation.name", { stringValue: "chat" }],
-      ]),
-      span("3".repeat(32), "6".repeat(16), "GET /", [["http.method", { stringValue: "GET" }]]),
     ]);
     const res = await post(hub, body, "application/json");
     expect(res.status).toBe(200);
-    const answer = decodeOtlpTraceResponse(res.bytes, "json");
-    expect(answer.partialSuccess?.rejectedSpans).toBe(1);
-    expect(answer.partialSuccess?.errorMessage).toMatch(
-      /span 4444444444444444: event is \d+ bytes/,
-    );
+    expect(decodeOtlpTraceResponse(res.bytes, "json")).toEqual({});
     const events = await eventsOfTrace(hub, "3".repeat(32));
-    expect(events.map((e) => e.spanId)).toEqual(["5".repeat(16), "5".repeat(16)]);
+    expect(events.map((e) => e.type).sort()).toEqual(["llm.end", "llm.start"]);
+    const start = events.find((e) => e.type === "llm.start")!;
+    expect(start.payload).not.toHaveProperty("messages");
+    expect(start.payload).toMatchObject({ model: "m" });
+    expect((start as { metadata?: Record<string, unknown> }).metadata?.oversize).toEqual({
+      bytes: expect.any(Number),
+      dropped: ["payload.messages"],
+    });
   });
 
   it("counts against the key's rate limit", async () => {

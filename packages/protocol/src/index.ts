@@ -1,8 +1,10 @@
+export * from "./content.js";
 export * from "./errors.js";
 export * from "./event-types.js";
 export * from "./headers.js";
 export * from "./intents.js";
 export * from "./limits.js";
+export * from "./oversize.js";
 export * from "./patterns.js";
 export type * from "./payloads.js";
 export * from "./realtime.js";

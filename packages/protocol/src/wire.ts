@@ -4,10 +4,12 @@
  * A browser bundle that imports only these (the browser entry of @chorus/core) carries no zod;
  * a bundler cannot leave the schemas out of the main entry, which re-exports them.
  */
+export * from "./content.js";
 export * from "./errors.js";
 export * from "./event-types.js";
 export * from "./headers.js";
 export * from "./limits.js";
+export * from "./oversize.js";
 export * from "./patterns.js";
 export * from "./sse.js";
 export * from "./topics.js";

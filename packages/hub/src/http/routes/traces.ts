@@ -1,6 +1,9 @@
 import {
   ATTRIBUTES,
+  CONTENT_KEYS,
   DEFAULT_SPAN_STRING_LENGTH,
+  fitEvent,
+  MAX_EVENT_BYTES,
   type MappedEvent,
   mapSpan,
   nameSchema,
@@ -103,22 +106,34 @@ type SpanEvents = { ok: true; events: NewEvent[] } | { ok: false; reason: string
 
 /**
  * The span's events, validated as any published event is. An event over the size limit is mapped
- * again with shorter strings; a span that still does not fit is refused (counted in
- * `partialSuccess`), never the whole request.
+ * again with shorter strings, then loses its largest fields (`metadata.oversize` names them); a
+ * span whose events are invalid otherwise is refused (counted in `partialSuccess`), never the
+ * whole request.
  */
 function eventsOfSpan(span: OtelSpan, channel: string): SpanEvents {
   let reason = "";
+  let inputs: Record<string, unknown>[] = [];
   for (const maxStringLength of SHRINKING_STRING_LENGTHS) {
     const mapped = mapSpan(span, { maxStringLength });
     if (mapped.length === 0) return { ok: true, events: [] };
-    const inputs = mapped.map((event) => withChannel(event, channel));
+    inputs = mapped.map((event) => withChannel(event, channel));
     const normalized = normalizeEvents(inputs);
     if (normalized.ok) return { ok: true, events: normalized.events };
     const problem = normalized.problems[0];
     reason = `span ${span.spanId}: ${problem?.message ?? "invalid"}`;
-    if (!normalized.problems.every((p) => p.code === "payload_too_large")) break;
+    if (!normalized.problems.every((p) => p.code === "payload_too_large"))
+      return { ok: false, reason };
   }
-  return { ok: false, reason };
+  // Short strings and still too big (a prompt of thousands of messages): the events lose their
+  // largest fields, content first, and say so in `metadata.oversize`, as the client's emit() does.
+  for (const input of inputs) {
+    const json = JSON.stringify(input);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_EVENT_BYTES)
+      fitEvent(input, json, bytes, MAX_EVENT_BYTES, (key) => CONTENT_KEYS.has(key));
+  }
+  const normalized = normalizeEvents(inputs);
+  return normalized.ok ? { ok: true, events: normalized.events } : { ok: false, reason };
 }
 
 function withChannel(event: MappedEvent, channel: string): Record<string, unknown> {

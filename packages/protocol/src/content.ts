@@ -1,0 +1,32 @@
+/**
+ * Payload keys holding prompt or completion text: the client's `capture: "metadata"` drops them,
+ * and an event over the size limit loses them first (see `fitEvent`).
+ */
+export const CONTENT_KEYS: ReadonlySet<string> = new Set([
+  "input",
+  "inputs",
+  "output",
+  "outputs",
+  "prompt",
+  "prompts",
+  "messages",
+  "message",
+  "completion",
+  "completions",
+  "content",
+  "contents",
+  "text",
+  "response",
+  "result",
+  "results",
+  "arguments",
+  "args",
+  "instructions",
+  "system",
+  "query",
+  "documents",
+  "chunk",
+  "delta",
+  "generations",
+  "choices",
+]);
