@@ -76,7 +76,8 @@ export class EventsApi {
   /**
    * One page of stored events, oldest first. Pass `page.next` as `after` for the next page.
    * `page.epoch` names the hub store the seqs count in: keep it with a cursor you store, and
-   * open a stream from that cursor with `{ after, epoch }`.
+   * open a stream from that cursor with `{ after, epoch }`. `page.oldest`, when present, is the
+   * lowest seq the hub still holds: its retention deleted the events between `after` and it.
    *
    * @example
    * const { data, next, epoch } = await chorus.events.list({ channel: "research", limit: 100 });

@@ -13,6 +13,7 @@ export type EventStream = Pick<
   | "snapshot"
   | "epoch"
   | "yieldedEpoch"
+  | "gap"
   | "connected"
   | "onConnection"
   | "close"
@@ -90,6 +91,10 @@ class PendingStream implements EventStream {
   get yieldedEpoch(): string | undefined {
     if (this.#stream) return this.#stream.yieldedEpoch;
     return this.#start.after === undefined ? undefined : this.#start.epoch;
+  }
+
+  get gap(): { after: number; oldest: number } | undefined {
+    return this.#stream?.gap;
   }
 
   get connected(): boolean {

@@ -103,6 +103,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #lastSeq: number | undefined;
   #snapshot: Intent | undefined;
   #epoch: string | undefined;
+  #gap: { after: number; oldest: number } | undefined;
   /** The epoch of the last mark queued, and of the last event the iteration handed out. */
   #queuedEpoch: string | undefined;
   #yieldedEpoch: string | undefined;
@@ -176,6 +177,16 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
    */
   get yieldedEpoch(): string | undefined {
     return this.#yieldedEpoch;
+  }
+
+  /**
+   * Set when the stream resumed from a cursor below what the hub still holds: its retention
+   * deleted the events in between (`after`: the cursor asked for; `oldest`: the lowest seq
+   * kept), so whatever of them matched was missed. Logged as a warning when the cursor was a
+   * real one (not `after: 0`). Undefined when nothing was missed, as far as the hub knows.
+   */
+  get gap(): { after: number; oldest: number } | undefined {
+    return this.#gap;
   }
 
   /** Whether the SSE connection is currently open. */
@@ -472,6 +483,15 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       }
       // Where the hub started this stream: resume from here even if no event arrives first.
       const after = parseLastEventId((event as MessageEvent).lastEventId);
+      const oldest = readyOldest((event as MessageEvent).data);
+      if (after !== undefined && oldest !== undefined && oldest > after + 1) {
+        this.#gap = { after, oldest };
+        if (after > 0)
+          this.#deps.diagnostics.warnRateLimited(
+            "stream_retention_gap",
+            `the stream resumed after seq ${after}, but the hub keeps events from seq ${oldest} on: its retention deleted the ones in between, and what of them matched was missed`,
+          );
+      }
       if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {
         this.#lastSeq = after;
       }
@@ -631,11 +651,20 @@ function tapped(Base: typeof EventSource): TappedConstructor {
 
 /** The `epoch` of a `chorus.ready` message's data, if it names one. */
 function readyEpoch(data: unknown): string | undefined {
+  const epoch = readyField(data, "epoch");
+  return typeof epoch === "string" ? epoch : undefined;
+}
+
+/** The `oldest` seq a hub sends to a stream resuming below it; a cursor it could be (see seq checks). */
+function readyOldest(data: unknown): number | undefined {
+  const oldest = readyField(data, "oldest");
+  return Number.isSafeInteger(oldest) && (oldest as number) > 0 ? (oldest as number) : undefined;
+}
+
+function readyField(data: unknown, key: "epoch" | "oldest"): unknown {
   if (typeof data !== "string") return undefined;
-  const parsed = safeJson(data) as { epoch?: unknown } | undefined;
-  return parsed && typeof parsed === "object" && typeof parsed.epoch === "string"
-    ? parsed.epoch
-    : undefined;
+  const parsed = safeJson(data) as Record<string, unknown> | undefined;
+  return parsed && typeof parsed === "object" ? parsed[key] : undefined;
 }
 
 function safeJson(text: string): unknown {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Hub } from "@chorus/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -6,7 +9,15 @@ import {
   NotFoundError,
   ValidationError,
 } from "../src/index.js";
-import { client, closeAll, sleep, startHub, tcpProxy, waitFor } from "./helpers.js";
+import {
+  client,
+  closeAll,
+  recordingLogger,
+  sleep,
+  startHub,
+  tcpProxy,
+  waitFor,
+} from "./helpers.js";
 
 let hub: Hub;
 beforeAll(async () => {
@@ -113,6 +124,49 @@ describe("SSE streams", () => {
     } finally {
       await second?.close();
       await first.close().catch(() => {});
+    }
+  }, 30_000);
+
+  it("says when it resumes below what the hub's retention kept (stream.gap, a warning, page.oldest)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chorus-retention-"));
+    const db = join(dir, "hub.db");
+    let hub2: Hub | undefined;
+    try {
+      const hub1 = await startHub({ db });
+      const publisher = client({ url: hub1.url, channel: "kept" });
+      for (let i = 0; i < 5; i++) publisher.emit({ type: "custom", payload: { i } });
+      expect(await publisher.flush()).toBe(true);
+      await publisher.close();
+      await hub1.close();
+      await sleep(5);
+      // The same store under a retention that has all five expired: pruned as the hub starts.
+      hub2 = await startHub({ db, retention: "1ms" });
+      const logger = recordingLogger();
+      const reader = client({ url: hub2.url, logger });
+      expect(await reader.events.list({ channel: "kept", after: 2 })).toMatchObject({
+        data: [],
+        oldest: 6,
+      });
+      expect(await reader.events.list({ channel: "kept", after: 5 })).not.toHaveProperty("oldest");
+      const stream = reader.stream.channel("kept", { after: 2 });
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = iterator.next();
+      const again = client({ url: hub2.url, channel: "kept" });
+      again.emit({ type: "custom", payload: { i: 5 } });
+      await again.flush();
+      expect((await first).value?.seq).toBe(6);
+      expect(stream.gap).toEqual({ after: 2, oldest: 6 });
+      expect(logger.lines.filter((l) => l.level === "warn").map((l) => l.message)).toEqual([
+        expect.stringMatching(/resumed after seq 2, but the hub keeps events from seq 6 on/),
+      ]);
+      // Resumed at or past what is kept: nothing missed, nothing said.
+      const current = reader.stream.channel("kept", { after: 5 });
+      const next = current[Symbol.asyncIterator]().next();
+      expect((await next).value?.seq).toBe(6);
+      expect(current.gap).toBeUndefined();
+    } finally {
+      await hub2?.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 

@@ -32,4 +32,11 @@ export interface HubContext {
   mqttProvisioner?: DynsecProvisioner;
   /** Set once shutdown begins: SSE streams end, new requests get 503. */
   closing: AbortSignal;
+  /**
+   * With retention: the lowest seq the store still holds, refreshed after each pruning round
+   * (every hub of a store refreshes it; one prunes). A reader resuming below it missed what
+   * retention deleted, and is told so (`oldest` on `chorus.ready` and on event pages). 0 without
+   * retention.
+   */
+  retained: { oldest: number };
 }

@@ -137,6 +137,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: config.host },
     closing: closing.signal,
+    retained: { oldest: 0 },
   };
 
   let broker: BrokerHandle | undefined;
@@ -172,6 +173,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         ctx.metrics.eventsPruned.inc(n);
         logger.info("retention pruned events", { count: n });
       }
+      ctx.retained.oldest = await store.oldestSeq();
     } catch (error) {
       logger.error("retention pruning failed", { error: String(error) });
     }

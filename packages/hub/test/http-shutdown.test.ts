@@ -96,6 +96,7 @@ async function startServer(
     logger,
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
     closing: closing.signal,
+    retained: { oldest: 0 },
   };
   const app = await buildHttpServer(ctx, {
     ssePingIntervalMs: options.pingMs ?? 60_000,

@@ -76,6 +76,17 @@ describe("events", () => {
     const next = await store.insertEvents("acme", [ev("c")]);
     expect(next.inserted[0]?.seq).toBe(3);
   });
+
+  it("knows the oldest seq it holds: what retention deleted lies below it", async () => {
+    expect(await store.oldestSeq()).toBe(1); // empty and new: the next seq to be given
+    await store.insertEvents("acme", [ev("a"), ev("b"), ev("c")]);
+    await store.insertEvents("other", [ev("d")]);
+    expect(await store.oldestSeq()).toBe(1);
+    expect(await store.pruneEvents(new Date(Date.now() + 1000))).toBe(4);
+    expect(await store.oldestSeq()).toBe(5); // all gone: the next seq to be given
+    await store.insertEvents("acme", [ev("e")]);
+    expect(await store.oldestSeq()).toBe(5);
+  });
 });
 
 describe("intents", () => {

@@ -154,6 +154,12 @@ export interface Page<T> {
    * on a client's fail-open empty page, which no hub answered.
    */
   epoch?: string;
+  /**
+   * The lowest seq the hub still holds, present when the `after` asked for lies below it: the
+   * hub's retention deleted the events in between, so a reader resuming from a stored cursor
+   * missed whatever of them matched.
+   */
+  oldest?: number;
 }
 
 const limitSchema = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_PAGE_LIMIT));

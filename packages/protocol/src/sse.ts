@@ -56,14 +56,15 @@ export function formatSseEvent(event: { seq: number; type: string }): string {
  * The {@link SSE_READY_EVENT} message for a stream starting after `cursor`, with the store's
  * `epoch`: `data: {"after": <seq>, "epoch": "<id>"}`. Seqs are comparable only within one
  * epoch; a client that resumed with a cursor from another epoch (the hub's store was replaced,
- * e.g. an in-memory hub restarted) must start again from the beginning (`after=0`).
+ * e.g. an in-memory hub restarted) must start again from the beginning (`after=0`). `oldest`,
+ * when given, is the lowest seq the store still holds, sent to a stream resuming below it: the
+ * hub's retention deleted what lay in between, so the reader missed what of it matched.
  */
-export function formatSseReady(cursor: number, epoch?: string): string {
-  return formatSseMessage({
-    id: cursor,
-    event: SSE_READY_EVENT,
-    data: JSON.stringify(epoch === undefined ? { after: cursor } : { after: cursor, epoch }),
-  });
+export function formatSseReady(cursor: number, epoch?: string, oldest?: number): string {
+  const data: SseReadyData = { after: cursor };
+  if (epoch !== undefined) data.epoch = epoch;
+  if (oldest !== undefined) data.oldest = oldest;
+  return formatSseMessage({ id: cursor, event: SSE_READY_EVENT, data: JSON.stringify(data) });
 }
 
 /** The data of a {@link SSE_READY_EVENT} message. */
@@ -71,6 +72,17 @@ export interface SseReadyData {
   after: number;
   /** The hub store's epoch (see {@link formatSseReady}). */
   epoch?: string;
+  /** The lowest seq still stored, when the stream resumed below it (see {@link formatSseReady}). */
+  oldest?: number;
+}
+
+/**
+ * The `oldest` to tell a reader resuming after `after` (an SSE stream's ready message, an event
+ * page): the store's lowest seq when retention deleted events past the reader's cursor, else
+ * undefined. `after` 0 (from the start) is told too: it asked for everything.
+ */
+export function retentionGap(after: number | undefined, oldest: number): number | undefined {
+  return after !== undefined && oldest > after + 1 ? oldest : undefined;
 }
 
 export function formatSseComment(text: string): string {

@@ -3,6 +3,7 @@ import {
   formatSseComment,
   formatSseMessage,
   formatSseReady,
+  retentionGap,
   formatSseRetry,
   SSE_RETRY_MS,
   SSE_SNAPSHOT_EVENT,
@@ -209,7 +210,10 @@ class SseStream {
     const after = this.#options.after;
     this.#cursor = after ?? ctx.delivery.tail.newest;
     this.#outbox.push(
-      Buffer.from(formatSseRetry(SSE_RETRY_MS) + formatSseReady(this.#cursor, ctx.store.epoch)),
+      Buffer.from(
+        formatSseRetry(SSE_RETRY_MS) +
+          formatSseReady(this.#cursor, ctx.store.epoch, retentionGap(after, ctx.retained.oldest)),
+      ),
     );
     if (ctx.closing.aborted || responseGone(this.#res)) {
       this.close();

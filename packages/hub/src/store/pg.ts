@@ -187,6 +187,14 @@ export class PgStore implements Store {
     return rows[0]?.value ?? 0;
   }
 
+  async oldestSeq(): Promise<number> {
+    const { rows } = await this.pool.query<{ value: string | null }>(
+      "SELECT MIN(seq) AS value FROM events",
+    );
+    const first = rows[0]?.value;
+    return first === null || first === undefined ? (await this.maxSeq()) + 1 : Number(first);
+  }
+
   async ping(): Promise<boolean> {
     if (this.#closed) return false;
     try {

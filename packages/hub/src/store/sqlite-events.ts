@@ -58,6 +58,7 @@ export class EventTable {
   readonly #readAfter: Database.Statement;
   readonly #lastSeq: Database.Statement;
   readonly #prune: Database.Statement;
+  readonly #firstSeq: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -69,6 +70,7 @@ export class EventTable {
       "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT ?)",
     );
     this.#lastSeq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
+    this.#firstSeq = db.prepare("SELECT MIN(seq) FROM events").pluck();
     this.#insert = db.prepare(`INSERT OR IGNORE INTO events
       (org, id, channel, env, app, type, agent, trace_id, span_id, parent_span_id, intent_id,
        payload, metadata, occurred_at, received_at, received_ms)
@@ -207,6 +209,11 @@ export class EventTable {
   /** The highest seq ever given (retention and ignored inserts do not lower it). */
   maxSeq(): number {
     return (this.#lastSeq.get() as number | undefined) ?? 0;
+  }
+
+  /** The lowest seq stored (the primary key's first entry), else the next one to be given. */
+  oldestSeq(): number {
+    return (this.#firstSeq.get() as number | null | undefined) ?? this.maxSeq() + 1;
   }
 }
 

@@ -172,6 +172,10 @@ export class SqliteStore implements Store {
     return this.#events.maxSeq();
   }
 
+  async oldestSeq(): Promise<number> {
+    return this.#events.oldestSeq();
+  }
+
   async ping(): Promise<boolean> {
     if (this.#closed) return false;
     return (this.#db.prepare("SELECT 1 AS ok").get() as { ok: number }).ok === 1;

@@ -97,6 +97,11 @@ export interface Store {
   pruneEvents(cutoff: Date): Promise<number>;
   /** Highest seq stored, 0 when empty. */
   maxSeq(): Promise<number>;
+  /**
+   * The lowest seq still stored: what retention deleted lies below it (the next seq to be given
+   * when nothing is stored).
+   */
+  oldestSeq(): Promise<number>;
   /** Cheap check for /readyz. */
   ping(): Promise<boolean>;
   /** Checkpoint and close. */

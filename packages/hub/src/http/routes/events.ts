@@ -4,6 +4,7 @@ import {
   MAX_BATCH_EVENTS,
   MAX_PAGE_BYTES,
   type PublishResult,
+  retentionGap,
 } from "@chorus/protocol";
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../../context.js";
@@ -51,8 +52,12 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
-    // The epoch says which store the seqs belong to (see `formatSseReady`).
-    return { ...page, epoch: ctx.store.epoch };
+    // The epoch says which store the seqs belong to (see `formatSseReady`); `oldest`, that
+    // retention deleted events past the reader's cursor.
+    const oldest = retentionGap(after, ctx.retained.oldest);
+    return oldest === undefined
+      ? { ...page, epoch: ctx.store.epoch }
+      : { ...page, epoch: ctx.store.epoch, oldest };
   });
 }
 
