@@ -51,7 +51,8 @@ export class LlmCall {
   #firstTokenMs: number | undefined;
   #tokens = 0;
 
-  constructor(ctx: CallContext, params: unknown, requestOptions: unknown) {
+  /** `resource`: `"messages"` or `"beta.messages"`, the resource whose `create` was called. */
+  constructor(ctx: CallContext, params: unknown, requestOptions: unknown, resource: string) {
     this.#ctx = ctx;
     this.span = spanUnder(ctx.ids, currentTrace());
     const p = isObj(params) ? params : {};
@@ -60,7 +61,7 @@ export class LlmCall {
     const headers =
       isObj(requestOptions) && isObj(requestOptions.headers) ? requestOptions.headers : {};
     this.#metadata = {
-      method: headers[HELPER_HEADER] === "stream" ? "messages.stream" : "messages.create",
+      method: `${resource}.${headers[HELPER_HEADER] === "stream" ? "stream" : "create"}`,
       stream: this.#streaming,
     };
   }

@@ -38,7 +38,8 @@ type Messages = Record<PropertyKey, unknown> & { [STATE]?: WrapState };
 
 /**
  * Instrument an Anthropic client: every `messages.create` (plain and `stream: true`) and every
- * `messages.stream` emits `llm.start`, `llm.end` (usage, finish reason, latency, time to first
+ * `messages.stream`, and the same of `beta.messages` (so the SDK's tool runner too), emits
+ * `llm.start`, `llm.end` (usage, finish reason, latency, time to first
  * token) or `llm.error`, `agent.message` with the model's text, and `tool.start` for each
  * `tool_use` block; `tool.end` or `tool.error` follow when a later request carries the
  * `tool_result`. The client is returned as it is, patched in place: every call returns exactly
@@ -66,15 +67,16 @@ export function wrapAnthropic<T extends AnthropicLike>(
   options: WrapAnthropicOptions = {},
 ): T {
   try {
-    const messages = messagesOf(client);
-    if (messages === undefined) return client;
-    const state = messages[STATE];
-    if (state !== undefined) {
+    // One instrumentation for all resources: a tool call asked for through one is answered
+    // through either.
+    let live: Live | undefined;
+    for (const [name, resource] of resourcesOf(client)) {
+      const state = resource[STATE];
+      if (state === undefined) install(resource, name, (live ??= createLive(options)));
       // Still in place: a second wrap must not add a second set of events.
-      if (state.live === undefined) state.live = createLive(options);
-      return client;
+      else if (state.live === undefined) state.live = live ??= createLive(options);
+      else live ??= state.live;
     }
-    install(messages, createLive(options));
   } catch (error) {
     // A client we cannot patch is returned unpatched; instrumentation is never worth a crash.
     reportBoot(options, error);
@@ -89,23 +91,28 @@ export function wrapAnthropic<T extends AnthropicLike>(
  * (drained in the background).
  */
 export function unwrapAnthropic<T extends AnthropicLike>(client: T): T {
-  try {
-    const messages = messagesOf(client);
-    const state = messages?.[STATE];
-    if (messages === undefined || state === undefined) return client;
-    state.live?.close();
-    state.live = undefined;
-    if (messages.create !== state.wrapped) return client;
-    if (state.previous) Object.defineProperty(messages, "create", state.previous);
-    else delete messages.create;
-    delete messages[STATE];
-  } catch {
-    // nothing to report to: the options belonged to the wrap being undone
+  const closed = new Set<Live>();
+  for (const [, resource] of resourcesOf(client)) {
+    try {
+      const state = resource[STATE];
+      if (state === undefined) continue;
+      if (state.live && !closed.has(state.live)) {
+        closed.add(state.live);
+        state.live.close();
+      }
+      state.live = undefined;
+      if (resource.create !== state.wrapped) continue;
+      if (state.previous) Object.defineProperty(resource, "create", state.previous);
+      else delete resource.create;
+      delete resource[STATE];
+    } catch {
+      // nothing to report to: the options belonged to the wrap being undone
+    }
   }
   return client;
 }
 
-/** Whether `client.messages` is instrumented (and not unwrapped). */
+/** Whether `client.messages` (and `client.beta.messages`) is instrumented (and not unwrapped). */
 export function isWrapped(client: AnthropicLike): boolean {
   try {
     return messagesOf(client)?.[STATE]?.live !== undefined;
@@ -115,12 +122,39 @@ export function isWrapped(client: AnthropicLike): boolean {
 }
 
 function messagesOf(client: unknown): Messages | undefined {
-  if (typeof client !== "object" || client === null) return undefined;
-  const messages = (client as { messages?: unknown }).messages;
-  if (typeof messages !== "object" || messages === null) return undefined;
-  return typeof (messages as { create?: unknown }).create === "function"
-    ? (messages as Messages)
+  return resourceOf(client, "messages");
+}
+
+/**
+ * The resources whose `create` is instrumented, by the name their calls are reported under:
+ * `messages`, and `beta.messages` (beta features, `beta.messages.stream()`, and the SDK's tool
+ * runner and message threads, which call it).
+ */
+function resourcesOf(client: unknown): [string, Messages][] {
+  const found: [string, Messages][] = [];
+  const messages = resourceOf(client, "messages");
+  if (messages) found.push(["messages", messages]);
+  const beta = resourceOf(readProperty(client, "beta"), "messages");
+  if (beta) found.push(["beta.messages", beta]);
+  return found;
+}
+
+function resourceOf(parent: unknown, key: string): Messages | undefined {
+  const resource = readProperty(parent, key);
+  if (typeof resource !== "object" || resource === null) return undefined;
+  return typeof (resource as { create?: unknown }).create === "function"
+    ? (resource as Messages)
     : undefined;
+}
+
+/** A property of a client that may be anything (a getter that throws, a Proxy). */
+function readProperty(value: unknown, key: string): unknown {
+  if (typeof value !== "object" || value === null) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
 }
 
 function createLive(options: WrapAnthropicOptions): Live {
@@ -153,12 +187,12 @@ function createLive(options: WrapAnthropicOptions): Live {
   return { ctx, safely, close };
 }
 
-function install(messages: Messages, live: Live): void {
+function install(messages: Messages, name: string, live: Live): void {
   const previous = Object.getOwnPropertyDescriptor(messages, "create");
   const original = messages.create as Create;
   const state: WrapState = {
     original,
-    wrapped: instrumented(original, () => state.live),
+    wrapped: instrumented(original, () => state.live, name),
     previous,
     live,
   };
@@ -180,15 +214,17 @@ function install(messages: Messages, live: Live): void {
  * The replacement `create`. It calls the SDK's once, with the same `this` and arguments, and
  * returns or throws exactly what that returns or throws; instrumentation happens beside it.
  * `messages.stream()` calls `this.create(...)`, so the stream helper is instrumented here too,
- * and its `MessageStream` (helpers, events, `finalMessage()`, abort) is the SDK's own.
+ * and its `MessageStream` (helpers, events, `finalMessage()`, abort) is the SDK's own; the
+ * beta tool runner and message threads call `beta.messages.create()`. `name` is the resource's
+ * (`messages`, `beta.messages`), reported as `metadata.method`.
  */
-function instrumented(original: Create, live: () => Live | undefined): Create {
+function instrumented(original: Create, live: () => Live | undefined, name: string): Create {
   return function create(this: unknown, ...args: unknown[]): unknown {
     const current = live();
     if (current === undefined) return original.apply(this, args);
     const { ctx, safely } = current;
     const call = safely("llm.start", () => {
-      const started = new LlmCall(ctx, args[0], args[1]);
+      const started = new LlmCall(ctx, args[0], args[1], name);
       started.begin(args[0]);
       return started;
     });
