@@ -157,12 +157,13 @@ export const loadStreamModule: () => Promise<StreamModule> = firstUse.load;
 export const loadRealtimeClient = (): Promise<typeof RealtimeClient> =>
   firstUse.load().then((mod) => mod.RealtimeClient);
 
-/** A page always takes capture's copy: the check is left out of the bundle (it counts bytes). */
-/** A page takes one hub URL (a list falls back to the default URL with a warning). */
 /** An event over the size limit is refused here, not fitted (the entry's size budget). */
 export const fitOversize:
   | ((event: Record<string, unknown>, json: string, bytes: number) => FittedEvent)
   | undefined = undefined;
+
+/** A page always takes capture's copy: the check is left out of the bundle (it counts bytes). */
+/** A page takes one hub URL (a list falls back to the default URL with a warning). */
 export const severalHubs: typeof SeveralHubs | undefined = undefined;
 
 export const serializesUnchanged = (..._: unknown[]): boolean => false;
