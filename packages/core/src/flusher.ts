@@ -356,7 +356,7 @@ export class Flusher {
     diagnostics.warnRateLimited(
       `refused:${error instanceof ChorusError ? error.code : "unknown"}`,
       notHub
-        ? `POST ${this.#deps.http.url("/v1/events")} answered ${status}${status === 404 ? "" : " with no hub's answer"}, so ${count} events were dropped: is ${this.#deps.http.baseUrl} the hub's base URL (CHORUS_URL, e.g. http://127.0.0.1:7420)?`
+        ? `POST ${this.#deps.http.url("/v1/events")} answered ${status}${status === 404 ? "" : " with no hub's answer"}, so ${count} events were dropped: is ${this.#deps.http.baseUrl} the hub's base URL (CHORUS_URL)?`
         : "the hub refused a batch of events; they were dropped",
       { events: count, error: error instanceof Error ? error.message : String(error) },
     );
