@@ -69,13 +69,14 @@ export function wrapAnthropic<T extends AnthropicLike>(
   try {
     // One instrumentation for all resources: a tool call asked for through one is answered
     // through either.
-    let live: Live | undefined;
-    for (const [name, resource] of resourcesOf(client)) {
+    const resources = resourcesOf(client);
+    // Still in place on a resource: a second wrap must not add a second set of events.
+    let live = resources.map(([, resource]) => resource[STATE]?.live).find((l) => l !== undefined);
+    for (const [name, resource] of resources) {
       const state = resource[STATE];
-      if (state === undefined) install(resource, name, (live ??= createLive(options)));
-      // Still in place: a second wrap must not add a second set of events.
-      else if (state.live === undefined) state.live = live ??= createLive(options);
-      else live ??= state.live;
+      live ??= createLive(options);
+      if (state === undefined) install(resource, name, live);
+      else state.live ??= live;
     }
   } catch (error) {
     // A client we cannot patch is returned unpatched; instrumentation is never worth a crash.
