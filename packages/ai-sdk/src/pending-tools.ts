@@ -29,7 +29,8 @@ interface Entry<V> {
   order: number;
   callId: string;
   name: string | undefined;
-  args: string | undefined;
+  /** The call's arguments; serialized only when ids collide, to compare. */
+  input: unknown;
   value: V;
 }
 
@@ -71,7 +72,7 @@ export class ToolCallIndex<V> {
       order: this.#order++,
       callId: key.callId,
       name: key.name,
-      args: argsOf(key.input),
+      input: key.input,
       value,
     };
     const same = this.#byId.get(key.callId);
@@ -103,7 +104,7 @@ export class ToolCallIndex<V> {
     let named: Entry<V> | undefined;
     for (const entry of same) {
       if (entry.name !== key.name) continue;
-      if (args !== undefined && entry.args === args) return entry;
+      if (args !== undefined && argsOf(entry.input) === args) return entry;
       named ??= entry;
     }
     return named ?? same[0];

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { CONTENT_KEYS, fitEvent, MAX_EVENT_BYTES } from "@chorus/protocol/wire";
+import { fitEvent } from "@chorus/protocol/wire";
 import { randomFillSync } from "node:crypto";
 import { EventSource } from "eventsource";
 import { connect } from "mqtt";
@@ -23,7 +23,7 @@ export { exitBudget } from "./exit-drain.js";
  * (protocol's `fitEvent`; content fields first).
  */
 export const fitOversize = (event: Record<string, unknown>, json: string, bytes: number) =>
-  fitEvent(event, json, bytes, MAX_EVENT_BYTES, (key) => CONTENT_KEYS.has(key));
+  fitEvent(event, json, bytes, utf8Length);
 
 /** Fill `bytes` with cryptographically random bytes. */
 export function fillRandom(bytes: Uint8Array): void {

@@ -1,6 +1,7 @@
 import type { ChorusEvent, Intent } from "@chorus/protocol";
 import {
   parseLastEventId,
+  retentionGap,
   SSE_PING_INTERVAL_MS,
   SSE_READY_EVENT,
   SSE_SNAPSHOT_EVENT,
@@ -483,8 +484,8 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       }
       // Where the hub started this stream: resume from here even if no event arrives first.
       const after = parseLastEventId((event as MessageEvent).lastEventId);
-      const oldest = readyOldest((event as MessageEvent).data);
-      if (after !== undefined && oldest !== undefined && oldest > after + 1) {
+      const oldest = retentionGap(after, readyOldest((event as MessageEvent).data) ?? 0);
+      if (after !== undefined && oldest !== undefined) {
         this.#gap = { after, oldest };
         if (after > 0)
           this.#deps.diagnostics.warnRateLimited(

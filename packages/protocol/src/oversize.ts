@@ -1,3 +1,6 @@
+import { CONTENT_KEYS } from "./content.js";
+import { MAX_EVENT_BYTES } from "./limits.js";
+
 /** An event made to fit: its JSON and that JSON's UTF-8 length. */
 export interface FittedEvent {
   json: string;
@@ -14,25 +17,26 @@ interface Field {
 }
 
 /**
- * An event over the size limit (`MAX_EVENT_BYTES`), made to fit by leaving out what made
+ * An event over the size limit ({@link MAX_EVENT_BYTES}), made to fit by leaving out what made
  * it big, instead of being refused: bounded strings and levels still add up (a tool returning a
  * thousand rows, a prompt of many long messages), and refusing a run's `tool.end` or `llm.start`
- * would leave its span reading as never finished. The payload's content fields (`isContent`:
- * `result`, `messages`, `output`, …) are left out first, then any other payload or metadata
- * field, the largest first in each group, until the event fits; `metadata.oversize` then says how
- * large the event was and which fields it lost (`{ bytes, dropped: ["payload.result"] }`). Used
- * by the client's `emit()` (Node) and by the hub's OTLP ingest.
+ * would leave its span reading as never finished. The payload's content fields
+ * ({@link CONTENT_KEYS}: `result`, `messages`, `output`, …) are left out first, then any other
+ * payload or metadata field, the largest first in each group, until the event fits;
+ * `metadata.oversize` then says how large the event was and which fields it lost
+ * (`{ bytes, dropped: ["payload.result"] }`). Used by the client's `emit()` (Node) and by the
+ * hub's OTLP ingest.
  *
  * `event` must be the caller's own copy; its payload and metadata are copied before a field is
- * removed. `json` and `bytes` are the event's JSON and its UTF-8 length as it is. Returns the new
- * JSON, or the old one when nothing could be left out: the caller checks the size again.
+ * removed. `json` and `bytes` are the event's JSON and its UTF-8 length as it is; `utf8Length`
+ * is the platform's (protocol runs in pages too). Returns the new JSON, or the old one when
+ * nothing could be left out: the caller checks the size again.
  */
 export function fitEvent(
   event: Record<string, unknown>,
   json: string,
   bytes: number,
-  limit: number,
-  isContent: (payloadKey: string) => boolean,
+  utf8Length: (text: string) => number,
 ): FittedEvent {
   const fields: Field[] = [];
   for (const where of ["payload", "metadata"] as const) {
@@ -47,8 +51,8 @@ export function fitEvent(
         owner,
         key,
         path: `${where}.${key}`,
-        bytes: utf8Bytes(JSON.stringify(key)) + 2 + utf8Bytes(serialized),
-        content: where === "payload" && isContent(key),
+        bytes: utf8Length(JSON.stringify(key)) + 2 + utf8Length(serialized),
+        content: where === "payload" && CONTENT_KEYS.has(key),
       });
     }
   }
@@ -62,33 +66,15 @@ export function fitEvent(
   for (const field of fields) {
     delete field.owner[field.key];
     dropped.push(field.path);
-    estimate -= field.bytes - utf8Bytes(JSON.stringify(field.path)) - 1;
-    if (estimate > limit) continue;
+    estimate -= field.bytes - utf8Length(JSON.stringify(field.path)) - 1;
+    if (estimate > MAX_EVENT_BYTES) continue;
     const metadata = (event.metadata ?? {}) as Record<string, unknown>;
     metadata.oversize = oversize;
     event.metadata = metadata;
     const next = JSON.stringify(event);
-    fitted = { json: next, bytes: utf8Bytes(next) };
-    if (fitted.bytes <= limit) return fitted;
+    fitted = { json: next, bytes: utf8Length(next) };
+    if (fitted.bytes <= MAX_EVENT_BYTES) return fitted;
     estimate = fitted.bytes;
   }
   return fitted;
-}
-
-/** UTF-8 length of a string, without encoding it (any platform). */
-function utf8Bytes(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
 }

@@ -1,6 +1,5 @@
 import {
   ATTRIBUTES,
-  CONTENT_KEYS,
   DEFAULT_SPAN_STRING_LENGTH,
   fitEvent,
   MAX_EVENT_BYTES,
@@ -129,8 +128,7 @@ function eventsOfSpan(span: OtelSpan, channel: string): SpanEvents {
   for (const input of inputs) {
     const json = JSON.stringify(input);
     const bytes = Buffer.byteLength(json);
-    if (bytes > MAX_EVENT_BYTES)
-      fitEvent(input, json, bytes, MAX_EVENT_BYTES, (key) => CONTENT_KEYS.has(key));
+    if (bytes > MAX_EVENT_BYTES) fitEvent(input, json, bytes, Buffer.byteLength);
   }
   const normalized = normalizeEvents(inputs);
   return normalized.ok ? { ok: true, events: normalized.events } : { ok: false, reason };
