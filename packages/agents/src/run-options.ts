@@ -34,8 +34,9 @@ export interface RunAgentOptions {
   concurrency?: number;
   /**
    * Resume after this seq (a previous runner's `lastSeq`): every event of the agent's stream
-   * after it is handled, and there is no catch-up. Without it the runner starts live and calls
-   * `onAssignment` once for each intent it already holds.
+   * after it is handled, and there is no catch-up, unless the hub's retention deleted events
+   * after it (then every intent held gets a catch-up `onAssignment`). Without it the runner
+   * starts live and calls `onAssignment` once for each intent it already holds.
    */
   after?: number;
   /**

@@ -137,6 +137,10 @@ class AgentRunner {
   #inexactWarned = false;
   /** `stop()` gave up on handlers still running: nothing they finish later counts. */
   #abandoned = false;
+  /** The stream's last retention gap acted on (`stream.gap`, a new object for each one). */
+  #gapSeen: object | undefined;
+  /** The catch-up a retention gap started: stream events wait for it, as at start. */
+  #gapCatchUp: Promise<void> | undefined;
 
   constructor(
     definition: AgentDefinition,
@@ -241,6 +245,7 @@ class AgentRunner {
     try {
       for await (const event of stream) {
         await gate;
+        if (this.#gapCatchUp) await this.#gapCatchUp;
         if (this.#stopped) return;
         this.#followEpoch(stream.yieldedEpoch);
         this.#accept(event);
@@ -446,27 +451,73 @@ class AgentRunner {
     ]);
     let intents: Intent[];
     try {
-      intents = await whileUnavailable(
-        () => assignedIntents(this.#options.chorus, this.agent, signal),
-        signal,
-        (error) =>
-          this.#options.logger.warn("hub unavailable while listing assigned intents; retrying", {
-            agent: this.agent,
-            error: messageOf(error),
-          }),
-      );
+      intents = await this.#listAssigned(signal);
     } catch (error) {
       this.#report(error, { agent: this.agent, phase: "catch_up" });
       throw error;
     }
+    return this.#queueCatchUp(intents);
+  }
+
+  /** The non-final intents the agent holds, waiting out the hub's outages until `signal` aborts. */
+  #listAssigned(signal: AbortSignal): Promise<Intent[]> {
+    return whileUnavailable(
+      () => assignedIntents(this.#options.chorus, this.agent, signal),
+      signal,
+      (error) =>
+        this.#options.logger.warn("hub unavailable while listing assigned intents; retrying", {
+          agent: this.agent,
+          error: messageOf(error),
+        }),
+    );
+  }
+
+  /** Queue an `onAssignment` (catch-up) for each intent, but one whose catch-up is pending. */
+  #queueCatchUp(intents: readonly Intent[]): number {
+    let queued = 0;
     for (const intent of intents) {
+      if (this.#caughtUp.has(intent.id)) continue;
       this.#caughtUp.add(intent.id);
       this.#queues.push(intent.id, { kind: "catchUp", intent, view: this.#view });
+      queued++;
     }
-    return intents.length;
+    return queued;
+  }
+
+  /**
+   * The stream resumed below what the hub's retention kept: the events in between are gone,
+   * assignments among them included. The runner cannot tell which of the intents it holds those
+   * handed over, so it catches up as at a start without `after`: `onAssignment` (catch-up) for
+   * each, before the stream's next events, but one it already holds at the version the hub has
+   * (nothing of it was deleted unseen). At least once, never lost.
+   */
+  #onGap(): void {
+    const gap = this.#stream?.gap;
+    if (gap === undefined || gap === this.#gapSeen || this.#stopped) return;
+    this.#gapSeen = gap;
+    this.#options.logger.warn(
+      "the hub's retention deleted events this agent had not handled; catching up on the intents it holds",
+      { agent: this.agent, after: gap.after, oldest: gap.oldest },
+    );
+    const signal = this.#abort.signal;
+    const done = this.#listAssigned(signal).then(
+      (intents) => {
+        // An intent this runner holds at its current version lost nothing in the gap.
+        const tracker = this.#view.tracker;
+        if (!this.#stopped) this.#queueCatchUp(intents.filter((i) => !tracker.holds(i)));
+      },
+      (error) => {
+        if (!signal.aborted) this.#report(error, { agent: this.agent, phase: "catch_up" });
+      },
+    );
+    const gate = done.finally(() => {
+      if (this.#gapCatchUp === gate) this.#gapCatchUp = undefined;
+    });
+    this.#gapCatchUp = gate;
   }
 
   #onConnection(connected: boolean): void {
+    if (connected) this.#onGap();
     if (connected === this.#connected || this.#stopped) return;
     this.#connected = connected;
     if (connected && !this.#everConnected) {

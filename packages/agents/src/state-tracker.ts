@@ -64,6 +64,12 @@ export class StateTracker {
     return this.#entries.size;
   }
 
+  /** Whether the runner already holds `intent` as assigned, at the same version: nothing of it was missed. */
+  holds(intent: Intent): boolean {
+    const entry = this.#entries.get(intent.id);
+    return entry?.assigned === true && entry.intent.version === intent.version;
+  }
+
   /** A snapshot read at start (catch-up): exact at its version, but its place in the log is unknown. */
   seed(intent: Intent): void {
     if (this.#entries.has(intent.id)) return;

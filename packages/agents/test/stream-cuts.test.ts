@@ -161,7 +161,9 @@ describe("the agent stream cut mid-frame while a burst of changes is in flight",
     await waitFor(() => running.lastSeq === Math.max(...expected.map((c) => c.seq)), "lastSeq");
 
     expect(proxy.cuts).toBe(3);
-    expect(reconnected.length).toBeGreaterThanOrEqual(3);
+    // A cut can land in a reconnection's opening `chorus.ready`: that connection never counted
+    // as open, so it has no `reconnected` of its own; the first cut always follows one.
+    expect(reconnected.length).toBeGreaterThanOrEqual(1);
     const bySeq = (a: Change, b: Change) => a.seq - b.seq;
     expect([...calls].sort(bySeq)).toEqual([...expected].sort(bySeq));
     for (const intent of intents) {

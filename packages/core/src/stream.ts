@@ -190,7 +190,10 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     return this.#gap;
   }
 
-  /** Whether the SSE connection is currently open. */
+  /**
+   * Whether the SSE connection is currently open: from the hub's opening `chorus.ready` message
+   * (where the stream starts, and any `gap`), or a server's first message, until it drops.
+   */
   get connected(): boolean {
     return this.#connected;
   }
@@ -198,6 +201,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   /**
    * Be told when the connection opens (`true`) and drops (`false`), for status lines and
    * lifecycle events; resuming is the stream's own job either way. Not called on `close()`.
+   * It opens when the hub has said where the stream starts, so `gap` is already set then.
    * A listener that throws is logged and skipped. Returns a function that removes it.
    *
    * @example
@@ -452,8 +456,8 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #onEvent(event: Event): void {
     if (this.#closed) return;
     if (event.type === "open") {
+      // Connected once the hub says where the stream starts (below): listeners then know `gap`.
       this.#attempt = 0;
-      this.#setConnected(true);
       this.#watch();
       return;
     }
@@ -496,8 +500,11 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {
         this.#lastSeq = after;
       }
+      this.#setConnected(true);
       return;
     }
+    // A server that sends no `chorus.ready` counts as connected at its first message.
+    this.#setConnected(true);
     const data = (event as MessageEvent).data;
     if (typeof data !== "string") return;
     if (event.type === SSE_SNAPSHOT_EVENT) {
