@@ -54,6 +54,11 @@ export class HubMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly mqttIngestInFlight = new Gauge({
+    name: "chorus_mqtt_ingest_in_flight",
+    help: "Client publishes from an external broker being ingested; at its bound the hub stops reading from the broker",
+    registers: [this.registry],
+  });
   readonly mqttAuthFailures = new Counter({
     name: "chorus_mqtt_auth_failures_total",
     help: "MQTT CONNECTs refused for bad credentials",

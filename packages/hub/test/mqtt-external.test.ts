@@ -1,6 +1,7 @@
 import type { RealtimeCredentials } from "@chorus/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
+import { MAX_INGEST_IN_FLIGHT } from "../src/mqtt/external.js";
 import { type DynsecMosquitto, haveMosquitto, startDynsecMosquitto } from "./external-broker.js";
 import { api, KEY_A, KEY_A_READONLY, KEY_B, startTestHub } from "./helpers.js";
 import { closed, collect, connectMqtt } from "./mqtt-helpers.js";
@@ -95,6 +96,46 @@ describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic sec
     await client.endAsync();
     const globex = await api(hub, "/v1/events?channel=ext-in", { key: KEY_B });
     expect(globex.body.data).toEqual([]);
+  }, 30_000);
+
+  test("a flood of client publishes waits in the broker, not in the hub: at most MAX_INGEST_IN_FLIGHT at once, none lost", async () => {
+    const hub = await hubOnBroker();
+    // The store stalls (a slow disk, a Postgres failover): every write waits for the test.
+    const insert = hub.store.insertEvents.bind(hub.store);
+    let waiting = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    hub.store.insertEvents = async (org, events) => {
+      waiting++;
+      await released;
+      return insert(org, events);
+    };
+    const client = await connectWith(await credentials(hub));
+    const FLOOD = 3 * MAX_INGEST_IN_FLIGHT;
+    await Promise.all(
+      Array.from({ length: FLOOD }, (_, n) =>
+        client.publishAsync(
+          "chorus-in/acme",
+          JSON.stringify({ channel: "flood", type: "note", payload: { n } }),
+          { qos: 1 },
+        ),
+      ),
+    );
+    await until(async () => waiting === MAX_INGEST_IN_FLIGHT);
+    await new Promise((r) => setTimeout(r, 300)); // room for more to pile up, were they read
+    expect(waiting).toBe(MAX_INGEST_IN_FLIGHT);
+    const metrics = await fetch(`${hub.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(
+      new RegExp(`^chorus_mqtt_ingest_in_flight ${MAX_INGEST_IN_FLIGHT}$`, "m"),
+    );
+
+    release();
+    await until(async () => (await stored(hub, "flood")).length === FLOOD);
+    const payloads = (await stored(hub, "flood")).map((e) => e.payload.n).sort((a, b) => a - b);
+    expect(payloads).toEqual(Array.from({ length: FLOOD }, (_, n) => n));
+    await client.endAsync();
   }, 30_000);
 
   test("subscribe-only credentials cannot publish into the ingest topics", async () => {

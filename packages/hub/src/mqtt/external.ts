@@ -9,6 +9,15 @@ import { INGEST_FILTER, ingestPublish, recordDrop } from "./ingest.js";
 
 /** A broker that does not answer CONNECT by then is not there: the hub does not start. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Client publishes this hub ingests at once. Past it the hub stops reading from the broker
+ * (mqtt.js reads the next packet only once the last one's handler is done), so a flood waits in
+ * the broker's queue for this hub, which the broker bounds (Mosquitto's `max_queued_messages`,
+ * 1,000 by default, drops past it), instead of piling up in the hub's memory as pending writes:
+ * the hub holds at most this many payloads, each at most `MAX_BODY_BYTES`. 64 keeps a store's
+ * group commit fed (each round takes what is pending) without holding more than it writes.
+ */
+export const MAX_INGEST_IN_FLIGHT = 64;
 
 export interface ExternalBroker extends BrokerHandle {
   /** With dynamic security; undefined with HTTP hooks, where the hub provisions nothing. */
@@ -59,18 +68,38 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
   client.on("offline", () =>
     logger.warn("mqtt broker unreachable, reconnecting", { url: bare.href }),
   );
-  client.on("message", (topic, payload) => {
-    const org = topicOrg(topic);
-    if (org?.root !== INGEST_TOPIC_ROOT) return;
-    const log = { topic };
-    ingestPublish(ctx, org.org, topic, payload).then(
-      (outcome) => {
-        if (!outcome.ok) recordDrop(ctx, outcome.reason, log);
-      },
-      (error: unknown) =>
-        logger.error("mqtt ingest failed unexpectedly", { ...log, error: String(error) }),
-    );
+  let inFlight = 0;
+  /** The packet handler's callback held back while {@link MAX_INGEST_IN_FLIGHT} are in flight. */
+  let readNext: (() => void) | undefined;
+  // A dropped connection's packets are discarded with it; the new one reads on its own.
+  client.on("close", () => {
+    readNext = undefined;
   });
+  client.handleMessage = (packet, done) => {
+    const { topic, payload } = packet;
+    const org = topicOrg(topic);
+    if (org?.root !== INGEST_TOPIC_ROOT) return done();
+    const log = { topic };
+    inFlight++;
+    ctx.metrics.mqttIngestInFlight.set(inFlight);
+    ingestPublish(ctx, org.org, topic, typeof payload === "string" ? Buffer.from(payload) : payload)
+      .then(
+        (outcome) => {
+          if (!outcome.ok) recordDrop(ctx, outcome.reason, log);
+        },
+        (error: unknown) =>
+          logger.error("mqtt ingest failed unexpectedly", { ...log, error: String(error) }),
+      )
+      .finally(() => {
+        inFlight--;
+        ctx.metrics.mqttIngestInFlight.set(inFlight);
+        const next = readNext;
+        readNext = undefined;
+        next?.();
+      });
+    if (inFlight < MAX_INGEST_IN_FLIGHT) done();
+    else readNext = () => done();
+  };
 
   let provisioner: DynsecProvisioner | undefined;
   try {
