@@ -2,6 +2,7 @@ import type { RealtimeCredentials } from "@chorus/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
 import { MAX_INGEST_IN_FLIGHT } from "../src/mqtt/external.js";
+import { MAX_MQTT_PACKET_BYTES } from "../src/mqtt/packet-limit.js";
 import { type DynsecMosquitto, haveMosquitto, startDynsecMosquitto } from "./external-broker.js";
 import { api, KEY_A, KEY_A_READONLY, KEY_B, startTestHub } from "./helpers.js";
 import { closed, collect, connectMqtt } from "./mqtt-helpers.js";
@@ -135,6 +136,28 @@ describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic sec
     await until(async () => (await stored(hub, "flood")).length === FLOOD);
     const payloads = (await stored(hub, "flood")).map((e) => e.payload.n).sort((a, b) => a - b);
     expect(payloads).toEqual(Array.from({ length: FLOOD }, (_, n) => n));
+    await client.endAsync();
+  }, 30_000);
+
+  test("a publish larger than a hub takes is never handed to it: the broker drops it for the hub", async () => {
+    const hub = await hubOnBroker();
+    const client = await connectWith(await credentials(hub));
+    const huge = JSON.stringify({
+      type: "note",
+      channel: "big",
+      payload: { x: "x".repeat(2 * MAX_MQTT_PACKET_BYTES) },
+    });
+    await client.publishAsync("chorus-in/acme", huge, { qos: 1 });
+    await client.publishAsync(
+      "chorus-in/acme",
+      JSON.stringify({ type: "note", channel: "big", payload: { x: "small" } }),
+      { qos: 1 },
+    );
+    await until(async () => (await stored(hub, "big")).length === 1);
+    expect((await stored(hub, "big")).map((e) => e.payload.x)).toEqual(["small"]);
+    // Dropped by the broker before the hub read it, not by the hub after buffering it whole.
+    const metrics = await fetch(`${hub.url}/metrics`).then((r) => r.text());
+    expect(metrics).not.toMatch(/^chorus_mqtt_ingest_dropped_total\{reason="too_large"\}/m);
     await client.endAsync();
   }, 30_000);
 

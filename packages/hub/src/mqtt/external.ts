@@ -6,18 +6,25 @@ import type { BrokerHandle } from "./broker.js";
 import { DynsecProvisioner } from "./dynsec.js";
 import { HUB_USERNAME } from "./hooks.js";
 import { INGEST_FILTER, ingestPublish, recordDrop } from "./ingest.js";
+import { MAX_MQTT_PACKET_BYTES } from "./packet-limit.js";
 
 /** A broker that does not answer CONNECT by then is not there: the hub does not start. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /**
- * Client publishes this hub ingests at once. Past it the hub stops reading from the broker
- * (mqtt.js reads the next packet only once the last one's handler is done), so a flood waits in
- * the broker's queue for this hub, which the broker bounds (Mosquitto's `max_queued_messages`,
- * 1,000 by default, drops past it), instead of piling up in the hub's memory as pending writes:
- * the hub holds at most this many payloads, each at most `MAX_BODY_BYTES`. 64 keeps a store's
- * group commit fed (each round takes what is pending) without holding more than it writes.
+ * Client publishes this hub ingests at once. Past it (or past {@link MAX_INGEST_IN_FLIGHT_BYTES})
+ * the hub stops reading from the broker (mqtt.js reads the next packet only once the last one's
+ * handler is done), so a flood waits in the broker's queue for this hub, which the broker bounds
+ * (Mosquitto's `max_queued_messages`, 1,000 by default, drops past it), instead of piling up in
+ * the hub's memory as pending writes. 64 keeps a store's group commit fed (each round takes what
+ * is pending) without holding more than it writes.
  */
 export const MAX_INGEST_IN_FLIGHT = 64;
+/**
+ * Payload bytes this hub ingests at once: 64 full-size batches (4 MiB each) would hold 256 MiB.
+ * One publish is always taken, however large (the broker hands over nothing above
+ * `MAX_MQTT_PACKET_BYTES`).
+ */
+export const MAX_INGEST_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 export interface ExternalBroker extends BrokerHandle {
   /** With dynamic security; undefined with HTTP hooks, where the hub provisions nothing. */
@@ -56,6 +63,15 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
       reconnectPeriod: 1_000,
       // QoS 0 publishes are not queued while the broker is away: the store is the record.
       queueQoSZero: false,
+      // MQTT 5, to tell the broker what the hub takes: no packet larger than a client may send
+      // the embedded broker (the broker drops a larger publish for the hub instead of handing
+      // it over whole, up to 256 MiB in memory), and no more unacknowledged publishes than the
+      // hub ingests at once.
+      protocolVersion: 5,
+      properties: {
+        maximumPacketSize: MAX_MQTT_PACKET_BYTES,
+        receiveMaximum: MAX_INGEST_IN_FLIGHT,
+      },
     })
     .catch((error: Error) => {
       throw new Error(
@@ -69,7 +85,8 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     logger.warn("mqtt broker unreachable, reconnecting", { url: bare.href }),
   );
   let inFlight = 0;
-  /** The packet handler's callback held back while {@link MAX_INGEST_IN_FLIGHT} are in flight. */
+  let inFlightBytes = 0;
+  /** The packet handler's callback, held back while the in-flight bounds are reached. */
   let readNext: (() => void) | undefined;
   // A dropped connection's packets are discarded with it; the new one reads on its own.
   client.on("close", () => {
@@ -80,9 +97,11 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     const org = topicOrg(topic);
     if (org?.root !== INGEST_TOPIC_ROOT) return done();
     const log = { topic };
+    const body = typeof payload === "string" ? Buffer.from(payload) : payload;
     inFlight++;
+    inFlightBytes += body.length;
     ctx.metrics.mqttIngestInFlight.set(inFlight);
-    ingestPublish(ctx, org.org, topic, typeof payload === "string" ? Buffer.from(payload) : payload)
+    ingestPublish(ctx, org.org, topic, body)
       .then(
         (outcome) => {
           if (!outcome.ok) recordDrop(ctx, outcome.reason, log);
@@ -92,12 +111,13 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
       )
       .finally(() => {
         inFlight--;
+        inFlightBytes -= body.length;
         ctx.metrics.mqttIngestInFlight.set(inFlight);
         const next = readNext;
         readNext = undefined;
         next?.();
       });
-    if (inFlight < MAX_INGEST_IN_FLIGHT) done();
+    if (inFlight < MAX_INGEST_IN_FLIGHT && inFlightBytes < MAX_INGEST_IN_FLIGHT_BYTES) done();
     else readNext = () => done();
   };
 
@@ -105,7 +125,9 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
   try {
     if (!hooks) provisioner = await DynsecProvisioner.start(client, username);
     const [granted] = await client.subscribeAsync(INGEST_FILTER, { qos: 1 });
-    if (granted && granted.qos === 128) throw new Error(`subscription to ${INGEST_FILTER} refused`);
+    // A SUBACK reason code of 0x80 or above is a refusal (MQTT 5, 3.9.3).
+    if (granted && granted.qos >= 0x80)
+      throw new Error(`subscription to ${INGEST_FILTER} refused (reason code ${granted.qos})`);
   } catch (error) {
     await client.endAsync(true).catch(() => {});
     const needs = hooks
