@@ -53,46 +53,57 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
   const bare = new URL(url.href);
   bare.username = "";
   bare.password = "";
-  const client: MqttClient = await mqtt
-    .connectAsync(bare.href, {
-      username,
-      password,
-      clientId: `chorus-hub-${randomBytes(6).toString("hex")}`,
-      clean: true,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      reconnectPeriod: 1_000,
-      // QoS 0 publishes are not queued while the broker is away: the store is the record.
-      queueQoSZero: false,
-      // MQTT 5, to tell the broker what the hub takes: no packet larger than a client may send
-      // the embedded broker (the broker drops a larger publish for the hub instead of handing
-      // it over whole, up to 256 MiB in memory), and no more unacknowledged publishes than the
-      // hub ingests at once.
-      protocolVersion: 5,
-      properties: {
-        maximumPacketSize: MAX_MQTT_PACKET_BYTES,
-        receiveMaximum: MAX_INGEST_IN_FLIGHT,
-      },
-    })
-    .catch((error: Error) => {
-      throw new Error(
-        `cannot reach the MQTT broker at ${bare.href} (CHORUS_MQTT_URL): ${error.message}`,
-      );
-    });
-  client.on("error", (error) =>
-    logger.warn("mqtt broker connection error", { error: error.message }),
-  );
-  client.on("offline", () =>
-    logger.warn("mqtt broker unreachable, reconnecting", { url: bare.href }),
-  );
+  /** One connection of this hub; `role` names it in the client id and the logs. */
+  const open = async (role: string): Promise<MqttClient> => {
+    const client = await mqtt
+      .connectAsync(bare.href, {
+        username,
+        password,
+        clientId: `chorus-hub-${role}-${randomBytes(6).toString("hex")}`,
+        clean: true,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        reconnectPeriod: 1_000,
+        // QoS 0 publishes are not queued while the broker is away: the store is the record.
+        queueQoSZero: false,
+        // MQTT 5, to tell the broker what the hub takes: no packet larger than a client may
+        // send the embedded broker (the broker drops a larger publish for the hub instead of
+        // handing it over whole, up to 256 MiB in memory), and no more unacknowledged publishes
+        // than the hub ingests at once.
+        protocolVersion: 5,
+        properties: {
+          maximumPacketSize: MAX_MQTT_PACKET_BYTES,
+          receiveMaximum: MAX_INGEST_IN_FLIGHT,
+        },
+      })
+      .catch((error: Error) => {
+        throw new Error(
+          `cannot reach the MQTT broker at ${bare.href} (CHORUS_MQTT_URL): ${error.message}`,
+        );
+      });
+    client.on("error", (error) =>
+      logger.warn("mqtt broker connection error", { connection: role, error: error.message }),
+    );
+    client.on("offline", () =>
+      logger.warn("mqtt broker unreachable, reconnecting", { connection: role, url: bare.href }),
+    );
+    return client;
+  };
+  // Two connections: client publishes are read on their own, so while their ingest holds
+  // reading back (below), the dynamic-security answers that credentials wait for still flow.
+  const client = await open("control");
+  const ingest = await open("ingest").catch(async (error: unknown) => {
+    await client.endAsync(true).catch(() => {});
+    throw error;
+  });
   let inFlight = 0;
   let inFlightBytes = 0;
   /** The packet handler's callback, held back while the in-flight bounds are reached. */
   let readNext: (() => void) | undefined;
   // A dropped connection's packets are discarded with it; the new one reads on its own.
-  client.on("close", () => {
+  ingest.on("close", () => {
     readNext = undefined;
   });
-  client.handleMessage = (packet, done) => {
+  ingest.handleMessage = (packet, done) => {
     const { topic, payload } = packet;
     const org = topicOrg(topic);
     if (org?.root !== INGEST_TOPIC_ROOT) return done();
@@ -124,12 +135,12 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
   let provisioner: DynsecProvisioner | undefined;
   try {
     if (!hooks) provisioner = await DynsecProvisioner.start(client, username);
-    const [granted] = await client.subscribeAsync(INGEST_FILTER, { qos: 1 });
+    const [granted] = await ingest.subscribeAsync(INGEST_FILTER, { qos: 1 });
     // A SUBACK reason code of 0x80 or above is a refusal (MQTT 5, 3.9.3).
     if (granted && granted.qos >= 0x80)
       throw new Error(`subscription to ${INGEST_FILTER} refused (reason code ${granted.qos})`);
   } catch (error) {
-    await client.endAsync(true).catch(() => {});
+    await Promise.all([client.endAsync(true), ingest.endAsync(true)]).catch(() => {});
     const needs = hooks
       ? "its hook routes allowing chorus-hub to read the ingest topics"
       : "a Mosquitto 2 dynamic-security admin in CHORUS_MQTT_URL";
@@ -153,7 +164,7 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
       closed ??= (async () => {
         stopPublishing();
         provisioner?.close();
-        await client.endAsync();
+        await Promise.all([client.endAsync(), ingest.endAsync()]);
       })();
       return closed;
     },
