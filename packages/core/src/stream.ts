@@ -466,7 +466,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       return;
     }
     if (event.type === SSE_READY_EVENT) {
-      const epoch = readyEpoch((event as MessageEvent).data);
+      const { epoch, oldest: kept } = readyData((event as MessageEvent).data);
       if (epoch !== undefined && this.#epoch !== undefined && epoch !== this.#epoch) {
         // Another store: our cursor means nothing there. Start again from its first event.
         this.#epoch = epoch;
@@ -488,7 +488,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       }
       // Where the hub started this stream: resume from here even if no event arrives first.
       const after = parseLastEventId((event as MessageEvent).lastEventId);
-      const oldest = retentionGap(after, readyOldest((event as MessageEvent).data) ?? 0);
+      const oldest = retentionGap(after, kept ?? 0);
       if (after !== undefined && oldest !== undefined) {
         this.#gap = { after, oldest };
         if (after > 0)
@@ -657,22 +657,18 @@ function tapped(Base: typeof EventSource): TappedConstructor {
   return tappedClass;
 }
 
-/** The `epoch` of a `chorus.ready` message's data, if it names one. */
-function readyEpoch(data: unknown): string | undefined {
-  const epoch = readyField(data, "epoch");
-  return typeof epoch === "string" ? epoch : undefined;
-}
-
-/** The `oldest` seq a hub sends to a stream resuming below it; a cursor it could be (see seq checks). */
-function readyOldest(data: unknown): number | undefined {
-  const oldest = readyField(data, "oldest");
-  return Number.isSafeInteger(oldest) && (oldest as number) > 0 ? (oldest as number) : undefined;
-}
-
-function readyField(data: unknown, key: "epoch" | "oldest"): unknown {
-  if (typeof data !== "string") return undefined;
-  const parsed = safeJson(data) as Record<string, unknown> | undefined;
-  return parsed && typeof parsed === "object" ? parsed[key] : undefined;
+/**
+ * A `chorus.ready` message's data, read once: the store's `epoch`, and the `oldest` seq a hub
+ * sends to a stream resuming below it (a cursor it could be: see the seq checks).
+ */
+function readyData(data: unknown): { epoch?: string; oldest?: number } {
+  const parsed = typeof data === "string" ? safeJson(data) : undefined;
+  if (typeof parsed !== "object" || parsed === null) return {};
+  const { epoch, oldest } = parsed as Record<string, unknown>;
+  return {
+    epoch: typeof epoch === "string" ? epoch : undefined,
+    oldest: Number.isSafeInteger(oldest) && (oldest as number) > 0 ? (oldest as number) : undefined,
+  };
 }
 
 function safeJson(text: string): unknown {
