@@ -47,7 +47,9 @@ describe("API errors", () => {
     "$status $type reaches the caller as the SDK's own error, and llm.error is emitted",
     async ({ status, type, cls }) => {
       const body = errorBody(type, `scripted ${status}`);
-      api.enqueue({ kind: "json", status, body }, { kind: "json", status, body });
+      // The SDK puts the request id in the error's message (1.17): the same for both calls.
+      const headers = { "request-id": `req_scripted_${status}` };
+      api.enqueue({ kind: "json", status, body, headers }, { kind: "json", status, body, headers });
 
       const plain = await failureOf(sdk().messages.create(ask));
       const wrapped = await failureOf(

@@ -128,7 +128,13 @@ export const scenarios: Scenario[] = [
   {
     name: "rate limited",
     answers: () => [
-      { kind: "json", status: 429, body: errorBody("rate_limit_error", "slow down") },
+      {
+        kind: "json",
+        status: 429,
+        body: errorBody("rate_limit_error", "slow down"),
+        // The SDK puts the request id in the error's message (1.17): the same on both runs.
+        headers: { "request-id": "req_rate_limited" },
+      },
     ],
     run: (c) => c.messages.create(ask),
   },
