@@ -54,6 +54,11 @@ export class HubMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly mqttIngestWaits = new Counter({
+    name: "chorus_mqtt_ingest_store_waits_total",
+    help: "Times a client publish from an external broker found the store unreachable and was tried again after STORAGE_RETRY_AFTER_MS",
+    registers: [this.registry],
+  });
   readonly mqttIngestInFlight = new Gauge({
     name: "chorus_mqtt_ingest_in_flight",
     help: "Client publishes from an external broker being ingested; at its bound the hub stops reading from the broker",

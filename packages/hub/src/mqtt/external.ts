@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { INGEST_TOPIC_ROOT, topicOrg } from "@chorus/protocol";
+import { setTimeout as sleep } from "node:timers/promises";
 import mqtt, { type MqttClient } from "mqtt";
 import type { HubContext } from "../context.js";
+import { STORAGE_RETRY_AFTER_MS } from "../http/errors.js";
 import type { BrokerHandle } from "./broker.js";
 import { DynsecProvisioner } from "./dynsec.js";
 import { HUB_USERNAME } from "./hooks.js";
@@ -112,7 +114,7 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     inFlight++;
     inFlightBytes += body.length;
     ctx.metrics.mqttIngestInFlight.set(inFlight);
-    ingestPublish(ctx, org.org, topic, body)
+    ingestUntilStored(org.org, topic, body)
       .then(
         (outcome) => {
           if (!outcome.ok) recordDrop(ctx, outcome.reason, log);
@@ -130,6 +132,37 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
       });
     if (inFlight < MAX_INGEST_IN_FLIGHT && inFlightBytes < MAX_INGEST_IN_FLIGHT_BYTES) done();
     else readNext = () => done();
+  };
+
+  /** Aborted by close(): a publish waiting for the store gives up (and is counted as dropped). */
+  const closing = new AbortController();
+  /** Publishes waiting for the store: the outage is logged when the first starts waiting. */
+  let waiting = 0;
+  /**
+   * Ingest one publish; while the store cannot be reached (Postgres failing over, say), wait as
+   * HTTP asks its clients to (`STORAGE_RETRY_AFTER_MS`) and try again, holding its in-flight
+   * slot. The broker has its acknowledgement already and no publisher would send it again: a
+   * store outage must cost time, not the publish. Past the in-flight bound the broker's queue
+   * waits for the hub meanwhile.
+   */
+  const ingestUntilStored = async (org: string, topic: string, body: Buffer) => {
+    let waited = false;
+    try {
+      for (;;) {
+        const outcome = await ingestPublish(ctx, org, topic, body);
+        if (outcome.ok || !outcome.unavailable || closing.signal.aborted) return outcome;
+        ctx.metrics.mqttIngestWaits.inc();
+        if (!waited && waiting++ === 0)
+          logger.warn("storage unavailable: mqtt ingest waits for it", {
+            retryInMs: STORAGE_RETRY_AFTER_MS,
+          });
+        waited = true;
+        await sleep(STORAGE_RETRY_AFTER_MS, undefined, { signal: closing.signal }).catch(() => {});
+      }
+    } finally {
+      if (waited && --waiting === 0 && !closing.signal.aborted)
+        logger.info("mqtt ingest: storage reachable again");
+    }
   };
 
   let provisioner: DynsecProvisioner | undefined;
@@ -162,6 +195,7 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     provisioner,
     close() {
       closed ??= (async () => {
+        closing.abort();
         stopPublishing();
         provisioner?.close();
         await Promise.all([client.endAsync(), ingest.endAsync()]);

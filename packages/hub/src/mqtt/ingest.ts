@@ -6,6 +6,7 @@ import {
   type TopicFields,
 } from "@chorus/protocol";
 import type { HubContext } from "../context.js";
+import { isStorageUnavailable } from "../http/errors.js";
 import { normalizeEvents, storeAndPublish } from "../ingest.js";
 import { type JsonTextError, parseJsonText } from "../json.js";
 
@@ -22,7 +23,8 @@ export type DropReason =
 
 export type IngestOutcome =
   | { ok: true; stored: number; duplicates: number }
-  | { ok: false; reason: DropReason };
+  /** `unavailable`: the store could not be reached (as HTTP's 503); the same publish may be stored later. */
+  | { ok: false; reason: DropReason; unavailable?: true };
 
 const TOPIC_FIELDS = ["env", "channel", "app", "type", "agent"] as const;
 
@@ -99,6 +101,11 @@ export async function ingestPublish(
     if (result.duplicates > 0) ctx.metrics.eventsDuplicate.inc(result.duplicates);
     return { ok: true, stored: result.inserted.length, duplicates: result.duplicates };
   } catch (error) {
+    if (typeof error === "object" && error !== null && isStorageUnavailable(error)) {
+      // Not an error of the hub's, and one per publish while it lasts: the caller says it once.
+      ctx.logger.debug("mqtt ingest: storage unavailable", { org, error: String(error) });
+      return { ok: false, reason: "store_failed", unavailable: true };
+    }
     ctx.logger.error("mqtt ingest store failed", { org, error: String(error) });
     return { ok: false, reason: "store_failed" };
   }
