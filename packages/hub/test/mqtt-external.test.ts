@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { RealtimeCredentials } from "@chorus/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
@@ -6,6 +9,7 @@ import { MAX_MQTT_PACKET_BYTES } from "../src/mqtt/packet-limit.js";
 import { type DynsecMosquitto, haveMosquitto, startDynsecMosquitto } from "./external-broker.js";
 import { api, KEY_A, KEY_A_READONLY, KEY_B, startTestHub } from "./helpers.js";
 import { closed, collect, connectMqtt } from "./mqtt-helpers.js";
+import { freshDb } from "./store-under-test.js";
 
 // Hubs on an external Mosquitto 2 (CHORUS_MQTT_URL) with its dynamic-security plugin: the
 // broker, not the hub, holds and enforces the realtime credentials.
@@ -52,6 +56,22 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Make every write of the hub's store wait until `release()`; `waiting()` counts them. */
+function stallStore(hub: Hub) {
+  const insert = hub.store.insertEvents.bind(hub.store);
+  let waiting = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  hub.store.insertEvents = async (org, events) => {
+    waiting++;
+    await released;
+    return insert(org, events);
+  };
+  return { waiting: () => waiting, release };
 }
 
 describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic security)", () => {
@@ -102,17 +122,7 @@ describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic sec
   test("a flood of client publishes waits in the broker, not in the hub: at most MAX_INGEST_IN_FLIGHT at once, none lost", async () => {
     const hub = await hubOnBroker();
     // The store stalls (a slow disk, a Postgres failover): every write waits for the test.
-    const insert = hub.store.insertEvents.bind(hub.store);
-    let waiting = 0;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    hub.store.insertEvents = async (org, events) => {
-      waiting++;
-      await released;
-      return insert(org, events);
-    };
+    const stalled = stallStore(hub);
     const client = await connectWith(await credentials(hub));
     const FLOOD = 3 * MAX_INGEST_IN_FLIGHT;
     await Promise.all(
@@ -124,9 +134,9 @@ describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic sec
         ),
       ),
     );
-    await until(async () => waiting === MAX_INGEST_IN_FLIGHT);
+    await until(async () => stalled.waiting() === MAX_INGEST_IN_FLIGHT);
     await new Promise((r) => setTimeout(r, 300)); // room for more to pile up, were they read
-    expect(waiting).toBe(MAX_INGEST_IN_FLIGHT);
+    expect(stalled.waiting()).toBe(MAX_INGEST_IN_FLIGHT);
     // The broker's answers to the hub's own requests do not wait behind the held publishes.
     expect((await credentials(hub)).username).toMatch(/^chorus-rt-/);
     const metrics = await fetch(`${hub.url}/metrics`).then((r) => r.text());
@@ -134,11 +144,47 @@ describe.runIf(haveMosquitto)("an external MQTT broker (Mosquitto 2, dynamic sec
       new RegExp(`^chorus_mqtt_ingest_in_flight ${MAX_INGEST_IN_FLIGHT}$`, "m"),
     );
 
-    release();
+    stalled.release();
     await until(async () => (await stored(hub, "flood")).length === FLOOD);
     const payloads = (await stored(hub, "flood")).map((e) => e.payload.n).sort((a, b) => a - b);
     expect(payloads).toEqual(Array.from({ length: FLOOD }, (_, n) => n));
     await client.endAsync();
+  }, 30_000);
+
+  test("a hub that stops (SIGTERM, a rolling restart) first stores the publishes it had taken from the broker", async () => {
+    // A database that outlives the hub, to count what it stored.
+    const fresh = await freshDb();
+    const db =
+      fresh === ":memory:"
+        ? join(mkdtempSync(join(tmpdir(), "chorus-ext-stop-")), "hub.db")
+        : fresh;
+    const hub = await startTestHub({ db, mqttUrl: broker.adminUrl, mqttPort: false });
+    const stalled = stallStore(hub);
+    const client = await connectWith(await credentials(hub));
+    const TAKEN = 10;
+    for (let n = 0; n < TAKEN; n++)
+      await client.publishAsync(
+        "chorus-in/acme",
+        JSON.stringify({ channel: "stopping", type: "note", payload: { n } }),
+        { qos: 1 },
+      );
+    await until(async () => stalled.waiting() === TAKEN);
+    // The broker has acknowledged all ten; the hub is asked to stop while it still holds them.
+    const stopping = hub.close();
+    await new Promise((r) => setTimeout(r, 100));
+    stalled.release();
+    await stopping;
+    await client.endAsync();
+
+    const after = await startTestHub({ db, mqttPort: false });
+    try {
+      const res = await api(after, "/v1/events?channel=stopping&limit=100");
+      expect(res.body.data.map((e: { payload: { n: number } }) => e.payload.n).sort()).toEqual(
+        Array.from({ length: TAKEN }, (_, n) => n).sort(),
+      );
+    } finally {
+      await after.close();
+    }
   }, 30_000);
 
   test("a publish larger than a hub takes is never handed to it: the broker drops it for the hub", async () => {

@@ -99,6 +99,11 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
   });
   let inFlight = 0;
   let inFlightBytes = 0;
+  /**
+   * The ingests under way. The broker counts each as delivered (the handler's callback ran, or
+   * will when the bound frees), so close() waits for them before the store closes.
+   */
+  const taken = new Set<Promise<void>>();
   /** The packet handler's callback, held back while the in-flight bounds are reached. */
   let readNext: (() => void) | undefined;
   // A dropped connection's packets are discarded with it; the new one reads on its own.
@@ -114,7 +119,7 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     inFlight++;
     inFlightBytes += body.length;
     ctx.metrics.mqttIngestInFlight.set(inFlight);
-    ingestUntilStored(org.org, topic, body)
+    const ingesting = ingestUntilStored(org.org, topic, body)
       .then(
         (outcome) => {
           if (!outcome.ok) recordDrop(ctx, outcome.reason, log);
@@ -129,7 +134,9 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
         const next = readNext;
         readNext = undefined;
         next?.();
+        taken.delete(ingesting);
       });
+    taken.add(ingesting);
     if (inFlight < MAX_INGEST_IN_FLIGHT && inFlightBytes < MAX_INGEST_IN_FLIGHT_BYTES) done();
     else readNext = () => done();
   };
@@ -195,10 +202,14 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
     provisioner,
     close() {
       closed ??= (async () => {
-        closing.abort();
         stopPublishing();
         provisioner?.close();
-        await Promise.all([client.endAsync(), ingest.endAsync()]);
+        // Nothing new is read; what was taken is stored (one that waits for an unreachable
+        // store makes one more attempt, then gives up), before the hub closes its store.
+        await ingest.endAsync(true);
+        closing.abort();
+        await Promise.allSettled(taken);
+        await client.endAsync();
       })();
       return closed;
     },
