@@ -1,5 +1,6 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
+import { withClient } from "./pg-client.js";
 import { LOCK_PRUNE } from "./pg-migrations.js";
 import {
   EVENT_OVERHEAD_BYTES,
@@ -194,13 +195,9 @@ export class GroupCommit {
   }
 
   async #commit(group: Queued[]): Promise<void> {
-    const client = await this.#pool.connect();
-    let outcomes: InsertOutcome[];
-    try {
-      outcomes = await insertGroupTx(client, group, new Date());
-    } finally {
-      client.release();
-    }
+    const outcomes = await withClient(this.#pool, (client) =>
+      insertGroupTx(client, group, new Date()),
+    );
     group.forEach((request, i) => {
       request.resolve({ ...(outcomes[i] as InsertOutcome), ids: request.events.map((e) => e.id) });
     });
@@ -331,8 +328,7 @@ function named(
 
 /** Delete events received before `cutoff`, in chunks, by one hub at a time (advisory lock). */
 export async function pruneEvents(pool: Pool, cutoff: Date): Promise<number> {
-  const client = await pool.connect();
-  try {
+  return withClient(pool, async (client) => {
     const { rows } = await client.query<{ locked: boolean }>(
       "SELECT pg_try_advisory_lock($1) AS locked",
       [LOCK_PRUNE],
@@ -351,7 +347,5 @@ export async function pruneEvents(pool: Pool, cutoff: Date): Promise<number> {
     } finally {
       await client.query("SELECT pg_advisory_unlock($1)", [LOCK_PRUNE]);
     }
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -10,6 +10,7 @@ import {
 } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
 import { createTooLarge, intentLogEvent, mergeState } from "./intent-log.js";
+import { withClient } from "./pg-client.js";
 import { insertEventsTx, sizedRows } from "./pg-events.js";
 import { inTransaction } from "./pg-migrations.js";
 import { EVENT_OVERHEAD_BYTES, type IntentRow, intentFromRow } from "./rows.js";
@@ -279,12 +280,7 @@ export class PgIntents {
     return (await insertEventsTx(client, org, events, at)).inserted;
   }
 
-  async #write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      return await inTransaction(client, () => work(client));
-    } finally {
-      client.release();
-    }
+  #write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withClient(this.#pool, (client) => inTransaction(client, () => work(client)));
   }
 }

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { withClient } from "./pg-client.js";
 
 /**
  * Advisory lock keys of the hub. Migrations and retention pruning must run on one hub at a time
@@ -170,8 +171,7 @@ export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
  * migrate once: the second waits for the first and then finds nothing to do.
  */
 export async function migratePg(pool: Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
+  await withClient(pool, async (client) => {
     await client.query("SELECT pg_advisory_lock($1)", [LOCK_MIGRATE]);
     try {
       await client.query(
@@ -194,9 +194,7 @@ export async function migratePg(pool: Pool): Promise<number> {
     } finally {
       await client.query("SELECT pg_advisory_unlock($1)", [LOCK_MIGRATE]);
     }
-  } finally {
-    client.release();
-  }
+  });
   return PG_MIGRATIONS.at(-1)?.version ?? 0;
 }
 

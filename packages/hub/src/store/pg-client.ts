@@ -1,0 +1,29 @@
+import type { Pool, PoolClient } from "pg";
+
+/**
+ * Run `work` on a client checked out of `pool`, and give it back.
+ *
+ * `pg-pool` listens for a client's errors only while it sits idle in the pool; once checked out,
+ * an error that arrives between two queries (Postgres terminating the connection in a failover,
+ * a reset socket) is an `error` event nobody listens to, which Node turns into an uncaught
+ * exception: the hub process would die in the middle of a transaction. While `work` runs, such an
+ * error is kept here instead (the next query on the client fails with it anyway), and the client
+ * is handed back with it, so the pool destroys it rather than lending it out again.
+ */
+export async function withClient<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on("error", onError);
+  try {
+    return await work(client);
+  } finally {
+    client.removeListener("error", onError);
+    client.release(broken);
+  }
+}
