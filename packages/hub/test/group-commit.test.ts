@@ -13,15 +13,16 @@ const event = (id: string): NewEvent => ({
   occurredAt: new Date().toISOString(),
 });
 
-/** A pool whose every connect fails as `pg` does when the server is away. */
+/** A pool whose every connect fails as `pg` does when the server is away (callback form). */
 function unreachablePool() {
   const pool = {
     connects: 0,
-    connect: async () => {
+    connect: (callback: (error: Error) => void) => {
       pool.connects++;
-      throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
+      const error = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
         code: "ECONNREFUSED",
       });
+      setImmediate(() => callback(error));
     },
   };
   return pool;
