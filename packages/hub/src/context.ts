@@ -7,6 +7,7 @@ import type { DeliveryEngine } from "./delivery/engine.js";
 import type { HubMetrics } from "./metrics.js";
 import type { DynsecProvisioner } from "./mqtt/dynsec.js";
 import type { Presence } from "./presence.js";
+import type { StorageTrouble } from "./storage-trouble.js";
 import type { Store } from "./store/types.js";
 
 /** What every part of one hub shares. Passed explicitly; nothing lives at module scope. */
@@ -39,4 +40,6 @@ export interface HubContext {
    * retention.
    */
   retained: { oldest: number };
+  /** Storage failures of storage's own making (503s), for the log and `/readyz`. */
+  storageTrouble: StorageTrouble;
 }

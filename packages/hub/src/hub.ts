@@ -18,6 +18,7 @@ import { type CommitSignal, LocalCommitSignal } from "./delivery/commit-signal.j
 import { PgCommitSignal } from "./delivery/pg-commit-signal.js";
 import { DeliveryEngine } from "./delivery/engine.js";
 import { Presence } from "./presence.js";
+import { StorageTrouble } from "./storage-trouble.js";
 import { createLogger, redactingLogger, silentLogger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { type BrokerHandle, startBroker } from "./mqtt/broker.js";
@@ -138,6 +139,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     addresses: { httpPort: 0, mqttPort: undefined, host: config.host },
     closing: closing.signal,
     retained: { oldest: 0 },
+    storageTrouble: new StorageTrouble(logger),
   };
 
   let broker: BrokerHandle | undefined;

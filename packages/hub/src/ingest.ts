@@ -8,6 +8,7 @@ import {
 } from "@chorus/protocol";
 import { v7 as uuidv7 } from "uuid";
 import { type CommitSignal, lastSeq } from "./delivery/commit-signal.js";
+import type { StorageTrouble } from "./storage-trouble.js";
 import type { InsertResult, NewEvent, Store } from "./store/types.js";
 
 /** Why one event of a batch was refused. `index` is its position in the batch. */
@@ -94,11 +95,12 @@ function jsonSize(value: unknown): number {
  * events enter the hub (HTTP and MQTT alike).
  */
 export async function storeAndPublish(
-  deps: { store: Store; commits: CommitSignal },
+  deps: { store: Store; commits: CommitSignal; storageTrouble?: StorageTrouble },
   org: string,
   events: NewEvent[],
 ): Promise<InsertResult> {
   const result = await deps.store.insertEvents(org, events);
+  deps.storageTrouble?.clear();
   const seq = lastSeq(result.inserted);
   if (seq !== undefined) deps.commits.committed(seq);
   return result;

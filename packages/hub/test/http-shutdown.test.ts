@@ -10,6 +10,7 @@ import { buildHttpServer } from "../src/http/server.js";
 import { Presence } from "../src/presence.js";
 import { HubMetrics } from "../src/metrics.js";
 import { SqliteStore } from "../src/store/sqlite.js";
+import { StorageTrouble } from "../src/storage-trouble.js";
 import type { Store } from "../src/store/types.js";
 import type { Hub } from "../src/index.js";
 import { api, KEY_A } from "./helpers.js";
@@ -97,6 +98,7 @@ async function startServer(
     addresses: { httpPort: 0, mqttPort: undefined, host: "127.0.0.1" },
     closing: closing.signal,
     retained: { oldest: 0 },
+    storageTrouble: new StorageTrouble(logger),
   };
   const app = await buildHttpServer(ctx, {
     ssePingIntervalMs: options.pingMs ?? 60_000,

@@ -106,13 +106,21 @@ export function toHttpError(error: unknown): HttpError | undefined {
 export const STORAGE_RETRY_AFTER_MS = 2_000;
 
 /**
+ * SQLite failing for its file's sake, not the request's: the disk is full, an I/O error, the file
+ * became read-only or cannot be opened, or another process held the write lock past the busy
+ * timeout (better-sqlite3 names extended codes, `SQLITE_IOERR_WRITE` and the like).
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_|$)/;
+
+/**
  * The database cannot be reached or is going away: a 503 the client retries, not a 500.
  * Postgres: connection failures (socket codes, class 08), shutdown (57P01–57P03), too many
  * connections (53300), a database closed to connections, and `pg`'s own pool timeout and
- * closed-connection errors.
+ * closed-connection errors. SQLite: see {@link SQLITE_UNAVAILABLE}.
  */
 export function isStorageUnavailable(error: object): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && SQLITE_UNAVAILABLE.test(code)) return true;
   if (typeof code === "string") {
     if (
       ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"].includes(code)

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import { errorEnvelope, MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
+import { ErrorCodes, errorEnvelope, MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -115,7 +115,11 @@ export async function buildHttpServer(
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toHttpError(error);
-    if (known) return sendError(request, reply, known);
+    if (known) {
+      if (known.code === ErrorCodes.Unavailable && !(error instanceof HttpError))
+        ctx.storageTrouble.report(error, routeLabel(request));
+      return sendError(request, reply, known);
+    }
     ctx.logger.error("request failed", {
       requestId: request.id,
       method: request.method,

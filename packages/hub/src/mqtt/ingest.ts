@@ -102,8 +102,7 @@ export async function ingestPublish(
     return { ok: true, stored: result.inserted.length, duplicates: result.duplicates };
   } catch (error) {
     if (typeof error === "object" && error !== null && isStorageUnavailable(error)) {
-      // Not an error of the hub's, and one per publish while it lasts: the caller says it once.
-      ctx.logger.debug("mqtt ingest: storage unavailable", { org, error: String(error) });
+      ctx.storageTrouble.report(error, "mqtt ingest");
       return { ok: false, reason: "store_failed", unavailable: true };
     }
     ctx.logger.error("mqtt ingest store failed", { org, error: String(error) });

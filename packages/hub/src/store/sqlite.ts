@@ -184,8 +184,13 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Fold the WAL back into the main file so the database is one self-contained file at rest.
-    if (this.#db.memory === false) this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    try {
+      // Fold the WAL back into the main file so the database is one self-contained file at rest.
+      if (this.#db.memory === false) this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    } catch {
+      // A full disk (say) cannot take it: the WAL stays, and SQLite folds it in when the file
+      // is opened again. Nothing is lost, and the file and its lock are released all the same.
+    }
     this.#db.close();
     this.#lock?.close();
   }

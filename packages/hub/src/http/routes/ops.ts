@@ -13,6 +13,9 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: HubContext): void {
   app.get("/readyz", async () => {
     const ok = await ctx.store.ping().catch(() => false);
     if (!ok) throw new HttpError("unavailable", "storage is not ready");
+    const trouble = ctx.storageTrouble.recent();
+    if (trouble !== undefined)
+      throw new HttpError("unavailable", `storage failed a write just now: ${trouble}`);
     return { status: "ready" };
   });
 
