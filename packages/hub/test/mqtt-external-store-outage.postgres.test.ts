@@ -1,10 +1,9 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
 import { type DynsecMosquitto, haveMosquitto, startDynsecMosquitto } from "./external-broker.js";
 import { api, startTestHub } from "./helpers.js";
 import { connectMqtt, metric } from "./mqtt-helpers.js";
-import { freshDb } from "./store-under-test.js";
+import { adminOf, freshDb } from "./store-under-test.js";
 
 // A hub on an external broker whose Postgres goes away for a while (a failover): the broker has
 // acknowledged its clients' publishes already and nobody would send them again, so the hub
@@ -54,9 +53,7 @@ describe.runIf(haveMosquitto)("external broker, store unreachable", { timeout: 6
         { qos: 1 },
       );
 
-    const name = new URL(db).pathname.slice(1);
-    const admin = new pg.Client({ connectionString: db.replace(`/${name}`, "/postgres") });
-    await admin.connect();
+    const { admin, name } = await adminOf(db);
     try {
       await publish("before");
       await until(async () => (await storedIds()).includes("before"));

@@ -1,9 +1,8 @@
-import pg from "pg";
 import { afterEach, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
 import { api, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
-import { freshDb } from "./store-under-test.js";
+import { adminOf, freshDb } from "./store-under-test.js";
 
 // Postgres cuts every connection of the hub's database, again and again, while clients write
 // (what a failover or a restart does to a running hub): the hub must stay up, answer each
@@ -48,9 +47,7 @@ test("connections cut over and over during writes: the hub stays up, every event
   const db = await freshDb();
   const hub = await startTestHub({ db });
   hubs.push(hub);
-  const name = new URL(db).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: db.replace(`/${name}`, "/postgres") });
-  await admin.connect();
+  const { admin, name } = await adminOf(db);
   const reader = await readSse(hub, "/v1/channels/chaos/stream");
   let cuts = 0;
   let writing = true;

@@ -6,7 +6,7 @@ import { PgStore } from "../src/store/pg.js";
 import { api, KEY_B, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
 import { startHubProcess } from "./hub-process.js";
-import { freshDb } from "./store-under-test.js";
+import { adminOf, freshDb } from "./store-under-test.js";
 
 // Several hubs on one Postgres database: what a team runs when one machine is not enough.
 
@@ -310,9 +310,7 @@ describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
       db,
       hubs: [hub],
     } = await cluster(1);
-    const name = new URL(db).pathname.slice(1);
-    const admin = new pg.Client({ connectionString: db.replace(`/${name}`, "/postgres") });
-    await admin.connect();
+    const { admin, name } = await adminOf(db);
     try {
       expect((await api(hub as Hub, "/v1/events", { body: event("before", 0) })).status).toBe(202);
       await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);

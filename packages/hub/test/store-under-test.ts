@@ -36,3 +36,14 @@ export async function openTestStore(): Promise<Store> {
   const db = await freshDb();
   return STORE_KIND === "postgres" ? PgStore.open(db) : SqliteStore.open(db);
 }
+
+/**
+ * A connected client on the cluster's `postgres` database, to act on a test database from
+ * outside the hub (terminate its backends, close it to connections), and that database's name.
+ */
+export async function adminOf(db: string): Promise<{ admin: pg.Client; name: string }> {
+  const name = new URL(db).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: db.replace(`/${name}`, "/postgres") });
+  await admin.connect();
+  return { admin, name };
+}

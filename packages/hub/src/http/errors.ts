@@ -115,8 +115,8 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_|$)/;
 /**
  * The database cannot be reached or is going away: a 503 the client retries, not a 500.
  * Postgres: connection failures (socket codes, class 08), shutdown (57P01–57P03), too many
- * connections (53300), a database closed to connections, and `pg`'s own pool timeout and
- * closed-connection errors. SQLite: see {@link SQLITE_UNAVAILABLE}.
+ * connections (53300), a statement canceled by `statement_timeout` (57014), a database closed to
+ * connections, and `pg`'s own pool, read (`query_timeout`) and closed-connection errors. SQLite: see {@link SQLITE_UNAVAILABLE}.
  */
 export function isStorageUnavailable(error: object): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
@@ -126,11 +126,13 @@ export function isStorageUnavailable(error: object): boolean {
       ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"].includes(code)
     )
       return true;
-    if (code.startsWith("08") || ["57P01", "57P02", "57P03", "53300"].includes(code)) return true;
+    // 57014: canceled, by the pool's statement_timeout (a statement stuck behind a lock).
+    if (code.startsWith("08") || ["57P01", "57P02", "57P03", "53300", "57014"].includes(code))
+      return true;
   }
   return (
     typeof message === "string" &&
-    /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|not currently accepting connections/.test(
+    /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|not currently accepting connections|^Query read timeout$/.test(
       message,
     )
   );

@@ -1,5 +1,8 @@
 import type { Pool, PoolClient } from "pg";
 
+/** The message of `pg`'s error when `query_timeout` passes. */
+export const QUERY_READ_TIMEOUT = "Query read timeout";
+
 /**
  * Run `work` on a client checked out of `pool`, and give it back.
  *
@@ -31,6 +34,10 @@ export async function withClient<T>(
   });
   try {
     return await work(client);
+  } catch (error) {
+    // A query the hub stopped waiting for is still running on this connection: not reusable.
+    if (error instanceof Error && error.message === QUERY_READ_TIMEOUT) broken ??= error;
+    throw error;
   } finally {
     client.removeListener("error", onError);
     client.release(broken);

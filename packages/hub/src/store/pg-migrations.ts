@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryConfig } from "pg";
 import { withClient } from "./pg-client.js";
 
 /**
@@ -166,13 +166,23 @@ export const PG_MIGRATIONS: readonly { version: number; sql: string }[] = [
   },
 ];
 
+/** `query_timeout` of the migration's own statements (`pg` takes 0 as "the pool's"): a day. */
+const MIGRATION_READ_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
 /**
  * Bring the database up to date, under a session advisory lock so that hubs starting together
  * migrate once: the second waits for the first and then finds nothing to do.
  */
 export async function migratePg(pool: Pool): Promise<number> {
   await withClient(pool, async (client) => {
-    await client.query("SELECT pg_advisory_lock($1)", [LOCK_MIGRATE]);
+    // Another hub may hold the lock while it migrates, and a migration may rebuild a large
+    // table: neither is bounded by the pool's statement and read timeouts.
+    await client.query("SET statement_timeout = 0");
+    await client.query({
+      text: "SELECT pg_advisory_lock($1)",
+      values: [LOCK_MIGRATE],
+      query_timeout: MIGRATION_READ_TIMEOUT_MS,
+    } as QueryConfig);
     try {
       await client.query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at text NOT NULL)",
@@ -184,7 +194,10 @@ export async function migratePg(pool: Pool): Promise<number> {
       for (const m of PG_MIGRATIONS) {
         if (m.version <= current) continue;
         await inTransaction(client, async () => {
-          await client.query(m.sql);
+          await client.query({
+            text: m.sql,
+            query_timeout: MIGRATION_READ_TIMEOUT_MS,
+          } as QueryConfig);
           await client.query(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
             [m.version, new Date().toISOString()],
@@ -193,6 +206,7 @@ export async function migratePg(pool: Pool): Promise<number> {
       }
     } finally {
       await client.query("SELECT pg_advisory_unlock($1)", [LOCK_MIGRATE]);
+      await client.query("RESET statement_timeout"); // back to the pool's, for the next user
     }
   });
   return PG_MIGRATIONS.at(-1)?.version ?? 0;

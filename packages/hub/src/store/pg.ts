@@ -32,6 +32,20 @@ import type {
 export const DEFAULT_PG_POOL_SIZE = 10;
 /** A connection attempt that takes longer than this fails, so requests answer 503 quickly. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Postgres cancels a statement that runs longer (`statement_timeout`): a write stuck behind a
+ * lock answers 503 and the client retries, instead of holding a pool connection and, through
+ * the group commit, every write behind it. Below the client's 10 s request timeout, so the hub
+ * answers before the client gives up. Migrations lift it (see pg-migrations.ts).
+ */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+/**
+ * The hub stops waiting for an answer after this (`query_timeout`), for a server that answers
+ * nothing at all (frozen, or cut off without a reset, which TCP reports only after minutes); the
+ * connection is then destroyed. Later than {@link STATEMENT_TIMEOUT_MS}, which ends a merely slow
+ * statement on the server first.
+ */
+export const QUERY_TIMEOUT_MS = 7_000;
 
 /** Whether a `db` setting names Postgres rather than a SQLite file. */
 export function isPostgresUrl(db: string): boolean {
@@ -72,6 +86,9 @@ export class PgStore implements Store {
       connectionString: url,
       max: options.poolSize ?? DEFAULT_PG_POOL_SIZE,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
       types,
     });
     // An idle client whose server went away emits 'error' on the pool; without a listener
