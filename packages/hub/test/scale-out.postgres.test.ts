@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { PgCommitSignal } from "../src/delivery/pg-commit-signal.js";
@@ -224,6 +225,33 @@ describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
     expect(signal.connects).toBeGreaterThanOrEqual(2);
     await reader.close();
   });
+
+  it("a LISTEN connection whose server stops answering (no reset) is found out and replaced: A's readers see what B stores", async () => {
+    const {
+      hubs: [a, b],
+    } = await cluster(2);
+    const reader = await readSse(a as Hub, "/v1/channels/scale/stream");
+    const signal = findSignal(a as Hub);
+    const pid = signal.backendPid;
+    expect(pid).toBeDefined();
+    // Frozen, not closed: nothing reaches A's listening connection and nothing says so.
+    execFileSync("kill", ["-STOP", String(pid)]);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await api(b as Hub, "/v1/events", { body: event(`frozen-${i}`, i) });
+        expect(res.status).toBe(202);
+      }
+      // Found out by the heartbeat (HEARTBEAT_MS, then its timeout), replaced, caught up.
+      await reader.until(() => reader.frames.length >= 5, 30_000);
+    } finally {
+      execFileSync("kill", ["-CONT", String(pid)]);
+    }
+    expect(reader.frames.map((f) => f.data.id)).toEqual(
+      Array.from({ length: 5 }, (_, i) => `frozen-${i}`),
+    );
+    expect(signal.connects).toBeGreaterThanOrEqual(2);
+    await reader.close();
+  }, 60_000);
 
   it("single-event POSTs from many clients at once are each stored once, gap-free", async () => {
     const {

@@ -14,6 +14,15 @@ const RECONNECT_MAX_MS = 5_000;
  * commits at a time; this hub's own commits still wake the tail at once.
  */
 export const NOTIFY_COALESCE_MS = 4;
+/**
+ * The listening connection is asked a `SELECT 1` this often, and counts as lost when no answer
+ * comes within {@link HEARTBEAT_TIMEOUT_MS}. A connection only listening never sends anything,
+ * so one whose server froze or was cut off without a reset would otherwise look alive for as
+ * long as TCP takes to notice (hours, idle): no notification would arrive, and SSE readers on
+ * this hub would stop seeing what other hubs store.
+ */
+export const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 /**
  * Commits of every hub on one Postgres database. Each write `NOTIFY`s "seq N committed" in its
@@ -80,6 +89,11 @@ export class PgCommitSignal implements CommitSignal {
     await client?.end().catch(() => {});
   }
 
+  /** For tests: the server process of the listening connection. */
+  get backendPid(): number | undefined {
+    return (this.#client as { processID?: number } | undefined)?.processID;
+  }
+
   /** For tests: drop the listening connection as a network failure would. */
   dropConnection(): void {
     this.#client?.emit("error", new Error("connection dropped (test)"));
@@ -99,8 +113,10 @@ export class PgCommitSignal implements CommitSignal {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url });
+    const client = new pg.Client({ connectionString: this.#url, keepAlive: true });
+    let heartbeat: NodeJS.Timeout | undefined;
     const lost = (error?: Error) => {
+      clearInterval(heartbeat);
       if (this.#client !== client) return;
       this.#client = undefined;
       client.removeAllListeners("notification");
@@ -131,6 +147,18 @@ export class PgCommitSignal implements CommitSignal {
     }
     this.#client = client;
     this.connects++;
+    heartbeat = setInterval(() => {
+      client
+        .query({ text: "SELECT 1", query_timeout: HEARTBEAT_TIMEOUT_MS } as pg.QueryConfig)
+        .catch((error: Error) => {
+          // The connection is abandoned: end() would wait for the server that does not answer.
+          const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } })
+            .connection?.stream;
+          stream?.destroy();
+          lost(new Error(`no answer on the LISTEN connection: ${error.message}`));
+        });
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
     this.#delay = RECONNECT_MIN_MS;
     // Catch up on whatever was committed while nobody listened.
     this.#emit(await this.#maxSeq());
