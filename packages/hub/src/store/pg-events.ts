@@ -1,5 +1,5 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryConfig } from "pg";
 import { withClient } from "./pg-client.js";
 import { LOCK_PRUNE } from "./pg-migrations.js";
 import {
@@ -20,6 +20,8 @@ import type {
 
 /** Rows deleted per retention statement: keeps each delete short while pruning a backlog. */
 const PRUNE_CHUNK = 5_000;
+/** How long one pruning chunk may run (see {@link pruneEvents}). */
+const PRUNE_STATEMENT_TIMEOUT_MS = 120_000;
 /** The channel `NOTIFY` carries "seq N committed" on, for every hub's delivery tail. */
 export const COMMIT_CHANNEL = "chorus_commits";
 
@@ -335,16 +337,21 @@ export async function pruneEvents(pool: Pool, cutoff: Date): Promise<number> {
     );
     if (!rows[0]?.locked) return 0; // another hub is pruning
     try {
+      // A chunk of large events (TOAST) may take longer than a request's statement: a chunk
+      // cut off by the pool's timeouts would be tried again every round and never finish.
+      await client.query(`SET statement_timeout = ${PRUNE_STATEMENT_TIMEOUT_MS}`);
       let total = 0;
       for (;;) {
-        const { rowCount } = await client.query(
-          "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < $1 LIMIT $2)",
-          [cutoff.getTime(), PRUNE_CHUNK],
-        );
+        const { rowCount } = await client.query({
+          text: "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < $1 LIMIT $2)",
+          values: [cutoff.getTime(), PRUNE_CHUNK],
+          query_timeout: PRUNE_STATEMENT_TIMEOUT_MS + 5_000,
+        } as QueryConfig);
         total += rowCount ?? 0;
         if ((rowCount ?? 0) < PRUNE_CHUNK) return total;
       }
     } finally {
+      await client.query("RESET statement_timeout"); // back to the pool's, for the next user
       await client.query("SELECT pg_advisory_unlock($1)", [LOCK_PRUNE]);
     }
   });
