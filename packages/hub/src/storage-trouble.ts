@@ -8,7 +8,7 @@ const WARN_EVERY_MS = 10_000;
 /**
  * Remembers that storage failed for a reason of its own (Postgres away, a full disk, an I/O
  * error) rather than the request's: the request got a 503, the operator gets a warning (rate
- * limited), and `/readyz` fails until a write goes through or {@link STORAGE_TROUBLE_MS} has
+ * limited), and `/readyz` fails until an event write goes through or {@link STORAGE_TROUBLE_MS} has
  * passed (a balancer that stops sending writes to a hub must not keep it out for good). A
  * SQLite file on a full disk still answers `SELECT 1`: without this the hub would call itself
  * ready while refusing every write.
@@ -35,7 +35,7 @@ export class StorageTrouble {
     });
   }
 
-  /** A write went through: storage is back, whatever failed before. */
+  /** An event write went through (`storeAndPublish`): storage is back. */
   clear(): void {
     this.#lastAt = Number.NEGATIVE_INFINITY;
   }

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { afterEach, expect, test } from "vitest";
 import type { Hub } from "../src/index.js";
@@ -15,7 +14,7 @@ afterEach(async () => {
 });
 
 const signal = (pids: number[], sig: "STOP" | "CONT") => {
-  for (const pid of pids) execFileSync("kill", [`-${sig}`, String(pid)]);
+  for (const pid of pids) process.kill(pid, `SIG${sig}`);
 };
 
 test("writes on connections whose server froze are answered (503 or stored), and writing goes on once it thaws", {

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { PgCommitSignal } from "../src/delivery/pg-commit-signal.js";
@@ -235,7 +234,7 @@ describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
     const pid = signal.backendPid;
     expect(pid).toBeDefined();
     // Frozen, not closed: nothing reaches A's listening connection and nothing says so.
-    execFileSync("kill", ["-STOP", String(pid)]);
+    process.kill(pid as number, "SIGSTOP");
     try {
       for (let i = 0; i < 5; i++) {
         const res = await api(b as Hub, "/v1/events", { body: event(`frozen-${i}`, i) });
@@ -244,7 +243,7 @@ describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
       // Found out by the heartbeat (HEARTBEAT_MS, then its timeout), replaced, caught up.
       await reader.until(() => reader.frames.length >= 5, 30_000);
     } finally {
-      execFileSync("kill", ["-CONT", String(pid)]);
+      process.kill(pid as number, "SIGCONT");
     }
     expect(reader.frames.map((f) => f.data.id)).toEqual(
       Array.from({ length: 5 }, (_, i) => `frozen-${i}`),

@@ -116,7 +116,8 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_|$)/;
  * The database cannot be reached or is going away: a 503 the client retries, not a 500.
  * Postgres: connection failures (socket codes, class 08), shutdown (57P01–57P03), too many
  * connections (53300), a statement canceled by `statement_timeout` (57014), a database closed to
- * connections, and `pg`'s own pool, read (`query_timeout`) and closed-connection errors. SQLite: see {@link SQLITE_UNAVAILABLE}.
+ * connections, and `pg`'s own pool, read (`query_timeout`) and closed-connection errors.
+ * SQLite: see {@link SQLITE_UNAVAILABLE}.
  */
 export function isStorageUnavailable(error: object): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };

@@ -143,8 +143,6 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
 
   /** Aborted by close(): a publish waiting for the store gives up (and is counted as dropped). */
   const closing = new AbortController();
-  /** Publishes waiting for the store: the outage is logged when the first starts waiting. */
-  let waiting = 0;
   /**
    * Ingest one publish; while the store cannot be reached (Postgres failing over, say), wait as
    * HTTP asks its clients to (`STORAGE_RETRY_AFTER_MS`) and try again, holding its in-flight
@@ -153,22 +151,12 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
    * waits for the hub meanwhile.
    */
   const ingestUntilStored = async (org: string, topic: string, body: Buffer) => {
-    let waited = false;
-    try {
-      for (;;) {
-        const outcome = await ingestPublish(ctx, org, topic, body);
-        if (outcome.ok || !outcome.unavailable || closing.signal.aborted) return outcome;
-        ctx.metrics.mqttIngestWaits.inc();
-        if (!waited && waiting++ === 0)
-          logger.warn("storage unavailable: mqtt ingest waits for it", {
-            retryInMs: STORAGE_RETRY_AFTER_MS,
-          });
-        waited = true;
-        await sleep(STORAGE_RETRY_AFTER_MS, undefined, { signal: closing.signal }).catch(() => {});
-      }
-    } finally {
-      if (waited && --waiting === 0 && !closing.signal.aborted)
-        logger.info("mqtt ingest: storage reachable again");
+    for (;;) {
+      // An unreachable store is logged (rate limited) by ingestPublish, through storageTrouble.
+      const outcome = await ingestPublish(ctx, org, topic, body);
+      if (outcome.ok || !outcome.unavailable || closing.signal.aborted) return outcome;
+      ctx.metrics.mqttIngestWaits.inc();
+      await sleep(STORAGE_RETRY_AFTER_MS, undefined, { signal: closing.signal }).catch(() => {});
     }
   };
 
