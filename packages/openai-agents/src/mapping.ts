@@ -61,23 +61,15 @@ export function runEnd(
   return { type: EventTypes.AgentEnd, payload: compact(payload) };
 }
 
-/**
- * The provider of a model that traces itself (response and generation spans): the SDK's own
- * OpenAI models. The framework name stays in `metadata.framework`; a turn that stands in for any
- * other `Model` implementation names no provider, since it cannot know one.
- */
-const PROVIDER = "openai";
-
 /** `llm.start`: what we know before the answer (the model often fills its span in later). */
 export function llmStart(
   call: Partial<ModelCall>,
   tools: string[] | undefined,
   options: MapOptions,
-  provider: string | undefined = PROVIDER,
 ): Mapped {
   const payload: LlmStartPayload = {
     model: call.model,
-    provider,
+    provider: call.provider,
     tools: tools && tools.length > 0 ? tools : undefined,
     params: call.params,
     messages: options.content ? call.messages : undefined,
@@ -95,7 +87,7 @@ export function llmEnd(
   if (error) {
     const payload: LlmErrorPayload = {
       model: call.model,
-      provider: PROVIDER,
+      provider: call.provider,
       error: modelErrorInfo(error),
       latencyMs: timing.latencyMs,
     };
@@ -103,7 +95,7 @@ export function llmEnd(
   }
   const payload: LlmEndPayload & { responseId?: string } = {
     model: call.model,
-    provider: PROVIDER,
+    provider: call.provider,
     usage: call.usage,
     finishReason: call.finishReason,
     latencyMs: timing.latencyMs,

@@ -4,6 +4,8 @@ import type { TokenUsage } from "@chorus/core";
 /** What one model call said, read from a generation or response span. */
 export interface ModelCall {
   model?: string;
+  /** Who serves the model, as every adapter names it (`openai`, `anthropic`, …). */
+  provider?: string;
   params?: Record<string, unknown>;
   messages?: unknown[];
   usage?: TokenUsage;
@@ -16,6 +18,9 @@ export interface ModelCall {
 
 type Bag = Record<string, unknown>;
 
+/** The provider of the SDK's own models: the Responses API, and Chat Completions. */
+const OPENAI = "openai";
+
 /**
  * A generation span (Chat Completions and other providers): `output` is `[completion]` with
  * `choices`, or a list of messages; usage sits on the span or on the completion.
@@ -25,7 +30,18 @@ export function fromGeneration(data: Bag): ModelCall {
   const outputs = Array.isArray(data.output) ? data.output : [];
   const completion = outputs.find((o): o is Bag => isBag(o) && Array.isArray(o.choices));
   call.model = str(data.model) ?? str(completion?.model);
-  if (isBag(data.model_config)) call.params = definedOnly(data.model_config);
+  const config = isBag(data.model_config) ? data.model_config : undefined;
+  if (config) call.params = definedOnly(config);
+  // The SDK's AI SDK bridge (`aisdk()` of @openai/agents-extensions) names the AI SDK provider
+  // (`anthropic.messages`) and writes the model as `<provider>:<modelId>`; the SDK's own
+  // Chat Completions model names none.
+  const sdkProvider = str(config?.provider);
+  if (sdkProvider !== undefined) {
+    const dot = sdkProvider.indexOf(".");
+    call.provider = dot > 0 ? sdkProvider.slice(0, dot) : sdkProvider;
+    if (call.model?.startsWith(`${sdkProvider}:`))
+      call.model = call.model.slice(sdkProvider.length + 1) || undefined;
+  } else call.provider = OPENAI;
   if (Array.isArray(data.input)) call.messages = data.input;
   call.usage = toTokenUsage(data.usage) ?? toTokenUsage(completion?.usage);
   if (completion) {
@@ -49,7 +65,7 @@ export function fromGeneration(data: Bag): ModelCall {
 
 /** A response span (Responses API): the raw response is `_response`, the request input `_input`. */
 export function fromResponse(data: Bag): ModelCall {
-  const call: ModelCall = { toolCalls: [] };
+  const call: ModelCall = { toolCalls: [], provider: OPENAI };
   const response = isBag(data._response) ? data._response : undefined;
   call.responseId = str(data.response_id) ?? str(response?.id);
   if (Array.isArray(data._input)) call.messages = data._input;

@@ -254,7 +254,8 @@ export class SpanTracker {
     turn.model ??= agent?.model;
     this.#emit(
       turn,
-      map.llmStart({ model: turn.model }, agentTools(agent), this.#o, undefined),
+      // A turn stands in for a model that does not trace itself: who serves it is unknown.
+      map.llmStart({ model: turn.model }, agentTools(agent), this.#o),
       turn.startedAt,
     );
   }

@@ -1,5 +1,17 @@
+import type { ChorusEvent } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
-import { Agent, OpenAIProvider, run, tool } from "@openai/agents";
+import {
+  Agent,
+  type Model,
+  type ModelRequest,
+  type ModelResponse,
+  OpenAIProvider,
+  run,
+  tool,
+  Usage,
+  withGenerationSpan,
+} from "@openai/agents";
+import { assistantMessage, ScriptedModel } from "@openai/agents-core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { instrument } from "../src/index.js";
@@ -181,5 +193,67 @@ describe("a model that traces itself", () => {
       arguments: { city: "Rome" },
     });
     expect(ofType(events, "agent.message")[0]?.payload.text).toBe("Sun in Rome.");
+  });
+});
+
+/**
+ * A model as `aisdk()` of `@openai/agents-extensions` serves one: a generation span whose model
+ * is `<AI SDK provider>:<model id>` and whose config names the AI SDK provider
+ * (`{ provider, model_impl: "ai-sdk" }`), as the bridge writes them.
+ */
+class BridgedModel implements Model {
+  async getResponse(_request: ModelRequest): Promise<ModelResponse> {
+    return withGenerationSpan(async (span) => {
+      span.spanData.model = "anthropic.messages:claude-test-4";
+      span.spanData.model_config = { provider: "anthropic.messages", model_impl: "ai-sdk" };
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      span.spanData.output = [{ role: "assistant", content: "Fog in Lima." }];
+      span.spanData.usage = { input_tokens: 11, output_tokens: 4 };
+      return {
+        output: [assistantMessage("Fog in Lima.")],
+        usage: new Usage({ requests: 1, inputTokens: 11, outputTokens: 4, totalTokens: 15 }),
+      };
+    });
+  }
+
+  // biome-ignore lint/correctness/useYield: the test never streams
+  async *getStreamedResponse(): AsyncIterable<never> {
+    throw new Error("not used");
+  }
+}
+
+describe("who serves the model", () => {
+  async function eventsOf(model: Model): Promise<ChorusEvent[]> {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    track(instrument({ chorus, exclusive: true }));
+    await run(new Agent({ name: "Forecaster", model }), "Weather in Lima?");
+    return readEvents(chorus, channel);
+  }
+
+  it("a model behind the SDK's AI SDK bridge: its provider and model id, not OpenAI", async () => {
+    const events = await eventsOf(new BridgedModel());
+    const calls = [...ofType(events, "llm.start"), ...ofType(events, "llm.end")];
+    expect(calls).toHaveLength(2);
+    for (const e of calls)
+      expect(e.payload).toMatchObject({ provider: "anthropic", model: "claude-test-4" });
+    expect(ofType(events, "llm.end")[0]?.payload).toMatchObject({
+      usage: { inputTokens: 11, outputTokens: 4 },
+      output: "Fog in Lima.",
+    });
+  });
+
+  it("a model that does not trace itself: no provider is claimed, at the start or the end", async () => {
+    const events = await eventsOf(
+      new ScriptedModel([
+        {
+          output: [assistantMessage("Fog in Lima.")],
+          usage: new Usage({ requests: 1, inputTokens: 5, outputTokens: 2, totalTokens: 7 }),
+        },
+      ]),
+    );
+    const calls = [...ofType(events, "llm.start"), ...ofType(events, "llm.end")];
+    expect(calls).toHaveLength(2);
+    for (const e of calls) expect(e.payload.provider).toBeUndefined();
   });
 });

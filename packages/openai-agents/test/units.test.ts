@@ -129,7 +129,7 @@ describe("model calls from span data", () => {
     });
   });
   it("tolerates empty and odd data", () => {
-    expect(fromResponse({})).toEqual({ toolCalls: [] });
+    expect(fromResponse({})).toEqual({ toolCalls: [], provider: "openai" });
     expect(fromGeneration({ output: "nope" }).toolCalls).toEqual([]);
   });
 });
