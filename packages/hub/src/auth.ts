@@ -90,6 +90,22 @@ interface TokenClaims {
 
 const TOKEN_PREFIX = "crt1.";
 
+interface KeyEntry {
+  org: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+/**
+ * Whether `signature` is exactly the base64url text of `expected`. Comparing decoded bytes would
+ * let a signature with characters appended or changed in its last character's unused bits pass:
+ * one token with many spellings.
+ */
+function signatureMatches(signature: string, expected: Buffer): boolean {
+  const given = Buffer.from(signature);
+  const wanted = Buffer.from(expected.toString("base64url"));
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
 /**
  * An access token (`POST /v1/tokens`) is `cat1.base64url(claims).base64url(hmac)`. The HMAC
  * covers the prefix too, so a realtime token can never pass for an access token or the reverse.
@@ -119,17 +135,35 @@ export interface AccessTokenGrant {
  * about the key and a heap dump holds no key.
  */
 export class Authenticator {
-  readonly #byDigest = new Map<string, { org: string; scopes: ReadonlySet<Scope> }>();
+  readonly #byDigest = new Map<string, KeyEntry>();
+  /** The configured keys by key id (a token's `kid`); ids of 8 hex characters may collide. */
+  readonly #byKeyId = new Map<string, KeyEntry[]>();
   readonly #secret: Buffer;
 
   constructor(keys: ApiKeyConfig[], secret?: string) {
     for (const k of keys) {
-      this.#byDigest.set(sha256(k.key).toString("hex"), {
-        org: k.org,
-        scopes: new Set(k.scopes ?? SCOPES),
-      });
+      const digest = sha256(k.key).toString("hex");
+      const entry: KeyEntry = { org: k.org, scopes: new Set(k.scopes ?? SCOPES) };
+      this.#byDigest.set(digest, entry);
+      const keyId = digest.slice(0, 8);
+      this.#byKeyId.set(keyId, [...(this.#byKeyId.get(keyId) ?? []), entry]);
     }
     this.#secret = secret ? sha256(secret) : randomBytes(32);
+  }
+
+  /**
+   * The scopes a token still has: those of its claims that the key it was minted from still
+   * grants. A token dies with its key (removed from the configuration, or moved to another org)
+   * and loses what the key no longer grants, on every hub that shares the secret.
+   */
+  #liveScopes(org: unknown, kid: unknown, scopes: unknown): Set<Scope> | undefined {
+    if (typeof org !== "string" || !Array.isArray(scopes)) return undefined;
+    const key = this.#byKeyId.get(String(kid))?.find((k) => k.org === org);
+    if (!key) return undefined;
+    const granted = key.scopes.has("admin")
+      ? scopes
+      : scopes.filter((s) => key.scopes.has(s as Scope));
+    return new Set(granted as Scope[]);
   }
 
   get orgs(): string[] {
@@ -198,9 +232,8 @@ export class Authenticator {
     const dot = rest.indexOf(".");
     if (dot < 0) return "invalid";
     const body = rest.slice(0, dot);
-    const sig = Buffer.from(rest.slice(dot + 1), "base64url");
-    const expected = Buffer.from(this.#sign(ACCESS_TOKEN_PREFIX + body), "base64url");
-    if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return "invalid";
+    if (!signatureMatches(rest.slice(dot + 1), this.#mac(ACCESS_TOKEN_PREFIX + body)))
+      return "invalid";
     let claims: AccessClaims;
     try {
       claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as AccessClaims;
@@ -209,9 +242,11 @@ export class Authenticator {
     }
     if (typeof claims.exp !== "number" || typeof claims.kid !== "string") return "invalid";
     if (claims.exp <= Date.now()) return "expired";
+    const scopes = this.#liveScopes(claims.org, claims.kid, claims.scopes);
+    if (!scopes) return "invalid";
     return {
       org: claims.org,
-      scopes: new Set(claims.scopes),
+      scopes,
       via: "access_token",
       // The minting key's id: its tokens share its rate limit and stream cap, and logs name it.
       keyId: claims.kid,
@@ -227,7 +262,11 @@ export class Authenticator {
   }
 
   #sign(data: string): string {
-    return createHmac("sha256", this.#secret).update(data).digest("base64url");
+    return this.#mac(data).toString("base64url");
+  }
+
+  #mac(data: string): Buffer {
+    return createHmac("sha256", this.#secret).update(data).digest();
   }
 
   /** Verify signature, expiry and (when given) the client id the token was issued for. */
@@ -236,9 +275,7 @@ export class Authenticator {
     const dot = rest.indexOf(".");
     if (!token.startsWith(TOKEN_PREFIX) || dot < 0) return undefined;
     const body = rest.slice(0, dot);
-    const sig = Buffer.from(rest.slice(dot + 1), "base64url");
-    const expected = createHmac("sha256", this.#secret).update(body).digest();
-    if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return undefined;
+    if (!signatureMatches(rest.slice(dot + 1), this.#mac(body))) return undefined;
     let claims: TokenClaims;
     try {
       claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as TokenClaims;
@@ -247,9 +284,15 @@ export class Authenticator {
     }
     if (typeof claims.exp !== "number" || claims.exp <= Date.now()) return undefined;
     if (clientId !== undefined && claims.cid !== clientId) return undefined;
+    // A token of an older hub names no key: nothing to tie it to, it lives out its hour.
+    const scopes =
+      claims.kid === undefined
+        ? new Set(claims.scopes)
+        : this.#liveScopes(claims.org, claims.kid, claims.scopes);
+    if (!scopes) return undefined;
     return {
       org: claims.org,
-      scopes: new Set(claims.scopes),
+      scopes,
       via: "realtime_token",
       // The minting key's id: its connections share its connection cap and publish rate.
       keyId:

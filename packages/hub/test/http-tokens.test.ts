@@ -108,6 +108,16 @@ describe("POST /v1/tokens: short-lived, narrowed tokens", () => {
     expect(ok.status).toBe(202);
     const no = await api(hub, "/v1/events", { key: t, body: { channel: "ops", type: "x.y" } });
     expect(no.status).toBe(403);
+    // An event on an intent joins the intent's log, streams and assignees: not this token's.
+    const created = await api(hub, "/v1/intents", { body: { title: "secret plan" } });
+    const onIntent = await api(hub, "/v1/events", {
+      key: t,
+      body: { channel: "research", type: "intent.comment", intentId: created.body.id },
+    });
+    expect(onIntent.status).toBe(403);
+    expect(onIntent.body.error.message).toContain("cannot publish events on an intent");
+    const log = await api(hub, `/v1/intents/${created.body.id}/events`);
+    expect(log.body.data.map((e: { type: string }) => e.type)).toEqual(["intent.created"]);
     expect((await api(hub, "/v1/intents", { key: t })).status).toBe(403);
     expect((await api(hub, "/v1/agents/a/stream", { key: t })).status).toBe(403);
 
@@ -169,6 +179,73 @@ describe("POST /v1/tokens: short-lived, narrowed tokens", () => {
     // A realtime token (MQTT password) is not an HTTP credential.
     const rt = await api(hub, "/v1/realtime/credentials", { body: {} });
     expect((await api(hub, "/v1/events", { key: rt.body.password })).status).toBe(401);
+  });
+});
+
+describe("a token lives no longer and no wider than its key", () => {
+  it("dies with its key and loses the scopes its key no longer grants, on every hub of the secret", async () => {
+    const hub = await startTestHub({ secret: SECRET });
+    const { body } = await mint(hub, { scopes: ["read", "publish"] });
+    await hub.close();
+    // The same secret (hubs sharing it, or a restart) with acme's key removed: the token is dead.
+    const removed = await startTestHub({ secret: SECRET, apiKeys: `globex:${KEY_B}` });
+    try {
+      const res = await api(removed, "/v1/events", { key: body.token });
+      expect(res.status).toBe(401);
+      const stream = openWithToken(removed, "/v1/channels/c/stream", body.token);
+      await expect(stream.opened).rejects.toThrow("401");
+      stream.source.close();
+    } finally {
+      await removed.close();
+    }
+    // The key narrowed to reading: the token reads, and publishes no more.
+    const narrowed = await startTestHub({ secret: SECRET, apiKeys: `acme:${KEY_A}:read` });
+    try {
+      expect((await api(narrowed, "/v1/events", { key: body.token })).status).toBe(200);
+      const publish = await api(narrowed, "/v1/events", {
+        key: body.token,
+        body: { channel: "c", type: "x.y" },
+      });
+      expect(publish.status).toBe(403);
+    } finally {
+      await narrowed.close();
+    }
+  });
+
+  it("has one spelling: a signature with characters added or changed is refused", async () => {
+    const hub = await startTestHub({ secret: SECRET });
+    try {
+      const { body } = await mint(hub, { scopes: ["read"] });
+      const token = body.token as string;
+      expect((await api(hub, "/v1/events", { key: token })).status).toBe(200);
+      // The last base64url character of a 32-byte MAC carries 2 unused bits: a decoder that
+      // ignores them (and trailing junk) would take these as the same signature.
+      const last = token.at(-1) as string;
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const sameBits =
+        alphabet[(alphabet.indexOf(last) & ~0b11) | ((alphabet.indexOf(last) + 1) & 0b11)];
+      for (const spelling of [`${token}=`, `${token}!!`, `${token.slice(0, -1)}${sameBits}`]) {
+        expect((await api(hub, "/v1/events", { key: spelling })).status).toBe(401);
+      }
+      const rt = await api(hub, "/v1/realtime/credentials", { body: {} });
+      const auth = new Authenticator([{ org: ORG_A, key: KEY_A }], SECRET);
+      expect(auth.verifyToken(rt.body.password)).toBeDefined();
+      expect(auth.verifyToken(`${rt.body.password}=`)).toBeUndefined();
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("realtime credentials asked for with a token end when the token does", async () => {
+    const hub = await startTestHub({ secret: SECRET });
+    try {
+      const { body } = await mint(hub, { scopes: ["subscribe"], ttlSeconds: 60 });
+      const res = await api(hub, "/v1/realtime/credentials", { key: body.token, body: {} });
+      expect(res.status).toBe(200);
+      expect(Date.parse(res.body.expiresAt)).toBeLessThanOrEqual(Date.parse(body.expiresAt));
+    } finally {
+      await hub.close();
+    }
   });
 });
 

@@ -154,6 +154,21 @@ export function allowChannel(principal: Principal, channel: string | undefined):
   }
 }
 
+/**
+ * 403 when a channel-narrowed principal publishes an event on an intent: the event would join the
+ * intent's log and reach its streams and its assignees, all of which such a token may not touch
+ * (every intent and agent route refuses it).
+ */
+export function allowIntentEvent(principal: Principal, intentId: string | undefined): void {
+  if (principal.channels && intentId !== undefined) {
+    throw new HttpError(
+      "forbidden",
+      "this token is narrowed to channels; it cannot publish events on an intent (intentId)",
+      { channels: [...principal.channels] },
+    );
+  }
+}
+
 /** The authenticated caller of a scoped route. */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) {

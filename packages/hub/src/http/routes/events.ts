@@ -9,7 +9,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../../context.js";
 import { type EventIssue, normalizeEvents, storeAndPublish } from "../../ingest.js";
-import { allowChannel, principalOf } from "../auth-hook.js";
+import { allowChannel, allowIntentEvent, principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
 import { parseTraceparent, withTraceParent } from "../traceparent.js";
 import { parseWith, requireObjectBody } from "../validate.js";
@@ -30,7 +30,10 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
       ctx.metrics.eventsRejected.inc({ source: "http" }, normalized.problems.length);
       throw refusal(normalized.problems, raw.length);
     }
-    for (const event of normalized.events) allowChannel(principal, event.channel);
+    for (const event of normalized.events) {
+      allowChannel(principal, event.channel);
+      allowIntentEvent(principal, event.intentId);
+    }
     const result = await storeAndPublish(ctx, org, normalized.events);
     ctx.metrics.eventsIngested.inc({ source: "http" }, result.inserted.length);
     if (result.duplicates > 0) ctx.metrics.eventsDuplicate.inc(result.duplicates);

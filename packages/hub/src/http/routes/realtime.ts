@@ -25,9 +25,11 @@ export function registerRealtimeRoutes(app: FastifyInstance, ctx: HubContext): v
   app.post("/v1/realtime/credentials", { config: { scope: "subscribe" } }, async (request) => {
     const principal = principalOf(request);
     const input = parseWith(realtimeCredentialsRequestSchema, request.body ?? {}, "body");
+    // Credentials asked for with a token end when the token does (it is never outlived).
     const ttlMs = Math.min(
       ctx.config.realtimeTtlMs,
       (input.ttlSeconds ?? Number.POSITIVE_INFINITY) * 1000,
+      (principal.expiresAt ?? Number.POSITIVE_INFINITY) - Date.now(),
     );
     const clientId = input.clientId ?? `chorus-${randomBytes(8).toString("hex")}`;
     const narrowed = narrowScopes(principal, input.scopes);
