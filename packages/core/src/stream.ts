@@ -466,7 +466,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       return;
     }
     if (event.type === SSE_READY_EVENT) {
-      const { epoch, oldest: kept } = readyData((event as MessageEvent).data);
+      const { epoch, oldest: kept, ahead } = readyData((event as MessageEvent).data);
       if (epoch !== undefined && this.#epoch !== undefined && epoch !== this.#epoch) {
         // Another store: our cursor means nothing there. Start again from its first event.
         this.#epoch = epoch;
@@ -497,7 +497,16 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
             `the stream resumed after seq ${after}, but the hub keeps events from seq ${oldest} on: its retention deleted the ones in between, and what of them matched was missed`,
           );
       }
-      if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {
+      if (after !== undefined && ahead && this.#lastSeq !== undefined && after < this.#lastSeq) {
+        // Our cursor is past the newest event the hub's store holds (restored from a backup,
+        // say): it numbers its next events from there, and skipping up to our cursor would
+        // lose them. Resume from where the hub started the stream (its beginning).
+        this.#deps.diagnostics.warnRateLimited(
+          "stream_cursor_ahead",
+          `the stream asked to resume after seq ${this.#lastSeq}, beyond the newest event of the hub's store (restored from a backup?): it restarts from the beginning`,
+        );
+        this.#lastSeq = after;
+      } else if (after !== undefined && (this.#lastSeq === undefined || after > this.#lastSeq)) {
         this.#lastSeq = after;
       }
       this.#setConnected(true);
@@ -658,16 +667,18 @@ function tapped(Base: typeof EventSource): TappedConstructor {
 }
 
 /**
- * A `chorus.ready` message's data, read once: the store's `epoch`, and the `oldest` seq a hub
- * sends to a stream resuming below it (a cursor it could be: see the seq checks).
+ * A `chorus.ready` message's data, read once: the store's `epoch`, the `oldest` seq a hub sends
+ * to a stream resuming below it, and whether the cursor asked for was `ahead` of the newest seq
+ * the store holds (seqs it could be: see the seq checks).
  */
-function readyData(data: unknown): { epoch?: string; oldest?: number } {
+function readyData(data: unknown): { epoch?: string; oldest?: number; ahead?: boolean } {
   const parsed = typeof data === "string" ? safeJson(data) : undefined;
   if (typeof parsed !== "object" || parsed === null) return {};
-  const { epoch, oldest } = parsed as Record<string, unknown>;
+  const { epoch, oldest, ahead } = parsed as Record<string, unknown>;
   return {
     epoch: typeof epoch === "string" ? epoch : undefined,
     oldest: Number.isSafeInteger(oldest) && (oldest as number) > 0 ? (oldest as number) : undefined,
+    ahead: Number.isSafeInteger(ahead) && (ahead as number) > 0,
   };
 }
 

@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Hub } from "@chorus/hub";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ChorusEvent, EventStream } from "../src/index.js";
@@ -122,5 +125,49 @@ describe("a cursor kept across processes, with its store epoch", () => {
       [1, 2, stream.epoch],
       [2, 2, stream.epoch],
     ]);
+  }, 30_000);
+});
+
+// A SQLite file restored from a backup keeps its epoch but numbers its next events from the
+// backup's newest seq: a reader's cursor from before the restore is ahead of the store.
+describe("a store restored from a backup, behind the reader's cursor", () => {
+  it("starts again from the store's beginning instead of skipping what it numbers up to the cursor", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chorus-restore-"));
+    try {
+      const db = join(dir, "hub.db");
+      const backup = join(dir, "backup.db");
+      const before = await startHub({ db });
+      const port = before.httpPort;
+      await publish(before, 3, { hub: 1 });
+      await before.close();
+      copyFileSync(db, backup); // the backup: seqs 1..3
+
+      const live = await startHub({ db, port });
+      hubs.push(live);
+      await publish(live, 5, { hub: 1 }); // seqs 4..8, lost with the restore
+      const stream = client({ url: live.url }).stream.channel("epoch", { after: 0 });
+      const take = reader(stream);
+      expect((await take(8)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      await live.close();
+      hubs.pop();
+
+      copyFileSync(backup, db);
+      const restored = await startHub({ db, port });
+      hubs.push(restored);
+      await publish(restored, 2, { hub: 2 }); // numbered 4 and 5 again
+      // The store starts the stream again from its beginning: what the backup held, then what
+      // the restored store took since; nothing it numbers up to the old cursor is skipped.
+      const resumed = await take(5);
+      expect(seqAndHub(resumed)).toEqual([
+        [1, 1],
+        [2, 1],
+        [3, 1],
+        [4, 2],
+        [5, 2],
+      ]);
+      expect(stream.lastEventId).toBe(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 });

@@ -87,6 +87,32 @@ describe("SSE resume", () => {
     await byQuery.close();
   });
 
+  it("a cursor beyond the newest stored event restarts from the beginning and says so", async () => {
+    await api(hub, "/v1/events", { body: { channel: "ahead", type: "old" } });
+    const far = "999999999999999";
+    const stream = await readSse(hub, "/v1/channels/ahead/stream", {
+      headers: { "last-event-id": far },
+    });
+    await stream.until(() => stream.frames.length >= 1);
+    // Left at the far cursor, the stream would skip every event the store numbers up to it.
+    expect(stream.readyAfter).toBe(0);
+    expect(stream.raw).toContain(`"ahead":${far}`);
+    await api(hub, "/v1/events", { body: { channel: "ahead", type: "new" } });
+    await stream.until(() => stream.frames.length >= 2);
+    expect(stream.frames.map((f) => f.event)).toEqual(["old", "new"]);
+    await stream.close();
+    // A cursor at the newest stored event is no cursor ahead: it resumes right there.
+    const page = await api(hub, "/v1/events?channel=ahead");
+    const newest = page.body.data.at(-1).seq as number;
+    const resumed = await readSse(hub, "/v1/channels/ahead/stream", {
+      headers: { "last-event-id": String(newest) },
+    });
+    await resumed.until(() => resumed.readyAfter !== undefined);
+    expect(resumed.readyAfter).toBe(newest);
+    expect(resumed.raw).not.toContain('"ahead"');
+    await resumed.close();
+  });
+
   it("without a resume point starts at the newest event", async () => {
     await api(hub, "/v1/events", { body: { channel: "fresh", type: "old" } });
     const stream = await readSse(hub, "/v1/channels/fresh/stream");

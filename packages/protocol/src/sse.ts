@@ -59,11 +59,21 @@ export function formatSseEvent(event: { seq: number; type: string }): string {
  * e.g. an in-memory hub restarted) must start again from the beginning (`after=0`). `oldest`,
  * when given, is the lowest seq the store still holds, sent to a stream resuming below it: the
  * hub's retention deleted what lay in between, so the reader missed what of it matched.
+ * `ahead`, when given, is a cursor the reader asked for beyond the newest seq the store holds (a
+ * store restored from a backup, a cursor kept from elsewhere): the stream starts from the
+ * beginning instead (`cursor` 0, as for another epoch), and the reader must move its own cursor
+ * back, or it would skip every event the store numbers up to `ahead`.
  */
-export function formatSseReady(cursor: number, epoch?: string, oldest?: number): string {
+export function formatSseReady(
+  cursor: number,
+  epoch?: string,
+  oldest?: number,
+  ahead?: number,
+): string {
   const data: SseReadyData = { after: cursor };
   if (epoch !== undefined) data.epoch = epoch;
   if (oldest !== undefined) data.oldest = oldest;
+  if (ahead !== undefined) data.ahead = ahead;
   return formatSseMessage({ id: cursor, event: SSE_READY_EVENT, data: JSON.stringify(data) });
 }
 
@@ -74,6 +84,8 @@ export interface SseReadyData {
   epoch?: string;
   /** The lowest seq still stored, when the stream resumed below it (see {@link formatSseReady}). */
   oldest?: number;
+  /** The cursor asked for, when it was beyond the newest stored seq (see {@link formatSseReady}). */
+  ahead?: number;
 }
 
 /**

@@ -34,6 +34,8 @@ export interface SseStreamOptions {
   filter: EventFilter;
   /** Replay events with a seq above this; undefined starts at the newest delivered event. */
   after: number | undefined;
+  /** The cursor asked for when it was beyond the newest stored seq (`after` is that seq then). */
+  ahead?: number;
   pingIntervalMs: number;
   /** `keyId` of the caller: streams are capped per key. */
   keyId: string;
@@ -212,7 +214,12 @@ class SseStream {
     this.#outbox.push(
       Buffer.from(
         formatSseRetry(SSE_RETRY_MS) +
-          formatSseReady(this.#cursor, ctx.store.epoch, retentionGap(after, ctx.retained.oldest)),
+          formatSseReady(
+            this.#cursor,
+            ctx.store.epoch,
+            retentionGap(after, ctx.retained.oldest),
+            this.#options.ahead,
+          ),
       ),
     );
     if (ctx.closing.aborted || responseGone(this.#res)) {

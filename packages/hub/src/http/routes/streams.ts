@@ -31,7 +31,12 @@ export function registerStreamRoutes(
 
   // `Last-Event-ID` wins over `?after=`: a reconnecting EventSource sends the header but keeps
   // the URL it started with, whose `after` is stale by then. A malformed header is ignored.
-  const open = (
+  // A cursor beyond the newest stored seq (a store restored from a backup, a cursor from
+  // elsewhere) restarts the stream from the beginning, and the ready message says so (`ahead`):
+  // left as it was, the stream would skip every event the store numbers up to it, and starting
+  // at the newest would lose what the store took since it came back. The store is asked only
+  // when the cursor is past what this hub's tail has seen (another hub may have committed).
+  const open = async (
     request: FastifyRequest,
     reply: FastifyReply,
     filter: EventFilter,
@@ -40,11 +45,18 @@ export function registerStreamRoutes(
     onOpen?: () => () => void,
   ) => {
     const principal = principalOf(request);
+    let resume = parseLastEventId(headerValue(request.headers["last-event-id"])) ?? after;
+    let ahead: number | undefined;
+    if (resume !== undefined && resume > ctx.delivery.tail.newest) {
+      const newest = await ctx.store.maxSeq();
+      if (resume > newest) [ahead, resume] = [resume, 0];
+    }
     return streamEvents(ctx, request, reply, {
       ...(onOpen ? { onOpen } : {}),
+      ...(ahead !== undefined ? { ahead } : {}),
       org: principal.org,
       filter,
-      after: parseLastEventId(headerValue(request.headers["last-event-id"])) ?? after,
+      after: resume,
       pingIntervalMs: options.pingIntervalMs,
       keyId: principal.keyId,
       snapshot,
