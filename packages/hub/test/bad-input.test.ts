@@ -388,6 +388,20 @@ const cases: Case[] = [
     code: "validation_failed",
   },
   { name: "negative after", path: "/v1/events?after=-1", status: 400, code: "validation_failed" },
+  // A cursor spelled wrong must not read as 0 (a reader would start over at page one).
+  ...["", "%20", "0x1", "1e3", "1.5"].map((after) => ({
+    name: `after=${after} on events`,
+    path: `/v1/events?after=${after}`,
+    status: 400,
+    code: "validation_failed",
+  })),
+  ...["abc", "-1", "1.5", ""].map((after) => ({
+    name: `after=${after} on intents`,
+    path: `/v1/intents?after=${after}`,
+    status: 400,
+    code: "validation_failed",
+  })),
+  { name: "limit in hex", path: "/v1/intents?limit=0x10", status: 400, code: "validation_failed" },
   {
     name: "unknown query param",
     path: "/v1/events?colour=red",

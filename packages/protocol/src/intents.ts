@@ -1,4 +1,10 @@
-import { idSchema, jsonObjectSchema, nameSchema, typeSchema } from "./schemas.js";
+import {
+  idSchema,
+  jsonObjectSchema,
+  nameSchema,
+  typeSchema,
+  wholeNumberSchema,
+} from "./schemas.js";
 import * as z from "zod/mini";
 import "./zod.js";
 
@@ -58,8 +64,9 @@ export const intentListQuerySchema = z.strictObject({
   status: z.optional(intentStatusSchema),
   assignee: z.optional(nameSchema),
   portfolio: z.optional(idSchema),
-  after: z.optional(z.string().check(z.maxLength(200))),
-  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+  /** The `next` of a previous page: decimal digits (the store's position of the last intent). */
+  after: z.optional(z.string().check(z.regex(/^\d{1,16}$/, "expected the next cursor of a page"))),
+  limit: z.optional(wholeNumberSchema(1, 1000)),
 });
 export type IntentListQuery = z.infer<typeof intentListQuerySchema>;
 

@@ -162,8 +162,26 @@ export interface Page<T> {
   oldest?: number;
 }
 
-const limitSchema = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_PAGE_LIMIT));
-const seqSchema = z.coerce.number().check(z.int(), z.minimum(0));
+/**
+ * A whole number given as a number (a client's query object) or as the decimal digits a query
+ * string carries. Stricter than `z.coerce.number()`, which reads `""` and `" "` as 0 and `0x1`,
+ * `1e3` as numbers: a cursor spelled wrong is refused instead of restarting a reader at page one.
+ */
+export function wholeNumberSchema(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.pipe(
+    z.union([
+      z.number(),
+      z.pipe(
+        z.string().check(z.regex(/^\d{1,16}$/, "expected a whole number")),
+        z.transform(Number),
+      ),
+    ]),
+    z.number().check(z.int(), z.minimum(min), z.maximum(max)),
+  );
+}
+
+const limitSchema = wholeNumberSchema(1, MAX_PAGE_LIMIT);
+const seqSchema = wholeNumberSchema(0);
 
 export const eventQuerySchema = z.strictObject({
   channel: z.optional(nameSchema),
