@@ -9,6 +9,7 @@ import {
 } from "../auth.js";
 import type { HubContext } from "../context.js";
 import { HttpError } from "./errors.js";
+import { refuseRepeatedHeader } from "./header-text.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -57,6 +58,8 @@ export function installAuth(app: FastifyInstance, ctx: HubContext): void {
         { retryAfterMs: wait },
       );
     }
+    // Node keeps only the first of two Authorization headers: refused, not guessed at.
+    refuseRepeatedHeader(request.raw.rawHeaders, "Authorization");
     const header = bearerToken(request.headers.authorization);
     const secret = credentialOf(request, header, queryToken);
     const result: Principal | AuthFailure =

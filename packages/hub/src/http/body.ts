@@ -15,13 +15,29 @@ export const JSON_CONTENT_TYPES = ["application/json", "application/merge-patch+
  */
 export function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_CONTENT_TYPES, { parseAs: "string" }, (_request, body, done) => {
+  app.addContentTypeParser(JSON_CONTENT_TYPES, { parseAs: "string" }, (request, body, done) => {
     try {
+      refuseEncoded(request.headers["content-encoding"]);
       done(null, parseJson(body as string));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
+}
+
+/**
+ * 415 for a compressed JSON body: the API reads JSON as sent (only `POST /v1/traces` takes
+ * gzip, as OTLP exporters send it). Parsed as text, a gzipped body would be a confusing
+ * "invalid JSON", and a plain one labelled gzip would be accepted for what it claims not to be.
+ */
+function refuseEncoded(encoding: string | string[] | undefined): void {
+  if (encoding === undefined) return;
+  const value = (Array.isArray(encoding) ? encoding.join(",") : encoding).trim().toLowerCase();
+  if (value === "" || value === "identity") return;
+  throw new HttpError(
+    "unsupported_media_type",
+    `Content-Encoding "${value.slice(0, 40)}" is not accepted here: send the JSON body uncompressed`,
+  );
 }
 
 /** {@link parseJsonText} with its refusals as 400s. */

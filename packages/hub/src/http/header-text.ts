@@ -1,3 +1,21 @@
+import { HttpError } from "./errors.js";
+
+/**
+ * 400 when the request carries header `name` more than once. Node keeps the first
+ * `Authorization` and joins most other repeated headers with ", " (itself a valid name): either
+ * way the server would act on something the sender did not say once.
+ */
+export function refuseRepeatedHeader(rawHeaders: readonly string[], name: string): void {
+  const lower = name.toLowerCase();
+  let sent = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === lower) sent++;
+  if (sent > 1) {
+    throw new HttpError("validation_failed", `${name} header sent more than once`, {
+      issues: [{ path: `headers.${lower}`, message: "sent more than once" }],
+    });
+  }
+}
+
 /**
  * A header value as the text its sender meant. Node reads header bytes as Latin-1, one character
  * per byte, so a name sent as UTF-8 (`Chorus-Agent: 研究员`, how the Chorus client and most HTTP

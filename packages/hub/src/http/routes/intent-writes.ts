@@ -4,7 +4,7 @@ import type { HubContext } from "../../context.js";
 import { lastSeq } from "../../delivery/commit-signal.js";
 import type { IntentWrite } from "../../store/types.js";
 import { HttpError, notFound } from "../errors.js";
-import { headerText } from "../header-text.js";
+import { headerText, refuseRepeatedHeader } from "../header-text.js";
 import { parseWith } from "../validate.js";
 
 /** Store results that are not a successful write. */
@@ -98,6 +98,7 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
 export function actorOf(request: FastifyRequest): string | undefined {
   const value = request.headers[AGENT_HEADER];
   if (value === undefined) return undefined;
+  refuseRepeatedHeader(request.raw.rawHeaders, "Chorus-Agent");
   return parseWith(
     nameSchema,
     headerText(Array.isArray(value) ? value.join(",") : value),

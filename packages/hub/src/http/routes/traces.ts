@@ -16,7 +16,7 @@ import { encodeOtlpTraceResponse, type OtlpTraceResponse } from "../../otlp/resp
 import type { NewEvent } from "../../store/types.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
-import { headerText } from "../header-text.js";
+import { headerText, refuseRepeatedHeader } from "../header-text.js";
 import { installOtlpParsers, type OtlpBody, unsupportedType } from "../otlp/body.js";
 import { protobufErrorBody } from "../otlp/status.js";
 
@@ -162,14 +162,7 @@ function channelHeader(
   rawHeaders: readonly string[],
 ): string | undefined {
   if (value === undefined || value === "") return undefined;
-  let sent = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2)
-    if (rawHeaders[i]?.toLowerCase() === "chorus-channel") sent++;
-  if (sent > 1) {
-    throw new HttpError("validation_failed", "Chorus-Channel header sent more than once", {
-      issues: [{ path: "headers.chorus-channel", message: "sent more than once" }],
-    });
-  }
+  refuseRepeatedHeader(rawHeaders, "Chorus-Channel");
   const channel = typeof value === "string" ? headerText(value) : undefined;
   if (channel === undefined || !nameSchema.safeParse(channel).success) {
     throw new HttpError("validation_failed", "Chorus-Channel header is not a valid channel name", {
