@@ -108,13 +108,7 @@ export class IntentsApi {
     const s = await schemas();
     checkShape(s, patch, "patch", 1); // the patch is the whole body
     const body = parseOrThrow(s.jsonObjectSchema, patch, "patch");
-    const headers = this.#actor(s, options);
-    if (options.ifMatch !== undefined) {
-      if (!Number.isInteger(options.ifMatch) || options.ifMatch < 1) {
-        throw invalidArgument("ifMatch", "must be a positive integer version");
-      }
-      headers["if-match"] = String(options.ifMatch);
-    }
+    const headers = conditional(this.#actor(s, options), options.ifMatch);
     return this.#call(
       "intents.patchState",
       undefined,
@@ -130,13 +124,17 @@ export class IntentsApi {
     );
   }
 
+  /**
+   * Change the status. With `ifMatch` the hub applies it only while the intent is at that
+   * version (else `ConflictError` with `currentVersion`), and a lost answer is safe to resend.
+   */
   async setStatus(
     id: string,
     status: IntentStatus,
-    options: WriteOptions & { reason?: string } = {},
+    options: WriteOptions & { reason?: string; ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
     const s = await schemas();
-    const { actor, ...change } = options;
+    const { actor, ifMatch, ...change } = options;
     const body = parseOrThrow(s.intentStatusChangeSchema, { status, ...change });
     return this.#call(
       "intents.setStatus",
@@ -145,8 +143,8 @@ export class IntentsApi {
       `/v1/intents/${this.#id(s, id)}/status`,
       {
         json: body,
-        headers: this.#actor(s, { actor }),
-        idempotent: false,
+        headers: conditional(this.#actor(s, { actor }), ifMatch),
+        idempotent: ifMatch !== undefined,
       },
     );
   }
@@ -272,4 +270,17 @@ export class IntentsApi {
 function checkShape(s: Schemas, value: unknown, field: string, depth: number): void {
   const problem = s.jsonShapeProblem(value, field, depth);
   if (problem !== undefined) throw new ValidationError(problem, { field });
+}
+
+/** `headers` with `If-Match: <ifMatch>` when a version is given (checked: a positive integer). */
+function conditional(
+  headers: Record<string, string>,
+  ifMatch: number | undefined,
+): Record<string, string> {
+  if (ifMatch === undefined) return headers;
+  if (!Number.isInteger(ifMatch) || ifMatch < 1) {
+    throw invalidArgument("ifMatch", "must be a positive integer version");
+  }
+  headers["if-match"] = String(ifMatch);
+  return headers;
 }

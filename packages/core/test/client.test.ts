@@ -324,7 +324,19 @@ describe("awaitable calls", () => {
       assignees: ["researcher"],
     });
     expect(await chorus.intents.unassign(id, "researcher")).toMatchObject({ assignees: [] });
-    expect(await chorus.intents.setStatus(id, "completed")).toMatchObject({ status: "completed" });
+    // A status change conditional on the version: refused at a stale one, applied at the current.
+    const staleStatus = await chorus.intents
+      .setStatus(id, "completed", { ifMatch: 1 })
+      .catch((e: unknown) => e);
+    expect(staleStatus).toBeInstanceOf(ConflictError);
+    expect((staleStatus as ConflictError).currentVersion).toBe(2);
+    await expect(chorus.intents.setStatus(id, "completed", { ifMatch: 0 })).rejects.toMatchObject({
+      field: "ifMatch",
+    });
+    expect(await chorus.intents.setStatus(id, "completed", { ifMatch: 2 })).toMatchObject({
+      status: "completed",
+      version: 3,
+    });
     await expect(chorus.intents.setStatus(id, "active")).rejects.toBeInstanceOf(
       InvalidTransitionError,
     );

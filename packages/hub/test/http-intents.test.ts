@@ -227,4 +227,34 @@ describe("intents over HTTP", () => {
     const viaEvents = await api(hub, "/v1/events?channel=intents&intentId=chatty");
     expect(viaEvents.body.data).toHaveLength(3);
   });
+  it("status and assignee writes honour If-Match: a stale version is a 409 that changes nothing", async () => {
+    const { body } = await api(hub, "/v1/intents", { body: { id: "cond", title: "t" } });
+    expect(body.version).toBe(1);
+    const status = (ifMatch: string, to = "blocked") =>
+      api(hub, "/v1/intents/cond/status", {
+        body: { status: to },
+        headers: { "if-match": ifMatch },
+      });
+    const stale = await status("7");
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({ code: "conflict", details: { currentVersion: 1 } });
+    expect((await status("seven")).status).toBe(400);
+    const assign = (method: string, ifMatch: string) =>
+      api(hub, "/v1/intents/cond/assignees/writer", { method, headers: { "if-match": ifMatch } });
+    expect((await assign("POST", "3")).status).toBe(409);
+    expect((await assign("DELETE", "3")).status).toBe(409);
+    // Nothing was written by the refused ones.
+    const unchanged = await api(hub, "/v1/intents/cond");
+    expect(unchanged.body).toMatchObject({ status: "active", version: 1, assignees: [] });
+    expect((await log("cond")).map((e) => e.type)).toEqual(["intent.created"]);
+
+    // At the right version each goes through; assignments leave the version where it is.
+    expect((await assign("POST", '"1"')).body.assignees).toEqual(["writer"]);
+    const blocked = await status("1");
+    expect(blocked.status).toBe(200);
+    expect(blocked.body).toMatchObject({ status: "blocked", version: 2 });
+    // Two writers holding version 2: exactly one moves it.
+    const [a, b] = await Promise.all([status("2", "active"), status("2", "cancelled")]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+  });
 });

@@ -9,12 +9,22 @@ import {
   type StateChangedPayload,
 } from "@chorus/protocol";
 import { v7 as uuidv7 } from "uuid";
-import type { NewEvent, NewIntent, StateTooLarge } from "./types.js";
+import type { NewEvent, NewIntent, StateTooLarge, VersionConflict } from "./types.js";
 
 /**
  * What every store does the same way around an intent write: the merged state and its size
  * check, and the log event a write appends. Stores differ only in how they lock and write rows.
  */
+
+/** The refusal of a write conditional on `ifMatch` when the intent is at another version. */
+export function versionConflict(
+  current: { version: number },
+  ifMatch: number | undefined,
+): VersionConflict | undefined {
+  return ifMatch !== undefined && ifMatch !== current.version
+    ? { error: "conflict", currentVersion: current.version }
+    : undefined;
+}
 
 /**
  * The state after a merge patch, serialized, or the error when the `intent.state_changed` event

@@ -9,7 +9,7 @@ import {
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
-import { createTooLarge, intentLogEvent, mergeState } from "./intent-log.js";
+import { createTooLarge, intentLogEvent, mergeState, versionConflict } from "./intent-log.js";
 import { withClient } from "./pg-client.js";
 import { insertEventsTx, sizedRows } from "./pg-events.js";
 import { inTransaction } from "./pg-migrations.js";
@@ -22,6 +22,7 @@ import type {
   NotFound,
   StateTooLarge,
   VersionConflict,
+  AssignOptions,
 } from "./types.js";
 
 const NOT_FOUND: NotFound = { error: "not_found" };
@@ -151,9 +152,8 @@ export class PgIntents {
     return this.#write(async (client) => {
       const current = await this.get(org, id, client, true);
       if (!current) return NOT_FOUND;
-      if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
-        return { error: "conflict" as const, currentVersion: current.version };
-      }
+      const conflict = versionConflict(current, options.ifMatch);
+      if (conflict) return conflict;
       const merged = mergeState(current, patch, options.actor);
       if ("error" in merged) return merged;
       const now = new Date();
@@ -182,11 +182,13 @@ export class PgIntents {
   setStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string },
-  ): Promise<IntentWrite | NotFound | InvalidTransition> {
+    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
+  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict> {
     return this.#write(async (client) => {
       const current = await this.get(org, id, client, true);
       if (!current) return NOT_FOUND;
+      const conflict = versionConflict(current, change.ifMatch);
+      if (conflict) return conflict;
       if (!canTransition(current.status, change.status)) {
         return { error: "invalid_transition" as const, from: current.status, to: change.status };
       }
@@ -217,11 +219,15 @@ export class PgIntents {
     org: string,
     id: string,
     agent: string,
-    actor: string | undefined,
+    { actor, ifMatch }: AssignOptions,
     on: boolean,
-  ): Promise<IntentWrite | NotFound> {
+  ): Promise<IntentWrite | NotFound | VersionConflict> {
     return this.#write(async (client) => {
-      if (!(await this.get(org, id, client, true))) return NOT_FOUND;
+      // Locked (FOR UPDATE) to the end of the transaction: the version check holds for the write.
+      const current = await this.get(org, id, client, true);
+      if (!current) return NOT_FOUND;
+      const conflict = versionConflict(current, ifMatch);
+      if (conflict) return conflict;
       const now = new Date();
       const changed = on
         ? await this.#addAssignee(client, org, id, agent, now.toISOString())

@@ -26,6 +26,7 @@ import type {
   StateTooLarge,
   Store,
   VersionConflict,
+  AssignOptions,
 } from "./types.js";
 
 /** Connections per hub: enough for concurrent requests, few enough for many hubs on one server. */
@@ -151,22 +152,27 @@ export class PgStore implements Store {
   setIntentStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string },
-  ): Promise<IntentWrite | NotFound | InvalidTransition> {
+    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
+  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict> {
     return this.#intents.setStatus(org, id, change);
   }
 
-  assign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound> {
-    return this.#intents.assign(org, id, agent, actor, true);
+  assign(
+    org: string,
+    id: string,
+    agent: string,
+    options: AssignOptions = {},
+  ): Promise<IntentWrite | NotFound | VersionConflict> {
+    return this.#intents.assign(org, id, agent, options, true);
   }
 
   unassign(
     org: string,
     id: string,
     agent: string,
-    actor?: string,
-  ): Promise<IntentWrite | NotFound> {
-    return this.#intents.assign(org, id, agent, actor, false);
+    options: AssignOptions = {},
+  ): Promise<IntentWrite | NotFound | VersionConflict> {
+    return this.#intents.assign(org, id, agent, options, false);
   }
 
   appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound> {

@@ -9,7 +9,7 @@ import {
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type Database from "better-sqlite3";
-import { createTooLarge, intentLogEvent, mergeState } from "./intent-log.js";
+import { createTooLarge, intentLogEvent, mergeState, versionConflict } from "./intent-log.js";
 import { INTENT_BYTES, INTENT_COLUMNS, type IntentRow, intentFromRow } from "./rows.js";
 import { type EventTable, takeBytes } from "./sqlite-events.js";
 import type {
@@ -20,6 +20,7 @@ import type {
   NotFound,
   StateTooLarge,
   VersionConflict,
+  AssignOptions,
 } from "./types.js";
 
 const NOT_FOUND: NotFound = { error: "not_found" };
@@ -135,9 +136,8 @@ export class IntentTables {
     return this.#db.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
-      if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
-        return { error: "conflict" as const, currentVersion: current.version };
-      }
+      const conflict = versionConflict(current, options.ifMatch);
+      if (conflict) return conflict;
       const merged = mergeState(current, patch, options.actor);
       if ("error" in merged) return merged;
       const { state, json, changedKeys } = merged;
@@ -177,11 +177,13 @@ export class IntentTables {
   setStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string },
-  ): IntentWrite | NotFound | InvalidTransition {
+    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
+  ): IntentWrite | NotFound | InvalidTransition | VersionConflict {
     return this.#db.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
+      const conflict = versionConflict(current, change.ifMatch);
+      if (conflict) return conflict;
       if (!canTransition(current.status, change.status)) {
         return { error: "invalid_transition" as const, from: current.status, to: change.status };
       }
@@ -214,11 +216,14 @@ export class IntentTables {
     org: string,
     id: string,
     agent: string,
-    actor: string | undefined,
+    { actor, ifMatch }: AssignOptions,
     on: boolean,
-  ): IntentWrite | NotFound {
+  ): IntentWrite | NotFound | VersionConflict {
     return this.#db.transaction(() => {
-      if (!this.get(org, id)) return NOT_FOUND;
+      const current = this.get(org, id);
+      if (!current) return NOT_FOUND;
+      const conflict = versionConflict(current, ifMatch);
+      if (conflict) return conflict;
       const now = new Date();
       const { changes } = on
         ? this.#db

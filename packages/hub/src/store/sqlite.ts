@@ -20,6 +20,7 @@ import type {
   StateTooLarge,
   Store,
   VersionConflict,
+  AssignOptions,
 } from "./types.js";
 
 /**
@@ -105,8 +106,8 @@ export class SqliteStore implements Store {
   async setIntentStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string },
-  ): Promise<IntentWrite | NotFound | InvalidTransition> {
+    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
+  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict> {
     return this.#intents.setStatus(org, id, change);
   }
 
@@ -114,18 +115,18 @@ export class SqliteStore implements Store {
     org: string,
     id: string,
     agent: string,
-    actor?: string,
-  ): Promise<IntentWrite | NotFound> {
-    return this.#intents.assign(org, id, agent, actor, true);
+    options: AssignOptions = {},
+  ): Promise<IntentWrite | NotFound | VersionConflict> {
+    return this.#intents.assign(org, id, agent, options, true);
   }
 
   async unassign(
     org: string,
     id: string,
     agent: string,
-    actor?: string,
-  ): Promise<IntentWrite | NotFound> {
-    return this.#intents.assign(org, id, agent, actor, false);
+    options: AssignOptions = {},
+  ): Promise<IntentWrite | NotFound | VersionConflict> {
+    return this.#intents.assign(org, id, agent, options, false);
   }
 
   async appendIntentEvent(

@@ -14,6 +14,12 @@ import type {
  *
  * Every call is scoped to one org: nothing here can read or write another org's rows.
  */
+/** Who assigns (the log event's agent), and the version the write is conditional on. */
+export interface AssignOptions {
+  actor?: string | undefined;
+  ifMatch?: number | undefined;
+}
+
 export interface Store {
   /**
    * A random id made with the database and kept with it: stable across restarts of a hub on
@@ -62,14 +68,29 @@ export interface Store {
     patch: Record<string, unknown>,
     options: { ifMatch?: number; actor?: string },
   ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge>;
+  /** With `ifMatch`, refused as a conflict unless the intent is at that version (atomically). */
   setIntentStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string },
-  ): Promise<IntentWrite | NotFound | InvalidTransition>;
-  /** Idempotent: assigning an agent already assigned writes nothing and returns no event. */
-  assign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound>;
-  unassign(org: string, id: string, agent: string, actor?: string): Promise<IntentWrite | NotFound>;
+    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
+  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict>;
+  /**
+   * Idempotent: assigning an agent already assigned writes nothing and returns no event.
+   * Assignments do not change the version; with `ifMatch` they are refused as a conflict unless
+   * the intent is at that version.
+   */
+  assign(
+    org: string,
+    id: string,
+    agent: string,
+    options?: AssignOptions,
+  ): Promise<IntentWrite | NotFound | VersionConflict>;
+  unassign(
+    org: string,
+    id: string,
+    agent: string,
+    options?: AssignOptions,
+  ): Promise<IntentWrite | NotFound | VersionConflict>;
   /** Append a comment or custom event to the intent's log. */
   appendIntentEvent(org: string, id: string, event: NewEvent): Promise<IntentWrite | NotFound>;
 

@@ -76,8 +76,13 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post("/v1/intents/:id/status", publish, async (request, reply) => {
     const { org } = principalOf(request);
     const id = intentIdParam(request);
+    const ifMatch = parseIfMatch(request.headers["if-match"]);
     const change = parseWith(intentStatusChangeSchema, requireObjectBody(request.body), "body");
-    const result = await ctx.store.setIntentStatus(org, id, { ...change, actor: actorOf(request) });
+    const result = await ctx.store.setIntentStatus(org, id, {
+      ...change,
+      actor: actorOf(request),
+      ifMatch,
+    });
     return sendIntent(reply, finishWrite(ctx, org, result).intent);
   });
 
@@ -98,10 +103,13 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
           (request.params as { agent?: unknown }).agent,
           "params.agent",
         );
-        const actor = actorOf(request);
+        const options = {
+          actor: actorOf(request),
+          ifMatch: parseIfMatch(request.headers["if-match"]),
+        };
         const result = on
-          ? await ctx.store.assign(org, id, agent, actor)
-          : await ctx.store.unassign(org, id, agent, actor);
+          ? await ctx.store.assign(org, id, agent, options)
+          : await ctx.store.unassign(org, id, agent, options);
         return sendIntent(reply, finishWrite(ctx, org, result).intent);
       },
     });
