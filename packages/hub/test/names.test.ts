@@ -63,3 +63,27 @@ describe("names with / + # %", () => {
     await sse.close();
   });
 });
+
+describe("'.' and '..', which no URL can address", () => {
+  it("are refused as intent ids, assignees, channels and agents, with the reason", async () => {
+    for (const dots of [".", ".."]) {
+      const intent = await api(hub, "/v1/intents", { body: { id: dots, title: "t" } });
+      expect(intent.status).toBe(400);
+      expect(JSON.stringify(intent.body.error.details)).toContain("'.' or '..'");
+      for (const field of ["channel", "agent"]) {
+        const event = await api(hub, "/v1/events", {
+          body: { channel: "c", type: "t", [field]: dots },
+        });
+        expect(event.status).toBe(400);
+      }
+      const assignees = await api(hub, "/v1/intents", {
+        body: { title: "t", assignees: [dots] },
+      });
+      expect(assignees.status).toBe(400);
+    }
+    // Dots among other characters are names like any other.
+    const fine = await api(hub, "/v1/intents", { body: { id: "...", title: "t" } });
+    expect(fine.status).toBe(201);
+    expect((await api(hub, "/v1/intents/...")).body.id).toBe("...");
+  });
+});

@@ -22,11 +22,15 @@ import "./zod.js";
  * characters (C0, DEL, C1) are refused. Names become MQTT topic levels, where the topic codec
  * percent-encodes `/ + # %`, so no name can inject a level; in URL paths they are
  * percent-encoded like any other text.
+ *
+ * Except `.` and `..`, as names and as ids: every URL client resolves them as path segments
+ * (`/v1/intents/..` is `/v1/`, percent-encoded or not), so an intent, channel or agent of that
+ * name could be created but never read, streamed or changed.
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const NAME_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]+$/;
+const NAME_PATTERN = /^(?!\.\.?$)[^\u0000-\u001f\u007f-\u009f]+$/;
 const TYPE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
-const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+const ID_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.:-]+$/;
 
 /** What `nameSchema` accepts, without a schema run: for hot paths that check one name. */
 export function isName(value: unknown): value is string {
@@ -46,7 +50,7 @@ export const nameSchema = z
   .check(
     z.minLength(1),
     z.maxLength(MAX_NAME_LENGTH),
-    z.regex(NAME_PATTERN, "must not contain control characters"),
+    z.regex(NAME_PATTERN, "must not contain control characters, nor be '.' or '..'"),
   );
 export const typeSchema = z
   .string()
@@ -60,7 +64,10 @@ export const idSchema = z
   .check(
     z.minLength(1),
     z.maxLength(MAX_ID_LENGTH),
-    z.regex(ID_PATTERN, "must contain only letters, digits, '_', '-', '.', ':'"),
+    z.regex(
+      ID_PATTERN,
+      "must contain only letters, digits, '_', '-', '.', ':', and not be '.' or '..'",
+    ),
   );
 export const traceIdSchema = z
   .string()
