@@ -1,4 +1,3 @@
-import { SCOPES } from "@chorus/protocol";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { Authenticator, type Principal } from "../src/auth.js";
 import type { Hub } from "../src/index.js";
@@ -17,14 +16,11 @@ afterEach(async () => {
 });
 
 /** Mint a token the way the hub does, with the hub's secret. */
+/** A realtime token minted from org A's key (a token dies with its key, so a real one). */
 function token(clientId: string, ttlMs: number): string {
-  const principal: Principal = {
-    org: ORG_A,
-    scopes: new Set(SCOPES),
-    via: "api_key",
-    keyId: "test",
-  };
-  return new Authenticator([], SECRET).issueToken(principal, clientId, ttlMs).token;
+  const auth = new Authenticator([{ org: ORG_A, key: KEY_A }], SECRET);
+  const principal = auth.authenticateKey(KEY_A) as Principal;
+  return auth.issueToken(principal, clientId, ttlMs).token;
 }
 
 describe("connect", () => {
