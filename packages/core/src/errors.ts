@@ -161,13 +161,11 @@ export function errorFromResponse(
     return new RateLimitError(message, { ...init, retryAfterMs });
   }
   // 400, 415, and any other answer that is not 2xx, 408 or 5xx (an unfollowed redirect, 405,
-  // 410, ...): the URL or the request needs a fix, so it is not retried.
+  // 410, ...): the URL or the request needs a fix, so it is not retried. Its code is
+  // `validation_failed` whatever the body says: a code this client does not know (a proxy's
+  // `bad_request`) would make it an outage to `classify`.
   if (code === ErrorCodes.ValidationFailed || (status < 500 && status !== 408)) {
-    return new ValidationError(message, {
-      ...init,
-      code: code ?? ErrorCodes.ValidationFailed,
-      field: fieldOf(envelope?.details),
-    });
+    return new ValidationError(message, { ...init, field: fieldOf(envelope?.details) });
   }
   return new ConnectionError(message, { ...init, reason: "unavailable", retryAfterMs });
 }

@@ -10,6 +10,7 @@
  * module: `platform.ts` imports each part directly.
  */
 export * from "./protocol-schemas.js";
+export { readText } from "./read-text.js";
 export { RealtimeClient } from "./realtime-client.js";
 export * from "./stream.js";
 export { EventSource } from "eventsource";

@@ -9,6 +9,7 @@ import type { Counters } from "./stats.js";
 import { recordOutcome } from "./transport.js";
 import { invalidEvent } from "./event-builder.js";
 import { EventBatchBody } from "./json-batch.js";
+import { MAX_TIMER_MS } from "./options.js";
 import { holdHost, loadSchemas, type Schemas, type Timer } from "./platform.js";
 
 export interface FlusherConfig {
@@ -110,6 +111,8 @@ export class Flusher {
    * nothing listens at the hub's address and the process is about to go.
    */
   flush(timeoutMs: number, final = false): Promise<boolean> {
+    // A longer delay fires at once (see MAX_TIMER_MS): `flush(Infinity)` waits the longest.
+    timeoutMs = Math.min(MAX_TIMER_MS, Math.max(0, timeoutMs));
     const { counters } = this.#deps;
     const target = counters.enqueued;
     if (counters.settled >= target) return Promise.resolve(true);
@@ -117,7 +120,7 @@ export class Flusher {
       this.#holds++;
       const waiter = {
         target,
-        deadline: Date.now() + Math.max(0, timeoutMs),
+        deadline: Date.now() + timeoutMs,
         final,
         resolve: (drained: boolean) => {
           clearTimeout(timeout);
@@ -127,7 +130,7 @@ export class Flusher {
           resolve(drained);
         },
       };
-      const timeout = setTimeout(() => waiter.resolve(false), Math.max(0, timeoutMs));
+      const timeout = setTimeout(() => waiter.resolve(false), timeoutMs);
       this.#waiters.add(waiter);
       this.#blockedUntil = 0;
       this.#wake(0);

@@ -1,6 +1,8 @@
-import { ConnectionError, errorFromResponse } from "./errors.js";
+import { MAX_PAGE_BYTES } from "@chorus/protocol/wire";
+import { ConnectionError, errorFromResponse, ValidationError } from "./errors.js";
 import { parseRetryAfter } from "./backoff.js";
 import type { FetchFunction } from "./options.js";
+import { NOT_SENT_CODES, readText, socketErrorCode } from "./platform.js";
 import { EventBatchBody } from "./json-batch.js";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
@@ -39,15 +41,13 @@ export interface HttpConfig {
   backgroundFetch?: FetchFunction;
 }
 
-/** Error codes of a connection that never carried the request: resending it cannot duplicate anything. */
-const NOT_SENT_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
+/**
+ * The most an awaited call reads of an answer: the hub's largest is a list page, which stops
+ * once its rows reach MAX_PAGE_BYTES (keeping the row that crosses it, up to an event's 256 KB);
+ * twice that leaves ample margin. Past it the call fails with a `ValidationError` (see
+ * `readText`) instead of buffering an answer without end (a server at the URL that is no hub).
+ */
+export const MAX_ANSWER_BYTES = 2 * MAX_PAGE_BYTES;
 
 /**
  * The one place the client sends HTTP. Every request carries the API key and a timeout
@@ -127,9 +127,12 @@ export class HttpClient {
         body,
         signal,
       });
-      text = await response.text();
+      text = await readText(response, MAX_ANSWER_BYTES);
     } catch (error) {
-      throw this.#networkError(error, timeout, controller.signal, request);
+      // An answer past the bound (see readText) is refused as it is; the rest is the network's.
+      throw error instanceof ValidationError
+        ? error
+        : this.#networkError(error, timeout, controller.signal, request);
     } finally {
       this.#inFlight.delete(controller);
     }
@@ -163,7 +166,7 @@ export class HttpClient {
         cause: error,
       });
     }
-    const code = errorCode(error);
+    const code = socketErrorCode(error);
     const reason = code !== undefined && NOT_SENT_CODES.has(code) ? "refused" : "network";
     return new ConnectionError(`${where} failed: ${code ?? describe(error)}`, {
       reason,
@@ -179,19 +182,6 @@ function parseBody(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** `fetch` wraps socket errors: the code is on the error or its cause (or the cause's cause). */
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let i = 0; i < 4 && current && typeof current === "object"; i++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    const errors = (current as { errors?: unknown }).errors;
-    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
-    else current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function describe(error: unknown): string {

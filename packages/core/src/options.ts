@@ -149,6 +149,13 @@ export const DEFAULT_CHANNEL = "default";
 /** Ten seconds: longer than any healthy hub answer, short enough that a hung hub is noticed. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /**
+ * The longest delay a timer takes (2^31-1 ms, about 24.8 days): `setTimeout` and
+ * `AbortSignal.timeout` fire a longer one after 1 ms. Every numeric option is capped at it (a
+ * larger timeout means "no timeout" in effect; no count or size option comes near it), as are
+ * the timeouts of `flush()` and `close()`.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
  * Linger of 200 ms: a realtime bus must show an event within a blink, and at a steady
  * 1,000 ev/s a batch then carries ~200 events, so the per-request cost is paid once per 200
  * events instead of once per the ~10 that queue during one request.
@@ -237,8 +244,7 @@ export function resolveOptions(
     let value = spec.fallback;
     if (raw !== undefined) {
       const n = typeof raw === "number" ? raw : Number(raw);
-      if (Number.isFinite(n) && n >= spec.min)
-        value = spec.max === undefined ? n : Math.min(spec.max, n);
+      if (Number.isFinite(n) && n >= spec.min) value = Math.min(spec.max ?? MAX_TIMER_MS, n);
       else
         problems.push(
           `${explicit !== undefined ? key : name}=${raw} is invalid; using ${spec.fallback}`,

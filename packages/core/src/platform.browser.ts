@@ -77,6 +77,10 @@ export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "ws";
 /** A page's shutdown paths wait the whole drain timeout: nothing of the page's teardown is ours. */
 export const exitBudget = (drainTimeoutMs: number): number => drainTimeoutMs;
 
+/** A browser's `fetch` reports no socket error codes (see `socket-error.ts`). */
+export const NOT_SENT_CODES: ReadonlySet<string> = new Set();
+export const socketErrorCode = (_error: unknown): string | undefined => undefined;
+
 /** A page has no exit hook worth a flush (`pagehide` allows no awaited request). */
 export function hookExitDrain(_client: unknown): () => void {
   return () => {};
@@ -152,6 +156,14 @@ export type StreamModule = typeof streamModule;
  */
 export const streamModuleNow: () => StreamModule | undefined = firstUse.now;
 export const loadStreamModule: () => Promise<StreamModule> = firstUse.load;
+
+/**
+ * An answer's body, bounded (`read-text.ts`) once the first-use chunk is loaded, as it is before
+ * any awaited call (the APIs live in it) and after a page's first `emit()`; before then (a
+ * batch's answer) read whole, which keeps the bound out of the entry's size budget.
+ */
+export const readText = (response: Response, max: number): Promise<string> =>
+  (firstUse.now()?.readText ?? ((whole: Response) => whole.text()))(response, max);
 
 /** The realtime client (MQTT session and dispatch), loaded on first realtime use. */
 export const loadRealtimeClient = (): Promise<typeof RealtimeClient> =>

@@ -18,6 +18,8 @@ import * as streamModule from "./stream.js";
  */
 
 export { exitBudget } from "./exit-drain.js";
+export { readText } from "./read-text.js";
+export { NOT_SENT_CODES, socketErrorCode } from "./socket-error.js";
 /**
  * `emit()` leaves out the largest fields of an event over the size limit instead of refusing it
  * (protocol's `fitEvent`; content fields first).

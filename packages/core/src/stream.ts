@@ -16,6 +16,7 @@ import type { FailoverHttpClient } from "./failover.js";
 import type { HttpClient } from "./http.js";
 import type { Diagnostics } from "./logger.js";
 import { eventSourceNow, loadEventSource } from "./platform.js";
+import { readText } from "./read-text.js";
 
 /** Filters of an SSE stream. `after` resumes after that seq (otherwise the stream starts live). */
 export interface StreamFilters {
@@ -66,13 +67,23 @@ export const PAUSE_AT = 1000;
 export const RESUME_AT = 100;
 export const PAUSE_AT_CHARS = 16 * 1024 * 1024;
 /**
- * The longest line a stream reads: sixteen times the largest event the hub stores (256 KB), so
- * no frame of a hub comes near it. An answer whose line runs past it (a proxy or server that is
- * no hub, streaming without a line break) would otherwise be buffered whole by the SSE parser,
- * without bound, in the application's memory: the connection is dropped and reopened from the
- * last seq with backoff, as after any other failure.
+ * The most a stream reads of one message (its bytes up to the blank line that ends it):
+ * sixteen times the largest event the hub stores (256 KB), ample for an intent snapshot too, so
+ * no frame of a hub comes near it. A message that runs past it (a proxy or server that is no
+ * hub, streaming without a line break, or `data:` lines without the blank line) would otherwise
+ * be buffered whole by the SSE parser, without bound, in the application's memory: the
+ * connection is dropped and reopened from the last seq with backoff, as after any other failure.
  */
-export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * A connection that stayed open this long (one of the hub's ping intervals) was a working one:
+ * the reconnect backoff starts over after it drops, as it does once a connection delivered an
+ * event. One that ends sooner without an event (a server closing every answer after its
+ * headers or its `chorus.ready`) lets the backoff grow, so it is not reconnected in a loop.
+ */
+export const HEALTHY_AFTER_MS = SSE_PING_INTERVAL_MS;
+/** What is read of a refusal's body: a hub's error envelope is a few hundred bytes. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export interface StreamDeps {
   http: HttpClient;
@@ -109,6 +120,8 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
   #queuedEpoch: string | undefined;
   #yieldedEpoch: string | undefined;
   #attempt = 0;
+  /** When the current connection opened (0 while none is open), see {@link HEALTHY_AFTER_MS}. */
+  #openedAt = 0;
   /** The hub of the current connection. */
   #hub = "";
   #failure: ChorusError | undefined;
@@ -269,6 +282,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       return;
     }
     this.#failure = undefined;
+    this.#openedAt = 0;
     // With several hubs, each connection goes to the one the client uses now: a cursor (seq)
     // is valid on every hub of a cluster.
     const { hubs, baseUrl } = this.#deps.http as Partial<FailoverHttpClient> & HttpClient;
@@ -360,7 +374,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
         signal: controller.signal,
       });
       if (response.status !== 200) {
-        const text = await response.text().catch(() => "");
+        const text = await readText(response, MAX_ERROR_BODY_BYTES).catch(() => "");
         this.#failure = errorFromResponse(
           response.status,
           safeJson(text),
@@ -369,7 +383,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
         return new Response(null, { status: response.status, headers: response.headers });
       }
       const type = response.headers.get("content-type") ?? "";
-      if (!type.startsWith("text/event-stream")) {
+      if (!type.toLowerCase().startsWith("text/event-stream")) {
         // EventSource fails such a connection for good; reconnecting would ask the same server
         // (a web page at the URL, not a hub) forever.
         await response.body?.cancel().catch(() => {});
@@ -400,37 +414,48 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     };
     const tooLong = () =>
       this.#deps.diagnostics.warnRateLimited(
-        "stream_line_too_long",
-        `stream answer has a line over ${MAX_LINE_BYTES} bytes (no hub sends one); reconnecting`,
+        "stream_message_too_long",
+        `stream answer has a message over ${MAX_MESSAGE_BYTES} bytes (no hub sends one); reconnecting`,
       );
-    /** Bytes since the last line break. */
-    let line = 0;
+    /** Bytes since the last blank line (the end of a message), and where the last byte left us. */
+    let message = 0;
+    let lineStart = true;
+    let afterCr = false;
     const noted = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           heard();
-          // One scan for the last LF; a CR (a line end of its own in SSE) only after it.
-          const lf = chunk.lastIndexOf(0x0a);
-          const cr = chunk.subarray(lf + 1).lastIndexOf(0x0d);
-          const end = cr < 0 ? lf : lf + 1 + cr;
-          line = end < 0 ? line + chunk.length : chunk.length - 1 - end;
-          if (line > MAX_LINE_BYTES) {
+          // A line ends at CRLF, LF or CR; an empty line ends the message.
+          let end = -1;
+          for (let i = 0; i < chunk.length; i++) {
+            const byte = chunk[i];
+            if (byte === 0x0a && afterCr)
+              afterCr = false; // the LF of a CRLF
+            else if (byte === 0x0a || byte === 0x0d) {
+              if (lineStart) end = i;
+              lineStart = true;
+              afterCr = byte === 0x0d;
+            } else lineStart = afterCr = false;
+          }
+          message = end < 0 ? message + chunk.length : chunk.length - 1 - end;
+          if (message > MAX_MESSAGE_BYTES) {
             tooLong();
-            controller.error(new Error("stream line too long"));
+            controller.error(new Error("stream message too long"));
             return;
           }
           controller.enqueue(chunk);
         },
       }),
     );
-    return new Response(noted, { status: response.status, headers: response.headers });
+    // The media type in the SSE client's spelling: it compares case-sensitively, HTTP does not.
+    return new Response(noted, { headers: { "content-type": "text/event-stream" } });
   }
 
   /**
-   * While connected: a connection that delivers nothing, not even the hub's ping, for
-   * `idleTimeoutMs` is gone without having closed (a hub that lost power, a NAT or proxy that
-   * forgot the flow; TCP takes many minutes to notice). It is dropped and reopened from the
-   * last seq, as after any other drop.
+   * From the moment the answer opens: a connection that delivers nothing, not even the hub's
+   * `chorus.ready` or ping, for `idleTimeoutMs` is gone without having closed (a hub that lost
+   * power, a NAT or proxy that forgot the flow; TCP takes many minutes to notice). It is
+   * dropped and reopened from the last seq, as after any other drop.
    */
   #watch(): void {
     clearTimeout(this.#watchdog);
@@ -438,7 +463,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     const wait = Math.max(1, this.#heardAt + limit - Date.now());
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
-      if (this.#closed || !this.#connected) return;
+      if (this.#closed || this.#source === undefined) return;
       if (Date.now() - this.#heardAt < limit) {
         this.#watch();
         return;
@@ -457,7 +482,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     if (this.#closed) return;
     if (event.type === "open") {
       // Connected once the hub says where the stream starts (below): listeners then know `gap`.
-      this.#attempt = 0;
+      this.#openedAt = Date.now();
       this.#watch();
       return;
     }
@@ -475,8 +500,10 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
           "stream_epoch_changed",
           "the hub's store changed (new epoch); the stream restarts from the beginning",
         );
+        // With the reconnect backoff: a load balancer over hubs of different stores would
+        // otherwise flip between them in a tight loop.
         this.#dropConnection();
-        this.#open();
+        this.#reconnect(undefined);
         return;
       }
       if (epoch !== undefined) {
@@ -546,6 +573,7 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
       this.#lastSeq = seq as number;
     }
     this.#enqueue(parsed, data.length);
+    this.#attempt = 0; // a working connection: the backoff starts over
     if (
       (this.#channel.length >= PAUSE_AT || this.#unreadChars >= PAUSE_AT_CHARS) &&
       !this.#paused
@@ -571,8 +599,14 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
     }
     // Everything else (network error, end of stream, 5xx, 429) is retried by us, with backoff,
     // so the EventSource's own fixed-interval reconnect is not used.
+    if (this.#openedAt > 0 && Date.now() - this.#openedAt >= HEALTHY_AFTER_MS) this.#attempt = 0;
     this.#dropConnection();
     if (this.#paused) return;
+    this.#reconnect(failure, status);
+  }
+
+  /** Open a new connection after the backoff (at least the hub's `Retry-After`). */
+  #reconnect(failure: ChorusError | undefined, status?: number): void {
     const delay = retryDelay(this.#attempt++, RECONNECT_BACKOFF, classify(failure).retryAfterMs);
     if (this.#attempt > 1) {
       this.#deps.diagnostics.warnRateLimited(

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ChorusError, ConnectionError, ValidationError } from "../src/index.js";
-import { MAX_LINE_BYTES } from "../src/stream.js";
+import { MAX_MESSAGE_BYTES } from "../src/stream.js";
 import { client, closeAll, fakeHub, recordingLogger, waitFor } from "./helpers.js";
 
 /**
@@ -179,7 +179,7 @@ describe("a 503 whose Retry-After asks for no wait", () => {
 });
 
 describe("a stream answered with a line that never ends", () => {
-  it("drops the connection past MAX_LINE_BYTES instead of buffering it, and resumes from its last seq", async () => {
+  it("drops the connection past MAX_MESSAGE_BYTES instead of buffering it, and resumes from its last seq", async () => {
     // A server that is no hub streams one endless line: the SSE parser would keep all of it.
     const chunk = "x".repeat(64 * 1024);
     const requests: { lastEventId: string | undefined; written: number; closed: boolean }[] = [];
@@ -202,7 +202,7 @@ describe("a stream answered with a line that never ends", () => {
       res.write("data: ");
       // Up to 8 × the bound, so the old client's test ends instead of filling the machine.
       const pump = () => {
-        while (!request.closed && request.written < 8 * MAX_LINE_BYTES) {
+        while (!request.closed && request.written < 8 * MAX_MESSAGE_BYTES) {
           request.written += chunk.length;
           if (!res.write(chunk)) return;
         }
@@ -220,9 +220,9 @@ describe("a stream answered with a line that never ends", () => {
       expect(requests[0]?.closed).toBe(true);
       expect(requests[1]?.lastEventId).toBe("1");
       // Closed once the line passed the bound (plus what the sockets held), not at the end.
-      expect(requests[0]?.written).toBeLessThan(8 * MAX_LINE_BYTES);
+      expect(requests[0]?.written).toBeLessThan(8 * MAX_MESSAGE_BYTES);
       expect(logger.lines.map((l) => l.message)).toContain(
-        `stream answer has a line over ${MAX_LINE_BYTES} bytes (no hub sends one); reconnecting`,
+        `stream answer has a message over ${MAX_MESSAGE_BYTES} bytes (no hub sends one); reconnecting`,
       );
       stream.close();
     } finally {
