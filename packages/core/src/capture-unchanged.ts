@@ -1,4 +1,5 @@
 import { DROP, type KeyAction, MAX_DEPTH, MAX_ENTRIES, REDACT } from "./capture-rules.js";
+import { mayHoldJsonSecret } from "./capture-json-text.js";
 
 /** What the check needs of a `Capture`: its (memoized) decision per key. */
 export interface CapturePolicy {
@@ -97,7 +98,7 @@ function unchangedObject(value: object, depth: number, walk: Walk): boolean {
 function unchangedValue(v: unknown, depth: number, walk: Walk): boolean {
   switch (typeof v) {
     case "string":
-      return v.length <= walk.maxLength;
+      return v.length <= walk.maxLength && !mayHoldJsonSecret(v);
     case "number":
       return Number.isFinite(v);
     case "boolean":

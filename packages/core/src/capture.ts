@@ -7,7 +7,7 @@
 import { CONTENT_KEYS } from "@chorus/protocol/wire";
 import { DROP, KEEP, type KeyAction, MAX_DEPTH, MAX_ENTRIES, REDACT } from "./capture-rules.js";
 
-import { serializesUnchanged } from "./platform.js";
+import { scrubJsonText, serializesUnchanged } from "./platform.js";
 
 export { MAX_DEPTH, MAX_ENTRIES } from "./capture-rules.js";
 
@@ -142,10 +142,13 @@ export class Capture {
   /** `ancestors` is the path from the root: only a value that contains itself is a cycle. */
   #copy(value: unknown, depth: number, ancestors: object[]): unknown {
     switch (typeof value) {
-      case "string":
-        return value.length > this.#options.maxStringLength
-          ? truncateString(value, this.#options.maxStringLength)
-          : value;
+      case "string": {
+        // JSON text under a key that hides nothing (a tool result) may hold secrets inside.
+        const text = scrubJsonText(value, this, (v) => this.#copy(v, depth + 1, []));
+        return text.length > this.#options.maxStringLength
+          ? truncateString(text, this.#options.maxStringLength)
+          : text;
+      }
       case "number":
         return Number.isFinite(value) ? value : String(value);
       case "boolean":

@@ -179,6 +179,7 @@ export const fitOversize:
 export const severalHubs: typeof SeveralHubs | undefined = undefined;
 
 export const serializesUnchanged = (..._: unknown[]): boolean => false;
+export const scrubJsonText = (text: string, ..._: unknown[]): string => text;
 
 /** A page's ids are joined from hex pieces (ids.ts); Node's `formatUuid` allocates less. */
 export const formatUuid: ((bytes: Uint8Array) => string) | undefined = undefined;

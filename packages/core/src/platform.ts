@@ -160,6 +160,7 @@ export function loadRealtimeClient(): Promise<typeof RealtimeClient> {
 
 /** Node: content capture may skip its copy when it would change nothing (see the module). */
 export { serializesUnchanged } from "./capture-unchanged.js";
+export { scrubJsonText } from "./capture-json-text.js";
 import { severalHubs as hubs } from "./failover.js";
 /** Several hub URLs, and the HTTP client that fails over between them (failover.ts). */
 export const severalHubs: typeof hubs | undefined = hubs;

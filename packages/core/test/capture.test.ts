@@ -165,6 +165,54 @@ describe("content capture", () => {
   });
 });
 
+describe("secrets inside JSON text (a tool's result as the framework hands it over)", () => {
+  const result = JSON.stringify({
+    apiKey: "sk-live-1",
+    data: { password: "hunter2", rows: 3 },
+    list: [{ Authorization: "Bearer tok" }],
+  });
+  const redacted = JSON.stringify({
+    apiKey: REDACTED,
+    data: { password: REDACTED, rows: 3 },
+    list: [{ Authorization: REDACTED }],
+  });
+
+  it("redacts them on the copy and on emit's path alike, keeping the text a string", () => {
+    for (const lean of [false, true]) {
+      const out = new Capture(full).object(
+        { result, twice: JSON.stringify(result) },
+        undefined,
+        lean,
+      );
+      expect(out.result).toBe(redacted);
+      expect(out.twice).toBe(JSON.stringify(redacted)); // encoded twice, as some SDKs hand it over
+      expect(JSON.stringify(out)).not.toMatch(/sk-live-1|hunter2|Bearer tok/);
+    }
+  });
+
+  it("redacts them in text cut short or not JSON at all, and leaves text without secrets alone", () => {
+    const out = new Capture(full).object({
+      cut: result.slice(0, 60),
+      cutInside: '{"a":{"token":"abc',
+      plain: '{"inputTokens":3,"key":"k1"}',
+      prose: "my password is not json",
+    });
+    expect(out.cut).toBe(
+      result.slice(0, 60).replace("sk-live-1", REDACTED).replace("hunter2", REDACTED),
+    );
+    expect(out.cutInside).toBe('{"a":{"token":"[REDACTED]"');
+    expect(out.plain).toBe('{"inputTokens":3,"key":"k1"}');
+    expect(out.prose).toBe("my password is not json");
+  });
+
+  it("redacts before cutting, so a long result's first kilobytes show no secret", () => {
+    const long = JSON.stringify({ token: "secret-token", body: "x".repeat(10_000) });
+    const out = new Capture(full).object({ result: long });
+    expect(String(out.result)).not.toContain("secret-token");
+    expect(String(out.result).startsWith('{"token":"[REDACTED]","body":"xxx')).toBe(true);
+  });
+});
+
 describe("binary data", () => {
   it("describes buffers instead of spelling out their bytes", () => {
     expect(sanitize({ b: Buffer.from("hello") }, full)).toEqual({ b: "[Buffer 5 bytes]" });
