@@ -27,14 +27,16 @@ const KEY_CACHE_SIZE = 2048;
 export const REDACTED = "[REDACTED]";
 
 /**
- * Key names whose values are secrets, matched on words of the key (camelCase, snake_case and
- * kebab-case are split), so `inputTokens` is not a secret but `accessToken` and `x-api-key` are.
- * "token" counts only as the last word: `refresh_token` is a secret, `timeToFirstTokenMs` is a
- * duration.
+ * Key names whose values are secrets, matched on words of the key (camelCase, snake_case,
+ * kebab-case and acronyms are split: `APIToken` is `api_token`), so `inputTokens` is not a secret
+ * but `accessToken` and `x-api-key` are. "token" counts only at the end, singular:
+ * `refresh_token` and `SESSIONTOKEN` are secrets, `timeToFirstTokenMs` is a duration and
+ * `outputTokens` a count. Password, secret, API and private keys count anywhere in the key and
+ * in the plural (`PGPASSWORD`, `apiKeys`, `sshPrivateKey`).
  */
 const SECRET_WORDS =
-  /(^|_)(authorization|auth|password|passwd|passphrase|secret|cookie|cookies|credential|credentials|bearer|jwt|apikey|privatekey|accesskey|secretkey)(_|$)|(^|_)token$/;
-const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_key(_|$)/;
+  /(^|_)(authorization|auth|passphrase|cookies?|credentials?|bearer|jwt|accesskey)(_|$)|pass(word|wd)|secret|api_?keys?|private_?keys?|token$/;
+const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_keys?(_|$)/;
 
 /**
  * Top-level payload fields of canonical event types that are data by definition even though
@@ -47,6 +49,7 @@ export const CANONICAL_PAYLOAD_FIELDS: ReadonlyMap<string, ReadonlySet<string>> 
 function normalizeKey(key: string): string {
   return key
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "_");
 }

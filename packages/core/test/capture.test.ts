@@ -70,6 +70,24 @@ describe("content capture", () => {
     // "token" only as the last word: a duration named after tokens is not a secret.
     expect(isSecretKey("timeToFirstTokenMs")).toBe(false);
     expect(isSecretKey("token_count")).toBe(false);
+    // Spellings of env variables, headers and SDK options: acronyms, no separators, plurals.
+    for (const key of [
+      "PGPASSWORD",
+      "XApiKey",
+      "APIToken",
+      "ACCESSTOKEN",
+      "SESSIONTOKEN",
+      "apiKeys",
+      "api_keys",
+      "SSHPrivateKey",
+      "privateKeys",
+      "passwords",
+      "secrets",
+      "SecretKey",
+    ])
+      expect([key, isSecretKey(key)]).toEqual([key, true]);
+    for (const key of ["outputTokens", "tokens", "maxTokens", "primaryKey", "cacheKey", "keys"])
+      expect([key, isSecretKey(key)]).toEqual([key, false]);
   });
 
   it("keeps numbers and booleans under secret-looking keys and never writes absent ones", () => {
