@@ -120,7 +120,7 @@ export class HubMetrics {
   });
   readonly mqttDenied = new Counter({
     name: "chorus_mqtt_denied_total",
-    help: "MQTT connects, subscribes and publishes refused, by kind: connect (client id of another org), connection_limit (the key's maxStreamsPerKey), subscribe and publish (outside the client's org or scopes), subscription_limit, packet_too_large",
+    help: "MQTT connects, subscribes and publishes refused, by kind: connect (client id of another org), connection_limit (the key's maxStreamsPerKey), subscribe and publish (outside the client's org or scopes), subscription_limit, packet_too_large, packet_stalled (a packet not in full within PACKET_DEADLINE_MS)",
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });

@@ -1,3 +1,4 @@
+import { connect as connectTcp } from "node:net";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { Authenticator, type Principal } from "../src/auth.js";
 import type { Hub } from "../src/index.js";
@@ -44,6 +45,31 @@ describe("connect", () => {
     const [msg] = await inbox.next();
     expect(msg!.topic.startsWith(creds.topicPrefix)).toBe(true);
     await client.endAsync();
+  });
+
+  test("a persistent session without a client id is refused: identifier rejected (MQTT-3.1.3-8)", async () => {
+    // mqtt.js refuses to send this CONNECT, so it is written by hand: MQTT 3.1.1, clean=false,
+    // an empty client id, org A's name and key.
+    const str = (text: string) => {
+      const bytes = Buffer.from(text);
+      return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+    };
+    const body = [...str("MQTT"), 4, 0xc0, 0, 60, ...str(""), ...str(ORG_A), ...str(KEY_A)];
+    const connack = await new Promise<Buffer>((resolve, reject) => {
+      const url = new URL(hub.mqttUrl!);
+      const socket = connectTcp(Number(url.port), url.hostname, () =>
+        socket.write(Buffer.from([0x10, body.length, ...body])),
+      );
+      socket.once("data", (data) => {
+        socket.destroy();
+        resolve(data);
+      });
+      socket.once("error", reject);
+    });
+    expect([...connack.subarray(0, 4)]).toEqual([0x20, 2, 0, 2]);
+    // With a client id the same session is granted.
+    const named = await connectMqtt(hub.mqttUrl!, KEY_A, { clientId: "named", clean: false });
+    await named.endAsync();
   });
 
   test("a token is bound to its client id", async () => {

@@ -47,6 +47,35 @@ describe("limitPacketSize", () => {
     expect(stream.destroyed).toBe(false);
   });
 
+  it("destroys the stream when a packet started and is not whole within its deadline, trickled or not", async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (const trickle of [false, true]) {
+      const { stream } = readLikeAedes();
+      let stalled = 0;
+      limitPacketSize(stream, 300, () => {}, 300, { afterMs: 60, onStalled: () => stalled++ });
+      stream.write(Buffer.from([0x30, ...remainingLength(200), ...Buffer.alloc(100)]));
+      // Bytes that keep coming do not move the deadline: a packet has this long, all told.
+      for (let i = 0; i < 20 && !stream.destroyed; i++) {
+        await sleep(10);
+        if (trickle) stream.write(Buffer.alloc(1));
+      }
+      await expect.poll(() => stream.destroyed).toBe(true);
+      expect(stalled).toBe(1);
+    }
+  });
+
+  it("lets a connection idle between whole packets for as long as it likes", async () => {
+    const { stream } = readLikeAedes();
+    let stalled = 0;
+    limitPacketSize(stream, 300, () => {}, 300, { afterMs: 30, onStalled: () => stalled++ });
+    const packet = Buffer.from([0x30, ...remainingLength(100), ...Buffer.alloc(100)]);
+    stream.write(packet.subarray(0, 50));
+    stream.write(packet.subarray(50));
+    await new Promise((r) => setTimeout(r, 120));
+    expect(stream.destroyed).toBe(false);
+    expect(stalled).toBe(0);
+  });
+
   it("destroys the stream at the header of a packet over the limit", async () => {
     const { stream } = readLikeAedes();
     const exceeded: unknown[] = [];

@@ -29,7 +29,7 @@ const SERVER_UNAVAILABLE = 3 as AuthenticateError["returnCode"];
 export type AuthHooks = Required<
   Pick<
     AedesOptions,
-    "authenticate" | "authorizeSubscribe" | "authorizePublish" | "authorizeForward"
+    "preConnect" | "authenticate" | "authorizeSubscribe" | "authorizePublish" | "authorizeForward"
   >
 >;
 
@@ -68,8 +68,29 @@ export function createAuthHooks(ctx: HubContext, sessions: MqttSessions): AuthHo
   const { metrics, logger } = ctx;
   const throttle = ctx.config.rateLimit ? new PublishThrottle(ctx.config.rateLimit) : undefined;
 
+  /**
+   * Connections that asked for a persistent session without a client id: MQTT-3.1.3-8 has the
+   * server refuse them (identifier rejected). aedes would name the session itself, an id the
+   * client never learns, and keep it for an hour after the client left.
+   */
+  const nameless = new WeakSet<Client>();
+
   return {
+    preConnect(client, packet, callback) {
+      if (!packet.clientId && packet.clean === false) nameless.add(client);
+      callback(null, true);
+    },
     authenticate(client, _username, password, done) {
+      if (nameless.has(client)) {
+        metrics.mqttDenied.inc({ kind: "connect" });
+        done(
+          Object.assign(new Error("a persistent session (clean=false) needs a client id"), {
+            returnCode: IDENTIFIER_REJECTED,
+          }),
+          null,
+        );
+        return;
+      }
       const address = remoteAddress(client, ctx.trustProxy);
       if (ctx.authThrottle?.blockedFor(address) !== undefined) {
         metrics.mqttAuthFailures.inc();

@@ -10,6 +10,8 @@ import {
   limitPacketSize,
   MAX_CONNECT_PACKET_BYTES,
   MAX_MQTT_PACKET_BYTES,
+  PACKET_DEADLINE_MS,
+  type StalledPacket,
 } from "./packet-limit.js";
 import { MqttSessions } from "./sessions.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
@@ -82,6 +84,15 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
     ctx.metrics.mqttDenied.inc({ kind: "packet_too_large" });
     logger.warn("mqtt connection closed: packet too large", { announced, limit });
   };
+  const stalled: StalledPacket = {
+    afterMs: PACKET_DEADLINE_MS,
+    onStalled: () => {
+      ctx.metrics.mqttDenied.inc({ kind: "packet_stalled" });
+      logger.warn("mqtt connection closed: a packet did not arrive in full in time", {
+        afterMs: PACKET_DEADLINE_MS,
+      });
+    },
+  };
   // Every connection's deliveries are decoupled from the others' before it can subscribe.
   const isolate = (client: Client) => {
     const held = isolateSubscriber(client, ctx, (reason) => {
@@ -100,14 +111,14 @@ export async function startBroker(ctx: HubContext, httpServer: Server): Promise<
     const client = aedes.handle(stream, request);
     isolate(client);
     onAdmitted.set(client, admitted);
-    limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES);
+    limitPacketSize(stream, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES, stalled);
   });
   let tcp: TcpListener | undefined;
   try {
     if (config.mqttPort !== false) {
       tcp = await listenTcp(config.host, config.mqttPort, (socket) => {
         isolate(aedes.handle(socket));
-        limitPacketSize(socket, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES);
+        limitPacketSize(socket, MAX_MQTT_PACKET_BYTES, oversize, MAX_CONNECT_PACKET_BYTES, stalled);
       });
     }
   } catch (error) {

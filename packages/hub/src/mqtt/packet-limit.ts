@@ -16,6 +16,20 @@ export const MAX_MQTT_PACKET_BYTES = MAX_BODY_BYTES + 64 * 1024;
 export const MAX_CONNECT_PACKET_BYTES = MAX_EVENT_BYTES + 64 * 1024;
 /** The "remaining length" of an MQTT fixed header takes at most four bytes (MQTT 3.1.1, 2.2.3). */
 const MAX_LENGTH_BYTES = 4;
+/**
+ * How long one packet may take to arrive once it started. aedes buffers a packet until it is
+ * whole, and after CONNECT nothing else bounds the wait (a client may disable keepalive): 10
+ * connections each sending all but the last byte of a 4 MiB PUBLISH held 43 MB for as long as
+ * they stayed open, at 1 byte a second too. A minute asks ~70 KB/s of a client sending the
+ * largest packet; one that cannot should send smaller batches.
+ */
+export const PACKET_DEADLINE_MS = 60_000;
+
+/** What to do about a packet that started and did not finish within `afterMs`. */
+export interface StalledPacket {
+  afterMs: number;
+  onStalled: () => void;
+}
 
 /**
  * Watch the bytes the broker reads from a connection and destroy the connection as soon as one
@@ -24,13 +38,16 @@ const MAX_LENGTH_BYTES = 4;
  *
  * Only the fixed header is read (type byte and remaining length); the rest is skipped by count.
  * The listener sees each chunk when aedes `read()`s it: with aedes' `'readable'` listener in
- * place, a `'data'` listener does not change how the stream flows.
+ * place, a `'data'` listener does not change how the stream flows. With `stalled`, a packet
+ * that started and is not whole `afterMs` later (see {@link PACKET_DEADLINE_MS}) destroys the
+ * connection too.
  */
 export function limitPacketSize(
   stream: Duplex,
   max: number,
   onExceeded: (announced: number | undefined, limit: number) => void,
   firstMax = max,
+  stalled?: StalledPacket,
 ): void {
   let limit = firstMax;
   let skip = 0;
@@ -38,12 +55,44 @@ export function limitPacketSize(
   let length = 0;
   let multiplier = 1;
   let lengthBytes = 0;
-  const exceed = (announced: number | undefined) => {
+  /** Packets started so far, and the one the deadline timer watches. */
+  let started = 0;
+  let watched = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
     stream.off("data", watch);
+    clearTimeout(timer);
+  };
+  const exceed = (announced: number | undefined) => {
+    stop();
     onExceeded(announced, limit);
     stream.destroy();
   };
+  const deadline = () => {
+    if (!stalled) return;
+    const midPacket = inHeader || skip > 0;
+    if (!midPacket) {
+      clearTimeout(timer);
+      timer = undefined;
+    } else if (timer === undefined || watched !== started) {
+      clearTimeout(timer);
+      watched = started;
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (watched !== started || !(inHeader || skip > 0)) return;
+        stop();
+        stalled.onStalled();
+        stream.destroy();
+      }, stalled.afterMs);
+      timer.unref();
+    }
+  };
+  stream.once("close", () => clearTimeout(timer));
   const watch = (chunk: Buffer) => {
+    read(chunk);
+    if (!stream.destroyed) deadline();
+  };
+  const read = (chunk: Buffer) => {
     let i = 0;
     while (i < chunk.length) {
       if (skip > 0) {
@@ -55,6 +104,7 @@ export function limitPacketSize(
       const byte = chunk[i++] as number;
       if (!inHeader) {
         // The packet type byte; the remaining length follows.
+        started++;
         inHeader = true;
         length = 0;
         multiplier = 1;

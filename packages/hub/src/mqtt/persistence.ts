@@ -9,6 +9,7 @@ interface SessionStore {
   /** A client's inbound QoS 2 publishes, held until their PUBREL. */
   incomingStorePacket(client: Client, packet: object): Promise<void>;
   incomingGetPacket(client: Client, packet: HeldPacket): Promise<unknown>;
+  incomingDelPacket(client: Client, packet: HeldPacket): Promise<void>;
   cleanIncoming(client: { id: string }): Promise<void>;
   /** A session's subscriptions, kept under its client id. */
   cleanSubscriptions(client: { id: string }): Promise<void>;
@@ -33,16 +34,51 @@ function storeOf(broker: Aedes): SessionStore {
 export function keepInboundQoS2Small(broker: Aedes): void {
   const store = storeOf(broker);
   const storePacket = store.incomingStorePacket.bind(store);
-  store.incomingStorePacket = (client, packet) =>
-    storePacket(client, {
+  const delPacket = store.incomingDelPacket.bind(store);
+  const clean = store.cleanIncoming.bind(store);
+  /** The ids each session (client id) holds: see MAX_HELD_QOS2. */
+  const held = new Map<string, Set<number>>();
+  store.incomingStorePacket = (client, packet) => {
+    const id = (packet as HeldPacket).messageId;
+    if (id !== undefined) {
+      const ids = held.get(client.id) ?? new Set<number>();
+      if (!ids.has(id) && ids.size >= MAX_HELD_QOS2)
+        return Promise.reject(
+          new Error(`more than ${MAX_HELD_QOS2} QoS 2 publishes of this session await PUBREL`),
+        );
+      ids.add(id);
+      held.set(client.id, ids);
+    }
+    return storePacket(client, {
       cmd: "publish",
       topic: "",
       payload: EMPTY,
       qos: 2,
       retain: false,
-      messageId: (packet as HeldPacket).messageId,
+      messageId: id,
     });
+  };
+  store.incomingDelPacket = (client, packet) => {
+    const ids = held.get(client.id);
+    if (ids && packet.messageId !== undefined) {
+      ids.delete(packet.messageId);
+      if (ids.size === 0) held.delete(client.id);
+    }
+    return delPacket(client, packet);
+  };
+  store.cleanIncoming = (client) => {
+    held.delete(client.id);
+    return clean(client);
+  };
 }
+
+/**
+ * QoS 2 publishes one session may hold awaiting PUBREL, across its connections. aedes bounds
+ * them per connection (`maxInflightInbound`, 1,000), but the ids belong to the session: a
+ * client that reconnected with `clean=false` got 1,000 more each time (65,000 held by one
+ * session in a probe, 16 MB). Past this the connection is closed, as aedes does past its own.
+ */
+export const MAX_HELD_QOS2 = 1000;
 
 /**
  * Whether a QoS 2 `packet` is one the client already sent and the broker holds until its
