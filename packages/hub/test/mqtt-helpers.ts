@@ -65,3 +65,15 @@ export async function metric(hub: Hub, name: string, labels = ""): Promise<numbe
   const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
+
+/** MQTT remaining-length encoding (MQTT 3.1.1, 2.2.3). */
+export function remainingLength(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return out;
+}

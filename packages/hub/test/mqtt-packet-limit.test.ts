@@ -9,18 +9,7 @@ import {
   MAX_MQTT_PACKET_BYTES,
 } from "../src/mqtt/packet-limit.js";
 import { KEY_A, startTestHub } from "./helpers.js";
-
-/** MQTT remaining-length encoding (MQTT 3.1.1, 2.2.3). */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
+import { remainingLength } from "./mqtt-helpers.js";
 
 /** A stream read the way aedes reads it: a 'readable' listener calling read(). */
 function readLikeAedes() {

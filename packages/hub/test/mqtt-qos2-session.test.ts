@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
 import { MAX_HELD_QOS2 } from "../src/mqtt/persistence.js";
 import { KEY_A, ORG_A, startTestHub } from "./helpers.js";
+import { remainingLength } from "./mqtt-helpers.js";
 
 /*
  * QoS 2 publishes held for their PUBREL are bounded per session, not per connection: a client
@@ -14,18 +15,8 @@ const str = (text: string) => {
   const bytes = Buffer.from(text);
   return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
 };
-const length = (n: number) => {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-};
 const packet = (type: number, body: number[]) =>
-  Buffer.from([type, ...length(body.length), ...body]);
+  Buffer.from([type, ...remainingLength(body.length), ...body]);
 const connectPacket = (clientId: string) =>
   packet(0x10, [...str("MQTT"), 4, 0xc0, 0, 0, ...str(clientId), ...str(ORG_A), ...str(KEY_A)]);
 /** A QoS 2 PUBLISH of a payload the hub drops (not an event): only the held id matters. */
