@@ -262,14 +262,19 @@ export function resultMessage(output: unknown): string {
  * `error.type`, Anthropic's `error.type`), else the error's name (`AI_APICallError`).
  */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (!isObj(error) && !(error instanceof Error)) return { message: String(error) };
-  const e = error as Obj;
-  const info: ErrorInfo = { message: str(e.message) ?? String(error) };
-  const type = bodyErrorType(e) ?? str(e.type) ?? str(e.name);
-  if (type !== undefined) info.type = type;
-  const status = count(e.statusCode) ?? count(e.status);
-  if (status !== undefined) info.status = status;
-  return info;
+  try {
+    if (!isObj(error) && !(error instanceof Error)) return { message: String(error) };
+    const e = error as Obj;
+    const info: ErrorInfo = { message: str(e.message) ?? String(error) };
+    const type = bodyErrorType(e) ?? str(e.type) ?? str(e.name);
+    if (type !== undefined) info.type = type;
+    const status = count(e.statusCode) ?? count(e.status);
+    if (status !== undefined) info.status = status;
+    return info;
+  } catch {
+    // A thrown value whose getters (or toString) throw still ends its call as an error.
+    return { message: "an error whose fields could not be read" };
+  }
 }
 
 /** `{ "error": { "type": … } }` in the error's parsed data or raw response body. */

@@ -258,6 +258,33 @@ describe("generateText", () => {
     expect(failed?.metadata).toMatchObject({ errorClass: "AI_APICallError", retryable: true });
   });
 
+  it("a model that throws an object whose getters throw still ends its call as llm.error", async () => {
+    const hostile = {
+      get message(): string {
+        throw new Error("getter");
+      },
+      toString(): string {
+        throw new Error("toString");
+      },
+    };
+    const sink = recordingSink();
+    const model = new MockLanguageModelV3({
+      doGenerate: async () => {
+        throw hostile;
+      },
+    });
+    const thrown = await generateText({
+      model: wrapLanguageModel({ model, middleware: chorusMiddleware({ chorus: sink }) }),
+      prompt: "Hi",
+      maxRetries: 0,
+    }).catch((e: unknown) => e);
+    expect(thrown).toBe(hostile); // the SDK's own error, unchanged
+    expect(types(sink.events)).toEqual(["llm.start", "llm.error"]);
+    expect(sink.events.at(-1)?.payload).toMatchObject({
+      error: { message: "an error whose fields could not be read" },
+    });
+  });
+
   it("with capture 'metadata' no prompt, answer or tool arguments leave the process", async () => {
     const sink = recordingSink();
     await generateText({
