@@ -13,10 +13,16 @@ import type { CapturePolicy } from "./capture-unchanged.js";
  */
 
 /** A key-value separator and a word of a secret-looking key: only such text is looked into. */
-const HINT = /":/;
+const PAIR_SEPARATOR = '":';
 const SECRET_HINT = /auth|pass|secret|token|key|cookie|credential|bearer|jwt/i;
 /** Nested encodings looked into: `JSON.stringify` applied this many times over. */
 const MAX_ENCODINGS = 3;
+/**
+ * Text longer than this is not parsed (`emit()` stays cheap whatever a tool returned): its first
+ * this many characters, far more than capture keeps of a string (4 KiB by default), have their
+ * pairs redacted in place, and the rest is left for the cut.
+ */
+const MAX_PARSED_CHARS = 64 * 1024;
 /**
  * `"key": value` in JSON text: a string (perhaps cut short), or a scalar up to the next `,` `}`
  * `]`; an object or array value is not taken, so the pairs inside it are matched on their own.
@@ -25,7 +31,9 @@ const PAIR = /"((?:[^"\\]|\\.){1,200})"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,{}[\]]*)/
 
 /** Whether {@link scrubJsonText} could change `text` (a quick test on the text alone). */
 export function mayHoldJsonSecret(text: string): boolean {
-  return text.length > 3 && HINT.test(text) && SECRET_HINT.test(text);
+  if (text.length < 4) return false;
+  const head = text.length > MAX_PARSED_CHARS ? text.slice(0, MAX_PARSED_CHARS) : text;
+  return head.includes(PAIR_SEPARATOR) && SECRET_HINT.test(head);
 }
 
 /**
@@ -38,6 +46,8 @@ export function scrubJsonText(
   capture: (value: unknown) => unknown,
 ): string {
   if (!mayHoldJsonSecret(text)) return text;
+  if (text.length > MAX_PARSED_CHARS)
+    return redactPairs(text.slice(0, MAX_PARSED_CHARS), policy) + text.slice(MAX_PARSED_CHARS);
   let value: unknown = text;
   let encodings = 0;
   try {

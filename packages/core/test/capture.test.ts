@@ -223,6 +223,13 @@ describe("secrets inside JSON text (a tool's result as the framework hands it ov
     expect(out.prose).toBe("my password is not json");
   });
 
+  it("looks into a result of megabytes as far as capture keeps it (its head, not parsed)", () => {
+    const huge = JSON.stringify({ password: "hunter2", rows: "r".repeat(5_000_000) });
+    const out = new Capture(full).object({ result: huge });
+    expect(String(out.result).startsWith('{"password":"[REDACTED]","rows":"rrr')).toBe(true);
+    expect(String(out.result)).toMatch(/…\[truncated \d+ chars\]$/);
+  });
+
   it("redacts before cutting, so a long result's first kilobytes show no secret", () => {
     const long = JSON.stringify({ token: "secret-token", body: "x".repeat(10_000) });
     const out = new Capture(full).object({ result: long });
