@@ -5,6 +5,16 @@ export const MAX_DEPTH = 12;
 /** Array items and object keys kept per level: bounds the cost of one emit on a huge input. */
 export const MAX_ENTRIES = 1000;
 
+/**
+ * Values one capture visits (a string also costs its kept length / 32); past it every value is
+ * `…[truncated]`. An object reached along many paths (a state snapshot referencing the same
+ * message list from every step) is copied once per path, so a few KB of shared objects could
+ * stand for billions of values and block `emit()` for minutes. A payload past it has a JSON of
+ * over 512 KiB, twice what an event may hold (`MAX_EVENT_BYTES`), so no event that could be
+ * sent whole loses anything to it; emit() of a payload past it takes under a tenth of a second.
+ */
+export const CAPTURE_BUDGET = 2 ** 18;
+
 /** What to do with a key: keep it, redact its value, or (metadata mode) drop it. */
 export const KEEP = 0;
 export const REDACT = 1;

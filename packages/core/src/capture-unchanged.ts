@@ -1,4 +1,11 @@
-import { DROP, type KeyAction, MAX_DEPTH, MAX_ENTRIES, REDACT } from "./capture-rules.js";
+import {
+  CAPTURE_BUDGET,
+  DROP,
+  type KeyAction,
+  MAX_DEPTH,
+  MAX_ENTRIES,
+  REDACT,
+} from "./capture-rules.js";
 import { mayHoldJsonSecret } from "./capture-json-text.js";
 
 /** What the check needs of a `Capture`: its (memoized) decision per key. */
@@ -13,6 +20,8 @@ interface Walk {
   keep: ReadonlySet<string> | undefined;
   maxLength: number;
   path: object[];
+  /** What is left of {@link CAPTURE_BUDGET}, charged as the copy charges it. */
+  left: number;
 }
 
 /**
@@ -34,11 +43,12 @@ export function serializesUnchanged(
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   // One walk is reused (emit() runs this twice per event); a getter that emits from inside a
   // check gets its own.
-  const walk = spare ?? { policy, keep, maxLength, path: [] };
+  const walk = spare ?? { policy, keep, maxLength, path: [], left: 0 };
   spare = undefined;
   walk.policy = policy;
   walk.keep = keep;
   walk.maxLength = maxLength;
+  walk.left = CAPTURE_BUDGET - 1; // the root
   try {
     return unchangedObject(value, 0, walk);
   } catch {
@@ -96,8 +106,12 @@ function unchangedObject(value: object, depth: number, walk: Walk): boolean {
 
 /** One entry of an object or array at `depth`. */
 function unchangedValue(v: unknown, depth: number, walk: Walk): boolean {
+  // Past the budget the copy writes markers (a shared object is counted once per path, as the
+  // copy and JSON.stringify visit it).
+  if (--walk.left < 0) return false;
   switch (typeof v) {
     case "string":
+      walk.left -= v.length >> 5;
       return v.length <= walk.maxLength && !mayHoldJsonSecret(v);
     case "number":
       return Number.isFinite(v);

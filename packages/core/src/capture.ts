@@ -5,11 +5,19 @@
  */
 
 import { CONTENT_KEYS } from "@chorus/protocol/wire";
-import { DROP, KEEP, type KeyAction, MAX_DEPTH, MAX_ENTRIES, REDACT } from "./capture-rules.js";
+import {
+  CAPTURE_BUDGET,
+  DROP,
+  KEEP,
+  type KeyAction,
+  MAX_DEPTH,
+  MAX_ENTRIES,
+  REDACT,
+} from "./capture-rules.js";
 
 import { scrubJsonText, serializesUnchanged } from "./platform.js";
 
-export { MAX_DEPTH, MAX_ENTRIES } from "./capture-rules.js";
+export { CAPTURE_BUDGET, MAX_DEPTH, MAX_ENTRIES } from "./capture-rules.js";
 
 export type CaptureMode = "full" | "metadata";
 
@@ -82,6 +90,8 @@ export class Capture {
   readonly #keys = new Map<string, KeyAction>();
   /** Top-level keys exempt from redaction during the current {@link object} call. */
   #keepTopLevel: ReadonlySet<string> | undefined;
+  /** What is left of {@link CAPTURE_BUDGET} in the current {@link value} or {@link object} call. */
+  #left = 0;
 
   constructor(options: CaptureOptions) {
     this.#options = options;
@@ -93,6 +103,7 @@ export class Capture {
    * are removed.
    */
   value(value: unknown): unknown {
+    this.#left = CAPTURE_BUDGET;
     return this.#copy(value, 0, []);
   }
 
@@ -115,6 +126,7 @@ export class Capture {
     if (serializeNow && serializesUnchanged(value, this, keep, this.#options.maxStringLength))
       return value as Record<string, unknown>;
     this.#keepTopLevel = keep;
+    this.#left = CAPTURE_BUDGET;
     let out: unknown;
     try {
       out = this.#copy(value, 0, []);
@@ -144,13 +156,16 @@ export class Capture {
 
   /** `ancestors` is the path from the root: only a value that contains itself is a cycle. */
   #copy(value: unknown, depth: number, ancestors: object[]): unknown {
+    if (--this.#left < 0) return "…[truncated]";
     switch (typeof value) {
       case "string": {
         // JSON text under a key that hides nothing (a tool result) may hold secrets inside.
-        const text = scrubJsonText(value, this, (v) => this.#copy(v, depth + 1, []));
-        return text.length > this.#options.maxStringLength
-          ? truncateString(text, this.#options.maxStringLength)
-          : text;
+        const text = truncateString(
+          scrubJsonText(value, this, (v) => this.#copy(v, depth + 1, [])),
+          this.#options.maxStringLength,
+        );
+        this.#left -= text.length >> 5;
+        return text;
       }
       case "number":
         return Number.isFinite(value) ? value : String(value);

@@ -8,30 +8,26 @@ export interface Logger {
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** Every level, quietest last: a level's index is its rank. */
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
 /** The default logger: one line per message on stderr, prefixed `[chorus]`, from `level` up. */
 export function createConsoleLogger(level: LogLevel = "warn"): Logger {
-  const min = LEVELS[level] ?? LEVELS.warn;
-  const write = (
-    at: Exclude<LogLevel, "silent">,
-    message: string,
-    fields?: Record<string, unknown>,
-  ) => {
-    if (LEVELS[at] < min) return;
-    const line =
-      fields && Object.keys(fields).length > 0
-        ? `[chorus] ${message} ${safeJson(fields)}`
-        : `[chorus] ${message}`;
-    // The one place the client writes to the console.
-    (at === "error" ? console.error : console.warn)(line);
-  };
-  return {
-    debug: (m, f) => write("debug", m, f),
-    info: (m, f) => write("info", m, f),
-    warn: (m, f) => write("warn", m, f),
-    error: (m, f) => write("error", m, f),
-  };
+  const min = LOG_LEVELS.indexOf(level);
+  const logger = {} as Logger;
+  for (let rank = 0; rank < 4; rank++) {
+    const at = LOG_LEVELS[rank] as keyof Logger;
+    logger[at] = (message, fields) => {
+      if (rank < (min < 0 ? 2 : min)) return;
+      const line =
+        fields && Object.keys(fields).length > 0
+          ? `[chorus] ${message} ${safeJson(fields)}`
+          : `[chorus] ${message}`;
+      // The one place the client writes to the console.
+      (at === "error" ? console.error : console.warn)(line);
+    };
+  }
+  return logger;
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,7 +1,7 @@
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol/wire";
 import type { CaptureMode } from "./capture.js";
 import { DEFAULT_MAX_STRING_LENGTH } from "./capture-rules.js";
-import type { Logger, LogLevel, OnError } from "./logger.js";
+import { LOG_LEVELS, type Logger, type LogLevel, type OnError } from "./logger.js";
 import { DEFAULT_REALTIME_TRANSPORT, environment, severalHubs } from "./platform.js";
 
 /** A `fetch` compatible with the global one (a proxy-aware or instrumented fetch, in tests a counting one). */
@@ -210,8 +210,6 @@ const NUMBERS: Record<Exclude<NumericKey, "maxBatchBytes">, NumberSpec> = {
 function envName(key: string): string {
   return `CHORUS_${key.replace(/[A-Z]/g, "_$&").toUpperCase()}`;
 }
-
-const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
 /**
  * Merge explicit options over `CHORUS_*` variables over defaults. Never throws: a bad value is

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   CANONICAL_PAYLOAD_FIELDS,
+  CAPTURE_BUDGET,
   Capture,
   isSecretKey,
   MAX_DEPTH,
@@ -238,6 +239,47 @@ describe("secrets inside JSON text (a tool's result as the framework hands it ov
   });
 });
 
+describe("objects reached along many paths", () => {
+  /** `width` keys per level, `depth` levels, every key of a level holding the same object. */
+  const shared = (width: number, depth: number, leaf: unknown): unknown => {
+    let node = leaf;
+    for (let d = 0; d < depth; d++)
+      node = Object.fromEntries(Array.from({ length: width }, (_, i) => [`k${i}`, node]));
+    return node;
+  };
+  const markers = (json: string) => json.split('"…[truncated]"').length - 1;
+
+  it("copies a few kilobytes of shared objects standing for millions of values up to a budget", () => {
+    // 8 × 8 × … 7 levels deep over a list of 8 strings: 16 million values to copy, about 200 MB
+    // of JSON, from a few hundred objects in memory (a state snapshot sharing one message list).
+    const state = shared(8, 7, ["message one", "message two", 3, 4, 5, 6, 7, 8]);
+    for (const out of [
+      sanitize({ state }, full),
+      new Capture(full).object({ state }, undefined, true),
+    ]) {
+      const json = JSON.stringify(out);
+      expect(json.length).toBeLessThan(8 * 2 ** 20);
+      expect(markers(json)).toBeGreaterThan(0);
+      expect(
+        json.startsWith('{"state":{"k0":{"k0":{"k0":{"k0":{"k0":{"k0":{"k0":["message one"'),
+      ).toBe(true);
+    }
+  });
+
+  it("keeps a shared object whole as long as the event could hold it", () => {
+    const state = shared(4, 4, { role: "user", content: "hi" }); // 256 paths to one message
+    expect(JSON.stringify(new Capture(full).object({ state }))).toBe(JSON.stringify({ state }));
+    // almost twice what an event may hold: every field after the big one is still there
+    const big = {
+      messages: Array.from({ length: 120 }, (_, i) => `${i}`.padEnd(4096, ".")),
+      model: "m",
+    };
+    expect(JSON.stringify(big).length).toBeGreaterThan(2 * 256 * 1024 - 40_000);
+    expect(new Capture(full).object(big)).toEqual(big);
+    expect(CAPTURE_BUDGET).toBeGreaterThan(2 * 120 * (1 + 4096 / 32));
+  });
+});
+
 describe("binary data", () => {
   it("describes buffers instead of spelling out their bytes", () => {
     expect(sanitize({ b: Buffer.from("hello") }, full)).toEqual({ b: "[Buffer 5 bytes]" });
@@ -306,6 +348,9 @@ describe("capture for a caller that serializes at once (emit's path)", () => {
       [1, 2],
       "text",
       { lone: "\ud800", quote: '"\\\n' },
+      {
+        pastTheBudget: Array.from({ length: 600 }, () => Array.from({ length: 600 }, (_, i) => i)),
+      },
     ];
     for (const input of inputs) {
       const json = JSON.stringify(lean(capture(), input));
