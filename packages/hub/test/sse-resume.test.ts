@@ -113,6 +113,24 @@ describe("SSE resume", () => {
     await resumed.close();
   });
 
+  it("a page asked for after a seq beyond the newest stored event says so", async () => {
+    await api(hub, "/v1/events", { body: { channel: "ahead-page", type: "old" } });
+    const intent = await api(hub, "/v1/intents", { body: { title: "ahead" } });
+    const far = 999999999999999;
+    for (const path of ["/v1/events?channel=ahead-page", `/v1/intents/${intent.body.id}/events`]) {
+      const beyond = await api(hub, `${path}${path.includes("?") ? "&" : "?"}after=${far}`);
+      expect(beyond.status).toBe(200);
+      expect(beyond.body.data).toEqual([]);
+      expect(beyond.body.ahead).toBe(far);
+      // At the newest event (or anywhere below it) the cursor is a real one.
+      const all = await api(hub, path);
+      const newest = all.body.data.at(-1).seq as number;
+      expect(all.body.ahead).toBeUndefined();
+      const atTail = await api(hub, `${path}${path.includes("?") ? "&" : "?"}after=${newest}`);
+      expect(atTail.body).toEqual({ data: [], epoch: all.body.epoch });
+    }
+  });
+
   it("without a resume point starts at the newest event", async () => {
     await api(hub, "/v1/events", { body: { channel: "fresh", type: "old" } });
     const stream = await readSse(hub, "/v1/channels/fresh/stream");

@@ -167,6 +167,14 @@ export interface Page<T> {
    * missed whatever of them matched.
    */
   oldest?: number;
+  /**
+   * The `after` asked for, present when it lies beyond the newest seq the hub's store holds (a
+   * store restored from a backup keeps its epoch; a made-up cursor): the page is empty, and the
+   * store numbers new events at or below that cursor, so a reader paging on from it would skip
+   * them. Start again from the beginning (no `after`), as a stream does (its ready message's
+   * `ahead`).
+   */
+  ahead?: number;
 }
 
 /**

@@ -4,13 +4,13 @@ import {
   MAX_BATCH_EVENTS,
   MAX_PAGE_BYTES,
   type PublishResult,
-  retentionGap,
 } from "@chorus/protocol";
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../../context.js";
 import { type EventIssue, normalizeEvents, storeAndPublish } from "../../ingest.js";
 import { allowChannel, allowIntentEvent, principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
+import { pageOf } from "../page-hints.js";
 import { parseTraceparent, withTraceParent } from "../traceparent.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 
@@ -55,12 +55,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
-    // The epoch says which store the seqs belong to (see `formatSseReady`); `oldest`, that
-    // retention deleted events past the reader's cursor.
-    const oldest = retentionGap(after, ctx.retained.oldest);
-    return oldest === undefined
-      ? { ...page, epoch: ctx.store.epoch }
-      : { ...page, epoch: ctx.store.epoch, oldest };
+    return pageOf(ctx, page, after);
   });
 }
 

@@ -19,6 +19,7 @@ import type { HubContext } from "../../context.js";
 import { normalizeEvents } from "../../ingest.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError, notFound } from "../errors.js";
+import { pageOf } from "../page-hints.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 import { actorOf, finishWrite, parseIfMatch, sendIntent } from "./intent-writes.js";
 
@@ -138,8 +139,7 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
-    // The epoch says which store the seqs belong to (see `formatSseReady`).
-    return { ...page, epoch: ctx.store.epoch };
+    return pageOf(ctx, page, after);
   });
 }
 
