@@ -99,7 +99,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
    * signal aborted and that LangChain left open are ended as aborted first (see the README).
    */
   async flush(timeoutMs?: number): Promise<boolean> {
-    this.#state.safely("flush", () => this.#state.recorder.settleAborts());
+    this.#state.safely("flush", () => this.#state.recorder.settle());
     try {
       return await this.chorus.flush(timeoutMs);
     } catch (error) {
@@ -114,7 +114,7 @@ export class ChorusCallbackHandler extends BaseCallbackHandler {
    * you passed in is drained within its `drainTimeoutMs` (or `timeoutMs` if shorter) and stays open.
    */
   async close(timeoutMs?: number): Promise<void> {
-    this.#state.safely("close", () => this.#state.recorder.settleAborts());
+    this.#state.safely("close", () => this.#state.recorder.settle());
     try {
       const chorus = this.chorus;
       if (this.#state.owned) await chorus.close(timeoutMs ?? chorus.options.drainTimeoutMs);

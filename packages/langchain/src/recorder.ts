@@ -1,4 +1,4 @@
-import type { Chorus } from "@chorus/core";
+import type { Chorus, ErrorInfo } from "@chorus/core";
 import { EventTypes } from "@chorus/core";
 import type { Safely } from "@chorus/core/adapter-kit";
 import type {
@@ -61,11 +61,18 @@ type Recorders = {
  * payload that cannot be built costs its content, not the event or the run's end.
  */
 /**
- * How long after its signal aborted a model call may still get LangChain's own end or error
- * before it is ended as aborted: a provider's request cut by the abort fails within
- * milliseconds; a second is not long for a call the caller already gave up on to read as open.
+ * How long a run LangChain left open (a model call whose signal aborted, a run still open when
+ * its parent ended) may still get LangChain's own end or error before it is ended as cancelled:
+ * a provider's request cut by the abort fails within milliseconds, LangGraph reports a node's
+ * model call right after the graph; a second is not long for a run nobody waits on to read as open.
  */
 export const ABORT_GRACE_MS = 1000;
+
+/** The error of a run cancelled because its parent ended first (see `#orphans`). */
+const ABANDONED: ErrorInfo = {
+  message: "cancelled: the run around it ended first (a stream not read to the end)",
+  type: "AbortError",
+};
 
 export class Recorder {
   readonly #tracker: RunTracker;
@@ -73,8 +80,14 @@ export class Recorder {
   readonly #content: boolean;
   readonly #verbose: boolean;
   readonly #emitTokens: boolean;
-  /** Model calls whose signal aborted, waiting out {@link ABORT_GRACE_MS}, by run id. */
-  readonly #aborting = new Map<string, { timer: ReturnType<typeof setTimeout>; end: () => void }>();
+  /**
+   * Runs LangChain left open (a model call whose signal aborted, a run abandoned under a parent
+   * that ended), waiting out {@link ABORT_GRACE_MS} before they end as cancelled, by run id.
+   */
+  readonly #pending = new Map<
+    string,
+    { timer: ReturnType<typeof setTimeout>; settle: () => void }
+  >();
   /** The last custom event seen, to drop the same dispatch delivered twice. */
   #lastCustom: { runId: string; name: string; data: unknown } | undefined;
 
@@ -164,7 +177,7 @@ export class Recorder {
     const { callback, runId, outputs, ...rest } = c;
     allRead(rest);
     const tracker = this.#tracker;
-    const run = tracker.take(runId);
+    const run = this.#end(runId);
     if (!run || run.kind === "hidden") return;
     const base = { name: run.name, latencyMs: elapsed(run) };
     if (run.kind === "agent" && this.#content && run.llmCalls > 0 && !run.messageEmitted) {
@@ -191,7 +204,7 @@ export class Recorder {
   #chainError(c: ChainError): void {
     const { callback, runId, error, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (run && isInterrupt(error)) run.root.interrupted = true;
     if (!run || run.kind === "hidden") return;
     const base = { name: run.name, latencyMs: elapsed(run) };
@@ -245,7 +258,7 @@ export class Recorder {
       map.llmStartPayload(model, prompt, extraParams, metadata, this.#content),
     );
     tracker.emit(EventTypes.LlmStart, run, payload);
-    run.unwatch = this.#watchAbort(extraParams, runId);
+    run.unwatch = this.#watchAbort(extraParams, run);
   }
 
   /**
@@ -257,39 +270,112 @@ export class Recorder {
    * `TimeoutError`). LangChain's own end or error, when it comes within that time (a provider
    * whose request the abort cut, a model that finished anyway), is what is reported.
    */
-  #watchAbort(extraParams: unknown, runId: string): (() => void) | undefined {
+  #watchAbort(extraParams: unknown, run: Run): (() => void) | undefined {
     const signal = abortSignalOf(extraParams);
     if (signal === undefined || signal.aborted) return undefined;
     const onAbort = () => {
       const abortedAt = performance.now();
-      const end = () => this.#safely("abort", () => this.#aborted(runId, signal, abortedAt));
-      const timer = setTimeout(end, ABORT_GRACE_MS);
-      timer.unref?.(); // never what keeps a process alive; `flush()` settles it instead
-      this.#aborting.set(runId, { timer, end });
+      this.#later(run, () => this.#cut(run, abortError(signal.reason), abortedAt));
     };
     signal.addEventListener("abort", onAbort, { once: true });
     return () => signal.removeEventListener("abort", onAbort);
   }
 
   /**
-   * End now every aborted call still waiting out its grace (the handler's `flush()` and
-   * `close()`: whoever flushes is done with the run, and a serverless function would be frozen
-   * before the timer).
+   * The runs still open under a run that just ended: LangChain left them so. A parent ends only
+   * once it is done with its children (it awaits them, or drives and then closes their
+   * generators), so a child still open then was abandoned: a stream read only in part (`break`
+   * out of `model.stream()` inside a lambda, a graph node or a tool) gets no callback at all,
+   * its generator is closed without one. The parent's end is the first moment we can know, and
+   * a sound one; watching the stream's reader instead would mean wrapping what the user's code
+   * reads, which a callback handler cannot reach and must not change. They end as cancelled
+   * ({@link ABANDONED}: an `AbortError`, as the other adapters report a stream not read to the
+   * end) after {@link ABORT_GRACE_MS}, so an end LangChain raises after the parent's (LangGraph
+   * reports a node's model call after the graph's error) is the one reported. A top-level
+   * stream read in part, with no signal, has no parent: LangChain tells nothing (see README).
    */
-  settleAborts(): void {
-    for (const { timer, end } of [...this.#aborting.values()]) {
+  #orphans(run: Run): void {
+    const children = run.children;
+    if (children === undefined || children.size === 0) return;
+    run.children = undefined;
+    const endedAt = performance.now();
+    for (const child of children) this.#later(child, () => this.#cut(child, ABANDONED, endedAt));
+  }
+
+  /** End `run` as cancelled {@link ABORT_GRACE_MS} from now, unless it ends before (first one wins). */
+  #later(run: Run, end: () => void): void {
+    if (this.#pending.has(run.runId) || !this.#tracker.isOpen(run)) return;
+    const settle = () => this.#safely("cancel", end);
+    const timer = setTimeout(settle, ABORT_GRACE_MS);
+    timer.unref?.(); // never what keeps a process alive; `flush()` settles it instead
+    this.#pending.set(run.runId, { timer, settle });
+  }
+
+  /**
+   * End now every run waiting out its grace (the handler's `flush()` and `close()`: whoever
+   * flushes is done with the run, and a serverless function would be frozen before the timer).
+   */
+  settle(): void {
+    for (const { timer, settle } of [...this.#pending.values()]) {
       clearTimeout(timer);
-      end();
+      settle();
     }
   }
 
-  #aborted(runId: string, signal: AbortSignal, abortedAt: number): void {
-    this.#aborting.delete(runId);
+  /** Take a run that ends: it stops waiting to be cancelled, and what it left open will be. */
+  #end(runId: string): Run | undefined {
     const run = this.#tracker.take(runId);
-    if (!run) return;
-    const latencyMs = round(abortedAt - run.startedAt);
-    const payload = { ...run.model, error: abortError(signal.reason), latencyMs };
-    this.#tracker.emit(EventTypes.LlmError, run, payload);
+    if (run === undefined) return undefined;
+    run.unwatch?.();
+    if (this.#pending.size > 0) this.#unpend(run.runId);
+    this.#orphans(run);
+    return run;
+  }
+
+  #unpend(runId: string): void {
+    const pending = this.#pending.get(runId);
+    if (pending === undefined) return;
+    clearTimeout(pending.timer);
+    this.#pending.delete(runId);
+  }
+
+  /**
+   * End a run LangChain left open as cancelled with `error`, its own open children first (each
+   * end before its parent's), timed to `at` (when the abort or the parent's end happened).
+   */
+  #cut(run: Run, error: ErrorInfo, at: number): void {
+    const tracker = this.#tracker;
+    if (!tracker.isOpen(run)) return;
+    const children = run.children;
+    run.children = undefined;
+    if (children !== undefined) for (const child of children) this.#cut(child, error, at);
+    tracker.take(run.runId);
+    run.unwatch?.();
+    this.#unpend(run.runId);
+    const latencyMs = round(Math.max(0, at - run.startedAt));
+    switch (run.kind) {
+      case "llm": {
+        const payload: map.Payload = { ...run.model, error, latencyMs };
+        if (run.firstTokenAt !== undefined && run.firstTokenAt <= at)
+          payload.timeToFirstTokenMs = round(run.firstTokenAt - run.startedAt);
+        tracker.emit(EventTypes.LlmError, run, payload);
+        return;
+      }
+      case "tool":
+        tracker.emit(EventTypes.ToolError, run, { ...toolBase(run), error, latencyMs });
+        return;
+      case "agent":
+        tracker.emit(EventTypes.AgentError, run, { name: run.name, error, latencyMs });
+        return;
+      case "chain":
+        tracker.emit(AdapterEventTypes.ChainError, run, { name: run.name, error, latencyMs });
+        return;
+      case "retriever":
+        tracker.emit(AdapterEventTypes.RetrieverError, run, { name: run.name, error, latencyMs });
+        return;
+      case "hidden":
+        return;
+    }
   }
 
   #llmToken(c: LlmToken): void {
@@ -312,9 +398,8 @@ export class Recorder {
   #llmEnd(c: LlmEnd): void {
     const { callback, runId, output, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (!run) return;
-    run.unwatch?.();
     const timing = {
       latencyMs: elapsed(run),
       timeToFirstTokenMs:
@@ -329,9 +414,8 @@ export class Recorder {
   #llmError(c: LlmError): void {
     const { callback, runId, error, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (!run) return;
-    run.unwatch?.();
     const latencyMs = elapsed(run);
     const payload = this.#payload(callback, withUnreadableError({ ...run.model, latencyMs }), () =>
       map.llmErrorPayload(run.model, error, latencyMs),
@@ -375,7 +459,7 @@ export class Recorder {
   #toolEnd(c: ToolEnd): void {
     const { callback, runId, output, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (!run) return;
     const latencyMs = elapsed(run);
     const { failed, payload } = this.#safely(`${callback} (mapping)`, () =>
@@ -387,7 +471,7 @@ export class Recorder {
   #toolError(c: ToolError): void {
     const { callback, runId, error, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (!run) return;
     const latencyMs = elapsed(run);
     if (isControlFlow(error)) {
@@ -453,7 +537,7 @@ export class Recorder {
   #retrieverEnd(c: RetrieverEnd): void {
     const { callback, runId, documents, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (!run) return;
     const base = { name: run.name, latencyMs: elapsed(run) };
     const payload = this.#payload(callback, base, ({ name, latencyMs }) =>
@@ -465,7 +549,7 @@ export class Recorder {
   #retrieverError(c: RetrieverError): void {
     const { callback, runId, error, ...rest } = c;
     allRead(rest);
-    const run = this.#tracker.take(runId);
+    const run = this.#end(runId);
     if (!run) return;
     const base = withUnreadableError({ name: run.name, latencyMs: elapsed(run) });
     const payload = this.#payload(callback, base, ({ name, latencyMs }) =>

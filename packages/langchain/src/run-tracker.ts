@@ -20,6 +20,8 @@ export type RunKind = "agent" | "chain" | "hidden" | "llm" | "tool" | "retriever
 /** Where a run sits and what it belongs to: everything a {@link Run} is made from. */
 export interface RunInit {
   kind: RunKind;
+  /** LangChain's run id: the key this run is tracked under. */
+  runId: string;
   name: string;
   traceId: string;
   /** Own span for a visible run; the nearest visible ancestor's for a hidden one. */
@@ -38,6 +40,7 @@ export interface RunInit {
 /** One run in flight: its place in the trace, and what its end event needs. */
 export class Run {
   readonly kind: RunKind;
+  readonly runId: string;
   readonly name: string;
   readonly traceId: string;
   readonly spanId: string;
@@ -46,6 +49,13 @@ export class Run {
   readonly agent: string | undefined;
   readonly agentName: string | undefined;
   readonly startedAt: number;
+  /** The run this one is nested in; `undefined` for a root. */
+  readonly parent: Run | undefined;
+  /**
+   * Its children still in flight (each leaves when it ends), made on the first child: what is
+   * left here when this run ends was abandoned by LangChain (see the recorder's `#orphans`).
+   */
+  children: Set<Run> | undefined;
   /** The top-level run of this tree (itself for a root). */
   readonly root: Run;
   /**
@@ -70,6 +80,8 @@ export class Run {
 
   constructor(init: RunInit) {
     this.kind = init.kind;
+    this.runId = init.runId;
+    this.parent = init.parent;
     this.name = init.name;
     this.traceId = init.traceId;
     this.spanId = init.spanId;
@@ -149,7 +161,14 @@ export class RunTracker {
 
   /** Remove and return a run; `undefined` for an unknown run or a second end of the same run. */
   take(runId: string): Run | undefined {
-    return this.#runs.take(runId);
+    const run = this.#runs.take(runId);
+    run?.parent?.children?.delete(run);
+    return run;
+  }
+
+  /** Whether `run` is still in flight (not ended, not evicted). */
+  isOpen(run: Run): boolean {
+    return this.#runs.get(run.runId) === run;
   }
 
   /**
@@ -188,6 +207,7 @@ export class RunTracker {
       const hidden = kind === "hidden";
       run = new Run({
         kind,
+        runId: spec.runId,
         name: spec.name,
         traceId: parent.traceId,
         spanId: hidden ? parent.spanId : this.#ids.spanId(),
@@ -204,6 +224,7 @@ export class RunTracker {
       const trace = currentTrace();
       run = new Run({
         kind,
+        runId: spec.runId,
         name: spec.name,
         traceId: trace?.traceId ?? this.#ids.traceId(),
         spanId: this.#ids.spanId(),
@@ -217,6 +238,10 @@ export class RunTracker {
       });
     }
     this.#runs.set(spec.runId, run);
+    if (parent) {
+      parent.children ??= new Set();
+      parent.children.add(run);
+    }
     return run;
   }
 
