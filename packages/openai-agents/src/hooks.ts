@@ -1,5 +1,6 @@
 import { getCurrentSpan } from "@openai/agents";
 import type { Safely } from "@chorus/core/adapter-kit";
+import type { ObservableStream } from "./stream.js";
 import type { SpanTracker } from "./tracker.js";
 
 /**
@@ -50,10 +51,49 @@ export function attachHooks(target: HookTarget, tracker: SpanTracker, safely: Sa
     off(type: string, l: Listener): unknown;
   };
   for (const [event, listener] of listeners) emitter.on(event, listener);
+  const unwatch = isRunner ? watchStreamedRuns(target, tracker, safely) : undefined;
   return () => {
     for (const [event, listener] of listeners)
       safely("hooks.detach", () => emitter.off(event, listener));
+    if (unwatch) safely("hooks.detach", unwatch);
   };
+}
+
+type Run = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * The SDK records a streamed run's cancellation (the reader stopped early, the stream was
+ * cancelled, the run's signal aborted) only on the `StreamedRunResult`; its spans end as if the
+ * run had finished. A `Runner` we were given hands those results out from `run()`: this
+ * runner's `run` (on the instance only) notes each streamed result's trace, so its cancellation
+ * is seen however the stream is read. The result, and what `run()` resolves or rejects with, are
+ * the SDK's own.
+ */
+function watchStreamedRuns(target: HookTarget, tracker: SpanTracker, safely: Safely): () => void {
+  const runner = target as unknown as { run: Run };
+  const run = runner.run;
+  const hadOwn = Object.hasOwn(runner, "run");
+  const watched: Run = function (this: unknown, ...args) {
+    const pending = run.apply(this, args);
+    if ((args[2] as { stream?: unknown } | undefined)?.stream !== true) return pending;
+    return Promise.resolve(pending).then((result) => {
+      safely("hook.run", () => watchResult(result, tracker));
+      return result;
+    });
+  };
+  runner.run = watched;
+  return () => {
+    // Only our own wrapper is taken off; one put over it later stays (and calls ours).
+    if (runner.run !== watched) return;
+    if (hadOwn) runner.run = run;
+    else delete (runner as { run?: Run }).run;
+  };
+}
+
+function watchResult(result: unknown, tracker: SpanTracker): void {
+  const streamed = result as ObservableStream<unknown> | null;
+  const traceId = streamed?.state?._trace?.traceId;
+  if (typeof traceId === "string") tracker.watchStream(traceId, () => streamed?.cancelled === true);
 }
 
 function bag(value: unknown): Bag | undefined {

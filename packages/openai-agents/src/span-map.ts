@@ -1,4 +1,5 @@
 import type { TokenUsage } from "@chorus/core";
+import type { Span, SpanData } from "@openai/agents";
 
 /**
  * Spans open at once across all concurrent runs. A run keeps a handful open (task, agent, turn,
@@ -8,6 +9,11 @@ import type { TokenUsage } from "@chorus/core";
 export const MAX_OPEN_SPANS = 10_000;
 /** Traces open at once: one per concurrent run; a trace that never ends is evicted first. */
 export const MAX_OPEN_TRACES = 2_000;
+/**
+ * Ids of spans ended for a cancelled run when its trace ended (see `SpanStore.sweep`), kept so
+ * the SDK's own end, should it still come (a resumed run), is not reported a second time.
+ */
+export const MAX_SWEPT_SPANS = 1_000;
 
 /** How an SDK trace maps onto Chorus: its own id, or the Chorus trace the run was started in. */
 export interface TraceRecord {
@@ -37,6 +43,8 @@ export interface SpanRecord {
   readonly sdkSpanId: string;
   readonly sdkTraceId: string;
   readonly sdkParentId: string | undefined;
+  /** The SDK's span (none for a tool seen through hooks only): whether the SDK has ended it. */
+  readonly sdkSpan: Span<SpanData> | undefined;
   /** The SDK span type: `task`, `agent`, `turn`, `generation`, `response`, `function`, … */
   readonly kind: string;
   readonly trace: TraceRecord;

@@ -2,7 +2,13 @@ import { currentTrace } from "@chorus/core";
 import type { Span, SpanData } from "@openai/agents";
 import { BoundedMap } from "@chorus/core/adapter-kit";
 import { toSpanId, toTraceId } from "./ids.js";
-import { MAX_OPEN_SPANS, MAX_OPEN_TRACES, type SpanRecord, type TraceRecord } from "./span-map.js";
+import {
+  MAX_OPEN_SPANS,
+  MAX_OPEN_TRACES,
+  MAX_SWEPT_SPANS,
+  type SpanRecord,
+  type TraceRecord,
+} from "./span-map.js";
 
 type Bag = Record<string, unknown>;
 export type AnySpan = Span<SpanData>;
@@ -22,14 +28,21 @@ export const MAX_ANCESTOR_WALK = 64;
  * runs in, and which ancestor a child hangs from.
  */
 export class SpanStore {
-  readonly #spans = new BoundedMap<string, SpanRecord>(MAX_OPEN_SPANS);
+  /**
+   * Open spans, oldest first, at most {@link MAX_OPEN_SPANS}: past it the oldest (most likely
+   * leaked) goes. A plain map rather than core's `BoundedMap`, which cannot be iterated: a
+   * cancelled run's trace end looks for the spans of that run the SDK left open.
+   */
+  readonly #spans = new Map<string, SpanRecord>();
+  #evictedSpans = 0;
   readonly #traces = new BoundedMap<string, TraceRecord>(MAX_OPEN_TRACES);
+  readonly #swept = new BoundedMap<string, true>(MAX_SWEPT_SPANS);
 
   get sizes(): { spans: number; traces: number; evicted: number } {
     return {
       spans: this.#spans.size,
       traces: this.#traces.size,
-      evicted: this.#spans.evicted + this.#traces.evicted,
+      evicted: this.#evictedSpans + this.#traces.evicted,
     };
   }
 
@@ -38,19 +51,54 @@ export class SpanStore {
   }
 
   add(record: SpanRecord): void {
-    this.#spans.set(record.sdkSpanId, record);
+    const spans = this.#spans;
+    spans.delete(record.sdkSpanId);
+    spans.set(record.sdkSpanId, record);
+    if (spans.size <= MAX_OPEN_SPANS) return;
+    const oldest = spans.keys().next();
+    if (!oldest.done) spans.delete(oldest.value);
+    this.#evictedSpans++;
   }
 
   delete(sdkSpanId: string): void {
     this.#spans.delete(sdkSpanId);
   }
 
+  /** Remove and return an open span: a second `take` (a duplicated end) finds nothing. */
+  take(sdkSpanId: string): SpanRecord | undefined {
+    const record = this.#spans.get(sdkSpanId);
+    if (record) this.#spans.delete(sdkSpanId);
+    return record;
+  }
+
   startTrace(sdkTraceId: string): void {
     this.#traces.set(sdkTraceId, join(sdkTraceId));
   }
 
-  endTrace(sdkTraceId: string): void {
-    this.#traces.delete(sdkTraceId);
+  /** Forget a trace; returns its mapping, if it was open. */
+  endTrace(sdkTraceId: string): TraceRecord | undefined {
+    return this.#traces.take(sdkTraceId);
+  }
+
+  /**
+   * The spans of `trace` still open that the SDK will not end: it never ended them, or they are
+   * tools seen through hooks only. Children come before their parents. Each is remembered as
+   * swept (see {@link wasSwept}). Walks every open span: only for a run known to be cancelled.
+   */
+  sweep(trace: TraceRecord): SpanRecord[] {
+    const left: SpanRecord[] = [];
+    for (const record of this.#spans.values()) {
+      // An ended SDK span's end is on its way: a processor ahead of ours may hold it a while.
+      if (record.trace === trace && !record.sdkSpan?.endedAt) left.push(record);
+    }
+    left.reverse();
+    for (const record of left) this.#swept.set(record.sdkSpanId, true);
+    return left;
+  }
+
+  /** Whether this span was ended when its cancelled run's trace ended (asked once per span). */
+  wasSwept(sdkSpanId: string): boolean {
+    return this.#swept.size > 0 && this.#swept.delete(sdkSpanId);
   }
 
   /** The trace's mapping if it is open (no lazy join). */
@@ -78,6 +126,7 @@ export class SpanStore {
       sdkSpanId: span.spanId,
       sdkTraceId: span.traceId,
       sdkParentId: span.parentId ?? undefined,
+      sdkSpan: span,
       kind,
       trace,
       spanId: toSpanId(span.spanId),
@@ -107,6 +156,7 @@ export class SpanStore {
       sdkSpanId: key,
       sdkTraceId: current.traceId,
       sdkParentId: current.spanId,
+      sdkSpan: undefined,
       kind: "tool",
       trace,
       spanId: toSpanId(key),
@@ -140,6 +190,7 @@ export class SpanStore {
   clear(): void {
     this.#spans.clear();
     this.#traces.clear();
+    this.#swept.clear();
   }
 }
 

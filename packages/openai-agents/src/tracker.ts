@@ -5,7 +5,7 @@ import * as map from "./mapping.js";
 import { fromGeneration, fromResponse, type ModelCall } from "./model-call.js";
 import type { Safely } from "@chorus/core/adapter-kit";
 import type { SpanErrorLike } from "./mapping.js";
-import type { SpanRecord } from "./span-map.js";
+import type { SpanRecord, TraceRecord } from "./span-map.js";
 import { type AnySpan, hookToolKey, MAX_ANCESTOR_WALK, SpanStore, str } from "./span-store.js";
 import { addUsage, withoutNested } from "./usage.js";
 
@@ -53,7 +53,11 @@ export class SpanTracker {
   }
 
   traceEnd(trace: Trace): void {
-    this.#store.endTrace(trace.traceId);
+    const record = this.#store.endTrace(trace.traceId);
+    // Only a run known to be cancelled (see `watchStream`): a trace can end before its spans in
+    // other runs too (a `withTrace` callback that returns while its run goes on, a run paused
+    // for approval that resumes the same agent span), and those spans do end later.
+    if (record?.cancelled && cancellation(record) !== null) this.#sweep(record);
   }
 
   spanStart(span: AnySpan): void {
@@ -83,11 +87,22 @@ export class SpanTracker {
   spanEnd(span: AnySpan): void {
     const kind = span.spanData.type;
     const data = span.spanData as unknown as Bag;
-    const record = this.#store.get(span.spanId) ?? this.#store.adopt(span);
-    this.#store.delete(span.spanId);
+    const stored = this.#store.take(span.spanId);
+    // Already ended when its cancelled run's trace ended: the SDK's own end comes too late.
+    if (!stored && this.#store.wasSwept(span.spanId)) return;
+    const record = stored ?? this.#store.adopt(span);
     if (record.trace.openModel === record) record.trace.openModel = undefined;
-    const error = span.error ?? (CUT_SHORT_KINDS.has(kind) ? cancellation(record) : null);
-    const endedAt = span.endedAt ?? new Date().toISOString();
+    const sdkEndedAt = span.endedAt;
+    // A span the SDK has not ended is one a cancelled run's trace end is sweeping (see `#sweep`).
+    const cutShort = CUT_SHORT_KINDS.has(kind) || !sdkEndedAt;
+    const error = span.error
+      ? cutShort
+        ? aborted(span.error, record.trace)
+        : span.error
+      : cutShort
+        ? cancellation(record.trace)
+        : null;
+    const endedAt = sdkEndedAt ?? new Date().toISOString();
     const latencyMs = elapsed(record.startedAt, endedAt);
 
     if (RUN_KINDS.has(kind)) {
@@ -233,6 +248,35 @@ export class SpanTracker {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /**
+   * A cancelled run's trace ended with spans still open: the SDK never ends some of them (the
+   * agent span of a run without task and turn spans; a tool seen through hooks whose end never
+   * came). End each now, children first, as cut short by the cancellation.
+   */
+  #sweep(trace: TraceRecord): void {
+    for (const record of this.#store.sweep(trace)) {
+      // Not ended by the SDK: `spanEnd` reads it as cut short (no `endedAt`) and ends it now.
+      if (record.sdkSpan) {
+        this.spanEnd(record.sdkSpan);
+        continue;
+      }
+      this.#store.delete(record.sdkSpanId);
+      const endedAt = new Date().toISOString();
+      this.#emit(
+        record,
+        map.toolEnd(
+          toolName(record),
+          record.callId,
+          undefined,
+          CANCELLED,
+          elapsed(record.startedAt, endedAt),
+          this.#o,
+        ),
+        endedAt,
+      );
+    }
+  }
 
   #settle(parent: SpanRecord, childKind: string): void {
     if (parent.kind !== "turn") {
@@ -401,9 +445,24 @@ const CANCELLED: SpanErrorLike = {
   data: { type: "AbortError" },
 };
 
-function cancellation(record: SpanRecord): SpanErrorLike | null {
+/**
+ * The error a span of a cancelled run recorded itself: a model that traces itself and whose
+ * request the cancellation aborted notes only a message ("Error streaming response"). It is
+ * typed as the abort it is, unless it says otherwise (a type, or an HTTP status).
+ */
+function aborted(error: SpanErrorLike, trace: TraceRecord): SpanErrorLike {
   try {
-    return record.trace.cancelled?.() === true ? CANCELLED : null;
+    if (typeof error.data?.type === "string" || /^[1-5]\d\d /.test(error.message)) return error;
+    if (cancellation(trace) === null) return error;
+    return { message: error.message, data: { ...error.data, type: CANCELLED.data?.type } };
+  } catch {
+    return error; // hostile error data: the mapping copes with it as it is
+  }
+}
+
+function cancellation(trace: TraceRecord): SpanErrorLike | null {
+  try {
+    return trace.cancelled?.() === true ? CANCELLED : null;
   } catch {
     return null; // a result whose getter throws is not known to be cancelled
   }

@@ -1,5 +1,16 @@
+import type { Chorus, ChorusEvent } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
-import { Agent, type Model, type ModelRequest, Runner, type StreamEvent } from "@openai/agents";
+import {
+  Agent,
+  createGenerationSpan,
+  type Model,
+  type ModelRequest,
+  Runner,
+  type RunStreamEvent,
+  type StreamEvent,
+  Usage,
+} from "@openai/agents";
+import { assistantMessage, ScriptedModel } from "@openai/agents-core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { instrument } from "../src/index.js";
 import {
@@ -91,7 +102,45 @@ class StalledModel implements Model {
   }
 }
 
+/** A model that traces itself as the SDK's OpenAI models do: an aborted request errors its span. */
+class TracedStalledModel extends StalledModel {
+  override async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
+    const span = createGenerationSpan({ data: { model: "gpt-test" } });
+    span.start();
+    try {
+      yield* super.getStreamedResponse(request);
+    } catch (error) {
+      span.setError({ message: "Error streaming response" });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+}
+
 describe("a cancelled streamed run", () => {
+  it("types the aborted call of a model that traces itself as AbortError", async () => {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    const handle = track(instrument({ chorus, exclusive: true }));
+    const agent = new Agent({ name: "Slow", instructions: "x", model: new TracedStalledModel() });
+    const result = await new Runner().run(agent, "Hi", { stream: true });
+    for await (const event of handle.observeStream(result))
+      if (event.type === "raw_model_stream_event" && event.data.type === "output_text_delta") break;
+    await result.completed;
+    await expect
+      .poll(async () => ofType(await readEvents(chorus, channel), "agent.error").length)
+      .toBe(2);
+    const events = await readEvents(chorus, channel);
+    expect(unclosed(events)).toEqual([]);
+    expect(ofType(events, "llm.error").map((e) => e.payload)).toEqual([
+      expect.objectContaining({
+        model: "gpt-test",
+        error: { message: "Error streaming response", type: "AbortError" },
+      }),
+    ]);
+  });
+
   for (const how of ["the reader stops early", "the run's signal aborts"] as const)
     it(`reads as aborted, not finished, when ${how}`, async () => {
       const channel = freshChannel();
@@ -134,4 +183,131 @@ describe("a cancelled streamed run", () => {
         }),
       ]);
     });
+});
+
+/** Every start on the channel has exactly one end or error (what the live console shows as done). */
+function unclosed(events: readonly ChorusEvent[]): string[] {
+  const ends = new Map<string | undefined, number>();
+  for (const e of events)
+    if (/\.(end|error)$/.test(e.type)) ends.set(e.spanId, (ends.get(e.spanId) ?? 0) + 1);
+  return events
+    .filter((e) => e.type.endsWith(".start") && ends.get(e.spanId) !== 1)
+    .map((e) => `${e.type} ${String((e.payload as { name?: unknown }).name ?? "")}`);
+}
+
+type Cancel = "breaks out of the stream" | "cancels toStream()" | "aborts the run's signal";
+
+/** Start a streamed run of a stalling agent and cancel it the given way, reading it directly. */
+async function cancelDirectly(
+  runner: Runner,
+  how: Cancel,
+  options: { tracing?: { includeTaskAndTurnSpans: boolean } } = {},
+) {
+  const agent = new Agent({ name: "Slow", instructions: "Be slow.", model: new StalledModel() });
+  const controller = new AbortController();
+  const result = await runner.run(agent, "Hi", {
+    stream: true,
+    signal: controller.signal,
+    ...options,
+  });
+  // The SDK types `toStream()` with its own minimal stream interface; it is a web ReadableStream.
+  const stream = result.toStream() as unknown as ReadableStream<RunStreamEvent>;
+  const reader = how === "cancels toStream()" ? stream.getReader() : undefined;
+  const events: AsyncIterable<RunStreamEvent> = reader
+    ? {
+        [Symbol.asyncIterator]: () =>
+          ({ next: () => reader.read() }) as AsyncIterator<RunStreamEvent>,
+      }
+    : result;
+  for await (const event of events) {
+    if (event.type !== "raw_model_stream_event" || event.data.type !== "output_text_delta")
+      continue;
+    if (how === "aborts the run's signal") controller.abort();
+    else if (reader) await reader.cancel();
+    else break;
+  }
+  await result.completed;
+  expect(result.cancelled).toBe(true);
+  return { result, agent };
+}
+
+describe("a cancelled streamed run read directly, through a hooked Runner", () => {
+  for (const how of [
+    "breaks out of the stream",
+    "cancels toStream()",
+    "aborts the run's signal",
+  ] as const)
+    it(`reads as aborted when the reader ${how}`, async () => {
+      const channel = freshChannel();
+      const chorus = client(hub.url, { channel });
+      const runner = new Runner();
+      track(instrument({ chorus, exclusive: true, hooks: runner }));
+      await cancelDirectly(runner, how);
+      await expect
+        .poll(async () => ofType(await readEvents(chorus, channel), "agent.error").length)
+        .toBe(2);
+      const events = await readEvents(chorus, channel);
+      expect(unclosed(events)).toEqual([]);
+      expect(ofType(events, "llm.end")).toEqual([]);
+      expect(ofType(events, "agent.end")).toEqual([]);
+      expect(ofType(events, "llm.error")[0]?.payload).toMatchObject({
+        error: { type: "AbortError" },
+      });
+      expect(new Set(events.map((e) => e.traceId)).size).toBe(1);
+    });
+});
+
+describe("a cancelled streamed run without task and turn spans", () => {
+  // The SDK then never ends the agent span of a cancelled run (it keeps it for a resume), though
+  // it ends the run's trace.
+  const tracing = { includeTaskAndTurnSpans: false };
+
+  async function agentEnds(chorus: Chorus, channel: string) {
+    await expect
+      .poll(async () => ofType(await readEvents(chorus, channel), "agent.error").length)
+      .toBe(1);
+    const events = await readEvents(chorus, channel);
+    expect(unclosed(events)).toEqual([]);
+    const [start] = ofType(events, "agent.start");
+    const [failed] = ofType(events, "agent.error");
+    expect(failed?.spanId).toBe(start?.spanId);
+    expect(failed?.traceId).toBe(start?.traceId);
+    expect(failed?.payload).toMatchObject({ name: "Slow", error: { type: "AbortError" } });
+    return events;
+  }
+
+  it("ends its agent as aborted when read through observeStream", async () => {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    const handle = track(instrument({ chorus, exclusive: true }));
+    const agent = new Agent({ name: "Slow", instructions: "Be slow.", model: new StalledModel() });
+    const result = await new Runner().run(agent, "Hi", { stream: true, tracing });
+    for await (const event of handle.observeStream(result))
+      if (event.type === "raw_model_stream_event" && event.data.type === "output_text_delta") break;
+    await result.completed;
+    await agentEnds(chorus, channel);
+  });
+
+  it("ends its agent as aborted when a hooked Runner's stream is read directly", async () => {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    const runner = new Runner();
+    track(instrument({ chorus, exclusive: true, hooks: runner }));
+    await cancelDirectly(runner, "breaks out of the stream", { tracing });
+    await agentEnds(chorus, channel);
+  });
+
+  it("does not end the agent twice when the cancelled run is resumed", async () => {
+    const channel = freshChannel();
+    const chorus = client(hub.url, { channel });
+    const runner = new Runner();
+    track(instrument({ chorus, exclusive: true, hooks: runner }));
+    const { result, agent } = await cancelDirectly(runner, "breaks out of the stream", { tracing });
+    await agentEnds(chorus, channel);
+    agent.model = new ScriptedModel([{ output: [assistantMessage("Hello")], usage: new Usage() }]);
+    const resumed = await runner.run(agent, result.state, { tracing });
+    expect(resumed.finalOutput).toBe("Hello");
+    const events = await readEvents(chorus, channel);
+    expect(unclosed(events)).toEqual([]);
+  });
 });
