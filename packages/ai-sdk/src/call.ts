@@ -13,21 +13,23 @@ import {
   type ToolResult,
   toTokenUsage,
 } from "./mapping.js";
-import type { PendingTool, ToolCallIndex } from "./pending-tools.js";
+import type { ToolCalls } from "./pending-tools.js";
 import { type SpanRecorder as Recorder, type SpanRef, spanUnder } from "@chorus/core/adapter-kit";
+import { PromptDigests } from "./conversation.js";
 import { StreamAssembler } from "./stream-assembler.js";
 import { isObj, str } from "./values.js";
 
 /** What every call through one middleware shares. */
 export interface CallContext {
   recorder: Recorder;
-  /** Call id → tool call the model asked for whose result has not come back, oldest first. */
-  pending: ToolCallIndex<PendingTool>;
+  /** Tool calls whose results have not come back yet, and the steps that asked answered ones. */
+  tools: ToolCalls;
   /**
-   * Call id → the step that asked, for tool calls whose result already came back: a retried step
-   * (the SDK's `maxRetries`) sends the same results again and is still the same loop.
+   * The first call made with each prompt. The SDK builds one prompt array per step and hands that
+   * same array to every attempt of it (`maxRetries`), so a call with a prompt seen before is a
+   * retry: it stays in the first attempt's trace and closes no tool call again.
    */
-  answered: ToolCallIndex<SpanRef>;
+  attempts: WeakMap<object, SpanRef>;
   capture: Capture;
   emitTokens: boolean;
   ids: TraceIdPool;
@@ -40,8 +42,9 @@ export interface CallContext {
  *
  * Where it hangs: inside a trace (`withTrace`, an intent handler) a child of that span. Outside
  * one, a call whose prompt carries the results of tool calls this middleware saw is the next
- * step of that loop: same trace, same parent as the step that asked. Anything else starts a
- * trace. So one `generateText` with tools is one trace, with or without a `withTrace` around it.
+ * step of that loop: same trace, same parent as the step that asked (which call a result answers:
+ * `ToolCalls`); another attempt of a step, the first attempt's trace and parent. Anything else
+ * starts a trace. So one `generateText` with tools is one trace, with or without a `withTrace` around it.
  */
 export class LlmCall {
   readonly span: SpanRef;
@@ -50,13 +53,21 @@ export class LlmCall {
   readonly #model: string | undefined;
   readonly #provider: string | undefined;
   readonly #metadata: Record<string, unknown>;
+  readonly #params: unknown;
+  /** The first attempt of this step, when this call is a retry of it. */
+  readonly #retryOf: SpanRef | undefined;
+  #digests: PromptDigests | undefined;
   #ended = false;
   #firstTokenMs: number | undefined;
   #tokens = 0;
 
   constructor(ctx: CallContext, params: unknown, model: unknown, method: "generate" | "stream") {
     this.#ctx = ctx;
+    this.#params = params;
+    const prompt = isObj(params) && Array.isArray(params.prompt) ? params.prompt : undefined;
+    this.#retryOf = prompt === undefined ? undefined : ctx.attempts.get(prompt);
     this.span = this.#spanFor(params);
+    if (prompt !== undefined && this.#retryOf === undefined) ctx.attempts.set(prompt, this.span);
     this.#model = modelId(model);
     this.#provider = providerName(model);
     this.#metadata = { method };
@@ -67,7 +78,11 @@ export class LlmCall {
   /** Close the tool calls whose results this prompt carries, then announce the call. */
   begin(params: unknown, model: unknown): void {
     const { recorder } = this.#ctx;
-    recorder.safely(EventTypes.ToolEnd, () => this.#endTools(promptToolResults(params)));
+    if (this.#retryOf === undefined) {
+      recorder.safely(EventTypes.ToolEnd, () =>
+        this.#endTools(promptToolResults(params, this.#promptDigests())),
+      );
+    }
     recorder.emit(
       EventTypes.LlmStart,
       this.span,
@@ -171,7 +186,7 @@ export class LlmCall {
   #finish(summary: AnswerSummary, response: Record<string, unknown>, extra = {}): void {
     if (this.#ended) return;
     this.#ended = true;
-    const { recorder, pending, capture, ids } = this.#ctx;
+    const { recorder, tools, capture, ids } = this.#ctx;
     const metadata: Record<string, unknown> = { ...this.#metadata, ...extra };
     const responseId = str(response.id);
     if (responseId !== undefined) metadata.responseId = responseId;
@@ -207,20 +222,27 @@ export class LlmCall {
         recorder.emit(EventTypes.ToolStart, span, payload, {
           ...(tool.providerExecuted ? { providerExecuted: true } : {}),
         });
-        pending.set(tool, { name: tool.name, startedAt: now, span, step: this.span });
+        tools.asked(
+          { ...tool, conversation: this.#promptDigests().all() },
+          { name: tool.name, startedAt: now, span, step: this.span },
+        );
       });
     }
-    // A provider-executed tool's result is in the same answer.
-    if (summary.toolResults.length > 0) this.#endTools(summary.toolResults);
+    // A provider-executed tool's result is in the same answer, asked in this call's conversation.
+    if (summary.toolResults.length > 0) {
+      const conversation = this.#promptDigests().all();
+      this.#endTools(
+        summary.toolResults.map((result) => ({ ...result, conversation, latest: true })),
+      );
+    }
   }
 
   #endTools(results: Iterable<ToolResult>): void {
-    const { recorder, pending, answered, capture } = this.#ctx;
-    if (pending.size === 0) return;
+    const { recorder, tools, capture } = this.#ctx;
+    if (tools.size.pending === 0) return;
     for (const result of results) {
-      const tool = pending.take(result);
+      const tool = tools.close(result);
       if (tool === undefined) continue;
-      answered.set(result, tool.step);
       const latencyMs = Math.round(performance.now() - tool.startedAt);
       const base = { name: tool.name, callId: result.callId, latencyMs };
       if (result.isError) {
@@ -233,23 +255,39 @@ export class LlmCall {
           capture === "full" ? { ...base, result: result.output } : base,
         );
       }
-      if (pending.size === 0) return;
+      if (tools.size.pending === 0) return;
     }
   }
 
   #spanFor(params: unknown): SpanRef {
-    const { ids, pending, answered } = this.#ctx;
+    const { ids, tools } = this.#ctx;
     const parent = currentTrace();
     if (parent !== undefined) return spanUnder(ids, parent);
-    if (pending.size > 0 || answered.size > 0) {
-      for (const result of promptToolResults(params)) {
-        const step = pending.get(result)?.step ?? answered.get(result);
+    if (this.#retryOf !== undefined) {
+      const { spanId: _, ...same } = this.#retryOf;
+      return { ...same, spanId: ids.spanId() };
+    }
+    const { pending, answered } = tools.size;
+    if (pending > 0 || answered > 0) {
+      for (const result of promptToolResults(params, this.#promptDigests())) {
+        const step = tools.stepOf(result);
         if (step === undefined) continue;
         const { spanId: _, ...same } = step;
         return { ...same, spanId: ids.spanId() };
       }
     }
     return spanUnder(ids, undefined);
+  }
+
+  /** Digests of this call's prompt, to tell which conversation a tool call belongs to. */
+  #promptDigests(): PromptDigests {
+    if (this.#digests === undefined) {
+      const p = this.#params;
+      this.#digests = new PromptDigests(
+        isObj(p) && Array.isArray(p.prompt) ? (p.prompt as unknown[]) : [],
+      );
+    }
+    return this.#digests;
   }
 
   #elapsed(): number {

@@ -1,4 +1,5 @@
 import type { ErrorInfo, LlmEndPayload, LlmStartPayload, TokenUsage } from "@chorus/core";
+import type { PromptDigests } from "./conversation.js";
 import { arr, count, isObj, type Obj, str } from "./values.js";
 
 /*
@@ -122,6 +123,13 @@ export interface ToolResult {
   name: string | undefined;
   /** The arguments of the call it answers, when the prompt carries that call. */
   input?: unknown;
+  /**
+   * Digest of the conversation the call was asked in: the prompt's messages before the assistant
+   * message carrying the call (see `PromptDigests`).
+   */
+  conversation?: string | undefined;
+  /** In the prompt's last message: a result the loop's next step hands back, not history. */
+  latest?: boolean;
   isError: boolean;
   output: unknown;
 }
@@ -199,14 +207,18 @@ function parseJson(input: unknown): unknown {
 /**
  * The tool results of a prompt, newest message first: the results of the last step's tool calls
  * are in the last `tool` message, so a caller matching them against pending calls can stop early.
+ * With `digests` of the prompt, each carries the digest of the conversation its call was asked in.
  */
-export function* promptToolResults(params: unknown): Generator<ToolResult> {
+export function* promptToolResults(
+  params: unknown,
+  digests?: PromptDigests,
+): Generator<ToolResult> {
   if (!isObj(params)) return;
   const prompt = arr(params.prompt);
   for (let i = prompt.length - 1; i >= 0; i--) {
     const message = prompt[i];
     if (!isObj(message) || (message.role !== "tool" && message.role !== "assistant")) continue;
-    let calls: Map<string, unknown> | undefined;
+    let calls: AskedCalls | undefined;
     for (const part of arr(message.content)) {
       if (!isObj(part) || part.type !== "tool-result") continue;
       const callId = str(part.toolCallId);
@@ -217,7 +229,9 @@ export function* promptToolResults(params: unknown): Generator<ToolResult> {
       yield {
         callId,
         name: str(part.toolName),
-        input: calls.get(callId),
+        input: calls.inputs.get(callId),
+        conversation: calls.at < 0 ? undefined : digests?.upTo(calls.at),
+        latest: i === prompt.length - 1,
         isError: kind === "error-text" || kind === "error-json" || kind === "execution-denied",
         output:
           kind === "execution-denied" ? { denied: true, reason: output.reason } : output.value,
@@ -226,23 +240,31 @@ export function* promptToolResults(params: unknown): Generator<ToolResult> {
   }
 }
 
+/** The assistant message that asked for a prompt's tool calls: where it is, and their arguments. */
+interface AskedCalls {
+  /** Its index in the prompt; -1 when there is none. */
+  at: number;
+  /** Arguments by call id. */
+  inputs: Map<string, unknown>;
+}
+
 /**
- * Arguments by call id of the tool calls in the nearest assistant message up to `index` (a
- * provider-executed call and its result share one message), to tell calls with one id apart.
+ * The tool calls in the nearest assistant message up to `index` (a provider-executed call and
+ * its result share one message), to tell calls with one id apart.
  */
-function callsBefore(prompt: readonly unknown[], index: number): Map<string, unknown> {
-  const calls = new Map<string, unknown>();
+function callsBefore(prompt: readonly unknown[], index: number): AskedCalls {
+  const inputs = new Map<string, unknown>();
   for (let i = index; i >= 0; i--) {
     const message = prompt[i];
     if (!isObj(message) || message.role !== "assistant") continue;
     for (const part of arr(message.content))
       if (isObj(part) && part.type === "tool-call") {
         const callId = str(part.toolCallId);
-        if (callId !== undefined) calls.set(callId, parseJson(part.input));
+        if (callId !== undefined) inputs.set(callId, parseJson(part.input));
       }
-    return calls;
+    return { at: i, inputs };
   }
-  return calls;
+  return { at: -1, inputs };
 }
 
 /** A tool result's output as an error message. */

@@ -3,7 +3,7 @@ import { createSafely, type SpanRef, SpanRecorder } from "@chorus/core/adapter-k
 import type { LanguageModelMiddleware } from "ai";
 import { LlmCall } from "./call.js";
 import { type ChorusMiddlewareOptions, resolveOptions } from "./options.js";
-import { MAX_PENDING_TOOLS, type PendingTool, ToolCallIndex } from "./pending-tools.js";
+import { MAX_PENDING_TOOLS, ToolCalls } from "./pending-tools.js";
 
 /**
  * AI SDK middleware that reports every model call to Chorus: `llm.start`, then `llm.end` (usage,
@@ -35,8 +35,8 @@ export function chorusMiddleware(options: ChorusMiddlewareOptions = {}): Languag
       agent: resolved.agent,
       safely,
     }),
-    pending: new ToolCallIndex<PendingTool>(MAX_PENDING_TOOLS),
-    answered: new ToolCallIndex<SpanRef>(MAX_PENDING_TOOLS),
+    tools: new ToolCalls(MAX_PENDING_TOOLS),
+    attempts: new WeakMap<object, SpanRef>(),
     capture: resolved.capture,
     emitTokens: resolved.emitTokens,
     ids: new TraceIdPool(),
