@@ -9,7 +9,7 @@ import type {
   IntentStatus,
   Page,
 } from "@chorus/protocol";
-import { AGENT_HEADER } from "@chorus/protocol/wire";
+import { AGENT_HEADER, IDEMPOTENCY_KEY_HEADER } from "@chorus/protocol/wire";
 import { ValidationError } from "./errors.js";
 import type { ApiContext } from "./events-api.js";
 import { failOpen } from "./fail-open.js";
@@ -68,11 +68,10 @@ export class IntentsApi {
     const s = await schemas();
     checkShape(s, (input as { state?: unknown } | undefined)?.state, "state", 2);
     const body = parseOrThrow(s.intentCreateSchema, input);
-    // Not idempotent without an id of the caller's: resent only when the hub surely never saw it.
     return this.#call("intents.create", undefined, "POST", "/v1/intents", {
       json: body,
-      headers: this.#actor(s, options),
-      idempotent: false,
+      headers: this.#keyed(this.#actor(s, options)),
+      idempotent: true,
     });
   }
 
@@ -108,7 +107,7 @@ export class IntentsApi {
     const s = await schemas();
     checkShape(s, patch, "patch", 1); // the patch is the whole body
     const body = parseOrThrow(s.jsonObjectSchema, patch, "patch");
-    const headers = conditional(this.#actor(s, options), options.ifMatch);
+    const headers = this.#keyed(conditional(this.#actor(s, options), options.ifMatch));
     return this.#call(
       "intents.patchState",
       undefined,
@@ -118,15 +117,14 @@ export class IntentsApi {
         json: body,
         contentType: "application/merge-patch+json",
         headers,
-        // A conditional patch is safe to resend (a second copy gets 409); a blind one is not.
-        idempotent: options.ifMatch !== undefined,
+        idempotent: true, // keyed (#keyed)
       },
     );
   }
 
   /**
    * Change the status. With `ifMatch` the hub applies it only while the intent is at that
-   * version (else `ConflictError` with `currentVersion`), and a lost answer is safe to resend.
+   * version (else `ConflictError` with `currentVersion`).
    */
   async setStatus(
     id: string,
@@ -143,8 +141,8 @@ export class IntentsApi {
       `/v1/intents/${this.#id(s, id)}/status`,
       {
         json: body,
-        headers: conditional(this.#actor(s, { actor }), ifMatch),
-        idempotent: ifMatch !== undefined,
+        headers: this.#keyed(conditional(this.#actor(s, { actor }), ifMatch)),
+        idempotent: true, // keyed (#keyed)
       },
     );
   }
@@ -226,6 +224,17 @@ export class IntentsApi {
 
   #agentFromContext(): string | undefined {
     return this.#ctx.agent();
+  }
+
+  /**
+   * `headers` with a new `Idempotency-Key`: the write's own, sent again with each of its
+   * retries, so the hub answers a resent write that already happened (its answer was lost)
+   * with the intent as it is now, instead of applying it twice or refusing it by its own
+   * `If-Match`. This is what makes creates, blind patches and status changes safe to retry.
+   */
+  #keyed(headers: Record<string, string>): Record<string, string> {
+    headers[IDEMPOTENCY_KEY_HEADER] = this.#ctx.newId();
+    return headers;
   }
 
   /** The `Chorus-Agent` header of a write, when an actor is known. */

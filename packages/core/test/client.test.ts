@@ -363,6 +363,63 @@ describe("awaitable calls", () => {
     expect(await chorus.intents.get(id)).toMatchObject({ id, version: 3 });
   });
 
+  it("an intent write whose answer was lost is retried and made once: create, blind and conditional patch, status", async () => {
+    // In front of the hub: the first copy of each write reaches the hub, which applies it, and
+    // its answer is cut off (the connection dies); every other request passes.
+    const cut = new Set<string>();
+    const proxy = await fakeHub(async (req, res, body) => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers))
+        if (typeof value === "string" && !["host", "connection", "content-length"].includes(name))
+          headers[name] = value;
+      const answer = await fetch(`${hub.url}${req.url}`, {
+        method: req.method,
+        headers,
+        ...(body ? { body } : {}),
+      });
+      const text = await answer.text();
+      const write = `${req.method} ${req.url}`;
+      if (req.method !== "GET" && !cut.has(write)) {
+        cut.add(write);
+        res.socket?.destroy();
+        return;
+      }
+      res.writeHead(answer.status, Object.fromEntries(answer.headers)).end(text);
+    });
+    try {
+      const chorus = client({ url: proxy.url, failOpen: false });
+      const intent = await chorus.intents.create({ title: "answer lost" });
+      const id = intent?.id as string;
+      expect(intent).toMatchObject({ version: 1 });
+      expect(await chorus.intents.patchState(id, { a: 1 })).toMatchObject({ version: 2 });
+      cut.clear();
+      expect(await chorus.intents.patchState(id, { b: 2 }, { ifMatch: 2 })).toMatchObject({
+        version: 3,
+        state: { a: 1, b: 2 },
+      });
+      expect(await chorus.intents.setStatus(id, "completed")).toMatchObject({
+        status: "completed",
+        version: 4,
+      });
+      // Each write went out twice and was applied once.
+      const sent = proxy.requests.filter((r) => r.method !== "GET").map((r) => r.method);
+      expect(sent).toEqual(["POST", "POST", "PATCH", "PATCH", "PATCH", "PATCH", "POST", "POST"]);
+      const created = await storedEvents(hub, { channel: "intents", type: "intent.created" });
+      expect(
+        created.filter((e) => (e.payload.intent as { title: string }).title === "answer lost"),
+      ).toHaveLength(1);
+      const log = (await storedEvents(hub, { intentId: id })).map((e) => e.type);
+      expect(log).toEqual([
+        "intent.created",
+        "intent.state_changed",
+        "intent.state_changed",
+        "intent.status_changed",
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("records who made an intent write: explicit actor, else the trace's agent, else the client's", async () => {
     const chorus = client({ url: hub.url, agent: "default-agent" });
     const intent = await chorus.intents.create({ title: "who did it" });

@@ -37,7 +37,7 @@ describe("CORS for the origins in CHORUS_CORS_ORIGINS", () => {
       "/v1/intents/i1/state",
       LISTED,
       "PATCH",
-      "authorization,content-type,if-match,chorus-agent",
+      "authorization,content-type,if-match,chorus-agent,idempotency-key",
     );
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(LISTED);
@@ -52,6 +52,7 @@ describe("CORS for the origins in CHORUS_CORS_ORIGINS", () => {
         "last-event-id",
         "if-match",
         "chorus-agent",
+        "idempotency-key",
       ]),
     );
     expect(res.headers.get("access-control-max-age")).toBe("600");
@@ -64,7 +65,13 @@ describe("CORS for the origins in CHORUS_CORS_ORIGINS", () => {
       expect(ok.status).toBe(200);
       expect(ok.headers.get("access-control-allow-origin")).toBe(origin);
       expect(ok.headers.get("access-control-expose-headers")?.split(/,\s*/)).toEqual(
-        expect.arrayContaining(["retry-after", "etag", "x-request-id", "date"]),
+        expect.arrayContaining([
+          "retry-after",
+          "etag",
+          "x-request-id",
+          "date",
+          "idempotent-replayed",
+        ]),
       );
     }
     const refused = await api(hub, "/v1/events", { key: null, headers: { origin: LISTED } });

@@ -1,7 +1,7 @@
 import type { StateChangedPayload, StatusChangedPayload } from "@chorus/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
-import { api, startTestHub } from "./helpers.js";
+import { api, KEY_A, startTestHub } from "./helpers.js";
 
 describe("intents over HTTP", () => {
   let hub: Hub;
@@ -256,5 +256,117 @@ describe("intents over HTTP", () => {
     // Two writers holding version 2: exactly one moves it.
     const [a, b] = await Promise.all([status("2", "active"), status("2", "cancelled")]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
+  });
+
+  describe("Idempotency-Key: a write sent again is answered, not applied twice", () => {
+    const key = () => `key-${Math.random().toString(36).slice(2)}`;
+    const patch = (id: string, body: object, headers: Record<string, string>) =>
+      api(hub, `/v1/intents/${id}/state`, { method: "PATCH", body, headers });
+
+    it("a conditional patch resent after it applied answers the intent, not its own 409", async () => {
+      const { body: intent } = await api(hub, "/v1/intents", { body: { title: "resend" } });
+      const headers = { "if-match": "1", "idempotency-key": key() };
+      const first = await patch(intent.id, { n: { "+": 1 } }, headers);
+      expect(first.status).toBe(200);
+      expect(first.headers.get("idempotent-replayed")).toBeNull();
+      // The client lost the answer and sends the same write again.
+      const again = await patch(intent.id, { n: { "+": 1 } }, headers);
+      expect(again.status).toBe(200);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      expect(again.body).toMatchObject({ version: 2, state: { n: { "+": 1 } } });
+      // Without the key the same resend is refused by its own If-Match.
+      const unkeyed = await patch(intent.id, { n: 2 }, { "if-match": "1" });
+      expect(unkeyed.status).toBe(409);
+      const types = (await log(intent.id)).map((e) => e.type);
+      expect(types.filter((t) => t === "intent.state_changed")).toHaveLength(1);
+    });
+
+    it("a blind patch, a status change and a create are applied once however often they are sent", async () => {
+      const createKey = key();
+      const creates = await Promise.all(
+        [1, 2, 3].map(() =>
+          api(hub, "/v1/intents", {
+            body: { title: "once", state: { list: [] } },
+            headers: { "idempotency-key": createKey },
+          }),
+        ),
+      );
+      expect(creates.map((c) => c.status)).toEqual([201, 201, 201]);
+      const id = creates[0]?.body.id as string;
+      expect(creates.map((c) => c.body.id)).toEqual([id, id, id]);
+      expect(creates.filter((c) => c.headers.get("idempotent-replayed") === "true")).toHaveLength(
+        2,
+      );
+      const listed = await api(hub, "/v1/intents?limit=1000");
+      expect(listed.body.data.filter((i: { title: string }) => i.title === "once")).toHaveLength(1);
+
+      // A blind patch sent three times at once (a client retrying while the first is in flight).
+      const patchKey = key();
+      const patches = await Promise.all(
+        [1, 2, 3].map(() => patch(id, { step: "two" }, { "idempotency-key": patchKey })),
+      );
+      expect(patches.map((p) => p.status)).toEqual([200, 200, 200]);
+      const statusKey = key();
+      for (let i = 0; i < 2; i++) {
+        const done = await api(hub, `/v1/intents/${id}/status`, {
+          body: { status: "completed" },
+          headers: { "idempotency-key": statusKey },
+        });
+        // The second is a replay: without the key, completed → completed is refused (422).
+        expect(done.status).toBe(200);
+      }
+      const entries = await log(id);
+      expect(entries.map((e) => e.type)).toEqual([
+        "intent.created",
+        "intent.state_changed",
+        "intent.status_changed",
+      ]);
+      expect((await api(hub, `/v1/intents/${id}`)).body.version).toBe(3);
+    });
+
+    it("a key used by another write, or not an id, is a 400 that changes nothing", async () => {
+      const { body: a } = await api(hub, "/v1/intents", { body: { title: "a" } });
+      const { body: b } = await api(hub, "/v1/intents", { body: { title: "b" } });
+      const used = key();
+      expect((await patch(a.id, { x: 1 }, { "idempotency-key": used })).status).toBe(200);
+      for (const reuse of [
+        () => patch(b.id, { x: 1 }, { "idempotency-key": used }), // another intent
+        () =>
+          api(hub, `/v1/intents/${a.id}/status`, {
+            body: { status: "blocked" },
+            headers: { "idempotency-key": used }, // another kind of write
+          }),
+      ]) {
+        const refused = await reuse();
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.code).toBe("validation_failed");
+        expect(refused.body.error.message).toContain("Idempotency-Key");
+      }
+      // A published event's id is no key of a write.
+      const published = key();
+      await api(hub, "/v1/events", { body: { id: published, channel: "c", type: "t" } });
+      expect((await patch(a.id, { y: 1 }, { "idempotency-key": published })).status).toBe(400);
+      for (const bad of ["", "has space", "x".repeat(129), ".."]) {
+        const refused = await patch(a.id, { z: 1 }, { "idempotency-key": bad });
+        expect(refused.status, JSON.stringify(bad)).toBe(400);
+      }
+      const twice = await fetch(`${hub.url}/v1/intents/${a.id}/state`, {
+        method: "PATCH",
+        headers: [
+          ["authorization", `Bearer ${KEY_A}`],
+          ["content-type", "application/json"],
+          ["idempotency-key", key()],
+          ["idempotency-key", key()],
+        ],
+        body: JSON.stringify({ w: 1 }),
+      });
+      expect(twice.status).toBe(400);
+      expect((await api(hub, `/v1/intents/${a.id}`)).body).toMatchObject({
+        version: 2,
+        state: { x: 1 },
+        status: "active",
+      });
+      expect((await api(hub, `/v1/intents/${b.id}`)).body.version).toBe(1);
+    });
   });
 });

@@ -1,22 +1,35 @@
 import cors from "@fastify/cors";
+import { AGENT_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from "@chorus/protocol";
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../context.js";
 
 /** Methods the API answers; a preflight for anything else is not granted. */
 const METHODS = ["GET", "POST", "PATCH", "DELETE"];
-/** Request headers a page may send: its credential, a body, a resume point, a version, an actor. */
+/**
+ * Request headers a page may send: its credential, a body, a resume point, a version, an actor,
+ * a write's key.
+ */
 const ALLOWED_HEADERS = [
   "authorization",
   "content-type",
   "last-event-id",
   "if-match",
-  "chorus-agent",
+  AGENT_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
 ];
 /**
  * Response headers a page may read: when to retry, an intent's version, where it was created, the
- * request id, and the hub's clock (the client reads realtime credentials' lifetime on it).
+ * request id, the hub's clock (the client reads realtime credentials' lifetime on it), and
+ * whether a write was a replay.
  */
-const EXPOSED_HEADERS = ["retry-after", "etag", "location", "x-request-id", "date"];
+const EXPOSED_HEADERS = [
+  "retry-after",
+  "etag",
+  "location",
+  "x-request-id",
+  "date",
+  IDEMPOTENT_REPLAYED_HEADER,
+];
 /** How long a browser may cache a preflight: ten minutes saves a round trip per request. */
 const PREFLIGHT_MAX_AGE_S = 600;
 

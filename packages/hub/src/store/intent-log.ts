@@ -9,7 +9,14 @@ import {
   type StateChangedPayload,
 } from "@chorus/protocol";
 import { v7 as uuidv7 } from "uuid";
-import type { NewEvent, NewIntent, StateTooLarge, VersionConflict } from "./types.js";
+import type {
+  IntentWrite,
+  KeyReused,
+  NewEvent,
+  NewIntent,
+  StateTooLarge,
+  VersionConflict,
+} from "./types.js";
 
 /**
  * What every store does the same way around an intent write: the merged state and its size
@@ -78,16 +85,41 @@ function eventBytes(event: NewEvent): number {
   return Buffer.byteLength(JSON.stringify(event), "utf8");
 }
 
-/** The log event of an intent write, on the intents channel, stamped now. */
+/** What a store holds under a write's key, when anything: the event with that id. */
+export interface KeyedEvent {
+  type: string;
+  intentId: string | undefined;
+}
+
+/**
+ * The answer to a write whose key (see `WriteKey`) the store already holds as an event id:
+ * a replay when that event is this intent's log event of this kind of write (the write
+ * happened: `intent` as it is now), else the key is another's. `undefined` when the key is new.
+ */
+export function replayOf(
+  prior: KeyedEvent | undefined,
+  intent: Intent | undefined,
+  type: string,
+): IntentWrite | KeyReused | undefined {
+  if (prior === undefined) return undefined;
+  if (intent !== undefined && prior.intentId === intent.id && prior.type === type)
+    return { intent, events: [], replayed: true };
+  return KEY_REUSED;
+}
+
+export const KEY_REUSED: KeyReused = { error: "key_reused" };
+
+/** The log event of an intent write, on the intents channel, stamped now; `id` is the write's key. */
 export function intentLogEvent(
   intent: Intent,
   type: string,
   payload: object,
   actor: string | undefined,
   at: Date,
+  id: string = uuidv7(),
 ): NewEvent {
   const event: NewEvent = {
-    id: uuidv7(),
+    id,
     channel: INTENT_CHANNEL,
     env: DEFAULT_ENV,
     type,

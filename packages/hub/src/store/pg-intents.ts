@@ -3,24 +3,33 @@ import {
   canTransition,
   type Intent,
   type IntentListQuery,
-  type IntentStatus,
   IntentEventTypes,
   type StateChangedPayload,
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type { Pool, PoolClient } from "pg";
-import { createTooLarge, intentLogEvent, mergeState, versionConflict } from "./intent-log.js";
+import {
+  createTooLarge,
+  intentLogEvent,
+  KEY_REUSED,
+  type KeyedEvent,
+  mergeState,
+  replayOf,
+  versionConflict,
+} from "./intent-log.js";
 import { withClient } from "./pg-client.js";
 import { insertEventsTx, sizedRows } from "./pg-events.js";
 import { inTransaction } from "./pg-migrations.js";
 import { EVENT_OVERHEAD_BYTES, type IntentRow, intentFromRow } from "./rows.js";
 import type {
   IntentWrite,
+  KeyReused,
   InvalidTransition,
   NewEvent,
   NewIntent,
   NotFound,
   StateTooLarge,
+  StatusChange,
   VersionConflict,
   AssignOptions,
 } from "./types.js";
@@ -62,10 +71,13 @@ export class PgIntents {
   create(
     org: string,
     input: NewIntent,
-  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge> {
+    key?: string,
+  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge | KeyReused> {
     const tooLarge = createTooLarge(input);
     if (tooLarge) return Promise.resolve(tooLarge);
-    return this.#write(async (client) => {
+    return this.#keyedWrite(async (client) => {
+      const replay = await this.#replay(client, org, key, input.id, IntentEventTypes.Created);
+      if (replay) return replay;
       const now = new Date();
       const at = now.toISOString();
       const { rowCount } = await client.query(
@@ -85,21 +97,28 @@ export class PgIntents {
           at,
         ],
       );
-      if (rowCount === 0) return { error: "exists" as const };
+      // A create of the same key on another connection commits first (the insert waited for
+      // it): its log event is visible now.
+      if (rowCount === 0)
+        return (
+          (await this.#replay(client, org, key, input.id, IntentEventTypes.Created)) ?? {
+            error: "exists" as const,
+          }
+        );
       const newlyAssigned: string[] = [];
       for (const agent of new Set(input.assignees ?? [])) {
         if (await this.#addAssignee(client, org, input.id, agent, at)) newlyAssigned.push(agent);
       }
       const intent = (await this.get(org, input.id, client)) as Intent;
       const log = [
-        intentLogEvent(intent, IntentEventTypes.Created, { intent }, input.createdBy, now),
+        intentLogEvent(intent, IntentEventTypes.Created, { intent }, input.createdBy, now, key),
       ];
       for (const agent of newlyAssigned) {
         log.push(
           intentLogEvent(intent, IntentEventTypes.Assigned, { agent }, input.createdBy, now),
         );
       }
-      return { intent, events: await this.#log(client, org, log, now) };
+      return { intent, events: await this.#log(client, org, log, now, key) };
     });
   }
 
@@ -147,11 +166,20 @@ export class PgIntents {
     org: string,
     id: string,
     patch: Record<string, unknown>,
-    options: { ifMatch?: number; actor?: string },
-  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge> {
-    return this.#write(async (client) => {
+    options: { ifMatch?: number; actor?: string; key?: string },
+  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge | KeyReused> {
+    return this.#keyedWrite(async (client) => {
       const current = await this.get(org, id, client, true);
       if (!current) return NOT_FOUND;
+      // After the lock: a resend of this write waits here for the first copy's commit.
+      const replay = await this.#replay(
+        client,
+        org,
+        options.key,
+        id,
+        IntentEventTypes.StateChanged,
+      );
+      if (replay) return replay;
       const conflict = versionConflict(current, options.ifMatch);
       if (conflict) return conflict;
       const merged = mergeState(current, patch, options.actor);
@@ -174,19 +202,28 @@ export class PgIntents {
         payload,
         options.actor,
         now,
+        options.key,
       );
-      return { intent, events: await this.#log(client, org, [event], now) };
+      return { intent, events: await this.#log(client, org, [event], now, options.key) };
     });
   }
 
   setStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
-  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict> {
-    return this.#write(async (client) => {
+    change: StatusChange,
+  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict | KeyReused> {
+    return this.#keyedWrite(async (client) => {
       const current = await this.get(org, id, client, true);
       if (!current) return NOT_FOUND;
+      const replay = await this.#replay(
+        client,
+        org,
+        change.key,
+        id,
+        IntentEventTypes.StatusChanged,
+      );
+      if (replay) return replay;
       const conflict = versionConflict(current, change.ifMatch);
       if (conflict) return conflict;
       if (!canTransition(current.status, change.status)) {
@@ -210,8 +247,9 @@ export class PgIntents {
         payload,
         change.actor,
         now,
+        change.key,
       );
-      return { intent, events: await this.#log(client, org, [event], now) };
+      return { intent, events: await this.#log(client, org, [event], now, change.key) };
     });
   }
 
@@ -277,16 +315,56 @@ export class PgIntents {
     return (rowCount ?? 0) > 0;
   }
 
+  /** A keyed write's replay or refusal when its key is taken; `undefined` when it is new. */
+  async #replay(
+    client: PoolClient,
+    org: string,
+    key: string | undefined,
+    id: string,
+    type: string,
+  ): Promise<IntentWrite | KeyReused | undefined> {
+    if (key === undefined) return undefined;
+    const { rows } = await client.query<{ type: string; intent_id: string | null }>(
+      "SELECT type, intent_id FROM events WHERE org = $1 AND id = $2",
+      [org, key],
+    );
+    const row = rows[0];
+    const prior: KeyedEvent | undefined = row && {
+      type: row.type,
+      intentId: row.intent_id ?? undefined,
+    };
+    return replayOf(prior, prior && (await this.get(org, id, client)), type);
+  }
+
+  /**
+   * Insert a write's log events. A keyed one whose key another transaction took meanwhile (a
+   * key reused for another intent, on another connection) is stored by neither: the insert
+   * would skip it, so the whole write is rolled back ({@link KeyTaken}).
+   */
   async #log(
     client: PoolClient,
     org: string,
     events: NewEvent[],
     at: Date,
+    key?: string,
   ): Promise<ChorusEvent[]> {
-    return (await insertEventsTx(client, org, events, at)).inserted;
+    const { inserted } = await insertEventsTx(client, org, events, at);
+    if (key !== undefined && !inserted.some((event) => event.id === key)) throw new KeyTaken();
+    return inserted;
   }
 
   #write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     return withClient(this.#pool, (client) => inTransaction(client, () => work(client)));
   }
+
+  /** {@link #write} of a write that may carry a key (create, state, status). */
+  #keyedWrite<T>(work: (client: PoolClient) => Promise<T>): Promise<T | KeyReused> {
+    return this.#write(work).catch((error: unknown) => {
+      if (error instanceof KeyTaken) return KEY_REUSED;
+      throw error;
+    });
+  }
 }
+
+/** Thrown inside a write's transaction to roll it back when its key was taken meanwhile. */
+class KeyTaken extends Error {}

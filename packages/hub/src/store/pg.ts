@@ -1,4 +1,4 @@
-import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
+import type { ChorusEvent, Intent, IntentListQuery, Page } from "@chorus/protocol";
 import pg from "pg";
 import { GroupCommit, listEvents, pruneEvents, readAfter } from "./pg-events.js";
 import { PgIntents } from "./pg-intents.js";
@@ -15,7 +15,6 @@ import type {
   EventFilter,
   InsertResult,
   IntentWrite,
-  InvalidTransition,
   NewEvent,
   NewIntent,
   NotFound,
@@ -23,7 +22,6 @@ import type {
   PresenceEntry,
   PresenceHold,
   ReadLimits,
-  StateTooLarge,
   Store,
   VersionConflict,
   AssignOptions,
@@ -121,11 +119,8 @@ export class PgStore implements Store {
     return readAfter(this.pool, after, limits);
   }
 
-  createIntent(
-    org: string,
-    input: NewIntent,
-  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge> {
-    return this.#intents.create(org, input);
+  createIntent(org: string, input: NewIntent, key?: string): ReturnType<Store["createIntent"]> {
+    return this.#intents.create(org, input, key);
   }
 
   getIntent(org: string, id: string): Promise<Intent | undefined> {
@@ -144,16 +139,16 @@ export class PgStore implements Store {
     org: string,
     id: string,
     patch: Record<string, unknown>,
-    options: { ifMatch?: number; actor?: string },
-  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge> {
+    options: Parameters<Store["patchIntentState"]>[3],
+  ): ReturnType<Store["patchIntentState"]> {
     return this.#intents.patchState(org, id, patch, options);
   }
 
   setIntentStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
-  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict> {
+    change: Parameters<Store["setIntentStatus"]>[2],
+  ): ReturnType<Store["setIntentStatus"]> {
     return this.#intents.setStatus(org, id, change);
   }
 

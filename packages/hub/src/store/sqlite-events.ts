@@ -1,5 +1,6 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type Database from "better-sqlite3";
+import type { KeyedEvent } from "./intent-log.js";
 import {
   EVENT_OVERHEAD_BYTES,
   type EventRow,
@@ -59,6 +60,7 @@ export class EventTable {
   readonly #lastSeq: Database.Statement;
   readonly #prune: Database.Statement;
   readonly #firstSeq: Database.Statement;
+  readonly #keyed: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -66,6 +68,9 @@ export class EventTable {
       `SELECT org, ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
     );
     this.#exists = db.prepare("SELECT 1 FROM events WHERE org = ? AND id = ?").pluck();
+    this.#keyed = db.prepare(
+      "SELECT type, intent_id AS intentId FROM events WHERE org = ? AND id = ?",
+    );
     this.#prune = db.prepare(
       "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT ?)",
     );
@@ -76,6 +81,12 @@ export class EventTable {
        payload, metadata, occurred_at, received_at, received_ms)
       VALUES (@org, @id, @channel, @env, @app, @type, @agent, @traceId, @spanId, @parentSpanId,
        @intentId, @payload, @metadata, @occurredAt, @receivedAt, @receivedMs)`);
+  }
+
+  /** The event an intent write's key names, when the org has one with that id. */
+  keyed(org: string, id: string): KeyedEvent | undefined {
+    const row = this.#keyed.get(org, id) as { type: string; intentId: string | null } | undefined;
+    return row && { type: row.type, intentId: row.intentId ?? undefined };
   }
 
   /** Insert one event; undefined when the org already has its id. Call inside a transaction. */

@@ -3,22 +3,29 @@ import {
   canTransition,
   type Intent,
   type IntentListQuery,
-  type IntentStatus,
   IntentEventTypes,
   type StateChangedPayload,
   type StatusChangedPayload,
 } from "@chorus/protocol";
 import type Database from "better-sqlite3";
-import { createTooLarge, intentLogEvent, mergeState, versionConflict } from "./intent-log.js";
+import {
+  createTooLarge,
+  intentLogEvent,
+  mergeState,
+  replayOf,
+  versionConflict,
+} from "./intent-log.js";
 import { INTENT_BYTES, INTENT_COLUMNS, type IntentRow, intentFromRow } from "./rows.js";
 import { type EventTable, takeBytes } from "./sqlite-events.js";
 import type {
   IntentWrite,
+  KeyReused,
   InvalidTransition,
   NewEvent,
   NewIntent,
   NotFound,
   StateTooLarge,
+  StatusChange,
   VersionConflict,
   AssignOptions,
 } from "./types.js";
@@ -47,10 +54,16 @@ export class IntentTables {
     return row ? intentFromRow(row) : undefined;
   }
 
-  create(org: string, input: NewIntent): IntentWrite | { error: "exists" } | StateTooLarge {
+  create(
+    org: string,
+    input: NewIntent,
+    key?: string,
+  ): IntentWrite | { error: "exists" } | StateTooLarge | KeyReused {
     const tooLarge = createTooLarge(input);
     if (tooLarge) return tooLarge;
     return this.#db.transaction(() => {
+      const replay = this.#replay(org, key, input.id, IntentEventTypes.Created);
+      if (replay) return replay;
       const now = new Date();
       const at = now.toISOString();
       const info = this.#db
@@ -79,7 +92,7 @@ export class IntentTables {
       );
       const intent = this.get(org, input.id)!;
       const events = [
-        this.#log(org, intent, IntentEventTypes.Created, { intent }, input.createdBy, now),
+        this.#log(org, intent, IntentEventTypes.Created, { intent }, input.createdBy, now, key),
       ];
       for (const agent of newlyAssigned) {
         events.push(
@@ -131,11 +144,13 @@ export class IntentTables {
     org: string,
     id: string,
     patch: Record<string, unknown>,
-    options: { ifMatch?: number; actor?: string },
-  ): IntentWrite | NotFound | VersionConflict | StateTooLarge {
+    options: { ifMatch?: number; actor?: string; key?: string },
+  ): IntentWrite | NotFound | VersionConflict | StateTooLarge | KeyReused {
     return this.#db.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
+      const replay = this.#replay(org, options.key, id, IntentEventTypes.StateChanged);
+      if (replay) return replay;
       const conflict = versionConflict(current, options.ifMatch);
       if (conflict) return conflict;
       const merged = mergeState(current, patch, options.actor);
@@ -169,6 +184,7 @@ export class IntentTables {
         payload,
         options.actor,
         now,
+        options.key,
       );
       return { intent, events: [event] };
     })();
@@ -177,11 +193,13 @@ export class IntentTables {
   setStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
-  ): IntentWrite | NotFound | InvalidTransition | VersionConflict {
+    change: StatusChange,
+  ): IntentWrite | NotFound | InvalidTransition | VersionConflict | KeyReused {
     return this.#db.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
+      const replay = this.#replay(org, change.key, id, IntentEventTypes.StatusChanged);
+      if (replay) return replay;
       const conflict = versionConflict(current, change.ifMatch);
       if (conflict) return conflict;
       if (!canTransition(current.status, change.status)) {
@@ -207,6 +225,7 @@ export class IntentTables {
         payload,
         change.actor,
         now,
+        change.key,
       );
       return { intent, events: [event] };
     })();
@@ -255,6 +274,17 @@ export class IntentTables {
     })();
   }
 
+  /** A keyed write's replay or refusal when its key is taken; `undefined` when it is new. */
+  #replay(
+    org: string,
+    key: string | undefined,
+    id: string,
+    type: string,
+  ): IntentWrite | KeyReused | undefined {
+    if (key === undefined) return undefined;
+    return replayOf(this.#events.keyed(org, key), this.get(org, id), type);
+  }
+
   #log(
     org: string,
     intent: Intent,
@@ -262,8 +292,10 @@ export class IntentTables {
     payload: object,
     actor: string | undefined,
     at: Date,
+    key?: string,
   ): ChorusEvent {
-    // A fresh UUIDv7 cannot collide, so the insert always stores.
-    return this.#events.insertOne(org, intentLogEvent(intent, type, payload, actor, at), at)!;
+    // A fresh UUIDv7 cannot collide, and a key was checked in this transaction (`#replay`): the
+    // insert always stores.
+    return this.#events.insertOne(org, intentLogEvent(intent, type, payload, actor, at, key), at)!;
   }
 }

@@ -1,4 +1,4 @@
-import type { ChorusEvent, Intent, IntentListQuery, IntentStatus, Page } from "@chorus/protocol";
+import type { ChorusEvent, Intent, IntentListQuery, Page } from "@chorus/protocol";
 import Database from "better-sqlite3";
 import { migrate, readEpoch } from "./migrations.js";
 import { EventTable, PRUNE_CHUNK } from "./sqlite-events.js";
@@ -9,7 +9,6 @@ import type {
   EventFilter,
   InsertResult,
   IntentWrite,
-  InvalidTransition,
   NewEvent,
   NewIntent,
   NotFound,
@@ -17,7 +16,6 @@ import type {
   PresenceEntry,
   PresenceHold,
   ReadLimits,
-  StateTooLarge,
   Store,
   VersionConflict,
   AssignOptions,
@@ -78,8 +76,9 @@ export class SqliteStore implements Store {
   async createIntent(
     org: string,
     input: NewIntent,
-  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge> {
-    return this.#intents.create(org, input);
+    key?: string,
+  ): ReturnType<Store["createIntent"]> {
+    return this.#intents.create(org, input, key);
   }
 
   async getIntent(org: string, id: string): Promise<Intent | undefined> {
@@ -98,16 +97,16 @@ export class SqliteStore implements Store {
     org: string,
     id: string,
     patch: Record<string, unknown>,
-    options: { ifMatch?: number; actor?: string },
-  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge> {
+    options: Parameters<Store["patchIntentState"]>[3],
+  ): ReturnType<Store["patchIntentState"]> {
     return this.#intents.patchState(org, id, patch, options);
   }
 
   async setIntentStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
-  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict> {
+    change: Parameters<Store["setIntentStatus"]>[2],
+  ): ReturnType<Store["setIntentStatus"]> {
     return this.#intents.setStatus(org, id, change);
   }
 

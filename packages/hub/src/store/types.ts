@@ -43,10 +43,15 @@ export interface Store {
    */
   readAfter(after: number, limits: ReadLimits): Promise<CommittedPage>;
 
+  /**
+   * `key` ({@link WriteKey}): a create whose key is the id of this intent's `intent.created`
+   * event is answered as a replay instead of `exists`.
+   */
   createIntent(
     org: string,
     input: NewIntent,
-  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge>;
+    key?: string,
+  ): Promise<IntentWrite | { error: "exists" } | StateTooLarge | KeyReused>;
   getIntent(org: string, id: string): Promise<Intent | undefined>;
   /**
    * Intents matching the query, in creation order. With `maxBytes` the page stops once its
@@ -66,14 +71,14 @@ export interface Store {
     org: string,
     id: string,
     patch: Record<string, unknown>,
-    options: { ifMatch?: number; actor?: string },
-  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge>;
+    options: { ifMatch?: number; actor?: string; key?: string },
+  ): Promise<IntentWrite | NotFound | VersionConflict | StateTooLarge | KeyReused>;
   /** With `ifMatch`, refused as a conflict unless the intent is at that version (atomically). */
   setIntentStatus(
     org: string,
     id: string,
-    change: { status: IntentStatus; reason?: string; actor?: string; ifMatch?: number },
-  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict>;
+    change: StatusChange,
+  ): Promise<IntentWrite | NotFound | InvalidTransition | VersionConflict | KeyReused>;
   /**
    * Idempotent: assigning an agent already assigned writes nothing and returns no event.
    * Assignments do not change the version; with `ifMatch` they are refused as a conflict unless
@@ -211,6 +216,29 @@ export interface EventFilter {
 export interface IntentWrite {
   intent: Intent;
   events: ChorusEvent[];
+  /**
+   * Set when the write's key named a write already made (see {@link WriteKey}): nothing was
+   * written, `intent` is the intent as it is now.
+   */
+  replayed?: true;
+}
+/**
+ * A write's key (the `Idempotency-Key` header): the id its log event gets. Checked first, with
+ * the intent locked, so a resent write that happened is answered as a replay rather than applied
+ * twice or refused by its own `If-Match`.
+ */
+export type WriteKey = string;
+/** A status change: who makes it, the version it is conditional on, its key ({@link WriteKey}). */
+export interface StatusChange {
+  status: IntentStatus;
+  reason?: string;
+  actor?: string;
+  ifMatch?: number;
+  key?: WriteKey;
+}
+/** A write's key is the id of an event that is not this write's (another intent, type, or a published event). */
+export interface KeyReused {
+  error: "key_reused";
 }
 export interface NotFound {
   error: "not_found";

@@ -1,4 +1,12 @@
-import { AGENT_HEADER, type ChorusEvent, type Intent, nameSchema } from "@chorus/protocol";
+import {
+  AGENT_HEADER,
+  type ChorusEvent,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  type Intent,
+  isId,
+  nameSchema,
+} from "@chorus/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../../context.js";
 import { lastSeq } from "../../delivery/commit-signal.js";
@@ -13,7 +21,8 @@ type WriteRefusal =
   | { error: "exists" }
   | { error: "conflict"; currentVersion: number }
   | { error: "invalid_transition"; from: string; to: string }
-  | { error: "state_too_large"; bytes: number; limit: number };
+  | { error: "state_too_large"; bytes: number; limit: number }
+  | { error: "key_reused" };
 
 /**
  * Turn a store write into an HTTP answer: signal the commit of its log events (so SSE and
@@ -23,7 +32,7 @@ export function finishWrite(
   ctx: HubContext,
   _org: string,
   result: IntentWrite | WriteRefusal,
-): { intent: Intent; events: ChorusEvent[] } {
+): { intent: Intent; events: ChorusEvent[]; replayed?: true } {
   if ("error" in result) throw refusalError(result);
   const seq = lastSeq(result.events);
   if (seq !== undefined) ctx.commits.committed(seq);
@@ -53,6 +62,12 @@ function refusalError(refusal: WriteRefusal): HttpError {
           to: refusal.to,
         },
       );
+    case "key_reused":
+      return new HttpError(
+        "validation_failed",
+        "this Idempotency-Key names another write: make a new key for every write (and send the same one again only when retrying it)",
+        { issues: [{ path: "headers.idempotency-key", message: "used by another write" }] },
+      );
     case "state_too_large":
       return new HttpError(
         "payload_too_large",
@@ -63,10 +78,38 @@ function refusalError(refusal: WriteRefusal): HttpError {
 }
 
 /**
- * Send an intent with its version as a strong ETag, so a client can echo it in `If-Match`.
+ * Send an intent with its version as a strong ETag, so a client can echo it in `If-Match`. A
+ * replayed write (see {@link idempotencyKeyOf}) says so in `Idempotent-Replayed: true`.
  */
-export function sendIntent(reply: FastifyReply, intent: Intent, status = 200): FastifyReply {
+export function sendIntent(
+  reply: FastifyReply,
+  intent: Intent,
+  status = 200,
+  replayed?: boolean,
+): FastifyReply {
+  if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, "true");
   return reply.code(status).header("etag", `"${intent.version}"`).send(intent);
+}
+
+/**
+ * The write's `Idempotency-Key`, when sent: the id its log event gets, so that the same write
+ * sent again (a client retrying a request whose answer it lost) is answered with the intent as
+ * it is now instead of being applied twice or refused by its own `If-Match`. Its syntax is an
+ * event id's; repeated or malformed, a 400 (a garbled key would make a retried write a new one).
+ */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = request.headers[IDEMPOTENCY_KEY_HEADER];
+  if (value === undefined) return undefined;
+  refuseRepeatedHeader(request.raw.rawHeaders, "Idempotency-Key");
+  const key = Array.isArray(value) ? value.join(",") : value;
+  if (!isId(key)) {
+    throw new HttpError(
+      "validation_failed",
+      "Idempotency-Key must be an id like an event's: up to 128 letters, digits, '-', '_', '.', ':' (a UUID is one)",
+      { issues: [{ path: "headers.idempotency-key", message: "not an id" }] },
+    );
+  }
+  return key;
 }
 
 /**

@@ -21,7 +21,13 @@ import { principalOf } from "../auth-hook.js";
 import { HttpError, notFound } from "../errors.js";
 import { pageOf } from "../page-hints.js";
 import { parseWith, requireObjectBody } from "../validate.js";
-import { actorOf, finishWrite, parseIfMatch, sendIntent } from "./intent-writes.js";
+import {
+  actorOf,
+  finishWrite,
+  idempotencyKeyOf,
+  parseIfMatch,
+  sendIntent,
+} from "./intent-writes.js";
 
 /** The intent id of `/v1/intents/:id/...`, validated. */
 export function intentIdParam(request: FastifyRequest): string {
@@ -36,16 +42,20 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post("/v1/intents", publish, async (request, reply) => {
     const { org } = principalOf(request);
     const input = parseWith(intentCreateSchema, requireObjectBody(request.body), "body");
-    const result = await ctx.store.createIntent(org, {
-      ...input,
-      id: input.id ?? uuidv7(),
-      createdBy: input.createdBy ?? actorOf(request),
-    });
-    const { intent } = finishWrite(ctx, org, result);
+    const key = idempotencyKeyOf(request);
+    // A keyed create without an id of its own takes the key as its id, so its resent copies
+    // name the same intent.
+    const result = await ctx.store.createIntent(
+      org,
+      { ...input, id: input.id ?? key ?? uuidv7(), createdBy: input.createdBy ?? actorOf(request) },
+      key,
+    );
+    const { intent, replayed } = finishWrite(ctx, org, result);
     return sendIntent(
       reply.header("location", `/v1/intents/${encodeURIComponent(intent.id)}`),
       intent,
       201,
+      replayed,
     );
   });
 
@@ -70,8 +80,10 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     const result = await ctx.store.patchIntentState(org, id, patch, {
       ifMatch,
       actor: actorOf(request),
+      key: idempotencyKeyOf(request),
     });
-    return sendIntent(reply, finishWrite(ctx, org, result).intent);
+    const { intent, replayed } = finishWrite(ctx, org, result);
+    return sendIntent(reply, intent, 200, replayed);
   });
 
   app.post("/v1/intents/:id/status", publish, async (request, reply) => {
@@ -83,8 +95,10 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
       ...change,
       actor: actorOf(request),
       ifMatch,
+      key: idempotencyKeyOf(request),
     });
-    return sendIntent(reply, finishWrite(ctx, org, result).intent);
+    const { intent, replayed } = finishWrite(ctx, org, result);
+    return sendIntent(reply, intent, 200, replayed);
   });
 
   // Assign and unassign differ only in the store call.
