@@ -4,7 +4,7 @@ import { IntentEventTypes, jsonEqual, type StatusChangedPayload } from "@chorus/
 import type { HandlerSpec } from "./definition.js";
 import { createHandlerContext } from "./helpers.js";
 import { whileUnavailable } from "./hub-calls.js";
-import { patchIntent } from "./patch.js";
+import { patchIntent, writeKeys } from "./patch.js";
 import { messageOf } from "./report.js";
 import type {
   HandlerContext,
@@ -193,14 +193,16 @@ export async function runHandlers(
     }
     try {
       // If-Match is the version this handler saw, not whatever the intent is at by now. An
-      // outage is waited out (until `stop()`), like every read of the runner: the write is
-      // conditional, so resending one that had landed meets a 409 and a plain patch is not
-      // applied twice (an updater function runs again on the fresh state, as the README says).
+      // outage is waited out (until `stop()`), like every read of the runner: each resend names
+      // the same write (one key per version it is written on), so one that had landed is
+      // answered as a replay, neither applied twice nor re-run as an updater after a 409.
+      const writeKey = writeKeys();
       await whileUnavailable(
         () =>
           patchIntent(deps.chorus, intent, change, {
             maxAttempts: deps.maxPatchAttempts,
             actor: deps.agent,
+            writeKey,
           }),
         deps.signal,
         (error) =>

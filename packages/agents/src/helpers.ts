@@ -23,7 +23,8 @@ export async function completeIntent(
   options: CompleteOptions & PatchOptions = {},
 ): Promise<Intent> {
   const { state, reason, actor, maxAttempts } = options;
-  if (state !== undefined) await patchIntent(chorus, intent, state, { maxAttempts, actor });
+  if (state !== undefined)
+    await patchIntent(chorus, intent, state, { maxAttempts, actor, writeKey: options.writeKey });
   else await deliverEmitted(chorus);
   try {
     const done = await chorus.strict.intents.setStatus(intent.id, "completed", {

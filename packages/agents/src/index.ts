@@ -17,7 +17,12 @@ export {
 export { type AgentDefinition, type HandlerSpec, isAgentDefinition } from "./definition.js";
 export { completeIntent } from "./helpers.js";
 export type { AgentLifecycleEvents, LifecycleListener } from "./lifecycle.js";
-export { DEFAULT_MAX_PATCH_ATTEMPTS, type PatchOptions, patchIntent } from "./patch.js";
+export {
+  DEFAULT_MAX_PATCH_ATTEMPTS,
+  type PatchOptions,
+  patchIntent,
+  writeKeys,
+} from "./patch.js";
 export {
   type AgentErrorContext,
   type AgentErrorPhase,

@@ -16,6 +16,26 @@ export interface PatchOptions {
   maxAttempts?: number;
   /** The agent making the write: the hub records it as the `agent` of the `intent.state_changed` event. */
   actor?: string;
+  /**
+   * The `idempotencyKey` of the write made on the intent at each version (see `@chorus/core`'s
+   * `KeyedWriteOptions`). The same function across calls (see {@link writeKeys}) makes a change
+   * sent again after an outage a replay when its first copy had landed, instead of a 409 that
+   * re-applies it (and runs an updater again). Default: a new key per write.
+   */
+  writeKey?: (version: number) => string;
+}
+
+/** A {@link PatchOptions.writeKey} that names one change: one key per version it is written on. */
+export function writeKeys(): (version: number) => string {
+  const keys = new Map<number, string>();
+  return (version) => {
+    let key = keys.get(version);
+    if (key === undefined) {
+      key = globalThis.crypto.randomUUID();
+      keys.set(version, key);
+    }
+    return key;
+  };
 }
 
 /**
@@ -56,9 +76,11 @@ export async function patchIntent(
       return isIntent(base) ? base : readIntent(chorus, intent.id);
     }
     try {
+      const version = base.version as number;
       const written = await chorus.strict.intents.patchState(intent.id, patch, {
-        ifMatch: base.version as number,
+        ifMatch: version,
         ...(options.actor === undefined ? {} : { actor: options.actor }),
+        ...(options.writeKey === undefined ? {} : { idempotencyKey: options.writeKey(version) }),
       });
       return answered(written, `patching intent ${intent.id}`);
     } catch (error) {

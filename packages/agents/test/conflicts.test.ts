@@ -1,7 +1,14 @@
 import { type Chorus, ConflictError, type Intent } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { agent, type HandlerContext, onEvent, onStateChange, patchIntent } from "../src/index.js";
+import {
+  agent,
+  type HandlerContext,
+  onEvent,
+  onStateChange,
+  patchIntent,
+  writeKeys,
+} from "../src/index.js";
 import { cleanUp, client, createIntent, start, startHub, waitFor } from "./helpers.js";
 
 /** Counts the 409s a client's patchState calls get. */
@@ -144,5 +151,20 @@ describe("writes: If-Match and re-apply on 409", () => {
     expect(none.version).toBe(1);
     const changed = await patchIntent(chorus, { id: intent.id }, (s) => ({ a: Number(s.a) + 1 }));
     expect(changed).toMatchObject({ version: 2, state: { a: 2 } });
+  });
+
+  it("a change sent again under the same writeKey (a resend after an outage) is not applied twice", async () => {
+    const chorus = client(hub);
+    const intent = await createIntent(chorus, [], { visits: 0 });
+    const visit = (s: Record<string, unknown>) => ({ visits: Number(s.visits) + 1 });
+    // The same change as the runner resends it: its first copy landed, its answer was lost.
+    const writeKey = writeKeys();
+    for (let i = 0; i < 2; i++) {
+      const written = await patchIntent(chorus, intent, visit, { writeKey });
+      expect(written).toMatchObject({ version: 2, state: { visits: 1 } });
+    }
+    // Without a key the resend meets a 409 and the updater counts the visit again.
+    const unkeyed = await patchIntent(chorus, intent, visit);
+    expect(unkeyed).toMatchObject({ version: 3, state: { visits: 2 } });
   });
 });

@@ -28,7 +28,13 @@ export {
 export type { EmitEvent } from "./event-builder.js";
 export type { EventsApi } from "./events-api.js";
 export { newEventId, newSpanId, newTraceId, TraceIdPool } from "./ids.js";
-export type { IntentPage, IntentsApi, PostedIntentEvent, WriteOptions } from "./intents-api.js";
+export type {
+  IntentPage,
+  IntentsApi,
+  KeyedWriteOptions,
+  PostedIntentEvent,
+  WriteOptions,
+} from "./intents-api.js";
 export {
   createConsoleLogger,
   type ErrorContext,

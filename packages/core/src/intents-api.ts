@@ -35,6 +35,17 @@ export interface WriteOptions {
   actor?: string;
 }
 
+/**
+ * Options of a create, a state patch or a status change. `idempotencyKey` names the write (an id:
+ * letters, digits, `-_.:`, at most 128; a UUID is one): send the same write again under the same
+ * key (after an outage, from another process) and the hub answers it with the intent as it is
+ * now if it already happened, instead of applying it twice or refusing it by its own `ifMatch`.
+ * Default: a new key per call (its own retries reuse it).
+ */
+export interface KeyedWriteOptions extends WriteOptions {
+  idempotencyKey?: string;
+}
+
 interface CallSpec {
   json?: unknown;
   query?: Record<string, string | number | undefined>;
@@ -64,13 +75,13 @@ export class IntentsApi {
    * @example
    * const intent = await chorus.intents.create({ title: "Research X", assignees: ["researcher"] });
    */
-  async create(input: IntentCreate, options: WriteOptions = {}): Promise<Intent | undefined> {
+  async create(input: IntentCreate, options: KeyedWriteOptions = {}): Promise<Intent | undefined> {
     const s = await schemas();
     checkShape(s, (input as { state?: unknown } | undefined)?.state, "state", 2);
     const body = parseOrThrow(s.intentCreateSchema, input);
     return this.#call("intents.create", undefined, "POST", "/v1/intents", {
       json: body,
-      headers: this.#keyed(this.#actor(s, options)),
+      headers: this.#keyed(s, this.#actor(s, options), options.idempotencyKey),
       idempotent: true,
     });
   }
@@ -102,12 +113,16 @@ export class IntentsApi {
   async patchState(
     id: string,
     patch: Record<string, unknown>,
-    options: WriteOptions & { ifMatch?: number } = {},
+    options: KeyedWriteOptions & { ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
     const s = await schemas();
     checkShape(s, patch, "patch", 1); // the patch is the whole body
     const body = parseOrThrow(s.jsonObjectSchema, patch, "patch");
-    const headers = this.#keyed(conditional(this.#actor(s, options), options.ifMatch));
+    const headers = this.#keyed(
+      s,
+      conditional(this.#actor(s, options), options.ifMatch),
+      options.idempotencyKey,
+    );
     return this.#call(
       "intents.patchState",
       undefined,
@@ -129,10 +144,10 @@ export class IntentsApi {
   async setStatus(
     id: string,
     status: IntentStatus,
-    options: WriteOptions & { reason?: string; ifMatch?: number } = {},
+    options: KeyedWriteOptions & { reason?: string; ifMatch?: number } = {},
   ): Promise<Intent | undefined> {
     const s = await schemas();
-    const { actor, ifMatch, ...change } = options;
+    const { actor, ifMatch, idempotencyKey, ...change } = options;
     const body = parseOrThrow(s.intentStatusChangeSchema, { status, ...change });
     return this.#call(
       "intents.setStatus",
@@ -141,7 +156,7 @@ export class IntentsApi {
       `/v1/intents/${this.#id(s, id)}/status`,
       {
         json: body,
-        headers: this.#keyed(conditional(this.#actor(s, { actor }), ifMatch)),
+        headers: this.#keyed(s, conditional(this.#actor(s, { actor }), ifMatch), idempotencyKey),
         idempotent: true, // keyed (#keyed)
       },
     );
@@ -227,13 +242,18 @@ export class IntentsApi {
   }
 
   /**
-   * `headers` with a new `Idempotency-Key`: the write's own, sent again with each of its
-   * retries, so the hub answers a resent write that already happened (its answer was lost)
+   * `headers` with the write's `Idempotency-Key` (the caller's, else a new one), sent again with
+   * each of its retries, so the hub answers a resent write that already happened (its answer was lost)
    * with the intent as it is now, instead of applying it twice or refusing it by its own
    * `If-Match`. This is what makes creates, blind patches and status changes safe to retry.
    */
-  #keyed(headers: Record<string, string>): Record<string, string> {
-    headers[IDEMPOTENCY_KEY_HEADER] = this.#ctx.newId();
+  #keyed(
+    s: Schemas,
+    headers: Record<string, string>,
+    key: string | undefined,
+  ): Record<string, string> {
+    headers[IDEMPOTENCY_KEY_HEADER] =
+      key === undefined ? this.#ctx.newId() : parseOrThrow(s.idSchema, key, "idempotencyKey");
     return headers;
   }
 

@@ -420,6 +420,30 @@ describe("awaitable calls", () => {
     }
   });
 
+  it("a write resent by the caller under its own idempotencyKey is answered, not applied twice", async () => {
+    const chorus = client({ url: hub.url, failOpen: false });
+    const intent = await chorus.intents.create({ title: "keyed by the caller" });
+    const id = intent?.id as string;
+    const key = `write-${id}`;
+    // Sent, then sent again (after an outage, from another process) as the same write.
+    for (let i = 0; i < 2; i++) {
+      expect(
+        await chorus.intents.patchState(id, { n: 1 }, { ifMatch: 1, idempotencyKey: key }),
+      ).toMatchObject({ version: 2, state: { n: 1 } });
+    }
+    const statusKey = `status-${id}`;
+    for (let i = 0; i < 2; i++) {
+      expect(
+        await chorus.intents.setStatus(id, "completed", { idempotencyKey: statusKey }),
+      ).toMatchObject({ version: 3, status: "completed" });
+    }
+    await expect(
+      chorus.intents.patchState(id, { n: 2 }, { idempotencyKey: "not a key" }),
+    ).rejects.toMatchObject({ field: "idempotencyKey" });
+    const log = (await storedEvents(hub, { intentId: id })).map((e) => e.type);
+    expect(log).toEqual(["intent.created", "intent.state_changed", "intent.status_changed"]);
+  });
+
   it("records who made an intent write: explicit actor, else the trace's agent, else the client's", async () => {
     const chorus = client({ url: hub.url, agent: "default-agent" });
     const intent = await chorus.intents.create({ title: "who did it" });
