@@ -21,6 +21,7 @@ export {
   DEFAULT_MAX_PATCH_ATTEMPTS,
   type PatchOptions,
   patchIntent,
+  type WriteKey,
   writeKeys,
 } from "./patch.js";
 export {

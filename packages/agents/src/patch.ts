@@ -1,4 +1,4 @@
-import { type Chorus, ConflictError, type Intent, ValidationError } from "@chorus/core";
+import { type Chorus, ConflictError, classify, type Intent, ValidationError } from "@chorus/core";
 import { applyMergePatch, jsonEqual, jsonShapeProblem } from "@chorus/protocol";
 import { answered, deliverEmitted, isConflict, readIntent, sleep } from "./hub-calls.js";
 import type { IntentRef, StatePatch, StateUpdater } from "./types.js";
@@ -22,11 +22,25 @@ export interface PatchOptions {
    * sent again after an outage a replay when its first copy had landed, instead of a 409 that
    * re-applies it (and runs an updater again). Default: a new key per write.
    */
-  writeKey?: (version: number) => string;
+  writeKey?: WriteKey;
 }
 
+/**
+ * A {@link PatchOptions.writeKey}: the key of the write made on each version, and the write of
+ * the change whose answer never came (an outage, a timeout), kept on the function itself (no
+ * module state): the hub may have applied it. A later call with the same `writeKey` sends
+ * exactly this write again (same version, patch and key) before anything else, so that it is
+ * answered as a replay if it landed. Re-reading and recomputing instead would write the change
+ * again under the key of a newer version whenever the lost write was not the first attempt (a
+ * 409 came before it), or send a different patch under the lost write's key (an updater that is
+ * not a pure function of the state, which the hub refuses with a 400).
+ */
+export type WriteKey = ((version: number) => string) & {
+  unanswered?: { version: number; patch: StatePatch } | undefined;
+};
+
 /** A {@link PatchOptions.writeKey} that names one change: one key per version it is written on. */
-export function writeKeys(): (version: number) => string {
+export function writeKeys(): WriteKey {
   const keys = new Map<number, string>();
   return (version) => {
     let key = keys.get(version);
@@ -65,25 +79,40 @@ export async function patchIntent(
   ) {
     base = await readIntent(chorus, intent.id);
   }
+  const keyOf = options.writeKey;
+  // A write of this change whose answer was lost goes first, exactly as it was sent.
+  let resend = keyOf?.unanswered;
   for (let attempt = 1; ; attempt++) {
-    const state = base.state ?? {};
-    const patch = typeof change === "function" ? change(structuredClone(state)) : change;
-    if (
-      patch === undefined ||
-      patch === null ||
-      jsonEqual(applyMergePatch(state, checkPatch(patch)), state)
-    ) {
-      return isIntent(base) ? base : readIntent(chorus, intent.id);
+    let version: number;
+    let patch: StatePatch;
+    if (resend) {
+      ({ version, patch } = resend);
+      resend = undefined;
+    } else {
+      const state = base.state ?? {};
+      const computed = typeof change === "function" ? change(structuredClone(state)) : change;
+      if (
+        computed === undefined ||
+        computed === null ||
+        jsonEqual(applyMergePatch(state, checkPatch(computed)), state)
+      ) {
+        return isIntent(base) ? base : readIntent(chorus, intent.id);
+      }
+      version = base.version as number;
+      patch = computed;
     }
+    if (keyOf) keyOf.unanswered = { version, patch };
     try {
-      const version = base.version as number;
       const written = await chorus.strict.intents.patchState(intent.id, patch, {
         ifMatch: version,
         ...(options.actor === undefined ? {} : { actor: options.actor }),
-        ...(options.writeKey === undefined ? {} : { idempotencyKey: options.writeKey(version) }),
+        ...(keyOf === undefined ? {} : { idempotencyKey: keyOf(version) }),
       });
+      if (keyOf) keyOf.unanswered = undefined;
       return answered(written, `patching intent ${intent.id}`);
     } catch (error) {
+      // Only an answer from the hub settles the write; an outage leaves it in doubt.
+      if (keyOf && classify(error).kind !== "availability") keyOf.unanswered = undefined;
       if (!isConflict(error)) throw error;
       if (attempt >= maxAttempts) {
         const currentVersion = (error as { currentVersion?: unknown }).currentVersion;

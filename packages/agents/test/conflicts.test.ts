@@ -1,4 +1,4 @@
-import { type Chorus, ConflictError, type Intent } from "@chorus/core";
+import { type Chorus, ConflictError, ConnectionError, type Intent } from "@chorus/core";
 import type { Hub } from "@chorus/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -9,7 +9,15 @@ import {
   patchIntent,
   writeKeys,
 } from "../src/index.js";
-import { cleanUp, client, createIntent, start, startHub, waitFor } from "./helpers.js";
+import {
+  cleanUp,
+  client,
+  createIntent,
+  start,
+  startHub,
+  stateChangedEvents,
+  waitFor,
+} from "./helpers.js";
 
 /** Counts the 409s a client's patchState calls get. */
 function countConflicts(chorus: Chorus): { conflicts: number; attempts: number } {
@@ -166,5 +174,52 @@ describe("writes: If-Match and re-apply on 409", () => {
     // Without a key the resend meets a 409 and the updater counts the visit again.
     const unkeyed = await patchIntent(chorus, intent, visit);
     expect(unkeyed).toMatchObject({ version: 3, state: { visits: 2 } });
+  });
+
+  /** The next patch that lands has its answer lost: the hub applied it, the caller sees an outage. */
+  function loseNextAnswer(chorus: Chorus): void {
+    const original = chorus.strict.intents.patchState.bind(chorus.strict.intents);
+    let lost = false;
+    chorus.strict.intents.patchState = async (...args) => {
+      const written = await original(...args);
+      if (!lost) {
+        lost = true;
+        throw new ConnectionError("answer lost", { reason: "network" });
+      }
+      return written;
+    };
+  }
+
+  it("a change whose write landed after a 409 and lost its answer is a replay when sent again, not a second write", async () => {
+    const chorus = client(hub);
+    const seen = await createIntent(chorus, [], { visits: 0 });
+    // Another writer gets in after the handler read version 1: the first attempt meets a 409,
+    // the second (on version 2) lands, and its answer is lost.
+    await chorus.intents.patchState(seen.id, { visits: 10 });
+    loseNextAnswer(chorus);
+    const visit = (s: Record<string, unknown>) => ({ visits: Number(s.visits) + 1 });
+    const writeKey = writeKeys();
+    await expect(patchIntent(chorus, seen, visit, { writeKey })).rejects.toBeInstanceOf(
+      ConnectionError,
+    );
+    // The runner sends the same change again from what the handler saw, as after an outage.
+    const written = await patchIntent(chorus, seen, visit, { writeKey });
+    expect(written).toMatchObject({ version: 3, state: { visits: 11 } });
+    expect((await stateChangedEvents(chorus, seen.id)).length).toBe(2);
+  });
+
+  it("an updater that is not a pure function of the state is resent as it was first sent", async () => {
+    const chorus = client(hub);
+    const seen = await createIntent(chorus, [], { visits: 0 });
+    loseNextAnswer(chorus);
+    let calls = 0;
+    const visit = (s: Record<string, unknown>) => ({ visits: Number(s.visits) + 1, call: ++calls });
+    const writeKey = writeKeys();
+    await expect(patchIntent(chorus, seen, visit, { writeKey })).rejects.toBeInstanceOf(
+      ConnectionError,
+    );
+    const written = await patchIntent(chorus, seen, visit, { writeKey });
+    expect(written).toMatchObject({ version: 2, state: { visits: 1, call: 1 } });
+    expect((await stateChangedEvents(chorus, seen.id)).length).toBe(1);
   });
 });

@@ -40,7 +40,8 @@ export interface WriteOptions {
  * letters, digits, `-_.:`, at most 128; a UUID is one): send the same write again under the same
  * key (after an outage, from another process) and the hub answers it with the intent as it is
  * now if it already happened, instead of applying it twice or refusing it by its own `ifMatch`.
- * Default: a new key per call (its own retries reuse it).
+ * The same key with a different patch, status or create is a `ValidationError` (400): a key
+ * names one write, not an intent. Default: a new key per call (its own retries reuse it).
  */
 export interface KeyedWriteOptions extends WriteOptions {
   idempotencyKey?: string;

@@ -444,6 +444,18 @@ describe("awaitable calls", () => {
     expect(log).toEqual(["intent.created", "intent.state_changed", "intent.status_changed"]);
   });
 
+  it("the same idempotencyKey with another patch is a ValidationError, not a silent replay", async () => {
+    const chorus = client({ url: hub.url, failOpen: false });
+    const intent = await chorus.intents.create({ title: "one key per write" });
+    const id = intent?.id as string;
+    const key = `progress-${id}`;
+    await chorus.intents.patchState(id, { step: 1 }, { idempotencyKey: key });
+    await expect(
+      chorus.intents.patchState(id, { step: 2 }, { idempotencyKey: key }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(await chorus.intents.get(id)).toMatchObject({ version: 2, state: { step: 1 } });
+  });
+
   it("records who made an intent write: explicit actor, else the trace's agent, else the client's", async () => {
     const chorus = client({ url: hub.url, agent: "default-agent" });
     const intent = await chorus.intents.create({ title: "who did it" });

@@ -1,7 +1,7 @@
 import type { StateChangedPayload, StatusChangedPayload } from "@chorus/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
-import { api, KEY_A, startTestHub } from "./helpers.js";
+import { api, KEY_A, KEY_B, startTestHub } from "./helpers.js";
 
 describe("intents over HTTP", () => {
   let hub: Hub;
@@ -12,6 +12,7 @@ describe("intents over HTTP", () => {
 
   const log = async (id: string) =>
     (await api(hub, `/v1/intents/${id}/events`)).body.data as {
+      id: string;
       type: string;
       payload: any;
       seq: number;
@@ -367,6 +368,112 @@ describe("intents over HTTP", () => {
         status: "active",
       });
       expect((await api(hub, `/v1/intents/${b.id}`)).body.version).toBe(1);
+    });
+
+    it("a key reused for a different patch, status or create is a 400, not a replay that drops the write", async () => {
+      const { body: intent } = await api(hub, "/v1/intents", { body: { title: "reuse" } });
+      // A client that derives its key from the intent ("<id>-progress") instead of the write.
+      const progress = `${intent.id}-progress`;
+      expect((await patch(intent.id, { step: 1 }, { "idempotency-key": progress })).status).toBe(
+        200,
+      );
+      // The same patch again is a replay, whatever order its keys come in.
+      const same = await patch(intent.id, { step: 1 }, { "idempotency-key": progress });
+      expect(same.headers.get("idempotent-replayed")).toBe("true");
+      const next = await patch(intent.id, { step: 2 }, { "idempotency-key": progress });
+      expect(next.status).toBe(400);
+      expect(next.body.error.message).toContain("Idempotency-Key");
+
+      const status = (body: object, key: string) =>
+        api(hub, `/v1/intents/${intent.id}/status`, { body, headers: { "idempotency-key": key } });
+      const statusKey = `${intent.id}-status`;
+      expect((await status({ status: "blocked" }, statusKey)).status).toBe(200);
+      expect((await status({ status: "active" }, statusKey)).status).toBe(400);
+      expect((await status({ status: "blocked", reason: "why" }, statusKey)).status).toBe(400);
+      expect((await status({ status: "blocked" }, statusKey)).status).toBe(200); // its replay
+
+      const createKey = key();
+      const create = (body: object) =>
+        api(hub, "/v1/intents", { body, headers: { "idempotency-key": createKey } });
+      const made = await create({ title: "first", state: { a: 1 }, assignees: ["x", "x"] });
+      expect(made.status).toBe(201);
+      const again = await create({ state: { a: 1 }, assignees: ["x"], title: "first" });
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      for (const other of [
+        { title: "second", state: { a: 1 }, assignees: ["x"] },
+        { title: "first", state: { a: 2 }, assignees: ["x"] },
+        { title: "first", state: { a: 1 } },
+        { title: "first", state: { a: 1 }, assignees: ["x"], status: "draft" },
+      ]) {
+        expect((await create(other)).status, JSON.stringify(other)).toBe(400);
+      }
+      expect((await api(hub, `/v1/intents/${createKey}`)).body).toMatchObject({
+        title: "first",
+        version: 1,
+      });
+      expect((await api(hub, `/v1/intents/${intent.id}`)).body).toMatchObject({
+        state: { step: 1 },
+        status: "blocked",
+        version: 3,
+      });
+    });
+
+    it("a write refused (409, 422, 413) and sent again under its key after the fix is applied", async () => {
+      const { body: intent } = await api(hub, "/v1/intents", { body: { title: "fix" } });
+      const k = key();
+      expect(
+        (await patch(intent.id, { n: 1 }, { "idempotency-key": k, "if-match": "7" })).status,
+      ).toBe(409);
+      const fixed = await patch(intent.id, { n: 1 }, { "idempotency-key": k, "if-match": "1" });
+      expect(fixed.status).toBe(200);
+      expect(fixed.headers.get("idempotent-replayed")).toBeNull();
+      const big = "x".repeat(300_000);
+      const k2 = key();
+      expect((await patch(intent.id, { big }, { "idempotency-key": k2 })).status).toBe(413);
+      expect((await patch(intent.id, { n: 2 }, { "idempotency-key": k2 })).body.state).toEqual({
+        n: 2,
+      });
+      const k3 = key();
+      const status = (s: string) =>
+        api(hub, `/v1/intents/${intent.id}/status`, {
+          body: { status: s },
+          headers: { "idempotency-key": k3 },
+        });
+      expect((await status("draft")).status).toBe(422);
+      expect((await status("blocked")).body).toMatchObject({ status: "blocked", version: 4 });
+    });
+
+    it("keys are per org: another org's event or write id is a new key, and a replay there reads nothing of ours", async () => {
+      const k = key();
+      const { body: ours } = await api(hub, "/v1/intents", {
+        body: { title: "ours", state: { secret: 1 } },
+        headers: { "idempotency-key": k },
+      });
+      expect(ours.id).toBe(k);
+      // Org B sends the same key, and a patch keyed with the id of org A's log event.
+      const theirs = await api(hub, "/v1/intents", {
+        key: KEY_B,
+        body: { title: "theirs" },
+        headers: { "idempotency-key": k },
+      });
+      expect(theirs.status).toBe(201);
+      expect(theirs.headers.get("idempotent-replayed")).toBeNull();
+      expect(theirs.body).toMatchObject({ id: k, title: "theirs", state: {} });
+      await patch(k, { more: 1 }, {});
+      const ourEvent = (await log(k)).at(-1)?.id as string;
+      const patched = await api(hub, `/v1/intents/${k}/state`, {
+        method: "PATCH",
+        key: KEY_B,
+        body: { more: 1 },
+        headers: { "idempotency-key": ourEvent },
+      });
+      expect(patched.status).toBe(200);
+      expect(patched.headers.get("idempotent-replayed")).toBeNull();
+      expect(patched.body.state).toEqual({ more: 1 });
+      expect((await api(hub, `/v1/intents/${k}`)).body).toMatchObject({
+        title: "ours",
+        version: 2,
+      });
     });
   });
 });

@@ -47,6 +47,49 @@ async function storedRows(db: string) {
 
 // Several hubs and a Postgres round trip per step: slow on a loaded machine, never stuck.
 describe("several hubs on one Postgres database", { timeout: 60_000 }, () => {
+  it("one Idempotency-Key sent at once through three hubs: each write is applied once, every copy answered", async () => {
+    const {
+      hubs: [a, b, c],
+    } = await cluster(3);
+    const all = [a, b, c] as Hub[];
+    const copies = <T>(send: (hub: Hub) => Promise<T>) =>
+      Promise.all(all.flatMap((hub) => Array.from({ length: 8 }, () => send(hub))));
+    const creates = await copies((hub) =>
+      api(hub, "/v1/intents", {
+        body: { title: "once", state: { n: 0 } },
+        headers: { "idempotency-key": "create-key-1" },
+      }),
+    );
+    expect(new Set(creates.map((r) => r.status))).toEqual(new Set([201]));
+    expect(creates.filter((r) => r.headers.get("idempotent-replayed") === null)).toHaveLength(1);
+    const patches = await copies((hub) =>
+      api(hub, "/v1/intents/create-key-1/state", {
+        method: "PATCH",
+        body: { n: 1 },
+        headers: { "idempotency-key": "patch-key-1", "if-match": "1" },
+      }),
+    );
+    expect(new Set(patches.map((r) => r.status))).toEqual(new Set([200]));
+    const statuses = await copies((hub) =>
+      api(hub, "/v1/intents/create-key-1/status", {
+        body: { status: "completed" },
+        headers: { "idempotency-key": "status-key-1" },
+      }),
+    );
+    expect(new Set(statuses.map((r) => r.status))).toEqual(new Set([200]));
+    const log = await api(a as Hub, "/v1/intents/create-key-1/events");
+    expect(log.body.data.map((e: { type: string }) => e.type)).toEqual([
+      "intent.created",
+      "intent.state_changed",
+      "intent.status_changed",
+    ]);
+    expect((await api(c as Hub, "/v1/intents/create-key-1")).body).toMatchObject({
+      version: 3,
+      state: { n: 1 },
+      status: "completed",
+    });
+  });
+
   it("concurrent writers on three hubs: every SSE reader on every hub sees exactly what was stored, in seq order", async () => {
     const {
       hubs: [a, b, c],

@@ -5,6 +5,7 @@ import {
   INTENT_CHANNEL,
   type Intent,
   IntentEventTypes,
+  jsonEqual,
   MAX_EVENT_BYTES,
   type StateChangedPayload,
 } from "@chorus/protocol";
@@ -89,22 +90,78 @@ function eventBytes(event: NewEvent): number {
 export interface KeyedEvent {
   type: string;
   intentId: string | undefined;
+  /** The event's payload, as stored (JSON text): what the write was, to compare a resend with. */
+  payload: string;
 }
 
 /**
+ * Whether a write's log event payload records this very write (see {@link replayOf}): the same
+ * patch, the same status and reason, the same create. `If-Match` is not part of it: a resend
+ * may name the version it was first written on or a later one.
+ */
+export type SameWrite = (payload: Record<string, unknown>) => boolean;
+
+/**
  * The answer to a write whose key (see `WriteKey`) the store already holds as an event id:
- * a replay when that event is this intent's log event of this kind of write (the write
- * happened: `intent` as it is now), else the key is another's. `undefined` when the key is new.
+ * a replay when that event is this intent's log event of this kind of write and records the
+ * same write (`same`: the write happened, `intent` as it is now), else the key is another's (a
+ * key reused for a different patch, status or create is refused rather than answered as if the
+ * new write had been made). `undefined` when the key is new.
  */
 export function replayOf(
   prior: KeyedEvent | undefined,
   intent: Intent | undefined,
   type: string,
+  same: SameWrite,
 ): IntentWrite | KeyReused | undefined {
   if (prior === undefined) return undefined;
-  if (intent !== undefined && prior.intentId === intent.id && prior.type === type)
+  if (
+    intent !== undefined &&
+    prior.intentId === intent.id &&
+    prior.type === type &&
+    same(parsePayload(prior.payload))
+  )
     return { intent, events: [], replayed: true };
   return KEY_REUSED;
+}
+
+function parsePayload(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** {@link SameWrite} of a state patch: the `intent.state_changed` event holds the patch as sent. */
+export function samePatch(patch: Record<string, unknown>): SameWrite {
+  return (payload) => jsonEqual(payload.patch, patch);
+}
+
+/** {@link SameWrite} of a status change: the same target status and reason. */
+export function sameStatus(change: { status: string; reason?: string }): SameWrite {
+  return (payload) => payload.to === change.status && payload.reason === change.reason;
+}
+
+/**
+ * {@link SameWrite} of a create: the `intent.created` event holds the intent as created, so the
+ * fields the request gave (defaults filled in) are compared. `createdBy` is not: it defaults to
+ * the request's `Chorus-Agent`, and a resend may come from another process.
+ */
+export function sameCreate(input: NewIntent): SameWrite {
+  return (payload) => {
+    const made = (payload.intent ?? {}) as Partial<Intent>;
+    return (
+      made.title === input.title &&
+      made.description === input.description &&
+      made.status === (input.status ?? "active") &&
+      made.portfolio === input.portfolio &&
+      made.parentId === input.parentId &&
+      jsonEqual(made.state, input.state ?? {}) &&
+      jsonEqual(made.assignees, [...new Set(input.assignees ?? [])])
+    );
+  };
 }
 
 export const KEY_REUSED: KeyReused = { error: "key_reused" };

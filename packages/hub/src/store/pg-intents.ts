@@ -15,6 +15,10 @@ import {
   type KeyedEvent,
   mergeState,
   replayOf,
+  type SameWrite,
+  sameCreate,
+  samePatch,
+  sameStatus,
   versionConflict,
 } from "./intent-log.js";
 import { withClient } from "./pg-client.js";
@@ -75,8 +79,9 @@ export class PgIntents {
   ): Promise<IntentWrite | { error: "exists" } | StateTooLarge | KeyReused> {
     const tooLarge = createTooLarge(input);
     if (tooLarge) return Promise.resolve(tooLarge);
+    const same = sameCreate(input);
     return this.#keyedWrite(async (client) => {
-      const replay = await this.#replay(client, org, key, input.id, IntentEventTypes.Created);
+      const replay = await this.#replay(client, org, key, input.id, IntentEventTypes.Created, same);
       if (replay) return replay;
       const now = new Date();
       const at = now.toISOString();
@@ -101,7 +106,7 @@ export class PgIntents {
       // it): its log event is visible now.
       if (rowCount === 0)
         return (
-          (await this.#replay(client, org, key, input.id, IntentEventTypes.Created)) ?? {
+          (await this.#replay(client, org, key, input.id, IntentEventTypes.Created, same)) ?? {
             error: "exists" as const,
           }
         );
@@ -178,6 +183,7 @@ export class PgIntents {
         options.key,
         id,
         IntentEventTypes.StateChanged,
+        samePatch(patch),
       );
       if (replay) return replay;
       const conflict = versionConflict(current, options.ifMatch);
@@ -222,6 +228,7 @@ export class PgIntents {
         change.key,
         id,
         IntentEventTypes.StatusChanged,
+        sameStatus(change),
       );
       if (replay) return replay;
       const conflict = versionConflict(current, change.ifMatch);
@@ -322,18 +329,21 @@ export class PgIntents {
     key: string | undefined,
     id: string,
     type: string,
+    same: SameWrite,
   ): Promise<IntentWrite | KeyReused | undefined> {
     if (key === undefined) return undefined;
-    const { rows } = await client.query<{ type: string; intent_id: string | null }>(
-      "SELECT type, intent_id FROM events WHERE org = $1 AND id = $2",
-      [org, key],
-    );
+    const { rows } = await client.query<{
+      type: string;
+      intent_id: string | null;
+      payload: string;
+    }>("SELECT type, intent_id, payload FROM events WHERE org = $1 AND id = $2", [org, key]);
     const row = rows[0];
     const prior: KeyedEvent | undefined = row && {
       type: row.type,
       intentId: row.intent_id ?? undefined,
+      payload: row.payload,
     };
-    return replayOf(prior, prior && (await this.get(org, id, client)), type);
+    return replayOf(prior, prior && (await this.get(org, id, client)), type, same);
   }
 
   /**

@@ -69,7 +69,7 @@ export class EventTable {
     );
     this.#exists = db.prepare("SELECT 1 FROM events WHERE org = ? AND id = ?").pluck();
     this.#keyed = db.prepare(
-      "SELECT type, intent_id AS intentId FROM events WHERE org = ? AND id = ?",
+      "SELECT type, intent_id AS intentId, payload FROM events WHERE org = ? AND id = ?",
     );
     this.#prune = db.prepare(
       "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT ?)",
@@ -85,8 +85,10 @@ export class EventTable {
 
   /** The event an intent write's key names, when the org has one with that id. */
   keyed(org: string, id: string): KeyedEvent | undefined {
-    const row = this.#keyed.get(org, id) as { type: string; intentId: string | null } | undefined;
-    return row && { type: row.type, intentId: row.intentId ?? undefined };
+    const row = this.#keyed.get(org, id) as
+      | { type: string; intentId: string | null; payload: string }
+      | undefined;
+    return row && { type: row.type, intentId: row.intentId ?? undefined, payload: row.payload };
   }
 
   /** Insert one event; undefined when the org already has its id. Call inside a transaction. */

@@ -13,6 +13,10 @@ import {
   intentLogEvent,
   mergeState,
   replayOf,
+  type SameWrite,
+  sameCreate,
+  samePatch,
+  sameStatus,
   versionConflict,
 } from "./intent-log.js";
 import { INTENT_BYTES, INTENT_COLUMNS, type IntentRow, intentFromRow } from "./rows.js";
@@ -62,7 +66,7 @@ export class IntentTables {
     const tooLarge = createTooLarge(input);
     if (tooLarge) return tooLarge;
     return this.#db.transaction(() => {
-      const replay = this.#replay(org, key, input.id, IntentEventTypes.Created);
+      const replay = this.#replay(org, key, input.id, IntentEventTypes.Created, sameCreate(input));
       if (replay) return replay;
       const now = new Date();
       const at = now.toISOString();
@@ -149,7 +153,13 @@ export class IntentTables {
     return this.#db.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
-      const replay = this.#replay(org, options.key, id, IntentEventTypes.StateChanged);
+      const replay = this.#replay(
+        org,
+        options.key,
+        id,
+        IntentEventTypes.StateChanged,
+        samePatch(patch),
+      );
       if (replay) return replay;
       const conflict = versionConflict(current, options.ifMatch);
       if (conflict) return conflict;
@@ -198,7 +208,13 @@ export class IntentTables {
     return this.#db.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
-      const replay = this.#replay(org, change.key, id, IntentEventTypes.StatusChanged);
+      const replay = this.#replay(
+        org,
+        change.key,
+        id,
+        IntentEventTypes.StatusChanged,
+        sameStatus(change),
+      );
       if (replay) return replay;
       const conflict = versionConflict(current, change.ifMatch);
       if (conflict) return conflict;
@@ -280,9 +296,10 @@ export class IntentTables {
     key: string | undefined,
     id: string,
     type: string,
+    same: SameWrite,
   ): IntentWrite | KeyReused | undefined {
     if (key === undefined) return undefined;
-    return replayOf(this.#events.keyed(org, key), this.get(org, id), type);
+    return replayOf(this.#events.keyed(org, key), this.get(org, id), type, same);
   }
 
   #log(

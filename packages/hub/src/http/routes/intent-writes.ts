@@ -65,7 +65,7 @@ function refusalError(refusal: WriteRefusal): HttpError {
     case "key_reused":
       return new HttpError(
         "validation_failed",
-        "this Idempotency-Key names another write: make a new key for every write (and send the same one again only when retrying it)",
+        "this Idempotency-Key names another write (another intent, kind of write, or a different patch, status or create): make a new key for every write, and send the same one again only with the same request when retrying it",
         { issues: [{ path: "headers.idempotency-key", message: "used by another write" }] },
       );
     case "state_too_large":
