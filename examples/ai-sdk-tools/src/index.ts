@@ -1,5 +1,5 @@
 import { createOpenAI } from "@ai-sdk/openai";
-import { printEvents, readChannel, startExample } from "@chorus-examples/shared";
+import { type ExampleSession, printEvents, readChannel, runExample } from "@chorus-examples/shared";
 import { chorusMiddleware } from "@chorus/ai-sdk";
 import { stepCountIs, streamText, tool, wrapLanguageModel } from "ai";
 import { z } from "zod";
@@ -24,8 +24,7 @@ const weather = tool({
   execute: async ({ city }) => ({ city, summary: "22°C and sunny" }),
 });
 
-async function main(): Promise<void> {
-  const session = await startExample({ channel: "ai-sdk-tools" });
+async function main(session: ExampleSession): Promise<void> {
   const { chorus, channel } = session;
   const openai = live ? createOpenAI() : createOpenAI({ apiKey: "offline", fetch: scriptedFetch });
   // One line: every call of this model, in any generateText / streamText / generateObject, is observed.
@@ -39,8 +38,14 @@ async function main(): Promise<void> {
       : "Offline: a scripted Chat Completions API answers (set OPENAI_API_KEY for the real one).",
   );
 
+  // streamText reports a failed call here (by default it prints the whole error object) and the
+  // text stream just ends: keep the error, and fail the run with it below.
+  let failure: unknown;
   const result = streamText({
     model,
+    onError: ({ error }) => {
+      failure ??= error;
+    },
     tools: { weather },
     stopWhen: stepCountIs(4),
     prompt: "What's the weather in Lisbon? Should I go for a walk?",
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
   });
   for await (const delta of result.textStream) process.stdout.write(delta);
   process.stdout.write("\n");
+  if (failure !== undefined) throw failure;
 
   // The steps of one loop share a trace: the tool call's id links each step to the next.
   const [first] = (await result.steps)[0]?.toolCalls ?? [];
@@ -63,10 +69,7 @@ async function main(): Promise<void> {
     (e) => e.type === "tool.start" && e.payload.callId === first?.toolCallId,
   )?.traceId;
   printEvents(events.filter((e) => e.traceId === traceId));
-  await session.close();
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// Closes the embedded hub whatever happens; a failure is exit 1 with its cause, not a hang.
+await runExample({ channel: "ai-sdk-tools", modelKeys: ["OPENAI_API_KEY"] }, main);

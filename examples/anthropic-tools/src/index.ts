@@ -4,7 +4,7 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from "@anthropic-ai/sdk/resources/messages";
-import { printEvents, readChannel, startExample } from "@chorus-examples/shared";
+import { type ExampleSession, printEvents, readChannel, runExample } from "@chorus-examples/shared";
 import { wrapAnthropic } from "@chorus/anthropic";
 import { scriptedFetch } from "./scripted-fetch.js";
 
@@ -39,8 +39,7 @@ function getWeather(input: { city?: string; unit?: string }): string {
   return input.unit === "fahrenheit" ? "72°F and sunny" : "22°C and sunny";
 }
 
-async function main(): Promise<void> {
-  const session = await startExample({ channel: "anthropic-tools" });
+async function main(session: ExampleSession): Promise<void> {
   const { chorus, channel } = session;
   const sdk = live ? new Anthropic() : new Anthropic({ apiKey: "offline", fetch: scriptedFetch });
   // One line: every messages.create / messages.stream call of this client is now observed.
@@ -80,10 +79,7 @@ async function main(): Promise<void> {
 
   await chorus.flush();
   printEvents(await readChannel(chorus, channel, { traceId }));
-  await session.close();
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// Closes the embedded hub whatever happens; a failure is exit 1 with its cause, not a hang.
+await runExample({ channel: "anthropic-tools", modelKeys: ["ANTHROPIC_API_KEY"] }, main);

@@ -5,7 +5,7 @@
  *   ANTHROPIC_API_KEY=… pnpm start  the same agent on Claude (ANTHROPIC_MODEL to pick one)
  *   CHORUS_URL=… CHORUS_API_KEY=… CHORUS_CHANNEL=… pnpm start   your own hub
  */
-import { printEvents, readChannel, startExample } from "@chorus-examples/shared";
+import { printEvents, readChannel, runExample } from "@chorus-examples/shared";
 import { ChorusCallbackHandler } from "@chorus/langchain";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
@@ -31,7 +31,9 @@ async function chooseModel(): Promise<{ model: BaseChatModel; label: string }> {
     const { ChatAnthropic } = await import("@langchain/anthropic");
     const name = process.env.ANTHROPIC_MODEL || "claude-haiku-4-5";
     return {
-      model: new ChatAnthropic({ model: name, temperature: 0 }),
+      model: // Two retries, as the Anthropic SDK itself makes (LangChain's default of 6 takes minutes to
+        // give up on an unreachable API).
+        new ChatAnthropic({ model: name, temperature: 0, maxRetries: 2 }),
       label: `Anthropic ${name}`,
     };
   }
@@ -48,33 +50,37 @@ async function chooseModel(): Promise<{ model: BaseChatModel; label: string }> {
   return { model, label: "offline fakeModel (set ANTHROPIC_API_KEY for Claude)" };
 }
 
-const session = await startExample({ channel: "langchain-agent" });
-const handler = new ChorusCallbackHandler({ chorus: session.chorus });
-const { model, label } = await chooseModel();
-console.log(`model: ${label}`);
+// Closes the embedded hub whatever happens; a failure is exit 1 with its cause, not a stack trace.
+await runExample(
+  { channel: "langchain-agent", modelKeys: ["ANTHROPIC_API_KEY"] },
+  async (session) => {
+    const handler = new ChorusCallbackHandler({ chorus: session.chorus });
+    const { model, label } = await chooseModel();
+    console.log(`model: ${label}`);
 
-const agent = createAgent({
-  model,
-  tools: [getWeather],
-  name: "weatherbot",
-  systemPrompt:
-    "You answer weather questions. Use the get_weather tool, then answer in one sentence.",
-});
+    const agent = createAgent({
+      model,
+      tools: [getWeather],
+      name: "weatherbot",
+      systemPrompt:
+        "You answer weather questions. Use the get_weather tool, then answer in one sentence.",
+    });
 
-// withTrace gives the run a trace id we can read back; without it the handler starts one itself.
-const trace = await session.chorus.withTrace(async () => {
-  const result = await agent.invoke(
-    { messages: [{ role: "user", content: "What's the weather in Paris today?" }] },
-    { callbacks: [handler], configurable: { thread_id: "example-thread" } },
-  );
-  console.log(`\nanswer: ${result.messages.at(-1)?.text}`);
-  return session.chorus.currentTrace();
-});
+    // withTrace gives the run a trace id we can read back; without it the handler starts one itself.
+    const trace = await session.chorus.withTrace(async () => {
+      const result = await agent.invoke(
+        { messages: [{ role: "user", content: "What's the weather in Paris today?" }] },
+        { callbacks: [handler], configurable: { thread_id: "example-thread" } },
+      );
+      console.log(`\nanswer: ${result.messages.at(-1)?.text}`);
+      return session.chorus.currentTrace();
+    });
 
-// What a serverless handler does before returning: finish LangChain's callbacks, then deliver.
-await awaitAllCallbacks();
-await session.chorus.flush();
+    // What a serverless handler does before returning: finish LangChain's callbacks, then deliver.
+    await awaitAllCallbacks();
+    await session.chorus.flush();
 
-const events = await readChannel(session.chorus, session.channel, { traceId: trace?.traceId });
-printEvents(events);
-await session.close();
+    const events = await readChannel(session.chorus, session.channel, { traceId: trace?.traceId });
+    printEvents(events);
+  },
+);

@@ -1,6 +1,6 @@
 // A triage agent hands a customer question to one of two specialists, observed by Chorus.
 // Offline by default (scripted models); with OPENAI_API_KEY set, the same agents call OpenAI.
-import { printEvents, readChannel, startExample } from "@chorus-examples/shared";
+import { printEvents, readChannel, runExample } from "@chorus-examples/shared";
 import { instrument } from "@chorus/openai-agents";
 import { Agent, handoff, type Model, Runner, tool, Usage } from "@openai/agents";
 import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-core/testing";
@@ -10,9 +10,6 @@ const question =
   process.argv.slice(2).join(" ") || "I was charged twice for invoice INV-1042, can you fix it?";
 const online = Boolean(process.env.OPENAI_API_KEY);
 const realModel = process.env.OPENAI_MODEL || "gpt-4.1-mini";
-
-// Uses CHORUS_URL / CHORUS_API_KEY / CHORUS_CHANNEL when set; otherwise a hub embedded in this process.
-const session = await startExample({ channel: "openai-agents-handoff" });
 
 const lookupInvoice = tool({
   name: "lookup_invoice",
@@ -105,28 +102,34 @@ const triage = new Agent({
   handoffs: [toBilling, toTech],
 });
 
-// One line: every run of this runner goes to Chorus. Offline, Chorus replaces the SDK's OpenAI
-// trace exporter (there is no key to export with); online, traces go to both.
-const runner = new Runner();
-const chorus = instrument({ chorus: session.chorus, hooks: runner, exclusive: !online });
+// Uses CHORUS_URL / CHORUS_API_KEY / CHORUS_CHANNEL when set; otherwise a hub embedded in this
+// process, closed whatever happens: a failure is exit 1 with its cause, not a stack trace.
+await runExample(
+  { channel: "openai-agents-handoff", modelKeys: ["OPENAI_API_KEY"] },
+  async (session) => {
+    // One line: every run of this runner goes to Chorus. Offline, Chorus replaces the SDK's OpenAI
+    // trace exporter (there is no key to export with); online, traces go to both.
+    const runner = new Runner();
+    const chorus = instrument({ chorus: session.chorus, hooks: runner, exclusive: !online });
 
-console.log(
-  `${online ? `OpenAI (${realModel})` : "scripted models (set OPENAI_API_KEY for the real API)"}: "${question}"`,
+    console.log(
+      `${online ? `OpenAI (${realModel})` : "scripted models (set OPENAI_API_KEY for the real API)"}: "${question}"`,
+    );
+    // The run joins this Chorus trace, so we know which events are ours.
+    const traceId = await session.chorus.withTrace(async () => {
+      const result = await runner.run(triage, question);
+      console.log(`\n${result.lastAgent?.name}: ${result.finalOutput}`);
+      return session.chorus.currentTrace()?.traceId;
+    });
+
+    await chorus.forceFlush();
+    const events = await readChannel(session.chorus, session.channel, { traceId });
+    printEvents(events);
+    for (const e of events.filter((e) => e.type === "agent.handoff"))
+      console.log(`\nhandoff: ${e.payload.from} -> ${e.payload.to}`);
+    const runUsage = events.filter((e) => e.type === "agent.end" && e.payload.usage).at(-1)
+      ?.payload.usage;
+    if (runUsage) console.log(`usage of the run: ${JSON.stringify(runUsage)}`);
+    chorus.uninstrument();
+  },
 );
-// The run joins this Chorus trace, so we know which events are ours.
-const traceId = await session.chorus.withTrace(async () => {
-  const result = await runner.run(triage, question);
-  console.log(`\n${result.lastAgent?.name}: ${result.finalOutput}`);
-  return session.chorus.currentTrace()?.traceId;
-});
-
-await chorus.forceFlush();
-const events = await readChannel(session.chorus, session.channel, { traceId });
-printEvents(events);
-for (const e of events.filter((e) => e.type === "agent.handoff"))
-  console.log(`\nhandoff: ${e.payload.from} -> ${e.payload.to}`);
-const runUsage = events.filter((e) => e.type === "agent.end" && e.payload.usage).at(-1)
-  ?.payload.usage;
-if (runUsage) console.log(`usage of the run: ${JSON.stringify(runUsage)}`);
-chorus.uninstrument();
-await session.close();

@@ -1,5 +1,5 @@
 import { OpenAIInstrumentation } from "@arizeai/openinference-instrumentation-openai";
-import { printEvents, readChannel, startExample } from "@chorus-examples/shared";
+import { type ExampleSession, printEvents, readChannel, runExample } from "@chorus-examples/shared";
 import { ChorusSpanProcessor } from "@chorus/otel";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -46,8 +46,7 @@ function getWeather(input: { city?: string; unit?: string }): string {
   return input.unit === "fahrenheit" ? "72°F and sunny" : "22°C and sunny";
 }
 
-async function main(): Promise<void> {
-  const session = await startExample({ channel: "openai-otel" });
+async function main(session: ExampleSession): Promise<void> {
   const { chorus, channel } = session;
 
   // OpenTelemetry as any app sets it up, with Chorus's processor among the span processors.
@@ -118,10 +117,7 @@ async function main(): Promise<void> {
   await provider.forceFlush();
   printEvents(await readChannel(chorus, channel, { traceId }));
   await provider.shutdown();
-  await session.close();
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// Closes the embedded hub whatever happens; a failure is exit 1 with its cause, not a hang.
+await runExample({ channel: "openai-otel", modelKeys: ["OPENAI_API_KEY"] }, main);

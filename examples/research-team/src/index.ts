@@ -13,7 +13,12 @@
  * hub's web console; `--keep` (or CHORUS_KEEP=1) keeps the hub running until Ctrl+C.
  */
 import { runAgent } from "@chorus/agents";
-import { keepRequested, startExample, untilStopped } from "@chorus-examples/shared";
+import {
+  describeFailure,
+  keepRequested,
+  startExample,
+  untilStopped,
+} from "@chorus-examples/shared";
 import { Researcher } from "./researcher.js";
 import { printSummary } from "./summary.js";
 import { followIntent } from "./timeline.js";
@@ -39,9 +44,18 @@ console.log(
 );
 
 let failures = 0;
+// Each stage waits for the one before, so a failed handler means the intent cannot complete:
+// the planner stops waiting at once instead of at the deadline.
+let handlerFailed: (outcome: string) => void = () => {};
+const failed = new Promise<string>((resolve) => {
+  handlerFailed = resolve;
+});
 const onError = (error: unknown, context: { handler?: string }) => {
   failures++;
-  console.error(`handler ${context.handler ?? "?"} failed:`, error);
+  console.error(
+    `handler ${context.handler ?? "?"} failed: ${describeFailure(error, ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"])}`,
+  );
+  handlerFailed("failed");
 };
 const agents = await Promise.all(
   [new Triage(chorus), new Researcher(chorus), new Writer(chorus)].map((a) =>
@@ -62,6 +76,7 @@ console.log(`\nplanner opened intent ${intent.id}: "${question}"\n`);
 let timer: NodeJS.Timeout | undefined;
 const outcome = await Promise.race([
   followIntent(chorus, intent.id, start),
+  failed,
   new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve("timed out"), DEADLINE_MS);
   }),
@@ -78,6 +93,7 @@ if (keepRequested() && session.hub) {
 }
 await session.close();
 if (outcome !== "completed" || failures > 0) {
-  console.error(`\nthe intent ended ${outcome} with ${failures} handler failure(s)`);
+  const ended = outcome === "failed" ? "stopped: a handler failed" : `ended ${outcome}`;
+  console.error(`\nthe intent ${ended} (${failures} handler failure(s))`);
   process.exitCode = 1;
 }

@@ -26,6 +26,8 @@ async function model(brief: string): Promise<BaseChatModel> {
     return new ChatAnthropic({
       model: process.env.ANTHROPIC_MODEL || "claude-haiku-4-5",
       temperature: 0,
+      // As many retries as the Anthropic SDK makes: LangChain's default of 6 takes minutes to give up.
+      maxRetries: 2,
     });
   }
   const notes = searchNotes(brief);

@@ -113,3 +113,70 @@ export function printEvents(events: readonly ChorusEvent[]): void {
   console.log(`\n${events.length} events:`);
   for (const e of events) console.log(formatEvent(e));
 }
+
+/** The error an SDK wraps around the one that says what happened, followed one level at a time. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  // Bounded: a cause chain can loop.
+  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
+    chain.push(current);
+    const next =
+      (current as { lastError?: unknown }).lastError ?? (current as { cause?: unknown }).cause;
+    current = next === current ? undefined : next;
+  }
+  return chain;
+}
+
+/**
+ * A failure as one or two lines a person can act on, without a stack trace: the error's name and
+ * message, what caused it (`getaddrinfo ENOTFOUND api.openai.com`), and, when a model API key is
+ * set, that the real API is in use and unsetting the key runs offline.
+ */
+export function describeFailure(
+  error: unknown,
+  modelKeys: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const link of causes(error)) {
+    const text =
+      link instanceof Error ? `${link.name}: ${link.message}` : String(link).slice(0, 500);
+    if (!seen.has(text)) lines.push(text);
+    seen.add(text);
+  }
+  const keys = modelKeys.filter((k) => env[k]);
+  if (keys.length > 0)
+    lines.push(
+      `(${keys.join(" and ")} ${keys.length > 1 ? "are" : "is"} set, so the real API was called: check the key and the network, or unset it to run offline)`,
+    );
+  return lines.join("\n  ");
+}
+
+/**
+ * Run an example: start its session, run `body`, and whatever happens close the client and the
+ * embedded hub, so a failed run ends (exit 1, the failure in a few lines on stderr) instead of
+ * staying alive on the hub's open port.
+ */
+export async function runExample(
+  options: Parameters<typeof startExample>[0] & {
+    /** The variables that switch this example to a real model API (named in a failure's hint). */
+    modelKeys?: readonly string[];
+  },
+  body: (session: ExampleSession) => Promise<void>,
+): Promise<void> {
+  let session: ExampleSession | undefined;
+  try {
+    session = await startExample({
+      channel: options.channel,
+      ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
+    });
+    await body(session);
+  } catch (error) {
+    console.error(`\n${options.channel} failed: ${describeFailure(error, options.modelKeys)}`);
+    process.exitCode = 1;
+  } finally {
+    await session?.close();
+  }
+}

@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import type { Chorus, EmitEvent, PublishResult } from "@chorus/core";
+import { type Chorus, ConnectionError, type EmitEvent, type PublishResult } from "@chorus/core";
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "@chorus/protocol";
 import { CLIENT_OPTIONS_HELP, jsonObjectFlag, parseFlags } from "../args.js";
 import { withClient } from "../client.js";
@@ -98,6 +98,13 @@ function complete(event: Partial<EmitEvent>, where: string): EmitEvent {
 function printResult(io: Io, result: PublishResult | undefined, json: boolean): void {
   // failOpen is off, so an unreachable hub throws; `undefined` cannot happen, but stay honest.
   if (!result) throw new Error("the hub gave no answer");
+  // Any JSON object passes core's check; a server that is not a hub answers 200 with anything.
+  if (!Array.isArray(result.ids) || !result.ids.every((id) => typeof id === "string")) {
+    throw new ConnectionError(
+      "events.publish: the answer has no list of event ids ({ accepted, duplicates, ids })",
+      { reason: "unavailable" },
+    );
+  }
   if (json) io.out(JSON.stringify(result));
   else for (const id of result.ids) io.out(id);
 }
