@@ -47,9 +47,41 @@ async function openStorage(
     }
     return { store, commits };
   }
-  if (db !== ":memory:") mkdirSync(dirname(db), { recursive: true });
+  if (db !== ":memory:") makeDirectory(dirname(db));
   return { store: SqliteStore.open(db), commits: new LocalCommitSignal() };
 }
+
+/**
+ * `mkdir -p`, one level at a time from the nearest that exists: Node 20's `mkdirSync(dir,
+ * { recursive: true })` never returns for a path under `/proc` (`--db /proc/x/chorus.db` hung the
+ * hub at 100 % CPU); made level by level, the first that cannot be made throws its own error.
+ */
+function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      mkdirSync(at);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") break;
+      if (code !== "ENOENT" || dirname(at) === at || missing.length >= MAX_NEW_DIRECTORY_LEVELS)
+        throw error;
+      missing.push(at);
+      continue;
+    }
+    break;
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
+/** Directory levels a database path may create: far past any real layout, and a bound on the walk. */
+const MAX_NEW_DIRECTORY_LEVELS = 64;
 
 /**
  * A SQLite file's dev key is kept beside it (see {@link storedDevKey}), so a restarted hub

@@ -37,6 +37,22 @@ describe("on disk", () => {
   });
 });
 
+describe("the database's directory", () => {
+  it("is made level by level, and a path that cannot be made is refused instead of hanging", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chorus-dirs-"));
+    try {
+      const hub = await createHub({ port: 0, db: join(dir, "a", "b", "c", "hub.db") });
+      await hub.close();
+      // Node 20's recursive mkdir never returns under /proc: the hub hung at 100 % CPU.
+      await expect(
+        createHub({ port: 0, db: "/proc/chorus-not-a-dir/deeper/hub.db" }),
+      ).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("one hub per SQLite file", () => {
   it("refuses a second hub on the same file, naming Postgres, and allows it once the first closed", async () => {
     const dir = mkdtempSync(join(tmpdir(), "chorus-store-"));
