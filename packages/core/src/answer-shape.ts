@@ -2,7 +2,7 @@ import { ConnectionError } from "./errors.js";
 import type { HttpResponse } from "./http.js";
 
 /** What a 2xx answer of the hub's JSON API must look like for the call that asked for it. */
-export type Shape = "object" | "intent" | "page";
+export type Shape = "object" | "intent" | "page" | "published";
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -16,6 +16,11 @@ const SHAPES: Record<Shape, [check: (body: unknown) => boolean, what: string]> =
   page: [
     (body) => isObject(body) && Array.isArray(body.data) && body.data.every(isObject),
     "a page ({ data: [...] })",
+  ],
+  published: [
+    (body) =>
+      isObject(body) && Array.isArray(body.ids) && body.ids.every((id) => typeof id === "string"),
+    "a publish answer ({ ids: [...] })",
   ],
 };
 

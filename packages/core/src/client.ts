@@ -9,7 +9,7 @@ import type { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { HttpClient } from "./http.js";
-import { backgroundFetch, exitBudget, hookExitDrain, severalHubs } from "./platform.js";
+import { exitBudget, hookExitDrain, platformFetch, severalHubs } from "./platform.js";
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
@@ -278,7 +278,7 @@ function createShared(options: ChorusOptions): Shared {
     apiKey: resolved.apiKey,
     timeoutMs: resolved.timeoutMs,
     fetch: options.fetch,
-    backgroundFetch,
+    platformFetch,
   });
   const backoff = { baseMs: resolved.retryBaseDelayMs, maxMs: resolved.retryMaxDelayMs };
   const transport = new Transport(http, breaker, backoff, resolved.maxRetries);

@@ -69,7 +69,7 @@ export class EventsApi {
         { method: "POST", path: "/v1/events", rawJson: body },
         { idempotent: true },
       );
-      return answer<PublishResult>(response, "object", "events.publish");
+      return answer<PublishResult>(response, "published", "events.publish");
     });
   }
 

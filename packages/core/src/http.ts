@@ -1,9 +1,9 @@
-import { MAX_PAGE_BYTES } from "@chorus/protocol/wire";
 import { ConnectionError, errorFromResponse, ValidationError } from "./errors.js";
 import { parseRetryAfter } from "./backoff.js";
 import type { FetchFunction } from "./options.js";
 import { NOT_SENT_CODES, readText, socketErrorCode } from "./platform.js";
 import { EventBatchBody } from "./json-batch.js";
+import { MAX_ANSWER_BYTES } from "./answer-bytes.js";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
@@ -34,20 +34,15 @@ export interface HttpConfig {
   timeoutMs: number;
   fetch: FetchFunction | undefined;
   /**
-   * The fetch for background requests (event batches) when the caller gave none: in Node,
-   * `nodeFetch`, whose sockets never hold the event loop. Requests someone awaits, and streams,
-   * use `fetch` or the global one: an awaited call must keep the process alive until it answers.
+   * The fetch of a request when the caller gave none: in Node, `node:http` (`node-fetch.ts`),
+   * whose sockets never hold the event loop for a background request (event batches) and hold
+   * it until the answer for an awaited one; in a browser, none (the page's `fetch`). Streams use
+   * `fetch` or the global one.
    */
-  backgroundFetch?: FetchFunction;
+  platformFetch?: ((background: boolean | undefined) => FetchFunction) | undefined;
 }
 
-/**
- * The most an awaited call reads of an answer: the hub's largest is a list page, which stops
- * once its rows reach MAX_PAGE_BYTES (keeping the row that crosses it, up to an event's 256 KB);
- * twice that leaves ample margin. Past it the call fails with a `ValidationError` (see
- * `readText`) instead of buffering an answer without end (a server at the URL that is no hub).
- */
-export const MAX_ANSWER_BYTES = 2 * MAX_PAGE_BYTES;
+export { MAX_ANSWER_BYTES };
 
 /**
  * The one place the client sends HTTP. Every request carries the API key and a timeout
@@ -107,9 +102,7 @@ export class HttpClient {
       ...request.headers,
     };
     const fetch =
-      this.#config.fetch ??
-      (request.background ? this.#config.backgroundFetch : undefined) ??
-      globalThis.fetch;
+      this.#config.fetch ?? this.#config.platformFetch?.(request.background) ?? globalThis.fetch;
     let body: string | Uint8Array | undefined;
     if (request.rawJson instanceof EventBatchBody)
       // A `fetch` from the options gets text, as it always has; the built-in ones take bytes.

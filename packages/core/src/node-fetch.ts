@@ -6,17 +6,26 @@ import {
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { FetchFunction } from "./options.js";
+import { MAX_ANSWER_BYTES } from "./answer-bytes.js";
+import { answerTooLarge } from "./read-text.js";
 
 /**
- * The request/response half of `fetch` on `node:http`, for the client's background requests
- * (event batches) when the caller gave no `fetch`.
+ * The request/response half of `fetch` on `node:http`, for the client's own requests when the
+ * caller gave no `fetch` (streams, SSE, keep using the global `fetch`).
  *
- * Why not the global `fetch`: its sockets cannot be `unref()`'d, so a batch in flight to a hub
- * that accepted the connection and never answers keeps the user's process alive until the request
- * timeout (10 s by default), even after `close()` returned. Here every socket is unref'd the
- * moment it is assigned (Node's agent refs a pooled socket again when it reuses it, so this runs
- * on every request): background delivery never holds the event loop open. Whoever awaits
- * `flush()`/`close()` holds it through that call's (ref'd) timer, for at most its timeout.
+ * Why not the global `fetch`:
+ * - background requests (event batches): its sockets cannot be `unref()`'d, so a batch in flight
+ *   to a hub that accepted the connection and never answers keeps the user's process alive until
+ *   the request timeout (10 s by default), even after `close()` returned. Here a background
+ *   request's socket is unref'd the moment it is assigned (Node's agent refs a pooled socket
+ *   again when it reuses it, so this runs on every request): background delivery never holds the
+ *   event loop open. Whoever awaits `flush()`/`close()` holds it through that call's (ref'd)
+ *   timer, for at most its timeout.
+ * - awaited requests (`events.*`, `intents.*`): Node 20's `fetch` against a server that accepts
+ *   the connection and closes it at once (a port-forward with nothing behind it) leaves the
+ *   promise pending with nothing holding the event loop: the process exits with code 0 in the
+ *   middle of `await chorus.events.publish(...)`, the code after it never runs. Here the socket
+ *   stays ref'd while the request is in flight, and such a server is a `socket hang up` error.
  *
  * The answer is a {@link NodeAnswer}, not a `Response`, and request headers are read without
  * `Headers`: in Node 20 the first use of the global `Headers` or `Response` loads the bundled
@@ -24,21 +33,31 @@ import type { FetchFunction } from "./options.js";
  * process's `close()` against a refused hub took 45 ms instead of 5).
  *
  * Keep-alive agents of our own, so the process's other HTTP traffic shares nothing with ours.
- * Bodies are buffered up to MAX_RESPONSE_BODY_BYTES (the hub's answers are small); streams
- * (SSE) keep using the global `fetch`.
  */
 /**
- * The hub answers a batch with its ids (about 40 KB for the largest batch). Past this, a body is
- * not read any further and the answer is its status with an empty body: a server that sends
- * without end cannot grow the client's memory, and its batch counts as failed (no hub answers so).
+ * The hub answers a batch with its ids (about 40 KB for the largest batch). Past this, a batch's
+ * answer is not read any further and is its status with an empty body: a server that sends
+ * without end cannot grow the client's memory, and its batch counts as failed (no hub answers
+ * so). An awaited call reads up to `MAX_ANSWER_BYTES` and fails past it, as with any `fetch`
+ * (`read-text.ts`).
  */
 export const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8 });
 
-export const nodeFetch: FetchFunction = (input, init) =>
-  new Promise<Response>((resolve, reject) => {
+/** Background batches: the socket never holds the event loop. */
+export const nodeFetch: FetchFunction = (input, init) => request(input, init, true);
+
+/** Awaited calls: the socket holds the event loop until the answer (or the timeout). */
+const awaitedNodeFetch: FetchFunction = (input, init) => request(input, init, false);
+
+/** The client's own fetch for a request, background or awaited (see above). */
+export const nodeFetchFor = (background: boolean | undefined): FetchFunction =>
+  background ? nodeFetch : awaitedNodeFetch;
+
+function request(input: string | URL, init: RequestInit | undefined, background: boolean) {
+  return new Promise<Response>((resolve, reject) => {
     const url = new URL(input);
     const secure = url.protocol === "https:";
     const signal = init?.signal ?? undefined;
@@ -52,17 +71,19 @@ export const nodeFetch: FetchFunction = (input, init) =>
       agent: secure ? httpsAgent : httpAgent,
       signal,
     });
-    req.on("socket", (socket) => socket.unref());
+    if (background) req.on("socket", (socket) => socket.unref());
     req.on("error", reject);
+    const max = background ? MAX_RESPONSE_BODY_BYTES : MAX_ANSWER_BYTES;
     req.on("response", (res: IncomingMessage) => {
       let chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size <= MAX_RESPONSE_BODY_BYTES) chunks.push(chunk);
+        if (size <= max) chunks.push(chunk);
         else {
           chunks = [];
-          respond();
+          if (background) respond();
+          else reject(answerTooLarge(url.href, res.statusCode ?? 0, max));
           res.destroy();
         }
       });
@@ -71,19 +92,23 @@ export const nodeFetch: FetchFunction = (input, init) =>
       function respond(): void {
         const status = res.statusCode ?? 0;
         const nullBody = status === 204 || status === 304 || init?.method === "HEAD";
-        const text =
-          nullBody || size > MAX_RESPONSE_BODY_BYTES ? "" : Buffer.concat(chunks).toString("utf8");
+        const text = nullBody || size > max ? "" : Buffer.concat(chunks).toString("utf8");
         resolve(new NodeAnswer(status, res.statusMessage ?? "", res.headers, text) as never);
       }
     });
     const body = init?.body;
     if (body === undefined || body === null) req.end();
-    else if (typeof body === "string" || body instanceof Uint8Array) req.end(body);
+    // A string body goes as bytes: node:http writes a string body in one piece with the headers,
+    // encoded as UTF-8 with them, which would re-encode a header's bytes (`Chorus-Agent` carries
+    // a name's UTF-8 one byte per character, as `fetch` sends it).
+    else if (typeof body === "string") req.end(Buffer.from(body));
+    else if (body instanceof Uint8Array) req.end(body);
     else {
       req.destroy();
       reject(new TypeError("nodeFetch sends string or byte bodies only"));
     }
   });
+}
 
 /** Request headers as node:http takes them, read without the global `Headers` (see above). */
 function toHeaderRecord(headers: RequestInit["headers"]): Record<string, string> {

@@ -68,8 +68,9 @@ export function contextStorage<T>(): ContextStorage<T> {
   };
 }
 
-/** The page's own `fetch` delivers batches; nothing keeps a page alive, so no special sockets. */
-export const backgroundFetch: FetchFunction | undefined = undefined;
+/** The page's own `fetch` sends everything; nothing keeps a page alive, so no special sockets. */
+export const platformFetch: ((background: boolean | undefined) => FetchFunction) | undefined =
+  undefined;
 
 /** Browsers speak MQTT over WebSocket only. */
 export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "ws";

@@ -4,7 +4,7 @@ import { randomFillSync } from "node:crypto";
 import { EventSource } from "eventsource";
 import { connect } from "mqtt";
 import { drainOnExit, type ExitDrainTarget } from "./exit-drain.js";
-import { nodeFetch } from "./node-fetch.js";
+import { nodeFetchFor } from "./node-fetch.js";
 import type { FetchFunction } from "./options.js";
 import type { QueuedEvent } from "./queue.js";
 import type { RealtimeClient } from "./realtime-client.js";
@@ -52,8 +52,9 @@ export function contextStorage<T>(): ContextStorage<T> {
   return new AsyncLocalStorage<T>();
 }
 
-/** The fetch of background batches when the caller gave none (see node-fetch.ts for why). */
-export const backgroundFetch: FetchFunction | undefined = nodeFetch;
+/** The fetch of a request when the caller gave none (see node-fetch.ts for why). */
+export const platformFetch: ((background: boolean | undefined) => FetchFunction) | undefined =
+  nodeFetchFor;
 
 /** Realtime's transport when neither option nor variable names one. */
 export const DEFAULT_REALTIME_TRANSPORT: "tcp" | "ws" = "tcp";

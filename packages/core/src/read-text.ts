@@ -1,5 +1,13 @@
 import { ValidationError } from "./errors.js";
 
+/** What an awaited call fails with when the answer passes `max` bytes. */
+export function answerTooLarge(url: string, status: number, max: number): ValidationError {
+  return new ValidationError(
+    `${url || "the hub"} answered ${status} with a body over ${max} bytes, not the hub's answer`,
+    { field: "url", status },
+  );
+}
+
 /**
  * An answer's body as text, read up to `max` bytes: past them the rest is not read and this
  * throws a `ValidationError` (no hub answers so much; a server at the URL that is not a hub
@@ -19,10 +27,7 @@ export async function readText(response: Response, max: number): Promise<string>
     size += value.length;
     if (size > max) {
       reader.cancel().catch(() => {});
-      throw new ValidationError(
-        `${response.url || "the hub"} answered ${response.status} with a body over ${max} bytes, not the hub's answer`,
-        { field: "url", status: response.status },
-      );
+      throw answerTooLarge(response.url, response.status, max);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "@chorus/hub";
@@ -93,6 +94,45 @@ describe("nothing of Chorus keeps a process alive", () => {
       }
     });
   }
+
+  it("an awaited call against a server that accepts and closes at once settles, and the code after it runs", async () => {
+    // A port-forward with nothing behind it: Node 20's `fetch` left such a request pending with
+    // nothing holding the event loop, so the process exited 0 in the middle of the `await`.
+    // The exit code is 5 until every call has settled, so an exit mid-await is caught (and an
+    // unsettled top-level await would be 13).
+    const closing = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    const { port } = closing.address() as AddressInfo;
+    try {
+      const { code, signal } = await run(
+        `http://127.0.0.1:${port}`,
+        `
+        import { Chorus } from ${JSON.stringify(dist)};
+        process.exitCode = 5;
+        const chorus = new Chorus({ channel: "exit", failOpen: false, maxRetries: 0 });
+        const outcomes = [];
+        for (const call of [
+          () => chorus.events.publish([{ type: "custom" }]),
+          () => chorus.events.list({ channel: "exit" }),
+          () => chorus.intents.get("intent-1"),
+        ]) {
+          try {
+            await call();
+            outcomes.push("answered");
+          } catch (error) {
+            outcomes.push(error.name + ":" + error.reason);
+          }
+        }
+        await chorus.close(500);
+        process.exitCode = outcomes.every((o) => o === "ConnectionError:network") ? 0 : 4;
+      `,
+      );
+      expect(signal).toBeNull(); // not killed by the watchdog
+      expect(code).toBe(0); // 5: exited mid-await; 4: a call did not fail as a network error
+    } finally {
+      await new Promise((resolve) => closing.close(resolve));
+    }
+  });
 
   it("a stream dropped by a server that asked for a long `retry:` leaves no timer behind", async () => {
     // The SSE client arms its own reconnect timer of the server's `retry:` after a drop; the
