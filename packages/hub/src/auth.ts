@@ -184,12 +184,15 @@ export class Authenticator {
     return this.authenticateKey(secret);
   }
 
+  /** A realtime token for `ttlMs`, never outliving `principal` (a token asking for one). */
   issueToken(
     principal: Principal,
     clientId: string,
     ttlMs: number,
   ): { token: string; expiresAt: Date } {
-    const exp = Date.now() + ttlMs;
+    // Capped here, not only by the caller's ttl: a ttl read off the principal's expiry a
+    // millisecond earlier would outlive it by that millisecond.
+    const exp = Math.min(Date.now() + ttlMs, principal.expiresAt ?? Number.POSITIVE_INFINITY);
     const claims: TokenClaims = {
       org: principal.org,
       scopes: [...principal.scopes],

@@ -1,5 +1,5 @@
 import { EventSource } from "eventsource";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Authenticator } from "../src/auth.js";
 import type { Hub } from "../src/index.js";
 import { api, KEY_A, KEY_A_READONLY, KEY_B, ORG_A, startTestHub } from "./helpers.js";
@@ -241,6 +241,28 @@ describe("a token lives no longer and no wider than its key", () => {
     try {
       const { body } = await mint(hub, { scopes: ["subscribe"], ttlSeconds: 60 });
       const res = await api(hub, "/v1/realtime/credentials", { key: body.token, body: {} });
+      expect(res.status).toBe(200);
+      expect(Date.parse(res.body.expiresAt)).toBeLessThanOrEqual(Date.parse(body.expiresAt));
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("…even when the clock ticks between the hub's reads of it", async () => {
+    // The ttl was read off the token's expiry, then added to a later `Date.now()`: a
+    // millisecond between the two made credentials that outlived the token by it.
+    const hub = await startTestHub({ secret: SECRET });
+    try {
+      const { body } = await mint(hub, { scopes: ["subscribe"], ttlSeconds: 60 });
+      const now = Date.now.bind(Date);
+      let tick = 0;
+      const clock = vi.spyOn(Date, "now").mockImplementation(() => now() + tick++);
+      let res: Awaited<ReturnType<typeof api>>;
+      try {
+        res = await api(hub, "/v1/realtime/credentials", { key: body.token, body: {} });
+      } finally {
+        clock.mockRestore();
+      }
       expect(res.status).toBe(200);
       expect(Date.parse(res.body.expiresAt)).toBeLessThanOrEqual(Date.parse(body.expiresAt));
     } finally {

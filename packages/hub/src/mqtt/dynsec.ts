@@ -120,14 +120,18 @@ export class DynsecProvisioner {
     return provisioner;
   }
 
-  /** A broker client for one holder of realtime credentials, deleted when they expire. */
+  /**
+   * A broker client for one holder of realtime credentials, deleted when they expire: after
+   * `ttlMs`, and not after `notAfterMs` (the expiry of the token that asked for them).
+   */
   async issue(
     org: string,
     rights: CredentialRights,
     clientId: string,
     ttlMs: number,
+    notAfterMs = Number.POSITIVE_INFINITY,
   ): Promise<ProvisionedCredentials> {
-    const expiresAt = new Date(Date.now() + ttlMs);
+    const expiresAt = new Date(Math.min(Date.now() + ttlMs, notAfterMs));
     const username = `${CREDENTIAL_PREFIX}${expiresAt.getTime()}-${randomBytes(6).toString("hex")}`;
     const password = randomBytes(24).toString("base64url");
     const create = async () =>
@@ -149,7 +153,7 @@ export class DynsecProvisioner {
     const timer = setTimeout(() => {
       this.#expiries.delete(timer);
       this.#command({ command: "deleteClient", username }).catch(() => {});
-    }, ttlMs);
+    }, expiresAt.getTime() - Date.now());
     timer.unref();
     this.#expiries.add(timer);
     return { username, password, clientId, expiresAt };

@@ -82,6 +82,7 @@ async function provisioned(
       { subscribe: hasScope(principal, "subscribe"), publish: hasScope(principal, "publish") },
       clientId,
       ttlMs,
+      principal.expiresAt,
     );
   } catch (error) {
     ctx.logger.warn("realtime credentials: the external broker did not provision them", {
