@@ -2,7 +2,7 @@ import { emitCommand } from "./commands/emit.js";
 import { hubCommand } from "./commands/hub.js";
 import { intentsCommand } from "./commands/intents.js";
 import { tailCommand } from "./commands/tail.js";
-import { ExitCode, UsageError } from "./exit-codes.js";
+import { ConfigError, ExitCode, UsageError } from "./exit-codes.js";
 import { type Io, processIo } from "./io.js";
 import { version } from "./version.js";
 
@@ -20,7 +20,8 @@ or take --url and --key.
 
 Options: -h, --help; -v, --version prints the version.
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 3 hub unreachable, 4 key refused.`;
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 hub unreachable
+(chorus hub: cannot listen), 4 key refused.`;
 
 type Command = (argv: string[], io: Io, signal?: AbortSignal) => Promise<number>;
 
@@ -38,9 +39,14 @@ export async function main(
   signal?: AbortSignal,
 ): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  // Help asked for goes to stdout (exit 0); help because the command is missing is a usage error.
+  if (name === undefined) {
+    io.err(HELP);
+    return ExitCode.Usage;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     io.out(HELP);
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+    return ExitCode.Ok;
   }
   if (name === "--version" || name === "-v") {
     io.out(version);
@@ -55,6 +61,10 @@ export async function main(
   try {
     return await command(rest, io, signal);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`chorus ${name}: ${error.message}`);
+      return ExitCode.Usage;
+    }
     if (error instanceof UsageError) {
       io.err(`chorus ${name}: ${error.message}\nRun "chorus ${name} --help" for usage.`);
       return ExitCode.Usage;

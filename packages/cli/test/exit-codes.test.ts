@@ -88,6 +88,26 @@ describe("exit codes scripts can rely on", () => {
     expect(results[6]?.stderr).toContain('Run "chorus intents status --help"');
   }, 30_000);
 
+  it("help asked for goes to stdout with 0; help for a missing command goes to stderr with 2", async () => {
+    const [none, noSubcommand, help, intentsHelp] = await Promise.all([
+      runCli([], {}),
+      runCli(["intents"], {}),
+      runCli(["help"], {}),
+      runCli(["intents", "help"], {}),
+    ]);
+    for (const result of [none, noSubcommand]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(/^Usage: chorus/);
+    }
+    expect(noSubcommand.stderr).toMatch(/^Usage: chorus intents <subcommand>/);
+    for (const result of [help, intentsHelp]) {
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toMatch(/^Usage: chorus/);
+    }
+  }, 30_000);
+
   it("--help on every command and subcommand exits 0 with its usage", async () => {
     const commands = [
       [],

@@ -426,8 +426,10 @@ function parseBrokerUrl(name: string, raw: string | undefined, schemes: string[]
   try {
     url = new URL(raw);
   } catch {
+    // Echoed without its credentials: this message reaches logs and terminals.
+    const shown = raw.replace(/^([^/]*\/\/)[^@/]*@/, "$1***@");
     throw new Error(
-      `${name} must be a URL (${schemes.map((s) => `${s}//`).join(", ")}), got "${raw}"`,
+      `${name} must be a URL (${schemes.map((s) => `${s}//`).join(", ")}), got "${shown}"`,
     );
   }
   if (!schemes.includes(url.protocol))

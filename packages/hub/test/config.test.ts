@@ -92,4 +92,17 @@ describe("hub configuration", () => {
       /CHORUS_MQTT_WS_URL must use ws:/,
     );
   });
+  it("never echoes a broker URL's credentials in its error", () => {
+    for (const raw of ["mqtt://admin:s3cr3t@broker:99999", "mqtt://admin:s3cr3t@broker host"]) {
+      let message = "";
+      try {
+        resolveHubConfig({ db: ":memory:" }, { CHORUS_MQTT_URL: raw });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/CHORUS_MQTT_URL must be a URL/);
+      expect(message).toContain('"mqtt://***@broker');
+      expect(message).not.toContain("s3cr3t");
+    }
+  });
 });

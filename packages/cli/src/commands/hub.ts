@@ -7,9 +7,11 @@ import {
   parseDuration,
   parseRateLimit,
   parseTrustProxy,
+  type ResolvedHubConfig,
+  resolveHubConfig,
 } from "@chorus/hub";
-import { ExitCode, UsageError } from "../exit-codes.js";
-import { type Io, paint } from "../io.js";
+import { ConfigError, ExitCode, UsageError } from "../exit-codes.js";
+import { type Io, paint, visible } from "../io.js";
 
 export const HUB_HELP = `Usage: chorus hub [options]
 
@@ -36,18 +38,71 @@ Options (each also an environment variable):
   -h, --help          show this help
 
 Without API keys the hub creates org "dev" with a key, prints it, and refuses to bind beyond
-loopback. The key is kept in <db>.dev-key (mode 0600) and reused on restart (:memory:: new each start). CHORUS_SECRET sets the secret that signs realtime credentials.`;
+loopback. The key is kept in <db>.dev-key (mode 0600) and reused on restart (:memory:: new each start). CHORUS_SECRET sets the secret that signs realtime credentials.
 
-function port(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new UsageError(`--${name} must be a port number (0-65535)`);
+A bad flag or CHORUS_* variable exits 2 naming it; a port in use, a privileged port or an
+address this machine does not have exits 3.`;
+
+/**
+ * Where one setting came from: its flag (a mistake there is a {@link UsageError}) or, without
+ * the flag, its `CHORUS_*` variable (a {@link ConfigError}); errors name whichever it was.
+ */
+interface Setting {
+  value: string;
+  /** `--port` or `CHORUS_PORT`. */
+  name: string;
+  fail(problem: string): Error;
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+function setting(
+  flags: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+  flag: string,
+  variable: string,
+  /** The hub reads an empty variable as unset for most settings; for the others it is a bad value. */
+  emptyIsUnset = true,
+): Setting | undefined {
+  const fromFlag = flags[flag];
+  if (typeof fromFlag === "string") {
+    return { value: fromFlag, name: `--${flag}`, fail: (problem) => new UsageError(problem) };
+  }
+  const fromEnv = env[variable];
+  if (fromEnv === undefined || (emptyIsUnset && fromEnv === "")) return undefined;
+  return { value: fromEnv, name: variable, fail: (problem) => new ConfigError(problem) };
+}
+
+/** The value as the user typed it, safe to print. */
+function quoted(value: string): string {
+  return `"${visible(value)}"`;
+}
+
+function port(s: Setting): number {
+  const n = Number(s.value);
+  if (s.value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw s.fail(`${s.name} must be a port number (0-65535), got ${quoted(s.value)}`);
   return n;
 }
 
-/** Parse `chorus hub` flags into hub options. Flags win over environment variables. */
-export function parseHubArgs(argv: string[]): HubOptions | "help" {
+/** A value checked by one of the hub's own parsers, its message prefixed with where it came from. */
+function checked<T>(s: Setting, parse: (value: string) => T): T {
+  try {
+    return parse(s.value);
+  } catch (error) {
+    throw s.fail(`${s.name}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Parse `chorus hub` flags into hub options. Flags win over environment variables: a setting
+ * without its flag is read from its `CHORUS_*` variable here, so a bad value stops the command
+ * with the variable's name (exit 2) rather than a message from deep in the hub.
+ */
+export function parseHubArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): HubOptions | "help" {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -73,57 +128,118 @@ export function parseHubArgs(argv: string[]): HubOptions | "help" {
   }
   if (values.help) return "help";
   const options: HubOptions = {};
+  const from = (flag: string, variable: string, emptyIsUnset?: boolean) =>
+    setting(values, env, flag, variable, emptyIsUnset);
   const str = (k: string) => values[k] as string | undefined;
-  const p = port("port", str("port"));
-  if (p !== undefined) options.port = p;
-  if (str("host") !== undefined) options.host = str("host");
-  const mqtt = str("mqtt-port");
-  if (mqtt === "off") options.mqttPort = false;
-  else {
-    const mp = port("mqtt-port", mqtt);
-    if (mp !== undefined) options.mqttPort = mp;
+
+  const httpPort = from("port", "CHORUS_PORT");
+  if (httpPort) options.port = port(httpPort);
+  const host = from("host", "CHORUS_HOST", false);
+  if (host) {
+    if (host.value.trim() === "")
+      throw host.fail(`${host.name} must be an address to bind, such as 127.0.0.1, got ""`);
+    options.host = host.value;
   }
+  const mqttPort = from("mqtt-port", "CHORUS_MQTT_PORT");
+  if (mqttPort) options.mqttPort = mqttPort.value === "off" ? false : port(mqttPort);
   if (str("db") !== undefined) options.db = str("db");
-  const retention = str("retention");
-  if (retention !== undefined) {
-    try {
-      parseDuration(retention);
-    } catch (error) {
-      throw new UsageError(`--retention: ${(error as Error).message}`);
-    }
-    options.retention = retention;
+  const retention = from("retention", "CHORUS_RETENTION");
+  if (retention) {
+    checked(retention, parseDuration);
+    options.retention = retention.value;
   }
   if (str("api-keys") !== undefined) options.apiKeys = str("api-keys");
-  const rate = str("rate-limit");
-  if (rate !== undefined) {
-    try {
-      options.rateLimit = parseRateLimit(rate) ?? false;
-    } catch (error) {
-      throw new UsageError(`--rate-limit: ${(error as Error).message}`);
-    }
-  }
+  const rate = from("rate-limit", "CHORUS_RATE_LIMIT");
+  if (rate) options.rateLimit = checked(rate, parseRateLimit) ?? false;
+  // CHORUS_MQTT_URL is checked by the hub, with a message that names it.
   const mqttUrl = str("mqtt-url");
   if (mqttUrl !== undefined) {
     if (!/^(mqtts?|wss?):\/\//.test(mqttUrl))
       throw new UsageError("--mqtt-url must be an mqtt://, mqtts://, ws:// or wss:// URL");
     options.mqttUrl = mqttUrl;
   }
-  const trustProxy = str("trust-proxy");
-  if (trustProxy !== undefined) {
-    try {
-      options.trustProxy = parseTrustProxy(trustProxy);
-    } catch (error) {
-      throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
+  const trustProxy = from("trust-proxy", "CHORUS_TRUST_PROXY");
+  if (trustProxy) options.trustProxy = checked(trustProxy, parseTrustProxy);
+  const level = from("log-level", "CHORUS_LOG_LEVEL", false);
+  if (level) {
+    if (!(LOG_LEVELS as readonly string[]).includes(level.value)) {
+      throw level.fail(
+        `${level.name} must be debug, info, warn or error, got ${quoted(level.value)}`,
+      );
     }
-  }
-  const level = str("log-level");
-  if (level !== undefined) {
-    if (!["debug", "info", "warn", "error"].includes(level)) {
-      throw new UsageError("--log-level must be debug, info, warn or error");
-    }
-    options.logLevel = level as NonNullable<HubOptions["logLevel"]>;
+    options.logLevel = level.value as (typeof LOG_LEVELS)[number];
   }
   return options;
+}
+
+/**
+ * The whole configuration, flags over `CHORUS_*` variables over defaults, checked before
+ * anything starts: whatever the hub refuses here (a variable it reads itself, settings that
+ * do not go together) is a configuration error, exit 2, not a failure at run time.
+ */
+function resolveConfig(options: HubOptions): ResolvedHubConfig {
+  let config: ResolvedHubConfig;
+  try {
+    config = resolveHubConfig(options);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  // The embedded broker's TCP listener on the HTTP port would fail as "in use" by the hub itself.
+  if (!config.mqttUrl && config.port !== 0 && config.port === config.mqttPort) {
+    throw new ConfigError(
+      `HTTP and MQTT cannot both listen on port ${config.port}: pass a different --port or --mqtt-port`,
+    );
+  }
+  return config;
+}
+
+/** What the socket error of a failed listen says, when it is one. */
+interface ListenError extends NodeJS.ErrnoException {
+  address?: string;
+  port?: number;
+  hostname?: string;
+}
+
+/**
+ * One line for a hub that could not listen (port in use, a privileged port, an address this
+ * machine does not have, a host name that does not resolve), naming the address and what to
+ * change; undefined for any other failure.
+ */
+export function listenFailure(
+  error: unknown,
+  config: Pick<ResolvedHubConfig, "host" | "port" | "mqttPort">,
+): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const e = error as ListenError;
+  const lookup =
+    e.syscall === "getaddrinfo" &&
+    e.hostname === config.host &&
+    (e.code === "ENOTFOUND" || e.code === "EAI_AGAIN");
+  if (!lookup && e.syscall !== "listen" && e.syscall !== "bind") return undefined;
+  // The HTTP server listens first; the MQTT listener is the one on the MQTT port.
+  const mqtt = e.port !== undefined && e.port === config.mqttPort && e.port !== config.port;
+  const flag = mqtt ? "--mqtt-port" : "--port";
+  const portNumber = e.port ?? (mqtt ? config.mqttPort : config.port);
+  const host = e.address ?? config.host;
+  const address = `${host.includes(":") ? `[${host}]` : host}${portNumber ? `:${portNumber}` : ""}`;
+  const where = `cannot listen${mqtt ? " for MQTT" : ""} on ${address}`;
+  const code = e.code ?? "";
+  const otherPort = mqtt ? "--mqtt-port (0 picks a free one, off disables MQTT TCP)" : "--port";
+  switch (code) {
+    case "EADDRINUSE":
+      return `${where}: the port is in use (EADDRINUSE); pass ${otherPort} or stop the other process`;
+    case "EACCES":
+      return typeof portNumber === "number" && portNumber > 0 && portNumber < 1024
+        ? `${where}: permission denied (EACCES): ports below 1024 need privileges; pass ${flag} 1024 or above`
+        : `${where}: permission denied (EACCES); pass ${otherPort}`;
+    case "EADDRNOTAVAIL":
+      return `${where}: this machine has no such address (EADDRNOTAVAIL); pass --host with one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for all)`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `${where}: the host name does not resolve (${code}); pass --host with one of this machine's addresses`;
+    default:
+      return `${where}: ${e.message}`;
+  }
 }
 
 /**
@@ -136,6 +252,7 @@ export async function hubCommand(argv: string[], io: Io, signal?: AbortSignal): 
     io.out(HUB_HELP);
     return ExitCode.Ok;
   }
+  const config = resolveConfig(options);
   let hub: Awaited<ReturnType<typeof createHub>>;
   try {
     // The bundled console, unless CHORUS_CONSOLE_DIR names another build.
@@ -144,6 +261,11 @@ export async function hubCommand(argv: string[], io: Io, signal?: AbortSignal): 
       ...options,
     });
   } catch (error) {
+    const listen = listenFailure(error, config);
+    if (listen !== undefined) {
+      io.err(`chorus hub: ${listen}`);
+      return ExitCode.Unreachable;
+    }
     io.err(`chorus hub: ${(error as Error).message}`);
     return ExitCode.Failure;
   }

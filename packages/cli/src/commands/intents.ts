@@ -52,9 +52,14 @@ export async function intentsCommand(
   signal?: AbortSignal,
 ): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  // As for `chorus` itself: help asked for to stdout, help for a missing subcommand to stderr.
+  if (name === undefined) {
+    io.err(INTENTS_HELP);
+    return ExitCode.Usage;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     io.out(INTENTS_HELP);
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+    return ExitCode.Ok;
   }
   const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
   if (!subcommand) throw new UsageError(`unknown subcommand "${name}"`);
