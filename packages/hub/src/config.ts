@@ -290,6 +290,20 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+/**
+ * `parse()`, its error naming the setting it read: the option when one was given, else its
+ * variable (unless the message names it already), so a bad value says what to fix.
+ */
+function named<T>(option: unknown, name: string, variable: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const source = option === undefined ? variable : name;
+    throw new Error(message.includes(source) ? message : `${source}: ${message}`);
+  }
+}
+
 /** Merge explicit options over `CHORUS_*` environment variables over defaults, and check them. */
 export function resolveHubConfig(
   options: HubOptions = {},
@@ -341,13 +355,18 @@ export function resolveHubConfig(
     host,
     mqttPort,
     db: options.db ?? env.CHORUS_DB ?? DEFAULT_DB,
-    retentionMs: retention === undefined || retention === "" ? undefined : parseDuration(retention),
+    retentionMs:
+      retention === undefined || retention === ""
+        ? undefined
+        : named(options.retention, "retention", "CHORUS_RETENTION", () => parseDuration(retention)),
     apiKeys,
     devKey,
     secret,
     realtimeTtlMs: (ttlRaw ?? DEFAULT_REALTIME_TTL_SECONDS) * 1000,
-    presenceLeaseMs: parsePresenceLease(
-      options.presenceLease ?? (env.CHORUS_PRESENCE_LEASE || DEFAULT_PRESENCE_LEASE_MS),
+    presenceLeaseMs: named(options.presenceLease, "presenceLease", "CHORUS_PRESENCE_LEASE", () =>
+      parsePresenceLease(
+        options.presenceLease ?? (env.CHORUS_PRESENCE_LEASE || DEFAULT_PRESENCE_LEASE_MS),
+      ),
     ),
     logLevel,
     publicHost: options.publicHost ?? env.CHORUS_PUBLIC_HOST,
@@ -361,16 +380,28 @@ export function resolveHubConfig(
     ),
     delivery: resolveDeliveryLimits(options.delivery, env),
     consoleDir: options.consoleDir ?? (env.CHORUS_CONSOLE_DIR || undefined),
-    corsOrigins: parseCorsOrigins(options.corsOrigins ?? env.CHORUS_CORS_ORIGINS ?? ""),
-    authFailureLimit: parseRateLimit(
-      options.authFailureLimit ??
-        (env.CHORUS_AUTH_FAILURE_LIMIT || undefined) ??
-        DEFAULT_AUTH_FAILURE_LIMIT,
+    corsOrigins: named(options.corsOrigins, "corsOrigins", "CHORUS_CORS_ORIGINS", () =>
+      parseCorsOrigins(options.corsOrigins ?? env.CHORUS_CORS_ORIGINS ?? ""),
     ),
-    rateLimit: parseRateLimit(
-      options.rateLimit ?? (env.CHORUS_RATE_LIMIT || undefined) ?? DEFAULT_RATE_LIMIT,
+    authFailureLimit: named(
+      options.authFailureLimit,
+      "authFailureLimit",
+      "CHORUS_AUTH_FAILURE_LIMIT",
+      () =>
+        parseRateLimit(
+          options.authFailureLimit ??
+            (env.CHORUS_AUTH_FAILURE_LIMIT || undefined) ??
+            DEFAULT_AUTH_FAILURE_LIMIT,
+        ),
     ),
-    trustProxy: parseTrustProxy(options.trustProxy ?? env.CHORUS_TRUST_PROXY ?? ""),
+    rateLimit: named(options.rateLimit, "rateLimit", "CHORUS_RATE_LIMIT", () =>
+      parseRateLimit(
+        options.rateLimit ?? (env.CHORUS_RATE_LIMIT || undefined) ?? DEFAULT_RATE_LIMIT,
+      ),
+    ),
+    trustProxy: named(options.trustProxy, "trustProxy", "CHORUS_TRUST_PROXY", () =>
+      parseTrustProxy(options.trustProxy ?? env.CHORUS_TRUST_PROXY ?? ""),
+    ),
   };
 }
 

@@ -92,6 +92,30 @@ describe("hub configuration", () => {
       /CHORUS_MQTT_WS_URL must use ws:/,
     );
   });
+  it("names the variable (or option) a bad value came from", () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ CHORUS_PRESENCE_LEASE: "soon" }, /^CHORUS_PRESENCE_LEASE: /],
+      [{ CHORUS_RETENTION: "7" }, /^CHORUS_RETENTION: /],
+      [{ CHORUS_RATE_LIMIT: "lots" }, /^CHORUS_RATE_LIMIT: /],
+      [{ CHORUS_AUTH_FAILURE_LIMIT: "-1/m" }, /^CHORUS_AUTH_FAILURE_LIMIT: /],
+      [{ CHORUS_TRUST_PROXY: "10.0.0.1/99" }, /^CHORUS_TRUST_PROXY: /],
+      [{ CHORUS_CORS_ORIGINS: "example.com" }, /^CHORUS_CORS_ORIGINS: /],
+      [{ CHORUS_SEND_BUFFER_BYTES: "1MB" }, /^CHORUS_SEND_BUFFER_BYTES must be a positive/],
+      [{ CHORUS_WRITE_TIMEOUT_MS: "0" }, /^CHORUS_WRITE_TIMEOUT_MS must be a positive/],
+      [{ CHORUS_MAX_STREAMS_PER_KEY: "2.5" }, /^CHORUS_MAX_STREAMS_PER_KEY must be/],
+      [{ CHORUS_REPLAY_CACHE_BYTES: "-1" }, /^CHORUS_REPLAY_CACHE_BYTES must be a non-negative/],
+    ];
+    for (const [env, message] of cases)
+      expect(() => resolveHubConfig({ db: ":memory:" }, env)).toThrow(message);
+    // Given as an option, the option is named instead.
+    expect(() => resolveHubConfig({ db: ":memory:", rateLimit: "lots" }, {})).toThrow(
+      /^rateLimit: /,
+    );
+    expect(() =>
+      resolveHubConfig({ db: ":memory:", delivery: { sendBufferBytes: 0 } }, {}),
+    ).toThrow(/^sendBufferBytes must be a positive integer, got 0/);
+  });
+
   it("never echoes a broker URL's credentials in its error", () => {
     for (const raw of ["mqtt://admin:s3cr3t@broker:99999", "mqtt://admin:s3cr3t@broker host"]) {
       let message = "";

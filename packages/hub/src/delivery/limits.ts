@@ -51,42 +51,42 @@ export function resolveDeliveryLimits(
   env: NodeJS.ProcessEnv = process.env,
 ): DeliveryLimits {
   return {
-    sendBufferBytes: positive(
-      "sendBufferBytes",
-      options.sendBufferBytes ?? envInt(env.CHORUS_SEND_BUFFER_BYTES),
-      DEFAULT_SEND_BUFFER_BYTES,
-    ),
-    writeTimeoutMs: positive(
-      "writeTimeoutMs",
-      options.writeTimeoutMs ?? envInt(env.CHORUS_WRITE_TIMEOUT_MS),
-      DEFAULT_WRITE_TIMEOUT_MS,
-    ),
-    maxStreamsPerKey: positive(
-      "maxStreamsPerKey",
-      options.maxStreamsPerKey ?? envInt(env.CHORUS_MAX_STREAMS_PER_KEY),
-      DEFAULT_MAX_STREAMS_PER_KEY,
-    ),
-    replayCacheBytes: nonNegative(
-      "replayCacheBytes",
-      options.replayCacheBytes ?? envInt(env.CHORUS_REPLAY_CACHE_BYTES),
-      DEFAULT_REPLAY_CACHE_BYTES,
-    ),
+    sendBufferBytes: limit(options, env, "sendBufferBytes", "CHORUS_SEND_BUFFER_BYTES", 1),
+    writeTimeoutMs: limit(options, env, "writeTimeoutMs", "CHORUS_WRITE_TIMEOUT_MS", 1),
+    maxStreamsPerKey: limit(options, env, "maxStreamsPerKey", "CHORUS_MAX_STREAMS_PER_KEY", 1),
+    replayCacheBytes: limit(options, env, "replayCacheBytes", "CHORUS_REPLAY_CACHE_BYTES", 0),
   };
 }
 
-function envInt(raw: string | undefined): number | undefined {
-  return raw === undefined || raw === "" ? undefined : Number(raw);
-}
+const DEFAULTS: DeliveryLimits = {
+  sendBufferBytes: DEFAULT_SEND_BUFFER_BYTES,
+  writeTimeoutMs: DEFAULT_WRITE_TIMEOUT_MS,
+  maxStreamsPerKey: DEFAULT_MAX_STREAMS_PER_KEY,
+  replayCacheBytes: DEFAULT_REPLAY_CACHE_BYTES,
+};
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
-
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0)
-    throw new Error(`${name} must be a non-negative integer`);
+/**
+ * One limit: the option, else its variable (unset or empty: the default), an integer of at
+ * least `min`. A bad value is refused naming where it came from, the option or the variable.
+ */
+function limit(
+  options: DeliveryOptions,
+  env: NodeJS.ProcessEnv,
+  name: keyof DeliveryLimits,
+  variable: string,
+  min: 0 | 1,
+): number {
+  const option = options[name];
+  const raw = env[variable];
+  const value = option ?? (raw === undefined || raw === "" ? undefined : Number(raw));
+  if (value === undefined) return DEFAULTS[name];
+  if (!Number.isInteger(value) || value < min) {
+    const what = min === 1 ? "a positive integer" : "a non-negative integer";
+    throw new Error(
+      option === undefined
+        ? `${variable} must be ${what}, got ${JSON.stringify(raw)}`
+        : `${name} must be ${what}, got ${String(option)}`,
+    );
+  }
   return value;
 }
