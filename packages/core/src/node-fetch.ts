@@ -7,6 +7,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { FetchFunction } from "./options.js";
 import { MAX_ANSWER_BYTES } from "./answer-bytes.js";
+import { ValidationError } from "./errors.js";
 import { answerTooLarge } from "./read-text.js";
 
 /**
@@ -91,6 +92,12 @@ function request(input: string | URL, init: RequestInit | undefined, background:
       res.on("end", respond);
       function respond(): void {
         const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location) {
+          // Not followed: the API key would go along to wherever it points.
+          reject(redirected(url, status, location));
+          return;
+        }
         const nullBody = status === 204 || status === 304 || init?.method === "HEAD";
         const text = nullBody || size > max ? "" : Buffer.concat(chunks).toString("utf8");
         resolve(new NodeAnswer(status, res.statusMessage ?? "", res.headers, text) as never);
@@ -108,6 +115,21 @@ function request(input: string | URL, init: RequestInit | undefined, background:
       reject(new TypeError("nodeFetch sends string or byte bodies only"));
     }
   });
+}
+
+/** A redirect answered to the client's URL: the URL to configure instead, when it is one. */
+function redirected(url: URL, status: number, location: string): ValidationError {
+  let target: string;
+  try {
+    const to = new URL(location, url);
+    target = `${to.origin}${to.pathname === url.pathname ? "" : ` (${to.pathname})`}`;
+  } catch {
+    target = "an address that is not a URL";
+  }
+  return new ValidationError(
+    `${url.origin} answered ${status}, a redirect to ${target}: Chorus does not follow redirects (the API key would go along); set the client's url to the hub's own address`,
+    { field: "url", status },
+  );
 }
 
 /** Request headers as node:http takes them, read without the global `Headers` (see above). */

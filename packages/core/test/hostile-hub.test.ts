@@ -364,3 +364,29 @@ describe("a hub whose answer to a batch never ends", () => {
     }
   }, 90_000);
 });
+
+describe("a URL that answers with a redirect", () => {
+  it.each([301, 302, 307, 308])(
+    "%i: nothing is followed (the key would go along); awaited calls and batches name where it points",
+    async (status) => {
+      const fake = await fakeHub((req, res) => {
+        res.writeHead(status, { location: `https://hub.example.com${req.url}` }).end();
+      });
+      try {
+        const chorus = client({ url: fake.url, maxRetries: 0 });
+        const error = await chorus.events.list({}).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).message).toContain(
+          `answered ${status}, a redirect to https://hub.example.com: Chorus does not follow redirects`,
+        );
+        chorus.emit({ type: "custom" });
+        expect(await chorus.flush(5000)).toBe(true);
+        expect(chorus.stats().failed).toBe(1);
+        // Two requests, both to the URL given: none to the redirect's target.
+        expect(fake.requests.map((r) => r.path)).toEqual(["/v1/events", "/v1/events"]);
+      } finally {
+        await fake.close();
+      }
+    },
+  );
+});
