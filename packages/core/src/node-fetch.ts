@@ -44,8 +44,19 @@ import { answerTooLarge } from "./read-text.js";
  */
 export const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8 });
+/** Batches: a client sends one at a time, so a few sockets serve every client of the process. */
+const batchAgents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 8 }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 8 }),
+};
+/**
+ * Awaited calls: as many at once as the application makes (an agent runner's handlers write
+ * concurrently), as with `fetch`; on their own sockets, so no batch in flight delays them.
+ */
+const awaitedAgents = {
+  http: new HttpAgent({ keepAlive: true }),
+  https: new HttpsAgent({ keepAlive: true }),
+};
 
 /** Background batches: the socket never holds the event loop. */
 export const nodeFetch: FetchFunction = (input, init) => request(input, init, true);
@@ -69,7 +80,7 @@ function request(input: string | URL, init: RequestInit | undefined, background:
     const req = (secure ? httpsRequest : httpRequest)(url, {
       method: init?.method ?? "GET",
       headers: toHeaderRecord(init?.headers),
-      agent: secure ? httpsAgent : httpAgent,
+      agent: (background ? batchAgents : awaitedAgents)[secure ? "https" : "http"],
       signal,
     });
     if (background) req.on("socket", (socket) => socket.unref());

@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ChorusError, ConnectionError, ValidationError } from "../src/index.js";
 import { MAX_MESSAGE_BYTES } from "../src/stream.js";
@@ -389,4 +390,28 @@ describe("a URL that answers with a redirect", () => {
       }
     },
   );
+});
+
+describe("awaited calls at once", () => {
+  it("twenty concurrent calls are twenty requests in flight, not a queue behind a socket pool", async () => {
+    // An agent runner's handlers write concurrently. The server answers only once all twenty
+    // are open: a pool of fewer sockets would hold the rest back until their timeout.
+    const held: ServerResponse[] = [];
+    const fake = await fakeHub((_req, res) => {
+      held.push(res);
+      if (held.length === 20)
+        for (const r of held)
+          r.writeHead(200, { "content-type": "application/json" }).end('{"data":[]}');
+    });
+    try {
+      const chorus = client({ url: fake.url, maxRetries: 0, failOpen: false, timeoutMs: 10_000 });
+      const pages = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => chorus.events.list({ channel: `c${i}` })),
+      );
+      expect(pages.every((p) => p.data.length === 0)).toBe(true);
+      expect(fake.requests).toHaveLength(20);
+    } finally {
+      await fake.close();
+    }
+  });
 });
