@@ -59,14 +59,14 @@ const awaitedAgents = {
 };
 
 /** Background batches: the socket never holds the event loop. */
-export const nodeFetch: FetchFunction = (input, init) => request(input, init, true);
+const batchFetch: FetchFunction = (input, init) => request(input, init, true);
 
 /** Awaited calls: the socket holds the event loop until the answer (or the timeout). */
-const awaitedNodeFetch: FetchFunction = (input, init) => request(input, init, false);
+const awaitedFetch: FetchFunction = (input, init) => request(input, init, false);
 
 /** The client's own fetch for a request, background or awaited (see above). */
 export const nodeFetchFor = (background: boolean | undefined): FetchFunction =>
-  background ? nodeFetch : awaitedNodeFetch;
+  background ? batchFetch : awaitedFetch;
 
 function request(input: string | URL, init: RequestInit | undefined, background: boolean) {
   return new Promise<Response>((resolve, reject) => {

@@ -95,6 +95,24 @@ describe("nothing of Chorus keeps a process alive", () => {
     });
   }
 
+  it("an answered awaited call leaves nothing holding the process (its keep-alive socket is let go)", async () => {
+    // The hub keeps an idle connection open for over a minute: a socket still ref'd after the
+    // answer would keep the child alive past the watchdog.
+    const { code, signal } = await run(
+      hub.url,
+      `
+        import { Chorus } from ${JSON.stringify(dist)};
+        process.exitCode = 5;
+        const chorus = new Chorus({ channel: "exit", failOpen: false, drainOnExit: false });
+        const page = await chorus.events.list({ channel: "exit" });
+        process.exitCode = Array.isArray(page.data) ? 0 : 4;
+        // no close: the process just ends
+      `,
+    );
+    expect(signal).toBeNull(); // not killed by the watchdog
+    expect(code).toBe(0);
+  });
+
   it("an awaited call against a server that accepts and closes at once settles, and the code after it runs", async () => {
     // A port-forward with nothing behind it: Node 20's `fetch` left such a request pending with
     // nothing holding the event loop, so the process exited 0 in the middle of the `await`.
