@@ -61,7 +61,11 @@ export class Receivers {
     return this.#child.request("stuck", { group, ...o });
   }
 
-  pausedSse(group: string, o: { port: number; key: string; path: string; n: number }) {
+  /** `n` SSE readers that never read; reader `i` resumes after seq `i × spacing` (default 0). */
+  pausedSse(
+    group: string,
+    o: { port: number; key: string; path: string; n: number; spacing?: number },
+  ) {
     return this.#child.request("paused", { group, ...o });
   }
 

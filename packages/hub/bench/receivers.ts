@@ -181,13 +181,13 @@ async function openStuck(g: Group, host: string, port: number, password: string,
  * written on a socket that is never read from (plain HTTP/1.0; no client library would hold a
  * response unread on purpose).
  */
-async function openPausedSse(g: Group, port: number, key: string, path: string) {
+async function openPausedSse(g: Group, port: number, key: string, path: string, after: number) {
   const socket: Socket = createConnection({ host: "127.0.0.1", port });
   socket.on("error", () => {});
   await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
   socket.pause();
   socket.write(
-    `GET ${path} HTTP/1.0\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${key}\r\nlast-event-id: 0\r\n\r\n`,
+    `GET ${path} HTTP/1.0\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${key}\r\nlast-event-id: ${after}\r\n\r\n`,
   );
   g.closers.push(() => socket.destroy());
 }
@@ -259,7 +259,13 @@ serve(async (m) => {
     case "paused": {
       const g = newGroup(m.group as string);
       for (let i = 0; i < (m.n as number); i++)
-        await openPausedSse(g, m.port as number, m.key as string, m.path as string);
+        await openPausedSse(
+          g,
+          m.port as number,
+          m.key as string,
+          m.path as string,
+          i * ((m.spacing as number | undefined) ?? 0),
+        );
       return {};
     }
     case "expect": {

@@ -102,6 +102,12 @@ export class HubMetrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  readonly replayPages = new Counter({
+    name: "chorus_replay_pages_total",
+    help: "Replay pages written to SSE readers by source: recent (the tail's newest events), shared (a page another reader just read), store",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
   readonly tailLag = new Histogram({
     name: "chorus_tail_lag_seconds",
     help: "From an event's commit to the write of the tail batch that carried it",

@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
 import { eventually, metric, pausedSse } from "./delivery-helpers.js";
 import { api, KEY_A, KEY_B, startTestHub } from "./helpers.js";
 import { readSse } from "./sse-helpers.js";
+import { freshDb, STORE_KIND } from "./store-under-test.js";
 
 const hubs: Hub[] = [];
 afterEach(async () => {
@@ -176,6 +180,66 @@ describe("delivery: the shared tail", () => {
     for (const r of reading) {
       await eventually(() => r.read().ids.length >= all.length);
       expect(r.read().ids).toEqual(all);
+    }
+  }, 60_000);
+
+  it("reads history once for readers replaying it one after another, and each gets all of it", async () => {
+    // History from before this hub started is in the store only (not among the tail's newest).
+    const dir = mkdtempSync(join(tmpdir(), "chorus-replay-pages-"));
+    try {
+      const db = STORE_KIND === "sqlite" ? join(dir, "hub.db") : await freshDb();
+      const writer = await startTestHub({ db });
+      for (let b = 0; b < 6; b++) {
+        await post(
+          writer,
+          Array.from({ length: 10 }, (_, i) => ({
+            channel: "history",
+            type: "big",
+            payload: { n: b * 10 + i, s: big(20_000) },
+          })),
+        );
+      }
+      await post(writer, [{ channel: "elsewhere", type: "noise" }]);
+      await writer.close();
+      const hub = await hubWith({ db });
+      const all = await storedSeqs(hub, "history");
+      expect(all).toHaveLength(60);
+      const replay = async () => {
+        const reader = await readSse(hub, "/v1/channels/history/stream", {
+          headers: { "last-event-id": "0" },
+        });
+        await reader.until(() => reader.frames.length >= all.length, 20_000);
+        expect(reader.frames.map((f) => Number(f.id))).toEqual(all);
+        expect(reader.frames.map((f) => f.data.payload.n)).toEqual(
+          Array.from({ length: 60 }, (_, n) => n),
+        );
+        await reader.close();
+      };
+      await replay();
+      // 1.2 MB in pages of 256 KiB: several reads, all but the last one whole.
+      const pages = await metric(hub, "chorus_replay_pages_total", { source: "store" });
+      expect(pages).toBeGreaterThan(2);
+      expect(await metric(hub, "chorus_replay_pages_total", { source: "shared" })).toBe(0);
+      await replay();
+      await replay();
+      // The whole pages came from memory; only the last one (where a reader joins the tail,
+      // and new events may have arrived) was read again.
+      expect(await metric(hub, "chorus_replay_pages_total", { source: "shared" })).toBe(
+        2 * (pages - 1),
+      );
+      expect(await metric(hub, "chorus_replay_pages_total", { source: "store" })).toBe(pages + 2);
+      // A filter of its own has pages of its own.
+      const typed = await readSse(hub, "/v1/channels/history/stream?type=big", {
+        headers: { "last-event-id": "0" },
+      });
+      await typed.until(() => typed.frames.length >= all.length, 20_000);
+      expect(typed.frames.map((f) => Number(f.id))).toEqual(all);
+      await typed.close();
+      expect(await metric(hub, "chorus_replay_pages_total", { source: "store" })).toBe(
+        2 * pages + 2,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 

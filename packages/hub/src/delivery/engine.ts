@@ -5,6 +5,7 @@ import type { CommitSignal } from "./commit-signal.js";
 import { Flusher } from "./flusher.js";
 import type { DeliveryLimits } from "./limits.js";
 import { type ConnectionKind, type DropReason, Outbox, type OutboxTarget } from "./outbox.js";
+import { ReplayPages } from "./replay-pages.js";
 import { SseIndex } from "./sse-index.js";
 import { StreamCap } from "./stream-cap.js";
 import { DeliveryTail } from "./tail.js";
@@ -33,6 +34,8 @@ export class DeliveryEngine {
   /** MQTT connections per key, against the same `maxStreamsPerKey` as SSE streams. */
   readonly mqttConnections: StreamCap;
   readonly limits: DeliveryLimits;
+  /** Pages of history read for one replaying reader, for the others right behind it. */
+  readonly replayPages: ReplayPages;
   readonly #accounts = new Set<BufferAccount>();
   readonly #metrics: HubMetrics;
 
@@ -47,6 +50,7 @@ export class DeliveryEngine {
       recentBytes: deps.limits.replayCacheBytes,
     });
     this.tail.addSink(this.sse);
+    this.replayPages = new ReplayPages(Math.floor(deps.limits.replayCacheBytes / 2));
     deps.metrics.bufferedBytes = () => this.bufferedBytes();
   }
 

@@ -6,7 +6,10 @@ export interface DeliveryLimits {
   writeTimeoutMs: number;
   /** Concurrent SSE streams one API key may hold. */
   maxStreamsPerKey: number;
-  /** Bytes of recently delivered events kept in memory for readers that resume; 0 turns it off. */
+  /**
+   * Bytes of recently delivered events kept in memory for readers that resume, and half as much
+   * of the pages of older history replaying readers share; 0 turns both off.
+   */
   replayCacheBytes: number;
 }
 

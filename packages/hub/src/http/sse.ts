@@ -13,6 +13,7 @@ import type { HubContext } from "../context.js";
 import type { Frame } from "../delivery/frame.js";
 import { sseFrame } from "../delivery/frame.js";
 import type { DropReason, Outbox } from "../delivery/outbox.js";
+import { ReplayPages } from "../delivery/replay-pages.js";
 import type { EventFilter } from "../store/types.js";
 import { HttpError } from "./errors.js";
 import { couldMatch } from "./event-match.js";
@@ -123,6 +124,13 @@ export function openSseResponse(
  */
 export function responseGone(res: ServerResponse): boolean {
   return res.destroyed || res.socket?.destroyed !== false;
+}
+
+/** A replay page to write: its bytes (none when nothing matched), last seq, and the next page's start. */
+interface StreamPage {
+  bytes: Buffer | undefined;
+  last: number;
+  next: number | undefined;
 }
 
 /** Replaying from the store, live from the shared tail, or gone. */
@@ -336,6 +344,7 @@ class SseStream {
           pageBytes,
         );
         if (recent) {
+          this.#ctx.metrics.replayPages.inc({ source: "recent" });
           // Close behind the tail: the frames are in memory, serialized once for everyone.
           for (const frame of recent.frames) if (!this.#outbox.push(frame.sse)) return;
           this.#cursor = recent.through;
@@ -344,23 +353,10 @@ class SseStream {
           return;
         }
       }
-      const page = await this.#ctx.store.listEvents(this.org, this.filter, {
-        after: this.#cursor,
-        limit: REPLAY_PAGE_EVENTS,
-        maxBytes: pageBytes,
-      });
-      if (this.#phase !== "replay") return;
-      const chunks: Buffer[] = [];
-      let last = this.#cursor;
-      for (const event of page.data) {
-        if (event.seq <= last) continue;
-        chunks.push(Buffer.from(sseFrame(event)));
-        last = event.seq;
-      }
-      if (chunks.length > 0) {
-        if (!this.#outbox.push(Buffer.concat(chunks))) return;
-        this.#cursor = last;
-      }
+      const page = await this.#readPage(pageBytes);
+      if (page === undefined) return;
+      if (page.bytes !== undefined && !this.#outbox.push(page.bytes)) return;
+      this.#cursor = page.last;
       if (page.next !== undefined) {
         // A store that bounds its scans (SQLite) may answer a range with nothing in it.
         if (page.next > this.#cursor) this.#cursor = page.next;
@@ -376,6 +372,39 @@ class SseStream {
       this.#joinTail();
       return;
     }
+  }
+
+  /**
+   * The page of matching events after the cursor, as bytes to write: from the pages another
+   * reader just read when it replays the same history (exact streams), else from the store.
+   * Undefined when the stream ended meanwhile.
+   */
+  async #readPage(pageBytes: number): Promise<StreamPage | undefined> {
+    const ctx = this.#ctx;
+    const after = this.#cursor;
+    const key = this.#exact ? ReplayPages.key(this.org, this.filter, after, pageBytes) : undefined;
+    const cached = key && ctx.delivery.replayPages.get(key, ctx.retained.oldest);
+    ctx.metrics.replayPages.inc({ source: cached ? "shared" : "store" });
+    if (cached) return cached;
+    const read = await ctx.store.listEvents(this.org, this.filter, {
+      after,
+      limit: REPLAY_PAGE_EVENTS,
+      maxBytes: pageBytes,
+    });
+    if (this.#phase !== "replay") return undefined;
+    // One string, then one buffer: no buffer per event, nor a copy joining them.
+    let text = "";
+    let last = after;
+    for (const event of read.data) {
+      if (event.seq <= last) continue;
+      text += sseFrame(event);
+      last = event.seq;
+    }
+    const bytes = text === "" ? undefined : Buffer.from(text);
+    const first = read.data[0]?.seq ?? 0;
+    if (key && read.next !== undefined)
+      ctx.delivery.replayPages.add(key, { bytes, first, last, next: read.next });
+    return { bytes, last, next: read.next };
   }
 
   /** Replay is caught up: write the held frames above the cursor and go live. */
