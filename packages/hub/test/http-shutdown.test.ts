@@ -237,7 +237,7 @@ describe("HTTP server lifecycle", () => {
   it("ends an SSE stream whose store read fails, so the client reconnects and resumes", async () => {
     const h = await startServer({
       wrapStore: override({
-        listEvents: async () => {
+        listEventsJson: async () => {
           throw new Error("read failed");
         },
       }),

@@ -69,6 +69,59 @@ describe("events", () => {
     expect((await store.listEvents("acme", { channel: "nope" }, { limit: 10 })).data).toEqual([]);
   });
 
+  it("lists events as JSON text equal to serializing the listed events, page for page", async () => {
+    await store.insertEvents("acme", [
+      ev("plain"),
+      ev("every-field", {
+        app: "shop",
+        agent: "researcher",
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        spanId: "b7ad6b7169203331",
+        parentSpanId: "00f067aa0ba902b7",
+        intentId: "01JDZ0000000000000000000AA",
+        env: "prod",
+        metadata: { tags: ["a", "b"], nested: { deep: [1, { x: null }] } },
+      }),
+      ev("text", {
+        type: "llm.end",
+        payload: {
+          quote: 'say "hi"\\ \n\t\u0001',
+          unicode: "héllo 世界 🎉 \u2028",
+          lone: "\ud800 and \udfff",
+          numbers: [0, -0, 1.5, 1e21, 1e-7, -123456789012, 2 ** 53],
+          empty: {},
+          list: [],
+          bool: [true, false, null],
+          ["__proto__"]: { odd: "key" },
+          'key with "quotes"': 1,
+        },
+      }),
+      ev("other-channel", { channel: "ops", agent: "watcher" }),
+    ]);
+    for (const filter of [{}, { channel: "research" }, { agent: "researcher" }]) {
+      for (const limit of [1, 2, 10]) {
+        let after = 0;
+        for (;;) {
+          const events = await store.listEvents("acme", filter, { limit, after });
+          const json = await store.listEventsJson("acme", filter, { limit, after });
+          expect(json.next).toBe(events.next);
+          expect(json.data.map((e) => e.json)).toEqual(events.data.map((e) => JSON.stringify(e)));
+          expect(json.data.map((e) => [e.seq, e.type])).toEqual(
+            events.data.map((e) => [e.seq, e.type]),
+          );
+          if (events.next === undefined) break;
+          after = events.next;
+        }
+      }
+    }
+    // Byte-bounded pages end where listEvents' do.
+    const bounded = await store.listEventsJson("acme", {}, { limit: 10, maxBytes: 1 });
+    expect(bounded.data).toHaveLength(1);
+    expect(bounded.next).toBe(
+      (await store.listEvents("acme", {}, { limit: 10, maxBytes: 1 })).next,
+    );
+  });
+
   it("prunes by receive time and never reuses a seq", async () => {
     await store.insertEvents("acme", [ev("a"), ev("b")]);
     expect(await store.pruneEvents(new Date(Date.now() + 1000))).toBe(2);

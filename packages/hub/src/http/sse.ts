@@ -11,7 +11,6 @@ import {
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HubContext } from "../context.js";
 import type { Frame } from "../delivery/frame.js";
-import { sseFrame } from "../delivery/frame.js";
 import type { DropReason, Outbox } from "../delivery/outbox.js";
 import { ReplayPages } from "../delivery/replay-pages.js";
 import type { EventFilter } from "../store/types.js";
@@ -386,18 +385,19 @@ class SseStream {
     const cached = key && ctx.delivery.replayPages.get(key, ctx.retained.oldest);
     ctx.metrics.replayPages.inc({ source: cached ? "shared" : "store" });
     if (cached) return cached;
-    const read = await ctx.store.listEvents(this.org, this.filter, {
+    const read = await ctx.store.listEventsJson(this.org, this.filter, {
       after,
       limit: REPLAY_PAGE_EVENTS,
       maxBytes: pageBytes,
     });
     if (this.#phase !== "replay") return undefined;
-    // One string, then one buffer: no buffer per event, nor a copy joining them.
+    // The events' stored JSON as it is, one string, then one buffer: no parse and no
+    // serialization of payloads, no buffer per event, nor a copy joining them.
     let text = "";
     let last = after;
     for (const event of read.data) {
       if (event.seq <= last) continue;
-      text += sseFrame(event);
+      text += formatSseMessage({ id: event.seq, event: event.type, data: event.json });
       last = event.seq;
     }
     const bytes = text === "" ? undefined : Buffer.from(text);

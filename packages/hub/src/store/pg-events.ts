@@ -4,8 +4,10 @@ import { withClient } from "./pg-client.js";
 import { LOCK_PRUNE } from "./pg-migrations.js";
 import {
   EVENT_OVERHEAD_BYTES,
+  type EventJson,
   type EventRow,
   eventFromRow,
+  eventJsonFromRow,
   FILTER_COLUMNS,
   orderEvent,
 } from "./rows.js";
@@ -206,12 +208,32 @@ export class GroupCommit {
   }
 }
 
-export async function listEvents(
+export function listEvents(
   pool: Pool,
   org: string,
   filter: EventFilter,
   page: PageRequest,
 ): Promise<Page<ChorusEvent>> {
+  return listRows(pool, org, filter, page, eventFromRow);
+}
+
+/** {@link listEvents} with each event as its JSON text. */
+export function listEventsJson(
+  pool: Pool,
+  org: string,
+  filter: EventFilter,
+  page: PageRequest,
+): Promise<Page<EventJson>> {
+  return listRows(pool, org, filter, page, eventJsonFromRow);
+}
+
+async function listRows<T extends { seq: number }>(
+  pool: Pool,
+  org: string,
+  filter: EventFilter,
+  page: PageRequest,
+  map: (row: EventRow) => T,
+): Promise<Page<T>> {
   const params: unknown[] = [org, page.after ?? 0];
   const where = ["org = $1", "seq > $2"];
   const param = (value: unknown) => {
@@ -246,7 +268,7 @@ export async function listEvents(
     page.maxBytes,
   );
   const more = rows.rows.length > page.limit || rows.cut;
-  const data = rows.rows.slice(0, page.limit).map(eventFromRow);
+  const data = rows.rows.slice(0, page.limit).map(map);
   const last = data.at(-1);
   return more && last ? { data, next: last.seq } : { data };
 }

@@ -1,6 +1,6 @@
 import type { ChorusEvent, Intent, IntentListQuery, Page } from "@chorus/protocol";
 import pg from "pg";
-import { GroupCommit, listEvents, pruneEvents, readAfter } from "./pg-events.js";
+import { GroupCommit, listEvents, listEventsJson, pruneEvents, readAfter } from "./pg-events.js";
 import { PgIntents } from "./pg-intents.js";
 import { migratePg } from "./pg-migrations.js";
 import {
@@ -13,6 +13,7 @@ import {
 import type {
   CommittedPage,
   EventFilter,
+  EventJson,
   InsertResult,
   IntentWrite,
   NewEvent,
@@ -113,6 +114,10 @@ export class PgStore implements Store {
 
   listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>> {
     return listEvents(this.pool, org, filter, page);
+  }
+
+  listEventsJson(org: string, filter: EventFilter, page: PageRequest): Promise<Page<EventJson>> {
+    return listEventsJson(this.pool, org, filter, page);
   }
 
   readAfter(after: number, limits: ReadLimits): Promise<CommittedPage> {

@@ -57,6 +57,32 @@ export function eventFromRow(row: EventRow): ChorusEvent {
   return event;
 }
 
+/** A stored event as JSON text, with what a stream needs beside it. */
+export interface EventJson {
+  seq: number;
+  type: string;
+  /** `JSON.stringify(eventFromRow(row))`, made without parsing payload and metadata. */
+  json: string;
+}
+
+/**
+ * The JSON of {@link eventFromRow}'s event, field for field, with the stored payload and
+ * metadata spliced in as they are: both stores write them with `JSON.stringify`, whose text
+ * parses and prints back to itself. A replay page then costs no parse and no copy of a large
+ * payload beyond its text.
+ */
+export function eventJsonFromRow(row: EventRow): EventJson {
+  const q = JSON.stringify;
+  let json = `{"id":${q(row.id)},"seq":${row.seq},"channel":${q(row.channel)},"env":${q(row.env)},"type":${q(row.type)},"payload":${row.payload},"metadata":${row.metadata},"occurredAt":${q(row.occurred_at)},"receivedAt":${q(row.received_at)}`;
+  if (row.app !== null) json += `,"app":${q(row.app)}`;
+  if (row.agent !== null) json += `,"agent":${q(row.agent)}`;
+  if (row.trace_id !== null) json += `,"traceId":${q(row.trace_id)}`;
+  if (row.span_id !== null) json += `,"spanId":${q(row.span_id)}`;
+  if (row.parent_span_id !== null) json += `,"parentSpanId":${q(row.parent_span_id)}`;
+  if (row.intent_id !== null) json += `,"intentId":${q(row.intent_id)}`;
+  return { seq: row.seq, type: row.type, json: `${json}}` };
+}
+
 /** The stored event, in the wire's field order, so published and listed JSON match. */
 export function orderEvent(
   e: Omit<ChorusEvent, "seq" | "receivedAt">,

@@ -3,8 +3,10 @@ import type Database from "better-sqlite3";
 import type { KeyedEvent } from "./intent-log.js";
 import {
   EVENT_OVERHEAD_BYTES,
+  type EventJson,
   type EventRow,
   eventFromRow,
+  eventJsonFromRow,
   FILTER_COLUMNS,
   orderEvent,
 } from "./rows.js";
@@ -171,6 +173,20 @@ export class EventTable {
   }
 
   list(org: string, filter: EventFilter, page: PageRequest): Page<ChorusEvent> {
+    return this.#list(org, filter, page, eventFromRow);
+  }
+
+  /** {@link list} with each event as its JSON text. */
+  listJson(org: string, filter: EventFilter, page: PageRequest): Page<EventJson> {
+    return this.#list(org, filter, page, eventJsonFromRow);
+  }
+
+  #list<T extends { seq: number }>(
+    org: string,
+    filter: EventFilter,
+    page: PageRequest,
+    map: (row: EventRow) => T,
+  ): Page<T> {
     const after = page.after ?? 0;
     const until = needsWindow(filter) ? after + SCAN_WINDOW_SEQS : undefined;
     const { sql, params } = buildQuery(org, filter, page, until);
@@ -186,7 +202,7 @@ export class EventTable {
         ? { rows: stmt.all(params) as SizedRow[], cut: false }
         : takeBytes(stmt.iterate(params) as IterableIterator<SizedRow>, page.maxBytes);
     const more = rows.length > page.limit || cut;
-    const data = rows.slice(0, page.limit).map(eventFromRow);
+    const data = rows.slice(0, page.limit).map(map);
     const last = data.at(-1);
     if (more && last) return { data, next: last.seq };
     // The range looked at is exhausted; later seqs may hold more.

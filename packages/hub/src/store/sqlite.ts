@@ -7,6 +7,7 @@ import { PresenceTable } from "./sqlite-presence.js";
 import type {
   CommittedPage,
   EventFilter,
+  EventJson,
   InsertResult,
   IntentWrite,
   NewEvent,
@@ -67,6 +68,14 @@ export class SqliteStore implements Store {
     page: PageRequest,
   ): Promise<Page<ChorusEvent>> {
     return this.#events.list(org, filter, page);
+  }
+
+  async listEventsJson(
+    org: string,
+    filter: EventFilter,
+    page: PageRequest,
+  ): Promise<Page<EventJson>> {
+    return this.#events.listJson(org, filter, page);
   }
 
   async readAfter(after: number, limits: ReadLimits): Promise<CommittedPage> {

@@ -6,6 +6,9 @@ import type {
   IntentStatus,
   Page,
 } from "@chorus/protocol";
+import type { EventJson } from "./rows.js";
+
+export type { EventJson };
 
 /**
  * The storage seam. Routes, SSE and the broker only ever talk to this interface, so a Postgres
@@ -34,6 +37,8 @@ export interface Store {
   insertEvents(org: string, events: NewEvent[]): Promise<InsertResult>;
   /** Events after `after` (seq) matching the filter, oldest first. */
   listEvents(org: string, filter: EventFilter, page: PageRequest): Promise<Page<ChorusEvent>>;
+  /** {@link listEvents}'s page with each event as its JSON text (SSE replay writes it as is). */
+  listEventsJson(org: string, filter: EventFilter, page: PageRequest): Promise<Page<EventJson>>;
   /**
    * The delivery tail's read: committed events of every org with a seq above `after`, oldest
    * first, within `limits` (at least one event when any is there, however large). A store
