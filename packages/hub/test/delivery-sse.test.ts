@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Hub } from "../src/index.js";
 import { eventually, metric, pausedSse } from "./delivery-helpers.js";
 import { api, KEY_A, KEY_B, startTestHub } from "./helpers.js";
+import { connectMqtt } from "./mqtt-helpers.js";
 import { readSse } from "./sse-helpers.js";
 import { freshDb, STORE_KIND } from "./store-under-test.js";
 
@@ -242,6 +243,46 @@ describe("delivery: the shared tail", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("sends an event's same JSON text live over SSE and MQTT, in replay and in the list", async () => {
+    const hub = await hubWith({ delivery: { replayCacheBytes: 0 } });
+    const live = await readSse(hub, "/v1/channels/text/stream");
+    const mqtt = await connectMqtt(hub.mqttUrl as string, KEY_A);
+    const texts: string[] = [];
+    mqtt.on("message", (_topic, payload) => texts.push(payload.toString("utf8")));
+    await mqtt.subscribeAsync("chorus/acme/+/text/#");
+    const event = {
+      channel: "text",
+      type: "llm.end",
+      app: "shop",
+      agent: "writer",
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      parentSpanId: "00f067aa0ba902b7",
+      payload: {
+        text: 'line\nbreak, "quotes", \\ back, tab\t, ctrl \u0001, héllo 世界 🎉 \u2028',
+        numbers: [0, 1.5, 1e21, 1e-7, -42],
+        nested: { list: [true, null, { deep: "x" }], empty: {} },
+      },
+      metadata: { tags: ["a"] },
+    };
+    await post(hub, [event]);
+    const { body } = await api(hub, "/v1/events?channel=text");
+    const listed = JSON.stringify(body.data[0]);
+    await live.until(() => live.frames.length === 1);
+    await eventually(() => texts.length === 1);
+    const replay = await readSse(hub, "/v1/channels/text/stream", {
+      headers: { "last-event-id": "0" },
+    });
+    await replay.until(() => replay.frames.length === 1);
+    // U+2028 stays raw in JSON text (and `.` would not match it): take the line up to \n.
+    const dataLine = (raw: string) => /\nevent: llm\.end\ndata: ([^\n]*)\n\n/.exec(raw)?.[1];
+    expect(dataLine(live.raw)).toBe(listed);
+    expect(dataLine(replay.raw)).toBe(listed);
+    expect(texts[0]).toBe(listed);
+    expect(body.data[0]).toMatchObject({ ...event, seq: expect.any(Number) });
+    await Promise.all([live.close(), replay.close(), mqtt.endAsync()]);
+  });
 
   it("caps concurrent streams per key with a 429 and a clear error", async () => {
     const hub = await hubWith({ delivery: { maxStreamsPerKey: 2 } });

@@ -1,14 +1,24 @@
 import { type ChorusEvent, eventTopic, formatSseMessage } from "@chorus/protocol";
+import { eventJson } from "../store/rows.js";
+import type { EventEnvelope } from "../store/types.js";
 import mqttPacket from "mqtt-packet";
 
 /**
  * One stored event as it goes out: serialized once, then the same bytes are written to every
  * SSE connection and MQTT subscriber that wants it. The SSE frame and the MQTT PUBLISH packet
  * are built on first use, so a hub without MQTT subscribers never encodes a packet.
+ *
+ * The tail makes frames from the store's envelope and the payload and metadata as stored
+ * (JSON text), so a live event's payload is never parsed: what is delivered is that text,
+ * spliced in when a connection first wants the frame. A frame made from a whole event
+ * serializes it on first use instead.
  */
 export class Frame {
   readonly org: string;
-  readonly event: ChorusEvent;
+  /** What filters and topics read; the payload and metadata are in {@link json}. */
+  readonly event: EventEnvelope;
+  /** Until {@link json} is made from it. */
+  #stored: StoredText | undefined;
   /** Approximate size (the store's measure), known before anything is serialized. */
   readonly size: number;
   #json: string | undefined;
@@ -17,10 +27,13 @@ export class Frame {
   #payload: Buffer | undefined;
   #mqtt: Buffer | undefined;
 
-  constructor(org: string, event: ChorusEvent, size: number) {
+  constructor(org: string, event: ChorusEvent, size: number);
+  constructor(org: string, event: EventEnvelope, size: number, stored: StoredText);
+  constructor(org: string, event: EventEnvelope, size: number, stored?: StoredText) {
     this.org = org;
     this.event = event;
     this.size = size;
+    this.#stored = stored;
   }
 
   get seq(): number {
@@ -28,7 +41,13 @@ export class Frame {
   }
 
   get json(): string {
-    this.#json ??= JSON.stringify(this.event);
+    if (this.#json === undefined) {
+      const stored = this.#stored;
+      this.#json = stored
+        ? eventJson(this.event, stored.payload, stored.metadata)
+        : JSON.stringify(this.event);
+      this.#stored = undefined;
+    }
     return this.#json;
   }
 
@@ -69,6 +88,12 @@ export class Frame {
   }
 }
 
+/** An event's payload and metadata as the store holds them: JSON text. */
+export interface StoredText {
+  payload: string;
+  metadata: string;
+}
+
 const byPayload = new WeakMap<Buffer, Frame>();
 
 /** The frame whose {@link Frame.payload} this is, if any. */
@@ -77,6 +102,9 @@ export function frameOfPayload(payload: unknown): Frame | undefined {
 }
 
 /** The SSE message of a stored event (the same text `formatSseEvent` makes). */
-export function sseFrame(event: ChorusEvent, json = JSON.stringify(event)): string {
+export function sseFrame(
+  event: Pick<ChorusEvent, "seq" | "type">,
+  json = JSON.stringify(event),
+): string {
   return formatSseMessage({ id: event.seq, event: event.type, data: json });
 }

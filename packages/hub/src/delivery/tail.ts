@@ -124,7 +124,12 @@ export class DeliveryTail {
           if (this.#target > this.#cursor) this.#retryLater(false);
           return;
         }
-        this.#deliver(page.data.map(({ org, event, bytes }) => new Frame(org, event, bytes)));
+        this.#deliver(
+          page.data.map(
+            ({ org, event, bytes, payload, metadata }) =>
+              new Frame(org, event, bytes, { payload, metadata }),
+          ),
+        );
         more = page.more;
         // Let the sockets take this page before the next one (SQLite answers without leaving
         // the microtask queue): what the hub holds for a connection stays within one page.

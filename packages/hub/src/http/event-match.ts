@@ -1,5 +1,4 @@
-import type { ChorusEvent } from "@chorus/protocol";
-import type { EventFilter } from "../store/types.js";
+import type { EventEnvelope, EventFilter } from "../store/types.js";
 
 /**
  * Cheap in-memory pre-check: could this freshly stored event be one the filter selects?
@@ -7,7 +6,7 @@ import type { EventFilter } from "../store/types.js";
  * too often but must never say no to a match. Assignment and portfolio membership live in the
  * store, so for those it only requires the event to belong to some intent.
  */
-export function couldMatch(filter: EventFilter, event: ChorusEvent): boolean {
+export function couldMatch(filter: EventFilter, event: EventEnvelope): boolean {
   if (filter.channel !== undefined && event.channel !== filter.channel) return false;
   if (filter.type !== undefined && event.type !== filter.type) return false;
   if (filter.types !== undefined && filter.types.length > 0 && !filter.types.includes(event.type)) {

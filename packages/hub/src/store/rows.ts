@@ -65,22 +65,54 @@ export interface EventJson {
   json: string;
 }
 
-/**
- * The JSON of {@link eventFromRow}'s event, field for field, with the stored payload and
- * metadata spliced in as they are: both stores write them with `JSON.stringify`, whose text
- * parses and prints back to itself. A replay page then costs no parse and no copy of a large
- * payload beyond its text.
- */
+/** {@link eventFromRow}'s event as JSON text, made without parsing payload and metadata. */
 export function eventJsonFromRow(row: EventRow): EventJson {
+  return {
+    seq: row.seq,
+    type: row.type,
+    json: eventJson(envelopeFromRow(row), row.payload, row.metadata),
+  };
+}
+
+/** An event without its payload and metadata: what delivery decides by (filters, topics). */
+export type EventEnvelope = Omit<ChorusEvent, "payload" | "metadata">;
+
+/** A stored event's envelope, in {@link eventFromRow}'s field order. */
+export function envelopeFromRow(row: EventRow): EventEnvelope {
+  const event: EventEnvelope = {
+    id: row.id,
+    seq: row.seq,
+    channel: row.channel,
+    env: row.env,
+    type: row.type,
+    occurredAt: row.occurred_at,
+    receivedAt: row.received_at,
+  };
+  if (row.app !== null) event.app = row.app;
+  if (row.agent !== null) event.agent = row.agent;
+  if (row.trace_id !== null) event.traceId = row.trace_id;
+  if (row.span_id !== null) event.spanId = row.span_id;
+  if (row.parent_span_id !== null) event.parentSpanId = row.parent_span_id;
+  if (row.intent_id !== null) event.intentId = row.intent_id;
+  return event;
+}
+
+/**
+ * The JSON of the whole event, field for field as `JSON.stringify(eventFromRow(row))` writes
+ * it, with the stored payload and metadata text spliced in as it is: both stores write them
+ * with `JSON.stringify`, whose text parses and prints back to itself. A replayed or delivered
+ * event then costs no parse and no copy of a large payload beyond its text.
+ */
+export function eventJson(event: EventEnvelope, payload: string, metadata: string): string {
   const q = JSON.stringify;
-  let json = `{"id":${q(row.id)},"seq":${row.seq},"channel":${q(row.channel)},"env":${q(row.env)},"type":${q(row.type)},"payload":${row.payload},"metadata":${row.metadata},"occurredAt":${q(row.occurred_at)},"receivedAt":${q(row.received_at)}`;
-  if (row.app !== null) json += `,"app":${q(row.app)}`;
-  if (row.agent !== null) json += `,"agent":${q(row.agent)}`;
-  if (row.trace_id !== null) json += `,"traceId":${q(row.trace_id)}`;
-  if (row.span_id !== null) json += `,"spanId":${q(row.span_id)}`;
-  if (row.parent_span_id !== null) json += `,"parentSpanId":${q(row.parent_span_id)}`;
-  if (row.intent_id !== null) json += `,"intentId":${q(row.intent_id)}`;
-  return { seq: row.seq, type: row.type, json: `${json}}` };
+  let json = `{"id":${q(event.id)},"seq":${event.seq},"channel":${q(event.channel)},"env":${q(event.env)},"type":${q(event.type)},"payload":${payload},"metadata":${metadata},"occurredAt":${q(event.occurredAt)},"receivedAt":${q(event.receivedAt)}`;
+  if (event.app !== undefined) json += `,"app":${q(event.app)}`;
+  if (event.agent !== undefined) json += `,"agent":${q(event.agent)}`;
+  if (event.traceId !== undefined) json += `,"traceId":${q(event.traceId)}`;
+  if (event.spanId !== undefined) json += `,"spanId":${q(event.spanId)}`;
+  if (event.parentSpanId !== undefined) json += `,"parentSpanId":${q(event.parentSpanId)}`;
+  if (event.intentId !== undefined) json += `,"intentId":${q(event.intentId)}`;
+  return `${json}}`;
 }
 
 /** The stored event, in the wire's field order, so published and listed JSON match. */

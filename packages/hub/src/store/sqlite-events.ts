@@ -7,6 +7,7 @@ import {
   type EventRow,
   eventFromRow,
   eventJsonFromRow,
+  envelopeFromRow,
   FILTER_COLUMNS,
   orderEvent,
 } from "./rows.js";
@@ -220,9 +221,13 @@ export class EventTable {
     );
     const more = rows.length > limits.maxEvents || cut;
     return {
-      data: rows
-        .slice(0, limits.maxEvents)
-        .map((row) => ({ org: row.org, event: eventFromRow(row), bytes: row.bytes })),
+      data: rows.slice(0, limits.maxEvents).map((row) => ({
+        org: row.org,
+        event: envelopeFromRow(row),
+        payload: row.payload,
+        metadata: row.metadata,
+        bytes: row.bytes,
+      })),
       more,
     };
   }

@@ -6,9 +6,9 @@ import type {
   IntentStatus,
   Page,
 } from "@chorus/protocol";
-import type { EventJson } from "./rows.js";
+import type { EventEnvelope, EventJson } from "./rows.js";
 
-export type { EventJson };
+export type { EventEnvelope, EventJson };
 
 /**
  * The storage seam. Routes, SSE and the broker only ever talk to this interface, so a Postgres
@@ -186,7 +186,10 @@ export interface ReadLimits {
 /** One committed event with the org it belongs to. */
 export interface CommittedEvent {
   org: string;
-  event: ChorusEvent;
+  /** The event without payload and metadata, which are kept as their stored JSON text. */
+  event: EventEnvelope;
+  payload: string;
+  metadata: string;
   /** Its size, measured as {@link ReadLimits.maxBytes} measures it. */
   bytes: number;
 }
