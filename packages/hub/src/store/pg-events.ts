@@ -8,7 +8,7 @@ import {
   type EventRow,
   eventFromRow,
   eventJsonFromRow,
-  envelopeFromRow,
+  committedFromRow,
   FILTER_COLUMNS,
   orderEvent,
 } from "./rows.js";
@@ -288,13 +288,7 @@ export async function readAfter(
   );
   const more = rows.length > limits.maxEvents || cut;
   return {
-    data: rows.slice(0, limits.maxEvents).map((row) => ({
-      org: row.org,
-      event: envelopeFromRow(row),
-      payload: row.payload,
-      metadata: row.metadata,
-      bytes: row.bytes,
-    })),
+    data: rows.slice(0, limits.maxEvents).map(committedFromRow),
     more,
   };
 }

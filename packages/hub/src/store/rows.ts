@@ -48,6 +48,11 @@ export function eventFromRow(row: EventRow): ChorusEvent {
     occurredAt: row.occurred_at,
     receivedAt: row.received_at,
   };
+  return withOptionalFields(event, row);
+}
+
+/** The optional fields a row has, set on `event` in the wire's order (after `receivedAt`). */
+function withOptionalFields<E extends EventEnvelope>(event: E, row: EventRow): E {
   if (row.app !== null) event.app = row.app;
   if (row.agent !== null) event.agent = row.agent;
   if (row.trace_id !== null) event.traceId = row.trace_id;
@@ -88,13 +93,18 @@ export function envelopeFromRow(row: EventRow): EventEnvelope {
     occurredAt: row.occurred_at,
     receivedAt: row.received_at,
   };
-  if (row.app !== null) event.app = row.app;
-  if (row.agent !== null) event.agent = row.agent;
-  if (row.trace_id !== null) event.traceId = row.trace_id;
-  if (row.span_id !== null) event.spanId = row.span_id;
-  if (row.parent_span_id !== null) event.parentSpanId = row.parent_span_id;
-  if (row.intent_id !== null) event.intentId = row.intent_id;
-  return event;
+  return withOptionalFields(event, row);
+}
+
+/** A row of the tail's read (`Store.readAfter`): envelope, payload and metadata as stored. */
+export function committedFromRow(row: EventRow & { org: string; bytes: number }) {
+  return {
+    org: row.org,
+    event: envelopeFromRow(row),
+    payload: row.payload,
+    metadata: row.metadata,
+    bytes: row.bytes,
+  };
 }
 
 /**

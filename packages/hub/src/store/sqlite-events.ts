@@ -7,7 +7,7 @@ import {
   type EventRow,
   eventFromRow,
   eventJsonFromRow,
-  envelopeFromRow,
+  committedFromRow,
   FILTER_COLUMNS,
   orderEvent,
 } from "./rows.js";
@@ -221,13 +221,7 @@ export class EventTable {
     );
     const more = rows.length > limits.maxEvents || cut;
     return {
-      data: rows.slice(0, limits.maxEvents).map((row) => ({
-        org: row.org,
-        event: envelopeFromRow(row),
-        payload: row.payload,
-        metadata: row.metadata,
-        bytes: row.bytes,
-      })),
+      data: rows.slice(0, limits.maxEvents).map(committedFromRow),
       more,
     };
   }
