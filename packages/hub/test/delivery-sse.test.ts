@@ -281,6 +281,14 @@ describe("delivery: the shared tail", () => {
     expect(dataLine(replay.raw)).toBe(listed);
     expect(texts[0]).toBe(listed);
     expect(body.data[0]).toMatchObject({ ...event, seq: expect.any(Number) });
+    // The list's body carries the same text, verbatim: `{"data":[<event>],"epoch":…}`.
+    const res = await fetch(`${hub.url}/v1/events?channel=text`, {
+      headers: { authorization: `Bearer ${KEY_A}` },
+    });
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(await res.text()).toBe(
+      JSON.stringify({ data: [JSON.parse(listed)], epoch: hub.store.epoch }),
+    );
     await Promise.all([live.close(), replay.close(), mqtt.endAsync()]);
   });
 

@@ -216,7 +216,7 @@ describe("HTTP server lifecycle", () => {
   it("turns a genuine server fault into a 500 envelope, logged with its request id", async () => {
     const h = await startServer({
       wrapStore: override({
-        listEvents: async () => {
+        listEventsJson: async () => {
           throw new Error("disk on fire");
         },
       }),

@@ -10,7 +10,7 @@ import type { HubContext } from "../../context.js";
 import { type EventIssue, normalizeEvents, storeAndPublish } from "../../ingest.js";
 import { allowChannel, allowIntentEvent, principalOf } from "../auth-hook.js";
 import { HttpError } from "../errors.js";
-import { pageOf } from "../page-hints.js";
+import { sendEventPage } from "../page-hints.js";
 import { parseTraceparent, withTraceParent } from "../traceparent.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 
@@ -45,17 +45,17 @@ export function registerEventRoutes(app: FastifyInstance, ctx: HubContext): void
     return reply.code(202).send(body);
   });
 
-  app.get("/v1/events", route("read"), async (request) => {
+  app.get("/v1/events", route("read"), async (request, reply) => {
     const principal = principalOf(request);
     const { org } = principal;
     const { after, limit, ...filter } = parseWith(eventQuerySchema, request.query, "query");
     allowChannel(principal, filter.channel);
-    const page = await ctx.store.listEvents(org, filter, {
+    const page = await ctx.store.listEventsJson(org, filter, {
       after,
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
-    return pageOf(ctx, page, after);
+    return sendEventPage(ctx, reply, page, after);
   });
 }
 

@@ -19,7 +19,7 @@ import type { HubContext } from "../../context.js";
 import { normalizeEvents } from "../../ingest.js";
 import { principalOf } from "../auth-hook.js";
 import { HttpError, notFound } from "../errors.js";
-import { pageOf } from "../page-hints.js";
+import { sendEventPage } from "../page-hints.js";
 import { parseWith, requireObjectBody } from "../validate.js";
 import {
   actorOf,
@@ -142,18 +142,18 @@ export function registerIntentRoutes(app: FastifyInstance, ctx: HubContext): voi
     return reply.code(201).send(stored);
   });
 
-  app.get("/v1/intents/:id/events", read, async (request) => {
+  app.get("/v1/intents/:id/events", read, async (request, reply) => {
     const { org } = principalOf(request);
     const id = intentIdParam(request);
     const { after, limit, type } = parseWith(intentLogQuerySchema, request.query, "query");
     if (!(await ctx.store.getIntent(org, id))) throw notFound("intent");
     const filter = type === undefined ? { intentId: id } : { intentId: id, type };
-    const page = await ctx.store.listEvents(org, filter, {
+    const page = await ctx.store.listEventsJson(org, filter, {
       after,
       limit: limit ?? DEFAULT_PAGE_LIMIT,
       maxBytes: MAX_PAGE_BYTES,
     });
-    return pageOf(ctx, page, after);
+    return sendEventPage(ctx, reply, page, after);
   });
 }
 
