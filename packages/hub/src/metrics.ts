@@ -102,6 +102,20 @@ export class HubMetrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  /** Set by the delivery engine: bytes its replay caches hold, read at each scrape. */
+  cachedBytes: (() => Record<"recent" | "pages", number>) | undefined;
+  readonly replayCacheBytes = new Gauge({
+    name: "chorus_replay_cache_bytes",
+    help: "Bytes the replay caches hold: recent (the tail's newest events, by the store's measure), pages (history pages readers share)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+    collect: () => {
+      const held = this.cachedBytes?.();
+      if (!held) return;
+      this.replayCacheBytes.set({ kind: "recent" }, held.recent);
+      this.replayCacheBytes.set({ kind: "pages" }, held.pages);
+    },
+  });
   readonly replayPages = new Counter({
     name: "chorus_replay_pages_total",
     help: "Replay pages written to SSE readers by source: recent (the tail's newest events), shared (a page another reader just read), store",

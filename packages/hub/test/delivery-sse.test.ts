@@ -221,6 +221,10 @@ describe("delivery: the shared tail", () => {
       const pages = await metric(hub, "chorus_replay_pages_total", { source: "store" });
       expect(pages).toBeGreaterThan(2);
       expect(await metric(hub, "chorus_replay_pages_total", { source: "shared" })).toBe(0);
+      // The whole pages are held, within half the replay cache (8 MiB by default).
+      const held = await metric(hub, "chorus_replay_cache_bytes", { kind: "pages" });
+      expect(held).toBeGreaterThan((pages - 1) * 200_000);
+      expect(held).toBeLessThanOrEqual(8 * 1024 * 1024);
       await replay();
       await replay();
       // The whole pages came from memory; only the last one (where a reader joins the tail,

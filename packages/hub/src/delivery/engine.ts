@@ -52,6 +52,10 @@ export class DeliveryEngine {
     this.tail.addSink(this.sse);
     this.replayPages = new ReplayPages(Math.floor(deps.limits.replayCacheBytes / 2));
     deps.metrics.bufferedBytes = () => this.bufferedBytes();
+    deps.metrics.cachedBytes = () => ({
+      recent: this.tail.recent.bytes,
+      pages: this.replayPages.bytes,
+    });
   }
 
   start(): Promise<void> {
