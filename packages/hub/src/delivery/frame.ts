@@ -101,10 +101,7 @@ export function frameOfPayload(payload: unknown): Frame | undefined {
   return payload instanceof Buffer ? byPayload.get(payload) : undefined;
 }
 
-/** The SSE message of a stored event (the same text `formatSseEvent` makes). */
-export function sseFrame(
-  event: Pick<ChorusEvent, "seq" | "type">,
-  json = JSON.stringify(event),
-): string {
+/** The SSE message of a stored event, given its JSON (the same text `formatSseEvent` makes). */
+export function sseFrame(event: Pick<ChorusEvent, "seq" | "type">, json: string): string {
   return formatSseMessage({ id: event.seq, event: event.type, data: json });
 }
