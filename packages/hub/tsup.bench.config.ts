@@ -8,6 +8,7 @@ export default defineConfig({
     "hub-process": "bench/hub-process.ts",
     receivers: "bench/receivers.ts",
     "wire-sender": "bench/wire-sender.ts",
+    sentinel: "bench/sentinel.ts",
   },
   outDir: "bench-dist",
   format: ["esm"],

@@ -8,14 +8,17 @@ import { freePort } from "../test/free-port.js";
 
 export interface Mosquitto {
   url: string;
+  pid: number;
   close(): Promise<void>;
 }
 
 /**
  * Debian's Mosquitto on a free port: the baseline broker. Queues unbounded, so it never drops a
- * QoS 0 message the bench counts (the most generous setting for the baseline).
+ * QoS 0 message the bench counts (the most generous setting for the baseline). `noDelay` turns
+ * Nagle's algorithm off on its sockets, as the hub's, for the latency baseline; the throughput
+ * baselines keep Mosquitto's default, under which small writes are coalesced.
  */
-export async function startMosquitto(): Promise<Mosquitto> {
+export async function startMosquitto(options: { noDelay?: boolean } = {}): Promise<Mosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "chorus-bench-mosquitto-"));
   const conf = join(dir, "mosquitto.conf");
@@ -27,6 +30,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
       "persistence false",
       "max_queued_messages 0",
       "max_queued_bytes 0",
+      `set_tcp_nodelay ${options.noDelay === true}`,
       "log_dest none",
       "",
     ].join("\n"),
@@ -56,6 +60,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
   if (!(await Promise.race([listening, failed]))) throw new Error("mosquitto did not listen");
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid as number,
     async close() {
       child.kill("SIGTERM");
       if (child.exitCode === null) await new Promise((resolve) => child.once("exit", resolve));

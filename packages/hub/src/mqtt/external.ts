@@ -82,6 +82,10 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
           `cannot reach the MQTT broker at ${bare.href} (CHORUS_MQTT_URL): ${error.message}`,
         );
       });
+    // No Nagle on the hub's side either (see `tcp.ts`); mqtt.js leaves it on. Each reconnect
+    // brings a new socket, so on every connect.
+    noDelay(client);
+    client.on("connect", () => noDelay(client));
     client.on("error", (error) =>
       logger.warn("mqtt broker connection error", { connection: role, error: error.message }),
     );
@@ -202,4 +206,10 @@ export async function connectExternalBroker(ctx: HubContext, url: URL): Promise<
       return closed;
     },
   };
+}
+
+/** Turn Nagle's algorithm off on a client's TCP or TLS socket (a WebSocket stream has none). */
+function noDelay(client: MqttClient): void {
+  const stream = client.stream as { setNoDelay?: (on: boolean) => unknown } | undefined;
+  stream?.setNoDelay?.(true);
 }
