@@ -96,6 +96,15 @@ export function envelopeFromRow(row: EventRow): EventEnvelope {
   return withOptionalFields(event, row);
 }
 
+/** A stored event without payload and metadata: its envelope, as {@link envelopeFromRow} reads it. */
+export function envelopeOf({
+  payload: _payload,
+  metadata: _metadata,
+  ...envelope
+}: ChorusEvent): EventEnvelope {
+  return envelope;
+}
+
 /** A row of the tail's read (`Store.readAfter`): envelope, payload and metadata as stored. */
 export function committedFromRow(row: EventRow & { org: string; bytes: number }) {
   return {

@@ -1,10 +1,12 @@
 import type { ChorusEvent, Page } from "@chorus/protocol";
 import type Database from "better-sqlite3";
+import { FreshRows } from "./fresh-rows.js";
 import type { KeyedEvent } from "./intent-log.js";
 import {
   EVENT_OVERHEAD_BYTES,
   type EventJson,
   type EventRow,
+  envelopeOf,
   eventFromRow,
   eventJsonFromRow,
   committedFromRow,
@@ -64,6 +66,7 @@ export class EventTable {
   readonly #prune: Database.Statement;
   readonly #firstSeq: Database.Statement;
   readonly #keyed: Database.Statement;
+  readonly #fresh: FreshRows;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -84,6 +87,18 @@ export class EventTable {
        payload, metadata, occurred_at, received_at, received_ms)
       VALUES (@org, @id, @channel, @env, @app, @type, @agent, @traceId, @spanId, @parentSpanId,
        @intentId, @payload, @metadata, @occurredAt, @receivedAt, @receivedMs)`);
+    this.#fresh = new FreshRows(this.maxSeq());
+  }
+
+  /**
+   * Run `fn` in a transaction (a savepoint inside another): every write of events goes through
+   * here, so the events a commit stored reach {@link readAfter} without being read back.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.#fresh.transaction(
+      () => this.#db.transaction(fn)(),
+      () => this.#db.inTransaction,
+    );
   }
 
   /** The event an intent write's key names, when the org has one with that id. */
@@ -110,7 +125,7 @@ export class EventTable {
     const received = new Date();
     const receivedAt = received.toISOString();
     const receivedMs = received.getTime();
-    return this.#db.transaction(() => {
+    return this.transaction(() => {
       const seen = this.#existingIds(org, events);
       const inserted: ChorusEvent[] = [];
       let duplicates = 0;
@@ -124,7 +139,7 @@ export class EventTable {
         else duplicates++;
       }
       return { inserted, duplicates, ids: events.map((e) => e.id) };
-    })();
+    });
   }
 
   #existingIds(org: string, events: readonly NewEvent[]): Set<string> {
@@ -151,6 +166,8 @@ export class EventTable {
     receivedAt: string,
     receivedMs: number,
   ): ChorusEvent | undefined {
+    const payload = JSON.stringify(event.payload);
+    const metadata = JSON.stringify(event.metadata);
     const info = this.#insert.run({
       org,
       id: event.id,
@@ -163,14 +180,23 @@ export class EventTable {
       spanId: event.spanId ?? null,
       parentSpanId: event.parentSpanId ?? null,
       intentId: event.intentId ?? null,
-      payload: JSON.stringify(event.payload),
-      metadata: JSON.stringify(event.metadata),
+      payload,
+      metadata,
       occurredAt: event.occurredAt,
       receivedAt,
       receivedMs,
     });
     if (info.changes === 0) return undefined;
-    return orderEvent(event, Number(info.lastInsertRowid), receivedAt);
+    const stored = orderEvent(event, Number(info.lastInsertRowid), receivedAt);
+    this.#fresh.written({
+      org,
+      event: envelopeOf(stored),
+      payload,
+      metadata,
+      // The table counts characters; UTF-16 units here count those outside the BMP twice.
+      bytes: payload.length + metadata.length + EVENT_OVERHEAD_BYTES,
+    });
+    return stored;
   }
 
   list(org: string, filter: EventFilter, page: PageRequest): Page<ChorusEvent> {
@@ -211,8 +237,13 @@ export class EventTable {
     return { data };
   }
 
-  /** Every org's events after `after`; in SQLite seq order is commit order, so all are committed. */
+  /**
+   * Every org's events after `after`; in SQLite seq order is commit order, so all are committed.
+   * Those this process committed since the last read come from memory ({@link FreshRows}).
+   */
   readAfter(after: number, limits: ReadLimits): CommittedPage {
+    const fresh = this.#fresh.read(after, limits);
+    if (fresh) return fresh;
     const { rows, cut } = takeBytes(
       this.#readAfter.iterate(after, limits.maxEvents + 1) as IterableIterator<
         SizedRow & { org: string }

@@ -65,7 +65,7 @@ export class IntentTables {
   ): IntentWrite | { error: "exists" } | StateTooLarge | KeyReused {
     const tooLarge = createTooLarge(input);
     if (tooLarge) return tooLarge;
-    return this.#db.transaction(() => {
+    return this.#events.transaction(() => {
       const replay = this.#replay(org, key, input.id, IntentEventTypes.Created, sameCreate(input));
       if (replay) return replay;
       const now = new Date();
@@ -104,7 +104,7 @@ export class IntentTables {
         );
       }
       return { intent, events };
-    })();
+    });
   }
 
   list(org: string, query: IntentListQuery, maxBytes?: number): { data: Intent[]; next?: string } {
@@ -150,7 +150,7 @@ export class IntentTables {
     patch: Record<string, unknown>,
     options: { ifMatch?: number; actor?: string; key?: string },
   ): IntentWrite | NotFound | VersionConflict | StateTooLarge | KeyReused {
-    return this.#db.transaction(() => {
+    return this.#events.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
       const replay = this.#replay(
@@ -197,7 +197,7 @@ export class IntentTables {
         options.key,
       );
       return { intent, events: [event] };
-    })();
+    });
   }
 
   setStatus(
@@ -205,7 +205,7 @@ export class IntentTables {
     id: string,
     change: StatusChange,
   ): IntentWrite | NotFound | InvalidTransition | VersionConflict | KeyReused {
-    return this.#db.transaction(() => {
+    return this.#events.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
       const replay = this.#replay(
@@ -244,7 +244,7 @@ export class IntentTables {
         change.key,
       );
       return { intent, events: [event] };
-    })();
+    });
   }
 
   assign(
@@ -254,7 +254,7 @@ export class IntentTables {
     { actor, ifMatch }: AssignOptions,
     on: boolean,
   ): IntentWrite | NotFound | VersionConflict {
-    return this.#db.transaction(() => {
+    return this.#events.transaction(() => {
       const current = this.get(org, id);
       if (!current) return NOT_FOUND;
       const conflict = versionConflict(current, ifMatch);
@@ -278,16 +278,16 @@ export class IntentTables {
       if (changes === 0) return { intent, events: [] };
       const type = on ? IntentEventTypes.Assigned : IntentEventTypes.Unassigned;
       return { intent, events: [this.#log(org, intent, type, { agent }, actor, now)] };
-    })();
+    });
   }
 
   appendEvent(org: string, id: string, event: NewEvent): IntentWrite | NotFound {
-    return this.#db.transaction(() => {
+    return this.#events.transaction(() => {
       const intent = this.get(org, id);
       if (!intent) return NOT_FOUND;
       const stored = this.#events.insertOne(org, { ...event, intentId: id }, new Date());
       return { intent, events: stored ? [stored] : [] };
-    })();
+    });
   }
 
   /** A keyed write's replay or refusal when its key is taken; `undefined` when it is new. */

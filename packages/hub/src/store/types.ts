@@ -190,7 +190,10 @@ export interface CommittedEvent {
   event: EventEnvelope;
   payload: string;
   metadata: string;
-  /** Its size, measured as {@link ReadLimits.maxBytes} measures it. */
+  /**
+   * Its size, measured as {@link ReadLimits.maxBytes} measures it (SQLite counts characters,
+   * Postgres bytes; events SQLite hands over before reading them back count UTF-16 units).
+   */
   bytes: number;
 }
 
