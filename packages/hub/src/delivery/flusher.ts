@@ -4,14 +4,23 @@ export interface Flushable {
 }
 
 /**
- * How long the flusher rests after a pass, as a multiple of the time the pass took. Each write
- * to a socket is a system call whose cost does not depend on its size, so with a thousand
- * watchers writing every event at once costs a thousand calls per event. Resting four times as
- * long as the last pass took keeps writing to at most a fifth of the hub's time: a pass that took
- * 10 µs (a few watchers) is followed at once, one that took 5 ms (a thousand) gathers the next
+ * How long the flusher rests after a pass, as a multiple of the time the pass's writes cost.
+ * Each write to a socket is a system call whose cost does not depend on its size, so with a
+ * thousand watchers writing every event at once costs a thousand calls per event. Resting four
+ * times as long as the writes took keeps writing to at most a fifth of the hub's time: a pass of
+ * one write (a few watchers) is followed at once, one of a thousand (5 ms) gathers the next
  * 20 ms of events into one write per connection instead of one write per event.
  */
 export const FLUSH_REST_FACTOR = 4;
+
+/**
+ * Passes whose cost per write prices the rest: the median of the latest ones, not the pass just
+ * made. A pass's clock time also holds whatever interrupted it (a garbage collection, the CPU
+ * lent to another process); priced by its own duration, a single write that took 5 ms that way
+ * earned 20 ms of rest, and every event committed meanwhile waited for it (the latency bench's
+ * p99 at 1,000 events/s showed those waits).
+ */
+export const FLUSH_COST_WINDOW = 16;
 
 /**
  * Collects the outboxes that received bytes and writes each once per pass: one `write` per
@@ -20,16 +29,29 @@ export const FLUSH_REST_FACTOR = 4;
  * the event loop. A pass waits out the rest earned by the previous one ({@link FLUSH_REST_FACTOR}).
  */
 export class Flusher {
+  readonly #now: () => number;
   #dirty = new Set<Flushable>();
   #scheduled = false;
-  /** When the next pass may run (performance.now()). */
+  /** When the next pass may run (on {@link #now}'s clock). */
   #notBefore = 0;
+  /** Milliseconds per write of the latest passes ({@link FLUSH_COST_WINDOW}), oldest first. */
+  readonly #perWrite: number[] = [];
   /** During a pass: chunks already joined, by their first chunk (see {@link join}). */
   #joined: Map<Buffer, { chunks: readonly Buffer[]; data: Buffer }[]> | undefined;
+
+  /** `now`: a millisecond clock (a test's own). */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
 
   /** Whether a pass is under way (connections may share joined buffers). */
   get passing(): boolean {
     return this.#joined !== undefined;
+  }
+
+  /** When the next pass may run, on the flusher's clock. */
+  get restingUntil(): number {
+    return this.#notBefore;
   }
 
   /**
@@ -60,7 +82,7 @@ export class Flusher {
   /** Run a pass now if the last one has rested long enough, else as soon as it has. */
   flush(): void {
     if (this.#dirty.size === 0) return;
-    if (performance.now() < this.#notBefore) {
+    if (this.#now() < this.#notBefore) {
       this.#schedule();
       return;
     }
@@ -68,7 +90,7 @@ export class Flusher {
   }
 
   #pass(): void {
-    const started = performance.now();
+    const started = this.#now();
     const dirty = this.#dirty;
     this.#dirty = new Set();
     this.#joined = new Map();
@@ -77,8 +99,12 @@ export class Flusher {
     } finally {
       this.#joined = undefined;
     }
-    const ended = performance.now();
-    this.#notBefore = ended + (ended - started) * FLUSH_REST_FACTOR;
+    const ended = this.#now();
+    const writes = dirty.size;
+    const window = this.#perWrite;
+    window.push((ended - started) / writes);
+    if (window.length > FLUSH_COST_WINDOW) window.shift();
+    this.#notBefore = ended + writes * median(window) * FLUSH_REST_FACTOR;
   }
 
   #schedule(): void {
@@ -88,10 +114,16 @@ export class Flusher {
       this.#scheduled = false;
       this.flush();
     };
-    const wait = this.#notBefore - performance.now();
+    const wait = this.#notBefore - this.#now();
     if (wait >= 1) setTimeout(run, wait).unref();
     else setImmediate(run);
   }
+}
+
+/** The median of a few numbers (the upper one of the middle two). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
 }
 
 function sameChunks(a: readonly Buffer[], b: readonly Buffer[]): boolean {
