@@ -11,6 +11,8 @@ export interface HubChild {
   rss(): number;
   /** The hub's own view: heap and buffers (process.memoryUsage in the hub). */
   memory(): Promise<{ rss: number; heapUsed: number; external: number; arrayBuffers: number }>;
+  /** The hub's event-loop delay (ms, p99 and max) since the last call. */
+  loopDelay(): Promise<{ p99: number; max: number }>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startHubChild(
     pid: child.pid,
     rss: () => rssOf(child.pid),
     memory: () => child.request("memory"),
+    loopDelay: () => child.request("loop"),
     close: () => child.stop(),
   };
 }

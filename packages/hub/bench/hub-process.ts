@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createHub, type Hub, type HubOptions } from "../src/index.js";
 import { serve } from "./ipc.js";
 
@@ -6,12 +7,20 @@ import { serve } from "./ipc.js";
  * outside and bills it the CPU of delivery. Options arrive as JSON in BENCH_HUB_OPTIONS.
  */
 let hub: Hub | undefined;
+/** How late the hub's event loop ran, at 1 ms resolution, since the last `loop` request. */
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
 
 serve(async (message) => {
   switch (message.op) {
     case "start": {
       hub = await createHub(message.options as HubOptions);
       return { url: hub.url, mqttUrl: hub.mqttUrl, httpPort: hub.httpPort };
+    }
+    case "loop": {
+      const delay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+      loop.reset();
+      return delay;
     }
     case "memory": {
       const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();

@@ -19,6 +19,12 @@ interface Cpu {
   cores: number;
 }
 
+/** The hub's event-loop delay during a round (ms). */
+interface LoopDelay {
+  p99: number;
+  max: number;
+}
+
 /** What the sentinel saw during a round: timer delays over 5 ms, and the longest. */
 interface Stalls {
   count: number;
@@ -40,12 +46,16 @@ export async function latencyBench(config: BenchConfig, rx: Receivers): Promise<
   const mosquitto = await startMosquitto({ noDelay: true });
   const publisher = await mqttPublisher(mosquitto.url);
   const sentinel = new Child("sentinel.js");
-  type Result = { p50: number[]; p99: number[]; lost: number; stalls: Stalls[]; cpu: Cpu[] };
-  const results: Record<Path, Result> = {
-    sse: { p50: [], p99: [], lost: 0, stalls: [], cpu: [] },
-    mqtt: { p50: [], p99: [], lost: 0, stalls: [], cpu: [] },
-    mosquitto: { p50: [], p99: [], lost: 0, stalls: [], cpu: [] },
+  type Result = {
+    p50: number[];
+    p99: number[];
+    lost: number;
+    stalls: Stalls[];
+    cpu: Cpu[];
+    loop: LoopDelay[];
   };
+  const empty = (): Result => ({ p50: [], p99: [], lost: 0, stalls: [], cpu: [], loop: [] });
+  const results: Record<Path, Result> = { sse: empty(), mqtt: empty(), mosquitto: empty() };
   let mosquittoSeq = 0;
   try {
     await rx.sse("lat-sse", {
@@ -88,11 +98,14 @@ export async function latencyBench(config: BenchConfig, rx: Receivers): Promise<
         const broker = path === "mosquitto" ? mosquitto.pid : hub.pid;
         const pids = [broker, rx.pid, process.pid];
         const cpu0 = pids.map(cpuSeconds);
+        await hub.loopDelay();
         const from = nowMs();
         await send(path, count);
         const stats = await rx.settle(group, count, 60_000);
         const to = nowMs();
         const used = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
+        const loop = await hub.loopDelay();
+        if (path !== "mosquitto") results[path].loop.push(loop);
         results[path].cpu.push({
           brokerUs: ((used[0] as number) / count) * 1e6,
           cores: used.reduce((a, b) => a + b, 0) / ((to - from) / 1000),
@@ -129,6 +142,15 @@ export async function latencyBench(config: BenchConfig, rx: Receivers): Promise<
       r.cpu.map((c) => c.cores),
       2,
     ),
+    r.loop.length === 0
+      ? "–"
+      : `${spread(
+          r.loop.map((l) => l.p99),
+          1,
+        )} / ${spread(
+          r.loop.map((l) => l.max),
+          1,
+        )}`,
     spread(
       r.stalls.map((s) => s.count),
       0,
@@ -147,6 +169,7 @@ export async function latencyBench(config: BenchConfig, rx: Receivers): Promise<
         "received",
         "broker CPU µs/event",
         "cores used (broker, receivers, publisher)",
+        "hub event-loop delay p99 / max ms",
         "machine stalls > 5 ms",
         "longest stall ms",
       ],
