@@ -7,9 +7,11 @@ import { serve } from "./ipc.js";
  * outside and bills it the CPU of delivery. Options arrive as JSON in BENCH_HUB_OPTIONS.
  */
 let hub: Hub | undefined;
-/** How late the hub's event loop ran, at 1 ms resolution, since the last `loop` request. */
+/**
+ * How late the hub's event loop ran, at 1 ms resolution, since the last `loop` request. Its
+ * timer runs from the first request on, so scenarios that do not ask do not pay for it.
+ */
 const loop = monitorEventLoopDelay({ resolution: 1 });
-loop.enable();
 
 serve(async (message) => {
   switch (message.op) {
@@ -18,6 +20,7 @@ serve(async (message) => {
       return { url: hub.url, mqttUrl: hub.mqttUrl, httpPort: hub.httpPort };
     }
     case "loop": {
+      loop.enable(); // a no-op once enabled
       const delay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
       loop.reset();
       return delay;
