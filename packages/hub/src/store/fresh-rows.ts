@@ -83,10 +83,8 @@ export class FreshRows {
    */
   read(after: number, limits: ReadLimits): CommittedPage | undefined {
     if (after < this.#coveredAfter) return undefined;
-    this.#coveredAfter = after;
+    this.#skip(after);
     const rows = this.#rows;
-    while (this.#head < rows.length && (rows[this.#head] as CommittedEvent).event.seq <= after)
-      this.#bytes -= (rows[this.#head++] as CommittedEvent).bytes;
     const data: CommittedEvent[] = [];
     let bytes = 0;
     let i = this.#head;
@@ -95,22 +93,18 @@ export class FreshRows {
       data.push(row);
       bytes += row.bytes;
     }
-    this.#compact();
     return { data, more: i < rows.length };
   }
 
   #add(row: CommittedEvent): void {
     this.#rows.push(row);
     this.#bytes += row.bytes;
-    while (this.#rows.length - this.#head > this.#maxEvents || this.#bytes > this.#maxBytes) {
-      const dropped = this.#rows[this.#head++] as CommittedEvent;
-      this.#bytes -= dropped.bytes;
-      this.#coveredAfter = Math.max(this.#coveredAfter, dropped.event.seq);
-    }
-    this.#compact();
+    // Over the bounds, the oldest go: reads from before them go to the table.
+    while (this.#rows.length - this.#head > this.#maxEvents || this.#bytes > this.#maxBytes)
+      this.#skip((this.#rows[this.#head] as CommittedEvent).event.seq);
   }
 
-  /** Rows up to `seq` are not known here: reads before it go to the table. */
+  /** Let rows up to `seq` go: reads from before it go to the table. */
   #skip(seq: number | undefined): void {
     if (seq === undefined) return;
     this.#coveredAfter = Math.max(this.#coveredAfter, seq);
