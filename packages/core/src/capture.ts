@@ -4,7 +4,7 @@
  * references, throwing getters, BigInt, functions and exotic objects become readable markers.
  */
 
-import { CONTENT_KEYS } from "@chorus/protocol/wire";
+import { CONTENT_KEYS, isSecretKey, normalizeKey, REDACTED } from "@chorus/protocol/wire";
 import {
   CAPTURE_BUDGET,
   DROP,
@@ -29,22 +29,9 @@ export interface CaptureOptions {
 }
 
 export { DEFAULT_MAX_STRING_LENGTH } from "./capture-rules.js";
-export { CONTENT_KEYS };
+export { CONTENT_KEYS, isSecretKey, REDACTED };
 /** Key classifications remembered per client; key names repeat, so this stays warm. */
 const KEY_CACHE_SIZE = 2048;
-export const REDACTED = "[REDACTED]";
-
-/**
- * Key names whose values are secrets, matched on words of the key (camelCase, snake_case,
- * kebab-case and acronyms are split: `APIToken` is `api_token`), so `inputTokens` is not a secret
- * but `accessToken` and `x-api-key` are. "token" counts only at the end, singular:
- * `refresh_token` and `SESSIONTOKEN` are secrets, `timeToFirstTokenMs` is a duration and
- * `outputTokens` a count. Password, secret, API and private keys count anywhere in the key and
- * in the plural (`PGPASSWORD`, `apiKeys`, `sshPrivateKey`).
- */
-const SECRET_WORDS =
-  /(^|_)(authorization|auth|passphrase|cookies?|credentials?|bearer|jwt|accesskey)(_|$)|pass(word|wd)|secret|api_?keys?|private_?keys?|token$/;
-const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_keys?(_|$)/;
 
 /**
  * Top-level payload fields of canonical event types that are data by definition even though
@@ -53,20 +40,6 @@ const SECRET_PAIRS = /(^|_)(api|private|access|secret|signing|client)_keys?(_|$)
 export const CANONICAL_PAYLOAD_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ["llm.token", new Set(["token"])],
 ]);
-
-function normalizeKey(key: string): string {
-  return key
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_");
-}
-
-/** Whether a key's value is redacted. Exported for adapters that build headers or env maps. */
-export function isSecretKey(key: string): boolean {
-  const k = normalizeKey(key);
-  return SECRET_WORDS.test(k) || SECRET_PAIRS.test(k);
-}
 
 function isContentKey(key: string): boolean {
   return CONTENT_KEYS.has(key) || CONTENT_KEYS.has(normalizeKey(key));

@@ -345,6 +345,43 @@ describe("POST /v1/traces", { timeout: 60_000 }, () => {
     expect(JSON.stringify(start.payload)).toMatch(/…\[truncated \d+ chars\]/);
   });
 
+  it("redacts secret-looking keys in span content, as the client's content capture does", async () => {
+    const args = {
+      apiKey: "sk-SECRET1",
+      password: "hunter2",
+      headers: { Authorization: "Bearer SECRET3" },
+      maxTokens: 512, // a count under a token-ish key is no secret
+      city: "Paris",
+    };
+    const body = otlpJson([
+      span("5".repeat(32), "6".repeat(16), "execute_tool lookup", [
+        ["gen_ai.operation.name", { stringValue: "execute_tool" }],
+        ["gen_ai.tool.name", { stringValue: "lookup" }],
+        ["gen_ai.tool.call.arguments", { stringValue: JSON.stringify(args) }],
+        [
+          "gen_ai.tool.call.result",
+          { stringValue: JSON.stringify({ token: "SECRET4", ok: true }) },
+        ],
+      ]),
+    ]);
+    const res = await post(hub, body, "application/json");
+    expect(res.status).toBe(200);
+    const events = await eventsOfTrace(hub, "5".repeat(32));
+    expect(events.map((e) => e.type).sort()).toEqual(["tool.end", "tool.start"]);
+    expect(JSON.stringify(events)).not.toMatch(/SECRET|hunter2/);
+    const start = events.find((e) => e.type === "tool.start")!;
+    expect(start.payload.arguments).toEqual({
+      apiKey: "[REDACTED]",
+      password: "[REDACTED]",
+      headers: { Authorization: "[REDACTED]" },
+      maxTokens: 512,
+      city: "Paris",
+    });
+    const end = events.find((e) => e.type === "tool.end")!;
+    expect(JSON.stringify(end.payload.result)).toMatch(/"token":"\[REDACTED\]"/);
+    expect(JSON.stringify(end.payload.result)).toMatch(/"ok":true/);
+  });
+
   it("stores a span that cannot fit even cut without its largest fields, and says which", async () => {
     // 40000 short messages: no string to cut, so no cut makes the event fit.
     const messages = Array.from({ length: 40_000 }, () => ({ role: "user", content: "hi" }));

@@ -6,6 +6,7 @@ export * from "./intents.js";
 export * from "./limits.js";
 export * from "./oversize.js";
 export * from "./patterns.js";
+export * from "./secrets.js";
 export type * from "./payloads.js";
 export * from "./realtime.js";
 export * from "./schemas.js";

@@ -11,5 +11,6 @@ export * from "./headers.js";
 export * from "./limits.js";
 export * from "./oversize.js";
 export * from "./patterns.js";
+export * from "./secrets.js";
 export * from "./sse.js";
 export * from "./topics.js";

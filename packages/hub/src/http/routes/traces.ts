@@ -7,6 +7,7 @@ import {
   mapSpan,
   nameSchema,
   type OtelSpan,
+  redactSecrets,
 } from "@chorus/protocol";
 import type { FastifyInstance } from "fastify";
 import type { HubContext } from "../../context.js";
@@ -104,7 +105,9 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: HubContext): void
 type SpanEvents = { ok: true; events: NewEvent[] } | { ok: false; reason: string };
 
 /**
- * The span's events, validated as any published event is. An event over the size limit is mapped
+ * The span's events, validated as any published event is, with secret-looking keys redacted as
+ * the client's content capture redacts them (`ChorusSpanProcessor` maps the same spans through
+ * `emit()`). An event over the size limit is mapped
  * again with shorter strings, then loses its largest fields (`metadata.oversize` names them); a
  * span whose events are invalid otherwise is refused (counted in `partialSuccess`), never the
  * whole request.
@@ -135,7 +138,12 @@ function eventsOfSpan(span: OtelSpan, channel: string): SpanEvents {
 }
 
 function withChannel(event: MappedEvent, channel: string): Record<string, unknown> {
-  return { ...event, channel };
+  return {
+    ...event,
+    channel,
+    payload: redactSecrets(event.payload),
+    metadata: redactSecrets(event.metadata),
+  };
 }
 
 function resourceChannel(span: OtelSpan): string | undefined {
