@@ -69,6 +69,26 @@ describe("headers the hub would have to guess at", () => {
     expect(one.status).toBe(200);
   });
 
+  it("a header after a thousand others still counts: a stale If-Match is a 409, not an unconditional write", async () => {
+    const created = await api(hub, "/v1/intents", { body: { title: "many headers" } });
+    const filler: Record<string, string> = {};
+    for (let i = 0; i < 1200; i++) filler[`h${i}`] = "a"; // 11 KB: under the size limit
+    const res = await send(
+      hub,
+      "PATCH",
+      `/v1/intents/${created.body.id}/state`,
+      {
+        ...filler,
+        authorization: `Bearer ${KEY_A}`,
+        "content-type": "application/json",
+        "if-match": "0",
+      },
+      JSON.stringify({ step: 1 }),
+    );
+    expect(res.status).toBe(409);
+    expect((await api(hub, `/v1/intents/${created.body.id}`)).body.version).toBe(1);
+  });
+
   it("a compressed JSON body is a 415 (only /v1/traces takes gzip), labelled or not, and nothing is stored", async () => {
     const event = JSON.stringify({ channel: "enc", type: "t" });
     const headers = {

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Authenticator } from "../src/auth.js";
 import { type HubLogger, resolveHubConfig } from "../src/config.js";
 import type { HubContext } from "../src/context.js";
@@ -51,6 +51,7 @@ async function startServer(
     pingMs?: number;
     replayCacheBytes?: number;
     requestTimeoutMs?: number;
+    answerDeadlineMs?: number;
   } = {},
 ): Promise<Harness> {
   const config = resolveHubConfig(
@@ -103,6 +104,7 @@ async function startServer(
   const app = await buildHttpServer(ctx, {
     ssePingIntervalMs: options.pingMs ?? 60_000,
     requestTimeoutMs: options.requestTimeoutMs,
+    answerDeadlineMs: options.answerDeadlineMs,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
@@ -156,6 +158,46 @@ describe("requests that never finish arriving", () => {
     await stream.until(() => stream.frames.length === 1);
     expect(stream.frames[0]?.data.type).toBe("custom");
     await stream.close();
+  });
+
+  it("a client that never reads its answer has its connection closed at the deadline; one that reads keeps it", {
+    timeout: 30_000,
+  }, async () => {
+    const h = await startServer({ answerDeadlineMs: 500 });
+    // About 16 MB of events: more than the kernel's socket buffers take for an idle reader.
+    const pad = "x".repeat(16_000);
+    for (let batch = 0; batch < 4; batch++) {
+      const events = Array.from({ length: 250 }, () => ({
+        type: "custom",
+        channel: "big",
+        payload: { pad },
+      }));
+      expect((await api(at(h), "/v1/events", { body: { events } })).status).toBe(202);
+    }
+    const { hostname, port } = new URL(h.url);
+    const socket = connect({ port: Number(port), host: hostname });
+    socket.on("error", () => {});
+    await new Promise((resolve) => socket.on("connect", resolve));
+    socket.write(
+      `GET /v1/events?channel=big&limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n\r\n`,
+    );
+    socket.pause(); // never reads
+    await vi.waitFor(
+      () => expect(h.lines.some((l) => /answer not read in time/.test(l))).toBe(true),
+      { timeout: 10_000 },
+    );
+    // Reading now finds the connection cut short, not the rest of the page.
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.on("close", resolve));
+    expect(received).toBeLessThan(15_000_000);
+    // A reader that reads gets the whole page, however long it is.
+    const page = await api(at(h), "/v1/events?channel=big&limit=1000");
+    expect(page.status).toBe(200);
+    expect(page.body.data.length).toBeGreaterThan(100); // a page of several MB, read whole
   });
 
   it("malformed HTTP and oversized headers get 400 and 431 in the hub's envelope, not fastify's", async () => {

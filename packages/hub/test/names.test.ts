@@ -87,3 +87,26 @@ describe("'.' and '..', which no URL can address", () => {
     expect((await api(hub, "/v1/intents/...")).body.id).toBe("...");
   });
 });
+
+describe("half a surrogate pair, which no store keeps", () => {
+  it("is refused in names and intent texts with a 400, where it was stored as U+FFFD", async () => {
+    const lone = "x\ud800";
+    const event = await api(hub, "/v1/events", {
+      body: { type: "custom", channel: "c", agent: lone },
+    });
+    expect(event.status).toBe(400);
+    expect(JSON.stringify(event.body.error.details)).toMatch(/unpaired UTF-16 surrogates/);
+    const intent = await api(hub, "/v1/intents", {
+      body: { title: `T${lone}` },
+      headers: { "idempotency-key": "lone-surrogate" },
+    });
+    expect(intent.status).toBe(400);
+    // A pair (an emoji) is a character like any other, and comes back as sent.
+    const emoji = await api(hub, "/v1/events", {
+      body: { type: "custom", channel: "🤖", agent: "🤖 bot" },
+    });
+    expect(emoji.status).toBe(202);
+    const listed = await api(hub, `/v1/events?channel=${encodeURIComponent("🤖")}`);
+    expect(listed.body.data[0].agent).toBe("🤖 bot");
+  });
+});

@@ -1,8 +1,9 @@
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Hub } from "../src/index.js";
 import { createLogger } from "../src/logger.js";
-import { api, startTestHub } from "./helpers.js";
+import { api, KEY_A, startTestHub } from "./helpers.js";
 
 // The store fails for its own reasons, not the request's: SQLite on a full disk, an I/O error.
 // A client must get a 503 it retries (its events stay queued), never a 500; the operator must
@@ -56,5 +57,31 @@ describe("storage failing on its own", () => {
     expect(again.status).toBe(202);
     // A write went through: ready again at once, not after the 10 s bound.
     expect((await api(hub, "/readyz", { key: null })).status).toBe(200);
+  });
+});
+
+describe("a client going away mid-body is not the store failing", () => {
+  it("an aborted upload leaves /readyz at 200 and logs no storage warning", async () => {
+    const lines: string[] = [];
+    // Debug: the request's own "request completed" line says when the hub is done with it.
+    const logger = createLogger("debug", { write: (line: string) => void lines.push(line) });
+    const hub = await startTestHub({ logger });
+    hubs.push(hub);
+    const { port } = new URL(hub.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.on("error", () => {});
+    await new Promise((resolve) => socket.on("connect", resolve));
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n` +
+        "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n" +
+        '{"channel":"x","type":"custom",',
+    );
+    // Auth passed and the body is being read (a request without a key is refused before it).
+    await vi.waitFor(() => expect(lines.some((l) => /incoming request/.test(l))).toBe(true));
+    socket.destroy();
+    await vi.waitFor(() => expect(lines.some((l) => /aborted by the client/.test(l))).toBe(true));
+    await api(hub, "/healthz", { key: null }); // a round trip: the body's own error is handled by now
+    expect((await api(hub, "/readyz", { key: null })).status).toBe(200);
+    expect(lines.filter((l) => /storage/i.test(l))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import {
   idSchema,
   jsonObjectSchema,
   nameSchema,
+  wellFormed,
   typeSchema,
   wholeNumberSchema,
 } from "./schemas.js";
@@ -43,8 +44,8 @@ export interface Intent {
 
 export const intentCreateSchema = z.strictObject({
   id: z.optional(idSchema),
-  title: z.string().check(z.minLength(1), z.maxLength(500)),
-  description: z.optional(z.string().check(z.maxLength(10_000))),
+  title: z.string().check(z.minLength(1), z.maxLength(500), wellFormed),
+  description: z.optional(z.string().check(z.maxLength(10_000), wellFormed)),
   status: z.optional(z.enum(["draft", "active"])),
   state: z.optional(jsonObjectSchema),
   assignees: z.optional(z.array(nameSchema).check(z.maxLength(100))),

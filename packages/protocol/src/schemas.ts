@@ -27,8 +27,21 @@ import "./zod.js";
  * (`/v1/intents/..` is `/v1/`, percent-encoded or not), so an intent, channel or agent of that
  * name could be created but never read, streamed or changed.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const NAME_PATTERN = /^(?!\.\.?$)[^\u0000-\u001f\u007f-\u009f]+$/;
+const NAME_PATTERN =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  /^(?!\.\.?$)(?:[^\u0000-\u001f\u007f-\u009f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])+$/;
+/**
+ * Half of a UTF-16 surrogate pair on its own: no character at all. A database stores it as
+ * U+FFFD (SQLite) or refuses it (Postgres), so two names that differ only there would become one,
+ * and an idempotent retry would no longer match what was stored. Names refuse it (above), as do
+ * the intent texts kept in columns (`wellFormed`).
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A check for strings a store keeps as text: no {@link LONE_SURROGATE}. */
+export const wellFormed = z.refine<string>((value) => !LONE_SURROGATE.test(value), {
+  message: "must not contain unpaired UTF-16 surrogates",
+});
 const TYPE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 const ID_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.:-]+$/;
 
@@ -50,7 +63,10 @@ export const nameSchema = z
   .check(
     z.minLength(1),
     z.maxLength(MAX_NAME_LENGTH),
-    z.regex(NAME_PATTERN, "must not contain control characters, nor be '.' or '..'"),
+    z.regex(
+      NAME_PATTERN,
+      "must not contain control characters or unpaired UTF-16 surrogates, nor be '.' or '..'",
+    ),
   );
 export const typeSchema = z
   .string()

@@ -127,3 +127,20 @@ describe("universal package", () => {
     }
   });
 });
+
+describe("unpaired UTF-16 surrogates", () => {
+  it("are refused in names and intent texts; pairs (emoji) are fine", async () => {
+    const { eventInputSchema, intentCreateSchema, isName } = await import("../src/index.js");
+    for (const bad of ["x\ud800", "\udc00x", "a\ud800b"]) {
+      expect(isName(bad)).toBe(false);
+      expect(eventInputSchema.safeParse({ type: "t", channel: bad }).success).toBe(false);
+      expect(intentCreateSchema.safeParse({ title: bad }).success).toBe(false);
+      expect(intentCreateSchema.safeParse({ title: "t", description: bad }).success).toBe(false);
+    }
+    expect(isName("agent 🤖")).toBe(true);
+    expect(eventInputSchema.safeParse({ type: "t", channel: "🤖" }).success).toBe(true);
+    expect(intentCreateSchema.safeParse({ title: "🤖 plan", description: "🤖" }).success).toBe(
+      true,
+    );
+  });
+});

@@ -21,7 +21,8 @@ export function trackConnections(server: Server): { drain(): void } {
     });
   });
   // An upgraded socket (the broker's WebSocket at /mqtt) belongs to whoever took the upgrade.
-  // Answering upgrades (and refusing paths other than /mqtt) is the broker's job.
+  // Answering upgrades (and serving other paths as plain HTTP, which closes the socket after its
+  // answer) is the broker's job.
   server.on("upgrade", (_request, socket: Socket) => {
     sockets.delete(socket);
   });

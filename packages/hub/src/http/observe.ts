@@ -33,4 +33,14 @@ export function installRequestMetrics(app: FastifyInstance, ctx: HubContext): vo
       keyId: request.principal?.keyId,
     });
   });
+  // A client that hangs up before its answer (mid-body, or waiting for a slow write) gets none,
+  // so onResponse never runs for it.
+  app.addHook("onRequestAbort", async (request) => {
+    ctx.logger.debug("http request aborted by the client", {
+      requestId: request.id,
+      method: request.method,
+      route: routeLabel(request),
+      keyId: request.principal?.keyId,
+    });
+  });
 }

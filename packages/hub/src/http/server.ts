@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { ErrorCodes, errorEnvelope, MAX_BODY_BYTES, SSE_PING_INTERVAL_MS } from "@chorus/protocol";
 import Fastify, {
   type FastifyBaseLogger,
@@ -9,6 +9,7 @@ import Fastify, {
 } from "fastify";
 import type { HubContext } from "../context.js";
 import { pinoOf } from "../logger.js";
+import { ANSWER_DEADLINE_MS, installAnswerDeadline } from "./answer-deadline.js";
 import { installAuth } from "./auth-hook.js";
 import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
@@ -16,6 +17,7 @@ import { installConsole } from "./console.js";
 import { installCors } from "./cors.js";
 import { clientErrorHandler, REQUEST_TIMEOUT_MS } from "./client-errors.js";
 import { HttpError, sendError, toHttpError } from "./errors.js";
+import { answerRaw } from "./raw-answer.js";
 import { installRequestMetrics, routeLabel } from "./observe.js";
 import { installRateLimit } from "./rate-limit.js";
 import { registerAgentRoutes } from "./routes/agents.js";
@@ -40,6 +42,8 @@ export interface HttpServerInternals {
   ssePingIntervalMs?: number;
   /** See {@link REQUEST_TIMEOUT_MS}. */
   requestTimeoutMs?: number;
+  /** See {@link ANSWER_DEADLINE_MS}. */
+  answerDeadlineMs?: number;
 }
 
 /**
@@ -72,6 +76,9 @@ export async function buildHttpServer(
     // 30 s, would double the bound).
     requestTimeout,
     http: {
+      // Node's own refusal of an HTTP/1.1 request without Host is an empty 400; the onRequest
+      // hook below refuses it in the protocol's envelope instead.
+      requireHostHeader: false,
       requestTimeout,
       connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeout / 6)),
     },
@@ -97,10 +104,29 @@ export async function buildHttpServer(
   // First, so a listed origin's preflight is answered before auth, and every answer to it
   // (errors included) carries the CORS headers its page needs to read it.
   await installCors(app, ctx);
-  app.addHook("onRequest", async (_request, reply) => {
-    reply.header("x-request-id", _request.id);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
     if (ctx.closing.aborted) throw new HttpError("unavailable", "the hub is shutting down");
+    const { httpVersionMajor, httpVersionMinor } = request.raw;
+    if (httpVersionMajor === 1 && httpVersionMinor >= 1 && request.headers.host === undefined)
+      throw new HttpError("validation_failed", "an HTTP/1.1 request needs a Host header");
   });
+  // Node answers an Expect it does not know (anything but 100-continue) with an empty 417.
+  app.server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify(
+      errorEnvelope("validation_failed", `Expect: ${request.headers.expect} is not supported`),
+    );
+    response.writeHead(417, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    });
+    response.end(body);
+  });
+  // By default Node keeps about the first thousand header lines (`maxHeadersCount`) and drops
+  // the rest unseen, so an If-Match or a second Authorization past them would not count. No count limit: the header size limit
+  // (431 past it) bounds how many lines fit.
+  app.server.maxHeadersCount = 0;
   const connections = trackConnections(app.server);
   refuseConnect(app.server);
   // preClose runs just before fastify calls server.close(); draining on the next turn means no
@@ -111,9 +137,18 @@ export async function buildHttpServer(
   installAuth(app, ctx);
   await installRateLimit(app, ctx);
   installRequestMetrics(app, ctx);
+  installAnswerDeadline(app, ctx, internals.answerDeadlineMs);
   installJsonParser(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // The client dropped the connection (or stalled past the request timeout) while sending its
+    // body: Node fails the body stream with ECONNRESET, which must not read as the database's.
+    if (isBodyAborted(error))
+      return sendError(
+        request,
+        reply,
+        new HttpError("validation_failed", "the request body was cut short: the client went away"),
+      );
     const known = toHttpError(error);
     if (known) {
       if (known.code === ErrorCodes.Unavailable && !(error instanceof HttpError))
@@ -157,31 +192,28 @@ export async function buildHttpServer(
 }
 
 /**
+ * Whether `error` is the request's own body stream failing because the client went away: Node
+ * destroys an `IncomingMessage` whose connection closed (or timed out) mid-body with an
+ * `ECONNRESET` error whose message is exactly "aborted". A database socket's reset reads
+ * "read ECONNRESET" or names the connection, and stays the store's trouble.
+ */
+function isBodyAborted(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === "ECONNRESET" && message === "aborted";
+}
+
+/**
  * Answer `CONNECT` (a proxy tunnel request) with a JSON 400. Node hands CONNECT to the server's
  * `connect` event instead of fastify, and with no listener it drops the socket unanswered.
  * The hub is no proxy, so the answer is written straight to the socket, which then closes.
  */
 function refuseConnect(server: Server): void {
   server.on("connect", (request, socket) => {
-    socket.on("error", () => socket.destroy());
-    const requestId = randomUUID();
-    const body = JSON.stringify(
-      errorEnvelope(
-        "validation_failed",
-        `CONNECT ${request.url ?? ""} is not supported: the hub is not a proxy`,
-        { requestId },
-      ),
-    );
-    socket.end(
-      [
-        "HTTP/1.1 400 Bad Request",
-        "Content-Type: application/json; charset=utf-8",
-        `Content-Length: ${Buffer.byteLength(body)}`,
-        `X-Request-Id: ${requestId}`,
-        "Connection: close",
-        "",
-        body,
-      ].join("\r\n"),
+    answerRaw(
+      socket,
+      "400 Bad Request",
+      "validation_failed",
+      `CONNECT ${request.url ?? ""} is not supported: the hub is not a proxy`,
     );
   });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { MAX_BODY_BYTES } from "@chorus/protocol";
 import { createWebSocketStream, type WebSocket, WebSocketServer } from "ws";
+import { answerRaw, serveWithoutUpgrade } from "../http/raw-answer.js";
 import { MAX_CONNECT_PACKET_BYTES } from "./packet-limit.js";
 
 /** Where MQTT-over-WebSocket lives on the HTTP port (DESIGN.md, "MQTT"). */
@@ -27,9 +28,9 @@ export interface WebSocketListener {
 }
 
 /**
- * MQTT over WebSocket on the HTTP server's `/mqtt` path. Upgrades for any other path are
- * refused with 404 (the hub serves no other WebSocket); the HTTP server stays its owner's to
- * close. A connection's messages are held to the CONNECT's size until `handle`'s `admitted()`
+ * MQTT over WebSocket on the HTTP server's `/mqtt` path. A request to any other path that asks
+ * for an upgrade is served as plain HTTP (`serveWithoutUpgrade`); the HTTP server stays its
+ * owner's to close. A connection's messages are held to the CONNECT's size until `handle`'s `admitted()`
  * (the client authenticated).
  */
 export function attachWebSocket(
@@ -47,12 +48,12 @@ export function attachWebSocket(
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathname(request) !== MQTT_WS_PATH) {
-      // The hub serves no other WebSocket path: without an answer the client would hang.
-      refuse(socket, "404 Not Found");
+      // Not a WebSocket the hub serves: the plain request it also is (h2c offers included).
+      serveWithoutUpgrade(httpServer, request, socket);
       return;
     }
     if (closing) {
-      refuse(socket, "503 Service Unavailable");
+      answerRaw(socket, "503 Service Unavailable", "unavailable", "the hub is shutting down");
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -85,10 +86,6 @@ function pathname(request: IncomingMessage): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function refuse(socket: Duplex, status: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /**
