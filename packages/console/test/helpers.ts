@@ -36,7 +36,7 @@ export async function openConsole(
   url: string,
   link: ConsoleLinkOptions,
   /** Called with the page before it loads (to watch its requests from the start). */
-  prepare?: (page: Page) => void,
+  prepare?: (page: Page) => unknown,
 ): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
   // What the hub's Content-Security-Policy refused, for cspViolations().
@@ -47,7 +47,7 @@ export async function openConsole(
       seen.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
     );
   });
-  prepare?.(page);
+  await prepare?.(page);
   await page.goto(consoleLink(url, { key: KEY, ...link }));
   await page.getByTestId("connection").filter({ hasText: "live" }).waitFor();
   return page;

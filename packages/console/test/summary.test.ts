@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { summary } from "../web/lib/event.js";
+import { SUMMARY_MAX, summary } from "../web/lib/event.js";
 
 /** The timeline's one-line summary of a row: what a reader scans the timeline for. */
 describe("summary of an event row", () => {
@@ -56,6 +56,57 @@ describe("summary of an event row", () => {
     );
     expect(summary({ type: "tool.end", payload: { name: "lookup", result: "packed" } })).toBe(
       "lookup packed",
+    );
+  });
+
+  it("reads payload values of the wrong type as absent or as JSON, never calling toString", () => {
+    const evil = { toString: 1 };
+    expect(
+      summary({
+        type: "llm.start",
+        payload: { model: evil, provider: "p", tools: [evil, 7, "x"] },
+      }),
+    ).toBe('p · tools: {"toString":1}, 7, x');
+    expect(
+      summary({ type: "llm.end", payload: { usage: { inputTokens: evil, outputTokens: "12" } } }),
+    ).toBe("0→0 tok");
+    expect(summary({ type: "llm.end", payload: { model: "m", usage: "lots" } })).toBe("m");
+    expect(summary({ type: "intent.state_changed", payload: { version: evil, patch: {} } })).toBe(
+      "v? {}",
+    );
+    expect(summary({ type: "intent.status_changed", payload: { from: evil, to: 3 } })).toBe(
+      "? → ?",
+    );
+    expect(summary({ type: "agent.end", payload: { name: evil, latencyMs: "9" } })).toBe("");
+    expect(summary({ type: "tool.end", payload: { name: [1], result: evil } })).toBe(
+      'tool {"toString":1}',
+    );
+    expect(summary({ type: "llm.error", payload: { model: "m", error: { message: evil } } })).toBe(
+      'm: {"model":"m","error":{"message":{"toString":1}}}',
+    );
+    expect(summary({ type: "custom", payload: { text: evil } })).toBe('{"text":{"toString":1}}');
+    expect(summary({ type: "custom", payload: null as unknown as Record<string, unknown> })).toBe(
+      "{}",
+    );
+  });
+
+  it("cuts every summary to one bounded line, text and error messages too", () => {
+    const long = "word ".repeat(40_000);
+    for (const event of [
+      { type: "custom", payload: { text: long } },
+      { type: "custom", payload: { message: long } },
+      { type: "intent.comment", payload: { title: long } },
+      { type: "tool.error", payload: { name: "search", error: { message: long } } },
+      { type: "deploy.error", payload: { error: long } },
+      { type: "tool.start", payload: { name: long } },
+      { type: "llm.start", payload: { model: "m", tools: [long, long] } },
+    ]) {
+      const line = summary(event);
+      expect(line).toHaveLength(SUMMARY_MAX);
+      expect(line.endsWith("…")).toBe(true);
+    }
+    expect(summary({ type: "custom", payload: { text: "😀".repeat(200) } })).toBe(
+      `${"😀".repeat(99)}…`,
     );
   });
 });

@@ -1,4 +1,4 @@
-import type { ChorusEvent } from "./event.js";
+import { type ChorusEvent, count, record, text } from "./event.js";
 
 export type IntentStatus = "draft" | "active" | "blocked" | "completed" | "cancelled";
 export const STATUSES: readonly IntentStatus[] = [
@@ -43,45 +43,69 @@ export interface IntentRecord {
  */
 export function foldBoard(board: Map<string, IntentRecord>, e: ChorusEvent): void {
   if (!e.intentId) return;
-  const p = e.payload ?? {};
+  // Any publisher can put an event on this channel: every field is read by its type.
+  const p = record(e.payload) ?? {};
   if (e.type === "intent.created") {
-    const intent = p.intent as IntentView | undefined;
-    if (intent) board.set(e.intentId, { intent: { ...intent }, history: [], log: [e] });
+    const intent = readIntent(p.intent, e);
+    if (intent) board.set(e.intentId, { intent, history: [], log: [e] });
     return;
   }
-  const record = board.get(e.intentId);
-  if (!record) return; // created before the retained history: nothing to fold onto
-  record.log.push(e);
-  const intent = { ...record.intent, updatedAt: e.occurredAt };
+  const entry = board.get(e.intentId);
+  if (!entry) return; // created before the retained history: nothing to fold onto
+  entry.log.push(e);
+  const intent = { ...entry.intent, updatedAt: e.occurredAt };
   switch (e.type) {
     case "intent.state_changed": {
-      const state = (p.state as Record<string, unknown>) ?? intent.state;
-      const patch = (p.patch as Record<string, unknown>) ?? {};
-      record.history.push({
-        version: Number(p.version),
+      const version = count(p.version) ?? intent.version;
+      entry.history.push({
+        version,
         at: e.occurredAt,
         agent: e.agent,
-        patch,
+        patch: record(p.patch) ?? {},
         before: intent.state,
       });
-      intent.state = state;
-      intent.version = Number(p.version);
+      intent.state = record(p.state) ?? intent.state;
+      intent.version = version;
       break;
     }
-    case "intent.status_changed":
-      intent.status = p.to as IntentStatus;
-      intent.version = Number(p.version);
+    case "intent.status_changed": {
+      const to = text(p.to);
+      if (to) intent.status = to as IntentStatus;
+      intent.version = count(p.version) ?? intent.version;
       break;
+    }
     case "intent.assigned":
     case "intent.unassigned": {
-      const agent = typeof p.agent === "string" ? p.agent : undefined;
+      const agent = text(p.agent);
       if (!agent) break;
       const others = intent.assignees.filter((a) => a !== agent);
       intent.assignees = e.type === "intent.assigned" ? [...others, agent] : others;
       break;
     }
   }
-  record.intent = intent;
+  entry.intent = intent;
+}
+
+/** The intent an `intent.created` event carries, each field of the type the board draws. */
+function readIntent(value: unknown, e: ChorusEvent): IntentView | undefined {
+  const i = record(value);
+  if (!i) return undefined;
+  const description = text(i.description);
+  const createdBy = text(i.createdBy);
+  return {
+    id: e.intentId as string, // the board and links key intents by the event's intentId
+    title: text(i.title) ?? "(untitled)",
+    ...(description === undefined ? {} : { description }),
+    status: (text(i.status) ?? "draft") as IntentStatus,
+    state: record(i.state) ?? {},
+    version: count(i.version) ?? 1,
+    assignees: Array.isArray(i.assignees)
+      ? i.assignees.filter((a): a is string => typeof a === "string")
+      : [],
+    ...(createdBy === undefined ? {} : { createdBy }),
+    createdAt: text(i.createdAt) ?? e.occurredAt,
+    updatedAt: text(i.updatedAt) ?? e.occurredAt,
+  };
 }
 
 /** An agent's presence as `GET /v1/agents` reports it. */

@@ -1,3 +1,4 @@
+import { ErrorCodes } from "@chorus/protocol/wire";
 import { useEffect, useState } from "preact/hooks";
 import type { ChorusEvent } from "./event.js";
 import type { Session } from "./session.js";
@@ -16,8 +17,26 @@ export interface ChannelFeed {
   connected: boolean;
   /** Whether the first connection has been made (before it, "connecting", not "away"). */
   started: boolean;
-  /** Why the stream ended for good (a refused credential), if it did. */
-  failure?: string | undefined;
+  /** Why the stream ended for good (a refused credential or channel name), if it did. */
+  failure?: FeedFailure | undefined;
+}
+
+/** Why the hub ended a stream for good: what it said, and whose fault it was. */
+export interface FeedFailure {
+  message: string;
+  /**
+   * `credential`: the hub refused the key or token (401), for good; signing in again is the
+   * way on. `channel`: the hub refused this channel (its name, or this key on it): another
+   * channel works.
+   */
+  cause: "credential" | "channel";
+}
+
+/** What the page tells the reader about a stream @chorus/core's `EventStream` ended. */
+export function feedFailure(error: unknown): FeedFailure {
+  const message = error instanceof Error ? error.message : "the stream ended";
+  const code = (error as { code?: unknown } | null)?.code;
+  return { message, cause: code === ErrorCodes.Unauthorized ? "credential" : "channel" };
 }
 
 /** Follow a channel from its first stored event, live, for as long as the component lives. */
@@ -33,9 +52,9 @@ export function useChannelFeed(session: Session, channel: string): ChannelFeed {
       session,
       channel,
       after: 0,
+      keep: MAX_EVENTS,
       onEvents(batch) {
-        events.push(...batch);
-        if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+        appendBounded(events, batch, MAX_EVENTS);
         setFeed({ events, version: ++version, connected, started });
       },
       onConnection(up) {
@@ -45,13 +64,22 @@ export function useChannelFeed(session: Session, channel: string): ChannelFeed {
       },
       onEnd(error) {
         connected = false;
-        const failure = error instanceof Error ? error.message : String(error);
-        setFeed({ events, version: ++version, connected, started, failure });
+        setFeed({ events, version: ++version, connected, started, failure: feedFailure(error) });
       },
     });
     return () => stream.close();
   }, [session, channel]);
   return feed;
+}
+
+/**
+ * Add a batch to a list that keeps the newest `max` items, dropping the oldest once the batch
+ * is in. A loop, never `list.push(...batch)`: a spread of more than about 125,000 arguments
+ * (a hidden tab's backlog) throws a RangeError, and the batch was lost with it.
+ */
+export function appendBounded<T>(list: T[], batch: readonly T[], max: number): void {
+  for (let i = Math.max(0, batch.length - max); i < batch.length; i++) list.push(batch[i] as T);
+  if (list.length > max) list.splice(0, list.length - max);
 }
 
 function empty(): ChannelFeed {

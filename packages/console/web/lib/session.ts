@@ -63,7 +63,15 @@ export class Session {
 
   /** The Authorization header value, renewed first when the token is about to expire. */
   async authorization(): Promise<string> {
-    if (Date.now() > this.#expiresAt - RENEW_MARGIN_MS) await this.renew();
+    if (Date.now() > this.#expiresAt - RENEW_MARGIN_MS) {
+      try {
+        await this.renew();
+      } catch (error) {
+        // The key was refused: go on with the token we hold. Once it has expired the hub
+        // answers 401, and `send` hands that on, which ends the streams for good.
+        if (!(error instanceof LoginError)) throw error;
+      }
+    }
     return `Bearer ${this.#bearer}`;
   }
 
@@ -80,7 +88,12 @@ export class Session {
     return this.send(`${this.#base}${path}`, init);
   }
 
-  /** fetch with the session's credential; one retry with a fresh token on 401. */
+  /**
+   * fetch with the session's credential; one retry with a fresh token on 401. When the hub
+   * refuses the key itself (revoked), the answer is its 401, not an error: the streams read a
+   * 401 as "refused for good" and stop, where a thrown error would read as "hub away" and be
+   * retried forever, each retry one more refused key on the hub's failed-login count.
+   */
   async send(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const attempt = async () => {
       const headers = new Headers(init.headers);
@@ -89,7 +102,12 @@ export class Session {
     };
     const response = await attempt();
     if (response.status !== 401 || this.#credential.kind !== "key") return response;
-    await this.renew();
+    try {
+      await this.renew();
+    } catch (error) {
+      if (error instanceof LoginError) return response;
+      throw error; // the hub went away meanwhile: a network error, retried
+    }
     return attempt();
   }
 

@@ -1,4 +1,4 @@
-import { type ChorusEvent, type Family, familyOf } from "./event.js";
+import { type ChorusEvent, type Family, familyOf, record, text, tokenUsage } from "./event.js";
 
 /** One span of a trace: the events sharing a `spanId`, and its children by `parentSpanId`. */
 export interface Span {
@@ -105,25 +105,27 @@ export function buildSpans(events: readonly ChorusEvent[], traceId: string): Spa
 function absorb(span: Span, e: ChorusEvent, at: number): void {
   span.events.push(e);
   span.startMs = Math.min(span.startMs, at);
-  const p = e.payload ?? {};
+  const p = record(e.payload) ?? {};
   const family = familyOf(e.type);
   if (family === "error") span.error = true;
   if (span.family === "error" && family !== "error") span.family = family;
   if (e.type.endsWith(".end") || family === "error") span.endMs = Math.max(span.endMs ?? at, at);
-  if (typeof p.model === "string") {
-    span.model = p.model;
-    if (span.family === "llm") span.name = p.model;
+  const model = text(p.model);
+  if (model !== undefined) {
+    span.model = model;
+    if (span.family === "llm") span.name = model;
   }
-  const usage = p.usage as { inputTokens?: number; outputTokens?: number } | undefined;
+  // Token counts that are not numbers are absent: the waterfall never shows them as text.
+  const usage = tokenUsage(p.usage);
   if (usage) {
-    span.inputTokens = usage.inputTokens;
-    span.outputTokens = usage.outputTokens;
+    span.inputTokens = usage.input;
+    span.outputTokens = usage.output;
   }
 }
 
 function spanName(e: ChorusEvent): string {
-  const p = e.payload ?? {};
-  const str = (k: string) => (typeof p[k] === "string" ? (p[k] as string) : undefined);
+  const p = record(e.payload) ?? {};
+  const str = (k: string) => text(p[k]);
   if (e.type.startsWith("tool.")) return str("name") ?? str("tool") ?? "tool";
   if (e.type.startsWith("llm.")) return str("model") ?? "llm call";
   return str("name") ?? e.agent ?? e.type;

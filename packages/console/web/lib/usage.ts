@@ -1,4 +1,4 @@
-import type { ChorusEvent } from "./event.js";
+import { type ChorusEvent, record, text, tokenUsage } from "./event.js";
 
 /** About this many time buckets across the chart: enough shape, few enough to read. */
 const TARGET_BUCKETS = 60;
@@ -24,8 +24,13 @@ export interface Usage {
 export function computeUsage(events: readonly ChorusEvent[]): Usage {
   const ends = events.filter((e) => e.type === "llm.end");
   const times = ends.map((e) => Date.parse(e.occurredAt));
-  const first = Math.min(...times);
-  const last = Math.max(...times);
+  // A loop, not Math.min(...times): a spread of 100,000 arguments overflows the stack.
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const t of times) {
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
   const bucketMs =
     BUCKET_STEPS_MS.find((step) => (last - first) / step <= TARGET_BUCKETS) ?? 86_400_000;
   const start = Math.floor(first / bucketMs) * bucketMs;
@@ -44,12 +49,13 @@ export function computeUsage(events: readonly ChorusEvent[]): Usage {
   };
   ends.forEach((e, k) => {
     const i = Math.floor(((times[k] as number) - start) / bucketMs);
-    const p = e.payload ?? {};
-    const model = typeof p.model === "string" ? p.model : "unknown model";
+    const p = record(e.payload) ?? {};
+    const model = text(p.model) ?? "unknown model";
     const agent = e.agent ?? "unknown agent";
-    const usage = (p.usage ?? {}) as { inputTokens?: number; outputTokens?: number };
-    const input = usage.inputTokens ?? 0;
-    const output = usage.outputTokens ?? 0;
+    // A count that is not a number (a string, an object) is absent: never summed as text.
+    const usage = tokenUsage(p.usage);
+    const input = usage?.input ?? 0;
+    const output = usage?.output ?? 0;
     add(byModel, model, i, input + output);
     add(byAgent, agent, i, 1);
     const key = `${agent} · ${model}`;

@@ -8,6 +8,7 @@ import {
   type StateStep,
 } from "../lib/intents.js";
 import type { ChannelFeed } from "../lib/live.js";
+import { Guard } from "./Guard.js";
 
 export interface IntentsProps {
   /** The `intents` channel, where the hub writes every intent's log. */
@@ -68,7 +69,16 @@ export function Intents({ feed, presence, selected, onSelect }: IntentsProps) {
       </section>
       <aside class="pane detail wide" data-testid="intent-detail">
         {record ? (
-          <IntentDetail record={record} online={online} />
+          <Guard
+            key={record.intent.id}
+            fallback={(message) => (
+              <p class="bad" role="alert">
+                This intent could not be shown: {message}
+              </p>
+            )}
+          >
+            <IntentDetail record={record} online={online} />
+          </Guard>
         ) : (
           <>
             <p class="empty">Select an intent to see its state, history and log.</p>

@@ -2,6 +2,7 @@ import { useMemo, useState } from "preact/hooks";
 import { type ChorusEvent, clock, familyOf, summary } from "../lib/event.js";
 import type { ChannelFeed } from "../lib/live.js";
 import { EventDetail } from "./EventDetail.js";
+import { Guard } from "./Guard.js";
 import { VirtualList } from "./VirtualList.js";
 
 const ROW_HEIGHT = 26;
@@ -106,27 +107,68 @@ export function Timeline({ feed, onOpenTrace }: TimelineProps) {
             follow={follow && pausedAt === undefined}
             onAtBottom={setFollow}
             renderRow={(e) => (
-              <button
-                type="button"
-                class={`row event fam-${familyOf(e.type)}${selected?.seq === e.seq ? " selected" : ""}`}
-                data-seq={e.seq}
-                onClick={() => setSelected(e)}
-              >
-                <span class="time">{clock(e.occurredAt)}</span>
-                <span class="seq">#{e.seq}</span>
-                <span class="type">{e.type}</span>
-                <span class="agent">{e.agent ?? "–"}</span>
-                <span class="sum">{summary(e)}</span>
-              </button>
+              // A row that cannot be drawn says so in its place; the rows around it are drawn.
+              <Guard key={e.seq} fallback={(message) => <RowError event={e} message={message} />}>
+                <Row event={e} selected={selected?.seq === e.seq} onSelect={setSelected} />
+              </Guard>
             )}
           />
         )}
       </section>
-      <EventDetail
-        event={selected}
-        onOpenTrace={onOpenTrace}
-        onFilterTrace={(trace) => set({ trace })}
-      />
+      <Guard
+        key={selected?.seq}
+        fallback={(message) => (
+          <aside class="pane detail">
+            <p class="bad" role="alert">
+              This event could not be shown: {message}
+            </p>
+          </aside>
+        )}
+      >
+        <EventDetail
+          event={selected}
+          onOpenTrace={onOpenTrace}
+          onFilterTrace={(trace) => set({ trace })}
+        />
+      </Guard>
+    </div>
+  );
+}
+
+function Row({
+  event: e,
+  selected,
+  onSelect,
+}: {
+  event: ChorusEvent;
+  selected: boolean;
+  onSelect(event: ChorusEvent): void;
+}) {
+  return (
+    <button
+      type="button"
+      class={`row event fam-${familyOf(e.type)}${selected ? " selected" : ""}`}
+      data-seq={e.seq}
+      onClick={() => onSelect(e)}
+    >
+      <span class="time">{clock(e.occurredAt)}</span>
+      <span class="seq">#{e.seq}</span>
+      <span class="type">{e.type}</span>
+      <span class="agent">{e.agent ?? "–"}</span>
+      <span class="sum">{summary(e)}</span>
+    </button>
+  );
+}
+
+/** In place of a row that threw: its seq and type, still there to count and scroll past. */
+function RowError({ event: e, message }: { event: ChorusEvent; message: string }) {
+  return (
+    <div class="row event fam-error" data-seq={e.seq} data-testid="row-error" role="alert">
+      <span class="time">--:--:--.---</span>
+      <span class="seq">#{e.seq}</span>
+      <span class="type">{e.type}</span>
+      <span class="agent">{e.agent ?? "–"}</span>
+      <span class="sum">this event could not be shown: {message}</span>
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useMemo, useState } from "preact/hooks";
 import { clock } from "../lib/event.js";
 import type { ChannelFeed } from "../lib/live.js";
 import { buildSpans, listTraces, type Span } from "../lib/spans.js";
+import { Guard } from "./Guard.js";
 
 export interface TraceProps {
   feed: ChannelFeed;
@@ -20,8 +21,11 @@ export function Trace({ feed, traceId, onSelectTrace }: TraceProps) {
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const span = spans.find((s) => s.spanId === selected);
   const now = Date.now();
-  const start = Math.min(...spans.map((s) => s.startMs));
-  const end = Math.max(...spans.map((s) => s.endMs ?? Math.min(now, s.startMs + 1)), start + 1);
+  // Loops, not Math.min(...spans): a spread of a huge trace's spans overflows the stack.
+  let start = Number.POSITIVE_INFINITY;
+  for (const s of spans) start = Math.min(start, s.startMs);
+  let end = start + 1;
+  for (const s of spans) end = Math.max(end, s.endMs ?? Math.min(now, s.startMs + 1));
   const width = end - start;
 
   return (
@@ -38,8 +42,7 @@ export function Trace({ feed, traceId, onSelectTrace }: TraceProps) {
           >
             <strong>{t.name}</strong>
             <small>
-              {clock(new Date(t.startMs).toISOString())} · {t.events} events ·{" "}
-              {duration(t.endMs - t.startMs)}
+              {clockAt(t.startMs)} · {t.events} events · {duration(t.endMs - t.startMs)}
               {t.errors > 0 && <span class="bad"> · {t.errors} errors</span>}
             </small>
             <code>{t.traceId.slice(0, 16)}</code>
@@ -82,12 +85,23 @@ export function Trace({ feed, traceId, onSelectTrace }: TraceProps) {
             </span>
             <span class="wf-label">
               {s.endMs === undefined ? "running" : duration(s.endMs - s.startMs)}
-              {s.inputTokens !== undefined && ` · ${s.inputTokens}→${s.outputTokens ?? 0} tok`}
+              {tokenLabel(s)}
             </span>
           </button>
         ))}
       </section>
-      <SpanDetail span={span} />
+      <Guard
+        key={span?.spanId}
+        fallback={(message) => (
+          <aside class="pane detail">
+            <p class="bad" role="alert">
+              This span could not be shown: {message}
+            </p>
+          </aside>
+        )}
+      >
+        <SpanDetail span={span} />
+      </Guard>
     </div>
   );
 }
@@ -116,11 +130,11 @@ function SpanDetail({ span }: { span: Span | undefined }) {
             <dd>{span.model}</dd>
           </div>
         )}
-        {span.inputTokens !== undefined && (
+        {(span.inputTokens !== undefined || span.outputTokens !== undefined) && (
           <div>
             <dt>tokens</dt>
             <dd>
-              {span.inputTokens} in · {span.outputTokens ?? 0} out
+              {span.inputTokens ?? 0} in · {span.outputTokens ?? 0} out
             </dd>
           </div>
         )}
@@ -152,6 +166,18 @@ function SpanDetail({ span }: { span: Span | undefined }) {
       ))}
     </aside>
   );
+}
+
+/** ` · 420→38 tok` of an LLM span; spans reads only numeric counts (see `tokenUsage`). */
+function tokenLabel(span: Span): string {
+  if (span.inputTokens === undefined && span.outputTokens === undefined) return "";
+  return ` · ${span.inputTokens ?? 0}→${span.outputTokens ?? 0} tok`;
+}
+
+/** `clock` of a time in ms; an unreadable one gives dashes, never a RangeError. */
+function clockAt(ms: number): string {
+  const date = new Date(ms);
+  return clock(Number.isNaN(date.getTime()) ? undefined : date.toISOString());
 }
 
 export function duration(ms: number): string {
