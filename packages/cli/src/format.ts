@@ -73,7 +73,7 @@ export function summarizeEvent(event: Pick<ChorusEvent, "type" | "payload">): st
     case "llm.start": {
       const messages = Array.isArray(p.messages) ? ` ${p.messages.length} messages` : "";
       const tools =
-        Array.isArray(p.tools) && p.tools.length > 0 ? ` tools: ${p.tools.join(",")}` : "";
+        Array.isArray(p.tools) && p.tools.length > 0 ? ` tools: ${names(p.tools, ",")}` : "";
       line = `${s("model") ?? "model"}${messages}${tools}`;
       break;
     }
@@ -99,8 +99,9 @@ export function summarizeEvent(event: Pick<ChorusEvent, "type" | "payload">): st
       break;
     }
     case "intent.state_changed": {
-      const keys = Array.isArray(p.changedKeys) ? p.changedKeys.join(", ") : "";
-      line = `v${p.version ?? "?"} ${keys === "" ? "(no change)" : keys}`;
+      const keys = Array.isArray(p.changedKeys) ? names(p.changedKeys, ", ") : "";
+      const version = typeof p.version === "number" ? p.version : "?";
+      line = `v${version} ${keys === "" ? "(no change)" : keys}`;
       break;
     }
     case "intent.status_changed":
@@ -151,6 +152,15 @@ function fallback(p: Record<string, unknown>): string {
 
 function quote(text: string): string {
   return JSON.stringify(oneLine(text, SUMMARY_MAX));
+}
+
+/**
+ * A list of names joined; an item that is not a string is written as JSON. `Array#join` would
+ * call each item's own `toString`, which an object from a publisher may have made anything
+ * (`{"toString": 1}` throws).
+ */
+function names(items: readonly unknown[], separator: string): string {
+  return items.map((item) => (typeof item === "string" ? item : compact(item))).join(separator);
 }
 
 function compact(value: unknown): string {

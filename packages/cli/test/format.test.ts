@@ -75,6 +75,18 @@ describe("one line per event", () => {
     expect(summarizeEvent(event("custom", { n: 1 }))).toBe('{"n":1}');
   });
 
+  it("writes list items and versions of the wrong type as JSON or ?, never through their toString", () => {
+    const hostile = { toString: 1 };
+    expect(summarizeEvent(event("llm.start", { model: "m", tools: ["search", hostile] }))).toBe(
+      'm tools: search,{"toString":1}',
+    );
+    expect(
+      summarizeEvent(
+        event("intent.state_changed", { version: hostile, changedKeys: [hostile, "a"] }),
+      ),
+    ).toBe('v? {"toString":1}, a');
+  });
+
   it("cuts a long payload to one terminal line", () => {
     const summary = summarizeEvent(event("agent.message", { text: "x".repeat(500) }));
     expect(summary.length).toBeLessThanOrEqual(100);
