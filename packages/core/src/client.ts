@@ -9,7 +9,7 @@ import type { IntentsApi } from "./intents-api.js";
 import { createConsoleLogger, Diagnostics, silentLogger } from "./logger.js";
 import { type ChorusOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { HttpClient } from "./http.js";
-import { exitBudget, hookExitDrain, platformFetch, severalHubs } from "./platform.js";
+import { exitBudget, hookExitDrain, guardSecrets, platformFetch, severalHubs } from "./platform.js";
 import { DeliveryQueue } from "./queue.js";
 import { Realtime } from "./realtime.js";
 import { type ChorusStats, Counters } from "./stats.js";
@@ -250,12 +250,15 @@ const VIEW = Symbol("chorus.strictView");
 
 function createShared(options: ChorusOptions): Shared {
   const { options: resolved, problems } = resolveOptions(options);
-  const { apiKey: _secret, ...visible } = resolved;
   const logger =
     options.logger === false
       ? silentLogger
       : (options.logger ?? createConsoleLogger(resolved.logLevel));
-  const diagnostics = new Diagnostics(logger, options.onError, resolved.warnIntervalMs);
+  const diagnostics = new Diagnostics(
+    ...guardSecrets(resolved, problems, logger, options.onError),
+    resolved.warnIntervalMs,
+  );
+  const { apiKey: _secret, ...visible } = resolved;
   for (const problem of problems) diagnostics.warn(`option ignored: ${problem}`);
   if (resolved.enabled && resolved.apiKey === undefined) {
     diagnostics.warn("no API key (set apiKey or CHORUS_API_KEY); the hub will refuse events");

@@ -1,3 +1,4 @@
+import type { PublishResult } from "@chorus/protocol";
 import { type BackoffPolicy, retryDelay } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import { ChorusError, ConnectionError, PayloadTooLargeError, ValidationError } from "./errors.js";
@@ -57,6 +58,12 @@ export class Flusher {
   #attempt = 0;
   /** No attempt before this time (backoff or `Retry-After`). */
   #blockedUntil = 0;
+  /**
+   * The part of that wait the hub asked for (`Retry-After` of a 429 or 503): `flush()` cuts the
+   * client's own backoff short, never this (a rate-limited batch sent again at once is refused
+   * again, by a hub that asked for less traffic).
+   */
+  #retryAfterUntil = 0;
   /** When the oldest event still queued was queued (undefined when the queue is empty). */
   #oldestAt: number | undefined;
   /** Set after a 413: the next batches are at most this big. */
@@ -104,8 +111,8 @@ export class Flusher {
    * Wait until every event queued before this call has left the queue (delivered, refused or
    * dropped), or `timeoutMs` passes. Resolves `true` when drained, `false` on timeout or as soon
    * as nothing more can be done in time (the next attempt would come after the deadline: a
-   * backoff, `Retry-After` or an open circuit). An open circuit is respected (no request storm),
-   * but a backoff wait is cut short once: the caller asked.
+   * backoff, `Retry-After` or an open circuit). An open circuit and the hub's `Retry-After` are
+   * respected (no request storm), but the client's own backoff is cut short: the caller asked.
    *
    * `final` (close and the exit drain): a refused connection ends the wait at once, since
    * nothing listens at the hub's address and the process is about to go.
@@ -132,7 +139,8 @@ export class Flusher {
       };
       const timeout = setTimeout(() => waiter.resolve(false), timeoutMs);
       this.#waiters.add(waiter);
-      this.#blockedUntil = 0;
+      this.#blockedUntil = this.#retryAfterUntil;
+      this.#giveUpWaitersBefore(this.#retryAfterUntil);
       this.#wake(0);
       this.#refTimer();
     });
@@ -176,9 +184,8 @@ export class Flusher {
     const { queue, breaker, config } = this.#deps;
     try {
       while (queue.length > 0 && !this.#stopped) {
-        const wait = this.#blockedUntil - Date.now();
-        if (wait > 0) {
-          this.#wake(wait);
+        if (this.#blockedUntil > Date.now()) {
+          this.#wake(0); // at the end of the wait (see #wake)
           break;
         }
         const linger = this.#lingerLeft(Date.now());
@@ -211,7 +218,7 @@ export class Flusher {
         this.#settle();
         if (outcome === "retry") {
           this.#giveUpWaitersBefore(this.#blockedUntil);
-          this.#wake(Math.max(0, this.#blockedUntil - Date.now()));
+          this.#wake(0); // at the end of the wait (see #wake)
           break;
         }
       }
@@ -273,23 +280,22 @@ export class Flusher {
       });
       breaker.onSuccess();
       this.#landed();
-      const body = answer.body;
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        // Not the hub's answer (`{ accepted, duplicates, ids }`): another server at the URL
-        // (a web page answering 200) took the batch, and stored nothing.
+      // The hub answers a batch with `{ accepted, duplicates, ids }` (`PublishResult`), and its
+      // list of ids is what `events.publish` checks too (answer-shape.ts). Anything else came
+      // from another server at the URL (a web page, or a proxy's `{}`, `{"status":"ok"}` or
+      // error envelope answering 200) that took the batch and stored nothing.
+      if (!Array.isArray((answer.body as Partial<PublishResult> | undefined)?.ids)) {
         this.#refuse(
           batch.length,
-          new ValidationError(
-            `POST /v1/events answered ${answer.status} with a body that is not the hub's answer`,
-            { status: answer.status },
-          ),
+          new ValidationError(`POST /v1/events answered ${answer.status} with no hub's answer`, {
+            status: answer.status,
+          }),
         );
         return "continue";
       }
       counters.sent += batch.length;
       counters.settled += batch.length;
-      this.#attempt = 0;
-      this.#blockedUntil = 0;
+      this.#attempt = 0; // `#blockedUntil` is past already: this batch was sent after it
       this.#batchCap = undefined;
       return "continue";
     } catch (error) {
@@ -329,8 +335,10 @@ export class Flusher {
     }
     counters.retried++;
     this.#requeue(batch);
-    const delay = retryDelay(this.#attempt++, config.backoff, classify(error).retryAfterMs);
+    const retryAfter = classify(error).retryAfterMs ?? 0;
+    const delay = retryDelay(this.#attempt++, config.backoff, retryAfter);
     this.#blockedUntil = Date.now() + delay;
+    this.#retryAfterUntil = Date.now() + retryAfter;
     diagnostics.report(error, { operation: "flush", events: batch.length, willRetry: true });
     diagnostics.warnRateLimited(
       "hub_unavailable",

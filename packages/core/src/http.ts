@@ -65,6 +65,14 @@ export class HttpClient {
     this.#inFlight.clear();
   }
 
+  /**
+   * An awaited call's wait before it sends again: a caller is awaiting it, so the timer keeps
+   * the process alive (unlike background timers). In Node `close()` ends it early (failover.ts).
+   */
+  wait(ms: number): Promise<unknown> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
   get baseUrl(): string {
     return this.#config.baseUrl;
   }

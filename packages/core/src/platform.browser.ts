@@ -3,6 +3,7 @@ import type { EventSource } from "eventsource";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { severalHubs as SeveralHubs } from "./failover.js";
 import type { FetchFunction } from "./options.js";
+import type { Logger, OnError } from "./logger.js";
 import type * as protocolSchemas from "./protocol-schemas.js";
 import type { QueuedEvent } from "./queue.js";
 import type { RealtimeClient } from "./realtime-client.js";
@@ -109,6 +110,17 @@ export type Timer = ReturnType<typeof setTimeout>;
 
 /** A page's timers never keep anything alive: nothing to do. */
 export function holdHost(_timer: Timer, _hold: boolean): void {}
+
+/**
+ * A page neither checks its key (its `fetch` refuses one a header cannot carry) nor masks it in
+ * its logs (it is in the page's source): secrets.ts in Node.
+ */
+export const guardSecrets = (
+  _resolved: unknown,
+  _problems: unknown,
+  logger: Logger,
+  onError: OnError | undefined,
+): [Logger, OnError | undefined] => [logger, onError];
 
 /** A module a page loads on first use: `now()` once loaded; `load()` tries again after a failed chunk load. */
 function onFirstUse<T>(importIt: () => Promise<T>): { now(): T | undefined; load(): Promise<T> } {

@@ -18,6 +18,7 @@ import * as streamModule from "./stream.js";
  */
 
 export { exitBudget } from "./exit-drain.js";
+export { guardSecrets } from "./secrets.js";
 export { readText } from "./read-text.js";
 export { NOT_SENT_CODES, socketErrorCode } from "./socket-error.js";
 /**

@@ -276,6 +276,17 @@ export class EventStream implements AsyncIterable<ChorusEvent> {
 
   #open(): void {
     if (this.#closed) return;
+    if ((this.#deps.http as Partial<FailoverHttpClient>).closing?.signal.aborted) {
+      // Opened after the client's close(): it ends as one open then did, without connecting
+      // (a connection would hold the process). Once the caller has the stream, so `onClose` can
+      // find it.
+      this.#deps.diagnostics.warnRateLimited(
+        "stream_after_close",
+        "stream opened after close(); it ends at once",
+      );
+      queueMicrotask(() => this.close());
+      return;
+    }
     const EventSourceClass = eventSourceNow();
     if (typeof this.#url !== "string" || EventSourceClass === undefined) {
       void this.#load();

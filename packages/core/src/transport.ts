@@ -38,10 +38,6 @@ export class Transport {
     this.#maxRetries = maxRetries;
   }
 
-  get http(): HttpClient {
-    return this.#http;
-  }
-
   async call(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
       if (!this.#breaker.tryAcquire()) {
@@ -61,7 +57,8 @@ export class Transport {
           shouldResend(error, options.idempotent) &&
           delay <= MAX_AWAITED_RETRY_DELAY_MS;
         if (!retry) throw error;
-        await sleep(delay);
+        // Ended early by close() in Node: the attempt after it then fails as closed, unsent.
+        await this.#http.wait(delay);
       }
     }
   }
@@ -74,9 +71,4 @@ export function recordOutcome(breaker: CircuitBreaker, error: unknown): void {
   else if (error instanceof ChorusError)
     breaker.onSuccess(); // the hub answered
   else breaker.release();
-}
-
-/** A caller is awaiting this, so the timer keeps the process alive (unlike background timers). */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -534,4 +534,22 @@ describe("awaitable calls", () => {
     const chorus = client({ url: hub.url, apiKey: "key_wrong_0123456789" });
     await expect(chorus.intents.list()).rejects.toBeInstanceOf(AuthenticationError);
   });
+
+  it("a key no HTTP header can carry (a trailing newline) is an options warning, then the hub's 401, never an outage", async () => {
+    const logger = recordingLogger();
+    const chorus = client({ url: hub.url, apiKey: `${KEY_B}\n`, logger });
+    const warnings = logger.lines.map((l) => l.message);
+    expect(warnings.filter((m) => m.startsWith("option ignored"))).toEqual([
+      expect.stringMatching(
+        /^option ignored: apiKey has a character .*U\+000A at index \d+.*; sending no key$/,
+      ),
+    ]);
+    expect(warnings.join("\n")).not.toContain(KEY_B);
+    // Requests go out without a key: the hub answers 401, a caller error under either setting.
+    await expect(chorus.events.list({ channel: "t" })).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(chorus.strict.intents.get("i1")).rejects.toBeInstanceOf(AuthenticationError);
+    for (let i = 0; i < 3; i++) chorus.emit({ type: "custom" });
+    expect(await chorus.flush(5000)).toBe(true);
+    expect(chorus.stats()).toMatchObject({ failed: 3, retried: 0, circuit: "closed" });
+  });
 });

@@ -152,6 +152,61 @@ describe("nothing of Chorus keeps a process alive", () => {
     }
   });
 
+  it("an awaited call waiting to retry when close() runs settles then, sends nothing more, and lets the process exit", async () => {
+    // The first attempt gets a 503 and the call sleeps its backoff; a retry sent after close()
+    // would hang on this server for the request timeout (a minute), past the watchdog.
+    const hub = await fakeHub((_req, res, _body, index) => {
+      if (index === 0) res.writeHead(503).end('{"error":{"code":"unavailable","message":"down"}}');
+    });
+    try {
+      const { code, signal } = await run(
+        hub.url,
+        `
+        import { Chorus } from ${JSON.stringify(dist)};
+        const chorus = new Chorus({ channel: "exit", retryBaseDelayMs: 2000 });
+        let outcome = "pending";
+        chorus.events.list({ channel: "exit" }).then(
+          (page) => { outcome = page.data.length === 0 ? "fallback" : "page"; },
+          () => { outcome = "rejected"; },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300)); // answered 503, now asleep
+        await chorus.close(500);
+        await new Promise((resolve) => setImmediate(resolve));
+        process.exitCode = outcome === "fallback" ? 0 : 3;
+      `,
+      );
+      expect(signal).toBeNull(); // not killed by the watchdog
+      expect(code).toBe(0); // 3: the call had not settled when close() returned
+      expect(hub.requests).toHaveLength(1);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("a stream opened after close() neither connects nor holds the process", async () => {
+    const sse = await fakeHub((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" }).write(": hi\n\n");
+    });
+    try {
+      const { code, signal } = await run(
+        sse.url,
+        `
+        import { Chorus } from ${JSON.stringify(dist)};
+        const chorus = new Chorus({ channel: "exit" });
+        await chorus.close(500);
+        let events = 0;
+        for await (const _event of chorus.stream.channel("exit")) events++;
+        process.exitCode = events === 0 ? 0 : 3;
+      `,
+      );
+      expect(signal).toBeNull(); // not killed by the watchdog
+      expect(code).toBe(0);
+      expect(sse.requests).toHaveLength(0);
+    } finally {
+      await sse.close();
+    }
+  });
+
   it("a stream dropped by a server that asked for a long `retry:` leaves no timer behind", async () => {
     // The SSE client arms its own reconnect timer of the server's `retry:` after a drop; the
     // stream reconnects by itself, so that timer (ten minutes here) must not outlive close().

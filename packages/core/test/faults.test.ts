@@ -75,6 +75,67 @@ describe("delivery under faults", () => {
     }
   });
 
+  it("flush() and flushAfter() never re-send before the hub's Retry-After: false, and the events stay queued", async () => {
+    const fake = await fakeHub((_req, res) => {
+      res.writeHead(429, { "retry-after": "30", "content-type": "application/json" });
+      res.end('{"error":{"code":"rate_limited","message":"slow down"}}');
+    });
+    try {
+      const chorus = client({ url: fake.url });
+      chorus.emit({ type: "custom" });
+      await waitFor(() => fake.requests.length === 1, 5000, "the first batch");
+      await waitFor(() => chorus.stats().retried === 1, 5000, "the 429 to land");
+      // A serverless handler flushing on every invocation: none of them may re-send the batch.
+      const handler = chorus.flushAfter(async () => "done", { timeoutMs: 100 });
+      for (let i = 0; i < 5; i++) {
+        expect(await handler()).toBe("done");
+        expect(await chorus.flush(100)).toBe(false);
+      }
+      expect(fake.requests).toHaveLength(1);
+      expect(chorus.stats()).toMatchObject({ queued: 1, sent: 0, retried: 1 });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("flush() waits out a Retry-After within its timeout, then delivers", async () => {
+    const fake = await fakeHub((_req, res, body, index) => {
+      if (index === 0) {
+        res.writeHead(503, { "retry-after": "1", "content-type": "application/json" });
+        res.end('{"error":{"code":"unavailable","message":"busy"}}');
+      } else res.writeHead(202, { "content-type": "application/json" }).end(accepted(body));
+    });
+    try {
+      const chorus = client({ url: fake.url });
+      chorus.emit({ type: "custom" });
+      await waitFor(() => chorus.stats().retried === 1, 5000, "the 503 to land");
+      expect(await chorus.flush(100)).toBe(false); // the hub's second is not over
+      expect(fake.requests).toHaveLength(1);
+      expect(await chorus.flush(5000)).toBe(true);
+      expect(fake.requests).toHaveLength(2);
+      expect(chorus.stats()).toMatchObject({ sent: 1, queued: 0 });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("close() does not re-send a batch the hub asked to hold past its timeout: the events count as dropped", async () => {
+    const fake = await fakeHub((_req, res) => {
+      res.writeHead(429, { "retry-after": "30", "content-type": "application/json" });
+      res.end('{"error":{"code":"rate_limited","message":"slow down"}}');
+    });
+    try {
+      const chorus = client({ url: fake.url });
+      chorus.emit({ type: "custom" });
+      await waitFor(() => chorus.stats().retried === 1, 5000, "the 429 to land");
+      await chorus.close(500);
+      expect(fake.requests).toHaveLength(1);
+      expect(chorus.stats()).toMatchObject({ sent: 0, dropped: 1, queued: 0 });
+    } finally {
+      await fake.close();
+    }
+  });
+
   it("delivers every event through a real hub's per-key rate limit, waiting out Retry-After", async () => {
     const reader = "key_acme_reader_0123456789"; // a second key of the org, with its own budget
     const limited = await startHub({

@@ -44,6 +44,11 @@ describe("a 2xx answer to a batch that is not the hub's answer", () => {
     [200, "application/json", "null"],
     [202, "application/json", "[]"],
     [204, "application/json", ""],
+    // JSON objects that are not `{ accepted, duplicates, ids }`: a proxy's or health check's.
+    [200, "application/json", "{}"],
+    [200, "application/json", '{"status":"ok"}'],
+    [200, "application/json", '{"error":{"code":"internal","message":"proxy says no"}}'],
+    [202, "application/json", '{"accepted":3}'],
   ])(
     "%i %s %j: the events are counted as failed, not sent, with a warning about the URL",
     async (status, type, body) => {
@@ -70,9 +75,11 @@ describe("a 2xx answer to a batch that is not the hub's answer", () => {
     },
   );
 
-  it("a JSON object is the hub's answer: the events count as sent", async () => {
+  it("the hub's answer ({ accepted, duplicates, ids }): the events count as sent", async () => {
     const fake = await fakeHub((_req, res) => {
-      res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":3}');
+      res
+        .writeHead(202, { "content-type": "application/json" })
+        .end('{"accepted":3,"duplicates":0,"ids":["a","b","c"]}');
     });
     try {
       const chorus = client({ url: fake.url });
