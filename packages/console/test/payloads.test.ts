@@ -96,4 +96,26 @@ describe("payload values of the wrong type", () => {
     ]);
     expect(record?.log).toHaveLength(4);
   });
+
+  it("date an intent's last change by the hub's clock, not by the occurredAt its publisher claims", () => {
+    const board = new Map<string, IntentRecord>();
+    const intentId = "int_clock";
+    foldBoard(
+      board,
+      event("intent.created", { intent: { title: "t", status: "active" } }, { intentId }),
+    );
+    foldBoard(
+      board,
+      event(
+        "intent.comment",
+        { text: "approved" },
+        {
+          intentId,
+          occurredAt: "2099-01-01T00:00:00.000Z",
+          receivedAt: "2026-01-02T03:04:05.000Z",
+        },
+      ),
+    );
+    expect(board.get(intentId)?.intent.updatedAt).toBe("2026-01-02T03:04:05.000Z");
+  });
 });

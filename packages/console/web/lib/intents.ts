@@ -53,13 +53,16 @@ export function foldBoard(board: Map<string, IntentRecord>, e: ChorusEvent): voi
   const entry = board.get(e.intentId);
   if (!entry) return; // created before the retained history: nothing to fold onto
   entry.log.push(e);
-  const intent = { ...entry.intent, updatedAt: e.occurredAt };
+  // The hub's clock, not the publisher's: an event on this channel may claim any occurredAt
+  // (a 2099 date would sort its intent first for ever).
+  const at = text(e.receivedAt) ?? e.occurredAt;
+  const intent = { ...entry.intent, updatedAt: at };
   switch (e.type) {
     case "intent.state_changed": {
       const version = count(p.version) ?? intent.version;
       entry.history.push({
         version,
-        at: e.occurredAt,
+        at,
         agent: e.agent,
         patch: record(p.patch) ?? {},
         before: intent.state,
