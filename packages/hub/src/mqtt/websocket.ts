@@ -30,8 +30,8 @@ export interface WebSocketListener {
 /**
  * MQTT over WebSocket on the HTTP server's `/mqtt` path. A request to any other path that asks
  * for an upgrade is served as plain HTTP (`serveWithoutUpgrade`); the HTTP server stays its
- * owner's to close. A connection's messages are held to the CONNECT's size until `handle`'s `admitted()`
- * (the client authenticated).
+ * owner's to close. A connection's messages are held to the CONNECT's size until `handle`'s
+ * `admitted()` (the client authenticated).
  */
 export function attachWebSocket(
   httpServer: Server,
