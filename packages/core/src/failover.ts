@@ -26,8 +26,8 @@ export function hubBaseUrls(url: string | readonly string[]): string | undefined
  * interchangeable (any serves any request; seq, and so a stream's cursor, is global), so it
  * uses one until it fails to answer (refused, timeout, broken connection, 5xx), then the next,
  * and stays there while it answers, as the NATS and Kafka clients treat their server lists. A
- * request whose resending is harmless (not applied: refused,
- * 503; or a batch, whose ids deduplicate; or a GET) goes to the next hub at once, each hub once:
+ * request whose resending is harmless (not applied: refused, 503; or a batch, whose ids
+ * deduplicate; or a GET) goes to the next hub at once, each hub once:
  * one dead hub costs no backoff and opens no circuit while another answers. What fails on every
  * hub, or may have been applied and is not idempotent, fails as before (the caller's retries,
  * the circuit, fail-open). Node only (`platform.ts`).
