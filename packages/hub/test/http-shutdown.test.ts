@@ -52,6 +52,7 @@ async function startServer(
     replayCacheBytes?: number;
     requestTimeoutMs?: number;
     answerDeadlineMs?: number;
+    maxUnreadAnswerBytesPerKey?: number;
   } = {},
 ): Promise<Harness> {
   const config = resolveHubConfig(
@@ -105,6 +106,7 @@ async function startServer(
     ssePingIntervalMs: options.pingMs ?? 60_000,
     requestTimeoutMs: options.requestTimeoutMs,
     answerDeadlineMs: options.answerDeadlineMs,
+    maxUnreadAnswerBytesPerKey: options.maxUnreadAnswerBytesPerKey,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
@@ -198,6 +200,55 @@ describe("requests that never finish arriving", () => {
     const page = await api(at(h), "/v1/events?channel=big&limit=1000");
     expect(page.status).toBe(200);
     expect(page.body.data.length).toBeGreaterThan(100); // a page of several MB, read whole
+  });
+
+  it("a key whose clients leave pages unread is held back with 429 until they are read or cut", {
+    timeout: 30_000,
+  }, async () => {
+    const h = await startServer({
+      answerDeadlineMs: 60_000,
+      maxUnreadAnswerBytesPerKey: 8_000_000,
+    });
+    const pad = "x".repeat(16_000);
+    for (let batch = 0; batch < 4; batch++) {
+      const events = Array.from({ length: 250 }, () => ({
+        type: "custom",
+        channel: "big",
+        payload: { pad },
+      }));
+      expect((await api(at(h), "/v1/events", { body: { events } })).status).toBe(202);
+    }
+    const { hostname, port } = new URL(h.url);
+    const stuck = [];
+    for (let i = 0; i < 3; i++) {
+      // Pages of ~4 MB each, never read: past 8 MB unread after the second.
+      const socket = connect({ port: Number(port), host: hostname });
+      socket.on("error", () => {});
+      await new Promise((resolve) => socket.on("connect", resolve));
+      socket.write(
+        `GET /v1/events?channel=big&limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n\r\n`,
+      );
+      socket.pause();
+      stuck.push(socket);
+    }
+    await vi.waitFor(
+      async () => {
+        const held = await api(at(h), "/v1/events?channel=big&limit=1");
+        expect(held.status).toBe(429);
+        expect(held.body.error.code).toBe("rate_limited");
+        expect(held.body.error.message).toMatch(/unread/);
+      },
+      { timeout: 10_000 },
+    );
+    // Writes go on meanwhile: a slow reader must not cost a publisher of the same key its events.
+    expect(
+      (await api(at(h), "/v1/events", { body: { type: "custom", channel: "w" } })).status,
+    ).toBe(202);
+    for (const socket of stuck) socket.destroy();
+    await vi.waitFor(
+      async () => expect((await api(at(h), "/v1/events?channel=big&limit=1")).status).toBe(200),
+      { timeout: 10_000 },
+    );
   });
 
   it("malformed HTTP and oversized headers get 400 and 431 in the hub's envelope, not fastify's", async () => {

@@ -9,7 +9,11 @@ import Fastify, {
 } from "fastify";
 import type { HubContext } from "../context.js";
 import { pinoOf } from "../logger.js";
-import { ANSWER_DEADLINE_MS, installAnswerDeadline } from "./answer-deadline.js";
+import {
+  ANSWER_DEADLINE_MS,
+  installAnswerBounds,
+  MAX_UNREAD_ANSWER_BYTES_PER_KEY,
+} from "./answer-deadline.js";
 import { installAuth } from "./auth-hook.js";
 import { installJsonParser } from "./body.js";
 import { trackConnections } from "./connections.js";
@@ -44,6 +48,8 @@ export interface HttpServerInternals {
   requestTimeoutMs?: number;
   /** See {@link ANSWER_DEADLINE_MS}. */
   answerDeadlineMs?: number;
+  /** See {@link MAX_UNREAD_ANSWER_BYTES_PER_KEY}. */
+  maxUnreadAnswerBytesPerKey?: number;
 }
 
 /**
@@ -137,7 +143,10 @@ export async function buildHttpServer(
   installAuth(app, ctx);
   await installRateLimit(app, ctx);
   installRequestMetrics(app, ctx);
-  installAnswerDeadline(app, ctx, internals.answerDeadlineMs);
+  installAnswerBounds(app, ctx, {
+    deadlineMs: internals.answerDeadlineMs,
+    maxUnreadBytesPerKey: internals.maxUnreadAnswerBytesPerKey,
+  });
   installJsonParser(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
