@@ -1,4 +1,4 @@
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Authenticator } from "../src/auth.js";
@@ -139,6 +139,32 @@ function rawExchange(url: string, head: string, body = ""): Promise<string> {
   });
 }
 
+/** About 16 MB of events on channel `big`: more than the kernel's socket buffers take for an idle reader. */
+async function storeBigEvents(h: Harness): Promise<void> {
+  const pad = "x".repeat(16_000);
+  for (let batch = 0; batch < 4; batch++) {
+    const events = Array.from({ length: 250 }, () => ({
+      type: "custom",
+      channel: "big",
+      payload: { pad },
+    }));
+    expect((await api(at(h), "/v1/events", { body: { events } })).status).toBe(202);
+  }
+}
+
+/** Ask for a page of `big` (several MB) on a raw socket that never reads its answer. */
+async function askNeverRead(h: Harness): Promise<Socket> {
+  const { hostname, port } = new URL(h.url);
+  const socket = connect({ port: Number(port), host: hostname });
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.on("connect", resolve));
+  socket.write(
+    `GET /v1/events?channel=big&limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n\r\n`,
+  );
+  socket.pause();
+  return socket;
+}
+
 describe("requests that never finish arriving", () => {
   it("a body that stalls after its headers gets a 408 envelope and its socket closed; an SSE stream outlives the timeout", async () => {
     const h = await startServer({ requestTimeoutMs: 600, pingMs: 200 });
@@ -166,24 +192,8 @@ describe("requests that never finish arriving", () => {
     timeout: 30_000,
   }, async () => {
     const h = await startServer({ answerDeadlineMs: 500 });
-    // About 16 MB of events: more than the kernel's socket buffers take for an idle reader.
-    const pad = "x".repeat(16_000);
-    for (let batch = 0; batch < 4; batch++) {
-      const events = Array.from({ length: 250 }, () => ({
-        type: "custom",
-        channel: "big",
-        payload: { pad },
-      }));
-      expect((await api(at(h), "/v1/events", { body: { events } })).status).toBe(202);
-    }
-    const { hostname, port } = new URL(h.url);
-    const socket = connect({ port: Number(port), host: hostname });
-    socket.on("error", () => {});
-    await new Promise((resolve) => socket.on("connect", resolve));
-    socket.write(
-      `GET /v1/events?channel=big&limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n\r\n`,
-    );
-    socket.pause(); // never reads
+    await storeBigEvents(h);
+    const socket = await askNeverRead(h);
     await vi.waitFor(
       () => expect(h.lines.some((l) => /answer not read in time/.test(l))).toBe(true),
       { timeout: 10_000 },
@@ -209,28 +219,9 @@ describe("requests that never finish arriving", () => {
       answerDeadlineMs: 60_000,
       maxUnreadAnswerBytesPerKey: 8_000_000,
     });
-    const pad = "x".repeat(16_000);
-    for (let batch = 0; batch < 4; batch++) {
-      const events = Array.from({ length: 250 }, () => ({
-        type: "custom",
-        channel: "big",
-        payload: { pad },
-      }));
-      expect((await api(at(h), "/v1/events", { body: { events } })).status).toBe(202);
-    }
-    const { hostname, port } = new URL(h.url);
-    const stuck = [];
-    for (let i = 0; i < 3; i++) {
-      // Pages of ~4 MB each, never read: past 8 MB unread after the second.
-      const socket = connect({ port: Number(port), host: hostname });
-      socket.on("error", () => {});
-      await new Promise((resolve) => socket.on("connect", resolve));
-      socket.write(
-        `GET /v1/events?channel=big&limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n\r\n`,
-      );
-      socket.pause();
-      stuck.push(socket);
-    }
+    await storeBigEvents(h);
+    // Pages of ~4 MB each, never read: past 8 MB unread after the second.
+    const stuck = [await askNeverRead(h), await askNeverRead(h), await askNeverRead(h)];
     await vi.waitFor(
       async () => {
         const held = await api(at(h), "/v1/events?channel=big&limit=1");
